@@ -1,0 +1,91 @@
+package channel
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Transport names known to the channel layer.
+var transportNames = []string{"tcp", "unix", "http", "udp"}
+
+// Spec names a channel: a transport, a codec and, where known, an address.
+// Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
+// optionally followed by "://address" ("unix+json:///run/orders.sock").
+type Spec struct {
+	Transport string // tcp, unix, http, udp
+	Codec     string // "serializer+compressor" or "serializer"; checked by package codec
+	Addr      string // host:port, or a socket path for unix; may be empty
+}
+
+// ParseSpec parses the compact form. A missing serializer defaults to "json"; the codec
+// names themselves are checked when a codec pipeline is built from Spec.Codec.
+func ParseSpec(s string) (Spec, error) {
+	var sp Spec
+	name, addr, hasAddr := strings.Cut(s, "://")
+	if hasAddr {
+		if addr == "" {
+			return sp, fmt.Errorf("channel: spec %q: empty address after ://", s)
+		}
+		sp.Addr = addr
+	}
+	parts := strings.Split(name, "+")
+	sp.Transport = parts[0]
+	if !knownTransport(sp.Transport) {
+		return sp, fmt.Errorf("channel: spec %q: unknown transport %q (want one of %s)", s, sp.Transport, strings.Join(transportNames, ", "))
+	}
+	switch len(parts) {
+	case 1:
+		sp.Codec = "json"
+	case 2, 3:
+		for _, p := range parts[1:] {
+			if p == "" {
+				return sp, fmt.Errorf("channel: spec %q: empty codec part", s)
+			}
+		}
+		sp.Codec = strings.Join(parts[1:], "+")
+	default:
+		return sp, fmt.Errorf("channel: spec %q: want transport+serializer[+compressor]", s)
+	}
+	return sp, nil
+}
+
+// String returns the compact form, with the address when there is one.
+func (s Spec) String() string {
+	n := s.Name()
+	if s.Addr != "" {
+		n += "://" + s.Addr
+	}
+	return n
+}
+
+// Name is the compact form without the address, e.g. "tcp+msgpack+zstd".
+func (s Spec) Name() string {
+	if s.Codec == "" {
+		return s.Transport
+	}
+	return s.Transport + "+" + s.Codec
+}
+
+func knownTransport(t string) bool {
+	for _, n := range transportNames {
+		if n == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Set is a caller-owned lookup of transports by name (no package-level registry).
+type Set map[string]Transport
+
+// Get returns the transport named n or an error that lists what the set has.
+func (s Set) Get(n string) (Transport, error) {
+	if t, ok := s[n]; ok {
+		return t, nil
+	}
+	have := make([]string, 0, len(s))
+	for k := range s {
+		have = append(have, k)
+	}
+	return nil, fmt.Errorf("channel: no transport %q in this set (have %s)", n, strings.Join(have, ", "))
+}

@@ -1,0 +1,235 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Transport opens client connections and listeners of one kind ("tcp", "unix", "http", "udp").
+// A Transport value is stateless and safe for concurrent use.
+type Transport interface {
+	Name() string
+	Caps() Caps
+	// Dial returns a client connection (possibly a small pool) to addr. It may connect lazily.
+	Dial(ctx context.Context, addr string, cfg Config) (Conn, error)
+	// Listen binds addr ("127.0.0.1:0" picks a free port) and returns a listener that
+	// serves nothing until Serve is called.
+	Listen(ctx context.Context, addr string, cfg Config) (Listener, error)
+}
+
+// Caps says what a transport can do; the conformance suite and the jesus layer read it.
+type Caps struct {
+	Response bool // replies (ack/response) are possible
+	Stream   bool // server streams are possible
+	Reliable bool // delivery and order are guaranteed by the transport (not udp)
+	// MaxMessage is a hard upper bound on an encoded envelope imposed by the transport
+	// itself (udp: datagram size), 0 when only Config.MaxMessage applies.
+	MaxMessage int
+}
+
+// Conn is the client side of a transport to one address. It is safe for concurrent use:
+// any number of exchanges may be open at once and are multiplexed where the transport can.
+type Conn interface {
+	// Open sends req (a TypeRequest; the transport assigns req.ID) and returns the exchange
+	// that yields the replies. For ModeNoResponse it returns (nil, nil) once req is handed
+	// to the transport. ctx bounds sending; for udp ack it also bounds retransmission.
+	Open(ctx context.Context, req *Envelope) (Exchange, error)
+	// Close closes every underlying connection; open exchanges fail with ErrClosed.
+	// Close is safe to call more than once.
+	Close() error
+}
+
+// Exchange is one open call on the client side. It is used by one goroutine at a time.
+type Exchange interface {
+	// Recv returns the next reply: TypeAck, TypeResponse, TypeItem, TypeEnd or TypeError.
+	// After a terminal reply (Type.Terminal) it returns io.EOF. Receiving an item returns
+	// flow-control credit to the sender. The envelope is valid until the next Recv.
+	Recv(ctx context.Context) (*Envelope, error)
+	// Close releases the exchange; if no terminal reply arrived yet it tells the receiver
+	// to cancel (TypeCancel, or closing the request on http). Safe to call more than once.
+	Close() error
+}
+
+// Listener is the server side of a transport.
+type Listener interface {
+	// Addr is the bound address, e.g. "127.0.0.1:43117" or a socket path.
+	Addr() string
+	// Serve accepts and dispatches requests to h until Shutdown or Close; it then returns
+	// ErrClosed. Every request runs h.ServeExchange in its own goroutine, bounded by
+	// Config.MaxInFlight per connection; over the bound the transport itself replies
+	// TypeError with CodeResourceExhausted.
+	Serve(h Handler) error
+	// Shutdown stops accepting connections and new requests (which get CodeUnavailable),
+	// waits for running handlers to return, then closes. When ctx ends first it closes
+	// hard: handlers' contexts are cancelled and Shutdown returns ctx.Err().
+	Shutdown(ctx context.Context) error
+	// Close stops everything at once; handlers' contexts are cancelled. Repeat-safe.
+	Close() error
+}
+
+// Handler serves one incoming request. req (including req.Data) belongs to the handler until
+// it returns. ctx ends when the caller cancels or disconnects, or the listener closes hard.
+// The transport does not apply req.Timeout; the layer above does.
+type Handler interface {
+	ServeExchange(ctx context.Context, req *Envelope, w ReplyWriter)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req *Envelope, w ReplyWriter)
+
+// ServeExchange calls f.
+func (f HandlerFunc) ServeExchange(ctx context.Context, req *Envelope, w ReplyWriter) {
+	f(ctx, req, w)
+}
+
+// ReplyWriter sends replies to one request. Send is not safe for concurrent use.
+type ReplyWriter interface {
+	// Send writes one reply (TypeAck, TypeResponse, TypeItem, TypeEnd or TypeError); the
+	// transport fills in ID and Mode. For TypeItem it blocks until the caller has granted
+	// credit or ctx ends. Replies to a ModeNoResponse request fail with ErrNoReply.
+	// After a terminal reply further sends fail with ErrClosed.
+	Send(ctx context.Context, reply *Envelope) error
+	// Peer is the caller's address as the transport sees it.
+	Peer() string
+}
+
+// Error codes the channel layer itself puts on the wire in TypeError replies. They are
+// part of the closed set of codes of package jesus.
+const (
+	CodeInvalidArgument   = "invalid_argument"
+	CodeResourceExhausted = "resource_exhausted"
+	CodeUnavailable       = "unavailable"
+	CodeUnimplemented     = "unimplemented"
+	CodeInternal          = "internal"
+)
+
+// Errors of the channel layer. Transports wrap them with details (sizes, addresses).
+var (
+	ErrClosed      = errors.New("channel: closed")
+	ErrNoReply     = errors.New("channel: no reply allowed in noResponse mode")
+	ErrTooLarge    = errors.New("channel: message too large")
+	ErrUnsupported = errors.New("channel: not supported by this transport")
+	ErrOverloaded  = errors.New("channel: too many requests in flight")
+)
+
+// TooLargeError says how large a message was, the limit, and what to do instead.
+type TooLargeError struct {
+	Size, Limit int
+	Where       string // e.g. "udp datagram", "tcp frame", "http body"
+	Hint        string // e.g. "use a tcp or http channel for large messages"
+}
+
+func (e *TooLargeError) Error() string {
+	s := fmt.Sprintf("channel: %s of %d bytes exceeds the limit of %d bytes", e.Where, e.Size, e.Limit)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// Unwrap makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
+
+// Config holds the limits and timeouts of a transport. Every field has a safe default
+// (DefaultConfig); zero fields are filled from it by WithDefaults.
+type Config struct {
+	MaxMessage      int           // max encoded envelope, checked before allocating (4 MiB)
+	MaxInFlight     int           // max concurrent requests per connection (1024)
+	MaxPendingBytes int           // max queued outbound bytes per connection before it is dropped as a slow reader (16 MiB)
+	WriteTimeout    time.Duration // max time one write may block (10 s)
+	DialTimeout     time.Duration // max time to connect (5 s)
+	StreamWindow    int           // stream items the caller lets the sender have in flight (64)
+	PoolSize        int           // client connections per address on framed transports (2)
+	KeepAlive       time.Duration // ping interval on idle framed connections; <0 disables (30 s)
+
+	ReadHeaderTimeout time.Duration // http (10 s)
+	ReadTimeout       time.Duration // http, whole request (60 s)
+	IdleTimeout       time.Duration // http keep-alive idle (120 s)
+	MaxHeaderBytes    int           // http (64 KiB)
+
+	MaxDatagram   int           // udp payload bytes (1400, under common MTUs; max 65507)
+	RetryInterval time.Duration // udp ack mode: first retransmission delay, doubling (50 ms)
+	DedupWindow   time.Duration // udp: how long a receiver remembers an exchange for duplicate suppression (1 min)
+
+	Logger *slog.Logger // nil: discard
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessage:        4 << 20,
+		MaxInFlight:       1024,
+		MaxPendingBytes:   16 << 20,
+		WriteTimeout:      10 * time.Second,
+		DialTimeout:       5 * time.Second,
+		StreamWindow:      64,
+		PoolSize:          2,
+		KeepAlive:         30 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		MaxDatagram:       1400,
+		RetryInterval:     50 * time.Millisecond,
+		DedupWindow:       time.Minute,
+		Logger:            slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxMessage, d.MaxMessage)
+	setInt(&c.MaxInFlight, d.MaxInFlight)
+	setInt(&c.MaxPendingBytes, d.MaxPendingBytes)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.DialTimeout, d.DialTimeout)
+	setInt(&c.StreamWindow, d.StreamWindow)
+	setInt(&c.PoolSize, d.PoolSize)
+	setDur(&c.KeepAlive, d.KeepAlive)
+	setDur(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	setDur(&c.ReadTimeout, d.ReadTimeout)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setInt(&c.MaxHeaderBytes, d.MaxHeaderBytes)
+	setInt(&c.MaxDatagram, d.MaxDatagram)
+	setDur(&c.RetryInterval, d.RetryInterval)
+	setDur(&c.DedupWindow, d.DedupWindow)
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	return c
+}
+
+// Validate reports a config that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxMessage < 64:
+		return fmt.Errorf("channel: MaxMessage %d is below 64 bytes", c.MaxMessage)
+	case c.MaxMessage > 1<<30:
+		return fmt.Errorf("channel: MaxMessage %d is above 1 GiB", c.MaxMessage)
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("channel: MaxInFlight %d must be at least 1", c.MaxInFlight)
+	case c.StreamWindow < 1:
+		return fmt.Errorf("channel: StreamWindow %d must be at least 1", c.StreamWindow)
+	case c.PoolSize < 1:
+		return fmt.Errorf("channel: PoolSize %d must be at least 1", c.PoolSize)
+	case c.MaxDatagram < 64 || c.MaxDatagram > 65507:
+		return fmt.Errorf("channel: MaxDatagram %d is outside 64..65507", c.MaxDatagram)
+	case c.MaxPendingBytes < c.MaxMessage:
+		return fmt.Errorf("channel: MaxPendingBytes %d is below MaxMessage %d", c.MaxPendingBytes, c.MaxMessage)
+	}
+	return nil
+}
