@@ -1,0 +1,965 @@
+// Package channeltest is the conformance suite that every channel.Transport passes.
+// A transport's own tests call Run with a Factory; capability flags read from
+// Transport.Caps skip what the transport cannot do and check that it refuses it cleanly.
+package channeltest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// Factory supplies the transport under test.
+type Factory struct {
+	// Transport is the transport under test; its Caps decide which cases run.
+	Transport channel.Transport
+	// Addr returns a fresh listen address, e.g. "127.0.0.1:0" or a socket path in t.TempDir().
+	Addr func(t testing.TB) string
+	// Config, when set, adjusts the configuration every case starts from (after the
+	// suite's own settings), e.g. to raise a timeout on a slow machine.
+	Config func(*channel.Config)
+}
+
+// wait bounds every blocking step of the suite; nothing in it should take this long.
+const wait = 10 * time.Second
+
+// Run runs the conformance suite against f.
+//
+// The cases, each in its own subtest with a goroutine-leak check:
+// request/response round trips (payloads of several sizes and codecs), ack mode,
+// noResponse (the handler observes the request and cannot reply), streams with flow
+// control, cancellation reaching the handler's context, many concurrent exchanges,
+// messages at and over the size limit, a listener closed with requests in flight,
+// Shutdown waiting for running handlers, MaxInFlight, and Close semantics.
+//
+// Caps.Response false means ModeResponse is refused with an error wrapping
+// channel.ErrUnsupported (ack mode is still expected to work); Caps.Stream false means
+// the same for ModeStream.
+func Run(t *testing.T, f Factory) {
+	t.Helper()
+	if f.Transport == nil || f.Addr == nil {
+		t.Fatal("channeltest: Factory needs Transport and Addr")
+	}
+	s := &suite{f: f, caps: f.Transport.Caps()}
+	cases := []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"Name", s.testName},
+		{"RoundTrip", s.testRoundTrip},
+		{"RoundTripCodecs", s.testRoundTripCodecs},
+		{"Meta", s.testMeta},
+		{"Ack", s.testAck},
+		{"NoResponse", s.testNoResponse},
+		{"HandlerError", s.testHandlerError},
+		{"Stream", s.testStream},
+		{"StreamFlowControl", s.testStreamFlowControl},
+		{"Cancel", s.testCancel},
+		{"Concurrent", s.testConcurrent},
+		{"SizeLimit", s.testSizeLimit},
+		{"ReplyTooLarge", s.testReplyTooLarge},
+		{"ListenerClosedInFlight", s.testListenerClosedInFlight},
+		{"ShutdownWaits", s.testShutdownWaits},
+		{"ShutdownHard", s.testShutdownHard},
+		{"MaxInFlight", s.testMaxInFlight},
+		{"ConnClose", s.testConnClose},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkLeaks(t)
+			c.fn(t)
+		})
+	}
+}
+
+type suite struct {
+	f    Factory
+	caps channel.Caps
+}
+
+// config is the configuration the suite starts from: defaults with a small stream
+// window and message limit so that flow control and limits are quick to reach.
+func (s *suite) config() channel.Config {
+	c := channel.Config{
+		MaxMessage:   256 << 10,
+		StreamWindow: 4,
+		PoolSize:     2,
+	}.WithDefaults()
+	if s.caps.MaxMessage > 0 && c.MaxMessage > s.caps.MaxMessage {
+		c.MaxMessage = s.caps.MaxMessage
+	}
+	if s.f.Config != nil {
+		s.f.Config(&c)
+	}
+	return c
+}
+
+// limit is the largest encoded envelope the transport accepts under cfg.
+func (s *suite) limit(cfg channel.Config) int {
+	l := cfg.MaxMessage
+	if s.caps.MaxMessage > 0 && s.caps.MaxMessage < l {
+		l = s.caps.MaxMessage
+	}
+	if !s.caps.Reliable && cfg.MaxDatagram > 0 && cfg.MaxDatagram < l {
+		l = cfg.MaxDatagram
+	}
+	return l
+}
+
+// replyMode is the mode the suite uses for "a call that gets one reply".
+func (s *suite) replyMode() channel.Mode {
+	if s.caps.Response {
+		return channel.ModeResponse
+	}
+	return channel.ModeAck
+}
+
+// server is a listener serving h, closed when the test ends.
+type server struct {
+	ln   channel.Listener
+	done chan error
+}
+
+func (s *suite) serve(t *testing.T, cfg channel.Config, h channel.Handler) *server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ln, err := s.f.Transport.Listen(ctx, s.f.Addr(t), cfg)
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	srv := &server{ln: ln, done: make(chan error, 1)}
+	go func() { srv.done <- ln.Serve(h) }()
+	t.Cleanup(func() {
+		if err := ln.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Listener.Close: %v", err)
+		}
+		select {
+		case err := <-srv.done:
+			if !errors.Is(err, channel.ErrClosed) {
+				t.Errorf("Serve returned %v, want an error wrapping ErrClosed", err)
+			}
+		case <-time.After(wait):
+			t.Errorf("Serve did not return %v after Close", wait)
+		}
+	})
+	return srv
+}
+
+func (s *suite) dial(t *testing.T, addr string, cfg channel.Config) channel.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := s.f.Transport.Dial(ctx, addr, cfg)
+	if err != nil {
+		t.Fatalf("Dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func tctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// echo replies to every request with its own data, method in ErrMessage-free form:
+// a response (or ack) whose Data is the request's Data and whose Meta is the request's.
+var echo = channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+	switch req.Mode {
+	case channel.ModeResponse:
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Codec: req.Codec, Meta: req.Meta, Data: req.Data})
+	case channel.ModeAck:
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Meta: req.Meta})
+	case channel.ModeStream:
+		for i := 0; i < 3; i++ {
+			if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: req.Data}) != nil {
+				return
+			}
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+	}
+})
+
+// call opens one exchange and returns its single terminal reply (a copy).
+func call(ctx context.Context, c channel.Conn, req *channel.Envelope) (*channel.Envelope, error) {
+	x, err := c.Open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	r, err := x.Recv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp := *r
+	cp.Data = append([]byte(nil), r.Data...)
+	if _, err := x.Recv(ctx); err != io.EOF {
+		return nil, fmt.Errorf("Recv after terminal %s: got %v, want io.EOF", r.Type, err)
+	}
+	return &cp, nil
+}
+
+func payload(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed + byte(i*7)
+	}
+	return b
+}
+
+func (s *suite) testName(t *testing.T) {
+	n := s.f.Transport.Name()
+	switch n {
+	case "tcp", "unix", "http", "udp":
+	default:
+		t.Errorf("Name() = %q, want one of tcp, unix, http, udp", n)
+	}
+	if !s.caps.Response && !s.caps.Stream {
+		t.Logf("%s: datagram-style transport (no response, no stream)", n)
+	}
+}
+
+func (s *suite) testRoundTrip(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	sizes := []int{0, 1, 256, 4 << 10, 60 << 10}
+	for _, n := range sizes {
+		if n+256 > s.limit(cfg) {
+			continue
+		}
+		data := payload(n, byte(n))
+		req := &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo", Codec: "raw", Data: data}
+		r, err := call(ctx, c, req)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		s.checkReply(t, r, req)
+		if s.caps.Response && string(r.Data) != string(data) {
+			t.Fatalf("%d bytes: reply data differs (got %d bytes)", n, len(r.Data))
+		}
+	}
+	if s.caps.Response {
+		return
+	}
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.echo"})
+	if x != nil {
+		x.Close()
+	}
+	if !errors.Is(err, channel.ErrUnsupported) {
+		t.Fatalf("Open(ModeResponse) on a transport without responses: %v, want ErrUnsupported", err)
+	}
+}
+
+// checkReply checks what the transport fills in on every reply.
+func (s *suite) checkReply(t *testing.T, r, req *channel.Envelope) {
+	t.Helper()
+	want := channel.TypeResponse
+	if req.Mode == channel.ModeAck {
+		want = channel.TypeAck
+	}
+	if r.Type != want {
+		t.Fatalf("reply type %s, want %s (%s %s)", r.Type, want, r.ErrCode, r.ErrMessage)
+	}
+	if r.Mode != req.Mode && r.Mode != 0 {
+		t.Fatalf("reply mode %s, want %s", r.Mode, req.Mode)
+	}
+}
+
+// Codecs lists the codec names of the payload matrix (serializer × compressor).
+var Codecs = func() []string {
+	var out []string
+	for _, s := range []string{"json", "msgpack"} {
+		for _, c := range []string{"none", "gzip", "zstd", "s2"} {
+			out = append(out, s+"+"+c)
+		}
+	}
+	return out
+}()
+
+func (s *suite) testRoundTripCodecs(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	for _, name := range Codecs {
+		data, err := encodePayload(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		req := &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo", Codec: name, Data: data}
+		r, err := call(ctx, c, req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s.checkReply(t, r, req)
+		if !s.caps.Response {
+			continue
+		}
+		if r.Codec != name {
+			t.Fatalf("%s: reply codec %q", name, r.Codec)
+		}
+		if err := checkPayload(name, r.Data); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+func (s *suite) testMeta(t *testing.T) {
+	cfg := s.config()
+	got := make(chan *channel.Envelope, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		cp := *req
+		cp.Data = append([]byte(nil), req.Data...)
+		got <- &cp
+		echo(ctx, req, w)
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	req := &channel.Envelope{
+		Type: channel.TypeRequest, Mode: s.replyMode(), Method: "orders.create",
+		Timeout: 1500 * time.Millisecond, Codec: "json",
+		Meta: channel.Meta{
+			CorrID: "c-1", UserID: "u-1", From: "billing@1.2.0", ReqIn: 1700000000000000001, ReqOut: 1700000000000000002,
+			Channel: s.f.Transport.Name() + "+json", Trace: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+			Extra: map[string]string{"event-id": "e-9"},
+		},
+		Data: []byte(`{"n":1}`),
+	}
+	r, err := call(ctx, c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.checkReply(t, r, req)
+	in := <-got
+	if in.Type != channel.TypeRequest || in.Mode != req.Mode || in.Method != req.Method || in.Codec != req.Codec {
+		t.Errorf("handler saw type %s mode %s method %q codec %q", in.Type, in.Mode, in.Method, in.Codec)
+	}
+	if in.Timeout != req.Timeout {
+		t.Errorf("handler saw timeout %v, want %v", in.Timeout, req.Timeout)
+	}
+	m, w := in.Meta, req.Meta
+	if m.CorrID != w.CorrID || m.UserID != w.UserID || m.From != w.From || m.ReqIn != w.ReqIn || m.ReqOut != w.ReqOut || m.Channel != w.Channel || m.Trace != w.Trace {
+		t.Errorf("handler saw meta %+v, want %+v", m, w)
+	}
+	if !strings.EqualFold(fmt.Sprint(m.Extra), fmt.Sprint(w.Extra)) {
+		t.Errorf("handler saw extra %v, want %v", m.Extra, w.Extra)
+	}
+	if string(in.Data) != string(req.Data) {
+		t.Errorf("handler saw data %q", in.Data)
+	}
+}
+
+func (s *suite) testAck(t *testing.T) {
+	cfg := s.config()
+	ran := make(chan struct{}, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); err != nil {
+			t.Errorf("Send(ack): %v", err)
+		}
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); !errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Send after terminal ack: %v, want ErrClosed", err)
+		}
+		ran <- struct{}{}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.ack", Data: []byte("x")}
+	r, err := call(ctx, c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.checkReply(t, r, req)
+	<-ran
+}
+
+func (s *suite) testNoResponse(t *testing.T) {
+	cfg := s.config()
+	type seen struct {
+		req     *channel.Envelope
+		sendErr error
+	}
+	got := make(chan seen, 8)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		cp := *req
+		cp.Data = append([]byte(nil), req.Data...)
+		err := w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse})
+		got <- seen{&cp, err}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	for i := 0; i < 3; i++ {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte{byte(i)}})
+		if err != nil || x != nil {
+			t.Fatalf("Open(noResponse) = %v, %v; want nil, nil", x, err)
+		}
+	}
+	// udp may lose datagrams; reliable transports deliver all three.
+	want := 3
+	if !s.caps.Reliable {
+		want = 1
+	}
+	for i := 0; i < want; i++ {
+		select {
+		case sn := <-got:
+			if sn.req.Mode != channel.ModeNoResponse || sn.req.Method != "log.write" {
+				t.Fatalf("handler saw mode %s method %q", sn.req.Mode, sn.req.Method)
+			}
+			if !errors.Is(sn.sendErr, channel.ErrNoReply) {
+				t.Fatalf("Send in noResponse mode: %v, want ErrNoReply", sn.sendErr)
+			}
+		case <-ctx.Done():
+			t.Fatalf("handler saw %d of %d noResponse requests", i, want)
+		}
+	}
+}
+
+func (s *suite) testHandlerError(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "not_found", ErrMessage: "no such order", ErrDetails: []byte(`{"pointer":"/id"}`)})
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	r, err := call(tctx(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "orders.get"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != channel.TypeError || r.ErrCode != "not_found" || r.ErrMessage != "no such order" || string(r.ErrDetails) != `{"pointer":"/id"}` {
+		t.Fatalf("got %s %q %q %q", r.Type, r.ErrCode, r.ErrMessage, r.ErrDetails)
+	}
+}
+
+func (s *suite) refusesStream(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	x, err := c.Open(tctx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.stream"})
+	if x != nil {
+		x.Close()
+	}
+	if !errors.Is(err, channel.ErrUnsupported) {
+		t.Fatalf("Open(ModeStream) on a transport without streams: %v, want ErrUnsupported", err)
+	}
+}
+
+func (s *suite) testStream(t *testing.T) {
+	if !s.caps.Stream {
+		s.refusesStream(t)
+		return
+	}
+	cfg := s.config()
+	const n = 100
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		for i := 0; i < n; i++ {
+			if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte(fmt.Sprint(i))}); err != nil {
+				t.Errorf("Send item %d: %v", i, err)
+				return
+			}
+		}
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd}); err != nil {
+			t.Errorf("Send end: %v", err)
+		}
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeItem}); !errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Send after end: %v, want ErrClosed", err)
+		}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i := 0; i < n; i++ {
+		r, err := x.Recv(ctx)
+		if err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
+		if r.Type != channel.TypeItem || string(r.Data) != fmt.Sprint(i) {
+			t.Fatalf("item %d: got %s %q", i, r.Type, r.Data)
+		}
+	}
+	r, err := x.Recv(ctx)
+	if err != nil || r.Type != channel.TypeEnd {
+		t.Fatalf("end: got %v, %v", r, err)
+	}
+	if _, err := x.Recv(ctx); err != io.EOF {
+		t.Fatalf("Recv after end: %v, want io.EOF", err)
+	}
+}
+
+func (s *suite) testStreamFlowControl(t *testing.T) {
+	if !s.caps.Stream {
+		t.Skip("transport has no streams")
+	}
+	cfg := s.config()
+	window := cfg.StreamWindow
+	const n = 40
+	var sent atomic.Int64
+	progress := make(chan int64, n+1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		big := payload(16<<10, 1)
+		for i := 0; i < n; i++ {
+			if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: big}); err != nil {
+				t.Errorf("Send item %d: %v", i, err)
+				return
+			}
+			progress <- sent.Add(1)
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	// The sender gets exactly one window of items through before the reader reads.
+	for int(sent.Load()) < window {
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			t.Fatalf("sender sent %d items, window is %d", sent.Load(), window)
+		}
+	}
+	select {
+	case v := <-progress:
+		t.Fatalf("sender went past the window of %d without credit (sent %d)", window, v)
+	case <-time.After(100 * time.Millisecond):
+	}
+	for i := 0; i < n; i++ {
+		r, err := x.Recv(ctx)
+		if err != nil || r.Type != channel.TypeItem {
+			t.Fatalf("item %d: %v %v", i, r, err)
+		}
+		if got := sent.Load(); got > int64(i+1+window) {
+			t.Fatalf("after %d reads the sender sent %d items, over the window of %d", i+1, got, window)
+		}
+	}
+	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeEnd {
+		t.Fatalf("end: %v %v", r, err)
+	}
+}
+
+func (s *suite) testCancel(t *testing.T) {
+	cfg := s.config()
+	started := make(chan struct{}, 1)
+	cancelled := make(chan struct{}, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			cancelled <- struct{}{}
+		case <-time.After(wait):
+		}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	modes := []channel.Mode{}
+	if s.caps.Response {
+		modes = append(modes, channel.ModeResponse)
+	}
+	if s.caps.Stream {
+		modes = append(modes, channel.ModeStream)
+	}
+	if len(modes) == 0 {
+		t.Skip("transport has no exchanges that stay open")
+	}
+	for _, m := range modes {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: m, Method: "svc.block"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatalf("%s: handler did not start", m)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatalf("%s: Exchange.Close: %v", m, err)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatalf("%s: second Exchange.Close: %v", m, err)
+		}
+		select {
+		case <-cancelled:
+		case <-ctx.Done():
+			t.Fatalf("%s: handler's ctx was not cancelled after Exchange.Close", m)
+		}
+	}
+}
+
+func (s *suite) testConcurrent(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	workers, calls := 64, 50
+	if testing.Short() {
+		workers, calls = 16, 10
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				data := []byte(fmt.Sprintf("g%d-c%d", g, i))
+				r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo", Data: data})
+				if err != nil {
+					errs <- fmt.Errorf("worker %d call %d: %w", g, i, err)
+					return
+				}
+				if s.caps.Response && string(r.Data) != string(data) {
+					errs <- fmt.Errorf("worker %d call %d: got %q, want %q (crossed replies)", g, i, r.Data, data)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// sized returns a request whose encoded size is exactly size bytes for the given id width.
+func sized(mode channel.Mode, size int, id uint64) *channel.Envelope {
+	req := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.echo", ID: id}
+	over := channel.EnvelopeSize(req)
+	if size > over {
+		req.Data = payload(size-over, 3)
+	}
+	req.ID = 0
+	return req
+}
+
+func (s *suite) testSizeLimit(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	limit := s.limit(cfg)
+
+	// At the limit even with the widest id the transport might assign.
+	req := sized(s.replyMode(), limit, 1<<63)
+	r, err := call(ctx, c, req)
+	if err != nil {
+		t.Fatalf("request of %d bytes (limit %d): %v", channel.EnvelopeSize(req), limit, err)
+	}
+	s.checkReply(t, r, req)
+	if s.caps.Response && len(r.Data) != len(req.Data) {
+		t.Fatalf("reply data %d bytes, want %d", len(r.Data), len(req.Data))
+	}
+
+	// Just over the limit with the narrowest id: the sender can tell before sending.
+	req = sized(s.replyMode(), limit+1, 0)
+	x, err := c.Open(ctx, req)
+	if err == nil {
+		defer x.Close()
+		t.Fatalf("Open of a %d-byte request with limit %d succeeded", channel.EnvelopeSize(req), limit)
+	}
+	var tl *channel.TooLargeError
+	if !errors.As(err, &tl) || !errors.Is(err, channel.ErrTooLarge) {
+		t.Fatalf("Open over the limit: %v, want a *channel.TooLargeError", err)
+	}
+	if tl.Limit != limit || tl.Size <= limit {
+		t.Fatalf("TooLargeError size %d limit %d, want limit %d", tl.Size, tl.Limit, limit)
+	}
+	// The connection still works.
+	if _, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo"}); err != nil {
+		t.Fatalf("call after a refused large request: %v", err)
+	}
+}
+
+func (s *suite) testReplyTooLarge(t *testing.T) {
+	if !s.caps.Response {
+		t.Skip("transport has no data-carrying replies")
+	}
+	cfg := s.config()
+	limit := s.limit(cfg)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		err := w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: payload(limit+1, 0)})
+		if !errors.Is(err, channel.ErrTooLarge) {
+			t.Errorf("Send of an oversized reply: %v, want ErrTooLarge", err)
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: channel.CodeInternal, ErrMessage: "reply too large"})
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	r, err := call(tctx(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != channel.TypeError || r.ErrCode != channel.CodeInternal {
+		t.Fatalf("got %s %q, want the handler's error", r.Type, r.ErrCode)
+	}
+}
+
+func (s *suite) testListenerClosedInFlight(t *testing.T) {
+	if !s.caps.Response {
+		t.Skip("transport has no exchanges that stay open")
+	}
+	cfg := s.config()
+	const n = 8
+	started := make(chan struct{}, n)
+	cancelled := make(chan struct{}, n)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	xs := make([]channel.Exchange, n)
+	for i := range xs {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		xs[i] = x
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatalf("%d of %d handlers started", i, n)
+		}
+	}
+	if err := srv.ln.Close(); err != nil {
+		t.Fatalf("Listener.Close: %v", err)
+	}
+	for i, x := range xs {
+		r, err := x.Recv(ctx)
+		if err == nil && r.Type != channel.TypeError {
+			t.Fatalf("exchange %d: got %s after the listener closed, want an error", i, r.Type)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("exchange %d: Recv hung after the listener closed", i)
+		}
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case <-cancelled:
+		case <-ctx.Done():
+			t.Fatalf("%d of %d handler contexts were cancelled", i, n)
+		}
+	}
+}
+
+func (s *suite) testShutdownWaits(t *testing.T) {
+	cfg := s.config()
+	cfg.PoolSize = 1
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if req.Method == "svc.block" {
+			started <- struct{}{}
+			<-release
+		}
+		echo(ctx, req, w)
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	mode := s.replyMode()
+	// Warm the connection so that a later request reaches a shutting-down listener.
+	if _, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.echo"}); err != nil {
+		t.Fatal(err)
+	}
+	// The handler replies only after release, in response or (udp) ack mode.
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.block", Data: []byte("in flight")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("handler did not start")
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.ln.Shutdown(ctx) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v while a handler was running", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// A new request during shutdown is refused (unavailable, or the connection is gone).
+	if r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.echo"}); err == nil {
+		if r.Type != channel.TypeError || r.ErrCode != channel.CodeUnavailable {
+			t.Fatalf("request during Shutdown got %s %q, want an error with code %s", r.Type, r.ErrCode, channel.CodeUnavailable)
+		}
+	}
+	close(release)
+	r, err := x.Recv(ctx)
+	if err != nil {
+		t.Fatalf("in-flight request during Shutdown: %v", err)
+	}
+	if s.caps.Response && (r.Type != channel.TypeResponse || string(r.Data) != "in flight") {
+		t.Fatalf("in-flight request got %s %q", r.Type, r.Data)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Shutdown did not return after the handler finished")
+	}
+}
+
+func (s *suite) testShutdownHard(t *testing.T) {
+	cfg := s.config()
+	started := make(chan struct{}, 1)
+	cancelled := make(chan struct{}, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("handler did not start")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := srv.ln.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a handler that never returns: %v, want context.DeadlineExceeded", err)
+	}
+	select {
+	case <-cancelled:
+	case <-ctx.Done():
+		t.Fatal("hard shutdown did not cancel the handler's ctx")
+	}
+}
+
+func (s *suite) testMaxInFlight(t *testing.T) {
+	cfg := s.config()
+	cfg.MaxInFlight = 2
+	cfg.PoolSize = 1
+	started := make(chan struct{}, 4)
+	release := make(chan struct{})
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		echo(ctx, req, w)
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	mode := s.replyMode()
+	var xs []channel.Exchange
+	for i := 0; i < cfg.MaxInFlight; i++ {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.block"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		xs = append(xs, x)
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatalf("handler %d did not start", i)
+		}
+	}
+	r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.over"})
+	if err != nil {
+		t.Fatalf("request over MaxInFlight: %v, want a TypeError reply", err)
+	}
+	if r.Type != channel.TypeError || r.ErrCode != channel.CodeResourceExhausted {
+		t.Fatalf("request over MaxInFlight got %s %q, want error %s", r.Type, r.ErrCode, channel.CodeResourceExhausted)
+	}
+	select {
+	case <-started:
+		t.Fatal("the handler ran for a request over MaxInFlight")
+	default:
+	}
+	close(release)
+	for i, x := range xs {
+		r, err := x.Recv(ctx)
+		if err != nil || r.Type == channel.TypeError {
+			t.Fatalf("exchange %d: %v %v", i, r, err)
+		}
+	}
+	// Capacity is back.
+	if r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.after"}); err != nil || r.Type == channel.TypeError {
+		t.Fatalf("call after the in-flight ones finished: %v %v", r, err)
+	}
+}
+
+func (s *suite) testConnClose(t *testing.T) {
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	if _, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo"})
+	if x != nil {
+		x.Close()
+	}
+	if !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Open on a closed Conn: %v, want ErrClosed", err)
+	}
+	if err := srv.ln.Close(); err != nil {
+		t.Fatalf("Listener.Close: %v", err)
+	}
+	if err := srv.ln.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("second Listener.Close: %v", err)
+	}
+}
+
+// checkLeaks fails t if goroutines started during the test are still running when it ends
+// (after every other cleanup has run).
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling a counter: there is nothing to wait on
+		}
+	})
+}
