@@ -12,9 +12,11 @@ type Serializer interface {
 	// Marshal appends the encoding of v to dst.
 	Marshal(dst []byte, v any) ([]byte, error)
 	// Unmarshal decodes data into v (a pointer), within the limits of the serializer.
+	// It must not retain data: a Pipeline hands it a pooled buffer.
 	Unmarshal(data []byte, v any) error
 	// UnmarshalValue decodes data into a JSON-ready value: nil, bool, string, json.Number,
-	// float64, int64, uint64, []any or map[string]any, or a clear error.
+	// float64, int64, uint64, []any or map[string]any, or a clear error. Like Unmarshal,
+	// it must not retain data.
 	UnmarshalValue(data []byte) (any, error)
 }
 

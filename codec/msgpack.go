@@ -1,0 +1,108 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// NewMsgpack returns the "msgpack" serializer (github.com/vmihailenco/msgpack/v5). It
+// reads the `json` struct tags, so one Go type serves both serializers, and encodes
+// structs as maps, so the bytes validate against the same JSON Schema. Integers are
+// written in their smallest form.
+//
+// Unmarshal checks the whole input first (every declared length against the bytes that
+// remain, nesting against l.MaxDepth) because the library allocates what a header
+// declares before reading it. Decoding into *any, and UnmarshalValue, go through the
+// package's own decoder, which yields JSON-ready values. Interface-typed fields inside a
+// typed value get int64/uint64, float64, string, []any and JSON-ready maps.
+func NewMsgpack(l Limits) Serializer {
+	return &msgpackSerializer{maxDepth: l.withDefaults().MaxDepth}
+}
+
+type msgpackSerializer struct {
+	maxDepth int
+	encoders sync.Pool // *msgpackEncoder
+	decoders sync.Pool // *msgpackDecoder
+}
+
+type msgpackEncoder struct {
+	out appendWriter
+	enc *msgpack.Encoder
+}
+
+type msgpackDecoder struct {
+	in       bytes.Reader
+	dec      *msgpack.Decoder
+	mapValue func(*msgpack.Decoder) (any, error)
+}
+
+func (*msgpackSerializer) Name() string        { return SerializerMsgpack }
+func (*msgpackSerializer) ContentType() string { return "application/msgpack" }
+
+func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
+	e, _ := s.encoders.Get().(*msgpackEncoder)
+	if e == nil {
+		e = new(msgpackEncoder)
+		e.enc = msgpack.NewEncoder(&e.out)
+		e.enc.SetCustomStructTag("json")
+		e.enc.UseCompactInts(true)
+	}
+	start := len(dst)
+	e.out.b = dst
+	err := e.enc.Encode(v)
+	dst = e.out.b
+	e.out.b = nil
+	s.encoders.Put(e)
+	if err != nil {
+		return dst[:start], fmt.Errorf("codec: msgpack: %w", err)
+	}
+	return dst, nil
+}
+
+func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
+	if p, ok := v.(*any); ok {
+		val, err := msgpackValue(data, s.maxDepth)
+		if err != nil {
+			return err
+		}
+		*p = val
+		return nil
+	}
+	if err := checkMsgpack(data, s.maxDepth); err != nil {
+		return err
+	}
+	d, _ := s.decoders.Get().(*msgpackDecoder)
+	if d == nil {
+		d = new(msgpackDecoder)
+		d.dec = msgpack.NewDecoder(nil)
+		d.dec.SetCustomStructTag("json")
+		d.dec.UseLooseInterfaceDecoding(true)
+		// Maps inside interface-typed fields: the input is already checked, so decode the
+		// raw bytes with the JSON-ready walker.
+		d.mapValue = func(dec *msgpack.Decoder) (any, error) {
+			raw, err := dec.DecodeRaw()
+			if err != nil {
+				return nil, err
+			}
+			return msgpackValue(raw, s.maxDepth)
+		}
+	}
+	d.in.Reset(data)
+	d.dec.ResetReader(&d.in)
+	d.dec.SetMapDecoder(d.mapValue)
+	err := d.dec.Decode(v)
+	d.in.Reset(nil)
+	d.dec.ResetReader(nil)
+	s.decoders.Put(d)
+	if err != nil {
+		return fmt.Errorf("%w: msgpack: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
+func (s *msgpackSerializer) UnmarshalValue(data []byte) (any, error) {
+	return msgpackValue(data, s.maxDepth)
+}

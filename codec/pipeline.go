@@ -1,0 +1,111 @@
+package codec
+
+import "fmt"
+
+// Pipeline is a serializer followed by a compressor, bounded by the limits of the
+// registry that built it. It is immutable and safe for concurrent use.
+type Pipeline struct {
+	name     string
+	ser      Serializer
+	comp     Compressor
+	identity bool // the compressor is "none": decoding reads the input in place
+	limits   Limits
+	ctype    string
+	cenc     string
+}
+
+func newPipeline(s Serializer, c Compressor, l Limits) *Pipeline {
+	p := &Pipeline{ser: s, comp: c, limits: l, identity: c.Name() == CompressorNone}
+	p.name = s.Name()
+	if !p.identity {
+		p.name += "+" + c.Name()
+		p.cenc = c.Name()
+	}
+	if ct, ok := s.(ContentTyper); ok {
+		p.ctype = ct.ContentType()
+	} else {
+		p.ctype = "application/" + s.Name()
+	}
+	return p
+}
+
+// Name returns the canonical compact name: "msgpack+zstd", or just "msgpack" when the
+// compressor is none.
+func (p *Pipeline) Name() string { return p.name }
+
+// Serializer returns the pipeline's serializer.
+func (p *Pipeline) Serializer() Serializer { return p.ser }
+
+// Compressor returns the pipeline's compressor.
+func (p *Pipeline) Compressor() Compressor { return p.comp }
+
+// Limits returns the limits the pipeline's decoding enforces.
+func (p *Pipeline) Limits() Limits { return p.limits }
+
+// ContentType returns the HTTP media type of the serializer, e.g. "application/json".
+func (p *Pipeline) ContentType() string { return p.ctype }
+
+// ContentEncoding returns the HTTP content coding of the compressor: "" for none,
+// otherwise its name ("gzip", "zstd", "s2").
+func (p *Pipeline) ContentEncoding() string { return p.cenc }
+
+// String returns Name.
+func (p *Pipeline) String() string { return p.name }
+
+// Marshal serializes v, compresses the result and appends it to dst.
+func (p *Pipeline) Marshal(dst []byte, v any) ([]byte, error) {
+	if p.identity {
+		return p.ser.Marshal(dst, v)
+	}
+	sp := getScratch()
+	raw, err := p.ser.Marshal((*sp)[:0], v)
+	if err == nil {
+		dst, err = p.comp.Compress(dst, raw)
+	}
+	putScratch(sp, raw)
+	return dst, err
+}
+
+// Decompress appends the decompressed form of data to dst, refusing output over
+// Limits().MaxDecompressed with an error wrapping ErrTooLarge.
+func (p *Pipeline) Decompress(dst, data []byte) ([]byte, error) {
+	return p.comp.Decompress(dst, data, p.limits.MaxDecompressed)
+}
+
+// Unmarshal decompresses data within the limits and decodes it into v (a pointer).
+// Decoding into a *any yields the same JSON-ready value as UnmarshalValue.
+func (p *Pipeline) Unmarshal(data []byte, v any) error {
+	if p.identity {
+		if len(data) > p.limits.MaxDecompressed {
+			return fmt.Errorf("%w: message of %d bytes is over the limit of %d bytes", ErrTooLarge, len(data), p.limits.MaxDecompressed)
+		}
+		return p.ser.Unmarshal(data, v)
+	}
+	sp := getScratch()
+	raw, err := p.comp.Decompress((*sp)[:0], data, p.limits.MaxDecompressed)
+	if err == nil {
+		err = p.ser.Unmarshal(raw, v)
+	}
+	putScratch(sp, raw)
+	return err
+}
+
+// UnmarshalValue decompresses data within the limits and decodes it into a JSON-ready
+// value: nil, bool, string, json.Number, float64, int64, uint64, []any or map[string]any,
+// whatever the serializer, ready for JSON Schema validation.
+func (p *Pipeline) UnmarshalValue(data []byte) (any, error) {
+	if p.identity {
+		if len(data) > p.limits.MaxDecompressed {
+			return nil, fmt.Errorf("%w: message of %d bytes is over the limit of %d bytes", ErrTooLarge, len(data), p.limits.MaxDecompressed)
+		}
+		return p.ser.UnmarshalValue(data)
+	}
+	sp := getScratch()
+	raw, err := p.comp.Decompress((*sp)[:0], data, p.limits.MaxDecompressed)
+	var v any
+	if err == nil {
+		v, err = p.ser.UnmarshalValue(raw)
+	}
+	putScratch(sp, raw)
+	return v, err
+}

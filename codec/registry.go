@@ -1,0 +1,209 @@
+package codec
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// maxCachedPipelines bounds the pipeline cache. Only valid names are cached, so the
+// bound matters only with many registered codecs; past it, pipelines are built per call.
+const maxCachedPipelines = 256
+
+// Registry holds the serializers and compressors a client or server uses and builds
+// pipelines from their compact names. It is owned by its caller: there is no global
+// registry. All methods are safe for concurrent use; Pipeline is meant for the hot path
+// (a cached lookup that neither locks nor allocates).
+type Registry struct {
+	limits Limits
+
+	mu          sync.Mutex // serializes writers of the fields below
+	serializers atomic.Pointer[map[string]Serializer]
+	compressors atomic.Pointer[map[string]Compressor]
+	cache       atomic.Pointer[map[string]*Pipeline] // copy on write; valid names only
+}
+
+// NewRegistry returns a registry with the built-ins: serializers json and msgpack,
+// compressors none, gzip (default level), zstd and s2, all bounded by l (zero fields
+// take their defaults).
+func NewRegistry(l Limits) *Registry {
+	l = l.withDefaults()
+	gz, _ := NewGzip(gzip.DefaultCompression) // a valid level
+	r := &Registry{limits: l}
+	sers := map[string]Serializer{
+		SerializerJSON:    NewJSON(l),
+		SerializerMsgpack: NewMsgpack(l),
+	}
+	comps := map[string]Compressor{
+		CompressorNone: NewNone(),
+		CompressorGzip: gz,
+		CompressorZstd: NewZstd(l),
+		CompressorS2:   NewS2(),
+	}
+	r.serializers.Store(&sers)
+	r.compressors.Store(&comps)
+	r.cache.Store(&map[string]*Pipeline{})
+	return r
+}
+
+// Limits returns the limits the registry's decoders enforce, defaults filled in.
+func (r *Registry) Limits() Limits { return r.limits }
+
+func checkName(kind, name string) error {
+	if name == "" || strings.ContainsAny(name, "+; \t") {
+		return fmt.Errorf("codec: %s name %q must be non-empty without '+', ';' or spaces", kind, name)
+	}
+	return nil
+}
+
+// RegisterSerializer adds s, or replaces the serializer of the same name. Pipelines
+// built before keep the serializer they were built with.
+func (r *Registry) RegisterSerializer(s Serializer) error {
+	if s == nil {
+		return fmt.Errorf("codec: RegisterSerializer(nil)")
+	}
+	if err := checkName("serializer", s.Name()); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := maps.Clone(*r.serializers.Load())
+	m[s.Name()] = s
+	r.serializers.Store(&m)
+	r.cache.Store(&map[string]*Pipeline{})
+	return nil
+}
+
+// RegisterCompressor adds c, or replaces the compressor of the same name. Pipelines
+// built before keep the compressor they were built with.
+func (r *Registry) RegisterCompressor(c Compressor) error {
+	if c == nil {
+		return fmt.Errorf("codec: RegisterCompressor(nil)")
+	}
+	if err := checkName("compressor", c.Name()); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := maps.Clone(*r.compressors.Load())
+	m[c.Name()] = c
+	r.compressors.Store(&m)
+	r.cache.Store(&map[string]*Pipeline{})
+	return nil
+}
+
+// Serializers returns the names of the registered serializers, sorted.
+func (r *Registry) Serializers() []string { return slices.Sorted(maps.Keys(*r.serializers.Load())) }
+
+// Compressors returns the names of the registered compressors, sorted.
+func (r *Registry) Compressors() []string { return slices.Sorted(maps.Keys(*r.compressors.Load())) }
+
+// Pipeline returns the pipeline named in compact form, serializer[+compressor]:
+// "msgpack+zstd", "json+gzip", "json" (no compression), "msgpack+none". An unknown part
+// fails with an error wrapping ErrUnknown that names it and lists what exists.
+func (r *Registry) Pipeline(name string) (*Pipeline, error) {
+	if p, ok := (*r.cache.Load())[name]; ok {
+		return p, nil
+	}
+	serName, compName, hasComp := strings.Cut(name, "+")
+	if !hasComp {
+		compName = CompressorNone
+	}
+	p, err := r.build(name, serName, compName)
+	if err != nil {
+		return nil, err
+	}
+	r.remember(name, p)
+	return p, nil
+}
+
+func (r *Registry) build(name, serName, compName string) (*Pipeline, error) {
+	s, ok := (*r.serializers.Load())[serName]
+	if !ok {
+		return nil, fmt.Errorf("%w: serializer %q in %q (have %s)", ErrUnknown, serName, name, strings.Join(r.Serializers(), ", "))
+	}
+	c, ok := (*r.compressors.Load())[compName]
+	if !ok {
+		return nil, fmt.Errorf("%w: compressor %q in %q (have %s)", ErrUnknown, compName, name, strings.Join(r.Compressors(), ", "))
+	}
+	return newPipeline(s, c, r.limits), nil
+}
+
+func (r *Registry) remember(name string, p *Pipeline) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.cache.Load()
+	if len(old) >= maxCachedPipelines {
+		return
+	}
+	if _, ok := old[name]; ok {
+		return
+	}
+	m := maps.Clone(old)
+	m[name] = p
+	r.cache.Store(&m)
+}
+
+// FromHTTP returns the pipeline for an HTTP Content-Type and Content-Encoding.
+// Content types: application/json (parameters such as charset are ignored),
+// application/msgpack, application/x-msgpack, application/vnd.msgpack, and the
+// ContentType of any registered serializer that implements ContentTyper. An empty
+// encoding or "identity" means none; "x-gzip" means gzip.
+func (r *Registry) FromHTTP(contentType, contentEncoding string) (*Pipeline, error) {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	var ser string
+	switch mt {
+	case "application/json":
+		ser = SerializerJSON
+	case "application/msgpack", "application/x-msgpack", "application/vnd.msgpack":
+		ser = SerializerMsgpack
+	default:
+		for name, s := range *r.serializers.Load() {
+			if ct, ok := s.(ContentTyper); ok && strings.EqualFold(ct.ContentType(), mt) {
+				ser = name
+				break
+			}
+		}
+		if ser == "" {
+			return nil, fmt.Errorf("%w: content type %q (have application/json, application/msgpack)", ErrUnknown, contentType)
+		}
+	}
+	enc := strings.ToLower(strings.TrimSpace(contentEncoding))
+	switch enc {
+	case "", "identity":
+		enc = CompressorNone
+	case "x-gzip":
+		enc = CompressorGzip
+	case CompressorNone:
+		return nil, fmt.Errorf("%w: content encoding %q (use identity or none at all)", ErrUnknown, contentEncoding)
+	}
+	if strings.Contains(enc, ",") {
+		return nil, fmt.Errorf("%w: content encoding %q: only one encoding is supported", ErrUnknown, contentEncoding)
+	}
+	if ser == SerializerJSON && enc == CompressorNone {
+		return r.Pipeline(SerializerJSON)
+	}
+	if ser == SerializerMsgpack && enc == CompressorNone {
+		return r.Pipeline(SerializerMsgpack)
+	}
+	p, err := r.build(contentType+" + "+contentEncoding, ser, enc)
+	if err != nil {
+		return nil, err
+	}
+	return p.cached(r), nil
+}
+
+// cached returns the cached pipeline of p's name, caching p if there is none.
+func (p *Pipeline) cached(r *Registry) *Pipeline {
+	if q, ok := (*r.cache.Load())[p.name]; ok {
+		return q
+	}
+	r.remember(p.name, p)
+	return p
+}
