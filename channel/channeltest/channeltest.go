@@ -528,9 +528,9 @@ func (s *suite) testStreamFlowControl(t *testing.T) {
 	}
 	defer x.Close()
 	// The sender gets exactly one window of items through before the reader reads.
-	for int(sent.Load()) < window {
+	for seen := int64(0); seen < int64(window); {
 		select {
-		case <-progress:
+		case seen = <-progress:
 		case <-ctx.Done():
 			t.Fatalf("sender sent %d items, window is %d", sent.Load(), window)
 		}

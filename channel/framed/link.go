@@ -1,0 +1,280 @@
+package framed
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// link is one framed connection, client or server side: a reader goroutine that hands
+// parsed envelopes to dispatch, and a writer goroutine that drains a bounded queue of
+// encoded frames through a bufio.Writer, flushing when the queue runs empty. Both
+// goroutines are counted in wg, which the owner of the link waits on.
+type link struct {
+	nc    net.Conn
+	cfg   *channel.Config
+	where string // "tcp frame" or "unix frame", for TooLargeError
+
+	mu      sync.Mutex
+	queue   []*[]byte
+	qBytes  int
+	closing bool  // drain the queue, then close
+	err     error // set once the link is dead
+	wake    chan struct{}
+	dead    chan struct{}
+	onClose func(error) // called once, without locks held, when the link dies
+
+	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
+	nextID   atomic.Uint64
+}
+
+func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
+	return &link{nc: nc, cfg: cfg, where: where, wake: make(chan struct{}, 1), dead: make(chan struct{})}
+}
+
+// errDrained is the cause recorded when a link was closed on purpose after draining.
+var errDrained = fmt.Errorf("framed: connection closed: %w", channel.ErrClosed)
+
+// close kills the link at once: queued frames are dropped and the socket is closed.
+func (l *link) close(cause error) {
+	l.mu.Lock()
+	if l.err != nil {
+		l.mu.Unlock()
+		return
+	}
+	if cause == nil {
+		cause = errDrained
+	}
+	l.err = cause
+	q := l.queue
+	l.queue, l.qBytes = nil, 0
+	close(l.dead)
+	l.mu.Unlock()
+	for _, b := range q {
+		putBuf(b)
+	}
+	l.nc.Close()
+	if l.onClose != nil {
+		l.onClose(cause)
+	}
+}
+
+// drain makes the writer send what is queued, then close the link.
+func (l *link) drain() {
+	l.mu.Lock()
+	l.closing = true
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *link) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// failure is the error callers see once the link is dead.
+func (l *link) failure() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.deadErr()
+}
+
+func (l *link) deadErr() error {
+	if l.err == nil {
+		return nil
+	}
+	if errors.Is(l.err, channel.ErrClosed) {
+		return l.err
+	}
+	return fmt.Errorf("framed: connection to %s lost: %w (%v)", l.nc.RemoteAddr(), channel.ErrClosed, l.err)
+}
+
+// enqueue hands an encoded frame to the writer; it never blocks. The link owns b from
+// here on, also on error. A peer that lets MaxPendingBytes pile up is disconnected.
+func (l *link) enqueue(b *[]byte) error {
+	n := len(*b)
+	l.mu.Lock()
+	if l.err != nil || l.closing {
+		err := l.deadErr()
+		if err == nil {
+			err = errDrained
+		}
+		l.mu.Unlock()
+		putBuf(b)
+		return err
+	}
+	if l.qBytes+n > l.cfg.MaxPendingBytes {
+		l.mu.Unlock()
+		putBuf(b)
+		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), l.qBytes+n, l.cfg.MaxPendingBytes)
+		l.close(err)
+		return fmt.Errorf("%w: %v", channel.ErrClosed, err)
+	}
+	l.queue = append(l.queue, b)
+	l.qBytes += n
+	wasEmpty := len(l.queue) == 1
+	l.mu.Unlock()
+	if wasEmpty {
+		l.signal()
+	}
+	return nil
+}
+
+// send encodes e and enqueues it.
+func (l *link) send(e *channel.Envelope) error {
+	b, err := appendFrame(e, l.cfg.MaxMessage, l.where)
+	if err != nil {
+		return err
+	}
+	return l.enqueue(b)
+}
+
+// writeLoop is the only goroutine that writes to the socket after the preface.
+func (l *link) writeLoop() {
+	bw := bufio.NewWriterSize(l.nc, 32<<10)
+	var tick <-chan time.Time
+	if l.cfg.KeepAlive > 0 {
+		t := time.NewTicker(l.cfg.KeepAlive)
+		defer t.Stop()
+		tick = t.C
+	}
+	pinged := false
+	var batch []*[]byte
+	for {
+		select {
+		case <-l.dead:
+			return
+		case <-tick:
+			if l.activity.Swap(false) {
+				pinged = false
+				continue
+			}
+			if pinged {
+				l.close(fmt.Errorf("framed: peer %s sent nothing for %v after a ping (KeepAlive)", l.nc.RemoteAddr(), 2*l.cfg.KeepAlive))
+				return
+			}
+			pinged = true
+			l.send(&channel.Envelope{Type: channel.TypePing})
+			continue
+		case <-l.wake:
+		}
+		deadlineSet := false
+		for {
+			l.mu.Lock()
+			if l.err != nil {
+				l.mu.Unlock()
+				return
+			}
+			batch, l.queue = l.queue, batch[:0]
+			l.qBytes = 0
+			closing := l.closing
+			l.mu.Unlock()
+			if len(batch) == 0 {
+				if !deadlineSet && bw.Buffered() > 0 {
+					l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+				}
+				if err := bw.Flush(); err != nil {
+					l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
+					return
+				}
+				if closing {
+					l.close(nil)
+					return
+				}
+				break
+			}
+			if !deadlineSet {
+				l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+				deadlineSet = true
+			}
+			for i, b := range batch {
+				_, err := bw.Write(*b)
+				putBuf(b)
+				batch[i] = nil
+				if err != nil {
+					for _, r := range batch[i+1:] {
+						putBuf(r)
+					}
+					clear(batch)
+					l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
+					return
+				}
+			}
+		}
+	}
+}
+
+// readLoop reads frames until the link dies and hands each parsed envelope to dispatch,
+// which owns the inbound from then on. A framing violation is answered with a TypeError
+// (CodeInvalidArgument) and the link is drained and closed.
+func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
+	for {
+		b, err := readFrame(br, l.cfg.MaxMessage)
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		l.activity.Store(true)
+		in := getInbound()
+		in.buf = b
+		if err := channel.ParseEnvelope(*b, &in.env); err != nil {
+			id := in.env.ID
+			in.release()
+			l.fail(&protoError{id: id, msg: err.Error()})
+			return
+		}
+		switch in.env.Type {
+		case channel.TypePing:
+			id := in.env.ID
+			in.release()
+			l.send(&channel.Envelope{Type: channel.TypePong, ID: id})
+			continue
+		case channel.TypePong:
+			in.release()
+			continue
+		}
+		if err := dispatch(in); err != nil {
+			l.fail(err)
+			return
+		}
+	}
+}
+
+// fail ends the link after a read error: protocol errors are reported to the peer first.
+func (l *link) fail(err error) {
+	var pe *protoError
+	if errors.As(err, &pe) {
+		l.send(&channel.Envelope{Type: channel.TypeError, ID: pe.id, ErrCode: channel.CodeInvalidArgument, ErrMessage: pe.Error()})
+		l.drain() // the writer flushes the error, then closes
+		return
+	}
+	l.close(err)
+}
+
+// inbound is a received envelope and the pooled buffer its Data aliases.
+type inbound struct {
+	env channel.Envelope
+	buf *[]byte
+}
+
+var inboundPool = sync.Pool{New: func() any { return new(inbound) }}
+
+func getInbound() *inbound { return inboundPool.Get().(*inbound) }
+
+func (in *inbound) release() {
+	if in == nil {
+		return
+	}
+	putBuf(in.buf)
+	in.buf = nil
+	in.env = channel.Envelope{}
+	inboundPool.Put(in)
+}

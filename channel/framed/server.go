@@ -1,0 +1,422 @@
+package framed
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// listener is a channel.Listener. Goroutines: the caller's Serve (accept loop); per
+// connection a reader (which owns the connection) and a writer; per request a handler.
+// All but Serve are counted in wg, which Close waits on.
+type listener struct {
+	t    *transport
+	nl   net.Listener
+	cfg  channel.Config
+	base context.Context // parent of every handler's ctx; cancelled by Close
+	kill context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*srvConn]struct{}
+	serving  bool
+	stopping bool // Shutdown or Close began: Accept errors end Serve
+
+	// hmu orders "start a handler" against "stop starting handlers" so that
+	// handlers.Add never races with handlers.Wait.
+	hmu      sync.RWMutex
+	draining bool
+	handlers sync.WaitGroup
+
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{})}
+}
+
+func (l *listener) Addr() string { return l.nl.Addr().String() }
+
+func (l *listener) Serve(h channel.Handler) error {
+	l.mu.Lock()
+	if l.stopping {
+		l.mu.Unlock()
+		return fmt.Errorf("framed: Serve on a closed listener: %w", channel.ErrClosed)
+	}
+	if l.serving {
+		l.mu.Unlock()
+		return fmt.Errorf("framed: Serve called twice on %s", l.Addr())
+	}
+	l.serving = true
+	l.mu.Unlock()
+	var backoff time.Duration
+	for {
+		nc, err := l.nl.Accept()
+		if err != nil {
+			l.mu.Lock()
+			stopping := l.stopping
+			l.mu.Unlock()
+			if stopping {
+				return fmt.Errorf("framed: listener %s: %w", l.Addr(), channel.ErrClosed)
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				// Out of file descriptors and the like: back off like net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+				case <-l.base.Done():
+					t.Stop()
+				}
+				continue
+			}
+			return fmt.Errorf("framed: accept on %s: %w", l.Addr(), err)
+		}
+		backoff = 0
+		l.mu.Lock()
+		if l.stopping {
+			l.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		sc := &srvConn{ls: l, h: h, xs: make(map[uint64]*srvExchange)}
+		l.conns[sc] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go sc.run(nc)
+	}
+}
+
+func (l *listener) stop() []*srvConn {
+	l.hmu.Lock()
+	l.draining = true
+	l.hmu.Unlock()
+	l.mu.Lock()
+	l.stopping = true
+	conns := make([]*srvConn, 0, len(l.conns))
+	for sc := range l.conns {
+		conns = append(conns, sc)
+	}
+	l.mu.Unlock()
+	l.nl.Close()
+	return conns
+}
+
+func (l *listener) Shutdown(ctx context.Context) error {
+	l.stop()
+	if err := waitCtx(ctx, &l.handlers); err != nil {
+		l.Close()
+		return err
+	}
+	// Every handler has returned and queued its last reply: flush and close.
+	for _, sc := range l.stop() {
+		if sc.l != nil {
+			sc.l.drain()
+		}
+	}
+	if err := waitCtx(ctx, &l.wg); err != nil {
+		l.Close()
+		return err
+	}
+	l.Close()
+	return nil
+}
+
+// waitCtx waits for wg or ctx. The waiting goroutine ends when wg does; callers that
+// give up close what wg counts, so it does not outlive them by much.
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *listener) Close() error {
+	l.closeOnce.Do(func() {
+		conns := l.stop()
+		l.kill()
+		for _, sc := range conns {
+			sc.closeHard()
+		}
+	})
+	l.wg.Wait()
+	return nil
+}
+
+// srvConn is the server side of one connection.
+type srvConn struct {
+	ls *listener
+	h  channel.Handler
+
+	mu     sync.Mutex
+	l      *link // nil until the preface was exchanged
+	nc     net.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
+	xs     map[uint64]*srvExchange
+	peer   string
+}
+
+func (sc *srvConn) closeHard() {
+	sc.mu.Lock()
+	l, nc := sc.l, sc.nc
+	sc.mu.Unlock()
+	if l != nil {
+		l.close(fmt.Errorf("framed: listener closed: %w", channel.ErrClosed))
+	} else if nc != nil {
+		nc.Close()
+	}
+}
+
+func (sc *srvConn) run(nc net.Conn) {
+	ls := sc.ls
+	defer ls.wg.Done()
+	defer func() {
+		ls.mu.Lock()
+		delete(ls.conns, sc)
+		ls.mu.Unlock()
+	}()
+	sc.mu.Lock()
+	sc.nc = nc
+	sc.mu.Unlock()
+	if ls.base.Err() != nil { // Close ran before nc was recorded
+		nc.Close()
+		return
+	}
+	br := bufio.NewReaderSize(nc, 32<<10)
+	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
+	var p [prefaceLen]byte
+	if _, err := io.ReadFull(br, p[:]); err != nil {
+		nc.Close()
+		return
+	}
+	if err := checkPreface(p[:]); err != nil {
+		if !errors.Is(err, errNotJesus) {
+			nc.Write(preface()) // tell the peer which version we speak
+		}
+		nc.Close()
+		return
+	}
+	if _, err := nc.Write(preface()); err != nil {
+		nc.Close()
+		return
+	}
+	nc.SetDeadline(time.Time{})
+
+	sc.peer = nc.RemoteAddr().String()
+	if sc.peer == "" || sc.peer == "@" {
+		sc.peer = ls.t.name + ":" + ls.Addr()
+	}
+	sc.ctx, sc.cancel = context.WithCancel(ls.base)
+	defer sc.cancel()
+	lk := newLink(nc, &ls.cfg, ls.t.where)
+	lk.onClose = func(error) { sc.cancel() }
+	sc.mu.Lock()
+	sc.l = lk
+	sc.mu.Unlock()
+	if ls.base.Err() != nil {
+		lk.close(fmt.Errorf("framed: listener closed: %w", channel.ErrClosed))
+		return
+	}
+	ls.wg.Add(1)
+	go func() { defer ls.wg.Done(); lk.writeLoop() }()
+	lk.readLoop(br, sc.dispatch)
+	<-lk.dead // after a protocol error the writer flushes the error reply, then closes
+}
+
+func (sc *srvConn) reject(id uint64, mode channel.Mode, code, msg string) {
+	sc.l.send(&channel.Envelope{Type: channel.TypeError, ID: id, Mode: mode, ErrCode: code, ErrMessage: msg})
+}
+
+func (sc *srvConn) dispatch(in *inbound) error {
+	e := &in.env
+	switch e.Type {
+	case channel.TypeRequest:
+		sc.request(in)
+		return nil
+	case channel.TypeCancel, channel.TypeCredit:
+		sc.mu.Lock()
+		x := sc.xs[e.ID]
+		sc.mu.Unlock()
+		if x != nil {
+			if e.Type == channel.TypeCancel {
+				x.cancel()
+			} else {
+				x.addCredit(e.Credits)
+			}
+		}
+		in.release()
+		return nil
+	}
+	t, id := e.Type, e.ID
+	in.release()
+	return &protoError{id: id, msg: fmt.Sprintf("a client may not send envelope type %s", t)}
+}
+
+func (sc *srvConn) request(in *inbound) {
+	ls := sc.ls
+	e := &in.env
+	id, mode := e.ID, e.Mode
+	if !mode.Valid() {
+		in.release()
+		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request %d has no valid mode (got %d)", id, mode))
+		return
+	}
+	ls.hmu.RLock()
+	if ls.draining {
+		ls.hmu.RUnlock()
+		in.release()
+		sc.reject(id, mode, channel.CodeUnavailable, "framed: server is shutting down")
+		return
+	}
+	sc.mu.Lock()
+	if len(sc.xs) >= ls.cfg.MaxInFlight {
+		sc.mu.Unlock()
+		ls.hmu.RUnlock()
+		in.release()
+		sc.reject(id, mode, channel.CodeResourceExhausted, fmt.Sprintf("framed: %d requests in flight on this connection (MaxInFlight %d)", ls.cfg.MaxInFlight, ls.cfg.MaxInFlight))
+		return
+	}
+	if _, dup := sc.xs[id]; dup {
+		sc.mu.Unlock()
+		ls.hmu.RUnlock()
+		in.release()
+		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request id %d is already in flight", id))
+		return
+	}
+	x := &srvExchange{sc: sc, id: id, mode: mode, credits: e.Credits, creditCh: make(chan struct{}, 1)}
+	if mode == channel.ModeStream && x.credits == 0 {
+		x.credits = uint32(ls.cfg.StreamWindow)
+	}
+	x.ctx, x.cancel = context.WithCancel(sc.ctx)
+	sc.xs[id] = x
+	sc.mu.Unlock()
+	ls.handlers.Add(1)
+	ls.wg.Add(1)
+	ls.hmu.RUnlock()
+	go sc.serve(x, in)
+}
+
+func (sc *srvConn) serve(x *srvExchange, in *inbound) {
+	ls := sc.ls
+	defer ls.wg.Done()
+	defer ls.handlers.Done()
+	sc.h.ServeExchange(x.ctx, &in.env, x)
+	x.mu.Lock()
+	x.returned = true
+	answered := x.terminal
+	x.mu.Unlock()
+	if !answered && x.mode != channel.ModeNoResponse && x.ctx.Err() == nil {
+		sc.reject(x.id, x.mode, channel.CodeInternal, "framed: handler returned without a terminal reply")
+	}
+	sc.mu.Lock()
+	delete(sc.xs, x.id)
+	sc.mu.Unlock()
+	x.cancel()
+	in.release()
+}
+
+// srvExchange is the ReplyWriter of one request.
+type srvExchange struct {
+	sc     *srvConn
+	id     uint64
+	mode   channel.Mode
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	credits  uint32
+	creditCh chan struct{}
+	terminal bool
+	returned bool
+}
+
+func (x *srvExchange) Peer() string { return x.sc.peer }
+
+func (x *srvExchange) addCredit(n uint32) {
+	x.mu.Lock()
+	if uint64(x.credits)+uint64(n) > 1<<32-1 {
+		x.credits = 1<<32 - 1
+	} else {
+		x.credits += n
+	}
+	x.mu.Unlock()
+	select {
+	case x.creditCh <- struct{}{}:
+	default:
+	}
+}
+
+func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
+	if x.mode == channel.ModeNoResponse {
+		return channel.ErrNoReply
+	}
+	switch r.Type {
+	case channel.TypeAck, channel.TypeResponse, channel.TypeEnd, channel.TypeError:
+	case channel.TypeItem:
+		if x.mode != channel.ModeStream {
+			return fmt.Errorf("framed: Send of an item in %s mode (items need stream mode)", x.mode)
+		}
+	default:
+		return fmt.Errorf("framed: Send needs ack, response, item, end or error, got %s", r.Type)
+	}
+	x.mu.Lock()
+	if x.terminal || x.returned {
+		x.mu.Unlock()
+		return fmt.Errorf("framed: Send after the exchange ended: %w", channel.ErrClosed)
+	}
+	x.mu.Unlock()
+	if r.Type == channel.TypeItem {
+		if err := x.takeCredit(ctx); err != nil {
+			return err
+		}
+	}
+	e := *r
+	e.ID, e.Mode = x.id, x.mode
+	b, err := appendFrame(&e, x.sc.ls.cfg.MaxMessage, x.sc.ls.t.where)
+	if err != nil {
+		if r.Type == channel.TypeItem {
+			x.addCredit(1)
+		}
+		return err
+	}
+	if r.Type.Terminal() {
+		x.mu.Lock()
+		x.terminal = true
+		x.mu.Unlock()
+	}
+	return x.sc.l.enqueue(b)
+}
+
+// takeCredit blocks until the caller has granted room for one more item.
+func (x *srvExchange) takeCredit(ctx context.Context) error {
+	for {
+		x.mu.Lock()
+		if x.credits > 0 {
+			x.credits--
+			x.mu.Unlock()
+			return nil
+		}
+		x.mu.Unlock()
+		select {
+		case <-x.creditCh:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-x.ctx.Done():
+			return fmt.Errorf("framed: stream %d was cancelled by the caller or the connection closed: %w", x.id, channel.ErrClosed)
+		}
+	}
+}

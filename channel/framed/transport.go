@@ -1,0 +1,66 @@
+package framed
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// TCP returns the framed transport over TCP ("tcp"). Addresses are host:port.
+func TCP() channel.Transport { return tcpTransport }
+
+// Unix returns the framed transport over unix stream sockets ("unix"). Addresses are
+// socket paths; Listen fails when the path exists, and Close removes it.
+func Unix() channel.Transport { return unixTransport }
+
+var (
+	tcpTransport  = &transport{name: "tcp", where: "tcp frame"}
+	unixTransport = &transport{name: "unix", where: "unix frame"}
+)
+
+type transport struct {
+	name  string // also the network name for package net
+	where string
+}
+
+func (t *transport) Name() string { return t.name }
+
+func (t *transport) Caps() channel.Caps {
+	return channel.Caps{Response: true, Stream: true, Reliable: true}
+}
+
+func (t *transport) config(cfg channel.Config) (channel.Config, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("framed: %w", err)
+	}
+	return cfg, nil
+}
+
+// Dial returns a Conn that connects lazily, on the first Open.
+func (t *transport) Dial(ctx context.Context, addr string, cfg channel.Config) (channel.Conn, error) {
+	cfg, err := t.config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("framed: %s dial: empty address", t.name)
+	}
+	return &client{t: t, addr: addr, cfg: cfg, slots: make([]slot, cfg.PoolSize)}, nil
+}
+
+// Listen binds addr; Serve starts accepting.
+func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config) (channel.Listener, error) {
+	cfg, err := t.config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	nl, err := lc.Listen(ctx, t.name, addr)
+	if err != nil {
+		return nil, fmt.Errorf("framed: listen %s %s: %w", t.name, addr, err)
+	}
+	return newListener(t, nl, cfg), nil
+}
