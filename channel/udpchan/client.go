@@ -1,0 +1,322 @@
+package udpchan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// ClientStats counts what a Conn did.
+type ClientStats struct {
+	Sent        uint64 // requests sent (first transmissions)
+	Retransmits uint64 // repeated transmissions of ack-mode requests
+	Replies     uint64 // acks and errors matched to a waiting exchange
+	Stray       uint64 // replies dropped: late duplicates, unknown ids, malformed or oversize datagrams
+}
+
+// Conn is the client side: one connected UDP socket and one reader goroutine that
+// hands acks and errors to the exchanges waiting for them by id. Ids increase per
+// Conn from 1. All methods are safe for concurrent use; Close is repeat-safe and
+// returns only after the reader goroutine has stopped.
+type Conn struct {
+	cfg   channel.Config
+	limit int
+	uc    *net.UDPConn
+	bufs  sync.Pool // *[]byte of cap limit+1, for encoding requests
+
+	nextID atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[uint64]*exchange
+	closed  bool
+
+	readerDone chan struct{}
+
+	sent, retransmits, replies, stray atomic.Uint64
+}
+
+// Dial returns a Conn whose socket is connected to addr (host:port). Nothing is sent
+// until Open.
+func Dial(ctx context.Context, addr string, cfg channel.Config) (*Conn, error) {
+	cfg, err := config(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("udpchan: dial %s: %w", addr, err)
+	}
+	c := &Conn{
+		cfg:        cfg,
+		limit:      limit(cfg),
+		uc:         nc.(*net.UDPConn),
+		pending:    make(map[uint64]*exchange),
+		readerDone: make(chan struct{}),
+	}
+	c.bufs.New = func() any {
+		b := make([]byte, 0, c.limit+1)
+		return &b
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// Stats returns the counts of c so far.
+func (c *Conn) Stats() ClientStats {
+	return ClientStats{Sent: c.sent.Load(), Retransmits: c.retransmits.Load(), Replies: c.replies.Load(), Stray: c.stray.Load()}
+}
+
+// LocalAddr is the address of c's socket, the peer address the listener sees.
+func (c *Conn) LocalAddr() string { return c.uc.LocalAddr().String() }
+
+// Open sends req, a TypeRequest in ModeNoResponse or ModeAck, and assigns req.ID.
+//
+// ModeNoResponse returns (nil, nil) once the datagram is written. ModeAck returns an
+// exchange at once and retransmits the datagram (same id), first after
+// Config.RetryInterval and then at doubling intervals capped at 1 s, until the ack or
+// error for that id arrives, ctx ends (Recv then returns an error wrapping ctx's
+// error), the exchange is closed or c is closed. An envelope larger than the datagram
+// limit is refused before anything is sent with a *channel.TooLargeError.
+func (c *Conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchange, error) {
+	if req == nil || req.Type != channel.TypeRequest {
+		return nil, errors.New("udpchan: Open takes a non-nil envelope of type request")
+	}
+	switch req.Mode {
+	case channel.ModeNoResponse, channel.ModeAck:
+	case channel.ModeResponse, channel.ModeStream:
+		return nil, fmt.Errorf("udpchan: %s mode refused (%s): %w", req.Mode, errModes, channel.ErrUnsupported)
+	default:
+		return nil, fmt.Errorf("udpchan: request mode %s is not a valid mode", req.Mode)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.isClosed() {
+		return nil, fmt.Errorf("udpchan: open: %w", channel.ErrClosed)
+	}
+	req.ID = c.nextID.Add(1)
+	if len(req.Data) >= c.limit { // cannot fit; size it without touching the pool
+		return nil, tooLarge(channel.EnvelopeSize(req), c.limit)
+	}
+	bp := c.bufs.Get().(*[]byte)
+	pkt := channel.AppendEnvelope((*bp)[:0], req)
+	if len(pkt) > c.limit {
+		c.putBuf(bp, pkt)
+		return nil, tooLarge(len(pkt), c.limit)
+	}
+	if req.Mode == channel.ModeNoResponse {
+		_, err := c.uc.Write(pkt)
+		c.putBuf(bp, pkt)
+		if err != nil && !refused(err) {
+			return nil, closedErr("send", err)
+		}
+		c.sent.Add(1)
+		return nil, nil
+	}
+	return c.openAck(ctx, req.ID, bp, pkt)
+}
+
+func (c *Conn) openAck(ctx context.Context, id uint64, bp *[]byte, pkt []byte) (channel.Exchange, error) {
+	x := &exchange{c: c, id: id, bp: bp, pkt: pkt, interval: c.cfg.RetryInterval, done: make(chan struct{})}
+	// x.mu is held until the first send and the timer are in place, so that a
+	// reply racing in cannot finish x (and recycle pkt) underneath.
+	x.mu.Lock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		x.mu.Unlock()
+		c.putBuf(bp, pkt)
+		return nil, fmt.Errorf("udpchan: open: %w", channel.ErrClosed)
+	}
+	c.pending[id] = x
+	c.mu.Unlock()
+	if _, err := c.uc.Write(pkt); err != nil && !refused(err) {
+		x.mu.Unlock()
+		err = closedErr("send", err)
+		x.finish(nil, err)
+		return nil, err
+	}
+	c.sent.Add(1)
+	x.timer = time.AfterFunc(x.interval, x.retransmit)
+	x.stopCtx = context.AfterFunc(ctx, func() {
+		x.finish(nil, fmt.Errorf("udpchan: no ack for request %d: %w", id, ctx.Err()))
+	})
+	x.mu.Unlock()
+	return x, nil
+}
+
+func (c *Conn) putBuf(bp *[]byte, b []byte) {
+	if cap(b) > c.limit+1 {
+		return // grown past the pool's size class; let it go
+	}
+	*bp = b[:0]
+	c.bufs.Put(bp)
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Close closes the socket, waits for the reader goroutine, and fails open exchanges
+// with an error wrapping channel.ErrClosed. It is safe to call more than once.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	open := make([]*exchange, 0, len(c.pending))
+	for _, x := range c.pending {
+		open = append(open, x)
+	}
+	c.mu.Unlock()
+	err := c.uc.Close()
+	<-c.readerDone
+	for _, x := range open {
+		x.finish(nil, fmt.Errorf("udpchan: conn closed before the ack of request %d: %w", x.id, channel.ErrClosed))
+	}
+	if err != nil {
+		return fmt.Errorf("udpchan: close: %w", err)
+	}
+	return nil
+}
+
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	buf := make([]byte, c.limit+1)
+	var hdr channel.Envelope
+	for {
+		n, err := c.uc.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || c.isClosed() {
+				return
+			}
+			continue // e.g. ECONNREFUSED: nobody listens yet; retransmission goes on
+		}
+		if n > c.limit {
+			c.stray.Add(1)
+			continue
+		}
+		if channel.ParseEnvelope(buf[:n], &hdr) != nil || (hdr.Type != channel.TypeAck && hdr.Type != channel.TypeError) {
+			c.stray.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		x := c.pending[hdr.ID]
+		c.mu.Unlock()
+		if x == nil {
+			c.stray.Add(1) // usually the answer to a retransmission of a finished exchange
+			continue
+		}
+		// The envelope outlives buf: parse it again from its own copy.
+		env := new(channel.Envelope)
+		if channel.ParseEnvelope(append([]byte(nil), buf[:n]...), env) != nil || !x.finish(env, nil) {
+			c.stray.Add(1)
+			continue
+		}
+		c.replies.Add(1)
+	}
+}
+
+// exchange is one ack-mode request waiting for its ack or error.
+type exchange struct {
+	c    *Conn
+	id   uint64
+	done chan struct{} // closed by finish; reply and err are set before
+
+	mu       sync.Mutex
+	stopCtx  func() bool
+	bp       *[]byte
+	pkt      []byte // the datagram, resent as is; nil once finished
+	timer    *time.Timer
+	interval time.Duration
+	finished bool
+	reply    *channel.Envelope
+	err      error
+
+	delivered bool // Recv returned the terminal reply; owned by the Recv caller
+}
+
+func (x *exchange) retransmit() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.finished {
+		return
+	}
+	if _, err := x.c.uc.Write(x.pkt); err == nil || refused(err) {
+		x.c.retransmits.Add(1)
+	}
+	x.interval = min(2*x.interval, max(maxBackoff, x.c.cfg.RetryInterval))
+	x.timer.Reset(x.interval)
+}
+
+// finish ends x with a reply or an error, once; it reports whether this call did it.
+func (x *exchange) finish(reply *channel.Envelope, err error) bool {
+	x.mu.Lock()
+	if x.finished {
+		x.mu.Unlock()
+		return false
+	}
+	x.finished = true
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	x.c.putBuf(x.bp, x.pkt)
+	x.bp, x.pkt = nil, nil
+	x.reply, x.err = reply, err
+	close(x.done)
+	stop := x.stopCtx
+	x.mu.Unlock()
+	x.c.mu.Lock()
+	if x.c.pending[x.id] == x {
+		delete(x.c.pending, x.id)
+	}
+	x.c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	return true
+}
+
+// Recv returns the ack or error of the request, then io.EOF.
+func (x *exchange) Recv(ctx context.Context) (*channel.Envelope, error) {
+	if x.delivered {
+		return nil, io.EOF
+	}
+	select {
+	case <-x.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if x.reply != nil {
+		x.delivered = true
+		return x.reply, nil
+	}
+	return nil, x.err
+}
+
+// Close stops retransmission. If no reply arrived yet it sends one TypeCancel datagram
+// for the id (best effort: it may be lost), which cancels the handler's context if
+// the receiver still runs it. Safe to call more than once.
+func (x *exchange) Close() error {
+	if !x.finish(nil, fmt.Errorf("udpchan: exchange of request %d closed: %w", x.id, channel.ErrClosed)) {
+		return nil
+	}
+	var b [16]byte
+	pkt := channel.AppendEnvelope(b[:0], &channel.Envelope{Type: channel.TypeCancel, Mode: channel.ModeAck, ID: x.id})
+	x.c.uc.Write(pkt) // best effort; a closed socket or lost datagram only leaves the handler running
+	return nil
+}

@@ -1,0 +1,640 @@
+package udpchan_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
+	"github.com/jesus-go/jesus/channel/udpchan"
+	"github.com/jesus-go/jesus/channel/udpchan/udptest"
+)
+
+const wait = 20 * time.Second
+
+func TestConformance(t *testing.T) {
+	channeltest.Run(t, channeltest.Factory{
+		Transport: udpchan.New(),
+		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+		Config:    func(c *channel.Config) { c.RetryInterval = 10 * time.Millisecond },
+	})
+}
+
+func TestCaps(t *testing.T) {
+	tr := udpchan.New()
+	if tr.Name() != "udp" {
+		t.Fatalf("Name() = %q", tr.Name())
+	}
+	want := channel.Caps{MaxMessage: 1400}
+	if got := tr.Caps(); got != want {
+		t.Fatalf("Caps() = %+v, want %+v", got, want)
+	}
+}
+
+// checkLeaks fails t if goroutines started during the test outlive it. Call it first,
+// so that its cleanup runs after every other.
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // polling a counter: there is nothing to wait on
+		}
+	})
+}
+
+// eventually polls cond until it holds or the wait ends.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond) // polling counters of another goroutine
+	}
+}
+
+func testConfig() channel.Config {
+	return channel.Config{RetryInterval: 10 * time.Millisecond}.WithDefaults()
+}
+
+type server struct {
+	ln   *udpchan.Listener
+	done chan error
+}
+
+func serve(t *testing.T, tr channel.Transport, cfg channel.Config, h channel.HandlerFunc) *server {
+	t.Helper()
+	ln, err := tr.Listen(context.Background(), "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{ln: ln.(*udpchan.Listener), done: make(chan error, 1)}
+	go func() { s.done <- ln.Serve(h) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-s.done; !errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Serve returned %v, want ErrClosed", err)
+		}
+	})
+	return s
+}
+
+func dial(t *testing.T, addr string, cfg channel.Config) *udpchan.Conn {
+	t.Helper()
+	c, err := udpchan.Dial(context.Background(), addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func ack(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
+	w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
+}
+
+func call(ctx context.Context, c channel.Conn, req *channel.Envelope) (*channel.Envelope, error) {
+	x, err := c.Open(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	return x.Recv(ctx)
+}
+
+func TestNoResponseDelivery(t *testing.T) {
+	checkLeaks(t)
+	const n, batch = 200, 20
+	var seen atomic.Int64
+	var mu sync.Mutex
+	got := map[string]bool{}
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); !errors.Is(err, channel.ErrNoReply) {
+			t.Errorf("Send in noResponse mode: %v, want ErrNoReply", err)
+		}
+		mu.Lock()
+		got[string(req.Data)] = true
+		mu.Unlock()
+		seen.Add(1)
+	})
+	c := dial(t, srv.ln.Addr(), testConfig())
+	ctx := ctxT(t)
+	// In batches, so that the socket buffers never overflow on a busy machine: loss on
+	// loopback is possible in principle, and this test is about delivery, not loss.
+	for i := 0; i < n; i++ {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte(fmt.Sprint("line ", i))})
+		if x != nil || err != nil {
+			t.Fatalf("Open(noResponse) = %v, %v; want nil, nil", x, err)
+		}
+		if (i+1)%batch == 0 {
+			eventually(t, fmt.Sprintf("the handler to see %d requests", i+1), func() bool { return seen.Load() == int64(i+1) })
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("handler saw %d distinct lines, want %d", len(got), n)
+	}
+	if st := c.Stats(); st.Sent != n || st.Retransmits != 0 {
+		t.Fatalf("client stats %+v, want %d sent and no retransmits", st, n)
+	}
+	if st := srv.ln.Stats(); st.Received != n || st.Dropped+st.Malformed+st.Oversize+st.Duplicates+st.Overloaded != 0 {
+		t.Fatalf("listener stats %+v", st)
+	}
+}
+
+func TestAckThroughLossyProxy(t *testing.T) {
+	checkLeaks(t)
+	const workers, perWorker = 8, 25
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		mu.Lock()
+		seen[string(req.Data)]++
+		mu.Unlock()
+		ack(ctx, req, w)
+	})
+	proxy := udptest.NewLossyProxy(t, srv.ln.Addr(), 0.3, 42)
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	var retransmits atomic.Uint64
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := udpchan.Dial(ctx, proxy.Addr(), testConfig())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for i := 0; i < perWorker; i++ {
+				r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "orders.created", Data: []byte(fmt.Sprintf("w%d-%d", g, i))})
+				if err != nil {
+					errs <- fmt.Errorf("worker %d request %d: %w", g, i, err)
+					return
+				}
+				if r.Type != channel.TypeAck {
+					errs <- fmt.Errorf("worker %d request %d: got %s %s", g, i, r.Type, r.ErrMessage)
+					return
+				}
+			}
+			retransmits.Add(c.Stats().Retransmits)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != workers*perWorker {
+		t.Fatalf("handler saw %d distinct requests, want %d", len(seen), workers*perWorker)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("handler saw %s %d times", k, n)
+		}
+	}
+	st := srv.ln.Stats()
+	t.Logf("proxy forwarded %d dropped %d; client retransmits %d; listener %+v", proxy.Forwarded(), proxy.Dropped(), retransmits.Load(), st)
+	if proxy.Dropped() == 0 || retransmits.Load() == 0 {
+		t.Fatalf("at 30%% loss expected drops and retransmits, got %d and %d", proxy.Dropped(), retransmits.Load())
+	}
+}
+
+func TestOversizeRejectedAtSender(t *testing.T) {
+	checkLeaks(t)
+	srv := serve(t, udpchan.New(), testConfig(), ack)
+	c := dial(t, srv.ln.Addr(), testConfig())
+	for _, mode := range []channel.Mode{channel.ModeNoResponse, channel.ModeAck} {
+		for _, size := range []int{1395, 1400, 5000} {
+			req := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "log.write", Data: make([]byte, size)}
+			x, err := c.Open(ctxT(t), req)
+			if x != nil {
+				x.Close()
+			}
+			var tl *channel.TooLargeError
+			if !errors.As(err, &tl) || !errors.Is(err, channel.ErrTooLarge) {
+				t.Fatalf("%s, %d data bytes: %v, want a *channel.TooLargeError", mode, size, err)
+			}
+			enc := channel.EnvelopeSize(req)
+			want := fmt.Sprintf("channel: udp datagram of %d bytes exceeds the limit of 1400 bytes; use a tcp or http channel for messages this large", enc)
+			if tl.Size != enc || tl.Limit != 1400 || err.Error() != want {
+				t.Fatalf("got %q (size %d, limit %d), want %q", err, tl.Size, tl.Limit, want)
+			}
+		}
+	}
+	if st := c.Stats(); st.Sent != 0 {
+		t.Fatalf("sent %d datagrams, want none", st.Sent)
+	}
+	// A larger configured limit lets the same message through.
+	cfg := testConfig()
+	cfg.MaxDatagram = 8000
+	srv2 := serve(t, udpchan.New(), cfg, ack)
+	c2 := dial(t, srv2.ln.Addr(), cfg)
+	r, err := call(ctxT(t), c2, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "log.write", Data: make([]byte, 5000)})
+	if err != nil || r.Type != channel.TypeAck {
+		t.Fatalf("5000 bytes with MaxDatagram 8000: %v %v", r, err)
+	}
+	// The receiver drops what is over its own limit and counts it.
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	big := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, ID: 1, Data: make([]byte, 3000)})
+	if _, err := raw.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the oversize datagram to be counted", func() bool { return srv.ln.Stats().Oversize == 1 })
+}
+
+func TestResponseAndStreamRefused(t *testing.T) {
+	checkLeaks(t)
+	srv := serve(t, udpchan.New(), testConfig(), ack)
+	c := dial(t, srv.ln.Addr(), testConfig())
+	for _, mode := range []channel.Mode{channel.ModeResponse, channel.ModeStream} {
+		x, err := c.Open(ctxT(t), &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.get"})
+		if x != nil {
+			t.Fatalf("%s: got an exchange", mode)
+		}
+		if !errors.Is(err, channel.ErrUnsupported) || !strings.Contains(err.Error(), "udp carries noResponse and ack only; response and stream need tcp, unix or http") {
+			t.Fatalf("%s: %v, want ErrUnsupported with the reason", mode, err)
+		}
+	}
+	// A foreign sender that tries anyway gets an unimplemented error back.
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 9, Method: "svc.get"}))
+	raw.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 2048)
+	n, err := raw.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r channel.Envelope
+	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.Type != channel.TypeError || r.ID != 9 || r.ErrCode != channel.CodeUnimplemented {
+		t.Fatalf("reply %+v, %v; want error %s for id 9", r, err, channel.CodeUnimplemented)
+	}
+}
+
+func TestMalformedCounted(t *testing.T) {
+	checkLeaks(t)
+	var handled atomic.Int64
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		handled.Add(1)
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	bad := [][]byte{
+		{},                        // empty
+		{1, 1},                    // short
+		{2, 1, 1, 0, 0},           // version
+		{1, 99, 1, 0, 0},          // type
+		{1, 1, 9, 0, 0},           // mode
+		{1, 1, 1, 0x80},           // id varint
+		{1, 1, 1, 1, 1, 200, 'x'}, // field past the end
+		{1, 1, 0, 1, 0},           // request without a mode
+	}
+	for _, b := range bad {
+		if _, err := raw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "malformed datagrams to be counted", func() bool { return srv.ln.Stats().Malformed == uint64(len(bad)) })
+	// A reply sent to a listener is dropped, not served.
+	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeAck, ID: 3}))
+	eventually(t, "the stray ack to be counted", func() bool { return srv.ln.Stats().Dropped == 1 })
+	// The listener still serves.
+	c := dial(t, srv.ln.Addr(), testConfig())
+	c.Open(ctxT(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"})
+	eventually(t, "the handler to run", func() bool { return handled.Load() == 1 })
+	if handled.Load() != 1 {
+		t.Fatalf("handler ran %d times", handled.Load())
+	}
+}
+
+// rawAck sends one ack-mode request with a chosen id from raw and returns the reply.
+func rawAck(t *testing.T, raw net.Conn, id uint64) *channel.Envelope {
+	t.Helper()
+	if _, err := raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: id, Method: "svc.do"})); err != nil {
+		t.Fatal(err)
+	}
+	raw.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 2048)
+	n, err := raw.Read(buf)
+	if err != nil {
+		t.Fatalf("id %d: %v", id, err)
+	}
+	r := new(channel.Envelope)
+	if err := channel.ParseEnvelope(append([]byte(nil), buf[:n]...), r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != id {
+		t.Fatalf("reply for id %d, want %d", r.ID, id)
+	}
+	return r
+}
+
+func TestDuplicatesAnsweredFromCache(t *testing.T) {
+	checkLeaks(t)
+	var runs atomic.Int64
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		runs.Add(1)
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "not_found", ErrMessage: "no order 7"})
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for i := 0; i < 5; i++ {
+		r := rawAck(t, raw, 7)
+		if r.Type != channel.TypeError || r.ErrCode != "not_found" || r.ErrMessage != "no order 7" {
+			t.Fatalf("send %d: got %+v", i, r)
+		}
+	}
+	if runs.Load() != 1 {
+		t.Fatalf("handler ran %d times for one request sent 5 times", runs.Load())
+	}
+	if st := srv.ln.Stats(); st.Duplicates != 4 || st.Remembered != 1 {
+		t.Fatalf("stats %+v, want 4 duplicates and 1 remembered exchange", st)
+	}
+}
+
+func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
+	checkLeaks(t)
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-release
+		ack(ctx, req, w)
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	pkt := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 5})
+	raw.Write(pkt)
+	<-started
+	raw.Write(pkt)
+	raw.Write(pkt)
+	eventually(t, "duplicates to be counted", func() bool { return srv.ln.Stats().Duplicates == 2 })
+	close(release)
+	raw.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 256)
+	if _, err := raw.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 0 {
+		t.Fatal("handler ran for a duplicate")
+	}
+}
+
+func TestDedupTableBound(t *testing.T) {
+	checkLeaks(t)
+	const bound = 32
+	var runs atomic.Int64
+	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		runs.Add(1)
+		ack(ctx, req, w)
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	const n = 200
+	for id := uint64(1); id <= n; id++ {
+		rawAck(t, raw, id)
+		if st := srv.ln.Stats(); st.Remembered > bound {
+			t.Fatalf("after %d ids the table holds %d entries, bound %d", id, st.Remembered, bound)
+		}
+	}
+	st := srv.ln.Stats()
+	if st.Evicted != n-bound || st.Remembered != bound {
+		t.Fatalf("stats %+v, want %d evicted and %d remembered", st, n-bound, bound)
+	}
+	// A recent id is still remembered; an evicted one reaches the handler again.
+	rawAck(t, raw, n)
+	if runs.Load() != n {
+		t.Fatalf("handler ran %d times, want %d", runs.Load(), n)
+	}
+	rawAck(t, raw, 1)
+	if runs.Load() != n+1 {
+		t.Fatalf("handler ran %d times after an evicted id came back, want %d", runs.Load(), n+1)
+	}
+}
+
+func TestDedupBytesBound(t *testing.T) {
+	checkLeaks(t)
+	msg := strings.Repeat("e", 400)
+	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(0, 2000)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "internal", ErrMessage: msg})
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for id := uint64(1); id <= 20; id++ {
+		rawAck(t, raw, id)
+	}
+	if st := srv.ln.Stats(); st.Remembered > 4 || st.Evicted < 16 {
+		t.Fatalf("stats %+v, want at most 4 cached replies of ~420 bytes within 2000 bytes", st)
+	}
+}
+
+func TestDedupWindowExpires(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig()
+	cfg.DedupWindow = 50 * time.Millisecond
+	var runs atomic.Int64
+	srv := serve(t, udpchan.New(), cfg, func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		runs.Add(1)
+		ack(ctx, req, w)
+	})
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	start := time.Now()
+	rawAck(t, raw, 1)
+	for runs.Load() < 2 { // the same id, until the window has passed
+		rawAck(t, raw, 1)
+	}
+	if el := time.Since(start); el < cfg.DedupWindow {
+		t.Fatalf("the handler saw a duplicate after %v, inside the %v window", el, cfg.DedupWindow)
+	}
+}
+
+func TestOverload(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig()
+	cfg.MaxInFlight = 1
+	started, release := make(chan struct{}, 4), make(chan struct{})
+	srv := serve(t, udpchan.New(), cfg, func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-release
+		if req.Mode == channel.ModeAck {
+			ack(ctx, req, w)
+		}
+	})
+	c := dial(t, srv.ln.Addr(), cfg)
+	ctx := ctxT(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	<-started
+	r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.over"})
+	if err != nil || r.Type != channel.TypeError || r.ErrCode != channel.CodeResourceExhausted {
+		t.Fatalf("ack request over MaxInFlight: %+v %v, want error %s", r, err, channel.CodeResourceExhausted)
+	}
+	c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"})
+	eventually(t, "two overloaded requests", func() bool { return srv.ln.Stats().Overloaded == 2 })
+	close(release)
+	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeAck {
+		t.Fatalf("in-flight request: %v %v", r, err)
+	}
+	if len(started) != 0 {
+		t.Fatal("a handler ran over MaxInFlight")
+	}
+}
+
+func TestHandlerWithoutReply(t *testing.T) {
+	checkLeaks(t)
+	srv := serve(t, udpchan.New(), testConfig(), func(context.Context, *channel.Envelope, channel.ReplyWriter) {})
+	c := dial(t, srv.ln.Addr(), testConfig())
+	r, err := call(ctxT(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.forgetful"})
+	if err != nil || r.Type != channel.TypeError || r.ErrCode != channel.CodeInternal || !strings.Contains(r.ErrMessage, "svc.forgetful") {
+		t.Fatalf("got %+v %v, want an internal error naming the method", r, err)
+	}
+}
+
+func TestAckRetransmitsUntilContextEnds(t *testing.T) {
+	checkLeaks(t)
+	// A bound socket that never answers.
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	c := dial(t, sink.LocalAddr().String(), testConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.void"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	_, err = x.Recv(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv: %v, want DeadlineExceeded", err)
+	}
+	// 10, 20, 40, 80 ms: about four retransmissions in 200 ms.
+	if st := c.Stats(); st.Sent != 1 || st.Retransmits < 2 || st.Retransmits > 6 {
+		t.Fatalf("stats %+v, want 1 sent and a few retransmits with doubling backoff", st)
+	}
+}
+
+func TestCancelReachesHandler(t *testing.T) {
+	checkLeaks(t)
+	started, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+	})
+	c := dial(t, srv.ln.Addr(), testConfig())
+	ctx := ctxT(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	x.Close()
+	x.Close()
+	select {
+	case <-cancelled:
+	case <-ctx.Done():
+		t.Fatal("handler's context not cancelled after Exchange.Close")
+	}
+	if _, err := x.Recv(ctx); !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Recv after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestConnClose(t *testing.T) {
+	checkLeaks(t)
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	c, err := udpchan.Dial(context.Background(), sink.LocalAddr().String(), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.void"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := x.Recv(ctx); !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("open exchange after Close: %v, want ErrClosed", err)
+	}
+	x.Close()
+	if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse}); !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Open after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxDatagram = 70000
+	if _, err := udpchan.Dial(context.Background(), "127.0.0.1:9", cfg); err == nil || !strings.Contains(err.Error(), "MaxDatagram 70000") {
+		t.Fatalf("Dial with MaxDatagram 70000: %v", err)
+	}
+	if _, err := udpchan.New().Listen(context.Background(), "127.0.0.1:0", cfg); err == nil || !strings.HasPrefix(err.Error(), "udpchan: ") {
+		t.Fatalf("Listen with MaxDatagram 70000: %v", err)
+	}
+}

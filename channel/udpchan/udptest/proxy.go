@@ -1,0 +1,179 @@
+// Package udptest has test helpers for udp channels: a lossy in-process UDP proxy that
+// drops a chosen share of datagrams with a seeded random generator, so that loss and
+// retransmission can be tested on loopback without network emulation.
+package udptest
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// maxSessions bounds the client addresses one proxy tracks; datagrams from further
+// clients are dropped (and counted).
+const maxSessions = 1024
+
+// Proxy forwards datagrams between clients and one target, both ways, dropping each
+// with probability Drop. Every client address gets its own upstream socket, so the
+// target sees one peer per client, as it would without the proxy. Methods are safe for
+// concurrent use.
+type Proxy struct {
+	t      testing.TB
+	front  *net.UDPConn // where clients send
+	target *net.UDPAddr
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	drop     float64
+	sessions map[netip.AddrPort]*net.UDPConn
+	closed   bool
+
+	wg                 sync.WaitGroup
+	forwarded, dropped atomic.Uint64
+}
+
+// NewLossyProxy starts a proxy on 127.0.0.1:0 in front of target (host:port) that drops
+// the share drop (0..1) of the datagrams going either way; seed makes the sequence of
+// drop decisions repeatable. It stops when the test ends.
+func NewLossyProxy(t testing.TB, target string, drop float64, seed int64) *Proxy {
+	t.Helper()
+	if drop < 0 || drop > 1 {
+		t.Fatalf("udptest: drop share %v is outside 0..1", drop)
+	}
+	ta, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		t.Fatalf("udptest: resolve target %q: %v", target, err)
+	}
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatalf("udptest: listen: %v", err)
+	}
+	p := &Proxy{
+		t:        t,
+		front:    front,
+		target:   ta,
+		rng:      rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)),
+		drop:     drop,
+		sessions: make(map[netip.AddrPort]*net.UDPConn),
+	}
+	p.wg.Add(1)
+	go p.frontLoop()
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Addr is the address clients send to instead of the target.
+func (p *Proxy) Addr() string { return p.front.LocalAddr().String() }
+
+// Forwarded is the number of datagrams passed on, both ways.
+func (p *Proxy) Forwarded() uint64 { return p.forwarded.Load() }
+
+// Dropped is the number of datagrams dropped, both ways.
+func (p *Proxy) Dropped() uint64 { return p.dropped.Load() }
+
+// SetDrop changes the share of datagrams dropped from now on.
+func (p *Proxy) SetDrop(drop float64) {
+	if drop < 0 || drop > 1 {
+		p.t.Errorf("udptest: drop share %v is outside 0..1", drop)
+		return
+	}
+	p.mu.Lock()
+	p.drop = drop
+	p.mu.Unlock()
+}
+
+// Close stops the proxy and waits for its goroutines. Safe to call more than once.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.front.Close()
+	for _, up := range p.sessions {
+		up.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// lose decides the fate of one datagram.
+func (p *Proxy) lose() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drop > 0 && p.rng.Float64() < p.drop {
+		p.dropped.Add(1)
+		return true
+	}
+	return false
+}
+
+func (p *Proxy) frontLoop() {
+	defer p.wg.Done()
+	buf := make([]byte, 64<<10)
+	for {
+		n, from, err := p.front.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		up := p.session(from)
+		if up == nil || p.lose() {
+			continue
+		}
+		if _, err := up.Write(buf[:n]); err == nil {
+			p.forwarded.Add(1)
+		}
+	}
+}
+
+// session returns the upstream socket of client from, creating it on first use.
+func (p *Proxy) session(from netip.AddrPort) *net.UDPConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if up, ok := p.sessions[from]; ok || p.closed {
+		return up
+	}
+	if len(p.sessions) >= maxSessions {
+		p.dropped.Add(1)
+		return nil
+	}
+	up, err := net.DialUDP("udp", nil, p.target)
+	if err != nil {
+		p.t.Logf("udptest: upstream socket for %s: %v", from, err)
+		p.dropped.Add(1)
+		return nil
+	}
+	p.sessions[from] = up
+	p.wg.Add(1)
+	go p.backLoop(up, from)
+	return up
+}
+
+// backLoop carries the target's datagrams for one client back to it.
+func (p *Proxy) backLoop(up *net.UDPConn, client netip.AddrPort) {
+	defer p.wg.Done()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := up.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ECONNREFUSED: the target is not up (yet)
+		}
+		if p.lose() {
+			continue
+		}
+		if _, err := p.front.WriteToUDPAddrPort(buf[:n], client); err == nil {
+			p.forwarded.Add(1)
+		}
+	}
+}
