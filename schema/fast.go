@@ -1,0 +1,551 @@
+package schema
+
+import (
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// The fast path: every compiled jsonschema.Schema is mirrored by a node of plain checks for
+// the keywords below. A schema that uses anything else becomes a fallback node that asks
+// jsonschema/v5 itself, so the verdict never differs; a root that can reach a dynamic
+// reference or a draft other than 2020-12 falls back as a whole, because those depend on the
+// path taken to reach a schema.
+
+// Type bits.
+const (
+	tNull uint8 = 1 << iota
+	tBool
+	tNumber
+	tInteger
+	tString
+	tArray
+	tObject
+)
+
+type node struct {
+	js       *jsonschema.Schema
+	fallback bool
+	always   int8 // 1: true schema, -1: false schema
+
+	types  uint8
+	consts []lit // const (one) or nil
+	enum   []lit
+	format func(any) bool
+
+	minProps, maxProps int
+	required           []string
+	props              []propNode
+	propSet            map[string]struct{}
+	patternProps       []patNode
+	addl               int8 // 0: none, 1: false, 2: schema
+	addlNode           *node
+	depRequired        map[string][]string
+
+	minItems, maxItems int
+	unique             bool
+	prefix             []*node
+	items              *node
+
+	minLen, maxLen int
+	pattern        *regexp.Regexp
+
+	hasNum                bool
+	min, exMin, max, exMx *bound
+	mult                  *multiple
+
+	ref, not             *node
+	allOf, anyOf, oneOf  []*node
+	ifN, thenN, elseN    *node
+}
+
+type propNode struct {
+	name string
+	n    *node
+}
+
+type patNode struct {
+	re *regexp.Regexp
+	n  *node
+}
+
+// lit is a const or enum value; numbers carry a precomputed bound for exact comparison.
+type lit struct {
+	v   any
+	num *bound
+}
+
+// compileFast builds the fast tree of a compiled schema.
+func compileFast(root *jsonschema.Schema) *node {
+	if needsWholeFallback(root) {
+		return &node{js: root, fallback: true}
+	}
+	memo := map[*jsonschema.Schema]*node{}
+	return build(root, memo)
+}
+
+// needsWholeFallback reports whether any schema reachable from root resolves references
+// dynamically or follows another draft.
+func needsWholeFallback(root *jsonschema.Schema) bool {
+	seen := map[*jsonschema.Schema]bool{}
+	stack := []*jsonschema.Schema{root}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s == nil || seen[s] {
+			continue
+		}
+		seen[s] = true
+		if s.RecursiveRef != nil || s.DynamicRef != nil || s.Draft != jsonschema.Draft2020 {
+			return true
+		}
+		stack = append(stack, children(s)...)
+	}
+	return false
+}
+
+// children lists every subschema of s; inplace lists those applied to the same instance.
+func children(s *jsonschema.Schema) []*jsonschema.Schema {
+	out := inplace(s)
+	for _, c := range s.Properties {
+		out = append(out, c)
+	}
+	for _, c := range s.PatternProperties {
+		out = append(out, c)
+	}
+	if c, ok := s.AdditionalProperties.(*jsonschema.Schema); ok {
+		out = append(out, c)
+	}
+	if c, ok := s.AdditionalItems.(*jsonschema.Schema); ok {
+		out = append(out, c)
+	}
+	switch it := s.Items.(type) {
+	case *jsonschema.Schema:
+		out = append(out, it)
+	case []*jsonschema.Schema:
+		out = append(out, it...)
+	}
+	out = append(out, s.PrefixItems...)
+	out = append(out, s.Items2020, s.Contains, s.PropertyNames, s.UnevaluatedProperties, s.UnevaluatedItems, s.ContentSchema)
+	return out
+}
+
+func inplace(s *jsonschema.Schema) []*jsonschema.Schema {
+	out := []*jsonschema.Schema{s.Ref, s.RecursiveRef, s.DynamicRef, s.Not, s.If, s.Then, s.Else}
+	out = append(out, s.AllOf...)
+	out = append(out, s.AnyOf...)
+	out = append(out, s.OneOf...)
+	for _, c := range s.DependentSchemas {
+		out = append(out, c)
+	}
+	for _, c := range s.Dependencies {
+		if c, ok := c.(*jsonschema.Schema); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// inplaceCycle finds a chain of in-place applicators ($ref, allOf, anyOf, oneOf, not,
+// if/then/else, dependentSchemas) from a schema back to itself: validating it would never
+// consume any of the instance. It returns the chain or "".
+func inplaceCycle(root *jsonschema.Schema) string {
+	all := map[*jsonschema.Schema]bool{}
+	stack := []*jsonschema.Schema{root}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if s == nil || all[s] {
+			continue
+		}
+		all[s] = true
+		stack = append(stack, children(s)...)
+	}
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*jsonschema.Schema]int{}
+	var path []*jsonschema.Schema
+	var found string
+	var visit func(s *jsonschema.Schema) bool
+	visit = func(s *jsonschema.Schema) bool {
+		color[s] = grey
+		path = append(path, s)
+		for _, c := range inplace(s) {
+			if c == nil {
+				continue
+			}
+			switch color[c] {
+			case grey:
+				i := len(path) - 1
+				for path[i] != c {
+					i--
+				}
+				chain := ""
+				for _, p := range path[i:] {
+					chain += shortLoc(p.Location) + " -> "
+				}
+				found = chain + shortLoc(c.Location)
+				return true
+			case white:
+				if visit(c) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		color[s] = black
+		return false
+	}
+	for s := range all {
+		if color[s] == white && visit(s) {
+			return found
+		}
+	}
+	return ""
+}
+
+func shortLoc(l string) string {
+	if len(l) > len(baseURL) && l[:len(baseURL)] == baseURL {
+		return l[len(baseURL):]
+	}
+	return l
+}
+
+// unsupported reports whether s uses a keyword the fast path does not implement.
+func unsupported(s *jsonschema.Schema) bool {
+	return s.PropertyNames != nil || s.RegexProperties || len(s.Dependencies) > 0 ||
+		len(s.DependentSchemas) > 0 || s.UnevaluatedProperties != nil || s.UnevaluatedItems != nil ||
+		s.Contains != nil || s.Items != nil || s.AdditionalItems != nil || len(s.Extensions) > 0 ||
+		s.RecursiveRef != nil || s.DynamicRef != nil || s.ContentSchema != nil
+}
+
+func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
+	if s == nil {
+		return nil
+	}
+	if n, ok := memo[s]; ok {
+		return n
+	}
+	n := &node{js: s}
+	memo[s] = n
+	if s.Always != nil {
+		n.always = -1
+		if *s.Always {
+			n.always = 1
+		}
+		return n
+	}
+	if unsupported(s) {
+		n.fallback = true
+		return n
+	}
+	for _, t := range s.Types {
+		switch t {
+		case "null":
+			n.types |= tNull
+		case "boolean":
+			n.types |= tBool
+		case "number":
+			n.types |= tNumber
+		case "integer":
+			n.types |= tInteger
+		case "string":
+			n.types |= tString
+		case "array":
+			n.types |= tArray
+		case "object":
+			n.types |= tObject
+		}
+	}
+	if len(s.Constant) > 0 {
+		n.consts = []lit{newLit(s.Constant[0])}
+	}
+	for _, e := range s.Enum {
+		n.enum = append(n.enum, newLit(e))
+	}
+	if s.Format != "" {
+		// The compiler asserts formats with jsonschema.Formats (AssertFormat, no own formats);
+		// an unknown format is not checked there either.
+		n.format = jsonschema.Formats[s.Format]
+	}
+
+	n.minProps, n.maxProps = s.MinProperties, s.MaxProperties
+	n.required = s.Required
+	n.propSet = make(map[string]struct{}, len(s.Properties))
+	for _, name := range sortedKeys(s.Properties) {
+		n.props = append(n.props, propNode{name, build(s.Properties[name], memo)})
+		n.propSet[name] = struct{}{}
+	}
+	for re, c := range s.PatternProperties {
+		n.patternProps = append(n.patternProps, patNode{re, build(c, memo)})
+	}
+	switch a := s.AdditionalProperties.(type) {
+	case bool:
+		if !a {
+			n.addl = 1
+		}
+	case *jsonschema.Schema:
+		n.addl = 2
+		n.addlNode = build(a, memo)
+	}
+	n.depRequired = s.DependentRequired
+
+	n.minItems, n.maxItems, n.unique = s.MinItems, s.MaxItems, s.UniqueItems
+	for _, c := range s.PrefixItems {
+		n.prefix = append(n.prefix, build(c, memo))
+	}
+	n.items = build(s.Items2020, memo)
+
+	n.minLen, n.maxLen, n.pattern = s.MinLength, s.MaxLength, s.Pattern
+
+	n.min, n.exMin, n.max, n.exMx = newBound(s.Minimum), newBound(s.ExclusiveMinimum), newBound(s.Maximum), newBound(s.ExclusiveMaximum)
+	if s.MultipleOf != nil {
+		n.mult = newMultiple(s.MultipleOf)
+	}
+	n.hasNum = n.min != nil || n.exMin != nil || n.max != nil || n.exMx != nil || n.mult != nil
+
+	n.ref = build(s.Ref, memo)
+	n.not = build(s.Not, memo)
+	for _, c := range s.AllOf {
+		n.allOf = append(n.allOf, build(c, memo))
+	}
+	for _, c := range s.AnyOf {
+		n.anyOf = append(n.anyOf, build(c, memo))
+	}
+	for _, c := range s.OneOf {
+		n.oneOf = append(n.oneOf, build(c, memo))
+	}
+	n.ifN, n.thenN, n.elseN = build(s.If, memo), build(s.Then, memo), build(s.Else, memo)
+	return n
+}
+
+// valid reports whether x matches the schema of n, with the verdict of jsonschema/v5.
+func (n *node) valid(x any) bool {
+	if n.fallback {
+		return n.js.Validate(x) == nil
+	}
+	if n.always != 0 {
+		return n.always > 0
+	}
+	if n.types != 0 && !n.typeOK(x) {
+		return false
+	}
+	if n.consts != nil && !n.consts[0].equal(x) {
+		return false
+	}
+	if n.enum != nil {
+		ok := false
+		for i := range n.enum {
+			if n.enum[i].equal(x) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if n.format != nil && !n.format(x) {
+		return false
+	}
+	switch t := x.(type) {
+	case map[string]any:
+		if !n.validObject(t) {
+			return false
+		}
+	case []any:
+		if !n.validArray(t) {
+			return false
+		}
+	case string:
+		if n.minLen >= 0 && len(t) < n.minLen {
+			return false // fewer bytes than minLen, so fewer code points
+		}
+		// A string has at most len(t) and at least len(t)/4 code points: count only when
+		// the byte length does not settle it.
+		if n.maxLen >= 0 && len(t) > n.maxLen || n.minLen > 0 && len(t) < 4*n.minLen {
+			c := utf8.RuneCountInString(t)
+			if n.minLen >= 0 && c < n.minLen || n.maxLen >= 0 && c > n.maxLen {
+				return false
+			}
+		}
+		if n.pattern != nil && !n.pattern.MatchString(t) {
+			return false
+		}
+	case nil, bool:
+	default:
+		if n.hasNum && !n.validNumber(x) {
+			return false
+		}
+	}
+	if n.ref != nil && !n.ref.valid(x) {
+		return false
+	}
+	if n.not != nil && n.not.valid(x) {
+		return false
+	}
+	for _, c := range n.allOf {
+		if !c.valid(x) {
+			return false
+		}
+	}
+	if n.anyOf != nil {
+		ok := false
+		for _, c := range n.anyOf {
+			if c.valid(x) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if n.oneOf != nil {
+		matched := 0
+		for _, c := range n.oneOf {
+			if c.valid(x) {
+				matched++
+				if matched > 1 {
+					return false
+				}
+			}
+		}
+		if matched != 1 {
+			return false
+		}
+	}
+	if n.ifN != nil {
+		if n.ifN.valid(x) {
+			if n.thenN != nil && !n.thenN.valid(x) {
+				return false
+			}
+		} else if n.elseN != nil && !n.elseN.valid(x) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *node) typeOK(x any) bool {
+	var k uint8
+	switch x.(type) {
+	case nil:
+		k = tNull
+	case bool:
+		k = tBool
+	case string:
+		k = tString
+	case []any:
+		k = tArray
+	case map[string]any:
+		k = tObject
+	default:
+		k = tNumber
+	}
+	if n.types&k != 0 {
+		return true
+	}
+	return k == tNumber && n.types&tInteger != 0 && isInteger(x)
+}
+
+func (n *node) validObject(m map[string]any) bool {
+	if n.minProps >= 0 && len(m) < n.minProps || n.maxProps >= 0 && len(m) > n.maxProps {
+		return false
+	}
+	for _, r := range n.required {
+		if _, ok := m[r]; !ok {
+			return false
+		}
+	}
+	for _, p := range n.props {
+		if v, ok := m[p.name]; ok && !p.n.valid(v) {
+			return false
+		}
+	}
+	for _, p := range n.patternProps {
+		for k, v := range m {
+			if p.re.MatchString(k) && !p.n.valid(v) {
+				return false
+			}
+		}
+	}
+	if n.addl != 0 {
+		for k, v := range m {
+			if _, ok := n.propSet[k]; ok {
+				continue
+			}
+			matched := false
+			for _, p := range n.patternProps {
+				if p.re.MatchString(k) {
+					matched = true
+					break
+				}
+			}
+			if matched {
+				continue
+			}
+			if n.addl == 1 || !n.addlNode.valid(v) {
+				return false
+			}
+		}
+	}
+	for k, deps := range n.depRequired {
+		if _, ok := m[k]; ok {
+			for _, d := range deps {
+				if _, ok := m[d]; !ok {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func (n *node) validArray(a []any) bool {
+	if n.minItems >= 0 && len(a) < n.minItems || n.maxItems >= 0 && len(a) > n.maxItems {
+		return false
+	}
+	if n.unique && !allUnique(a) {
+		return false
+	}
+	for i, e := range a {
+		switch {
+		case i < len(n.prefix):
+			if !n.prefix[i].valid(e) {
+				return false
+			}
+		case n.items != nil:
+			if !n.items.valid(e) {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+func (n *node) validNumber(x any) bool {
+	v := toNum(x)
+	if n.min != nil && v.cmp(n.min) < 0 {
+		return false
+	}
+	if n.exMin != nil && v.cmp(n.exMin) <= 0 {
+		return false
+	}
+	if n.max != nil && v.cmp(n.max) > 0 {
+		return false
+	}
+	if n.exMx != nil && v.cmp(n.exMx) >= 0 {
+		return false
+	}
+	if n.mult != nil && !n.mult.divides(v) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,575 @@
+package schema
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// MetaSchema is the JSON Schema (draft 2020-12) of descriptor files; schemas/descriptor.schema.json
+// in the repository is a copy of it.
+//
+//go:embed descriptor.schema.json
+var MetaSchema []byte
+
+// Defaults of the options.
+const (
+	DefaultMaxDepth    = 64      // nesting depth of a validated instance
+	DefaultMaxFileSize = 4 << 20 // bytes of one descriptor or fragment file
+	maxFileNesting     = 256     // nesting depth of a descriptor or fragment file
+)
+
+// baseURL is the namespace of a set's files inside the compiler; it has no loader, so a
+// reference can only reach files that were added to the set.
+const baseURL = "jesus-set:///"
+
+type options struct {
+	maxDepth    int
+	maxFileSize int
+}
+
+// Option configures a Set.
+type Option func(*options)
+
+// WithMaxDepth caps the nesting depth of validated instances (default DefaultMaxDepth).
+// Deeper instances are rejected before any schema is applied.
+func WithMaxDepth(n int) Option { return func(o *options) { o.maxDepth = n } }
+
+// WithMaxFileSize caps the size of one file of the set (default DefaultMaxFileSize).
+func WithMaxFileSize(n int) Option { return func(o *options) { o.maxFileSize = n } }
+
+func buildOptions(opts []Option) options {
+	o := options{maxDepth: DefaultMaxDepth, maxFileSize: DefaultMaxFileSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.maxDepth <= 0 {
+		o.maxDepth = DefaultMaxDepth
+	}
+	if o.maxFileSize <= 0 {
+		o.maxFileSize = DefaultMaxFileSize
+	}
+	return o
+}
+
+// Set is a set of descriptor files and shared schema fragments whose $refs resolve only among
+// themselves. All its methods are safe for concurrent use; validators it returns are immutable.
+type Set struct {
+	opts options
+	meta *jsonschema.Schema
+
+	mu         sync.RWMutex
+	files      map[string][]byte                 // every file: descriptors and fragments
+	descs      map[string]map[string]*Descriptor // service -> version -> descriptor
+	validators map[vkey]*Validator
+}
+
+type vkey struct {
+	service, version string
+	part             Part
+	name             string
+}
+
+// NewSet returns an empty set.
+func NewSet(opts ...Option) *Set {
+	c := jsonschema.NewCompiler()
+	c.LoadURL = refuseLoad
+	if err := c.AddResource("jesus-meta:///descriptor.schema.json", bytes.NewReader(MetaSchema)); err != nil {
+		panic("schema: embedded meta-schema: " + err.Error()) // a build defect, covered by tests
+	}
+	meta, err := c.Compile("jesus-meta:///descriptor.schema.json")
+	if err != nil {
+		panic("schema: embedded meta-schema: " + err.Error())
+	}
+	return &Set{
+		opts:       buildOptions(opts),
+		meta:       meta,
+		files:      map[string][]byte{},
+		descs:      map[string]map[string]*Descriptor{},
+		validators: map[vkey]*Validator{},
+	}
+}
+
+func refuseLoad(u string) (io.ReadCloser, error) {
+	return nil, fmt.Errorf("schema: $ref to %q leaves the set of schema files (only files of the set can be referenced, by relative name)", u)
+}
+
+// LoadDir loads every *.json file under dir (see LoadFS).
+func LoadDir(dir string, opts ...Option) (*Set, error) {
+	return LoadFS(os.DirFS(dir), opts...)
+}
+
+// LoadFS loads every *.json file of fsys: files with a top-level "service" are descriptors,
+// the others are shared fragments that descriptors reference by relative file name
+// ("common.defs.json#/$defs/Money"). Files named *.schema.json (meta-schemas) are skipped.
+// Every error of every file is reported.
+func LoadFS(fsys fs.FS, opts ...Option) (*Set, error) {
+	s := NewSet(opts...)
+	var errs []error
+	files := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if de.IsDir() || !strings.HasSuffix(p, ".json") || strings.HasSuffix(p, ".schema.json") {
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > int64(s.opts.maxFileSize) {
+			errs = append(errs, fmt.Errorf("schema: %s: %d bytes exceeds the max file size of %d bytes", p, info.Size(), s.opts.maxFileSize))
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files[p] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schema: loading files: %w", err)
+	}
+	if err := s.addFiles(files); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// Add adds one file to the set: a descriptor (e.g. a bundle published in the registry) or a
+// fragment. name is the file's name in the set ("orders.json"); other files reference it by
+// that name. Adding the same content under the same name again is a no-op; a different
+// content for a name, or for a service@version already in the set, is an error. On error the
+// set is unchanged.
+func (s *Set) Add(name string, data []byte) error {
+	return s.addFiles(map[string][]byte{name: data})
+}
+
+func checkName(name string) error {
+	if name == "" || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, "/") ||
+		path.Clean(name) != name || strings.Contains(name, "..") || strings.ContainsAny(name, "#?\\%: ") {
+		return fmt.Errorf("schema: file name %q: want a clean relative name ending in .json (no .., #, ?, %%, :, spaces)", name)
+	}
+	return nil
+}
+
+// addFiles adds files atomically: all are parsed and compiled against the set plus the new
+// files, and only then published.
+func (s *Set) addFiles(in map[string][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	var errs []error
+	names := make([]string, 0, len(in))
+	for n := range in {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	added := map[string][]byte{}
+	var newDescs []*Descriptor
+	for _, n := range names {
+		data := in[n]
+		if err := checkName(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(data) > s.opts.maxFileSize {
+			errs = append(errs, fmt.Errorf("schema: %s: %d bytes exceeds the max file size of %d bytes", n, len(data), s.opts.maxFileSize))
+			continue
+		}
+		if old, ok := s.files[n]; ok {
+			if bytes.Equal(old, data) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("schema: %s: already in the set with different content", n))
+			continue
+		}
+		d, err := s.parseFile(n, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		added[n] = data
+		if d != nil {
+			if old := s.descs[d.Service][d.Version]; old != nil {
+				errs = append(errs, fmt.Errorf("schema: %s: %s is already in the set (from %s); a version is immutable, publish a new one", n, d.ID(), old.File))
+				continue
+			}
+			for _, o := range newDescs {
+				if o.Service == d.Service && o.Version == d.Version {
+					errs = append(errs, fmt.Errorf("schema: %s: %s is also declared by %s", n, d.ID(), o.File))
+				}
+			}
+			newDescs = append(newDescs, d)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+
+	c := s.newCompiler(added)
+	vals := map[vkey]*Validator{}
+	for _, d := range newDescs {
+		if err := s.compileDescriptor(c, d, vals); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	for n, b := range added {
+		s.files[n] = b
+	}
+	for _, d := range newDescs {
+		d.set = s
+		if s.descs[d.Service] == nil {
+			s.descs[d.Service] = map[string]*Descriptor{}
+		}
+		s.descs[d.Service][d.Version] = d
+	}
+	for k, v := range vals {
+		s.validators[k] = v
+	}
+	return nil
+}
+
+// newCompiler returns a compiler that knows the set's files plus extra, and nothing else.
+func (s *Set) newCompiler(extra map[string][]byte) *jsonschema.Compiler {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	c.AssertFormat = true
+	c.LoadURL = refuseLoad
+	for n, b := range s.files {
+		_ = c.AddResource(baseURL+n, bytes.NewReader(b)) // parsed before, cannot fail
+	}
+	for n, b := range extra {
+		_ = c.AddResource(baseURL+n, bytes.NewReader(b))
+	}
+	return c
+}
+
+// decodeJSON decodes one file with numbers kept exact, after checking its nesting depth.
+func decodeJSON(name string, data []byte) (any, error) {
+	if p, ok := nestingExceeds(data, maxFileNesting); ok {
+		return nil, fmt.Errorf("schema: %s: nesting deeper than %d levels at byte %d", name, maxFileNesting, p)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("schema: %s: invalid JSON: %w", name, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("schema: %s: invalid JSON: data after the top-level value", name)
+	}
+	return v, nil
+}
+
+// nestingExceeds reports the byte offset where data nests deeper than max.
+func nestingExceeds(data []byte, max int) (int, bool) {
+	depth, inStr, esc := 0, false, false
+	for i, c := range data {
+		switch {
+		case inStr:
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return i, true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return 0, false
+}
+
+type rawDescriptor struct {
+	Service     string                     `json:"service"`
+	Version     string                     `json:"version"`
+	Description string                     `json:"description"`
+	Channels    map[string]ChannelSpec     `json:"channels"`
+	Defs        map[string]json.RawMessage `json:"$defs"`
+	Methods     map[string]struct {
+		Mode     string          `json:"mode"`
+		Channel  string          `json:"channel"`
+		Request  json.RawMessage `json:"request"`
+		Response json.RawMessage `json:"response"`
+	} `json:"methods"`
+	Events map[string]struct {
+		Mode    string          `json:"mode"`
+		Channel string          `json:"channel"`
+		Payload json.RawMessage `json:"payload"`
+	} `json:"events"`
+	Listens map[string]struct {
+		Payload json.RawMessage `json:"payload"`
+	} `json:"listens"`
+	Calls map[string]struct {
+		Request  json.RawMessage `json:"request"`
+		Response json.RawMessage `json:"response"`
+	} `json:"calls"`
+}
+
+// parseFile checks one file. It returns the descriptor, or nil for a fragment.
+func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
+	v, err := decodeJSON(name, data)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("schema: %s: top level is %s, want an object", name, jsonTypeName(v))
+	}
+	if _, isDesc := obj["service"]; !isDesc {
+		return nil, nil
+	}
+	if err := s.meta.Validate(v); err != nil {
+		return nil, metaError(name, err)
+	}
+	var rd rawDescriptor
+	if err := json.Unmarshal(data, &rd); err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", name, err)
+	}
+	d := &Descriptor{
+		Service: rd.Service, Version: rd.Version, Description: rd.Description,
+		Channels: rd.Channels, Defs: rd.Defs, File: name, Raw: bytes.Clone(data),
+		Methods: map[string]Method{}, Events: map[string]Event{},
+		Listens: map[string]Listen{}, Calls: map[string]Call{},
+	}
+	var errs []error
+	bad := func(ptr, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("schema: %s: %s: %s", name, ptr, fmt.Sprintf(format, a...)))
+	}
+	channelOf := func(ptr, ch string) (ChannelSpec, bool) {
+		spec, ok := d.Channels[ch]
+		if !ok {
+			bad(ptr+"/channel", "unknown channel %q (the service declares %s)", ch, strings.Join(sortedKeys(d.Channels), ", "))
+		}
+		return spec, ok
+	}
+	for _, n := range sortedKeys(rd.Methods) {
+		m := rd.Methods[n]
+		ptr := "/methods/" + escapeToken(n)
+		mode, err := channel.ParseMode(m.Mode)
+		if err != nil {
+			bad(ptr+"/mode", "unknown mode %q (want noResponse, ack, response or stream)", m.Mode)
+			continue
+		}
+		hasResp := len(m.Response) > 0
+		switch mode {
+		case channel.ModeResponse, channel.ModeStream:
+			if !hasResp {
+				bad(ptr, "%s mode needs a response schema (for stream: the schema of one item)", m.Mode)
+			}
+		default:
+			if hasResp {
+				bad(ptr+"/response", "%s mode has no response; remove the response schema", m.Mode)
+			}
+		}
+		if spec, ok := channelOf(ptr, m.Channel); ok && spec.Transport == "udp" && (mode == channel.ModeResponse || mode == channel.ModeStream) {
+			bad(ptr, "%s mode over udp channel %q; use tcp, unix or http", m.Mode, m.Channel)
+		}
+		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response}
+	}
+	for _, n := range sortedKeys(rd.Events) {
+		e := rd.Events[n]
+		ptr := "/events/" + escapeToken(n)
+		mode, err := channel.ParseMode(e.Mode)
+		if err != nil {
+			bad(ptr+"/mode", "unknown mode %q (want noResponse or ack)", e.Mode)
+			continue
+		}
+		channelOf(ptr, e.Channel)
+		d.Events[n] = Event{Channel: e.Channel, Mode: mode, Payload: e.Payload}
+	}
+	for n, l := range rd.Listens {
+		d.Listens[n] = Listen{Payload: l.Payload}
+	}
+	for n, c := range rd.Calls {
+		d.Calls[n] = Call{Request: c.Request, Response: c.Response}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return d, nil
+}
+
+// metaError turns a meta-schema failure into "schema: file: /pointer: reason" lines.
+func metaError(name string, err error) error {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("schema: %s: %w", name, err)
+	}
+	var lines []string
+	for _, l := range leaves(ve) {
+		ptr := unescapeInstance(l.InstanceLocation)
+		if ptr == "" {
+			ptr = "/"
+		}
+		lines = append(lines, fmt.Sprintf("schema: %s: %s: %s", name, ptr, l.Message))
+	}
+	sort.Strings(lines)
+	lines = dedupe(lines)
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// compileDescriptor compiles every schema of d and stores its validators in out.
+func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[vkey]*Validator) error {
+	var errs []error
+	for _, pr := range d.parts() {
+		ptr := pr.part.pointer(pr.name)
+		js, err := c.Compile(baseURL + d.File + "#" + ptr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("schema: %s: %s: %s", d.File, ptr, compileMessage(err)))
+			continue
+		}
+		if cyc := inplaceCycle(js); cyc != "" {
+			errs = append(errs, fmt.Errorf("schema: %s: %s: $ref cycle that never consumes input, cannot be satisfied: %s", d.File, ptr, cyc))
+			continue
+		}
+		v := &Validator{
+			Service: d.Service, Version: d.Version, Part: pr.part, Name: pr.name,
+			js: js, fast: compileFast(js), maxDepth: s.opts.maxDepth,
+		}
+		out[vkey{d.Service, d.Version, pr.part, pr.name}] = v
+	}
+	return errors.Join(errs...)
+}
+
+// compileMessage shortens a jsonschema compile error and strips the set's URL prefix.
+func compileMessage(err error) string {
+	msg := err.Error()
+	var se *jsonschema.SchemaError
+	if errors.As(err, &se) && se.Err != nil {
+		msg = se.Err.Error()
+	}
+	msg = strings.TrimPrefix(msg, "jsonschema: ")
+	return strings.ReplaceAll(msg, baseURL, "")
+}
+
+// Service returns the latest version (semver precedence) of a service, or nil.
+func (s *Set) Service(name string) *Descriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var best *Descriptor
+	for _, d := range s.descs[name] {
+		if best == nil || compareSemver(d.Version, best.Version) > 0 {
+			best = d
+		}
+	}
+	return best
+}
+
+// Get returns one version of a service, or nil.
+func (s *Set) Get(name, version string) *Descriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.descs[name][version]
+}
+
+// Services returns every descriptor of the set, sorted by service then version.
+func (s *Set) Services() []*Descriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*Descriptor
+	for _, vs := range s.descs {
+		for _, d := range vs {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return compareSemver(out[i].Version, out[j].Version) < 0
+	})
+	return out
+}
+
+// Files returns the names of every file of the set, sorted.
+func (s *Set) Files() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return sortedKeys(s.files)
+}
+
+// Validator returns the compiled validator of one schema of a service version: part and name
+// select it (name is the method, the event, or "svc.method" for calls). An empty version means
+// the latest one.
+func (s *Set) Validator(service, version string, part Part, name string) (*Validator, error) {
+	if version == "" {
+		d := s.Service(service)
+		if d == nil {
+			return nil, fmt.Errorf("schema: no service %q in the set", service)
+		}
+		version = d.Version
+	}
+	s.mu.RLock()
+	v := s.validators[vkey{service, version, part, name}]
+	d := s.descs[service][version]
+	s.mu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	if d == nil {
+		return nil, fmt.Errorf("schema: no service %s@%s in the set", service, version)
+	}
+	return nil, fmt.Errorf("schema: %s@%s has no %s schema for %q", service, version, part, name)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func escapeToken(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
