@@ -1,0 +1,407 @@
+package httpchan
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// maxErrorBody bounds the body of an error reply that the client reads.
+const maxErrorBody = 64 << 10
+
+// maxDrain is how much of an unwanted body the client reads to keep the connection.
+const maxDrain = 4 << 10
+
+type conn struct {
+	cfg    channel.Config
+	base   string // scheme://host[/prefix], no trailing slash
+	tr     *http.Transport
+	client *http.Client
+
+	ctx    context.Context // parent of every exchange; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // request goroutines
+	closed atomic.Bool
+	once   sync.Once
+}
+
+func dial(addr string, cfg channel.Config) (*conn, error) {
+	base := addr
+	if !strings.Contains(addr, "://") {
+		base = "http://" + addr
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("httpchan: address %q: %v", addr, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("httpchan: address %q: scheme %q (want http or https)", addr, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("httpchan: address %q has no host", addr)
+	}
+	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true) // streams with flow control need HTTP/1.1 full duplex
+	tr := &http.Transport{
+		DialContext:            d.DialContext,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        cfg.IdleTimeout,
+		TLSHandshakeTimeout:    cfg.DialTimeout,
+		DisableCompression:     true, // Data stays as sent; the codec layer decompresses
+		MaxResponseHeaderBytes: int64(cfg.MaxHeaderBytes),
+		WriteBufferSize:        16 << 10,
+		ReadBufferSize:         16 << 10,
+		Protocols:              protos,
+	}
+	c := &conn{cfg: cfg, base: strings.TrimSuffix(u.String(), "/"), tr: tr}
+	c.client = &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+func (c *conn) Close() error {
+	c.once.Do(func() {
+		c.closed.Store(true)
+		c.cancel()
+		c.wg.Wait()
+		c.tr.CloseIdleConnections()
+	})
+	return nil
+}
+
+func (c *conn) errClosed() error {
+	return fmt.Errorf("httpchan: connection to %s: %w", c.base, channel.ErrClosed)
+}
+
+func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchange, error) {
+	if c.closed.Load() {
+		return nil, c.errClosed()
+	}
+	if req == nil || req.Type != channel.TypeRequest {
+		return nil, errors.New("httpchan: Open needs a request envelope")
+	}
+	if size := envelopeSize(req); size > c.cfg.MaxMessage {
+		return nil, &channel.TooLargeError{Size: size, Limit: c.cfg.MaxMessage, Where: "http request",
+			Hint: "raise MaxMessage on both sides or split the message"}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	xctx, xcancel := context.WithCancel(c.ctx)
+	x := &exchange{c: c, mode: req.Mode, cancel: xcancel, done: make(chan struct{})}
+	wrote := make(chan error, 1)
+	signal := func(err error) {
+		select {
+		case wrote <- err:
+		default:
+		}
+	}
+	var hreq *http.Request
+	var err error
+	if req.Mode == channel.ModeStream {
+		hreq, err = x.streamRequest(xctx, req, signal)
+	} else {
+		trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { signal(i.Err) }}
+		hreq, err = NewRequest(httptrace.WithClientTrace(xctx, trace), c.base, req)
+	}
+	if err != nil {
+		xcancel()
+		return nil, err
+	}
+	c.wg.Add(1)
+	go x.do(hreq)
+	select {
+	case err = <-wrote:
+	case <-x.done:
+		err = x.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		x.abort()
+		if c.closed.Load() {
+			return nil, c.errClosed()
+		}
+		return nil, fmt.Errorf("httpchan: POST %s/%s: %w", c.base, req.Method, unwrapURLError(err))
+	}
+	if req.Mode == channel.ModeNoResponse {
+		return nil, nil
+	}
+	return x, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// exchange is one HTTP request in flight.
+type exchange struct {
+	c      *conn
+	mode   channel.Mode
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the response headers (or an error) arrived
+	resp   *http.Response
+	err    error
+
+	// stream with flow control
+	pw       *io.PipeWriter
+	window   int
+	consumed int
+
+	fr       *frameReader
+	env      channel.Envelope
+	started  bool
+	finished bool
+	failed   error
+	closed   bool
+}
+
+// do runs the request; it owns the response until done is closed. For noResponse it
+// also reads and discards the (empty) reply.
+func (x *exchange) do(r *http.Request) {
+	defer x.c.wg.Done()
+	resp, err := x.c.client.Do(r)
+	if x.mode == channel.ModeNoResponse {
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+			resp.Body.Close()
+		}
+		x.cancel()
+	}
+	x.resp, x.err = resp, err
+	close(x.done)
+}
+
+// streamRequest builds a stream request with flow control: after the data the body goes
+// on with u32be grants of items, ended when the exchange ends.
+func (x *exchange) streamRequest(ctx context.Context, e *channel.Envelope, signal func(error)) (*http.Request, error) {
+	pr, pw := io.Pipe()
+	x.pw = pw
+	x.window = x.c.cfg.StreamWindow
+	body := &streamBody{data: e.Data, pr: pr, wrote: signal}
+	r, err := NewRequest(ctx, x.c.base, &channel.Envelope{Type: e.Type, Mode: e.Mode, Method: e.Method, Timeout: e.Timeout, Codec: e.Codec, Meta: e.Meta})
+	if err != nil {
+		pw.Close()
+		return nil, err
+	}
+	r.Body = body
+	r.GetBody = nil
+	r.ContentLength = -1
+	r.Header[HeaderStreamWindow] = []string{strconv.Itoa(x.window)}
+	r.Header[HeaderDataLength] = []string{strconv.Itoa(len(e.Data))}
+	return r, nil
+}
+
+// streamBody yields the data, one zero grant (so the headers and data go out at once even
+// when the data is empty), then the grants written to the pipe.
+type streamBody struct {
+	data   []byte
+	zero   int
+	pr     *io.PipeReader
+	wrote  func(error)
+	signal bool
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	if len(b.data) > 0 {
+		n := copy(p, b.data)
+		b.data = b.data[n:]
+		return n, nil
+	}
+	if b.zero < 4 {
+		n := copy(p, make([]byte, 4-b.zero))
+		b.zero += n
+		return n, nil
+	}
+	if !b.signal {
+		b.signal = true
+		b.wrote(nil) // the transport flushes each chunk before reading the next
+	}
+	return b.pr.Read(p)
+}
+
+func (b *streamBody) Close() error { return b.pr.Close() }
+
+// abort cancels the request and releases what the exchange holds.
+func (x *exchange) abort() {
+	x.cancel()
+	if x.pw != nil {
+		x.pw.CloseWithError(channel.ErrClosed)
+	}
+}
+
+func (x *exchange) Close() error {
+	if x.closed {
+		return nil
+	}
+	x.closed = true
+	if !x.finished {
+		x.abort()
+		return nil
+	}
+	x.cancel()
+	return nil
+}
+
+func (x *exchange) Recv(ctx context.Context) (*channel.Envelope, error) {
+	if x.closed {
+		return nil, fmt.Errorf("httpchan: Recv on a closed exchange: %w", channel.ErrClosed)
+	}
+	if x.finished {
+		return nil, io.EOF
+	}
+	if x.failed != nil {
+		return nil, x.failed
+	}
+	if !x.started {
+		select {
+		case <-x.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		x.started = true
+		if x.err != nil {
+			return nil, x.fail(x.err)
+		}
+	}
+	// A blocked body read only ends when the request does: ctx ending ends the exchange.
+	stop := context.AfterFunc(ctx, x.abort)
+	e, err := x.read()
+	if !stop() && ctx.Err() != nil {
+		x.failed = ctx.Err()
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, x.fail(err)
+	}
+	return e, nil
+}
+
+func (x *exchange) fail(err error) error {
+	x.abort()
+	if x.resp != nil {
+		x.resp.Body.Close()
+	}
+	switch {
+	case x.c.closed.Load():
+		err = x.c.errClosed()
+	case x.closed:
+		err = fmt.Errorf("httpchan: exchange closed: %w", channel.ErrClosed)
+	default:
+		var tl *channel.TooLargeError
+		if !errors.As(err, &tl) {
+			err = fmt.Errorf("httpchan: reply from %s: %w", x.c.base, unwrapURLError(err))
+		}
+	}
+	x.failed = err
+	return err
+}
+
+func (x *exchange) read() (*channel.Envelope, error) {
+	resp := x.resp
+	e := &x.env
+	if x.fr != nil {
+		if err := x.fr.next(e); err != nil {
+			if err == io.EOF {
+				return nil, errors.New("httpchan: stream body ended without an end or error frame")
+			}
+			return nil, err
+		}
+		e.Mode, e.ID = x.mode, 0
+		if e.Type.Terminal() {
+			x.end()
+		} else if x.pw != nil {
+			x.grant()
+		}
+		return e, nil
+	}
+	*e = channel.Envelope{Mode: x.mode}
+	limit := x.c.cfg.MaxMessage
+	ct := headerValue(resp.Header, "Content-Type")
+	switch {
+	case resp.StatusCode >= 300 || headerValue(resp.Header, HeaderErrorCode) != "":
+		body, err := readLimited(io.LimitReader(resp.Body, maxErrorBody), -1, maxErrorBody, "http error body")
+		if err != nil {
+			return nil, err
+		}
+		parseErrorReply(resp.StatusCode, resp.Header, body, e)
+		readMetaOnly(resp.Header, e)
+	case isStream(ct):
+		x.fr = &frameReader{r: resp.Body, limit: limit}
+		return x.read()
+	case resp.StatusCode == http.StatusAccepted || (resp.StatusCode == http.StatusNoContent && x.mode == channel.ModeAck):
+		e.Type = channel.TypeAck
+		if rerr := readMetaOnly(resp.Header, e); rerr != nil {
+			return nil, errors.New(rerr.Message)
+		}
+	default:
+		e.Type = channel.TypeResponse
+		if rerr := readMetaOnly(resp.Header, e); rerr != nil {
+			return nil, fmt.Errorf("httpchan: reply headers: %s", strings.TrimPrefix(rerr.Message, "httpchan: "))
+		}
+		// A reply whose media type is not a codec's (e.g. from a proxy) is left to the
+		// layer above to reject: Codec "" means the channel's codec.
+		e.Codec, _ = codecFromHeaders(resp.Header)
+		body, err := readLimited(resp.Body, resp.ContentLength, limit, "http response body")
+		if err != nil {
+			return nil, err
+		}
+		e.Data = body
+	}
+	x.end()
+	return e, nil
+}
+
+func isStream(ct string) bool {
+	if ct == StreamContentType {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == StreamContentType
+}
+
+// end finishes the exchange after its terminal reply: it ends the credit stream and reads
+// the body to its end so that the connection can carry the next request.
+func (x *exchange) end() {
+	x.finished = true
+	if x.pw != nil {
+		x.pw.Close()
+	}
+	io.Copy(io.Discard, io.LimitReader(x.resp.Body, maxDrain))
+	x.resp.Body.Close()
+}
+
+// grant returns credit for the items read, in batches of half a window.
+func (x *exchange) grant() {
+	x.consumed++
+	if x.consumed < max(1, x.window/2) {
+		return
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(x.consumed))
+	x.consumed = 0
+	x.pw.Write(b[:]) // fails only once the request is over, which the next read reports
+}
+

@@ -1,0 +1,15 @@
+package httpchan_test
+
+import (
+	"testing"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
+	"github.com/jesus-go/jesus/channel/httpchan"
+)
+
+func TestConformance(t *testing.T) {
+	channeltest.Run(t, channeltest.Factory{
+		Transport: httpchan.New(),
+		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+	})
+}

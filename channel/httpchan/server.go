@@ -1,0 +1,545 @@
+package httpchan
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// maxStreamWindow bounds Jesus-Stream-Window.
+const maxStreamWindow = 1 << 20
+
+// creditGrace is how long a finished stream waits for the caller to close its credit
+// stream before the server stops reading it.
+const creditGrace = time.Second
+
+type listener struct {
+	cfg  channel.Config
+	log  *slog.Logger
+	ln   net.Listener
+	srv  *http.Server
+	addr string
+
+	base   context.Context // parent of every handler's ctx; cancelled by a hard close
+	cancel context.CancelFunc
+
+	h        atomic.Pointer[handlerBox]
+	served   atomic.Bool
+	closing  atomic.Bool
+	inFlight atomic.Int64
+	detached sync.WaitGroup // handlers that outlive their ServeHTTP (ack, noResponse)
+
+	closeOnce sync.Once
+}
+
+type handlerBox struct{ h channel.Handler }
+
+func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("httpchan: listen %s: %w", addr, err)
+	}
+	l := &listener{cfg: cfg, log: cfg.Logger, ln: ln, addr: ln.Addr().String()}
+	l.base, l.cancel = context.WithCancel(context.Background())
+	l.srv = &http.Server{
+		Handler:           l,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return l.base },
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return l, nil
+}
+
+func (l *listener) Addr() string { return l.addr }
+
+func (l *listener) Serve(h channel.Handler) error {
+	if h == nil {
+		return errors.New("httpchan: Serve with a nil handler")
+	}
+	if l.served.Swap(true) {
+		return errors.New("httpchan: Serve called twice")
+	}
+	l.h.Store(&handlerBox{h})
+	if l.closing.Load() {
+		return fmt.Errorf("httpchan: serve %s: %w", l.addr, channel.ErrClosed)
+	}
+	err := l.srv.Serve(l.ln)
+	if errors.Is(err, http.ErrServerClosed) || l.closing.Load() {
+		return fmt.Errorf("httpchan: serve %s: %w", l.addr, channel.ErrClosed)
+	}
+	return fmt.Errorf("httpchan: serve %s: %w", l.addr, err)
+}
+
+func (l *listener) Shutdown(ctx context.Context) error {
+	l.closing.Store(true)
+	err := l.srv.Shutdown(ctx)
+	l.ln.Close() // in case Serve never ran
+	if err == nil {
+		done := make(chan struct{})
+		go func() { l.detached.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		l.Close()
+		return err
+	}
+	l.cancel()
+	return nil
+}
+
+func (l *listener) Close() error {
+	l.closeOnce.Do(func() {
+		l.closing.Store(true)
+		l.cancel()
+		l.srv.Close()
+		l.ln.Close()
+	})
+	return nil
+}
+
+// ServeHTTP maps one HTTP request onto the handler.
+func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hb := l.h.Load()
+	if l.closing.Load() || hb == nil {
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, channel.CodeUnavailable, "httpchan: server is shutting down", nil)
+		return
+	}
+	env, rerr := parseHead(r)
+	if rerr != nil {
+		if rerr.Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+		return
+	}
+	limit := l.cfg.MaxMessage
+	if r.ContentLength > int64(limit) {
+		rerr = tooLargeBody(r.ContentLength, limit)
+		w.Header().Set("Connection", "close")
+		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+		return
+	}
+	if l.inFlight.Add(1) > int64(l.cfg.MaxInFlight) {
+		l.inFlight.Add(-1)
+		writeError(w, http.StatusTooManyRequests, channel.CodeResourceExhausted,
+			fmt.Sprintf("httpchan: %d requests in flight, the limit is %d", l.cfg.MaxInFlight, l.cfg.MaxInFlight), nil)
+		return
+	}
+	detached := false
+	defer func() {
+		if !detached {
+			l.inFlight.Add(-1)
+		}
+	}()
+
+	rc := http.NewResponseController(w)
+	rw := &replyWriter{l: l, w: w, rc: rc, mode: env.Mode, peer: r.RemoteAddr}
+	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
+		if rerr = rw.startCredits(r, env); rerr != nil {
+			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+			return
+		}
+	} else {
+		body := http.MaxBytesReader(w, r.Body, int64(limit))
+		if env.Data, rerr = readBody(body, r.ContentLength, limit); rerr != nil {
+			w.Header().Set("Connection", "close")
+			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+			return
+		}
+	}
+	// ReadTimeout bounds reading the request; a stream or a slow handler must not be cut
+	// off by it, so the deadline ends here.
+	rc.SetReadDeadline(time.Time{})
+
+	switch env.Mode {
+	case channel.ModeNoResponse:
+		w.WriteHeader(http.StatusNoContent)
+		detached = true
+		l.detached.Add(1)
+		go func() {
+			defer l.detached.Done()
+			defer l.inFlight.Add(-1)
+			l.run(l.base, hb.h, env, rw)
+		}()
+	case channel.ModeAck:
+		detached = true
+		l.serveAck(r, hb.h, env, rw)
+	default:
+		l.run(r.Context(), hb.h, env, rw)
+		rw.finish()
+	}
+}
+
+// serveAck runs an ack-mode handler in its own goroutine, so that the connection is free
+// for the next request once the 202 is out while the handler goes on running.
+func (l *listener) serveAck(r *http.Request, h channel.Handler, env *channel.Envelope, rw *replyWriter) {
+	ctx, cancel := context.WithCancel(l.base)
+	stop := context.AfterFunc(r.Context(), cancel) // the caller gave up before the ack
+	rw.acked = make(chan struct{})
+	done := make(chan struct{})
+	l.detached.Add(1)
+	go func() {
+		defer l.detached.Done()
+		defer l.inFlight.Add(-1)
+		defer cancel()
+		l.run(ctx, h, env, rw)
+		rw.finish()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-rw.acked:
+	case <-r.Context().Done():
+	}
+	stop()
+	rw.detach()
+}
+
+func (l *listener) run(ctx context.Context, h channel.Handler, env *channel.Envelope, rw *replyWriter) {
+	defer func() {
+		if p := recover(); p != nil {
+			l.log.Error("httpchan: handler panicked", "method", env.Method, "panic", p)
+			rw.panicked = true
+		}
+	}()
+	h.ServeExchange(ctx, env, rw)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string, details []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h[HeaderErrorCode] = []string{code}
+	b := errorBody(code, msg, details)
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// replyWriter writes the replies of one request. Its mutex orders the handler's Sends
+// against ServeHTTP giving up the ResponseWriter (ack mode, caller gone).
+type replyWriter struct {
+	l    *listener
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	mode channel.Mode
+	peer string
+
+	mu       sync.Mutex
+	state    uint8 // stateIdle, stateStreaming, stateDone
+	gone     bool  // ServeHTTP returned: w must not be touched
+	panicked bool
+	acked    chan struct{}
+	frame    []byte
+
+	credit *credits
+}
+
+const (
+	stateIdle = iota
+	stateStreaming
+	stateDone
+)
+
+func (rw *replyWriter) Peer() string { return rw.peer }
+
+func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error {
+	if rw.mode == channel.ModeNoResponse {
+		return channel.ErrNoReply
+	}
+	if reply == nil {
+		return errors.New("httpchan: Send of a nil envelope")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if reply.Type == channel.TypeItem && rw.credit != nil {
+		rw.mu.Lock()
+		ended := rw.state == stateDone || rw.gone
+		rw.mu.Unlock()
+		if !ended {
+			if err := rw.credit.take(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.state == stateDone || rw.gone {
+		return fmt.Errorf("httpchan: reply %s after the exchange ended: %w", reply.Type, channel.ErrClosed)
+	}
+	limit := rw.l.cfg.MaxMessage
+	if rw.mode == channel.ModeStream {
+		switch reply.Type {
+		case channel.TypeItem, channel.TypeEnd:
+		case channel.TypeError:
+			if rw.state == stateIdle {
+				rw.state = stateDone
+				return rw.writeError(reply)
+			}
+		default:
+			return fmt.Errorf("httpchan: %s reply to a stream request: %w", reply.Type, channel.ErrUnsupported)
+		}
+		if size := envelopeSize(reply); size > limit {
+			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http stream frame"}
+		}
+		return rw.writeFrame(ctx, reply)
+	}
+	switch reply.Type {
+	case channel.TypeResponse:
+		if size := envelopeSize(reply); size > limit {
+			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http response body"}
+		}
+		rw.state = stateDone
+		h := rw.w.Header()
+		if err := writeMeta(h, reply.Codec, &reply.Meta); err != nil {
+			rw.state = stateIdle
+			clear(h)
+			return err
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(reply.Data))}
+		rw.setWriteDeadline()
+		rw.w.WriteHeader(http.StatusOK)
+		_, err := rw.w.Write(reply.Data)
+		return err
+	case channel.TypeAck:
+		h := rw.w.Header()
+		if err := writeMeta(h, "", &reply.Meta); err != nil {
+			clear(h)
+			return err
+		}
+		rw.state = stateDone
+		h["Content-Length"] = []string{"0"}
+		rw.setWriteDeadline()
+		rw.w.WriteHeader(http.StatusAccepted)
+		err := rw.rc.Flush()
+		if rw.acked != nil {
+			close(rw.acked)
+		}
+		return err
+	case channel.TypeError:
+		rw.state = stateDone
+		return rw.writeError(reply)
+	}
+	return fmt.Errorf("httpchan: %s reply to a %s request: %w", reply.Type, rw.mode, channel.ErrUnsupported)
+}
+
+func (rw *replyWriter) setWriteDeadline() {
+	rw.rc.SetWriteDeadline(time.Now().Add(rw.l.cfg.WriteTimeout))
+}
+
+func (rw *replyWriter) writeError(reply *channel.Envelope) error {
+	code := reply.ErrCode
+	if code == "" {
+		code = channel.CodeInternal
+	}
+	h := rw.w.Header()
+	if err := writeMeta(h, "", &reply.Meta); err != nil {
+		clear(h) // meta that HTTP cannot carry is dropped rather than losing the error
+	}
+	rw.setWriteDeadline()
+	writeError(rw.w, StatusFromCode(code), code, reply.ErrMessage, reply.ErrDetails)
+	return rw.rc.Flush()
+}
+
+// writeFrame writes one stream frame and flushes it; it returns once the bytes are with
+// the kernel (TCP back-pressure), the write deadline passes, or ctx ends.
+func (rw *replyWriter) writeFrame(ctx context.Context, reply *channel.Envelope) error {
+	if rw.state == stateIdle {
+		h := rw.w.Header()
+		h["Content-Type"] = []string{StreamContentType}
+		h["X-Content-Type-Options"] = []string{"nosniff"}
+		rw.w.WriteHeader(http.StatusOK)
+		rw.state = stateStreaming
+	}
+	e := *reply
+	e.ID, e.Mode = 0, channel.ModeStream
+	rw.frame = appendFrame(rw.frame[:0], &e)
+	if reply.Type.Terminal() {
+		rw.state = stateDone
+	}
+	rw.setWriteDeadline()
+	stop := context.AfterFunc(ctx, func() { rw.rc.SetWriteDeadline(time.Now()) })
+	_, err := rw.w.Write(rw.frame)
+	if err == nil {
+		err = rw.rc.Flush()
+	}
+	if !stop() && ctx.Err() != nil {
+		rw.state = stateDone
+		return ctx.Err()
+	}
+	if cap(rw.frame) > 64<<10 {
+		rw.frame = nil
+	}
+	if err != nil {
+		rw.state = stateDone
+		return fmt.Errorf("httpchan: writing stream frame: %w", err)
+	}
+	return nil
+}
+
+// finish replies for a handler that returned without a terminal reply.
+func (rw *replyWriter) finish() {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.gone {
+		return
+	}
+	msg := "httpchan: handler returned without a reply"
+	if rw.panicked {
+		msg = "httpchan: handler panicked"
+	}
+	switch rw.state {
+	case stateIdle:
+		rw.state = stateDone
+		writeError(rw.w, http.StatusInternalServerError, channel.CodeInternal, msg, nil)
+	case stateStreaming:
+		if rw.panicked {
+			msg = "httpchan: handler panicked before ending the stream"
+		} else {
+			msg = "httpchan: handler returned before ending the stream"
+		}
+		rw.frame = appendFrame(rw.frame[:0], &channel.Envelope{Type: channel.TypeError, Mode: channel.ModeStream, ErrCode: channel.CodeInternal, ErrMessage: msg})
+		rw.state = stateDone
+		rw.setWriteDeadline()
+		if _, err := rw.w.Write(rw.frame); err == nil {
+			rw.rc.Flush()
+		}
+	}
+	if rw.credit != nil {
+		rw.credit.stop(rw.rc)
+	}
+}
+
+// detach marks the ResponseWriter as no longer usable: ServeHTTP is about to return.
+func (rw *replyWriter) detach() {
+	rw.mu.Lock()
+	rw.gone = true
+	rw.mu.Unlock()
+}
+
+// credits is the flow control of a stream whose caller asked for it with
+// Jesus-Stream-Window: the request body goes on after the data with u32be grants.
+type credits struct {
+	mu    sync.Mutex
+	n     int64
+	err   error
+	wake  chan struct{}
+	done  chan struct{}
+	r     io.Reader
+	limit int64
+}
+
+func (rw *replyWriter) startCredits(r *http.Request, env *channel.Envelope) *RequestError {
+	win, err := strconv.ParseUint(headerValue(r.Header, HeaderStreamWindow), 10, 32)
+	if err != nil || win < 1 || win > maxStreamWindow {
+		return badRequest("header %s: %q is not an item count in 1..%d", HeaderStreamWindow, truncate(headerValue(r.Header, HeaderStreamWindow)), maxStreamWindow)
+	}
+	dl := headerValue(r.Header, HeaderDataLength)
+	n, err := strconv.ParseUint(dl, 10, 63)
+	if err != nil {
+		return badRequest("header %s: %q is not a byte count (required with %s)", HeaderDataLength, truncate(dl), HeaderStreamWindow)
+	}
+	if n > uint64(rw.l.cfg.MaxMessage) {
+		return tooLargeBody(int64(n), rw.l.cfg.MaxMessage)
+	}
+	if err := rw.rc.EnableFullDuplex(); err != nil {
+		return badRequest("stream flow control needs a full-duplex HTTP/1.1 connection: %v", err)
+	}
+	if n > 0 {
+		env.Data = make([]byte, n)
+		if _, err := io.ReadFull(r.Body, env.Data); err != nil {
+			return badRequest("request body ends before the %d data bytes of %s: %v", n, HeaderDataLength, err)
+		}
+	}
+	c := &credits{n: int64(win), wake: make(chan struct{}, 1), done: make(chan struct{}), r: r.Body, limit: maxStreamWindow * 16}
+	rw.credit = c
+	go c.read()
+	return nil
+}
+
+// read takes grants until the caller ends its body.
+func (c *credits) read() {
+	defer close(c.done)
+	var b [4]byte
+	for {
+		_, err := io.ReadFull(c.r, b[:])
+		c.mu.Lock()
+		if err != nil {
+			c.err = fmt.Errorf("httpchan: the caller stopped granting stream credit: %w", channel.ErrClosed)
+		} else {
+			c.n = min(c.n+int64(binary.BigEndian.Uint32(b[:])), c.limit)
+		}
+		c.mu.Unlock()
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take waits for one item of credit.
+func (c *credits) take(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if c.n > 0 {
+			c.n--
+			c.mu.Unlock()
+			return nil
+		}
+		err := c.err
+		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-c.wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// stop waits a moment for the caller to end its credit stream, then cuts it off, so the
+// reading goroutine never outlives the request.
+func (c *credits) stop(rc *http.ResponseController) {
+	t := time.NewTimer(creditGrace)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return
+	case <-t.C:
+	}
+	rc.SetReadDeadline(time.Now())
+	<-c.done
+}
+
+// envelopeSize is the encoded size of e, computed without copying its data.
+func envelopeSize(e *channel.Envelope) int {
+	h := *e
+	h.Data = nil
+	h.ID = 0
+	return channel.EnvelopeSize(&h) + len(e.Data)
+}
