@@ -404,4 +404,3 @@ func (x *exchange) grant() {
 	x.consumed = 0
 	x.pw.Write(b[:]) // fails only once the request is over, which the next read reports
 }
-
