@@ -1,0 +1,667 @@
+package compat
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// state is the internal three-valued outcome of comparing two schema nodes.
+type state int
+
+const (
+	stOK state = iota
+	stUnknown
+	stBad
+)
+
+// res is the outcome of one (A, B) comparison. A bad result carries the
+// differences and, when one was built, a candidate witness at this level that
+// the caller wraps into its own instance.
+type res struct {
+	st     state
+	diffs  []Difference
+	wit    any
+	hasWit bool
+	why    []string
+}
+
+const (
+	maxDiffs   = 20
+	maxReasons = 6
+)
+
+func okRes() res { return res{} }
+
+func unknown(why string) res { return res{st: stUnknown, why: []string{why}} }
+
+func combine(rs ...res) res {
+	var out res
+	for _, r := range rs {
+		if r.st > out.st {
+			out.st = r.st
+		}
+		if r.st == stBad && !out.hasWit && r.hasWit {
+			out.wit, out.hasWit = r.wit, true
+		}
+		for _, d := range r.diffs {
+			if len(out.diffs) < maxDiffs {
+				out.diffs = append(out.diffs, d)
+			}
+		}
+		for _, w := range r.why {
+			if len(out.why) < maxReasons && !slices.Contains(out.why, w) {
+				out.why = append(out.why, w)
+			}
+		}
+	}
+	if out.st != stBad {
+		out.wit, out.hasWit = nil, false
+	}
+	return out
+}
+
+// checker holds the state of one Check call. It is not shared.
+type checker struct {
+	docs  map[string]any
+	val   *validator
+	o     options
+	steps int
+	stack map[string]bool // co-inductive assumptions: (A, B) pairs being compared
+}
+
+func newChecker(docs map[string]any, o options) *checker {
+	return &checker{docs: docs, val: newValidator(docs), o: o, stack: map[string]bool{}}
+}
+
+// aset is A's side of a comparison: a conjunction of schema nodes (after
+// following $ref and allOf), the anyOf/oneOf lists not yet split, and the
+// kinds of instance still in play.
+type aset struct {
+	nodes []node
+	disj  []disjunct
+	used  map[string]bool
+	mask  kinds
+	empty bool
+}
+
+type disjunct struct {
+	key      string
+	branches []node
+}
+
+func (a aset) key() string {
+	ks := make([]string, 0, len(a.nodes)+len(a.used))
+	for _, n := range a.nodes {
+		ks = append(ks, n.key())
+	}
+	sort.Strings(ks)
+	us := make([]string, 0, len(a.used))
+	for u := range a.used {
+		us = append(us, u)
+	}
+	sort.Strings(us)
+	return strings.Join(ks, ",") + "|" + strings.Join(us, ",") + "|" + strconv.Itoa(int(a.mask))
+}
+
+func (a aset) maps() []map[string]any {
+	out := make([]map[string]any, 0, len(a.nodes))
+	for _, n := range a.nodes {
+		out = append(out, n.obj())
+	}
+	return out
+}
+
+func (a aset) withMask(k kinds) aset {
+	a.mask &= k
+	return a
+}
+
+// expand builds A's conjunction from roots. Keywords it cannot follow on A's
+// side (an unresolvable $ref, not, if, ...) are dropped: that only widens A,
+// so a Compatible verdict stays sound, and witnesses are validated anyway.
+func (c *checker) expand(roots []node, used map[string]bool, mask kinds) aset {
+	a := aset{used: used, mask: mask}
+	seen := map[string]bool{}
+	var walk func(n node, depth int)
+	walk = func(n node, depth int) {
+		if a.empty || depth > 64 {
+			return
+		}
+		if b, ok := n.v.(bool); ok {
+			if !b {
+				a.empty = true
+			}
+			return
+		}
+		m := n.obj()
+		if m == nil || seen[n.key()] {
+			return
+		}
+		seen[n.key()] = true
+		a.nodes = append(a.nodes, n)
+		a.mask &= typeKinds(m["type"])
+		if r, ok := m["$ref"].(string); ok {
+			if t, err := resolveRef(c.docs, n, r); err == nil {
+				walk(t, depth+1)
+			}
+		}
+		if arr, ok := m["allOf"].([]any); ok {
+			for i := range arr {
+				walk(n.child("allOf", strconv.Itoa(i)), depth+1)
+			}
+		}
+		for _, kw := range []string{"anyOf", "oneOf"} {
+			arr, ok := m[kw].([]any)
+			k := n.key() + "/" + kw
+			if !ok || used[k] {
+				continue
+			}
+			d := disjunct{key: k}
+			for i := range arr {
+				d.branches = append(d.branches, n.child(kw, strconv.Itoa(i)))
+			}
+			a.disj = append(a.disj, d)
+		}
+	}
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	return a
+}
+
+// branch returns A restricted to branch i of its first pending disjunction.
+func (c *checker) branch(a aset, br node) aset {
+	used := make(map[string]bool, len(a.used)+1)
+	for k := range a.used {
+		used[k] = true
+	}
+	used[a.disj[0].key] = true
+	roots := append(slices.Clone(a.nodes), br)
+	return c.expand(roots, used, a.mask)
+}
+
+// validA reports whether x is an instance of A.
+func (c *checker) validA(a aset, x any) bool {
+	if a.empty || kindOf(x)&a.mask == 0 {
+		return false
+	}
+	for _, n := range a.nodes {
+		ok, err := c.val.valid(n, x)
+		if err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) validB(b node, x any) (bool, error) {
+	if bv, ok := b.v.(bool); ok {
+		return bv, nil
+	}
+	return c.val.valid(b, x)
+}
+
+const maxFinite = 4096
+
+// finite returns A's instances when A lists them (const or enum) or admits
+// only null and booleans.
+func (c *checker) finite(a aset) ([]any, bool) {
+	var cand []any
+	found := false
+	for _, m := range a.maps() {
+		if v, ok := m["const"]; ok {
+			cand, found = []any{v}, true
+			break
+		}
+		if e, ok := m["enum"].([]any); ok && len(e) <= maxFinite {
+			if !found || len(e) < len(cand) {
+				cand, found = e, true
+			}
+		}
+	}
+	if !found {
+		if a.mask&^(kNull|kBool) != 0 {
+			return nil, false
+		}
+		cand = []any{nil, false, true}
+	}
+	var out []any
+	for _, v := range cand {
+		if c.validA(a, v) {
+			out = append(out, v)
+		}
+	}
+	return out, true
+}
+
+func (c *checker) ptrName(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}
+
+// sub compares A ⊆ b at instance location path.
+func (c *checker) sub(a aset, b node, path string, depth int) res {
+	c.steps++
+	if c.steps > c.o.maxSteps {
+		return unknown(fmt.Sprintf("work budget of %d steps exceeded", c.o.maxSteps))
+	}
+	if depth > c.o.maxDepth {
+		return unknown(fmt.Sprintf("nesting deeper than %d at %s", c.o.maxDepth, c.ptrName(path)))
+	}
+	if a.empty || a.mask == 0 || b.isTrue() {
+		return okRes()
+	}
+	key := a.key() + "⊆" + b.key()
+	if c.stack[key] {
+		// Co-induction: a recursive comparison that reaches a pair already
+		// under comparison holds unless something else fails.
+		return okRes()
+	}
+	c.stack[key] = true
+	defer delete(c.stack, key)
+
+	if vals, ok := c.finite(a); ok {
+		return c.checkValues(vals, b, path)
+	}
+	if b.isFalse() {
+		return c.mustBeEmpty(a, b, path)
+	}
+	if len(a.disj) > 0 {
+		var rs []res
+		for _, br := range a.disj[0].branches {
+			rs = append(rs, c.sub(c.branch(a, br), b, path, depth+1))
+			if rs[len(rs)-1].st == stBad && rs[len(rs)-1].hasWit {
+				break
+			}
+		}
+		return combine(rs...)
+	}
+
+	bm := b.obj()
+	rs := []res{c.local(a, b, path, depth)}
+	if r, ok := bm["$ref"].(string); ok {
+		t, err := resolveRef(c.docs, b, r)
+		if err != nil {
+			rs = append(rs, unknown(fmt.Sprintf("%s at %s: %v", c.o.bName, c.ptrName(path), err)))
+		} else {
+			rs = append(rs, c.sub(a, t, path, depth+1))
+		}
+	}
+	if arr, ok := bm["allOf"].([]any); ok {
+		for i := range arr {
+			rs = append(rs, c.sub(a, b.child("allOf", strconv.Itoa(i)), path, depth+1))
+		}
+	}
+	if arr, ok := bm["anyOf"].([]any); ok {
+		rs = append(rs, c.anyOf(a, b, children(b, "anyOf", len(arr)), path, depth))
+	}
+	if arr, ok := bm["oneOf"].([]any); ok {
+		rs = append(rs, c.oneOf(a, b, children(b, "oneOf", len(arr)), path, depth))
+	}
+	if _, ok := bm["not"]; ok {
+		rs = append(rs, c.not(a, b, path, depth))
+	}
+	return combine(rs...)
+}
+
+func locPrefix(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + " "
+}
+
+func children(n node, kw string, count int) []node {
+	out := make([]node, count)
+	for i := range out {
+		out[i] = n.child(kw, strconv.Itoa(i))
+	}
+	return out
+}
+
+// checkValues decides A ⊆ B exactly for a finite A by validating each value.
+func (c *checker) checkValues(vals []any, b node, path string) res {
+	for _, v := range vals {
+		ok, err := c.validB(b, v)
+		if err != nil {
+			return unknown(fmt.Sprintf("%s at %s cannot be validated: %v", c.o.bName, c.ptrName(path), err))
+		}
+		if !ok {
+			return res{st: stBad, wit: v, hasWit: true, diffs: []Difference{{Pointer: path,
+				Reason: fmt.Sprintf("%s may send %s%s, which %s does not allow", c.o.aName, locPrefix(path), render(v), c.o.bName)}}}
+		}
+	}
+	return okRes()
+}
+
+func (c *checker) mustBeEmpty(a aset, b node, path string) res {
+	if c.kindsOf(a) == 0 {
+		return okRes()
+	}
+	what := path
+	if what == "" {
+		what = "values"
+	}
+	r := res{st: stBad, diffs: []Difference{{Pointer: path,
+		Reason: fmt.Sprintf("%s allows %s, which %s forbids", c.o.aName, what, c.o.bName)}}}
+	if w, ok := c.findWitness(a, kAll, b, nil); ok {
+		r.wit, r.hasWit = w, true
+	}
+	return r
+}
+
+// definite records a difference the analysis is sure of (given A is not
+// empty there), with a witness when one can be found.
+func (c *checker) definite(a aset, k kinds, b node, path, reason string, hints []hint) res {
+	r := res{st: stBad, diffs: []Difference{{Pointer: path, Reason: reason}}}
+	if w, ok := c.findWitness(a, k, b, hints); ok {
+		r.wit, r.hasWit = w, true
+	}
+	return r
+}
+
+// maybe records a comparison the checker cannot decide; a witness upgrades it
+// to a difference.
+func (c *checker) maybe(a aset, k kinds, b node, path, reason string, hints []hint) res {
+	if w, ok := c.findWitness(a, k, b, hints); ok {
+		return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason}}}
+	}
+	return unknown(fmt.Sprintf("%s: %s", c.ptrName(path), reason))
+}
+
+// local compares A against B's own keywords (not its $ref or combinators).
+func (c *checker) local(a aset, b node, path string, depth int) res {
+	bm := b.obj()
+	ak := c.kindsOf(a)
+	bk := typeKinds(bm["type"])
+	var rs []res
+	if extra := ak &^ bk; extra != 0 {
+		rs = append(rs, c.definite(a, extra, b, path,
+			fmt.Sprintf("%s allows %s at %s, which %s does not (it allows %s)", c.o.aName, extra, c.ptrName(path), c.o.bName, bk), nil))
+	}
+	ak &= bk
+	if ak == 0 {
+		return combine(rs...)
+	}
+	_, hasEnum := bm["enum"]
+	_, hasConst := bm["const"]
+	if hasEnum || hasConst {
+		for _, k := range ak.each() {
+			if k == kNull || k == kBool {
+				vals, _ := c.finite(a.withMask(k))
+				rs = append(rs, c.checkValues(vals, b, path))
+				continue
+			}
+			rs = append(rs, c.maybe(a, k, b, path,
+				fmt.Sprintf("%s allows %s values at %s that %s's enum/const does not list", c.o.aName, k, c.ptrName(path), c.o.bName), nil))
+		}
+		return combine(rs...)
+	}
+	if ak&kNum != 0 {
+		rs = append(rs, c.numbers(a, ak&kNum, b, path))
+	}
+	if ak&kStr != 0 {
+		rs = append(rs, c.strings(a, b, path))
+	}
+	if ak&kObj != 0 {
+		rs = append(rs, c.objects(a.withMask(kObj), b, path, depth))
+	}
+	if ak&kArr != 0 {
+		rs = append(rs, c.arrays(a.withMask(kArr), b, path, depth))
+	}
+	kws := make([]string, 0, 4)
+	for kw := range bm {
+		if kw == "uniqueItems" {
+			if u, _ := bm[kw].(bool); !u {
+				continue
+			}
+			if _, hi := countb(a.maps(), "minItems", "maxItems"); hi >= 0 && hi <= 1 {
+				continue
+			}
+		}
+		if k, ok := unmodelled[kw]; ok && k&ak != 0 && !exempt(a.nodes, bm, kw) {
+			kws = append(kws, kw)
+		}
+	}
+	sort.Strings(kws)
+	for _, kw := range kws {
+		rs = append(rs, c.maybe(a, ak&unmodelled[kw], b, path,
+			fmt.Sprintf("%s uses %q, which the checker does not model and %s does not carry identically", c.o.bName, kw, c.o.aName),
+			nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
+	}
+	return combine(rs...)
+}
+
+// anyOf: A ⊆ B1 ∨ … ∨ Bn holds if A fits one branch, or each kind of A fits
+// some branch.
+func (c *checker) anyOf(a aset, b node, branches []node, path string, depth int) res {
+	fits := func(a aset) bool {
+		for _, br := range branches {
+			if c.sub(a, br, path, depth+1).st == stOK {
+				return true
+			}
+		}
+		return false
+	}
+	if fits(a) || c.perKind(a, fits) {
+		return okRes()
+	}
+	return c.maybe(a, kAll, b, path,
+		fmt.Sprintf("%s allows values at %s that may match none of %s's anyOf branches", c.o.aName, c.ptrName(path), c.o.bName), nil)
+}
+
+// oneOf: A ⊆ exactly-one-of(B1…Bn) holds if A fits some Bi and is disjoint
+// from every other branch (per kind of A if need be).
+func (c *checker) oneOf(a aset, b node, branches []node, path string, depth int) res {
+	fits := func(a aset) bool {
+		for i, br := range branches {
+			if c.sub(a, br, path, depth+1).st != stOK {
+				continue
+			}
+			alone := true
+			for j, other := range branches {
+				if j != i && !c.disjoint(a, c.expand([]node{other}, nil, kAll), 0) {
+					alone = false
+					break
+				}
+			}
+			if alone {
+				return true
+			}
+		}
+		return false
+	}
+	if fits(a) || c.perKind(a, fits) {
+		return okRes()
+	}
+	return c.maybe(a, kAll, b, path,
+		fmt.Sprintf("%s allows values at %s that may match none or several of %s's oneOf branches", c.o.aName, c.ptrName(path), c.o.bName), nil)
+}
+
+func (c *checker) not(a aset, b node, path string, depth int) res {
+	neg := b.child("not")
+	if c.disjoint(a, c.expand([]node{neg}, nil, kAll), 0) {
+		return okRes()
+	}
+	return c.maybe(a, kAll, b, path,
+		fmt.Sprintf("%s allows values at %s that may match what %s's \"not\" excludes", c.o.aName, c.ptrName(path), c.o.bName), nil)
+}
+
+func (c *checker) perKind(a aset, f func(aset) bool) bool {
+	ks := c.kindsOf(a).each()
+	if len(ks) < 2 {
+		return false
+	}
+	for _, k := range ks {
+		if !f(a.withMask(k)) {
+			return false
+		}
+	}
+	return true
+}
+
+// disjoint reports whether no instance is valid under both a and x (both
+// possibly widened, which keeps a true answer sound).
+func (c *checker) disjoint(a, x aset, depth int) bool {
+	if a.empty || x.empty {
+		return true
+	}
+	if depth > 8 {
+		return false
+	}
+	if vals, ok := c.finite(x); ok {
+		for _, v := range vals {
+			if c.validA(a, v) {
+				return false
+			}
+		}
+		return true
+	}
+	if vals, ok := c.finite(a); ok {
+		for _, v := range vals {
+			if c.validA(x, v) {
+				return false
+			}
+		}
+		return true
+	}
+	common := c.kindsOf(a) & c.kindsOf(x)
+	if common == 0 {
+		return true
+	}
+	if common == kObj {
+		aReq, xReq := required(a), required(x)
+		names := map[string]bool{}
+		for p := range aReq {
+			names[p] = true
+		}
+		for p := range xReq {
+			names[p] = true
+		}
+		for _, p := range sortedKeys(names) {
+			aS, aForb := propNodes(a, p)
+			xS, xForb := propNodes(x, p)
+			if (xReq[p] && aForb) || (aReq[p] && xForb) {
+				return true
+			}
+			if !aForb && !xForb && len(aS) > 0 && len(xS) > 0 &&
+				c.disjoint(c.expand(aS, nil, kAll), c.expand(xS, nil, kAll), depth+1) {
+				return true
+			}
+		}
+	}
+	if common&^kNum == 0 {
+		an, xn := numInfo(a.maps()), numInfo(x.maps())
+		if below(an.hi, an.hiX, xn.lo, xn.loX) || below(xn.hi, xn.hiX, an.lo, an.loX) {
+			return true
+		}
+	}
+	if common == kStr {
+		as, xs := strInfo(a.maps()), strInfo(x.maps())
+		if (as.maxL >= 0 && xs.minL > as.maxL) || (xs.maxL >= 0 && as.minL > xs.maxL) {
+			return true
+		}
+	}
+	return false
+}
+
+func required(a aset) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range a.maps() {
+		if arr, ok := m["required"].([]any); ok {
+			for _, e := range arr {
+				if s, ok := e.(string); ok {
+					out[s] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// propNodes returns A's schemas for property p and whether A forbids p.
+// A conjunct with patternProperties is skipped for names it does not list,
+// which widens A.
+func propNodes(a aset, p string) ([]node, bool) {
+	var out []node
+	forb := false
+	for _, n := range a.nodes {
+		m := n.obj()
+		var s node
+		if props, ok := m["properties"].(map[string]any); ok && props[p] != nil {
+			s = n.child("properties", p)
+		} else if _, ok := m["patternProperties"]; ok {
+			continue
+		} else if _, ok := m["additionalProperties"]; ok {
+			s = n.child("additionalProperties")
+		} else {
+			continue
+		}
+		if s.isFalse() {
+			forb = true
+		}
+		out = append(out, s)
+	}
+	return out, forb
+}
+
+// top runs a whole check and turns the analysis into a Result, confirming
+// any witness with the validator.
+func (c *checker) top(an, bn node) Result {
+	a, err := at(c.docs, an.file, an.ptr)
+	if err != nil {
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.aName, err)}
+	}
+	b, err := at(c.docs, bn.file, bn.ptr)
+	if err != nil {
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.bName, err)}
+	}
+	if _, err := c.val.schema(a); err != nil {
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %v", c.o.aName, err)}
+	}
+	if _, err := c.val.schema(b); err != nil {
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %v", c.o.bName, err)}
+	}
+	as := c.expand([]node{a}, nil, kAll)
+	r := c.sub(as, b, "", 0)
+	if r.st == stOK {
+		return Result{Verdict: Compatible, Reason: fmt.Sprintf("every instance of %s is valid under %s", c.o.aName, c.o.bName)}
+	}
+	confirm := func(w any) bool {
+		okA, errA := c.val.valid(a, w)
+		okB, errB := c.validB(b, w)
+		return errA == nil && errB == nil && okA && !okB
+	}
+	if r.st == stBad && r.hasWit && confirm(r.wit) {
+		return Result{Verdict: Incompatible, Witness: r.wit, Differences: r.diffs, Reason: r.diffs[0].Reason}
+	}
+	// Search A's instances for a counterexample the analysis did not build.
+	for _, w := range c.gen(as, kAll, 0, nil) {
+		if confirm(w) {
+			diffs := r.diffs
+			if r.st != stBad || len(diffs) == 0 {
+				diffs = []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName)}}
+			}
+			return Result{Verdict: Incompatible, Witness: w, Differences: diffs, Reason: diffs[0].Reason}
+		}
+	}
+	if r.st == stBad {
+		return Result{Verdict: Unproven, Differences: r.diffs,
+			Reason: "suspected difference not confirmed by a witness: " + r.diffs[0].Reason}
+	}
+	return Result{Verdict: Unproven, Reason: strings.Join(r.why, "; ")}
+}

@@ -1,0 +1,183 @@
+package compat_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/schema/compat"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+const (
+	C = compat.Compatible
+	I = compat.Incompatible
+	U = compat.Unproven
+)
+
+// pair is one row of the verdict table; it is shared with the property and
+// fuzz tests.
+type pair struct {
+	name string
+	a, b string
+	want compat.Verdict
+	// reason, when set, must occur in the result's Reason.
+	reason string
+}
+
+var pairs = []pair{
+	// boolean schemas
+	{"true⊆true", `true`, `true`, C, ""},
+	{"false⊆anything", `false`, `{"type":"string"}`, C, ""},
+	{"true⊄false", `true`, `false`, I, "forbids"},
+	{"string⊄false", `{"type":"string"}`, `false`, I, ""},
+	{"true⊄string", `true`, `{"type":"string"}`, I, ""},
+	{"empty⊆empty", `{}`, `{"description":"x"}`, C, ""},
+	// type
+	{"integer⊆number", `{"type":"integer"}`, `{"type":"number"}`, C, ""},
+	{"number⊄integer", `{"type":"number"}`, `{"type":"integer"}`, I, "non-integer"},
+	{"number multipleOf 1⊆integer", `{"type":"number","multipleOf":1}`, `{"type":"integer"}`, C, ""},
+	{"string⊆string|null", `{"type":"string"}`, `{"type":["string","null"]}`, C, ""},
+	{"string|null⊄string", `{"type":["string","null"]}`, `{"type":"string"}`, I, "null"},
+	{"nullable both", `{"type":["null","integer"]}`, `{"type":["number","null"]}`, C, ""},
+	// numeric bounds
+	{"int [1,10]⊆number [0,10]", `{"type":"integer","minimum":1,"maximum":10}`, `{"type":"number","minimum":0,"maximum":10}`, C, ""},
+	{"int [0,10]⊄int [1,10]", `{"type":"integer","minimum":0,"maximum":10}`, `{"type":"integer","minimum":1,"maximum":10}`, I, "below"},
+	{"int excl>0⊆int min 1", `{"type":"integer","exclusiveMinimum":0}`, `{"type":"integer","minimum":1}`, C, ""},
+	{"int min 1⊆int excl>0", `{"type":"integer","minimum":1}`, `{"type":"integer","exclusiveMinimum":0}`, C, ""},
+	{"number excl>0⊄number min 1", `{"type":"number","exclusiveMinimum":0}`, `{"type":"number","minimum":1}`, I, ""},
+	{"number max 5⊄number excl<5", `{"type":"number","maximum":5}`, `{"type":"number","exclusiveMaximum":5}`, I, ""},
+	{"number excl<5⊆number max 5", `{"type":"number","exclusiveMaximum":5}`, `{"type":"number","maximum":5}`, C, ""},
+	{"int⊄int max 100", `{"type":"integer"}`, `{"type":"integer","maximum":100}`, I, "above"},
+	{"number [0.5,1.5] int part ⊆ int [1,1]", `{"type":"integer","minimum":0.5,"maximum":1.5}`, `{"type":"integer","minimum":1,"maximum":1}`, C, ""},
+	// multipleOf
+	{"multipleOf 0.5⊆0.25", `{"type":"number","multipleOf":0.5}`, `{"type":"number","multipleOf":0.25}`, C, ""},
+	{"multipleOf 0.25⊄0.5", `{"type":"number","multipleOf":0.25}`, `{"type":"number","multipleOf":0.5}`, I, "multiples"},
+	{"multipleOf 0.1⊆0.01 decimals", `{"multipleOf":0.1}`, `{"multipleOf":0.01}`, C, ""},
+	{"integer⊆multipleOf 0.5", `{"type":"integer"}`, `{"type":"number","multipleOf":0.5}`, C, ""},
+	{"integer⊄multipleOf 2", `{"type":"integer"}`, `{"type":"integer","multipleOf":2}`, I, ""},
+	{"int multipleOf 1.5⊆multipleOf 3", `{"type":"integer","multipleOf":1.5}`, `{"type":"integer","multipleOf":3}`, C, ""},
+	// strings
+	{"len [2,5]⊆[1,10]", `{"type":"string","minLength":2,"maxLength":5}`, `{"type":"string","minLength":1,"maxLength":10}`, C, ""},
+	{"len any⊄max 3", `{"type":"string"}`, `{"type":"string","maxLength":3}`, I, "longer"},
+	{"len any⊄min 1", `{"type":"string"}`, `{"type":"string","minLength":1}`, I, "shorter"},
+	{"same pattern", `{"type":"string","pattern":"^[a-z]+$","maxLength":3}`, `{"type":"string","pattern":"^[a-z]+$"}`, C, ""},
+	{"different pattern unproven", `{"type":"string","pattern":"^[a-c]+$"}`, `{"type":"string","pattern":"^[a-z]+$"}`, U, "pattern"},
+	{"no pattern⊄pattern", `{"type":"string"}`, `{"type":"string","pattern":"^[a-z]+$"}`, I, ""},
+	{"format same", `{"type":"string","format":"email"}`, `{"type":"string","format":"email"}`, C, ""},
+	{"format missing", `{"type":"string"}`, `{"type":"string","format":"email"}`, I, "format"},
+	// enum / const
+	{"const⊆enum", `{"const":"a"}`, `{"enum":["a","b"]}`, C, ""},
+	{"enum⊄const", `{"enum":["a","b"]}`, `{"const":"a"}`, I, `"b"`},
+	{"enum⊆type", `{"enum":["a",1]}`, `{"type":["string","integer"]}`, C, ""},
+	{"enum⊆pattern", `{"enum":["abc","xyz"]}`, `{"type":"string","pattern":"^[a-z]{3}$"}`, C, ""},
+	{"enum⊄pattern", `{"enum":["abc","XYZ"]}`, `{"type":"string","pattern":"^[a-z]{3}$"}`, I, `"XYZ"`},
+	{"pattern⊄enum", `{"type":"string","pattern":"^a"}`, `{"enum":["a","ab"]}`, I, ""},
+	{"string⊄enum", `{"type":"string"}`, `{"enum":["a","b"]}`, I, "enum"},
+	{"boolean⊆enum true,false", `{"type":"boolean"}`, `{"enum":[true,false]}`, C, ""},
+	{"enum numbers by value", `{"enum":[1,2.0]}`, `{"enum":[1.0,2]}`, C, ""},
+	// objects
+	{"closed⊆open", `{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`, `{"type":"object","properties":{"a":{"type":"string"}}}`, C, ""},
+	{"open⊄closed", `{"type":"object","properties":{"a":{"type":"string"}}}`, `{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`, I, "additional"},
+	{"required missing", `{"type":"object","properties":{"a":{"type":"string"}}}`, `{"type":"object","required":["a"]}`, I, "may omit /a"},
+	{"required kept", `{"type":"object","required":["a","b"]}`, `{"type":"object","required":["a"]}`, C, ""},
+	{"prop type narrower", `{"type":"object","properties":{"a":{"type":"integer"}}}`, `{"type":"object","properties":{"a":{"type":"number"}}}`, C, ""},
+	{"prop type wider", `{"type":"object","properties":{"a":{"type":"number"}}}`, `{"type":"object","properties":{"a":{"type":"integer"}}}`, I, "/a"},
+	{"nested required", `{"type":"object","required":["customer"],"properties":{"customer":{"type":"object","properties":{"email":{"type":"string"}}}}}`,
+		`{"type":"object","required":["customer"],"properties":{"customer":{"type":"object","required":["email"]}}}`, I, "/customer/email"},
+	{"additionalProperties schema", `{"type":"object","additionalProperties":{"type":"integer"}}`, `{"type":"object","additionalProperties":{"type":"number"}}`, C, ""},
+	{"additional vs named", `{"type":"object","additionalProperties":{"type":"string"}}`, `{"type":"object","properties":{"a":{"type":"string"}}}`, C, ""},
+	{"additional vs named bad", `{"type":"object","additionalProperties":{"type":"string"}}`, `{"type":"object","properties":{"a":{"type":"integer"}}}`, I, "/a"},
+	{"closed A extra prop to B's additional", `{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`, `{"type":"object","additionalProperties":{"type":"string"}}`, C, ""},
+	{"minProperties", `{"type":"object"}`, `{"type":"object","minProperties":1}`, I, "fewer"},
+	// arrays
+	{"items narrower", `{"type":"array","items":{"type":"integer"}}`, `{"type":"array","items":{"type":"number"}}`, C, ""},
+	{"items wider", `{"type":"array","items":{"type":"number"}}`, `{"type":"array","items":{"type":"integer"}}`, I, "/0"},
+	{"min/maxItems", `{"type":"array","minItems":1,"maxItems":3}`, `{"type":"array","maxItems":5}`, C, ""},
+	{"maxItems wider", `{"type":"array","maxItems":6}`, `{"type":"array","maxItems":5}`, I, "more than 5"},
+	{"prefixItems⊆items", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"integer"}],"items":false}`, `{"type":"array","items":{"type":"number"}}`, C, ""},
+	{"prefixItems open tail⊄items", `{"type":"array","prefixItems":[{"type":"integer"}]}`, `{"type":"array","items":{"type":"integer"}}`, I, "/1"},
+	{"items⊄prefixItems closed", `{"type":"array","items":{"type":"integer"}}`, `{"type":"array","prefixItems":[{"type":"integer"}],"items":false}`, I, ""},
+	{"uniqueItems on B unproven", `{"type":"array","items":{"enum":[1]},"maxItems":1}`, `{"type":"array","uniqueItems":true}`, C, ""},
+	{"uniqueItems on B", `{"type":"array","items":{"type":"integer"}}`, `{"type":"array","uniqueItems":true}`, I, "uniqueItems"},
+	{"uniqueItems same on both", `{"type":"array","uniqueItems":true,"items":{"type":"integer"}}`, `{"type":"array","uniqueItems":true}`, C, ""},
+	// combinators
+	{"anyOf on A", `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, `{"type":["string","number"]}`, C, ""},
+	{"anyOf on A bad branch", `{"anyOf":[{"type":"string"},{"type":"boolean"}]}`, `{"type":["string","number"]}`, I, "false"},
+	{"anyOf on B", `{"type":"string"}`, `{"anyOf":[{"type":"integer"},{"type":"string"}]}`, C, ""},
+	{"anyOf on B split by type", `{"type":["string","integer"]}`, `{"anyOf":[{"type":"integer"},{"type":"string"}]}`, C, ""},
+	{"anyOf on B none fits", `{"type":"boolean"}`, `{"anyOf":[{"type":"integer"},{"type":"string"}]}`, I, ""},
+	{"anyOf both sides", `{"anyOf":[{"type":"null"},{"$ref":"#/$defs/s"}],"$defs":{"s":{"type":"string","maxLength":3}}}`, `{"anyOf":[{"type":"string"},{"type":"null"}]}`, C, ""},
+	{"oneOf on B disjoint", `{"type":"string"}`, `{"oneOf":[{"type":"integer"},{"type":"string"}]}`, C, ""},
+	{"oneOf on B overlapping", `{"type":"integer"}`, `{"oneOf":[{"type":"number"},{"type":"integer"}]}`, I, "oneOf"},
+	{"oneOf discriminated", `{"type":"object","required":["kind"],"properties":{"kind":{"const":"a"},"x":{"type":"integer"}}}`,
+		`{"oneOf":[{"type":"object","required":["kind"],"properties":{"kind":{"const":"a"}}},{"type":"object","required":["kind"],"properties":{"kind":{"const":"b"}}}]}`, C, ""},
+	{"oneOf on A", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `{"type":["string","integer"]}`, C, ""},
+	{"allOf on A", `{"allOf":[{"type":"object","properties":{"a":{"type":"string"}}},{"required":["a"]}]}`, `{"type":"object","required":["a"],"properties":{"a":{"type":"string"}}}`, C, ""},
+	{"allOf on B", `{"type":"integer","minimum":0}`, `{"allOf":[{"type":"number"},{"minimum":0}]}`, C, ""},
+	{"not on B disjoint", `{"type":"string"}`, `{"not":{"type":"null"}}`, C, ""},
+	{"not on B overlapping", `{"type":["string","null"]}`, `{"not":{"type":"null"}}`, I, "not"},
+	{"not enum", `{"enum":["a","b"]}`, `{"not":{"const":"c"}}`, C, ""},
+	{"not on A ignored, B wide", `{"not":{"type":"string"}}`, `true`, C, ""},
+	{"not on A unproven", `{"not":{"type":"string"}}`, `{"type":["null","boolean","object","array","number"]}`, U, ""},
+	// $ref and recursion
+	{"local ref", `{"$ref":"#/$defs/x","$defs":{"x":{"type":"integer"}}}`, `{"type":"number"}`, C, ""},
+	{"recursive tree ⊆ same", `{"$ref":"#/$defs/t","$defs":{"t":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}}}}}`,
+		`{"$ref":"#/$defs/t","$defs":{"t":{"type":"object","properties":{"v":{"type":"number"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}}}}}`, C, ""},
+	{"recursive tree ⊄ narrower", `{"$ref":"#/$defs/t","$defs":{"t":{"type":"object","properties":{"v":{"type":"number"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}}}}}`,
+		`{"$ref":"#/$defs/t","$defs":{"t":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}}}}}`, I, "/v"},
+	{"recursive list unrolled", `{"$ref":"#/$defs/l","$defs":{"l":{"type":["object","null"],"properties":{"next":{"$ref":"#/$defs/l"}}}}}`,
+		`{"$ref":"#/$defs/m","$defs":{"m":{"type":["object","null"],"properties":{"next":{"$ref":"#/$defs/m"}}}}}`, C, ""},
+	// unmodelled keywords
+	{"dependentRequired on B", `{"type":"object"}`, `{"type":"object","dependentRequired":{"a":["b"]}}`, I, "dependentRequired"},
+	{"if on B", `{"type":"object"}`, `{"if":{"required":["a"]},"then":{"required":["b"]}}`, I, ""},
+	{"if on B same on A", `{"type":"object","if":{"required":["a"]},"then":{"required":["b"]}}`, `{"if":{"required":["a"]},"then":{"required":["b"]}}`, C, ""},
+	{"propertyNames on B unproven", `{"type":"object","propertyNames":{"maxLength":3}}`, `{"type":"object","propertyNames":{"maxLength":4}}`, U, "propertyNames"},
+	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
+}
+
+func compile(t testing.TB, src string) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat = true
+	if err := c.AddResource("mem:///s.json", strings.NewReader(src)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("mem:///s.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCheckTable(t *testing.T) {
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			r, err := compat.CheckJSON([]byte(p.a), []byte(p.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Verdict != p.want {
+				t.Fatalf("verdict %v, want %v; reason: %s; diffs %v", r.Verdict, p.want, r.Reason, r.Differences)
+			}
+			all := r.Reason
+			for _, d := range r.Differences {
+				all += " | " + d.Pointer + " " + d.Reason
+			}
+			if p.reason != "" && !strings.Contains(all, p.reason) {
+				t.Errorf("reason %q does not mention %q", all, p.reason)
+			}
+			if r.Verdict == I {
+				wb, _ := json.Marshal(r.Witness)
+				if compile(t, p.a).Validate(r.Witness) != nil {
+					t.Errorf("witness %s is not valid under A", wb)
+				}
+				if compile(t, p.b).Validate(r.Witness) == nil {
+					t.Errorf("witness %s is valid under B", wb)
+				}
+			}
+			wb, _ := json.Marshal(r.Witness)
+			t.Logf("%s ⊆ %s → %v: %s %s", p.a, p.b, r.Verdict, r.Reason, wb)
+		})
+	}
+}

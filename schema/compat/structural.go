@@ -1,0 +1,508 @@
+package compat
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+)
+
+// numb is the numeric part of a conjunction: the tightest bounds and every
+// multipleOf.
+type numb struct {
+	lo, hi   *big.Rat
+	loX, hiX bool
+	mults    []*big.Rat
+}
+
+func numInfo(ms []map[string]any) numb {
+	var n numb
+	lower := func(v any, excl bool) {
+		r, ok := toRat(v)
+		if !ok {
+			return
+		}
+		if n.lo == nil || r.Cmp(n.lo) > 0 || (r.Cmp(n.lo) == 0 && excl) {
+			n.lo, n.loX = r, excl
+		}
+	}
+	upper := func(v any, excl bool) {
+		r, ok := toRat(v)
+		if !ok {
+			return
+		}
+		if n.hi == nil || r.Cmp(n.hi) < 0 || (r.Cmp(n.hi) == 0 && excl) {
+			n.hi, n.hiX = r, excl
+		}
+	}
+	for _, m := range ms {
+		lower(m["minimum"], false)
+		lower(m["exclusiveMinimum"], true)
+		upper(m["maximum"], false)
+		upper(m["exclusiveMaximum"], true)
+		if r, ok := toRat(m["multipleOf"]); ok && r.Sign() > 0 {
+			n.mults = append(n.mults, r)
+		}
+	}
+	return n
+}
+
+// below reports whether every number under the upper bound (hi, hiX) is below
+// every number above the lower bound (lo, loX), i.e. the ranges do not meet.
+func below(hi *big.Rat, hiX bool, lo *big.Rat, loX bool) bool {
+	if hi == nil || lo == nil {
+		return false
+	}
+	c := hi.Cmp(lo)
+	return c < 0 || (c == 0 && (hiX || loX))
+}
+
+func ceilRat(r *big.Rat) *big.Int {
+	q, m := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int))
+	if m.Sign() != 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}
+
+func floorRat(r *big.Rat) *big.Int {
+	q, _ := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int))
+	return q
+}
+
+// intRange is the inclusive integer range of n (nil: unbounded).
+func intRange(n numb) (lo, hi *big.Int) {
+	if n.lo != nil {
+		lo = ceilRat(n.lo)
+		if n.loX && n.lo.IsInt() {
+			lo.Add(lo, big.NewInt(1))
+		}
+	}
+	if n.hi != nil {
+		hi = floorRat(n.hi)
+		if n.hiX && n.hi.IsInt() {
+			hi.Sub(hi, big.NewInt(1))
+		}
+	}
+	return lo, hi
+}
+
+func isMultiple(x, m *big.Rat) bool {
+	return new(big.Rat).Quo(x, m).IsInt()
+}
+
+type strb struct {
+	minL, maxL int64 // maxL < 0: unbounded
+	patterns   map[string]bool
+	formats    map[string]bool
+}
+
+func strInfo(ms []map[string]any) strb {
+	s := strb{maxL: -1, patterns: map[string]bool{}, formats: map[string]bool{}}
+	for _, m := range ms {
+		if v, ok := toInt(m["minLength"]); ok && v > s.minL {
+			s.minL = v
+		}
+		if v, ok := toInt(m["maxLength"]); ok && (s.maxL < 0 || v < s.maxL) {
+			s.maxL = v
+		}
+		if p, ok := m["pattern"].(string); ok {
+			s.patterns[p] = true
+		}
+		if f, ok := m["format"].(string); ok {
+			s.formats[f] = true
+		}
+	}
+	return s
+}
+
+// countb reads a min/max pair of counting keywords (minItems/maxItems, ...).
+func countb(ms []map[string]any, minKw, maxKw string) (lo, hi int64) {
+	hi = -1
+	for _, m := range ms {
+		if v, ok := toInt(m[minKw]); ok && v > lo {
+			lo = v
+		}
+		if v, ok := toInt(m[maxKw]); ok && (hi < 0 || v < hi) {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
+// kindsOf returns the kinds A may have, dropping those A provably excludes.
+func (c *checker) kindsOf(a aset) kinds {
+	if a.empty {
+		return 0
+	}
+	k := a.mask
+	ms := a.maps()
+	n := numInfo(ms)
+	for _, m := range n.mults {
+		if m.IsInt() {
+			k &^= kFrac
+		}
+	}
+	if below(n.hi, n.hiX, n.lo, n.loX) {
+		k &^= kNum
+	}
+	if lo, hi := intRange(n); lo != nil && hi != nil && lo.Cmp(hi) > 0 {
+		k &^= kInt
+	}
+	if s := strInfo(ms); s.maxL >= 0 && s.minL > s.maxL {
+		k &^= kStr
+	}
+	if lo, hi := countb(ms, "minItems", "maxItems"); hi >= 0 && lo > hi {
+		k &^= kArr
+	}
+	if lo, hi := countb(ms, "minProperties", "maxProperties"); hi >= 0 && lo > hi {
+		k &^= kObj
+	}
+	return k
+}
+
+// hint is an extra boundary the witness generator should try.
+type hint struct {
+	num  *big.Rat
+	n    int64  // a length or count
+	name string // a property name worth trying
+}
+
+// nameHints collects the strings in a keyword value: property names that an
+// unmodelled keyword (dependentRequired, if, ...) talks about.
+func nameHints(v any, out []hint) []hint {
+	if len(out) > 32 {
+		return out
+	}
+	switch t := v.(type) {
+	case string:
+		out = append(out, hint{name: t, n: -1})
+	case []any:
+		for _, e := range t {
+			out = nameHints(e, out)
+		}
+	case map[string]any:
+		for _, k := range sortedAnyKeys(t) {
+			if !assertion[k] && !annotationKeyword[k] {
+				out = append(out, hint{name: k, n: -1})
+			}
+			out = nameHints(t[k], out)
+		}
+	}
+	return out
+}
+
+var annotationKeyword = map[string]bool{"title": true, "description": true, "$comment": true, "default": true, "examples": true}
+
+func numHints(n numb) []hint {
+	var h []hint
+	for _, r := range []*big.Rat{n.lo, n.hi} {
+		if r != nil {
+			h = append(h, hint{num: r})
+		}
+	}
+	for _, m := range n.mults {
+		h = append(h, hint{num: m})
+	}
+	return h
+}
+
+func (c *checker) numbers(a aset, ks kinds, b node, path string) res {
+	an, bn := numInfo(a.maps()), numInfo([]map[string]any{b.obj()})
+	hints := append(numHints(an), numHints(bn)...)
+	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
+	var rs []res
+	if ks&kInt != 0 {
+		alo, ahi := intRange(an)
+		blo, bhi := intRange(bn)
+		if blo != nil && (alo == nil || alo.Cmp(blo) < 0) {
+			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s below %s's lower bound %s", A, at, B, blo), hints))
+		}
+		if bhi != nil && (ahi == nil || ahi.Cmp(bhi) > 0) {
+			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s above %s's upper bound %s", A, at, B, bhi), hints))
+		}
+		for _, m := range bn.mults {
+			if !intMultOK(an, alo, ahi, m) {
+				rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s that are not multiples of %s", A, at, ratValue(m)), hints))
+			}
+		}
+	}
+	if ks&kFrac != 0 {
+		if bn.lo != nil && (an.lo == nil || an.lo.Cmp(bn.lo) < 0 || (an.lo.Cmp(bn.lo) == 0 && !an.loX && bn.loX)) {
+			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s below %s's minimum %s", A, at, B, ratValue(bn.lo)), hints))
+		}
+		if bn.hi != nil && (an.hi == nil || an.hi.Cmp(bn.hi) > 0 || (an.hi.Cmp(bn.hi) == 0 && !an.hiX && bn.hiX)) {
+			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s above %s's maximum %s", A, at, B, ratValue(bn.hi)), hints))
+		}
+		for _, m := range bn.mults {
+			ok := false
+			for _, am := range an.mults {
+				if isMultiple(am, m) {
+					ok = true
+				}
+			}
+			if !ok {
+				rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s that are not multiples of %s", A, at, ratValue(m)), hints))
+			}
+		}
+	}
+	return combine(rs...)
+}
+
+// intMultOK reports whether every integer of A is a multiple of m.
+func intMultOK(an numb, lo, hi *big.Int, m *big.Rat) bool {
+	one := big.NewRat(1, 1)
+	if isMultiple(one, m) {
+		return true
+	}
+	for _, am := range an.mults {
+		// The integer multiples of p/q (reduced) are the multiples of p.
+		p := new(big.Rat).SetInt(am.Num())
+		if isMultiple(p, m) {
+			return true
+		}
+	}
+	return lo != nil && hi != nil && lo.Cmp(hi) == 0 && isMultiple(new(big.Rat).SetInt(lo), m)
+}
+
+func (c *checker) strings(a aset, b node, path string) res {
+	as, bs := strInfo(a.maps()), strInfo([]map[string]any{b.obj()})
+	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
+	hints := []hint{{n: bs.minL - 1}, {n: bs.maxL + 1}, {n: as.minL}, {n: as.maxL}}
+	var rs []res
+	if bs.minL > as.minL {
+		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s shorter than %s's minLength %d", A, at, B, bs.minL), hints))
+	}
+	if bs.maxL >= 0 && (as.maxL < 0 || as.maxL > bs.maxL) {
+		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s longer than %s's maxLength %d", A, at, B, bs.maxL), hints))
+	}
+	for _, p := range sortedKeys(bs.patterns) {
+		if !as.patterns[p] {
+			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires pattern %q at %s, which %s does not require identically", B, p, at, A), hints))
+		}
+	}
+	for _, f := range sortedKeys(bs.formats) {
+		if !as.formats[f] {
+			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires format %q at %s, which %s does not", B, f, at, A), hints))
+		}
+	}
+	return combine(rs...)
+}
+
+func child(path, tok string) string { return path + "/" + escapePtr(tok) }
+
+func (c *checker) objects(a aset, b node, path string, depth int) res {
+	bm := b.obj()
+	A, B := c.o.aName, c.o.bName
+	aReq := required(a)
+	bReq := required(aset{nodes: []node{b}})
+	names := map[string]bool{}
+	for _, m := range a.maps() {
+		if props, ok := m["properties"].(map[string]any); ok {
+			for p := range props {
+				names[p] = true
+			}
+		}
+	}
+	bProps, _ := bm["properties"].(map[string]any)
+	for p := range bProps {
+		names[p] = true
+	}
+	for p := range bReq {
+		names[p] = true
+	}
+	bAdd := node{v: true}
+	if _, ok := bm["additionalProperties"]; ok {
+		bAdd = b.child("additionalProperties")
+	}
+	var rs []res
+	for _, p := range sortedKeys(names) {
+		at := child(path, p)
+		aS, forb := propNodes(a, p)
+		if bReq[p] && (forb || !aReq[p]) {
+			verb := "may omit"
+			if forb {
+				verb = "never sends"
+			}
+			rs = append(rs, c.definite(a, kObj, b, at, fmt.Sprintf("%s %s %s, which %s requires", A, verb, at, B), nil))
+		}
+		if forb {
+			continue
+		}
+		bS := bAdd
+		if bProps[p] != nil {
+			bS = b.child("properties", p)
+		}
+		if bS.isTrue() {
+			continue
+		}
+		r := c.sub(c.expand(aS, nil, kAll), bS, at, depth+1)
+		if r.st == stBad && r.hasWit {
+			r.wit, r.hasWit = c.wrapObj(a, b, p, r.wit)
+		}
+		rs = append(rs, r)
+	}
+	// Properties neither side names: A's additionalProperties against B's.
+	if !bAdd.isTrue() {
+		var aAdd []node
+		forb := false
+		for _, n := range a.nodes {
+			m := n.obj()
+			if _, ok := m["patternProperties"]; ok {
+				continue
+			}
+			if _, ok := m["additionalProperties"]; ok {
+				s := n.child("additionalProperties")
+				forb = forb || s.isFalse()
+				aAdd = append(aAdd, s)
+			}
+		}
+		if !forb {
+			fresh := freshName(names)
+			at := child(path, fresh)
+			r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
+			if r.st != stOK && len(r.diffs) > 0 {
+				r.diffs[0].Reason += fmt.Sprintf(" (an additional property, e.g. %q)", fresh)
+			}
+			if r.st == stBad && r.hasWit {
+				r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
+			}
+			rs = append(rs, r)
+		}
+	}
+	aLo, aHi := countb(a.maps(), "minProperties", "maxProperties")
+	bLo, bHi := countb([]map[string]any{bm}, "minProperties", "maxProperties")
+	if int64(len(aReq)) > aLo {
+		aLo = int64(len(aReq))
+	}
+	if bLo > aLo {
+		rs = append(rs, c.definite(a, kObj, b, path, fmt.Sprintf("%s allows objects at %s with fewer than %d properties", A, c.ptrName(path), bLo), nil))
+	}
+	if bHi >= 0 && (aHi < 0 || aHi > bHi) {
+		rs = append(rs, c.definite(a, kObj, b, path, fmt.Sprintf("%s allows objects at %s with more than %d properties", A, c.ptrName(path), bHi), nil))
+	}
+	return combine(rs...)
+}
+
+func freshName(names map[string]bool) string {
+	for i := 0; ; i++ {
+		n := "extra"
+		if i > 0 {
+			n += strconv.Itoa(i)
+		}
+		if !names[n] {
+			return n
+		}
+	}
+}
+
+// wrapObj places the property witness w under p in an instance of A.
+func (c *checker) wrapObj(a aset, b node, p string, w any) (any, bool) {
+	for _, base := range c.gen(a, kObj, 1, nil) {
+		m, ok := base.(map[string]any)
+		if !ok {
+			continue
+		}
+		obj := make(map[string]any, len(m)+1)
+		for k, v := range m {
+			obj[k] = v
+		}
+		obj[p] = w
+		if c.validA(a, obj) {
+			if okB, err := c.validB(b, obj); err == nil && !okB {
+				return obj, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// itemNodes returns A's schemas for array position i (i ≥ the longest
+// prefixItems stands for every later position) and whether A forbids it.
+func itemNodes(a aset, i int) ([]node, bool) {
+	var out []node
+	forb := false
+	for _, n := range a.nodes {
+		m := n.obj()
+		var s node
+		if pre, ok := m["prefixItems"].([]any); ok && i < len(pre) {
+			s = n.child("prefixItems", strconv.Itoa(i))
+		} else if _, ok := m["items"]; ok {
+			s = n.child("items")
+		} else {
+			continue
+		}
+		if s.isFalse() {
+			forb = true
+		}
+		out = append(out, s)
+	}
+	return out, forb
+}
+
+func (c *checker) arrays(a aset, b node, path string, depth int) res {
+	bm := b.obj()
+	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
+	aLo, aHi := countb(a.maps(), "minItems", "maxItems")
+	bLo, bHi := countb([]map[string]any{bm}, "minItems", "maxItems")
+	n := 0
+	for _, m := range append(a.maps(), bm) {
+		if pre, ok := m["prefixItems"].([]any); ok && len(pre) > n {
+			n = len(pre)
+		}
+	}
+	bPre, _ := bm["prefixItems"].([]any)
+	var rs []res
+	for i := 0; i <= n; i++ {
+		if aHi >= 0 && int64(i) >= aHi {
+			break
+		}
+		aS, forb := itemNodes(a, i)
+		if forb {
+			aHi = int64(i)
+			break
+		}
+		var bS node
+		switch {
+		case i < len(bPre):
+			bS = b.child("prefixItems", strconv.Itoa(i))
+		case bm["items"] != nil:
+			bS = b.child("items")
+		default:
+			continue
+		}
+		if bS.isTrue() {
+			continue
+		}
+		r := c.sub(c.expand(aS, nil, kAll), bS, child(path, strconv.Itoa(i)), depth+1)
+		if r.st == stBad && r.hasWit {
+			r.wit, r.hasWit = c.wrapArr(a, b, i, r.wit)
+		}
+		rs = append(rs, r)
+	}
+	if bLo > aLo {
+		rs = append(rs, c.definite(a, kArr, b, path, fmt.Sprintf("%s allows arrays at %s with fewer than %d items", A, at, bLo), nil))
+	}
+	if bHi >= 0 && (aHi < 0 || aHi > bHi) {
+		rs = append(rs, c.definite(a, kArr, b, path, fmt.Sprintf("%s allows arrays at %s with more than %d items, %s's maxItems", A, at, bHi, B), []hint{{n: bHi + 1}}))
+	}
+	return combine(rs...)
+}
+
+// wrapArr places the item witness w at position i of an instance of A.
+func (c *checker) wrapArr(a aset, b node, i int, w any) (any, bool) {
+	for _, base := range c.gen(a, kArr, 1, []hint{{n: int64(i + 1)}}) {
+		arr, ok := base.([]any)
+		if !ok || len(arr) <= i {
+			continue
+		}
+		arr = slices.Clone(arr)
+		arr[i] = w
+		if c.validA(a, arr) {
+			if okB, err := c.validB(b, arr); err == nil && !okB {
+				return arr, true
+			}
+		}
+	}
+	return nil, false
+}
