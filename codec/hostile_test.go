@@ -1,0 +1,349 @@
+package codec_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/codec"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// allocated runs fn and returns the bytes it allocated (TotalAlloc) and the peak growth
+// of the live heap seen right after it (HeapAlloc). Not parallel-safe: callers do not run
+// in parallel.
+func allocated(fn func()) (total, heap uint64) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	total = after.TotalAlloc - before.TotalAlloc
+	if after.HeapAlloc > before.HeapAlloc {
+		heap = after.HeapAlloc - before.HeapAlloc
+	}
+	return total, heap
+}
+
+const memBound = 64 << 20
+
+// declaredArray is a msgpack map {"items": array32 of n elements} with no elements.
+func declaredArray(n uint32) []byte {
+	b := []byte{0x81, 0xa5, 'i', 't', 'e', 'm', 's', 0xdd, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[len(b)-4:], n)
+	return b
+}
+
+// TestRawLibraryAllocatesDeclaredLength measures the hazard the guard exists for: the
+// msgpack library sizes slices (and, up to a million entries, maps) from their header
+// before reading a single element. Moderate declared lengths keep the test itself safe;
+// the figures scale linearly with the declared length.
+func TestRawLibraryAllocatesDeclaredLength(t *testing.T) {
+	const n = 1 << 20 // 1 Mi elements, declared in a few bytes
+	mapHeader := []byte{0xdf, 0, 0x10, 0, 0} // map32 of 1 Mi entries, none present
+	raw := []struct {
+		name   string
+		in     []byte
+		target func() any
+	}{
+		{"[]item", []byte{0xdd, 0, 0x10, 0, 0}, func() any { return new([]item) }},
+		{"any", declaredArray(n), func() any { return new(any) }},
+		{"map[string]any", mapHeader, func() any { return new(map[string]any) }},
+	}
+	for _, c := range raw {
+		var err error
+		total, _ := allocated(func() { err = msgpack.Unmarshal(c.in, c.target()) })
+		if err == nil {
+			t.Fatalf("%s: library accepted a truncated input", c.name)
+		}
+		per := float64(total) / n
+		what := fmt.Sprintf("0xffffffff declared would ask for %.0f GiB", per*(1<<32)/(1<<30))
+		if strings.HasPrefix(c.name, "map") {
+			what = "the library caps a map hint at 1e6 entries: this much per map header, once per nested map"
+		}
+		t.Logf("raw msgpack library, %-15s %2d-byte input declaring %d elements: allocated %6.1f MiB (%.0f B/element); %s",
+			c.name+":", len(c.in), n, float64(total)/(1<<20), per, what)
+	}
+
+	r := codec.NewRegistry(codec.Limits{})
+	p, _ := r.Pipeline("msgpack")
+	for _, c := range raw {
+		var err error
+		in := bytes.Clone(c.in)
+		binary.BigEndian.PutUint32(in[len(in)-4:], 0xffffffff)
+		total, heap := allocated(func() { err = p.Unmarshal(in, c.target()) })
+		t.Logf("guarded Unmarshal, %-15s %2d-byte input declaring 4 Gi: allocated %d bytes (heap +%d): %v", c.name+":", len(in), total, heap, err)
+		if !errors.Is(err, codec.ErrTooLarge) {
+			t.Fatalf("want ErrTooLarge, got %v", err)
+		}
+		if total > 1<<20 {
+			t.Fatalf("guarded decode allocated %d bytes", total)
+		}
+	}
+}
+
+func TestMsgpackHostileLengths(t *testing.T) {
+	p, _ := codec.NewRegistry(codec.Limits{}).Pipeline("msgpack")
+	u32 := func(c byte, extra ...byte) []byte { return append([]byte{c, 0xff, 0xff, 0xff, 0xff}, extra...) }
+	cases := map[string][]byte{
+		"array32":          u32(0xdd),
+		"map32":            u32(0xdf),
+		"str32":            u32(0xdb),
+		"bin32":            u32(0xc6),
+		"ext32":            append([]byte{0xc9, 0xff, 0xff, 0xff, 0xff, 0xff}, 1, 2),
+		"array16":          {0xdc, 0xff, 0xff, 0xc0},
+		"map16":            {0xde, 0xff, 0xff, 0xc0, 0xc0},
+		"str8":             {0xd9, 0xff, 'a'},
+		"fixext16":         {0xd8, 0xff, 1, 2},
+		"nested declared":  {0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff},
+		"map counts 2":     {0x83, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0},
+		"siblings pending": append([]byte{0x9f, 0x9f}, bytes.Repeat([]byte{0xc0}, 20)...),
+		"in struct field":  declaredArray(0xffffffff),
+	}
+	targets := map[string]func([]byte) error{
+		"value":  func(b []byte) error { _, err := p.UnmarshalValue(b); return err },
+		"any":    func(b []byte) error { var v any; return p.Unmarshal(b, &v) },
+		"map":    func(b []byte) error { var v map[string]any; return p.Unmarshal(b, &v) },
+		"slice":  func(b []byte) error { var v []order; return p.Unmarshal(b, &v) },
+		"struct": func(b []byte) error { var v order; return p.Unmarshal(b, &v) },
+		"string": func(b []byte) error { var v string; return p.Unmarshal(b, &v) },
+	}
+	for name, in := range cases {
+		for tname, fn := range targets {
+			err := fn(in)
+			if !errors.Is(err, codec.ErrTooLarge) && !errors.Is(err, codec.ErrCorrupt) {
+				t.Errorf("%s into %s: want a length error, got %v", name, tname, err)
+				continue
+			}
+			// The pre-scan counts pending siblings too; the value decoder finds the same
+			// input truncated when it gets there, before it allocates for it.
+			if !errors.Is(err, codec.ErrTooLarge) && name != "siblings pending" {
+				t.Errorf("%s into %s: want ErrTooLarge, got %v", name, tname, err)
+			}
+			if tname == "value" {
+				t.Logf("%s: %v", name, err)
+			}
+		}
+	}
+}
+
+func nested(open, close string, depth int) []byte {
+	return []byte(strings.Repeat(open, depth) + strings.Repeat(close, depth))
+}
+
+func TestDepthLimit(t *testing.T) {
+	r := codec.NewRegistry(codec.Limits{MaxDepth: 8})
+	for _, name := range []string{"json", "msgpack"} {
+		p, _ := r.Pipeline(name)
+		mk := func(depth int) []byte {
+			if name == "json" {
+				return nested("[", "]", depth)
+			}
+			// depth-1 one-element arrays around an empty map.
+			return append(bytes.Repeat([]byte{0x91}, depth-1), 0x80)
+		}
+		for _, depth := range []int{1, 8} {
+			if _, err := p.UnmarshalValue(mk(depth)); err != nil {
+				t.Errorf("%s depth %d: %v", name, depth, err)
+			}
+		}
+		for _, depth := range []int{9, 100, 100000} {
+			in := mk(depth)
+			_, err := p.UnmarshalValue(in)
+			var v any
+			err2 := p.Unmarshal(in, &v)
+			var s []any
+			err3 := p.Unmarshal(in, &s)
+			for _, e := range []error{err, err2, err3} {
+				if !errors.Is(e, codec.ErrTooDeep) || !strings.Contains(e.Error(), "limit of 8") {
+					t.Errorf("%s depth %d: want ErrTooDeep naming the limit, got %v", name, depth, e)
+				}
+			}
+		}
+	}
+	// Brackets inside strings are not nesting.
+	p, _ := r.Pipeline("json")
+	if _, err := p.UnmarshalValue([]byte(`["[[[[[[[[[[[[[\"[[[[[["]`)); err != nil {
+		t.Errorf("brackets in a string: %v", err)
+	}
+	// The default is 64.
+	p, _ = codec.NewRegistry(codec.Limits{}).Pipeline("json")
+	if _, err := p.UnmarshalValue(nested("{\"a\":", "}", 64)[:0]); err == nil {
+		t.Log("")
+	}
+	if _, err := p.UnmarshalValue(nested("[", "]", 64)); err != nil {
+		t.Errorf("depth 64: %v", err)
+	}
+	if _, err := p.UnmarshalValue(nested("[", "]", 65)); !errors.Is(err, codec.ErrTooDeep) {
+		t.Errorf("depth 65: %v", err)
+	}
+}
+
+// gzipBomb returns members gzip members of 1 MiB of zeros each, concatenated.
+func gzipBomb(t testing.TB, members int) []byte {
+	t.Helper()
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	return bytes.Repeat(one.Bytes(), members)
+}
+
+// zstdBomb returns one zstd frame, with no content size in its header, of mib MiB of zeros.
+func zstdBomb(t testing.TB, mib int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw, err := zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for range mib {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	return out.Bytes()
+}
+
+func TestDecompressionBombs(t *testing.T) {
+	r := codec.NewRegistry(codec.Limits{})
+	limit := r.Limits().MaxDecompressed
+	gz := gzipBomb(t, 1024)
+	zs := zstdBomb(t, 1024)
+	zeros := make([]byte, 64<<20)
+	s2bomb := s2.Encode(nil, zeros)
+
+	// A zstd frame whose header declares 1 GiB of content.
+	var fcs []byte
+	{
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		fcs = enc.EncodeAll(make([]byte, 1<<30>>6), nil) // 16 MiB, declared in the header
+		enc.Close()
+	}
+	// An s2 block whose header declares 4 GiB - 1.
+	s2lie := append(binary.AppendUvarint(nil, 0xffffffff), 0, 0, 0)
+	// Many small zstd frames: each under the limit, together over it.
+	var frames []byte
+	{
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		one := enc.EncodeAll(make([]byte, 1<<20), nil)
+		enc.Close()
+		frames = bytes.Repeat(one, 64)
+	}
+
+	cases := []struct {
+		name, comp string
+		in         []byte
+		raw        uint64 // what the input expands to without a limit
+	}{
+		{"gzip 1 GiB", "gzip", gz, 1 << 30},
+		{"zstd 1 GiB no content size", "zstd", zs, 1 << 30},
+		{"zstd header declares 16 MiB", "zstd", fcs, 16 << 20},
+		{"zstd 64 frames of 1 MiB", "zstd", frames, 64 << 20},
+		{"s2 64 MiB", "s2", s2bomb, 64 << 20},
+		{"s2 header declares 4 GiB", "s2", s2lie, 1<<32 - 1},
+	}
+	for _, c := range cases {
+		for _, ser := range []string{"json", "msgpack"} {
+			p, err := r.Pipeline(ser + "+" + c.comp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errs [3]error
+			total, heap := allocated(func() {
+				var v any
+				errs[1] = p.Unmarshal(c.in, &v)
+			})
+			_, errs[0] = p.Decompress(nil, c.in)
+			_, errs[2] = p.UnmarshalValue(c.in)
+			for _, err := range errs {
+				if !errors.Is(err, codec.ErrTooLarge) {
+					t.Fatalf("%s: want ErrTooLarge, got %v", c.name, err)
+				}
+			}
+			if ser == "json" {
+				t.Logf("%-30s input %8d B, expands to %5d MiB; guarded Unmarshal allocated %5.1f MiB (heap +%.1f MiB): %v",
+					c.name, len(c.in), c.raw>>20, float64(total)/(1<<20), float64(heap)/(1<<20), errs[0])
+			}
+			if total > memBound {
+				t.Errorf("%s: allocated %d bytes, bound %d", c.name, total, memBound)
+			}
+			if !strings.Contains(errs[0].Error(), "4194304") {
+				t.Errorf("%s: error does not name the limit %d: %v", c.name, limit, errs[0])
+			}
+		}
+	}
+
+	// A zstd frame whose window is over MaxZstdWindow is refused.
+	small := codec.NewRegistry(codec.Limits{MaxZstdWindow: 1 << 20, MaxDecompressed: 64 << 20})
+	p, _ := small.Pipeline("json+zstd")
+	var wide []byte
+	{
+		var out bytes.Buffer
+		zw, _ := zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(8<<20))
+		zw.Write(make([]byte, 8<<20))
+		zw.Close()
+		wide = out.Bytes()
+	}
+	if _, err := p.Decompress(nil, wide); !errors.Is(err, codec.ErrTooLarge) || !strings.Contains(err.Error(), "window") {
+		t.Errorf("wide window: got %v", err)
+	} else {
+		t.Logf("zstd window 8 MiB with MaxZstdWindow 1 MiB: %v", err)
+	}
+}
+
+func TestCorruptCompressed(t *testing.T) {
+	r := codec.NewRegistry(codec.Limits{})
+	for _, comp := range []string{"gzip", "zstd", "s2"} {
+		p, _ := r.Pipeline("json+" + comp)
+		good, err := p.Marshal(nil, sampleOrder(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := map[string][]byte{
+			"empty":     nil,
+			"garbage":   []byte("definitely not compressed"),
+			"truncated": good[:len(good)/2],
+		}
+		flipped := bytes.Clone(good)
+		flipped[len(flipped)/2] ^= 0xff
+		bad["flipped"] = flipped
+		for name, in := range bad {
+			var v any
+			err := p.Unmarshal(in, &v)
+			if err == nil {
+				t.Errorf("%s %s: accepted", comp, name)
+				continue
+			}
+			if !strings.HasPrefix(err.Error(), "codec: ") {
+				t.Errorf("%s %s: %v", comp, name, err)
+			}
+		}
+	}
+}
+
+func TestLimitsAreEnforcedPerRegistry(t *testing.T) {
+	r := codec.NewRegistry(codec.Limits{MaxDecompressed: 1000})
+	big := map[string]string{"s": strings.Repeat("x", 2000)}
+	for _, s := range serializers() {
+		for _, c := range compressors() {
+			p, _ := r.Pipeline(s + "+" + c)
+			b, err := p.Marshal(nil, big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v map[string]string
+			err = p.Unmarshal(b, &v)
+			if !errors.Is(err, codec.ErrTooLarge) || !strings.Contains(err.Error(), "1000 bytes") {
+				t.Errorf("%s: want ErrTooLarge naming 1000 bytes, got %v", p.Name(), err)
+			}
+		}
+	}
+}
