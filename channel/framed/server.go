@@ -297,9 +297,13 @@ func (sc *srvConn) request(in *inbound) {
 		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request id %d is already in flight", id))
 		return
 	}
-	x := &srvExchange{sc: sc, id: id, mode: mode, credits: e.Credits, creditCh: make(chan struct{}, 1)}
-	if mode == channel.ModeStream && x.credits == 0 {
-		x.credits = uint32(ls.cfg.StreamWindow)
+	x := &srvExchange{sc: sc, id: id, mode: mode}
+	if mode == channel.ModeStream {
+		x.credits = e.Credits
+		if x.credits == 0 {
+			x.credits = uint32(ls.cfg.StreamWindow)
+		}
+		x.creditCh = make(chan struct{}, 1) // only streams wait for credit
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
 	sc.xs[id] = x
@@ -347,6 +351,9 @@ type srvExchange struct {
 func (x *srvExchange) Peer() string { return x.sc.peer }
 
 func (x *srvExchange) addCredit(n uint32) {
+	if x.creditCh == nil {
+		return // not a stream: credit means nothing
+	}
 	x.mu.Lock()
 	if uint64(x.credits)+uint64(n) > 1<<32-1 {
 		x.credits = 1<<32 - 1

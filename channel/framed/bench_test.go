@@ -1,0 +1,101 @@
+package framed_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/framed"
+)
+
+var benchEcho = channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+	w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: req.Data})
+})
+
+// BenchmarkRoundTrip measures request/response calls: one caller, and 64 concurrent
+// callers sharing one Conn (the default pool of 2 connections).
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, tr := range []channel.Transport{framed.TCP(), framed.Unix()} {
+		for _, callers := range []int{1, 64} {
+			for _, size := range []int{256, 4 << 10} {
+				b.Run(fmt.Sprintf("%s/callers=%d/size=%d", tr.Name(), callers, size), func(b *testing.B) {
+					benchRoundTrip(b, tr, callers, size)
+				})
+			}
+		}
+	}
+}
+
+func benchRoundTrip(b *testing.B, tr channel.Transport, callers, size int) {
+	ctx := context.Background()
+	addr := "127.0.0.1:0"
+	if tr.Name() == "unix" {
+		addr = filepath.Join(b.TempDir(), "b.sock")
+	}
+	cfg := channel.Config{}
+	ln, err := tr.Listen(ctx, addr, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- ln.Serve(benchEcho) }()
+	defer func() { ln.Close(); <-served }()
+	c, err := tr.Dial(ctx, ln.Addr(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	data := make([]byte, size)
+	call := func() error {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: data})
+		if err != nil {
+			return err
+		}
+		r, err := x.Recv(ctx)
+		if err == nil && len(r.Data) != size {
+			err = fmt.Errorf("reply of %d bytes", len(r.Data))
+		}
+		x.Close()
+		return err
+	}
+	if err := call(); err != nil { // dial outside the measurement
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(2 * size))
+	b.ResetTimer()
+	if callers == 1 {
+		for i := 0; i < b.N; i++ {
+			if err := call(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next sync.Mutex
+	n := b.N
+	for g := 0; g < callers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				if n == 0 {
+					next.Unlock()
+					return
+				}
+				n--
+				next.Unlock()
+				if err := call(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
