@@ -1,0 +1,146 @@
+package compat_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/schema/compat"
+)
+
+func loadSet(t testing.TB) []compat.Desc {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/set/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(p)] = b
+	}
+	descs, err := compat.ParseSet(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return descs
+}
+
+func find(t testing.TB, descs []compat.Desc, svc string) compat.Desc {
+	t.Helper()
+	for _, d := range descs {
+		if d.Service == svc {
+			return d
+		}
+	}
+	t.Fatalf("no service %s", svc)
+	return compat.Desc{}
+}
+
+func TestCheckCallReport(t *testing.T) {
+	descs := loadSet(t)
+	orders, billing := find(t, descs, "orders"), find(t, descs, "billing")
+	rep := compat.CheckCall(orders, "billing.charge", billing)
+	if rep.Verdict() != compat.Incompatible {
+		t.Fatalf("verdict %v\n%s", rep.Verdict(), rep)
+	}
+	text := rep.String()
+	for _, want := range []string{
+		"orders@1.3.0 calls billing.charge on billing@2.0.0: request: caller may omit /customer/email, which billing@2.0.0 requires",
+		`orders@1.3.0 calls billing.charge on billing@2.0.0: response: receiver may send /status "refunded", which the caller does not allow`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	var got struct {
+		Verdict string
+		Items   []struct {
+			Part        string
+			Verdict     string
+			Witness     json.RawMessage
+			Differences []compat.Difference
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Verdict != "incompatible" || len(got.Items) != 2 || got.Items[0].Differences[0].Pointer != "/customer/email" {
+		t.Fatalf("json: %s", b)
+	}
+	if compat.Incompatible.ExitCode() != 1 || compat.Unproven.ExitCode() != 2 || compat.Compatible.ExitCode() != 0 {
+		t.Fatal("exit codes")
+	}
+}
+
+func TestCheckAll(t *testing.T) {
+	descs := loadSet(t)
+	rep := compat.CheckAll(descs)
+	text := rep.String()
+	t.Log("\n" + text)
+	for _, want := range []string{
+		"shipping@1.0.0 calls orders.create on orders@1.3.0: request: compatible",
+		"shipping@1.0.0 calls orders.create on orders@1.3.0: response: compatible",
+		"orders@1.3.0 emits order.created to billing@2.0.0: payload: compatible",
+		"orders@1.3.0 emits order.created to shipping@1.0.0: payload: compatible",
+		`note: billing@2.0.0 listens to "payment.settled", which no service in the set emits`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if rep.Verdict() != compat.Incompatible {
+		t.Errorf("verdict %v", rep.Verdict())
+	}
+}
+
+func TestCheckCallStructural(t *testing.T) {
+	recv, err := compat.ParseDesc([]byte(`{"service":"b","version":"1.0.0","channels":{"rpc":"tcp+json"},
+		"methods":{"fire":{"mode":"noResponse","channel":"rpc","request":{}},"ghost":{"mode":"response","channel":"nope","request":{},"response":{}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err := compat.ParseDesc([]byte(`{"service":"a","version":"0.1.0","calls":{"b.fire":{"request":{"type":"string"},"response":{}},
+		"b.missing":{},"b.ghost":{},"b.mode":{"mode":"stream"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ key, want string }{
+		{"b.fire", "sends no response, but the caller expects one"},
+		{"b.missing", `has no method "missing"`},
+		{"b.ghost", `channel "nope"`},
+		{"c.fire", "does not declare a call"},
+	}
+	for _, c := range cases {
+		rep := compat.CheckCall(caller, c.key, recv)
+		if rep.Verdict() != compat.Incompatible || !strings.Contains(rep.String(), c.want) {
+			t.Errorf("%s: %v\n%s", c.key, rep.Verdict(), rep)
+		}
+	}
+	ev := compat.CheckEvent(caller, "x.y", recv)
+	if ev.Verdict() != compat.Incompatible {
+		t.Errorf("event not emitted: %v", ev.Verdict())
+	}
+	all := compat.CheckAll([]compat.Desc{caller})
+	if all.Verdict() != compat.Unproven || !strings.Contains(all.String(), `service "b" is not in the set`) {
+		t.Errorf("missing receiver:\n%s", all)
+	}
+}
+
+func TestParseDescErrors(t *testing.T) {
+	for _, in := range []string{``, `[]`, `{"service":1}`, `{"service":"a"}`, `{"service":"a","version":"1","methods":[]}`,
+		`{"service":"a","version":"1","methods":{"m":3}}`, `{"service":"a","version":"1","listens":3}`, `{"service":"a","version":"1"} {}`} {
+		if _, err := compat.ParseDesc([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "compat: ") {
+			t.Errorf("%q: err %v", in, err)
+		}
+	}
+}
