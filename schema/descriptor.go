@@ -173,32 +173,33 @@ func (p Part) pointer(name string) string {
 	return ""
 }
 
-// parts lists every (part, name) of d that has a schema.
-func (d *Descriptor) parts() []partRef {
-	var out []partRef
+// Parts lists every (part, name) of d that carries a schema, in a stable order.
+func (d *Descriptor) Parts() []PartName {
+	var out []PartName
 	for _, n := range sortedKeys(d.Methods) {
 		m := d.Methods[n]
-		out = append(out, partRef{PartRequest, n})
+		out = append(out, PartName{PartRequest, n})
 		if len(m.Response) > 0 {
-			out = append(out, partRef{PartResponse, n})
+			out = append(out, PartName{PartResponse, n})
 		}
 	}
 	for _, n := range sortedKeys(d.Events) {
-		out = append(out, partRef{PartEventPayload, n})
+		out = append(out, PartName{PartEventPayload, n})
 	}
 	for _, n := range sortedKeys(d.Listens) {
-		out = append(out, partRef{PartListenPayload, n})
+		out = append(out, PartName{PartListenPayload, n})
 	}
 	for _, n := range sortedKeys(d.Calls) {
-		out = append(out, partRef{PartCallRequest, n})
+		out = append(out, PartName{PartCallRequest, n})
 		if len(d.Calls[n].Response) > 0 {
-			out = append(out, partRef{PartCallResponse, n})
+			out = append(out, PartName{PartCallResponse, n})
 		}
 	}
 	return out
 }
 
-type partRef struct {
-	part Part
-	name string
+// PartName selects one schema of a descriptor.
+type PartName struct {
+	Part Part
+	Name string
 }

@@ -462,9 +462,13 @@ func (n *node) validObject(m map[string]any) bool {
 			return false
 		}
 	}
+	found := 0
 	for _, p := range n.props {
-		if v, ok := m[p.name]; ok && !p.n.valid(v) {
-			return false
+		if v, ok := m[p.name]; ok {
+			found++
+			if !p.n.valid(v) {
+				return false
+			}
 		}
 	}
 	for _, p := range n.patternProps {
@@ -474,7 +478,8 @@ func (n *node) validObject(m map[string]any) bool {
 			}
 		}
 	}
-	if n.addl != 0 {
+	// Keys beyond the declared properties exist only when found < len(m).
+	if n.addl != 0 && found < len(m) {
 		for k, v := range m {
 			if _, ok := n.propSet[k]; ok {
 				continue

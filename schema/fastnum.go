@@ -25,6 +25,11 @@ type bound struct {
 	short bool    // r is exactly the shortest decimal form of f, so a float64 equal to f equals r
 	i     int64
 	isI   bool // r is an integer that fits an int64
+	// r as a normalized decimal ±dm·10^de, when it fits
+	dm  uint64
+	de  int
+	dng bool
+	dok bool
 }
 
 func newBound(r *big.Rat) *bound {
@@ -40,6 +45,9 @@ func newBound(r *big.Rat) *bound {
 	}
 	if r.IsInt() && r.Num().IsInt64() {
 		b.i, b.isI = r.Num().Int64(), true
+	}
+	if mu := newMultiple(new(big.Rat).Abs(r)); mu.ok || r.Sign() == 0 {
+		b.dm, b.de, b.dng, b.dok = mu.m, mu.e, r.Sign() < 0, true
 	}
 	return b
 }
@@ -83,6 +91,9 @@ func toNum(x any) num {
 		}
 		return num{kind: kUint, u: t, f: float64(t), x: x}
 	case json.Number:
+		if i, ok := plainInt(string(t)); ok {
+			return num{kind: kInt, i: i, f: float64(i), x: x}
+		}
 		f, _ := strconv.ParseFloat(string(t), 64) // checked by precheck; ±Inf on overflow keeps the order
 		return num{kind: kText, s: string(t), f: f, x: x}
 	}
@@ -124,6 +135,14 @@ func (v num) cmp(b *bound) int {
 	case kText:
 		if c, ok := cmpFloat(v.f, b.f); ok {
 			return c
+		}
+		if b.dok {
+			if m, e, ok := parseDecimal([]byte(v.s)); ok {
+				m, e = normDecimal(m, e)
+				if m == 0 && b.dm == 0 || m == b.dm && e == b.de && (v.s[0] == '-') == b.dng {
+					return 0
+				}
+			}
 		}
 	}
 	return ratOf(v.x).Cmp(b.r)
@@ -283,6 +302,41 @@ func (mu *multiple) divides(v num) bool {
 	}
 	r := ratOf(v.x)
 	return r != nil && new(big.Rat).Quo(r, mu.r).IsInt()
+}
+
+// plainInt parses a json.Number made of an optional minus and at most 18 digits.
+func plainInt(s string) (int64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	d := s
+	if neg {
+		d = s[1:]
+	}
+	if len(d) == 0 || len(d) > 18 {
+		return 0, false
+	}
+	var i int64
+	for j := 0; j < len(d); j++ {
+		c := d[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int64(c-'0')
+	}
+	if neg {
+		i = -i
+	}
+	return i, true
+}
+
+func normDecimal(m uint64, e int) (uint64, int) {
+	if m == 0 {
+		return 0, 0
+	}
+	for m%10 == 0 {
+		m /= 10
+		e++
+	}
+	return m, e
 }
 
 func mulmod(a, b, m uint64) uint64 {

@@ -457,8 +457,8 @@ func dedupe(s []string) []string {
 // compileDescriptor compiles every schema of d and stores its validators in out.
 func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[vkey]*Validator) error {
 	var errs []error
-	for _, pr := range d.parts() {
-		ptr := pr.part.pointer(pr.name)
+	for _, pr := range d.Parts() {
+		ptr := pr.Part.pointer(pr.Name)
 		js, err := c.Compile(baseURL + d.File + "#" + ptr)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("schema: %s: %s: %s", d.File, ptr, compileMessage(err)))
@@ -469,10 +469,10 @@ func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[v
 			continue
 		}
 		v := &Validator{
-			Service: d.Service, Version: d.Version, Part: pr.part, Name: pr.name,
+			Service: d.Service, Version: d.Version, Part: pr.Part, Name: pr.Name,
 			js: js, fast: compileFast(js), maxDepth: s.opts.maxDepth,
 		}
-		out[vkey{d.Service, d.Version, pr.part, pr.name}] = v
+		out[vkey{d.Service, d.Version, pr.Part, pr.Name}] = v
 	}
 	return errors.Join(errs...)
 }

@@ -210,57 +210,57 @@ func unescapeInstance(loc string) string {
 // precheck bounds the instance before any schema sees it: nesting depth, numbers that are
 // not JSON numbers, and Go types that are not JSON-ready.
 func precheck(x any, maxDepth int) (Failure, bool) {
-	var ptr []string
-	var walk func(x any, depth int) (Failure, bool)
-	fail := func(kw, msg string) (Failure, bool) {
-		p := ""
-		if len(ptr) > 0 {
-			p = "/" + strings.Join(ptr, "/")
-		}
-		return Failure{Pointer: p, Keyword: kw, Message: msg}, false
-	}
-	walk = func(x any, depth int) (Failure, bool) {
-		switch t := x.(type) {
-		case nil, bool, string, int64, uint64, int:
-		case float64:
-			if math.IsNaN(t) || math.IsInf(t, 0) {
-				return fail("type", fmt.Sprintf("%v is not a JSON number", t))
-			}
-		case json.Number:
-			if !isJSONNumber(string(t)) {
-				return fail("type", fmt.Sprintf("%q is not a JSON number", string(t)))
-			}
-			if len(t) > maxNumberLen {
-				return fail("type", fmt.Sprintf("number of %d characters exceeds the limit of %d", len(t), maxNumberLen))
-			}
-		case []any:
-			if depth >= maxDepth {
-				return fail("maxDepth", fmt.Sprintf("nesting exceeds the max depth of %d", maxDepth))
-			}
-			for i, e := range t {
-				ptr = append(ptr, strconv.Itoa(i))
-				if f, ok := walk(e, depth+1); !ok {
-					return f, ok
-				}
-				ptr = ptr[:len(ptr)-1]
-			}
-		case map[string]any:
-			if depth >= maxDepth {
-				return fail("maxDepth", fmt.Sprintf("nesting exceeds the max depth of %d", maxDepth))
-			}
-			for k, e := range t {
-				ptr = append(ptr, escapeToken(k))
-				if f, ok := walk(e, depth+1); !ok {
-					return f, ok
-				}
-				ptr = ptr[:len(ptr)-1]
-			}
-		default:
-			return fail("type", fmt.Sprintf("Go type %T is not a JSON-ready value", x))
-		}
+	f, path := check(x, 0, maxDepth)
+	if f == nil {
 		return Failure{}, true
 	}
-	return walk(x, 0)
+	var b strings.Builder
+	for i := len(path) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(path[i])
+	}
+	f.Pointer = b.String()
+	return *f, false
+}
+
+// check walks x; on failure it returns the failure and the path to it, innermost first, so
+// that the valid case builds no pointers.
+func check(x any, depth, maxDepth int) (*Failure, []string) {
+	switch t := x.(type) {
+	case nil, bool, string, int64, uint64, int:
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return &Failure{Keyword: "type", Message: fmt.Sprintf("%v is not a JSON number", t)}, nil
+		}
+	case json.Number:
+		if len(t) > maxNumberLen {
+			return &Failure{Keyword: "type", Message: fmt.Sprintf("number of %d characters exceeds the limit of %d", len(t), maxNumberLen)}, nil
+		}
+		if !isJSONNumber(string(t)) {
+			return &Failure{Keyword: "type", Message: fmt.Sprintf("%q is not a JSON number (or its exponent has more than 4 digits)", string(t))}, nil
+		}
+	case []any:
+		if depth >= maxDepth {
+			return &Failure{Keyword: "maxDepth", Message: fmt.Sprintf("nesting exceeds the max depth of %d", maxDepth)}, nil
+		}
+		for i, e := range t {
+			if f, p := check(e, depth+1, maxDepth); f != nil {
+				return f, append(p, strconv.Itoa(i))
+			}
+		}
+	case map[string]any:
+		if depth >= maxDepth {
+			return &Failure{Keyword: "maxDepth", Message: fmt.Sprintf("nesting exceeds the max depth of %d", maxDepth)}, nil
+		}
+		for k, e := range t {
+			if f, p := check(e, depth+1, maxDepth); f != nil {
+				return f, append(p, escapeToken(k))
+			}
+		}
+	default:
+		return &Failure{Keyword: "type", Message: fmt.Sprintf("Go type %T is not a JSON-ready value", x)}, nil
+	}
+	return nil, nil
 }
 
 // maxNumberLen bounds a json.Number: exact arithmetic on a number with a huge exponent or
