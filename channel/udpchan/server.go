@@ -48,6 +48,7 @@ type Listener struct {
 	draining bool
 	closed   bool
 	active   int
+	handlers sync.WaitGroup // running handlers; for tests
 	idle     chan struct{} // closed once draining with no handler running
 	idleDone bool
 	dedup    *dedupTable
@@ -194,6 +195,7 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 		return
 	}
 	l.active++
+	l.handlers.Add(1)
 	l.mu.Unlock()
 	go l.run(l.base, nil, in, peer, nil)
 }
@@ -235,12 +237,14 @@ func (l *Listener) startAck(in *inbound, peer netip.AddrPort) {
 	ctx, cancel := context.WithCancel(l.base)
 	e := l.dedup.begin(k, cancel)
 	l.active++
+	l.handlers.Add(1)
 	l.mu.Unlock()
 	go l.run(ctx, cancel, in, peer, e)
 }
 
 // run serves one request; e is its dedup entry (ack mode) or nil (noResponse).
 func (l *Listener) run(ctx context.Context, cancel context.CancelFunc, in *inbound, peer netip.AddrPort, e *dedupEntry) {
+	defer l.handlers.Done()
 	w := &replyWriter{l: l, peer: peer, id: in.env.ID, mode: in.env.Mode, e: e}
 	method := in.env.Method
 	l.h.ServeExchange(ctx, &in.env, w)

@@ -1,0 +1,184 @@
+package udpchan_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/udpchan"
+)
+
+// benchData is the payload of the benchmarks: a typical structured log line.
+var benchData = make([]byte, 200)
+
+func benchRequest(mode channel.Mode) *channel.Envelope {
+	return &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "log.write", Codec: "msgpack", Data: benchData}
+}
+
+// benchSize is the datagram size of benchRequest, which the raw baselines send too.
+var benchSize = channel.EnvelopeSize(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, ID: 1000, Method: "log.write", Codec: "msgpack", Data: benchData})
+
+func benchServe(b *testing.B, h channel.HandlerFunc) *udpchan.Listener {
+	b.Helper()
+	ln, err := udpchan.Listen(context.Background(), "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ln.Serve(h) }()
+	b.Cleanup(func() {
+		ln.Close()
+		if err := <-done; !errors.Is(err, channel.ErrClosed) {
+			b.Errorf("Serve: %v", err)
+		}
+	})
+	return ln
+}
+
+func report(b *testing.B, start time.Time, delivered uint64) {
+	el := time.Since(start).Seconds()
+	b.ReportMetric(float64(b.N)/el, "datagrams/s")
+	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/op")
+}
+
+// BenchmarkNoResponseSend is the fire-and-forget send rate with a listener receiving
+// and dispatching on the same machine.
+func BenchmarkNoResponseSend(b *testing.B) {
+	var got atomic.Uint64
+	ln := benchServe(b, func(context.Context, *channel.Envelope, channel.ReplyWriter) { got.Add(1) })
+	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	req := benchRequest(channel.ModeNoResponse)
+	b.SetBytes(int64(benchSize))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Open(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report(b, start, got.Load())
+}
+
+// BenchmarkRawUDPSend is the baseline of BenchmarkNoResponseSend: plain net.UDPConn
+// writes of the same datagram size to a socket a goroutine reads from.
+func BenchmarkRawUDPSend(b *testing.B) {
+	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.SetReadBuffer(4 << 20)
+	var got atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := srv.ReadFromUDPAddrPort(buf); err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			got.Add(1)
+		}
+	}()
+	defer func() { srv.Close(); <-done }()
+	c, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	pkt := make([]byte, benchSize)
+	b.SetBytes(int64(benchSize))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report(b, start, got.Load())
+}
+
+// BenchmarkAckRoundTrip is one ack-mode request at a time: send, dispatch, ack, match.
+func BenchmarkAckRoundTrip(b *testing.B) {
+	ln := benchServe(b, func(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
+	})
+	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	req := benchRequest(channel.ModeAck)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x, err := c.Open(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := x.Recv(ctx)
+		if err != nil || r.Type != channel.TypeAck {
+			b.Fatalf("%v %v", r, err)
+		}
+		x.Close()
+	}
+	b.StopTimer()
+	if st := c.Stats(); st.Retransmits > 0 {
+		b.Logf("%d retransmits in %d round trips", st.Retransmits, b.N)
+	}
+}
+
+// BenchmarkRawUDPRoundTrip is the baseline of BenchmarkAckRoundTrip: a datagram of the
+// same size and a small answer between two plain sockets.
+func BenchmarkRawUDPRoundTrip(b *testing.B) {
+	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			_, from, err := srv.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			srv.WriteToUDPAddrPort(buf[:5], from)
+		}
+	}()
+	defer func() { srv.Close(); <-done }()
+	c, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	pkt, buf := make([]byte, benchSize), make([]byte, 2048)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
