@@ -49,7 +49,7 @@ type Listener struct {
 	closed   bool
 	active   int
 	handlers sync.WaitGroup // running handlers; for tests
-	idle     chan struct{} // closed once draining with no handler running
+	idle     chan struct{}  // closed once draining with no handler running
 	idleDone bool
 	dedup    *dedupTable
 
