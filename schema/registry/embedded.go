@@ -1,0 +1,166 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// EmbeddedConfig configures an etcd server run inside the process.
+type EmbeddedConfig struct {
+	// Dir is the data directory; it is created if missing and reused on restart.
+	Dir string
+	// ClientAddr and PeerAddr are loopback host:port pairs. Empty or port 0
+	// (the default "127.0.0.1:0") picks a free port once; Restart reuses it.
+	ClientAddr, PeerAddr string
+	// Logger receives etcd's own log lines. Nil: etcd logs nothing.
+	Logger *slog.Logger
+}
+
+// Embedded is an etcd server running in this process, listening on loopback only.
+// Its methods are safe for concurrent use.
+type Embedded struct {
+	cfg        EmbeddedConfig
+	clientAddr string
+	peerAddr   string
+
+	mu     sync.Mutex
+	etcd   *embed.Etcd
+	closed bool
+}
+
+// StartEmbedded starts etcd in cfg.Dir and waits until it serves clients or ctx ends.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("registry: embedded etcd: Dir is required")
+	}
+	clientAddr, err := loopbackAddr("ClientAddr", cfg.ClientAddr)
+	if err != nil {
+		return nil, err
+	}
+	peerAddr, err := loopbackAddr("PeerAddr", cfg.PeerAddr)
+	if err != nil {
+		return nil, err
+	}
+	e := &Embedded{cfg: cfg, clientAddr: clientAddr, peerAddr: peerAddr}
+	if err := e.start(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// loopbackAddr checks that addr is a loopback host:port and resolves port 0 to a free port.
+func loopbackAddr(field, addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("registry: embedded etcd: %s %q: %v", field, addr, err)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	if ip == nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("registry: embedded etcd: %s %q: want a loopback address", field, addr)
+	}
+	if port != "0" {
+		return net.JoinHostPort(ip.String(), port), nil
+	}
+	// etcd needs its peer URL in the initial cluster before it listens, so the port
+	// is chosen here. Another process could take it before etcd binds; start then
+	// fails with a clear error and the caller may retry.
+	l, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		return "", fmt.Errorf("registry: embedded etcd: %s: picking a free port: %v", field, err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func (e *Embedded) start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return fmt.Errorf("%w: embedded etcd", ErrClosed)
+	}
+	if e.etcd != nil {
+		return nil
+	}
+	cu := url.URL{Scheme: "http", Host: e.clientAddr}
+	pu := url.URL{Scheme: "http", Host: e.peerAddr}
+	c := embed.NewConfig()
+	c.Name = "jesus"
+	c.Dir = e.cfg.Dir
+	c.ListenClientUrls = []url.URL{cu}
+	c.AdvertiseClientUrls = []url.URL{cu}
+	c.ListenPeerUrls = []url.URL{pu}
+	c.AdvertisePeerUrls = []url.URL{pu}
+	c.InitialCluster = c.InitialClusterFromName(c.Name)
+	c.ListenMetricsUrls = nil
+	c.Logger = "zap"
+	c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(e.cfg.Logger))
+	// One member on loopback: shorter election settings get it serving sooner.
+	c.TickMs = 50
+	c.ElectionMs = 500
+	srv, err := embed.StartEtcd(c)
+	if err != nil {
+		return fmt.Errorf("registry: embedded etcd in %s (client %s, peer %s): %w", e.cfg.Dir, e.clientAddr, e.peerAddr, err)
+	}
+	select {
+	case <-srv.Server.ReadyNotify():
+		e.etcd = srv
+		return nil
+	case err := <-srv.Err():
+		srv.Close()
+		return fmt.Errorf("registry: embedded etcd in %s: %w", e.cfg.Dir, err)
+	case <-ctx.Done():
+		srv.Close()
+		return fmt.Errorf("registry: embedded etcd in %s: not ready: %w", e.cfg.Dir, ctx.Err())
+	}
+}
+
+// Endpoints returns the client URLs, e.g. ["http://127.0.0.1:2379"]. They stay the
+// same across Stop and Restart.
+func (e *Embedded) Endpoints() []string {
+	return []string{"http://" + e.clientAddr}
+}
+
+// Stop stops etcd, keeping its data directory and ports for Restart.
+func (e *Embedded) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.etcd != nil {
+		e.etcd.Close()
+		e.etcd = nil
+	}
+}
+
+// Restart starts a stopped etcd again on the same data directory and ports.
+// It is a no-op when etcd is running.
+func (e *Embedded) Restart(ctx context.Context) error {
+	return e.start(ctx)
+}
+
+// Running reports whether etcd is started.
+func (e *Embedded) Running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.etcd != nil
+}
+
+// Close stops etcd for good. It is safe to call more than once.
+func (e *Embedded) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.Stop()
+	return nil
+}

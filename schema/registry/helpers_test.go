@@ -1,0 +1,99 @@
+package registry_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// testLogger returns nil (quiet) unless JESUS_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("JESUS_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// startEtcd starts an embedded etcd in a temporary directory, closed at cleanup.
+func startEtcd(t testing.TB) *registry.Embedded {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// open opens a registry with test timeouts, closed at cleanup.
+func open(t testing.TB, e *registry.Embedded, ttl time.Duration) *registry.Registry {
+	t.Helper()
+	r, err := registry.Open(context.Background(), registry.Config{
+		Endpoints:   e.Endpoints(),
+		DialTimeout: 2 * time.Second,
+		CallTimeout: time.Second,
+		TTL:         ttl,
+		Logger:      testLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// waitFor polls cond every 5 ms until it holds or timeout passes, and returns how
+// long it took.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// checkGoroutines fails the test when, after every other cleanup, more goroutines
+// run than before it started (with a bounded wait for them to end).
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Fatalf("goroutines: %d before, %d after\n%s", before, n, buf)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+func descriptor(service, version, extra string) []byte {
+	return []byte(`{"service":"` + service + `","version":"` + version + `","description":"` + extra + `","channels":{"rpc":"tcp+msgpack"},"methods":{}}`)
+}
+
+func instance(service, id, addr string) registry.Instance {
+	return registry.Instance{
+		ID:        id,
+		Service:   service,
+		Version:   "1.0.0",
+		Endpoints: map[string]string{"rpc": "tcp+msgpack://" + addr},
+	}
+}
