@@ -1,0 +1,119 @@
+package jesus_test
+
+import (
+	"context"
+	"iter"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/jesus"
+)
+
+// leakCheck fails the test if goroutines started during it are still running shortly
+// after it (and its cleanups registered later) finished.
+func leakCheck(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			runtime.Gosched()
+			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
+		}
+	})
+}
+
+// listenAddr returns a spec with a free loopback address (or socket path) for transport tr.
+func listenAddr(t *testing.T, tr, codecName string) string {
+	t.Helper()
+	name := tr + "+" + codecName
+	if tr == "unix" {
+		return name + "://" + filepath.Join(t.TempDir(), "s.sock")
+	}
+	return name + "://127.0.0.1:0"
+}
+
+// startServer starts s on spec and returns a client that targets it; both stop at cleanup.
+func startServer(t *testing.T, s *jesus.Server, spec string, opts ...jesus.Option) *jesus.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bound, err := s.Listen(ctx, spec)
+	if err != nil {
+		t.Fatalf("listen %s: %v", spec, err)
+	}
+	c := jesus.NewClient("tester", append([]jesus.Option{jesus.WithTarget(bound.String())}, opts...)...)
+	t.Cleanup(func() {
+		c.Close()
+		s.Close()
+	})
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+type Line struct {
+	SKU   string  `json:"sku"`
+	Qty   int     `json:"qty"`
+	Price float64 `json:"price"`
+}
+
+type Order struct {
+	ID       string `json:"id"`
+	Customer string `json:"customer"`
+	Lines    []Line `json:"lines"`
+	Total    int64  `json:"total"`
+}
+
+type Receipt struct {
+	OrderID string `json:"orderId"`
+	Status  string `json:"status"`
+	CorrID  string `json:"corrId"`
+}
+
+func sampleOrder(id string, lines int) Order {
+	o := Order{ID: id, Customer: "c-" + strings.Repeat("x", 8)}
+	for i := 0; i < lines; i++ {
+		o.Lines = append(o.Lines, Line{SKU: "sku-" + id, Qty: i + 1, Price: 9.99})
+		o.Total += int64(i+1) * 999
+	}
+	return o
+}
+
+// iterPull turns a stream into a pull iterator (next returns item, error, ok).
+func iterPull[K, V any](seq iter.Seq2[K, V]) (func() (K, V, bool), func()) { return iter.Pull2(seq) }
+
+// waitStable waits until a counter has stopped growing (a stalled sender has nothing to
+// signal, so its counter is polled), bounded by 10 s.
+func waitStable(t *testing.T, n *atomic.Int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, still := n.Load(), 0
+	for still < 5 && time.Now().Before(deadline) {
+		time.Sleep(40 * time.Millisecond)
+		if cur := n.Load(); cur == last {
+			still++
+		} else {
+			last, still = cur, 0
+		}
+	}
+}

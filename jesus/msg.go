@@ -1,0 +1,89 @@
+package jesus
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/channel"
+)
+
+// Meta travels with every message: correlation id, user, sender, wall-clock timestamps
+// (Unix nanoseconds), channel, trace context and extra string metadata.
+type Meta = channel.Meta
+
+// Mode is a response mode: ModeNoResponse, ModeAck, ModeResponse or ModeStream.
+type Mode = channel.Mode
+
+// The four response modes.
+const (
+	ModeNoResponse = channel.ModeNoResponse
+	ModeAck        = channel.ModeAck
+	ModeResponse   = channel.ModeResponse
+	ModeStream     = channel.ModeStream
+)
+
+// Msg is a message as a handler or interceptor sees it before typed decoding: the method,
+// the encoded data with its codec, the meta, and the protocol fields.
+type Msg struct {
+	Method   string
+	Data     []byte // encoded by Codec; valid only during the handler
+	Codec    string
+	Meta     Meta
+	Mode     Mode
+	ID       uint64
+	Deadline time.Time // zero when the caller set none
+}
+
+type ctxKey int
+
+const (
+	keyIncoming ctxKey = iota
+	keyCorrID
+	keyUserID
+)
+
+// MsgFromContext returns the incoming message of the handler whose context ctx is.
+func MsgFromContext(ctx context.Context) (*Msg, bool) {
+	m, ok := ctx.Value(keyIncoming).(*Msg)
+	return m, ok
+}
+
+// WithCorrID returns a context whose outgoing calls and events carry corrid id. Without it,
+// a call made inside a handler carries the incoming corrid, and a first call creates one.
+func WithCorrID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, keyCorrID, id)
+}
+
+// WithUserID returns a context whose outgoing calls carry the user id.
+func WithUserID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, keyUserID, id)
+}
+
+// CorrID returns the correlation id outgoing messages from ctx will carry, creating none.
+func CorrID(ctx context.Context) string {
+	if id, ok := ctx.Value(keyCorrID).(string); ok && id != "" {
+		return id
+	}
+	if m, ok := MsgFromContext(ctx); ok {
+		return m.Meta.CorrID
+	}
+	return ""
+}
+
+// OutgoingMeta builds the meta of a message sent from ctx: the corrid is passed on (or
+// created), the user id is passed on, From names the sender, ReqIn is set.
+func OutgoingMeta(ctx context.Context, from string) Meta {
+	m := Meta{From: from, ReqIn: time.Now().UnixNano()}
+	m.CorrID = CorrID(ctx)
+	if m.CorrID == "" {
+		m.CorrID = uuid.NewString()
+	}
+	if id, ok := ctx.Value(keyUserID).(string); ok {
+		m.UserID = id
+	} else if in, ok := MsgFromContext(ctx); ok {
+		m.UserID = in.Meta.UserID
+		m.Trace = in.Meta.Trace
+	}
+	return m
+}

@@ -1,0 +1,457 @@
+package jesus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/codec"
+)
+
+// Server serves the methods of one service over one or more channels at once.
+//
+// Register handlers (Handle, HandleOneWay, HandleStream) before or after Listen; Listen
+// binds a channel and serves it until Shutdown or Close. All methods are safe for
+// concurrent use. Shutdown and Close are repeat-safe.
+type Server struct {
+	name string
+	o    serverOptions
+
+	methods atomic.Pointer[map[string]*method] // copy-on-write: lookups take no lock
+	regMu   sync.Mutex
+
+	mu        sync.Mutex
+	listeners []*listening
+	closed    bool
+
+	sem      chan struct{} // admission: one token per running call
+	draining atomic.Bool
+	serveWG  sync.WaitGroup
+	onStop   []func(context.Context) error
+
+	// hard ends when the server stops for good (Close, or Shutdown past its bound); one-way
+	// handlers run on it instead of the caller's connection once the request is accepted.
+	hard       context.Context
+	hardCancel context.CancelFunc
+}
+
+type listening struct {
+	spec channel.Spec
+	ln   channel.Listener
+	srv  *Server
+}
+
+// method is one registered handler, already adapted from its typed form.
+type method struct {
+	name  string
+	modes [5]bool // accepted channel.Mode values
+	kind  string  // "response", "one-way" or "stream", for error messages
+	serve func(ctx context.Context, c *call)
+}
+
+// NewServer returns a server for the service named name (used in Meta.From and errors).
+func NewServer(name string, opts ...Option) *Server {
+	s := &Server{name: name}
+	for _, o := range opts {
+		o.applyServer(&s.o)
+	}
+	s.o.fill()
+	if s.o.maxConcurrent <= 0 {
+		s.o.maxConcurrent = 4096
+	}
+	s.sem = make(chan struct{}, s.o.maxConcurrent)
+	s.hard, s.hardCancel = context.WithCancel(context.Background())
+	empty := map[string]*method{}
+	s.methods.Store(&empty)
+	return s
+}
+
+// Name is the service name.
+func (s *Server) Name() string { return s.name }
+
+// register adds m under its wire name "service.method"; a bare name gets the service prefix.
+func (s *Server) register(m *method) {
+	if s.name != "" && !hasDot(m.name) {
+		m.name = s.name + "." + m.name
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	old := *s.methods.Load()
+	next := make(map[string]*method, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[m.name] = m
+	s.methods.Store(&next)
+}
+
+func hasDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// Handle registers a response-mode method: one request, one response or error.
+func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, req Req) (Res, error)) {
+	m := &method{name: name, kind: "response"}
+	m.modes[ModeResponse] = true
+	m.serve = func(ctx context.Context, c *call) {
+		var req Req
+		if err := c.decodeRequest(&req); err != nil {
+			c.fail(err)
+			return
+		}
+		res, err := h(ctx, req)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.reply(ctx, channel.TypeResponse, res)
+	}
+	s.register(m)
+}
+
+// HandleOneWay registers a method that returns nothing: the caller chooses noResponse
+// (Send: fire and forget) or ack (Ack: the server answers once it has accepted the request
+// — decoded, validated, admitted — and then runs h; a graceful Shutdown waits for h).
+func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, req Req) error) {
+	m := &method{name: name, kind: "one-way (noResponse or ack)"}
+	m.modes[ModeNoResponse], m.modes[ModeAck] = true, true
+	m.serve = func(ctx context.Context, c *call) {
+		var req Req
+		if err := c.decodeRequest(&req); err != nil {
+			c.fail(err)
+			return
+		}
+		if c.env.Mode == ModeAck {
+			if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); err != nil {
+				c.srv.o.logger.Debug("jesus: ack not delivered", "method", c.env.Method, "err", err)
+			}
+		}
+		c.done = true
+		// Accepted one-way work is a promise: it runs to the end even when the caller goes
+		// away; only a hard stop of the server cancels it.
+		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(c.srv.hard, cancel)()
+		if err := h(ctx, req); err != nil {
+			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
+		}
+	}
+	s.register(m)
+}
+
+// HandleStream registers a stream method: the handler sends 0..N items with send, then
+// returns nil (end) or an error. send blocks while the caller is not reading (flow
+// control) and fails once the caller has gone away; the handler should return then.
+func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Context, req Req, send func(Item) error) error) {
+	m := &method{name: name, kind: "stream"}
+	m.modes[ModeStream] = true
+	m.serve = func(ctx context.Context, c *call) {
+		var req Req
+		if err := c.decodeRequest(&req); err != nil {
+			c.fail(err)
+			return
+		}
+		send := func(it Item) error {
+			if c.done {
+				return Errorf(CodeFailedPrecondition, "send after the stream ended")
+			}
+			return c.sendItem(ctx, it)
+		}
+		if err := h(ctx, req, send); err != nil {
+			c.fail(err)
+			return
+		}
+		if !c.done {
+			c.done = true
+			if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd}); err != nil {
+				c.srv.o.logger.Debug("jesus: stream end not delivered", "method", c.env.Method, "err", err)
+			}
+		}
+	}
+	s.register(m)
+}
+
+// Listen binds a channel (e.g. "tcp+msgpack+zstd://127.0.0.1:0") and serves it in the
+// background. It returns the bound spec, whose Addr is the real address.
+func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) {
+	sp, err := channel.ParseSpec(spec)
+	if err != nil {
+		return sp, Errorf(CodeInvalidArgument, "%v", err)
+	}
+	if _, err := s.o.codecs.Pipeline(sp.Codec); err != nil {
+		return sp, Errorf(CodeInvalidArgument, "channel %s: %v", spec, err)
+	}
+	tr, err := s.o.transports.Get(sp.Transport)
+	if err != nil {
+		return sp, Errorf(CodeInvalidArgument, "%v", err)
+	}
+	if sp.Addr == "" {
+		return sp, Errorf(CodeInvalidArgument, "channel %s: no address to listen on", spec)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return sp, Errorf(CodeUnavailable, "server %s is shut down", s.name)
+	}
+	s.mu.Unlock()
+	ln, err := tr.Listen(ctx, sp.Addr, s.o.cfg)
+	if err != nil {
+		return sp, Errorf(CodeUnavailable, "listen on %s: %w", spec, err)
+	}
+	sp.Addr = ln.Addr()
+	l := &listening{spec: sp, ln: ln, srv: s}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return sp, Errorf(CodeUnavailable, "server %s is shut down", s.name)
+	}
+	s.listeners = append(s.listeners, l)
+	s.serveWG.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.serveWG.Done()
+		if err := ln.Serve(l); err != nil && !errors.Is(err, channel.ErrClosed) {
+			s.o.logger.Error("jesus: listener stopped", "channel", sp.String(), "err", err)
+		}
+	}()
+	return sp, nil
+}
+
+// Channels returns the bound specs of every listener.
+func (s *Server) Channels() []channel.Spec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]channel.Spec, len(s.listeners))
+	for i, l := range s.listeners {
+		out[i] = l.spec
+	}
+	return out
+}
+
+// OnShutdown adds a function run first by Shutdown and Close, before draining (e.g.
+// deregistration from the registry, so that callers stop picking this instance).
+func (s *Server) OnShutdown(f func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onStop = append(s.onStop, f)
+}
+
+// Shutdown stops accepting calls, lets running calls and streams finish (every acked
+// request completes), and returns when all have or ctx ends — then it closes hard and
+// returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	lns, stops := s.stop()
+	for _, f := range stops {
+		if err := f(ctx); err != nil {
+			s.o.logger.Warn("jesus: shutdown hook failed", "err", err)
+		}
+	}
+	s.draining.Store(true)
+	errs := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() { errs <- l.ln.Shutdown(ctx) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		s.hardCancel()
+	}
+	s.serveWG.Wait()
+	s.hardCancel()
+	return first
+}
+
+// Close stops at once: running handlers see their contexts cancelled.
+func (s *Server) Close() error {
+	lns, stops := s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, f := range stops {
+		_ = f(ctx)
+	}
+	s.draining.Store(true)
+	s.hardCancel()
+	for _, l := range lns {
+		_ = l.ln.Close()
+	}
+	s.serveWG.Wait()
+	return nil
+}
+
+func (s *Server) stop() ([]*listening, []func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil
+	}
+	s.closed = true
+	lns, stops := s.listeners, s.onStop
+	s.listeners, s.onStop = nil, nil
+	return lns, stops
+}
+
+// ServeExchange implements channel.Handler for one listener.
+func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w channel.ReplyWriter) {
+	s := l.srv
+	c := &call{srv: s, env: env, w: w, listener: l}
+	if s.draining.Load() {
+		c.fail(Errorf(CodeUnavailable, "%s is shutting down", s.name))
+		return
+	}
+	m := (*s.methods.Load())[env.Method]
+	if m == nil {
+		c.fail(Errorf(CodeUnimplemented, "service %s has no method %q", s.name, env.Method))
+		return
+	}
+	if !env.Mode.Valid() || !m.modes[env.Mode] {
+		c.fail(Errorf(CodeUnimplemented, "%s is a %s method; it cannot be called in %s mode", m.name, m.kind, env.Mode))
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		c.fail(Errorf(CodeResourceExhausted, "%s: server limit of %d concurrent calls reached", s.name, cap(s.sem)))
+		return
+	}
+	codecName := env.Codec
+	if codecName == "" {
+		codecName = l.spec.Codec
+	}
+	pl, err := s.o.codecs.Pipeline(codecName)
+	if err != nil {
+		c.fail(Errorf(CodeInvalidArgument, "%v", err))
+		return
+	}
+	c.pl = pl
+	msg := &Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
+	msg.Meta.Channel = l.spec.Name()
+	if env.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, env.Timeout)
+		defer cancel()
+		msg.Deadline, _ = ctx.Deadline()
+	}
+	c.msg = msg
+	ctx = context.WithValue(ctx, keyIncoming, msg)
+	defer func() {
+		if r := recover(); r != nil {
+			s.o.logger.Error("jesus: handler panic", "method", env.Method, "panic", r, "stack", string(debug.Stack()))
+			c.fail(Errorf(CodeInternal, "%s: handler panicked: %v", env.Method, r))
+		}
+	}()
+	m.serve(ctx, c)
+	if ctx.Err() != nil && !c.done {
+		c.fail(contextError(ctx.Err(), env.Method))
+	}
+}
+
+// call is the server side of one request.
+type call struct {
+	srv      *Server
+	listener *listening
+	env      *channel.Envelope
+	w        channel.ReplyWriter
+	pl       *codec.Pipeline
+	msg      *Msg
+	done     bool // a terminal reply was sent (or attempted)
+}
+
+func (c *call) decodeRequest(v any) error {
+	if err := validate(c.srv.o.validation, c.pl, partRequest, c.env.Method, c.env.Data); err != nil {
+		return err
+	}
+	if err := c.pl.Unmarshal(c.env.Data, v); err != nil {
+		return &Error{Code: CodeInvalidArgument, Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), err), err: err}
+	}
+	return nil
+}
+
+// reply encodes v and sends it as a terminal reply of type t.
+func (c *call) reply(ctx context.Context, t channel.Type, v any) {
+	env, err := c.encode(t, v)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.done = true
+	if err := c.w.Send(ctx, env); err != nil {
+		if errors.Is(err, channel.ErrTooLarge) {
+			c.done = false
+			c.fail(Errorf(CodeResourceExhausted, "%s: response: %v", c.env.Method, err))
+			return
+		}
+		c.srv.o.logger.Debug("jesus: reply not delivered", "method", c.env.Method, "err", err)
+	}
+}
+
+func (c *call) sendItem(ctx context.Context, v any) error {
+	env, err := c.encode(channel.TypeItem, v)
+	if err != nil {
+		return err
+	}
+	if err := c.w.Send(ctx, env); err != nil {
+		if ctx.Err() != nil {
+			return contextError(ctx.Err(), c.env.Method)
+		}
+		return AsError(err)
+	}
+	return nil
+}
+
+func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
+	data, err := c.pl.Marshal(nil, v)
+	if err != nil {
+		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), err)
+	}
+	if err := validate(c.srv.o.validation, c.pl, partResponse, c.env.Method, data); err != nil {
+		e := AsError(err)
+		// A handler that returns what its own schema forbids is a server bug, not the caller's.
+		return nil, &Error{Code: CodeInternal, Method: e.Method, Service: e.Service, Failures: e.Failures,
+			Message: "response fails the service's own schema: " + e.Message}
+	}
+	env := &channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
+	env.Meta.CorrID = c.env.Meta.CorrID
+	env.Meta.From = c.srv.name
+	return env, nil
+}
+
+// fail sends err as the terminal error reply, unless one was sent or the mode has no replies.
+func (c *call) fail(err error) {
+	if c.done {
+		return
+	}
+	c.done = true
+	e := AsError(err)
+	if e.Method == "" {
+		e = &Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: c.env.Method, Failures: e.Failures}
+	}
+	if c.env.Mode == ModeNoResponse || c.env.Mode == 0 {
+		c.srv.o.logger.Warn("jesus: noResponse call failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", e)
+		return
+	}
+	env := &channel.Envelope{Type: channel.TypeError}
+	e.toEnvelope(env)
+	env.Meta.CorrID = c.env.Meta.CorrID
+	// The caller may be gone; a short bound keeps a dead peer from pinning the handler.
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.o.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.w.Send(ctx, env); err != nil {
+		c.srv.o.logger.Debug("jesus: error reply not delivered", "method", c.env.Method, "err", err)
+	}
+}
