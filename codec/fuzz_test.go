@@ -1,0 +1,174 @@
+package codec_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/jesus-go/jesus/codec"
+)
+
+// The fuzz targets use tight limits so that the fuzzer reaches them.
+var fuzzLimits = codec.Limits{MaxDecompressed: 1 << 16, MaxDepth: 16, MaxZstdWindow: 1 << 16}
+
+func valueDepth(v any) int {
+	d := 0
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			d = max(d, valueDepth(e))
+		}
+		return d + 1
+	case map[string]any:
+		for _, e := range v {
+			d = max(d, valueDepth(e))
+		}
+		return d + 1
+	}
+	return 0
+}
+
+func fuzzSeeds(f *testing.F, r *codec.Registry) {
+	for _, s := range serializers() {
+		for _, c := range compressors() {
+			p, err := r.Pipeline(s + "+" + c)
+			if err != nil {
+				f.Fatal(err)
+			}
+			for _, v := range []any{sampleOrder(2), map[string]any{"a": []any{1, "x", nil, true, 2.5}}, "s", nil} {
+				b, err := p.Marshal(nil, v)
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0x91, 0x91, 0x91, 0x91, 0x80})
+	f.Add([]byte{0xd7, 0xff, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]`))
+	f.Add([]byte(`{"a":1e400,"b":"\ud800"}`))
+}
+
+// FuzzPipelineDecode feeds the same bytes to every pipeline: nothing may panic, what
+// decodes is JSON-ready and within the limits, and Unmarshal into *any agrees with
+// UnmarshalValue.
+func FuzzPipelineDecode(f *testing.F) {
+	r := codec.NewRegistry(fuzzLimits)
+	fuzzSeeds(f, r)
+	var ps []*codec.Pipeline
+	for _, s := range serializers() {
+		for _, c := range compressors() {
+			p, _ := r.Pipeline(s + "+" + c)
+			ps = append(ps, p)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, p := range ps {
+			raw, err := p.Decompress(nil, data)
+			if err == nil && len(raw) > fuzzLimits.MaxDecompressed {
+				t.Fatalf("%s: decompressed %d bytes, limit %d", p.Name(), len(raw), fuzzLimits.MaxDecompressed)
+			}
+			v, err := p.UnmarshalValue(data)
+			if err == nil {
+				if err := jsonReady(v, 0); err != nil {
+					t.Fatalf("%s: %v", p.Name(), err)
+				}
+				if d := valueDepth(v); d > fuzzLimits.MaxDepth {
+					t.Fatalf("%s: depth %d over the limit", p.Name(), d)
+				}
+			}
+			var a any
+			err2 := p.Unmarshal(data, &a)
+			if (err == nil) != (err2 == nil) || !reflect.DeepEqual(v, a) {
+				t.Fatalf("%s: UnmarshalValue (%v) and Unmarshal(*any) (%v) disagree", p.Name(), err, err2)
+			}
+			var o order
+			_ = p.Unmarshal(data, &o)
+			var m map[string]any
+			_ = p.Unmarshal(data, &m)
+			var s []any
+			_ = p.Unmarshal(data, &s)
+		}
+	})
+}
+
+// FuzzMsgpackValue checks the msgpack value decoder: no panic, JSON-ready results within
+// the depth limit, and what it returns survives a round trip unchanged.
+func FuzzMsgpackValue(f *testing.F) {
+	r := codec.NewRegistry(fuzzLimits)
+	p, _ := r.Pipeline("msgpack")
+	fuzzSeeds(f, r)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := p.UnmarshalValue(data)
+		var o order
+		_ = p.Unmarshal(data, &o)
+		var m map[string]any
+		_ = p.Unmarshal(data, &m)
+		if err != nil {
+			if !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrTooLarge) && !errors.Is(err, codec.ErrTooDeep) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if err := jsonReady(v, 0); err != nil {
+			t.Fatal(err)
+		}
+		if d := valueDepth(v); d > fuzzLimits.MaxDepth {
+			t.Fatalf("depth %d over the limit", d)
+		}
+		b, err := p.Marshal(nil, v)
+		if err != nil {
+			t.Fatalf("re-encoding %#v: %v", v, err)
+		}
+		v2, err := p.UnmarshalValue(b)
+		if err != nil {
+			t.Fatalf("decoding the re-encoded value: %v", err)
+		}
+		if !reflect.DeepEqual(v, v2) {
+			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
+		}
+	})
+}
+
+// FuzzJSONValue checks the JSON value decoder: no panic, it accepts exactly the valid JSON
+// within the depth limit, and what it returns survives a round trip unchanged.
+func FuzzJSONValue(f *testing.F) {
+	r := codec.NewRegistry(fuzzLimits)
+	p, _ := r.Pipeline("json")
+	fuzzSeeds(f, r)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := p.UnmarshalValue(data)
+		var o order
+		_ = p.Unmarshal(data, &o)
+		valid := json.Valid(data)
+		if err != nil {
+			if valid && !errors.Is(err, codec.ErrTooDeep) {
+				t.Fatalf("valid JSON refused: %v", err)
+			}
+			return
+		}
+		if !valid {
+			t.Fatalf("invalid JSON accepted: %q", data)
+		}
+		if err := jsonReady(v, 0); err != nil {
+			t.Fatal(err)
+		}
+		if d := valueDepth(v); d > fuzzLimits.MaxDepth {
+			t.Fatalf("depth %d over the limit", d)
+		}
+		b, err := p.Marshal(nil, v)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		v2, err := p.UnmarshalValue(b)
+		if err != nil {
+			t.Fatalf("decoding the re-encoded value %q: %v", b, err)
+		}
+		if !reflect.DeepEqual(v, v2) {
+			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
+		}
+	})
+}
