@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,8 @@ type ClientStats struct {
 }
 
 // Conn is the client side: one connected UDP socket and one reader goroutine that
-// hands acks and errors to the exchanges waiting for them by id. Ids increase per
-// Conn from 1. All methods are safe for concurrent use; Close is repeat-safe and
+// hands acks and errors to the exchanges waiting for them by id. Ids increase by one
+// per request from a random start (see firstID). All methods are safe for concurrent use; Close is repeat-safe and
 // returns only after the reader goroutine has stopped.
 type Conn struct {
 	cfg   channel.Config
@@ -63,6 +64,7 @@ func Dial(ctx context.Context, addr string, cfg channel.Config) (*Conn, error) {
 		pending:    make(map[uint64]*exchange),
 		readerDone: make(chan struct{}),
 	}
+	c.nextID.Store(firstID())
 	c.bufs.New = func() any {
 		b := make([]byte, 0, c.limit+1)
 		return &b
@@ -153,6 +155,15 @@ func (c *Conn) openAck(ctx context.Context, id uint64, bp *[]byte, pkt []byte) (
 	})
 	x.mu.Unlock()
 	return x, nil
+}
+
+// firstID picks where a Conn's ids start. The receiver remembers exchanges by sender
+// address and id; a new socket may get the port of one closed a moment ago, and if its
+// ids started at 1 too, its first requests would be taken for that socket's duplicates:
+// acked from the cache and never handled. A random start in [2^28, 2^28+2^31) makes such
+// a collision negligible and keeps every id a 5-byte varint for billions of requests.
+func firstID() uint64 {
+	return 1<<28 + uint64(rand.Uint32N(1<<31)) - 1 // Open adds 1 before use
 }
 
 func (c *Conn) putBuf(bp *[]byte, b []byte) {

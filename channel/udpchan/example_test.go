@@ -65,6 +65,6 @@ func Example_tooLarge() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// channel: udp datagram of 2016 bytes exceeds the limit of 1400 bytes; use a tcp or http channel for messages this large
+	// channel: udp datagram of 2020 bytes exceeds the limit of 1400 bytes; use a tcp or http channel for messages this large
 	// udpchan: response mode refused (udp carries noResponse and ack only; response and stream need tcp, unix or http): channel: not supported by this transport
 }

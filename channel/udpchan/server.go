@@ -168,11 +168,11 @@ func (l *Listener) handle(in *inbound, n int, peer netip.AddrPort) {
 	case channel.ModeNoResponse:
 		l.startNoResponse(in, peer)
 	case channel.ModeAck:
-		l.startAck(in, peer)
+		l.startAck(in, n, peer)
 	case channel.ModeResponse, channel.ModeStream:
 		l.dropped.Add(1)
 		l.putInbound(in)
-		l.sendError(peer, id, mode, channel.CodeUnimplemented, "udpchan: "+errModes)
+		l.sendError(peer, n, id, mode, channel.CodeUnimplemented, "udpchan: "+errModes)
 	default:
 		l.malformed.Add(1)
 		l.log("udpchan: dropped request without a mode", "peer", peer)
@@ -200,7 +200,7 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 	go l.run(l.base, nil, in, peer, nil)
 }
 
-func (l *Listener) startAck(in *inbound, peer netip.AddrPort) {
+func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	k := dedupKey{peer, in.env.ID}
 	l.mu.Lock()
 	if l.closed {
@@ -223,14 +223,14 @@ func (l *Listener) startAck(in *inbound, peer netip.AddrPort) {
 		l.mu.Unlock()
 		l.dropped.Add(1)
 		l.putInbound(in)
-		l.sendError(peer, k.id, channel.ModeAck, channel.CodeUnavailable, "udpchan: listener is shutting down")
+		l.sendError(peer, n, k.id, channel.ModeAck, channel.CodeUnavailable, "udpchan: listener is shutting down")
 		return
 	}
 	if l.active >= l.cfg.MaxInFlight {
 		l.mu.Unlock()
 		l.overloaded.Add(1)
 		l.putInbound(in)
-		l.sendError(peer, k.id, channel.ModeAck, channel.CodeResourceExhausted,
+		l.sendError(peer, n, k.id, channel.ModeAck, channel.CodeResourceExhausted,
 			fmt.Sprintf("udpchan: %d requests in flight, the MaxInFlight limit", l.cfg.MaxInFlight))
 		return
 	}
@@ -282,10 +282,23 @@ func (l *Listener) cancelExchange(k dedupKey) {
 	}
 }
 
-// sendError answers a request that no handler will see. Nothing is cached: a
-// retransmission is judged afresh (capacity may be back by then).
-func (l *Listener) sendError(peer netip.AddrPort, id uint64, mode channel.Mode, code, msg string) {
-	b := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeError, Mode: mode, ID: id, ErrCode: code, ErrMessage: msg})
+// amplification bounds an error the transport sends on its own to this many times the
+// size of the request it answers, so that the listener cannot be used to reflect a
+// larger flood at a spoofed source address.
+const amplification = 3
+
+// sendError answers a request of reqSize bytes that no handler will see. Nothing is
+// cached: a retransmission is judged afresh (capacity may be back by then). Where the
+// error would exceed the amplification bound it goes without its message, or not at all.
+func (l *Listener) sendError(peer netip.AddrPort, reqSize int, id uint64, mode channel.Mode, code, msg string) {
+	e := channel.Envelope{Type: channel.TypeError, Mode: mode, ID: id, ErrCode: code, ErrMessage: msg}
+	b := channel.AppendEnvelope(nil, &e)
+	if len(b) > amplification*reqSize {
+		e.ErrMessage = ""
+		if b = channel.AppendEnvelope(b[:0], &e); len(b) > amplification*reqSize {
+			return
+		}
+	}
 	l.pc.WriteToUDPAddrPort(b, peer) // best effort, like every udp datagram
 }
 

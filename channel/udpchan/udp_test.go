@@ -20,11 +20,26 @@ import (
 
 const wait = 20 * time.Second
 
+// largeDatagrams is the udp transport with Caps reporting a datagram limit of 8000
+// bytes, the MaxDatagram the conformance run configures: the suite's uncompressed codec
+// samples (about 1.5 KB) do not fit the default of 1400. Sizes at the default limit are
+// covered by TestOversizeRejectedAtSender.
+type largeDatagrams struct{ channel.Transport }
+
+func (t largeDatagrams) Caps() channel.Caps {
+	c := t.Transport.Caps()
+	c.MaxMessage = 8000
+	return c
+}
+
 func TestConformance(t *testing.T) {
 	channeltest.Run(t, channeltest.Factory{
-		Transport: udpchan.New(),
+		Transport: largeDatagrams{udpchan.New()},
 		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
-		Config:    func(c *channel.Config) { c.RetryInterval = 10 * time.Millisecond },
+		Config: func(c *channel.Config) {
+			c.MaxDatagram = 8000
+			c.RetryInterval = 10 * time.Millisecond
+		},
 	})
 }
 
@@ -636,5 +651,73 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	if _, err := udpchan.New().Listen(context.Background(), "127.0.0.1:0", cfg); err == nil || !strings.HasPrefix(err.Error(), "udpchan: ") {
 		t.Fatalf("Listen with MaxDatagram 70000: %v", err)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	checkLeaks(t)
+	srv := serve(t, udpchan.New(), testConfig(), ack)
+	var firsts []uint64
+	for range 2 {
+		c := dial(t, srv.ln.Addr(), testConfig())
+		var prev uint64
+		for i := 0; i < 3; i++ {
+			req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.do"}
+			if _, err := call(ctxT(t), c, req); err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 && req.ID != prev+1 {
+				t.Fatalf("ids %d then %d, want consecutive", prev, req.ID)
+			}
+			if req.ID < 1<<28 || req.ID >= 1<<35 {
+				t.Fatalf("id %d is not a 5-byte varint", req.ID)
+			}
+			if i == 0 {
+				firsts = append(firsts, req.ID)
+			}
+			prev = req.ID
+		}
+	}
+	// Two sockets start at different random ids (equal with probability 2^-31).
+	if firsts[0] == firsts[1] {
+		t.Fatalf("two conns both started at id %d", firsts[0])
+	}
+}
+
+func TestNoAmplification(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig()
+	cfg.MaxInFlight = 1
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	srv := serve(t, udpchan.New(), cfg, func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-release
+		ack(ctx, req, w)
+	})
+	defer close(release)
+	raw, err := net.Dial("udp", srv.ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.Write([]byte{1, 1, 2, 1, 0}) // occupies the one slot
+	<-started
+	// 5 bytes in may bring at most 15 bytes back: too few for any error, so none.
+	raw.Write([]byte{1, 1, 2, 2, 0})
+	// 12 bytes in: the error comes without its message.
+	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 3, Method: "svc.do"}))
+	raw.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 2048)
+	n, err := raw.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r channel.Envelope
+	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.ID != 3 || r.ErrCode != channel.CodeResourceExhausted || r.ErrMessage != "" || n > 36 {
+		t.Fatalf("got %d bytes %+v %v, want a bare resource_exhausted error for id 3", n, r, err)
+	}
+	if st := srv.ln.Stats(); st.Overloaded != 2 {
+		t.Fatalf("stats %+v, want 2 overloaded", st)
 	}
 }
