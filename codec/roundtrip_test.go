@@ -14,6 +14,7 @@ import (
 
 type item struct {
 	SKU   string  `json:"sku"`
+	Name  string  `json:"name"`
 	Qty   int     `json:"qty"`
 	Price float64 `json:"price"`
 }
@@ -56,7 +57,7 @@ func sampleOrder(items int) order {
 		Tags:    map[string]string{"channel": "web", "region": "eu-west"},
 	}
 	for i := range items {
-		it := item{SKU: fmt.Sprintf("SKU-%05d", i), Qty: i%5 + 1, Price: 9.99 + float64(i)}
+		it := item{SKU: fmt.Sprintf("SKU-%05d", i), Name: fmt.Sprintf("Widget no. %d", i), Qty: i%5 + 1, Price: 9.99 + float64(i)}
 		o.Items = append(o.Items, it)
 		o.Total += float64(it.Qty) * it.Price
 	}
