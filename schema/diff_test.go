@@ -296,3 +296,43 @@ func FuzzValidateDifferential(f *testing.F) {
 		checkSame(t, v, floaty(x))
 	})
 }
+
+func nanValue() any           { return math.NaN() }
+func infValue() any           { return math.Inf(1) }
+func jsonNumber(s string) any { return json.Number(s) }
+
+// FuzzAdd feeds arbitrary descriptor files to a set: no panic, and a descriptor that loads
+// bundles into a document that loads alone.
+func FuzzAdd(f *testing.F) {
+	for _, n := range []string{"orders.json", "billing.json", "audit.json"} {
+		b, err := os.ReadFile("../schemas/" + n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"service":"x","version":"1.0.0","channels":{"c":"udp"},"methods":{"m":{"mode":"stream","channel":"c","request":{},"response":{}}}}`))
+	f.Add([]byte(`{"service":"x","version":"1.0.0","channels":{"c":"tcp"},"methods":{"m":{"mode":"ack","channel":"c","request":{"$ref":"common.defs.json#/$defs/Money"}}}}`))
+	common, err := os.ReadFile("../schemas/common.defs.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := schema.NewSet()
+		if err := s.Add("common.defs.json", common); err != nil {
+			t.Fatal(err)
+		}
+		if s.Add("fz.json", data) != nil {
+			return
+		}
+		for _, d := range s.Services() {
+			b, err := d.Bundle()
+			if err != nil {
+				continue // e.g. a $id in a referenced schema
+			}
+			if err := schema.NewSet().Add("fz.json", b); err != nil {
+				t.Fatalf("bundle does not load alone: %v\n%s", err, b)
+			}
+		}
+	})
+}

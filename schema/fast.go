@@ -55,9 +55,9 @@ type node struct {
 	min, exMin, max, exMx *bound
 	mult                  *multiple
 
-	ref, not             *node
-	allOf, anyOf, oneOf  []*node
-	ifN, thenN, elseN    *node
+	ref, not            *node
+	allOf, anyOf, oneOf []*node
+	ifN, thenN, elseN   *node
 }
 
 type propNode struct {

@@ -19,11 +19,12 @@ import (
 	"github.com/jesus-go/jesus/channel"
 )
 
-// MetaSchema is the JSON Schema (draft 2020-12) of descriptor files; schemas/descriptor.schema.json
-// in the repository is a copy of it.
-//
 //go:embed descriptor.schema.json
-var MetaSchema []byte
+var metaSchema []byte
+
+// MetaSchema returns the JSON Schema (draft 2020-12) of descriptor files;
+// schemas/descriptor.schema.json in the repository is a copy of it.
+func MetaSchema() []byte { return bytes.Clone(metaSchema) }
 
 // Defaults of the options.
 const (
@@ -83,20 +84,25 @@ type vkey struct {
 	name             string
 }
 
-// NewSet returns an empty set.
-func NewSet(opts ...Option) *Set {
+// compiledMeta compiles the embedded meta-schema once; the result is immutable.
+var compiledMeta = sync.OnceValue(func() *jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.LoadURL = refuseLoad
-	if err := c.AddResource("jesus-meta:///descriptor.schema.json", bytes.NewReader(MetaSchema)); err != nil {
+	if err := c.AddResource("jesus-meta:///descriptor.schema.json", bytes.NewReader(metaSchema)); err != nil {
 		panic("schema: embedded meta-schema: " + err.Error()) // a build defect, covered by tests
 	}
 	meta, err := c.Compile("jesus-meta:///descriptor.schema.json")
 	if err != nil {
 		panic("schema: embedded meta-schema: " + err.Error())
 	}
+	return meta
+})
+
+// NewSet returns an empty set.
+func NewSet(opts ...Option) *Set {
 	return &Set{
 		opts:       buildOptions(opts),
-		meta:       meta,
+		meta:       compiledMeta(),
 		files:      map[string][]byte{},
 		descs:      map[string]map[string]*Descriptor{},
 		validators: map[vkey]*Validator{},
@@ -104,7 +110,7 @@ func NewSet(opts ...Option) *Set {
 }
 
 func refuseLoad(u string) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("schema: $ref to %q leaves the set of schema files (only files of the set can be referenced, by relative name)", u)
+	return nil, fmt.Errorf("$ref to %q leaves the set of schema files (only files of the set can be referenced, by relative name)", u)
 }
 
 // LoadDir loads every *.json file under dir (see LoadFS).
@@ -484,8 +490,11 @@ func compileMessage(err error) string {
 	if errors.As(err, &se) && se.Err != nil {
 		msg = se.Err.Error()
 	}
-	msg = strings.TrimPrefix(msg, "jsonschema: ")
-	return strings.ReplaceAll(msg, baseURL, "")
+	msg = strings.ReplaceAll(strings.TrimPrefix(msg, "jsonschema: "), baseURL, "")
+	if rest, ok := strings.CutPrefix(msg, "infinite loop "); ok {
+		msg = "$ref cycle that never consumes input, cannot be satisfied: " + rest
+	}
+	return msg
 }
 
 // Service returns the latest version (semver precedence) of a service, or nil.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -140,6 +141,13 @@ func (v *Validator) explain(x any) error {
 	if len(fs) == 0 {
 		fs = append(fs, Failure{Message: ve.Message})
 	}
+	// jsonschema walks properties in map order; sort for stable messages.
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Pointer != fs[j].Pointer {
+			return fs[i].Pointer < fs[j].Pointer
+		}
+		return fs[i].Keyword < fs[j].Keyword
+	})
 	return v.newError(fs)
 }
 
