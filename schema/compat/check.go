@@ -69,11 +69,14 @@ type checker struct {
 	val   *validator
 	o     options
 	steps int
-	stack map[string]bool // co-inductive assumptions: (A, B) pairs being compared
+	stack map[string]string // co-inductive assumptions: (A, B) pair → instance location
+	// valErr records the first failure to compile or run a validation; a
+	// Compatible verdict reached while validations failed is not trusted.
+	valErr error
 }
 
 func newChecker(docs map[string]any, o options) *checker {
-	return &checker{docs: docs, val: newValidator(docs), o: o, stack: map[string]bool{}}
+	return &checker{docs: docs, val: newValidator(docs), o: o, stack: map[string]string{}}
 }
 
 // aset is A's side of a comparison: a conjunction of schema nodes (after
@@ -190,6 +193,9 @@ func (c *checker) validA(a aset, x any) bool {
 	}
 	for _, n := range a.nodes {
 		ok, err := c.val.valid(n, x)
+		if err != nil && c.valErr == nil {
+			c.valErr = err
+		}
 		if err != nil || !ok {
 			return false
 		}
@@ -257,12 +263,18 @@ func (c *checker) sub(a aset, b node, path string, depth int) res {
 		return okRes()
 	}
 	key := a.key() + "⊆" + b.key()
-	if c.stack[key] {
-		// Co-induction: a recursive comparison that reaches a pair already
-		// under comparison holds unless something else fails.
+	if at, ok := c.stack[key]; ok {
+		if at == path {
+			// The recursion came back to the same instance location without
+			// descending into it: no co-inductive argument applies.
+			return unknown(fmt.Sprintf("recursive $ref at %s does not descend into the instance", c.ptrName(path)))
+		}
+		// Co-induction: a recursive comparison that reaches, deeper in the
+		// instance, a pair already under comparison holds unless something
+		// else fails.
 		return okRes()
 	}
-	c.stack[key] = true
+	c.stack[key] = path
 	defer delete(c.stack, key)
 
 	if vals, ok := c.finite(a); ok {
@@ -619,6 +631,9 @@ func propNodes(a aset, p string) ([]node, bool) {
 	return out, forb
 }
 
+// internalURLs strips the in-memory URLs the validator sees from messages.
+var internalURLs = strings.NewReplacer("jesus:///a/", "", "jesus:///b/", "")
+
 // top runs a whole check and turns the analysis into a Result, confirming
 // any witness with the validator.
 func (c *checker) top(an, bn node) Result {
@@ -631,13 +646,21 @@ func (c *checker) top(an, bn node) Result {
 		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.bName, err)}
 	}
 	if _, err := c.val.schema(a); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %v", c.o.aName, err)}
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.aName, internalURLs.Replace(err.Error()))}
 	}
 	if _, err := c.val.schema(b); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %v", c.o.bName, err)}
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.bName, internalURLs.Replace(err.Error()))}
+	}
+	for _, f := range []string{an.file, bn.file} {
+		if err := precheck(c.docs, f); err != nil {
+			return Result{Verdict: Unproven, Reason: err.Error()}
+		}
 	}
 	as := c.expand([]node{a}, nil, kAll)
 	r := c.sub(as, b, "", 0)
+	if r.st == stOK && c.valErr != nil {
+		return Result{Verdict: Unproven, Reason: fmt.Sprintf("a validation needed for the proof failed: %v", c.valErr)}
+	}
 	if r.st == stOK {
 		return Result{Verdict: Compatible, Reason: fmt.Sprintf("every instance of %s is valid under %s", c.o.aName, c.o.bName)}
 	}

@@ -181,3 +181,23 @@ func TestCheckTable(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckUnsupported(t *testing.T) {
+	for _, c := range []struct{ a, b, want string }{
+		{`{"type":"string"}`, `{"$defs":{"x":{"anyOf":[{"$ref":"#/$defs/x"},{"type":"integer"}]}},"$ref":"#/$defs/x"}`, ""},
+		{`{"type":"integer","minimum":5}`, `{"$schema":"http://json-schema.org/draft-04/schema#","minimum":5,"exclusiveMinimum":true}`, "draft"},
+		{`{"type":"integer"}`, `{"$defs":{"s":{"$id":"sub.json","$defs":{"x":{"type":"string"}},"$ref":"#/$defs/x"}},"$ref":"#/$defs/s"}`, "$id"},
+		{`{"type":"string"}`, `{"$ref":"#anchor"}`, ""},
+		{`{"type":"string"}`, `{"$ref":"http://example.com/s.json"}`, ""},
+		{`{"type":"string"}`, `{"type":"strin"}`, "compile"},
+	} {
+		r, err := compat.CheckJSON([]byte(c.a), []byte(c.b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Verdict == compat.Compatible || !strings.Contains(r.Reason, c.want) {
+			t.Errorf("%s ⊆ %s: %v %s", c.a, c.b, r.Verdict, r.Reason)
+		}
+		t.Logf("%s ⊆ %s: %v: %s", c.a, c.b, r.Verdict, r.Reason)
+	}
+}

@@ -422,3 +422,48 @@ func hasRef(v any) bool {
 	}
 	return false
 }
+
+const draft2020 = "https://json-schema.org/draft/2020-12/schema"
+
+// precheck refuses documents whose references the checker would resolve
+// differently from the validator: other drafts ($schema) and embedded
+// resources ($id below the document root) in any document of f's set.
+func precheck(docs map[string]any, f string) error {
+	prefix := path.Dir(f) + "/"
+	budget := 1 << 20
+	var walk func(v any, root bool, name string) error
+	walk = func(v any, root bool, name string) error {
+		if budget--; budget < 0 {
+			return fmt.Errorf("compat: document %q is too large to check (more than %d values)", name, 1<<20)
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 {
+				return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
+			}
+			if _, ok := t["$id"]; ok && !root {
+				return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
+			}
+			for _, e := range t {
+				if err := walk(e, false, name); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range t {
+				if err := walk(e, false, name); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for name, d := range docs {
+		if strings.HasPrefix(name, prefix) {
+			if err := walk(d, true, path.Base(name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
