@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
@@ -353,7 +354,18 @@ func TestConcurrentUse(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("goroutines: %d before, %d after", before, n)
+	waitGoroutines(t, before)
+}
+
+// waitGoroutines fails the test when more goroutines than before are still running after a
+// bounded wait: goroutines that returned may take a moment to be accounted for.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
+		}
+		runtime.Gosched()
 	}
 }
