@@ -423,7 +423,7 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		e := AsError(err)
 		// A handler that returns what its own schema forbids is a server bug, not the caller's.
 		return nil, &Error{Code: CodeInternal, Method: e.Method, Service: e.Service, Failures: e.Failures,
-			Message: "response fails the service's own schema: " + e.Message}
+			Message: "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"}
 	}
 	env := &channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
 	env.Meta.CorrID = c.env.Meta.CorrID

@@ -63,7 +63,10 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 	if err := val.Validate(value); err != nil {
 		e := &Error{Code: CodeInvalidArgument, Method: method, Message: p.String() + " fails its schema", err: err}
 		var fl FailureLister
-		if errors.As(err, &fl) {
+		if svc, fs, ok := failuresOf(err); ok {
+			e.Service, e.Failures = svc, fs
+			e.Message = p.String() + " fails the schema of " + svc
+		} else if errors.As(err, &fl) {
 			e.Service, e.Failures = fl.ValidationFailures()
 		} else {
 			e.Message += ": " + err.Error()
