@@ -5,6 +5,7 @@ package udptest
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -22,7 +23,6 @@ const maxSessions = 1024
 // target sees one peer per client, as it would without the proxy. Methods are safe for
 // concurrent use.
 type Proxy struct {
-	t      testing.TB
 	front  *net.UDPConn // where clients send
 	target *net.UDPAddr
 
@@ -41,19 +41,28 @@ type Proxy struct {
 // drop decisions repeatable. It stops when the test ends.
 func NewLossyProxy(t testing.TB, target string, drop float64, seed int64) *Proxy {
 	t.Helper()
+	p, err := Start(target, drop, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Start is NewLossyProxy outside a test: the caller stops the proxy with Close.
+func Start(target string, drop float64, seed int64) (*Proxy, error) {
 	if drop < 0 || drop > 1 {
-		t.Fatalf("udptest: drop share %v is outside 0..1", drop)
+		return nil, fmt.Errorf("udptest: drop share %v is outside 0..1", drop)
 	}
 	ta, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
-		t.Fatalf("udptest: resolve target %q: %v", target, err)
+		return nil, fmt.Errorf("udptest: resolve target %q: %w", target, err)
 	}
 	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		t.Fatalf("udptest: listen: %v", err)
+		return nil, fmt.Errorf("udptest: listen: %w", err)
 	}
 	p := &Proxy{
-		t:        t,
 		front:    front,
 		target:   ta,
 		rng:      rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)),
@@ -62,8 +71,7 @@ func NewLossyProxy(t testing.TB, target string, drop float64, seed int64) *Proxy
 	}
 	p.wg.Add(1)
 	go p.frontLoop()
-	t.Cleanup(p.Close)
-	return p
+	return p, nil
 }
 
 // Addr is the address clients send to instead of the target.
@@ -75,14 +83,10 @@ func (p *Proxy) Forwarded() uint64 { return p.forwarded.Load() }
 // Dropped is the number of datagrams dropped, both ways.
 func (p *Proxy) Dropped() uint64 { return p.dropped.Load() }
 
-// SetDrop changes the share of datagrams dropped from now on.
+// SetDrop changes the share of datagrams dropped from now on; it is clamped to 0..1.
 func (p *Proxy) SetDrop(drop float64) {
-	if drop < 0 || drop > 1 {
-		p.t.Errorf("udptest: drop share %v is outside 0..1", drop)
-		return
-	}
 	p.mu.Lock()
-	p.drop = drop
+	p.drop = min(max(drop, 0), 1)
 	p.mu.Unlock()
 }
 
@@ -146,8 +150,7 @@ func (p *Proxy) session(from netip.AddrPort) *net.UDPConn {
 		return nil
 	}
 	up, err := net.DialUDP("udp", nil, p.target)
-	if err != nil {
-		p.t.Logf("udptest: upstream socket for %s: %v", from, err)
+	if err != nil { // out of sockets: the datagram is lost, like any other
 		p.dropped.Add(1)
 		return nil
 	}
