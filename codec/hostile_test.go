@@ -319,9 +319,11 @@ func TestCorruptCompressed(t *testing.T) {
 			"garbage":   []byte("definitely not compressed"),
 			"truncated": good[:len(good)/2],
 		}
-		flipped := bytes.Clone(good)
-		flipped[len(flipped)/2] ^= 0xff
-		bad["flipped"] = flipped
+		if comp != "s2" { // the s2 block format carries no checksum
+			flipped := bytes.Clone(good)
+			flipped[len(flipped)/2] ^= 0xff
+			bad["flipped"] = flipped
+		}
 		for name, in := range bad {
 			var v any
 			err := p.Unmarshal(in, &v)

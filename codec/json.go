@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 )
 
@@ -75,6 +76,11 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 	if err := checkJSONDepth(data, s.maxDepth); err != nil {
 		return err
 	}
+	if !mayHoldInterface(reflect.TypeOf(v)) {
+		// UseNumber changes nothing for this type: decode in place, without the
+		// Decoder's copy of the input.
+		return jsonError(json.Unmarshal(data, v))
+	}
 	return s.decode(data, v)
 }
 
@@ -107,14 +113,66 @@ func (s *jsonSerializer) decode(data []byte, v any) error {
 	}
 	r.Reset(nil)
 	s.readers.Put(r)
-	if err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return fmt.Errorf("codec: json: %w", err)
-		}
-		return fmt.Errorf("%w: json: %w", ErrCorrupt, err)
+	return jsonError(err)
+}
+
+// jsonError wraps an encoding/json error: a value of the wrong type for its target is a
+// plain error, anything else means the input is not JSON.
+func jsonError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	var typeErr *json.UnmarshalTypeError
+	var invalid *json.InvalidUnmarshalError
+	if errors.As(err, &typeErr) || errors.As(err, &invalid) {
+		return fmt.Errorf("codec: json: %w", err)
+	}
+	return fmt.Errorf("%w: json: %w", ErrCorrupt, err)
+}
+
+var (
+	interfaceTypes    sync.Map // reflect.Type -> bool: see mayHoldInterface
+	jsonUnmarshalerTy = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// mayHoldInterface reports whether decoding into a value of type t can store a JSON
+// number in an interface, where UseNumber matters. Types that decode themselves
+// (json.Unmarshaler) do not see the Decoder's options, so they count as no.
+func mayHoldInterface(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	if v, ok := interfaceTypes.Load(t); ok {
+		return v.(bool)
+	}
+	has := holdsInterface(t, map[reflect.Type]bool{})
+	interfaceTypes.Store(t, has)
+	return has
+}
+
+func holdsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false // a cycle adds nothing new
+	}
+	seen[t] = true
+	if t.Kind() != reflect.Pointer && (t.Implements(jsonUnmarshalerTy) || reflect.PointerTo(t).Implements(jsonUnmarshalerTy)) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return holdsInterface(t.Elem(), seen)
+	case reflect.Map:
+		return holdsInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterface(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkJSONDepth refuses JSON nested deeper than maxDepth arrays and objects, before a

@@ -260,6 +260,21 @@ func TestJSONValueModel(t *testing.T) {
 	if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: json: ") {
 		t.Errorf("type mismatch: got %v", err)
 	}
+	// The same through the path for types without interfaces (item has none).
+	var it item
+	if err := p.Unmarshal([]byte(`{"sku":"a"} {"sku":"b"}`), &it); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("trailing value: want ErrCorrupt, got %v", err)
+	}
+	err = p.Unmarshal([]byte(`{"sku":5}`), &it)
+	if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: json: ") {
+		t.Errorf("type mismatch: got %v", err)
+	}
+	if err := p.Unmarshal([]byte(`{"sku":"a","qty":2} `), &it); err != nil || it.SKU != "a" || it.Qty != 2 {
+		t.Errorf("got %+v, %v", it, err)
+	}
+	if err := p.Unmarshal([]byte(`{}`), it); err == nil || errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("non-pointer target: got %v", err)
+	}
 }
 
 // One struct, tagged for JSON only, gives the same document through both serializers.
