@@ -292,10 +292,15 @@ func printComparison(w io.Writer) {
 		scenarios = append(scenarios, s)
 	}
 	sort.Strings(scenarios)
-	fmt.Fprintln(w, "\njesus vs grpc-go (same machine, same run; ratio = jesus calls/s ÷ grpc calls/s)")
+	fmt.Fprintln(w, "\njesus vs grpc-go, and validation on vs off (same machine, same run; ratio = calls/s ÷ calls/s of grpc, or of validation off)")
 	fmt.Fprintf(w, "%-22s %-20s %12s %10s %10s %8s\n", "scenario", "system", "calls/s", "p50", "p99", "ratio")
 	for _, sc := range scenarios {
 		g, hasG := results[sc]["grpc"]
+		base := "grpc"
+		if !hasG {
+			g, hasG = results[sc]["off"]
+			base = "off"
+		}
 		names := make([]string, 0)
 		for n := range results[sc] {
 			names = append(names, n)
@@ -304,7 +309,7 @@ func printComparison(w io.Writer) {
 		for _, n := range names {
 			r := results[sc][n]
 			ratio := "-"
-			if hasG && n != "grpc" {
+			if hasG && n != base {
 				ratio = fmt.Sprintf("%.2fx", r.callsPerSec/g.callsPerSec)
 			}
 			fmt.Fprintf(w, "%-22s %-20s %12.0f %10s %10s %8s\n", sc, n, r.callsPerSec, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), ratio)
@@ -317,4 +322,83 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	printComparison(os.Stdout)
 	os.Exit(code)
+}
+
+// Schema-shaped order for the validation benchmark (orders.create in schemas/).
+type Money struct {
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+}
+
+type Customer struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+type DocLine struct {
+	SKU       string `json:"sku"`
+	Title     string `json:"title,omitempty"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice Money  `json:"unitPrice"`
+}
+
+type OrderDoc struct {
+	ID       string    `json:"id,omitempty"`
+	Customer Customer  `json:"customer"`
+	Currency string    `json:"currency"`
+	Lines    []DocLine `json:"lines"`
+	Note     string    `json:"note,omitempty"`
+}
+
+type OrderRef struct {
+	ID string `json:"id"`
+}
+
+func docOrder(lines int) *OrderDoc {
+	o := &OrderDoc{ID: "o-1", Customer: Customer{ID: "c-1", Email: "ada@example.com", Name: "Ada"}, Currency: "EUR"}
+	for i := 0; i < lines; i++ {
+		o.Lines = append(o.Lines, DocLine{SKU: "ABC-1234", Title: "Widget", Quantity: i + 1, UnitPrice: Money{Amount: 9.99, Currency: "EUR"}})
+	}
+	return o
+}
+
+// BenchmarkValidation compares end-to-end throughput over tcp+msgpack with validation off
+// and on at both ends (client request, server request and response), 64 callers.
+func BenchmarkValidation(b *testing.B) {
+	set := loadSchemas(b)
+	d := set.Service("orders")
+	for _, size := range []struct {
+		name  string
+		lines int
+	}{{"small", 2}, {"large", 60}} {
+		scenario := "validation/" + size.name + "/c64"
+		o := docOrder(size.lines)
+		for _, on := range []bool{false, true} {
+			name := "off"
+			var srvOpts, cliOpts []jesus.Option
+			if on {
+				name = "on-both-ends"
+				srvOpts = append(srvOpts, jesus.WithValidation(jesus.ServiceSchemas(set, d.Service, d.Version)))
+				cliOpts = append(cliOpts, jesus.WithValidation(jesus.ReceiverSchemas(set)))
+			}
+			b.Run(scenario+"/"+name, func(b *testing.B) {
+				s := jesus.NewServer("orders", srvOpts...)
+				jesus.Handle(s, "create", func(ctx context.Context, o OrderDoc) (OrderRef, error) {
+					return OrderRef{ID: o.ID}, nil
+				})
+				bound, err := s.Listen(context.Background(), "tcp+msgpack://127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				c := jesus.NewClient("bench", append([]jesus.Option{jesus.WithTarget(bound.String())}, cliOpts...)...)
+				defer c.Close()
+				runLoad(b, scenario, name, 64, func(ctx context.Context) error {
+					_, err := jesus.Call[*OrderDoc, OrderRef](ctx, c, "orders.create", o)
+					return err
+				})
+			})
+		}
+	}
 }

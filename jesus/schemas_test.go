@@ -26,7 +26,7 @@ func goodOrder() obj {
 	return obj{
 		"customer": obj{"id": "c-1", "email": "ada@example.com"},
 		"currency": "EUR",
-		"lines": []any{obj{"sku": "ABC-1234", "quantity": 2, "unitPrice": obj{"amount": 9.99, "currency": "EUR"}}},
+		"lines":    []any{obj{"sku": "ABC-1234", "quantity": 2, "unitPrice": obj{"amount": 9.99, "currency": "EUR"}}},
 	}
 }
 
