@@ -721,3 +721,28 @@ func TestNoAmplification(t *testing.T) {
 		t.Fatalf("stats %+v, want 2 overloaded", st)
 	}
 }
+
+func TestReplyTooLarge(t *testing.T) {
+	checkLeaks(t)
+	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		err := w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Data: make([]byte, 2000)})
+		if !errors.Is(err, channel.ErrTooLarge) {
+			t.Errorf("Send of a 2000-byte ack: %v, want ErrTooLarge", err)
+		}
+		if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse}); err == nil || errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Send of a response in ack mode: %v, want a refusal", err)
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "invalid_argument", ErrMessage: strings.Repeat("ü", 1500), ErrDetails: make([]byte, 500)})
+	})
+	c := dial(t, srv.ln.Addr(), testConfig())
+	r, err := call(ctxT(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != channel.TypeError || r.ErrCode != "invalid_argument" || !strings.HasSuffix(r.ErrMessage, "ü [truncated]") || len(r.ErrDetails) != 0 {
+		t.Fatalf("got %s %q %d-byte message %q...", r.Type, r.ErrCode, len(r.ErrMessage), r.ErrMessage[:10])
+	}
+	if size := channel.EnvelopeSize(r); size > 1400 || size < 1300 {
+		t.Fatalf("shortened error is %d bytes, want just under the 1400-byte limit", size)
+	}
+}
