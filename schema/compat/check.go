@@ -39,19 +39,34 @@ func unknown(why string) res { return res{st: stUnknown, why: []string{why}} }
 
 func combine(rs ...res) res {
 	var out res
-	for _, r := range rs {
+	// The differences of the part whose witness is kept come first, so that
+	// the reported reason matches the reported witness.
+	first := -1
+	for i, r := range rs {
 		if r.st > out.st {
 			out.st = r.st
 		}
-		if r.st == stBad && !out.hasWit && r.hasWit {
+		if r.st == stBad && r.hasWit && first < 0 {
+			first = i
 			out.wit, out.hasWit = r.wit, true
 		}
-		for _, d := range r.diffs {
+	}
+	order := make([]int, 0, len(rs))
+	if first >= 0 {
+		order = append(order, first)
+	}
+	for i := range rs {
+		if i != first {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		for _, d := range rs[i].diffs {
 			if len(out.diffs) < maxDiffs {
 				out.diffs = append(out.diffs, d)
 			}
 		}
-		for _, w := range r.why {
+		for _, w := range rs[i].why {
 			if len(out.why) < maxReasons && !slices.Contains(out.why, w) {
 				out.why = append(out.why, w)
 			}
@@ -146,6 +161,16 @@ func (c *checker) expand(roots []node, used map[string]bool, mask kinds) aset {
 		seen[n.key()] = true
 		a.nodes = append(a.nodes, n)
 		a.mask &= typeKinds(m["type"])
+		if v, ok := m["const"]; ok {
+			a.mask &= kindOf(v) | widen(kindOf(v))
+		}
+		if e, ok := m["enum"].([]any); ok {
+			var k kinds
+			for _, v := range e {
+				k |= kindOf(v) | widen(kindOf(v))
+			}
+			a.mask &= k
+		}
 		if r, ok := m["$ref"].(string); ok {
 			if t, err := resolveRef(c.docs, n, r); err == nil {
 				walk(t, depth+1)
@@ -173,6 +198,15 @@ func (c *checker) expand(roots []node, used map[string]bool, mask kinds) aset {
 		walk(r, 0)
 	}
 	return a
+}
+
+// widen maps a number's kind to both number kinds: the validator accepts
+// 1.0 for an enum listing 1, and the split into kInt/kFrac must not matter.
+func widen(k kinds) kinds {
+	if k&kNum != 0 {
+		return kNum
+	}
+	return k
 }
 
 // branch returns A restricted to branch i of its first pending disjunction.
@@ -645,16 +679,16 @@ func (c *checker) top(an, bn node) Result {
 	if err != nil {
 		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.bName, err)}
 	}
+	for _, f := range []string{an.file, bn.file} {
+		if err := precheck(c.docs, f); err != nil {
+			return Result{Verdict: Unproven, Reason: err.Error()}
+		}
+	}
 	if _, err := c.val.schema(a); err != nil {
 		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.aName, internalURLs.Replace(err.Error()))}
 	}
 	if _, err := c.val.schema(b); err != nil {
 		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.bName, internalURLs.Replace(err.Error()))}
-	}
-	for _, f := range []string{an.file, bn.file} {
-		if err := precheck(c.docs, f); err != nil {
-			return Result{Verdict: Unproven, Reason: err.Error()}
-		}
 	}
 	as := c.expand([]node{a}, nil, kAll)
 	r := c.sub(as, b, "", 0)
@@ -675,9 +709,11 @@ func (c *checker) top(an, bn node) Result {
 	// Search A's instances for a counterexample the analysis did not build.
 	for _, w := range c.gen(as, kAll, 0, nil) {
 		if confirm(w) {
-			diffs := r.diffs
-			if r.st != stBad || len(diffs) == 0 {
-				diffs = []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName)}}
+			// The witness came from the search, not from a difference the
+			// analysis pinned down: say what it shows, then the suspicions.
+			diffs := []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName)}}
+			if r.st == stBad {
+				diffs = append(diffs, r.diffs...)
 			}
 			return Result{Verdict: Incompatible, Witness: w, Differences: diffs, Reason: diffs[0].Reason}
 		}

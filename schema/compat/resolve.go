@@ -336,7 +336,13 @@ func ratValue(r *big.Rat) json.Number {
 	s := r.FloatString(24)
 	s = strings.TrimRight(s, "0")
 	s = strings.TrimSuffix(s, ".")
-	return json.Number(s)
+	if back, ok := new(big.Rat).SetString(s); ok && back.Cmp(r) == 0 {
+		return json.Number(s)
+	}
+	// Not a short decimal: the nearest float64 is close enough for a
+	// candidate (witnesses are validated before they are reported).
+	f, _ := r.Float64()
+	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 }
 
 // toInt reads a non-negative integer keyword such as minLength.
@@ -423,6 +429,10 @@ func hasRef(v any) bool {
 	return false
 }
 
+// maxDocDepth bounds the JSON nesting of checked documents (a schema level
+// is usually two JSON levels, e.g. properties → name).
+const maxDocDepth = 200
+
 const draft2020 = "https://json-schema.org/draft/2020-12/schema"
 
 // precheck refuses documents whose references the checker would resolve
@@ -431,10 +441,13 @@ const draft2020 = "https://json-schema.org/draft/2020-12/schema"
 func precheck(docs map[string]any, f string) error {
 	prefix := path.Dir(f) + "/"
 	budget := 1 << 20
-	var walk func(v any, root bool, name string) error
-	walk = func(v any, root bool, name string) error {
+	var walk func(v any, root bool, name string, depth int) error
+	walk = func(v any, root bool, name string, depth int) error {
 		if budget--; budget < 0 {
 			return fmt.Errorf("compat: document %q is too large to check (more than %d values)", name, 1<<20)
+		}
+		if depth > maxDocDepth {
+			return fmt.Errorf("compat: document %q nests deeper than %d levels", name, maxDocDepth)
 		}
 		switch t := v.(type) {
 		case map[string]any:
@@ -445,13 +458,13 @@ func precheck(docs map[string]any, f string) error {
 				return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
 			}
 			for _, e := range t {
-				if err := walk(e, false, name); err != nil {
+				if err := walk(e, false, name, depth+1); err != nil {
 					return err
 				}
 			}
 		case []any:
 			for _, e := range t {
-				if err := walk(e, false, name); err != nil {
+				if err := walk(e, false, name, depth+1); err != nil {
 					return err
 				}
 			}
@@ -460,7 +473,7 @@ func precheck(docs map[string]any, f string) error {
 	}
 	for name, d := range docs {
 		if strings.HasPrefix(name, prefix) {
-			if err := walk(d, true, path.Base(name)); err != nil {
+			if err := walk(d, true, path.Base(name), 0); err != nil {
 				return err
 			}
 		}
