@@ -53,10 +53,17 @@ func newDedupTable(window time.Duration, maxEntries, maxBytes int) *dedupTable {
 
 // get returns the live entry for k, if any, after dropping expired ones.
 func (t *dedupTable) get(k dedupKey, now time.Time) *dedupEntry {
+	t.sweep(now)
+	return t.m[k]
+}
+
+// sweep drops the entries whose window has ended. Expired entries are never used, and
+// the memory they hold is bounded anyway; sweeping on every lookup returns it as soon
+// as ack traffic continues, with no timer goroutine.
+func (t *dedupTable) sweep(now time.Time) {
 	for t.n > 0 && !t.ring[t.head].expires.After(now) {
 		t.pop()
 	}
-	return t.m[k]
 }
 
 // begin records k as in flight. The caller has checked that get(k) is nil.

@@ -97,6 +97,7 @@ func (l *Listener) Addr() string { return l.addr }
 // Stats returns the listener's counts so far.
 func (l *Listener) Stats() Stats {
 	l.mu.Lock()
+	l.dedup.sweep(time.Now())
 	ev, rem := l.dedup.evicted, uint64(l.dedup.len())
 	l.mu.Unlock()
 	return Stats{

@@ -512,6 +512,7 @@ func TestDedupWindowExpires(t *testing.T) {
 	if el := time.Since(start); el < cfg.DedupWindow {
 		t.Fatalf("the handler saw a duplicate after %v, inside the %v window", el, cfg.DedupWindow)
 	}
+	eventually(t, "the table to forget the exchange", func() bool { return srv.ln.Stats().Remembered == 0 })
 }
 
 func TestOverload(t *testing.T) {
