@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/jesus-go/jesus/codec"
@@ -138,6 +139,7 @@ func FuzzMsgpackValue(f *testing.F) {
 func FuzzJSONValue(f *testing.F) {
 	r := codec.NewRegistry(fuzzLimits)
 	p, _ := r.Pipeline("json")
+	mp, _ := r.Pipeline("msgpack")
 	fuzzSeeds(f, r)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := p.UnmarshalValue(data)
@@ -169,6 +171,17 @@ func FuzzJSONValue(f *testing.F) {
 		}
 		if !reflect.DeepEqual(v, v2) {
 			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
+		}
+		// The value crosses to msgpack, unless a number does not fit a float64.
+		mb, err := mp.Marshal(nil, v)
+		if err != nil {
+			if !strings.Contains(err.Error(), "does not fit") {
+				t.Fatalf("msgpack: %v", err)
+			}
+			return
+		}
+		if _, err := mp.UnmarshalValue(mb); err != nil {
+			t.Fatalf("msgpack value of %q: %v", data, err)
 		}
 	})
 }

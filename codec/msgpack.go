@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -18,6 +19,10 @@ import (
 // declares before reading it. Decoding into *any, and UnmarshalValue, go through the
 // package's own decoder, which yields JSON-ready values. Interface-typed fields inside a
 // typed value get int64/uint64, float64, string, []any and JSON-ready maps.
+//
+// JSON-ready values (map[string]any, []any, json.Number at the top) are written by the
+// package itself, so that a json.Number becomes a msgpack number, not a string: a value
+// decoded from one serializer re-encodes unchanged with the other.
 func NewMsgpack(l Limits) Serializer {
 	return &msgpackSerializer{maxDepth: l.withDefaults().MaxDepth}
 }
@@ -52,7 +57,13 @@ func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	}
 	start := len(dst)
 	e.out.b = dst
-	err := e.enc.Encode(v)
+	var err error
+	switch v.(type) {
+	case map[string]any, []any, json.Number:
+		err = e.appendValue(v, 0)
+	default:
+		err = e.enc.Encode(v)
+	}
 	dst = e.out.b
 	e.out.b = nil
 	s.encoders.Put(e)

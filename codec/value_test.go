@@ -304,3 +304,58 @@ func TestMsgpackUsesJSONTagsAndMaps(t *testing.T) {
 	}
 	t.Log(docs[1])
 }
+
+// A value decoded from JSON re-encodes as msgpack with numbers as numbers.
+func TestJSONValueToMsgpack(t *testing.T) {
+	r := codec.NewRegistry(codec.Limits{})
+	jp, _ := r.Pipeline("json")
+	mp, _ := r.Pipeline("msgpack+zstd")
+	v, err := jp.UnmarshalValue([]byte(`{"i":-7,"u":18446744073709551615,"f":2.5,"e":1e3,"s":"x","a":[1,{"k":null}],` +
+		`"long":"` + strings.Repeat("y", 300) + `","many":[` + strings.Repeat("0,", 20) + `0]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mp.Marshal(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mp.UnmarshalValue(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := got.(map[string]any)
+	for k, want := range map[string]any{"i": int64(-7), "u": uint64(math.MaxUint64), "f": 2.5, "e": 1000.0, "s": "x"} {
+		if m[k] != want {
+			t.Errorf("%s: got %#v (%T), want %#v", k, m[k], m[k], want)
+		}
+	}
+	if !reflect.DeepEqual(m["a"], []any{int64(1), map[string]any{"k": nil}}) || len(m["long"].(string)) != 300 || len(m["many"].([]any)) != 21 {
+		t.Errorf("got %#v", m)
+	}
+	// The typed path agrees.
+	var typed struct {
+		I int64   `json:"i"`
+		F float64 `json:"f"`
+	}
+	if err := mp.Unmarshal(b, &typed); err != nil || typed.I != -7 || typed.F != 2.5 {
+		t.Errorf("typed: %+v %v", typed, err)
+	}
+
+	if _, err := mp.Marshal(nil, json.Number("1e400")); err == nil || !strings.Contains(err.Error(), "1e400") {
+		t.Errorf("huge number: %v", err)
+	}
+	cyc := []any{nil}
+	cyc[0] = cyc
+	if _, err := mp.Marshal(nil, cyc); err == nil {
+		t.Error("cyclic value accepted")
+	}
+	// Other types inside a JSON-ready container go to the library encoder.
+	b, err = mp.Marshal(nil, map[string]any{"t": time.Unix(0, 5).UTC(), "i16": int16(-3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = mp.UnmarshalValue(b)
+	if err != nil || !reflect.DeepEqual(got, map[string]any{"t": "1970-01-01T00:00:00.000000005Z", "i16": int64(-3)}) {
+		t.Errorf("got %#v, %v", got, err)
+	}
+}
