@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -357,6 +358,9 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	if !ok {
 		return nil, fmt.Errorf("schema: %s: top level is %s, want an object", name, jsonTypeName(v))
 	}
+	if ptr := findID(obj, ""); ptr != "" {
+		return nil, fmt.Errorf("schema: %s: %s: $id is not supported: schemas of a set are named by file, refer to other files by relative name", name, ptr)
+	}
 	if _, isDesc := obj["service"]; !isDesc {
 		return nil, nil
 	}
@@ -581,4 +585,39 @@ func escapeToken(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// findID returns the pointer of the first "$id" keyword in v, or "". The walk skips values
+// that are data, not schemas (const, enum, default, examples), and does not take a property
+// named "$id" (a key of properties, patternProperties, $defs ...) for the keyword.
+func findID(v any, ptr string) string {
+	return walkID(v, ptr, false)
+}
+
+func walkID(v any, ptr string, nameMap bool) string {
+	switch t := v.(type) {
+	case map[string]any:
+		if _, ok := t["$id"]; ok && !nameMap {
+			return ptr + "/$id"
+		}
+		for _, k := range sortedKeys(t) {
+			if !nameMap {
+				switch k {
+				case "const", "enum", "default", "examples":
+					continue
+				}
+			}
+			isNames := !nameMap && (k == "properties" || k == "patternProperties" || k == "$defs" || k == "definitions" || k == "dependentSchemas")
+			if p := walkID(t[k], ptr+"/"+escapeToken(k), isNames); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p := walkID(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

@@ -127,6 +127,9 @@ func TestDescriptorErrors(t *testing.T) {
 			[]string{"schema: orders.json: /methods/t/request: ", "cycle"}},
 		{"cycle through not and oneOf", map[string]string{"orders.json": `{"service":"orders","version":"1.0.0","channels":{"rpc":"tcp"},"$defs":{"A":{"type":"object","not":{"oneOf":[{"required":["a"]},{"$ref":"#/$defs/A"}]}}},"methods":{"t":{"mode":"ack","channel":"rpc","request":{"properties":{"x":{"$ref":"#/$defs/A"}}}}}}`},
 			[]string{"schema: orders.json: /methods/t/request: ", "cycle"}},
+		{"$id in a schema", map[string]string{"orders.json": desc(`"t":{"mode":"ack","channel":"rpc","request":{"properties":{"a":{"$id":"https://example.com/a","$ref":"#/x"}}}}`)},
+			[]string{"schema: orders.json: /methods/t/request/properties/a/$id: $id is not supported"}},
+		{"$id in a fragment", map[string]string{"c.defs.json": `{"$id":"https://example.com/c","$defs":{}}`}, []string{"schema: c.defs.json: /$id: "}},
 		{"invalid JSON", map[string]string{"x.json": `{"service":`}, []string{"schema: x.json: invalid JSON"}},
 		{"trailing data", map[string]string{"x.json": `{} {}`}, []string{"schema: x.json: invalid JSON"}},
 		{"deep file", map[string]string{"x.json": strings.Repeat("[", 300) + strings.Repeat("]", 300)}, []string{"schema: x.json: nesting deeper than"}},
@@ -170,6 +173,14 @@ func TestRecursiveSchemaLoadsAndValidates(t *testing.T) {
 	}
 	if err := v.Validate(map[string]any{"next": map[string]any{"x": 1.0}}); err == nil {
 		t.Fatal("accepted")
+	}
+}
+
+func TestPropertyNamedID(t *testing.T) {
+	s := schema.NewSet()
+	err := s.Add("orders.json", []byte(desc(`"t":{"mode":"ack","channel":"rpc","request":{"required":["$id"],"properties":{"$id":{"type":"string"}},"enum":[{"$id":"x"}]}}`)))
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
