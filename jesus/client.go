@@ -14,7 +14,8 @@ import (
 
 // Route is where one call goes: a channel spec with an address.
 type Route struct {
-	Spec channel.Spec
+	Spec     channel.Spec
+	Instance string // registry instance id, when resolved through the registry
 }
 
 // Resolver finds the route of a method ("service.method"). A registry-backed resolver
@@ -120,6 +121,24 @@ func (c *Client) open(ctx context.Context, method string, mode Mode, req any) (c
 	if c.o.resolver == nil {
 		return nil, nil, &Error{Code: CodeUnavailable, Method: method, Message: "client has no target or resolver"}
 	}
+	// A request whose connection could not even be dialled was never sent: it is retried
+	// on another instance (the resolver skips the failed one), at most maxAttempts times.
+	const maxAttempts = 3
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		ex, out, err := c.openOnce(ctx, method, mode, req)
+		if err == nil {
+			return ex, out, nil
+		}
+		lastErr = err
+		if _, static := c.o.resolver.(staticTarget); static || !notSent(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, nil, lastErr
+}
+
+func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any) (channel.Exchange, *outgoing, error) {
 	route, err := c.o.resolver.Resolve(ctx, method)
 	if err != nil {
 		e := AsError(err)
@@ -189,7 +208,7 @@ func (c *Client) sendError(ctx context.Context, r Route, method string, err erro
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, channel.ErrClosed) {
+	if errors.Is(err, channel.ErrClosed) || notSent(err) {
 		return c.routeFailed(r, method, Errorf(CodeUnavailable, "%s: %w", r.Spec.String(), err))
 	}
 	code := CodeOf(err)

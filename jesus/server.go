@@ -41,6 +41,7 @@ type Server struct {
 }
 
 type listening struct {
+	name string // channel name from the descriptor, if any
 	spec channel.Spec
 	ln   channel.Listener
 	srv  *Server

@@ -1,0 +1,191 @@
+package jesus_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+type ChargeRequest struct {
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"`
+	Amount     Money  `json:"amount"`
+}
+
+type ChargeResponse struct {
+	ChargeID string `json:"chargeId"`
+	Status   string `json:"status"`
+}
+
+func startRegistry(t *testing.T) (*registry.Registry, *registry.Cache) {
+	t.Helper()
+	ctx := ctxT(t)
+	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	cache, err := reg.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cache.Close() })
+	return reg, cache
+}
+
+// billingInstance starts one billing server on every channel of its descriptor; calls
+// counts the charges it served. register=false registers the instance without tying
+// deregistration to Shutdown/Close, as a process that dies would leave it.
+func billingInstance(t *testing.T, set *schema.Set, reg *registry.Registry, name string, calls *counts, register bool) *jesus.Server {
+	t.Helper()
+	d := set.Service("billing")
+	s := jesus.NewServer("billing", jesus.WithValidation(jesus.ServiceSchemas(set, d.Service, d.Version)))
+	jesus.Handle(s, "charge", func(ctx context.Context, r ChargeRequest) (ChargeResponse, error) {
+		calls.add(name)
+		return ChargeResponse{ChargeID: "ch-" + r.OrderID, Status: "accepted"}, nil
+	})
+	ctx := ctxT(t)
+	if err := s.ListenDescriptor(ctx, d, jesus.LoopbackAddrs(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if register {
+		if _, err := s.Register(ctx, reg, d); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	doc, _ := d.Bundle()
+	if err := reg.PublishDescriptor(ctx, d.Service, d.Version, doc); err != nil {
+		t.Fatal(err)
+	}
+	inst := registry.Instance{ID: uuid.NewString(), Service: "billing", Version: d.Version, Endpoints: s.Endpoints(), StartedAt: time.Now()}
+	g, err := reg.Register(ctx, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close(context.Background()) })
+	return s
+}
+
+// counts counts calls per instance name.
+type counts struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+func (c *counts) add(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int64{}
+	}
+	c.n[name]++
+}
+
+func (c *counts) get(name string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a cache that has nothing to wait on
+	}
+	return time.Since(start)
+}
+
+func TestDiscoveryBalancesAndFailsOver(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	var calls counts
+	a := billingInstance(t, set, reg, "a", &calls, true)
+	billingInstance(t, set, reg, "b", &calls, true)
+	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
+
+	disc := jesus.NewDiscovery(cache)
+	defer disc.Close()
+	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithValidation(disc))
+	defer c.Close()
+	ctx := ctxT(t)
+	req := ChargeRequest{OrderID: "o-1", CustomerID: "c-1", Amount: Money{Amount: 19.99, Currency: "EUR"}}
+	for i := 0; i < 40; i++ {
+		if _, err := jesus.Call[ChargeRequest, ChargeResponse](ctx, c, "billing.charge", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if na, nb := calls.get("a"), calls.get("b"); na < 10 || nb < 10 {
+		t.Fatalf("load not shared: a=%d b=%d", na, nb)
+	}
+	// validation through the registry's descriptor, before sending
+	if _, err := jesus.Call[ChargeRequest, ChargeResponse](ctx, c, "billing.charge", ChargeRequest{OrderID: "o 1"}); jesus.CodeOf(err) != jesus.CodeInvalidArgument {
+		t.Fatalf("want invalid_argument from the registry's schema, got %v", err)
+	}
+
+	// Graceful shutdown deregisters before draining: callers stop picking it at once.
+	start := time.Now()
+	if err := a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gone := waitFor(t, "a to leave the cache", func() bool { return len(cache.Instances("billing")) == 1 })
+	t.Logf("graceful shutdown: instance gone from the caller's cache %v after Shutdown began (%v after it returned)", time.Since(start), gone)
+	before := calls.get("b")
+	for i := 0; i < 10; i++ {
+		if _, err := jesus.Call[ChargeRequest, ChargeResponse](ctx, c, "billing.charge", req); err != nil {
+			t.Fatalf("after a's shutdown: %v", err)
+		}
+	}
+	if got := calls.get("b") - before; got != 10 {
+		t.Fatalf("b served %d of 10", got)
+	}
+}
+
+// TestDiscoverySkipsDeadInstance: an instance that died without deregistering stays in the
+// registry until its lease expires; meanwhile requests that cannot reach it are retried on
+// another instance, so callers see no error.
+func TestDiscoverySkipsDeadInstance(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	var calls counts
+	dead := billingInstance(t, set, reg, "dead", &calls, false)
+	billingInstance(t, set, reg, "live", &calls, true)
+	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
+	dead.Close() // listeners gone, registration left behind
+
+	disc := jesus.NewDiscovery(cache)
+	defer disc.Close()
+	c := jesus.NewClient("orders", jesus.WithResolver(disc))
+	defer c.Close()
+	ctx := ctxT(t)
+	req := ChargeRequest{OrderID: "o-1", CustomerID: "c-1", Amount: Money{Amount: 1, Currency: "EUR"}}
+	for i := 0; i < 20; i++ {
+		if _, err := jesus.Call[ChargeRequest, ChargeResponse](ctx, c, "billing.charge", req); err != nil {
+			t.Fatalf("call %d with a dead instance registered: %v", i, err)
+		}
+	}
+	if n := calls.get("live"); n != 20 {
+		t.Fatalf("live served %d of 20", n)
+	}
+	if len(cache.Instances("billing")) != 2 {
+		t.Fatal("dead instance left the registry before its lease expired; the test proves nothing")
+	}
+}
