@@ -160,6 +160,10 @@ func (c *checker) expand(roots []node, used map[string]bool, mask kinds) aset {
 		}
 		seen[n.key()] = true
 		a.nodes = append(a.nodes, n)
+		if neg, ok := m["not"]; ok && (node{v: neg}).isTrue() {
+			a.empty = true // "not": {} admits nothing
+			return
+		}
 		a.mask &= typeKinds(m["type"])
 		if v, ok := m["const"]; ok {
 			a.mask &= kindOf(v) | widen(kindOf(v))
@@ -293,7 +297,7 @@ func (c *checker) sub(a aset, b node, path string, depth int) res {
 	if depth > c.o.maxDepth {
 		return unknown(fmt.Sprintf("nesting deeper than %d at %s", c.o.maxDepth, c.ptrName(path)))
 	}
-	if a.empty || a.mask == 0 || b.isTrue() {
+	if a.empty || a.mask == 0 || b.isTrue() || c.hasSameNode(a, b) {
 		return okRes()
 	}
 	key := a.key() + "⊆" + b.key()
@@ -343,13 +347,13 @@ func (c *checker) sub(a aset, b node, path string, depth int) res {
 			rs = append(rs, c.sub(a, b.child("allOf", strconv.Itoa(i)), path, depth+1))
 		}
 	}
-	if arr, ok := bm["anyOf"].([]any); ok {
+	if arr, ok := bm["anyOf"].([]any); ok && !sameKeyword(a, bm, "anyOf") {
 		rs = append(rs, c.anyOf(a, b, children(b, "anyOf", len(arr)), path, depth))
 	}
-	if arr, ok := bm["oneOf"].([]any); ok {
+	if arr, ok := bm["oneOf"].([]any); ok && !sameKeyword(a, bm, "oneOf") {
 		rs = append(rs, c.oneOf(a, b, children(b, "oneOf", len(arr)), path, depth))
 	}
-	if _, ok := bm["not"]; ok {
+	if _, ok := bm["not"]; ok && !sameKeyword(a, bm, "not") {
 		rs = append(rs, c.not(a, b, path, depth))
 	}
 	return combine(rs...)
@@ -360,6 +364,34 @@ func locPrefix(path string) string {
 		return ""
 	}
 	return path + " "
+}
+
+// hasSameNode reports whether one of A's conjuncts is B itself, textually
+// and without references whose targets could differ: then A ⊆ B.
+func (c *checker) hasSameNode(a aset, b node) bool {
+	if hasRef(b.v) {
+		return false
+	}
+	for _, n := range a.nodes {
+		if jsonEqual(n.v, b.v) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameKeyword reports whether one of A's conjuncts carries B's keyword kw
+// with the same value (and no references), so that it holds for all of A.
+func sameKeyword(a aset, bm map[string]any, kw string) bool {
+	if hasRef(bm[kw]) {
+		return false
+	}
+	for _, m := range a.maps() {
+		if v, ok := m[kw]; ok && jsonEqual(v, bm[kw]) {
+			return true
+		}
+	}
+	return false
 }
 
 func children(n node, kw string, count int) []node {

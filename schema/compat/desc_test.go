@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"time"
 	"testing"
 
 	"github.com/jesus-go/jesus/schema/compat"
@@ -142,5 +145,34 @@ func TestParseDescErrors(t *testing.T) {
 		if _, err := compat.ParseDesc([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "compat: ") {
 			t.Errorf("%q: err %v", in, err)
 		}
+	}
+}
+
+// TestConcurrentChecks: checks share descriptors read-only and start no
+// goroutines of their own.
+func TestConcurrentChecks(t *testing.T) {
+	descs := loadSet(t)
+	before := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	reports := make([]string, 4)
+	for i := range reports {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reports[i] = compat.CheckAll(descs).String()
+		}()
+	}
+	wg.Wait()
+	for _, r := range reports[1:] {
+		if r != reports[0] {
+			t.Fatalf("reports differ:\n%s\n%s", reports[0], r)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("goroutines: %d before, %d after", before, n)
 	}
 }
