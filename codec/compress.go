@@ -21,8 +21,8 @@ const (
 	CompressorS2   = "s2"
 )
 
-// Worst-case expansion ratios of the formats, used to size output buffers from a hint
-// that hostile input could inflate.
+// deflateMaxRatio is the worst-case expansion of deflate, used to cap an output size
+// hint that hostile input could inflate.
 const deflateMaxRatio = 1032
 
 func tooLarge(what string, size uint64, limit int) error {
@@ -43,7 +43,7 @@ func (noneCompressor) Compress(dst, src []byte) ([]byte, error) { return append(
 
 func (noneCompressor) Decompress(dst, src []byte, limit int) ([]byte, error) {
 	if len(src) > limit {
-		return dst, tooLarge("none", uint64(len(src)), limit)
+		return dst, fmt.Errorf("%w: message of %d bytes is over the limit of %d bytes", ErrTooLarge, len(src), limit)
 	}
 	return append(dst, src...), nil
 }

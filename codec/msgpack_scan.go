@@ -255,7 +255,10 @@ func msgpackValue(data []byte, maxDepth int) (any, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: msgpack: empty input", ErrCorrupt)
 	}
-	w := mpWalker{data: data, maxDepth: maxDepth}
+	// One copy of the input backs every string of the value (keys included): one
+	// allocation instead of one per string, at the cost of keeping the message's bytes
+	// alive as long as any of its strings.
+	w := mpWalker{data: data, str: string(data), maxDepth: maxDepth}
 	v, err := w.value(0)
 	if err != nil {
 		return nil, err
@@ -268,6 +271,7 @@ func msgpackValue(data []byte, maxDepth int) (any, error) {
 
 type mpWalker struct {
 	data     []byte
+	str      string // string(data)
 	pos      int
 	maxDepth int
 }
@@ -314,12 +318,12 @@ func (w *mpWalker) value(depth int) (any, error) {
 		if n > rest {
 			return nil, lengthError(k.String()+" length", n, start, int(rest))
 		}
-		p := w.data[w.pos : w.pos+int(n)]
-		w.pos += int(n)
+		from, to := w.pos, w.pos+int(n)
+		w.pos = to
 		if k == mpBin {
-			return base64.StdEncoding.EncodeToString(p), nil
+			return base64.StdEncoding.EncodeToString(w.data[from:to]), nil
 		}
-		return string(p), nil
+		return w.str[from:to], nil
 	case mpExt:
 		return w.ext(start, n, rest)
 	case mpArray:
@@ -389,10 +393,9 @@ func (w *mpWalker) key() (string, error) {
 	return "", fmt.Errorf("%w: msgpack: map key at offset %d", ErrCorrupt, start)
 }
 
-// ext decodes an extension value whose header starts at start and whose data (after the
-// type byte for ext8/16/32, or after the fixext code) is n bytes long. Only the timestamp
-// extension (-1) maps to JSON: an RFC 3339 string with nanoseconds, as encoding/json
-// writes a time.Time.
+// ext decodes an extension value whose header (ending with the type byte) starts at start
+// and whose data is n bytes long. Only the timestamp extension (-1) maps to JSON: an
+// RFC 3339 string with nanoseconds in UTC, as encoding/json writes a UTC time.Time.
 func (w *mpWalker) ext(start int, n, rest uint64) (any, error) {
 	typ := int8(w.data[w.pos-1]) // the last byte of every ext header
 	if n > rest {
