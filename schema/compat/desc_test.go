@@ -176,3 +176,15 @@ func TestConcurrentChecks(t *testing.T) {
 		t.Errorf("goroutines: %d before, %d after", before, n)
 	}
 }
+
+func TestDescriptorSchemaKeyword(t *testing.T) {
+	d, err := compat.ParseDesc([]byte(`{"$schema":"https://jesus-go.dev/schemas/descriptor.schema.json","service":"a","version":"1.0.0",
+		"channels":{"rpc":"tcp+json"},"methods":{"m":{"mode":"noResponse","channel":"rpc","request":{"type":"integer"}}},
+		"calls":{"a.m":{"request":{"type":"integer","minimum":0}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := compat.CheckCall(d, "a.m", d); rep.Verdict() != compat.Compatible {
+		t.Fatalf("%s", rep)
+	}
+}

@@ -149,6 +149,19 @@ func newValidator(docs map[string]any) *validator {
 	}
 	v := &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
 	for name, d := range docs {
+		if m, ok := d.(map[string]any); ok && isDescriptor(m) {
+			// A descriptor's root is not a schema: its "$schema" names the
+			// descriptor format, and must not switch the draft of the
+			// schemas embedded in it.
+			if _, has := m["$schema"]; has {
+				cp := make(map[string]any, len(m))
+				for k, v := range m {
+					cp[k] = v
+				}
+				delete(cp, "$schema")
+				d = cp
+			}
+		}
 		b, err := json.Marshal(d)
 		if err != nil {
 			v.errs["jesus:///"+name] = err
@@ -431,7 +444,13 @@ func hasRef(v any) bool {
 
 // maxDocDepth bounds the JSON nesting of checked documents (a schema level
 // is usually two JSON levels, e.g. properties → name).
-const maxDocDepth = 200
+const maxDocDepth = 256
+
+// isDescriptor tells a service descriptor from a schema document.
+func isDescriptor(m map[string]any) bool {
+	_, ok := m["service"].(string)
+	return ok
+}
 
 const draft2020 = "https://json-schema.org/draft/2020-12/schema"
 
@@ -451,7 +470,7 @@ func precheck(docs map[string]any, f string) error {
 		}
 		switch t := v.(type) {
 		case map[string]any:
-			if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 {
+			if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 && !(root && isDescriptor(t)) {
 				return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
 			}
 			if _, ok := t["$id"]; ok && !root {
