@@ -133,6 +133,14 @@ var pairs = []pair{
 	{"if on B", `{"type":"object"}`, `{"if":{"required":["a"]},"then":{"required":["b"]}}`, I, ""},
 	{"if on B same on A", `{"type":"object","if":{"required":["a"]},"then":{"required":["b"]}}`, `{"if":{"required":["a"]},"then":{"required":["b"]}}`, C, ""},
 	{"propertyNames on B unproven", `{"type":"object","propertyNames":{"maxLength":3}}`, `{"type":"object","propertyNames":{"maxLength":4}}`, U, "propertyNames"},
+	{"number multipleOf 1 bounded⊆integer bounded", `{"type":"number","minimum":1,"maximum":3,"multipleOf":1}`, `{"type":"integer","minimum":1,"maximum":3}`, C, ""},
+	{"int excl max 5⊆int max 4", `{"type":"integer","exclusiveMaximum":5}`, `{"type":"integer","maximum":4}`, C, ""},
+	{"number excl max 5⊄int max 4", `{"type":"number","exclusiveMaximum":5}`, `{"type":"number","maximum":4}`, I, ""},
+	{"nullable enum", `{"enum":["a",null]}`, `{"type":["string","null"]}`, C, ""},
+	{"nullable enum⊄string", `{"enum":["a",null]}`, `{"type":"string"}`, I, "null"},
+	{"const object⊆object schema", `{"const":{"id":1}}`, `{"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}`, C, ""},
+	{"prefixItems⊆prefixItems", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}],"items":false}`, `{"type":"array","prefixItems":[{"type":"number"},{"type":"string"}],"items":false}`, C, ""},
+	{"prefixItems⊄prefixItems swapped", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}]}`, `{"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}]}`, I, "/0"},
 	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
 }
 
@@ -200,4 +208,41 @@ func TestCheckUnsupported(t *testing.T) {
 		}
 		t.Logf("%s ⊆ %s: %v: %s", c.a, c.b, r.Verdict, r.Reason)
 	}
+}
+
+func TestCheckCrossFile(t *testing.T) {
+	dec := func(s string) any {
+		d, err := decodeDocErr(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := compat.Schema{Root: dec(`{"$ref":"common.json#/$defs/x"}`), Name: "orders.json",
+		Files: map[string]any{"common.json": dec(`{"$defs":{"x":{"type":"integer"}}}`)}}
+	sameB := compat.Schema{Root: dec(`{"type":"object","properties":{"n":{"$ref":"common.json#/$defs/x"}}}`), Name: "billing.json", Pointer: "/properties/n",
+		Files: map[string]any{"common.json": dec(`{"$defs":{"x":{"type":"number"}}}`)}}
+	otherB := compat.Schema{Root: dec(`{"$ref":"common.json#/$defs/x"}`), Name: "billing.json",
+		Files: map[string]any{"common.json": dec(`{"$defs":{"x":{"type":"string"}}}`)}}
+	if r := compat.Check(a, sameB); r.Verdict != compat.Compatible {
+		t.Errorf("integer ⊆ number across files: %v %s", r.Verdict, r.Reason)
+	}
+	if r := compat.Check(a, otherB); r.Verdict != compat.Incompatible {
+		t.Errorf("each side must resolve its own common.json: %v %s", r.Verdict, r.Reason)
+	}
+	missing := compat.Schema{Root: dec(`{"$ref":"nope.json#/x"}`)}
+	if r := compat.Check(a, missing); r.Verdict != compat.Unproven {
+		t.Errorf("missing file: %v %s", r.Verdict, r.Reason)
+	}
+	if r := compat.Check(a, compat.Schema{Root: dec(`{}`), Pointer: "/nope"}); r.Verdict != compat.Unproven {
+		t.Errorf("missing pointer: %v %s", r.Verdict, r.Reason)
+	}
+}
+
+func decodeDocErr(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
