@@ -1,0 +1,195 @@
+package jesus
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/compat"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// CompatPolicy says what a failed startup compatibility check does.
+type CompatPolicy struct {
+	// Warn logs the report and starts anyway; the default refuses to start.
+	Warn bool
+	// AllowUnproven treats "cannot prove" as compatible; the default treats it as a failure.
+	AllowUnproven bool
+}
+
+// CheckPeers proves that self agrees with every live peer in the registry: each of its
+// calls against the receiver's latest descriptor, each event it emits against every
+// service that listens to it, and each event it listens to against every emitter. A peer
+// that is not in the registry yet is not checked (Compat re-checks when it appears).
+func CheckPeers(self *schema.Descriptor, cache *registry.Cache) (compat.Report, error) {
+	selfDoc, err := self.Bundle()
+	if err != nil {
+		return compat.Report{}, Errorf(CodeInvalidArgument, "bundle %s: %w", self.ID(), err)
+	}
+	me, err := compat.ParseDesc(selfDoc)
+	if err != nil {
+		return compat.Report{}, Errorf(CodeInvalidArgument, "%s: %w", self.ID(), err)
+	}
+	peers := map[string]compat.Desc{}
+	svcs := cache.Services()
+	sort.Strings(svcs)
+	for _, svc := range svcs {
+		if svc == self.Service {
+			continue
+		}
+		if _, doc, ok := cache.Latest(svc); ok {
+			if d, err := compat.ParseDesc(doc); err == nil {
+				peers[svc] = d
+			}
+		}
+	}
+	var rep compat.Report
+	callKeys := make([]string, 0, len(me.Calls))
+	for k := range me.Calls {
+		callKeys = append(callKeys, k)
+	}
+	sort.Strings(callKeys)
+	for _, key := range callKeys {
+		svc := key
+		for i := 0; i < len(key); i++ {
+			if key[i] == '.' {
+				svc = key[:i]
+				break
+			}
+		}
+		if recv, ok := peers[svc]; ok {
+			rep.Items = append(rep.Items, compat.CheckCall(me, key, recv).Items...)
+		}
+	}
+	for _, svc := range svcs {
+		peer, ok := peers[svc]
+		if !ok {
+			continue
+		}
+		for ev := range me.Events {
+			if peer.Listens[ev] {
+				rep.Items = append(rep.Items, compat.CheckEvent(me, ev, peer).Items...)
+			}
+		}
+		for ev := range me.Listens {
+			if _, emits := peer.Events[ev]; emits {
+				rep.Items = append(rep.Items, compat.CheckEvent(peer, ev, me).Items...)
+			}
+		}
+	}
+	return rep, nil
+}
+
+func failed(rep compat.Report, p CompatPolicy) bool {
+	switch rep.Verdict() {
+	case compat.Incompatible:
+		return true
+	case compat.Unproven:
+		return !p.AllowUnproven
+	}
+	return false
+}
+
+// Compat keeps checking a service against its live peers: once at start (refusing to start
+// under the default policy), then whenever a peer publishes a new version. A break is
+// logged, counted, and makes Ready false until a later check passes.
+type Compat struct {
+	self   *schema.Descriptor
+	cache  *registry.Cache
+	policy CompatPolicy
+	log    *slog.Logger
+
+	ready  atomic.Bool
+	breaks atomic.Int64
+	mu     sync.Mutex
+	last   compat.Report
+
+	stop func()
+	done chan struct{}
+}
+
+// StartCompat runs the startup check of self against the registry and, unless it fails
+// under policy, keeps re-checking until Close. A refusal is an *Error with code
+// incompatible whose message is the report.
+func StartCompat(self *schema.Descriptor, cache *registry.Cache, policy CompatPolicy, logger *slog.Logger) (*Compat, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Compat{self: self, cache: cache, policy: policy, log: logger, done: make(chan struct{})}
+	rep, err := CheckPeers(self, cache)
+	if err != nil {
+		return nil, err
+	}
+	c.last = rep
+	if failed(rep, policy) {
+		if !policy.Warn {
+			return nil, &Error{Code: CodeIncompatible, Service: self.ID(), Message: fmt.Sprintf("%s refuses to start: %s\n%s", self.ID(), rep.Verdict(), rep.String())}
+		}
+		c.breaks.Add(1)
+		logger.Warn("jesus: starting although incompatible with peers", "service", self.ID(), "verdict", rep.Verdict().String(), "report", rep.String())
+	} else {
+		c.ready.Store(true)
+	}
+	changes, stop := cache.Subscribe()
+	c.stop = stop
+	go func() {
+		defer close(c.done)
+		for ch := range changes {
+			if ch.Kind != registry.DescriptorAdded && ch.Kind != registry.Resync {
+				continue
+			}
+			if ch.Service == self.Service {
+				continue
+			}
+			c.recheck()
+		}
+	}()
+	return c, nil
+}
+
+func (c *Compat) recheck() {
+	rep, err := CheckPeers(c.self, c.cache)
+	if err != nil {
+		c.log.Error("jesus: compatibility re-check failed", "service", c.self.ID(), "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.last = rep
+	c.mu.Unlock()
+	if failed(rep, c.policy) {
+		if c.ready.Swap(false) {
+			c.breaks.Add(1)
+		}
+		c.log.Error("jesus: a peer broke compatibility", "service", c.self.ID(), "verdict", rep.Verdict().String(), "report", rep.String())
+		return
+	}
+	c.ready.Store(true)
+}
+
+// Ready reports whether the last check passed.
+func (c *Compat) Ready() bool { return c.ready.Load() }
+
+// Breaks counts the times a check found a break (including a warned start).
+func (c *Compat) Breaks() int64 { return c.breaks.Load() }
+
+// Report returns the last report.
+func (c *Compat) Report() compat.Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Close stops re-checking. Repeat-safe.
+func (c *Compat) Close() {
+	c.mu.Lock()
+	stop := c.stop
+	c.stop = nil
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-c.done
+	}
+}
