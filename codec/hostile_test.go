@@ -356,3 +356,25 @@ func TestLimitsAreEnforcedPerRegistry(t *testing.T) {
 		}
 	}
 }
+
+// A JSON Schema validator turns numbers into big rationals: the literal sizes that make
+// that slow are refused up front.
+func TestJSONHostileNumbers(t *testing.T) {
+	p, _ := codec.NewRegistry(codec.Limits{}).Pipeline("json")
+	for _, ok := range []string{`1e308`, `-1.5E+300`, `[1e-999]`, `1e0000000000999`, strings.Repeat("9", 256), `{"a":"1e999999"}`, `-0.0e+0`} {
+		if _, err := p.UnmarshalValue([]byte(ok)); err != nil {
+			t.Errorf("%.40s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{`1e999999`, `[0, 1E-1000]`, `{"a":2e+99999999}`, strings.Repeat("9", 257), "[" + strings.Repeat("1", 1<<20) + "]"} {
+		_, err := p.UnmarshalValue([]byte(bad))
+		var v item
+		err2 := p.Unmarshal([]byte(bad), &v)
+		for _, e := range []error{err, err2} {
+			if !errors.Is(e, codec.ErrTooLarge) {
+				t.Errorf("%.40s: want ErrTooLarge, got %v", bad, e)
+			}
+		}
+		t.Logf("%.20s: %v", bad, err)
+	}
+}

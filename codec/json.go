@@ -21,8 +21,9 @@ type ContentTyper interface {
 }
 
 // NewJSON returns the "json" serializer (encoding/json). Numbers decode as json.Number
-// wherever the target is an interface, nesting deeper than l.MaxDepth is refused before
-// decoding, and HTML characters are not escaped.
+// wherever the target is an interface; nesting deeper than l.MaxDepth, number literals
+// over 256 characters and exponents beyond ±999 are refused before decoding. HTML
+// characters are not escaped.
 func NewJSON(l Limits) Serializer {
 	return &jsonSerializer{maxDepth: l.withDefaults().MaxDepth}
 }
@@ -73,7 +74,7 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 		*p = val
 		return nil
 	}
-	if err := checkJSONDepth(data, s.maxDepth); err != nil {
+	if err := checkJSON(data, s.maxDepth); err != nil {
 		return err
 	}
 	if !mayHoldInterface(reflect.TypeOf(v)) {
@@ -85,7 +86,7 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 }
 
 func (s *jsonSerializer) UnmarshalValue(data []byte) (any, error) {
-	if err := checkJSONDepth(data, s.maxDepth); err != nil {
+	if err := checkJSON(data, s.maxDepth); err != nil {
 		return nil, err
 	}
 	var v any
@@ -175,15 +176,23 @@ func holdsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
 	return false
 }
 
-// checkJSONDepth refuses JSON nested deeper than maxDepth arrays and objects, before a
-// decoder (or a schema validator walking the result) recurses into it.
-func checkJSONDepth(data []byte, maxDepth int) error {
-	if len(data) <= maxDepth {
-		return nil // too short to open more than maxDepth brackets
-	}
+// JSON numbers are arbitrary-precision text, and a JSON Schema validator turns them into
+// big rationals (jsonschema/v5 does, for minimum, maximum, multipleOf, enum and const):
+// "1e999999" is 8 bytes that cost 0.2 s and 400 KB there, a million-digit literal 3 s.
+// No number a service exchanges needs more than these bounds.
+const (
+	maxJSONNumberLen    = 256 // characters in one number literal
+	maxJSONExponentDigs = 3   // significant digits of an exponent: |e| <= 999
+)
+
+// checkJSON refuses JSON nested deeper than maxDepth arrays and objects, and numbers
+// longer than maxJSONNumberLen characters or with exponents beyond ±999, before a decoder
+// (or a schema validator walking the result) spends stack, time or memory on them.
+// Syntax is left to the decoder.
+func checkJSON(data []byte, maxDepth int) error {
 	depth := 0
 	for i := 0; i < len(data); i++ {
-		switch data[i] {
+		switch c := data[i]; c {
 		case '"':
 			// Skip the string, escapes included; an unterminated one is left to the decoder.
 			for i++; i < len(data); i++ {
@@ -200,7 +209,43 @@ func checkJSONDepth(data []byte, maxDepth int) error {
 			}
 		case ']', '}':
 			depth--
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			end, err := checkJSONNumber(data, i)
+			if err != nil {
+				return err
+			}
+			i = end - 1
 		}
 	}
 	return nil
+}
+
+// checkJSONNumber checks the number literal at data[start:] and returns where it ends.
+func checkJSONNumber(data []byte, start int) (int, error) {
+	i := start
+	exp := -1 // offset of the first exponent digit
+	for ; i < len(data); i++ {
+		c := data[i]
+		if c == 'e' || c == 'E' {
+			exp = i + 1
+			if exp < len(data) && (data[exp] == '+' || data[exp] == '-') {
+				exp++
+			}
+			i = exp - 1
+			continue
+		}
+		if (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' {
+			break
+		}
+	}
+	if i-start > maxJSONNumberLen {
+		return i, fmt.Errorf("%w: json: number at offset %d is %d characters long, over the limit of %d", ErrTooLarge, start, i-start, maxJSONNumberLen)
+	}
+	if exp >= 0 {
+		digits := bytes.TrimLeft(data[exp:i], "0")
+		if len(digits) > maxJSONExponentDigs {
+			return i, fmt.Errorf("%w: json: number at offset %d has an exponent beyond ±999", ErrTooLarge, start)
+		}
+	}
+	return i, nil
 }
