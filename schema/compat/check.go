@@ -502,6 +502,9 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 				continue
 			}
 		}
+		if owner := groupOwner[kw]; owner != "" && bm[owner] == nil {
+			continue // then/else without if, min/maxContains without contains: no-ops
+		}
 		if k, ok := unmodelled[kw]; ok && k&ak != 0 && !exempt(a.nodes, bm, kw) {
 			kws = append(kws, kw)
 		}
@@ -752,7 +755,7 @@ func (c *checker) top(an, bn node) Result {
 	}
 	if r.st == stBad {
 		return Result{Verdict: Unproven, Differences: r.diffs,
-			Reason: "suspected difference not confirmed by a witness: " + r.diffs[0].Reason}
+			Reason: "suspected difference not confirmed by a witness (" + c.o.aName + " may admit no such value): " + r.diffs[0].Reason}
 	}
 	return Result{Verdict: Unproven, Reason: strings.Join(r.why, "; ")}
 }

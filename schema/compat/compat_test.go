@@ -141,6 +141,8 @@ var pairs = []pair{
 	{"const object⊆object schema", `{"const":{"id":1}}`, `{"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}`, C, ""},
 	{"prefixItems⊆prefixItems", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}],"items":false}`, `{"type":"array","prefixItems":[{"type":"number"},{"type":"string"}],"items":false}`, C, ""},
 	{"prefixItems⊄prefixItems swapped", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}]}`, `{"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}]}`, I, "/0"},
+	{"then without if is a no-op", `{"type":"object"}`, `{"then":{"required":["b"]},"maxContains":1}`, C, ""},
+	{"contains on B", `{"type":"array"}`, `{"type":"array","contains":{"type":"integer"}}`, I, "contains"},
 	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
 }
 

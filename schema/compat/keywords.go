@@ -37,6 +37,9 @@ var groups = map[string][]string{
 	"if":          {"if", "then", "else"}, "then": {"if", "then", "else"}, "else": {"if", "then", "else"},
 }
 
+// groupOwner names the keyword without which a group member does nothing.
+var groupOwner = map[string]string{"then": "if", "else": "if", "minContains": "contains", "maxContains": "contains"}
+
 // neverExempt keywords depend on sibling keywords or on dynamic scope, so an
 // equal value on both sides proves nothing.
 var neverExempt = map[string]bool{
