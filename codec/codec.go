@@ -1,7 +1,8 @@
 // Package codec turns values into bytes and back: a Serializer (json, msgpack) followed by
 // a Compressor (none, gzip, zstd, s2), composed into a Pipeline named in compact form
-// ("msgpack+zstd"). Every decoder is bounded (decompressed size, nesting depth, declared
-// lengths) because its input comes from the network.
+// ("msgpack+zstd") and built by a Registry that its caller owns. Every decoder is bounded
+// (decompressed size, nesting depth, declared lengths) because its input comes from the
+// network.
 package codec
 
 import "errors"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -82,6 +83,9 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 		*p = val
 		return nil
 	}
+	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
+	}
 	if err := checkMsgpack(data, s.maxDepth); err != nil {
 		return err
 	}
@@ -109,7 +113,8 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	d.dec.ResetReader(nil)
 	s.decoders.Put(d)
 	if err != nil {
-		return fmt.Errorf("%w: msgpack: %w", ErrCorrupt, err)
+		// The input is well-formed (checked above): the value does not fit the target.
+		return fmt.Errorf("codec: msgpack: %w", err)
 	}
 	return nil
 }

@@ -359,3 +359,18 @@ func TestJSONValueToMsgpack(t *testing.T) {
 		t.Errorf("got %#v, %v", got, err)
 	}
 }
+
+func TestMsgpackTypeMismatch(t *testing.T) {
+	p, _ := codec.NewRegistry(codec.Limits{}).Pipeline("msgpack")
+	b, _ := p.Marshal(nil, map[string]any{"qty": "three"})
+	var it item
+	err := p.Unmarshal(b, &it)
+	if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: msgpack: ") {
+		t.Errorf("type mismatch: got %v", err)
+	}
+	for _, target := range []any{it, nil, (*item)(nil)} {
+		if err := p.Unmarshal(b, target); err == nil || !strings.Contains(err.Error(), "pointer") {
+			t.Errorf("%T: got %v", target, err)
+		}
+	}
+}
