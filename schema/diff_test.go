@@ -337,3 +337,60 @@ func FuzzAdd(f *testing.F) {
 		}
 	})
 }
+
+// poison replaces one random leaf (or an empty container) of x by bad.
+func poison(r *rand.Rand, x, bad any) any {
+	switch t := x.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t)+1)
+		for k, v := range t {
+			m[k] = v
+		}
+		if len(t) == 0 || r.IntN(4) == 0 {
+			m[edgeKeys[r.IntN(len(edgeKeys))]] = bad
+			return m
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		k := keys[r.IntN(len(keys))]
+		m[k] = poison(r, t[k], bad)
+		return m
+	case []any:
+		a := append([]any(nil), t...)
+		if len(a) == 0 || r.IntN(4) == 0 {
+			return append(a, bad)
+		}
+		i := r.IntN(len(a))
+		a[i] = poison(r, a[i], bad)
+		return a
+	}
+	return bad
+}
+
+// Every value with a part that precheck refuses is refused, wherever that part is: the
+// fast path checks the bounds of the members it does not visit.
+func TestBoundsEverywhere(t *testing.T) {
+	s := loadEdge(t)
+	vals := allValidators(t, s)
+	var deep any = "x"
+	for i := 0; i < schema.DefaultMaxDepth+2; i++ {
+		deep = []any{deep}
+	}
+	bads := []any{math.NaN(), math.Inf(-1), json.Number("1e99999"), json.Number("x"), struct{}{}, []string{}, deep, int32(1)}
+	r := rand.New(rand.NewPCG(3, 4))
+	samples := []any{decode(t, smallOrder), decode(t, largeOrder(2))}
+	for _, v := range vals {
+		for i := 0; i < 100; i++ {
+			base := genValue(r, 0)
+			if i%2 == 0 {
+				base = samples[i%len(samples)]
+			}
+			x := poison(r, base, bads[r.IntN(len(bads))])
+			if err := v.Validate(x); err == nil {
+				t.Fatalf("%s@%s %s %s accepted %s", v.Service, v.Version, v.Name, v.Part, show(x))
+			}
+		}
+	}
+}

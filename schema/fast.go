@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"encoding/json"
+	"math"
 	"regexp"
 	"unicode/utf8"
 
@@ -28,6 +30,13 @@ type node struct {
 	js       *jsonschema.Schema
 	fallback bool
 	always   int8 // 1: true schema, -1: false schema
+	maxDepth int
+
+	// objCovered/arrCovered: every member/item of an object/array value is visited by this
+	// node or by an in-place applicator that is always evaluated ($ref, allOf), so the
+	// bounds of those members are checked on the way. Otherwise the node checks the members
+	// it does not visit itself (see check).
+	objCovered, arrCovered bool
 
 	types  uint8
 	consts []lit // const (one) or nil
@@ -76,13 +85,43 @@ type lit struct {
 	num *bound
 }
 
-// compileFast builds the fast tree of a compiled schema.
-func compileFast(root *jsonschema.Schema) *node {
+// compileFast builds the fast tree of a compiled schema. Instances nested deeper than
+// maxDepth are refused, as precheck does.
+func compileFast(root *jsonschema.Schema, maxDepth int) *node {
 	if needsWholeFallback(root) {
-		return &node{js: root, fallback: true}
+		return &node{js: root, fallback: true, maxDepth: maxDepth}
 	}
 	memo := map[*jsonschema.Schema]*node{}
-	return build(root, memo)
+	n := build(root, memo)
+	done := map[*node]bool{}
+	for _, m := range memo {
+		m.maxDepth = maxDepth
+		cover(m, done)
+	}
+	return n
+}
+
+// cover sets the coverage flags of n and of the always-evaluated in-place nodes it uses.
+// In-place cycles were refused at load; done also guards against them.
+func cover(n *node, done map[*node]bool) {
+	if n == nil || done[n] {
+		return
+	}
+	done[n] = true
+	n.objCovered = n.addl != 0
+	n.arrCovered = n.items != nil
+	for _, c := range append([]*node{n.ref}, n.allOf...) {
+		if c == nil {
+			continue
+		}
+		cover(c, done)
+		if c.fallback {
+			// jsonschema visits what it wants; the fallback node checks its whole value.
+			n.objCovered, n.arrCovered = true, true
+		}
+		n.objCovered = n.objCovered || c.objCovered
+		n.arrCovered = n.arrCovered || c.arrCovered
+	}
 }
 
 // needsWholeFallback reports whether any schema reachable from root resolves references
@@ -323,13 +362,38 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 	return n
 }
 
-// valid reports whether x matches the schema of n, with the verdict of jsonschema/v5.
-func (n *node) valid(x any) bool {
+// valid reports whether x matches the schema of n, with the verdict of jsonschema/v5. It
+// also enforces precheck's bounds on every part of x (depth, JSON numbers, Go types): on the
+// members it visits directly, and with check on those it would skip; so a true result means
+// precheck passes too.
+func (n *node) valid(x any, depth int) bool {
 	if n.fallback {
-		return n.js.Validate(x) == nil
+		f, _ := check(x, depth, n.maxDepth)
+		return f == nil && n.js.Validate(x) == nil
 	}
 	if n.always != 0 {
-		return n.always > 0
+		if n.always < 0 {
+			return false
+		}
+		f, _ := check(x, depth, n.maxDepth)
+		return f == nil
+	}
+	switch t := x.(type) {
+	case map[string]any, []any:
+		if depth >= n.maxDepth {
+			return false
+		}
+	case string, nil, bool, int64, uint64, int:
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return false
+		}
+	case json.Number:
+		if len(t) > maxNumberLen || !isJSONNumber(string(t)) {
+			return false
+		}
+	default:
+		return false
 	}
 	if n.types != 0 && !n.typeOK(x) {
 		return false
@@ -354,11 +418,11 @@ func (n *node) valid(x any) bool {
 	}
 	switch t := x.(type) {
 	case map[string]any:
-		if !n.validObject(t) {
+		if !n.validObject(t, depth) {
 			return false
 		}
 	case []any:
-		if !n.validArray(t) {
+		if !n.validArray(t, depth) {
 			return false
 		}
 	case string:
@@ -382,21 +446,21 @@ func (n *node) valid(x any) bool {
 			return false
 		}
 	}
-	if n.ref != nil && !n.ref.valid(x) {
+	if n.ref != nil && !n.ref.valid(x, depth) {
 		return false
 	}
-	if n.not != nil && n.not.valid(x) {
+	if n.not != nil && n.not.valid(x, depth) {
 		return false
 	}
 	for _, c := range n.allOf {
-		if !c.valid(x) {
+		if !c.valid(x, depth) {
 			return false
 		}
 	}
 	if n.anyOf != nil {
 		ok := false
 		for _, c := range n.anyOf {
-			if c.valid(x) {
+			if c.valid(x, depth) {
 				ok = true
 				break
 			}
@@ -408,7 +472,7 @@ func (n *node) valid(x any) bool {
 	if n.oneOf != nil {
 		matched := 0
 		for _, c := range n.oneOf {
-			if c.valid(x) {
+			if c.valid(x, depth) {
 				matched++
 				if matched > 1 {
 					return false
@@ -420,11 +484,11 @@ func (n *node) valid(x any) bool {
 		}
 	}
 	if n.ifN != nil {
-		if n.ifN.valid(x) {
-			if n.thenN != nil && !n.thenN.valid(x) {
+		if n.ifN.valid(x, depth) {
+			if n.thenN != nil && !n.thenN.valid(x, depth) {
 				return false
 			}
-		} else if n.elseN != nil && !n.elseN.valid(x) {
+		} else if n.elseN != nil && !n.elseN.valid(x, depth) {
 			return false
 		}
 	}
@@ -453,7 +517,7 @@ func (n *node) typeOK(x any) bool {
 	return k == tNumber && n.types&tInteger != 0 && isInteger(x)
 }
 
-func (n *node) validObject(m map[string]any) bool {
+func (n *node) validObject(m map[string]any, depth int) bool {
 	if n.minProps >= 0 && len(m) < n.minProps || n.maxProps >= 0 && len(m) > n.maxProps {
 		return false
 	}
@@ -466,20 +530,20 @@ func (n *node) validObject(m map[string]any) bool {
 	for _, p := range n.props {
 		if v, ok := m[p.name]; ok {
 			found++
-			if !p.n.valid(v) {
+			if !p.n.valid(v, depth+1) {
 				return false
 			}
 		}
 	}
 	for _, p := range n.patternProps {
 		for k, v := range m {
-			if p.re.MatchString(k) && !p.n.valid(v) {
+			if p.re.MatchString(k) && !p.n.valid(v, depth+1) {
 				return false
 			}
 		}
 	}
-	// Keys beyond the declared properties exist only when found < len(m).
-	if n.addl != 0 && found < len(m) {
+	// Members beyond the declared properties exist only when found < len(m).
+	if found < len(m) && (n.addl != 0 || !n.objCovered) {
 		for k, v := range m {
 			if _, ok := n.propSet[k]; ok {
 				continue
@@ -494,8 +558,17 @@ func (n *node) validObject(m map[string]any) bool {
 			if matched {
 				continue
 			}
-			if n.addl == 1 || !n.addlNode.valid(v) {
+			switch {
+			case n.addl == 1:
 				return false
+			case n.addl == 2:
+				if !n.addlNode.valid(v, depth+1) {
+					return false
+				}
+			default:
+				if f, _ := check(v, depth+1, n.maxDepth); f != nil {
+					return false
+				}
 			}
 		}
 	}
@@ -511,7 +584,7 @@ func (n *node) validObject(m map[string]any) bool {
 	return true
 }
 
-func (n *node) validArray(a []any) bool {
+func (n *node) validArray(a []any, depth int) bool {
 	if n.minItems >= 0 && len(a) < n.minItems || n.maxItems >= 0 && len(a) > n.maxItems {
 		return false
 	}
@@ -521,15 +594,19 @@ func (n *node) validArray(a []any) bool {
 	for i, e := range a {
 		switch {
 		case i < len(n.prefix):
-			if !n.prefix[i].valid(e) {
+			if !n.prefix[i].valid(e, depth+1) {
 				return false
 			}
 		case n.items != nil:
-			if !n.items.valid(e) {
+			if !n.items.valid(e, depth+1) {
 				return false
 			}
-		default:
+		case n.arrCovered:
 			return true
+		default:
+			if f, _ := check(e, depth+1, n.maxDepth); f != nil {
+				return false
+			}
 		}
 	}
 	return true

@@ -480,7 +480,7 @@ func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[v
 		}
 		v := &Validator{
 			Service: d.Service, Version: d.Version, Part: pr.Part, Name: pr.Name,
-			js: js, fast: compileFast(js), maxDepth: s.opts.maxDepth,
+			js: js, fast: compileFast(js, s.opts.maxDepth), maxDepth: s.opts.maxDepth,
 		}
 		out[vkey{d.Service, d.Version, pr.Part, pr.Name}] = v
 	}

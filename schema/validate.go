@@ -91,11 +91,12 @@ func (v *Validator) newError(fs []Failure) *ValidationError {
 // than the set's max depth, NaN and infinite floats, malformed json.Numbers and other Go
 // types are rejected before any schema is applied.
 func (v *Validator) Validate(x any) error {
+	// The fast path enforces precheck's bounds itself; precheck runs only to explain a refusal.
+	if v.fast.valid(x, 0) {
+		return nil
+	}
 	if f, ok := precheck(x, v.maxDepth); !ok {
 		return v.newError([]Failure{f})
-	}
-	if v.fast.valid(x) {
-		return nil
 	}
 	return v.explain(x)
 }
