@@ -15,7 +15,8 @@ type Pipeline struct {
 }
 
 func newPipeline(s Serializer, c Compressor, l Limits) *Pipeline {
-	p := &Pipeline{ser: s, comp: c, limits: l, identity: c.Name() == CompressorNone}
+	_, identity := c.(noneCompressor)
+	p := &Pipeline{ser: s, comp: c, limits: l, identity: identity}
 	p.name = s.Name()
 	if !p.identity {
 		p.name += "+" + c.Name()
