@@ -67,6 +67,7 @@ func BenchmarkNoResponseSend(b *testing.B) {
 		}
 	}
 	report(b, start, got.Load())
+	b.ReportMetric(float64(ln.Stats().Overloaded)/float64(b.N), "overloaded/op")
 }
 
 // BenchmarkRawUDPSend is the baseline of BenchmarkNoResponseSend: plain net.UDPConn

@@ -64,8 +64,8 @@ func FuzzDatagram(f *testing.F) {
 		l.handlers.Wait()
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.active != 0 || l.dedup.n > 8 || l.dedup.bytes > 1<<10 || l.dedup.len() != l.dedup.n {
-			t.Fatalf("after the handlers: active %d, table %d entries (%d in ring, %d bytes)", l.active, l.dedup.len(), l.dedup.n, l.dedup.bytes)
+		if l.active.Load() != 0 || l.dedup.n > 8 || l.dedup.bytes > 1<<10 || l.dedup.len() != l.dedup.n {
+			t.Fatalf("after the handlers: active %d, table %d entries (%d in ring, %d bytes)", l.active.Load(), l.dedup.len(), l.dedup.n, l.dedup.bytes)
 		}
 	})
 }

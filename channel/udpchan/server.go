@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,7 @@ type Listener struct {
 	serving  bool
 	draining bool
 	closed   bool
-	active   int
+	active   atomic.Int64   // running handlers; changed under mu, read without it by yieldIfFull
 	handlers sync.WaitGroup // running handlers; for tests
 	idle     chan struct{}  // closed once draining with no handler running
 	idleDone bool
@@ -181,7 +182,17 @@ func (l *Listener) handle(in *inbound, n int, peer netip.AddrPort) {
 	}
 }
 
+// yieldIfFull lets handlers run before a request is refused as overload. Handlers
+// started by this reader wait in its processor's run queue; a burst read faster than
+// they are scheduled would otherwise hit MaxInFlight while they are only queued.
+func (l *Listener) yieldIfFull() {
+	if l.active.Load() >= int64(l.cfg.MaxInFlight) {
+		runtime.Gosched()
+	}
+}
+
 func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
+	l.yieldIfFull()
 	l.mu.Lock()
 	switch {
 	case l.closed || l.draining:
@@ -189,13 +200,13 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 		l.dropped.Add(1)
 		l.putInbound(in)
 		return
-	case l.active >= l.cfg.MaxInFlight:
+	case l.active.Load() >= int64(l.cfg.MaxInFlight):
 		l.mu.Unlock()
 		l.overloaded.Add(1)
 		l.putInbound(in)
 		return
 	}
-	l.active++
+	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
 	go l.run(l.base, nil, in, peer, nil)
@@ -203,6 +214,7 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 
 func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	k := dedupKey{peer, in.env.ID}
+	l.yieldIfFull()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -227,7 +239,7 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 		l.sendError(peer, n, k.id, channel.ModeAck, channel.CodeUnavailable, "udpchan: listener is shutting down")
 		return
 	}
-	if l.active >= l.cfg.MaxInFlight {
+	if l.active.Load() >= int64(l.cfg.MaxInFlight) {
 		l.mu.Unlock()
 		l.overloaded.Add(1)
 		l.putInbound(in)
@@ -237,7 +249,7 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	}
 	ctx, cancel := context.WithCancel(l.base)
 	e := l.dedup.begin(k, cancel)
-	l.active++
+	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
 	go l.run(ctx, cancel, in, peer, e)
@@ -263,13 +275,13 @@ func (l *Listener) run(ctx context.Context, cancel context.CancelFunc, in *inbou
 	if e != nil {
 		l.dedup.forget(e) // only if the reply could not be recorded
 	}
-	l.active--
+	l.active.Add(-1)
 	l.signalIdleLocked()
 	l.mu.Unlock()
 }
 
 func (l *Listener) signalIdleLocked() {
-	if l.draining && l.active == 0 && !l.idleDone {
+	if l.draining && l.active.Load() == 0 && !l.idleDone {
 		l.idleDone = true
 		close(l.idle)
 	}
