@@ -1,19 +1,15 @@
 package compat
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // node is one schema location: a document, a pointer into it and the value
@@ -130,87 +126,6 @@ func resolveRef(docs map[string]any, from node, ref string) (node, error) {
 		return node{}, fmt.Errorf("compat: $ref %q: anchors are not supported", ref)
 	}
 	return at(docs, target, f)
-}
-
-// validator validates instances against schema locations with
-// santhosh-tekuri/jsonschema/v5, the validator the rest of jesus uses.
-type validator struct {
-	c     *jsonschema.Compiler
-	cache map[string]*jsonschema.Schema
-	errs  map[string]error
-}
-
-func newValidator(docs map[string]any) *validator {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("compat: $ref to %q outside the document set", s)
-	}
-	v := &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
-	for name, d := range docs {
-		if m, ok := d.(map[string]any); ok && isDescriptor(m) {
-			// A descriptor's root is not a schema: its "$schema" names the
-			// descriptor format, and must not switch the draft of the
-			// schemas embedded in it.
-			if _, has := m["$schema"]; has {
-				cp := make(map[string]any, len(m))
-				for k, v := range m {
-					cp[k] = v
-				}
-				delete(cp, "$schema")
-				d = cp
-			}
-		}
-		b, err := json.Marshal(d)
-		if err != nil {
-			v.errs["jesus:///"+name] = err
-			continue
-		}
-		if err := c.AddResource("jesus:///"+name, bytes.NewReader(b)); err != nil {
-			v.errs["jesus:///"+name] = err
-		}
-	}
-	return v
-}
-
-func (v *validator) schema(n node) (*jsonschema.Schema, error) {
-	u := "jesus:///" + n.file
-	if err, ok := v.errs[u]; ok {
-		return nil, err
-	}
-	full := u + "#" + (&url.URL{Fragment: n.ptr}).EscapedFragment()
-	if s, ok := v.cache[full]; ok {
-		return s, nil
-	}
-	if err, ok := v.errs[full]; ok {
-		return nil, err
-	}
-	s, err := compileSafe(v.c, full)
-	if err != nil {
-		v.errs[full] = err
-		return nil, err
-	}
-	v.cache[full] = s
-	return s, nil
-}
-
-func compileSafe(c *jsonschema.Compiler, u string) (s *jsonschema.Schema, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("compat: compiling %s: %v", u, r)
-		}
-	}()
-	return c.Compile(u)
-}
-
-// valid reports whether x is valid under n.
-func (v *validator) valid(n node, x any) (bool, error) {
-	s, err := v.schema(n)
-	if err != nil {
-		return false, err
-	}
-	return s.Validate(x) == nil, nil
 }
 
 // kinds is a set of JSON value kinds; numbers are split into integers and
@@ -440,62 +355,4 @@ func hasRef(v any) bool {
 		}
 	}
 	return false
-}
-
-// maxDocDepth bounds the JSON nesting of checked documents (a schema level
-// is usually two JSON levels, e.g. properties → name).
-const maxDocDepth = 256
-
-// isDescriptor tells a service descriptor from a schema document.
-func isDescriptor(m map[string]any) bool {
-	_, ok := m["service"].(string)
-	return ok
-}
-
-const draft2020 = "https://json-schema.org/draft/2020-12/schema"
-
-// precheck refuses documents whose references the checker would resolve
-// differently from the validator: other drafts ($schema) and embedded
-// resources ($id below the document root) in any document of f's set.
-func precheck(docs map[string]any, f string) error {
-	prefix := path.Dir(f) + "/"
-	budget := 1 << 20
-	var walk func(v any, root bool, name string, depth int) error
-	walk = func(v any, root bool, name string, depth int) error {
-		if budget--; budget < 0 {
-			return fmt.Errorf("compat: document %q is too large to check (more than %d values)", name, 1<<20)
-		}
-		if depth > maxDocDepth {
-			return fmt.Errorf("compat: document %q nests deeper than %d levels", name, maxDocDepth)
-		}
-		switch t := v.(type) {
-		case map[string]any:
-			if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 && !(root && isDescriptor(t)) {
-				return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
-			}
-			if _, ok := t["$id"]; ok && !root {
-				return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
-			}
-			for _, e := range t {
-				if err := walk(e, false, name, depth+1); err != nil {
-					return err
-				}
-			}
-		case []any:
-			for _, e := range t {
-				if err := walk(e, false, name, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	for name, d := range docs {
-		if strings.HasPrefix(name, prefix) {
-			if err := walk(d, true, path.Base(name), 0); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
