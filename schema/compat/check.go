@@ -1,5 +1,16 @@
 package compat
 
+// How the check works. A is kept as a conjunction of schema nodes (after
+// $ref and allOf); its anyOf/oneOf are split into cases (oneOf read as anyOf,
+// which only widens A); A-side keywords the checker does not model are
+// dropped, which also only widens A. B is taken apart keyword by keyword:
+// A ⊆ B1 ∧ B2 iff A ⊆ B1 and A ⊆ B2. Finite A (enum, const, null, booleans)
+// is decided exactly by validating each value against B. Recursive $refs are
+// compared co-inductively: a pair (A, B) met again deeper in the instance is
+// assumed to hold. Every difference found is turned into a concrete instance
+// when possible and that witness is validated against both schemas before it
+// is reported; what can be neither proven nor refuted is reported as such.
+
 import (
 	"fmt"
 	"slices"
