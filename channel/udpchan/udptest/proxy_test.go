@@ -51,9 +51,9 @@ func checkLeaks(t *testing.T) {
 	})
 }
 
-// exchange sends n datagrams one at a time and reports which came back within a short
-// read deadline (a lost datagram cannot be waited on otherwise).
-func exchange(t *testing.T, addr string, n int) []bool {
+// exchange sends n datagrams one at a time and reports which came back within the read
+// deadline d (a lost datagram cannot be waited on otherwise).
+func exchange(t *testing.T, addr string, n int, d time.Duration) []bool {
 	t.Helper()
 	c, err := net.Dial("udp", addr)
 	if err != nil {
@@ -66,7 +66,7 @@ func exchange(t *testing.T, addr string, n int) []bool {
 		if _, err := c.Write([]byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
-		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(d))
 		m, err := c.Read(buf)
 		got[i] = err == nil && m == 1 && buf[0] == byte(i)
 	}
@@ -76,7 +76,7 @@ func exchange(t *testing.T, addr string, n int) []bool {
 func TestProxyForwardsBothWays(t *testing.T) {
 	checkLeaks(t)
 	p := udptest.NewLossyProxy(t, echoServer(t), 0, 1)
-	for i, ok := range exchange(t, p.Addr(), 20) {
+	for i, ok := range exchange(t, p.Addr(), 20, 10*time.Second) {
 		if !ok {
 			t.Fatalf("datagram %d was lost with drop 0", i)
 		}
@@ -85,7 +85,7 @@ func TestProxyForwardsBothWays(t *testing.T) {
 		t.Fatalf("forwarded %d dropped %d, want 40 and 0", p.Forwarded(), p.Dropped())
 	}
 	p.SetDrop(1)
-	for i, ok := range exchange(t, p.Addr(), 3) {
+	for i, ok := range exchange(t, p.Addr(), 3, 100*time.Millisecond) {
 		if ok {
 			t.Fatalf("datagram %d came back with drop 1", i)
 		}
