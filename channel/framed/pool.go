@@ -4,7 +4,7 @@ import "sync"
 
 // Buffers are pooled in size tiers (grpc-go's mem.BufferPool does the same) so that a
 // small reply does not pin a large buffer. Buffers above the largest tier are not pooled.
-var tierSizes = [...]int{512, 4 << 10, 32 << 10, 256 << 10, 1 << 20}
+var tierSizes = [...]int{512, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
 
 var tiers [len(tierSizes)]sync.Pool
 
