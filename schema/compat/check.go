@@ -12,7 +12,9 @@ package compat
 // is reported; what can be neither proven nor refuted is reported as such.
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"sort"
 	"strconv"
@@ -259,7 +261,10 @@ func (c *checker) validB(b node, x any) (bool, error) {
 	return c.val.valid(b, x)
 }
 
-const maxFinite = 4096
+const (
+	maxFinite     = 4096
+	maxFiniteInts = 64
+)
 
 // finite returns A's instances when A lists them (const or enum) or admits
 // only null and booleans.
@@ -278,10 +283,21 @@ func (c *checker) finite(a aset) ([]any, bool) {
 		}
 	}
 	if !found {
-		if a.mask&^(kNull|kBool) != 0 {
+		k := c.kindsOf(a)
+		if k&^(kNull|kBool|kInt) != 0 {
 			return nil, false
 		}
 		cand = []any{nil, false, true}
+		if k&kInt != 0 {
+			// A few integers between bounds are a finite set too.
+			lo, hi := intRange(numInfo(a.maps()))
+			if lo == nil || hi == nil || new(big.Int).Sub(hi, lo).Cmp(big.NewInt(maxFiniteInts)) > 0 {
+				return nil, false
+			}
+			for i := new(big.Int).Set(lo); i.Cmp(hi) <= 0; i.Add(i, big.NewInt(1)) {
+				cand = append(cand, json.Number(i.String()))
+			}
+		}
 	}
 	var out []any
 	for _, v := range cand {
