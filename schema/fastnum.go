@@ -167,20 +167,50 @@ func isInteger(x any) bool {
 	case int64, int, uint64:
 		return true
 	case json.Number:
-		plain := true
-		for i := 0; i < len(t); i++ {
-			if c := t[i]; c == '.' || c == 'e' || c == 'E' {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			return true
-		}
-		r := ratOf(x)
-		return r != nil && r.IsInt()
+		return isIntDecimal(string(t))
 	}
 	return false
+}
+
+// isIntDecimal reports whether a JSON number (checked by isJSONNumber) is an integer, exactly
+// and without math/big: after dropping trailing zeros, its last significant digit must sit
+// at or above the units.
+func isIntDecimal(s string) bool {
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	mant, exp := s, ""
+	for i := 0; i < len(s); i++ {
+		if s[i] == 'e' || s[i] == 'E' {
+			mant, exp = s[:i], s[i+1:]
+			break
+		}
+	}
+	ip, fp := mant, ""
+	for i := 0; i < len(mant); i++ {
+		if mant[i] == '.' {
+			ip, fp = mant[:i], mant[i+1:]
+			break
+		}
+	}
+	e := 0
+	if exp != "" {
+		x, err := strconv.Atoi(exp)
+		if err != nil {
+			return false
+		}
+		e = x
+	}
+	digits := ip + fp
+	last := len(digits) - 1
+	for last >= 0 && digits[last] == '0' {
+		last--
+	}
+	if last < 0 {
+		return true // zero
+	}
+	// Digit i has weight 10^(len(ip)-1-i+e).
+	return len(ip)-1-last+e >= 0
 }
 
 // multiple is a multipleOf value m·10^e, m without trailing zeros.

@@ -246,7 +246,7 @@ func check(x any, depth, maxDepth int) (*Failure, []string) {
 			return &Failure{Keyword: "type", Message: fmt.Sprintf("number of %d characters exceeds the limit of %d", len(t), maxNumberLen)}, nil
 		}
 		if !isJSONNumber(string(t)) {
-			return &Failure{Keyword: "type", Message: fmt.Sprintf("%q is not a JSON number (or its exponent has more than 4 digits)", string(t))}, nil
+			return &Failure{Keyword: "type", Message: fmt.Sprintf("%q is not a JSON number (or its exponent has more than 3 digits)", string(t))}, nil
 		}
 	case []any:
 		if depth >= maxDepth {
@@ -276,8 +276,12 @@ func check(x any, depth, maxDepth int) (*Failure, []string) {
 // mantissa costs memory and time in proportion.
 const maxNumberLen = 400
 
+// maxExponentDigits bounds the exponent of a json.Number: 1e-320 and 1e308 need three digits,
+// and exact arithmetic (math/big) on 1e999 still stays small.
+const maxExponentDigits = 3
+
 // isJSONNumber reports whether s follows the JSON number grammar, with an exponent of at most
-// four digits (math/big would otherwise build numbers of any size).
+// maxExponentDigits digits.
 func isJSONNumber(s string) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {
@@ -312,7 +316,7 @@ func isJSONNumber(s string) bool {
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++
 		}
-		if i == j || i-j > 4 {
+		if i == j || i-j > maxExponentDigits {
 			return false
 		}
 	}
