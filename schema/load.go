@@ -47,7 +47,8 @@ type options struct {
 type Option func(*options)
 
 // WithMaxDepth caps the nesting depth of validated instances (default DefaultMaxDepth).
-// Deeper instances are rejected before any schema is applied.
+// Deeper instances are rejected whatever the schema says (jsonschema/v5 would exhaust the
+// stack on them).
 func WithMaxDepth(n int) Option { return func(o *options) { o.maxDepth = n } }
 
 // WithMaxFileSize caps the size of one file of the set (default DefaultMaxFileSize).
@@ -163,7 +164,8 @@ func LoadFS(fsys fs.FS, opts ...Option) (*Set, error) {
 
 // Add adds one file to the set: a descriptor (e.g. a bundle published in the registry) or a
 // fragment. name is the file's name in the set ("orders.json"); other files reference it by
-// that name. Adding the same content under the same name again is a no-op; a different
+// that name; give each published version its own name ("orders@1.3.0.json"). Adding the same
+// content under the same name again is a no-op; a different
 // content for a name, or for a service@version already in the set, is an error. On error the
 // set is unchanged.
 func (s *Set) Add(name string, data []byte) error {
