@@ -179,8 +179,7 @@ func (z *zstdCompressor) init() error {
 		}
 		z.enc, z.err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithWindowSize(window),
-			zstd.WithLowerEncoderMem(true))
+			zstd.WithWindowSize(window))
 		if z.err != nil {
 			z.err = fmt.Errorf("codec: zstd encoder: %w", z.err)
 			return
