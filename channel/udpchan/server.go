@@ -113,6 +113,9 @@ func (l *Listener) Stats() Stats {
 // drains, Serve keeps reading so that duplicates still get their cached ack and new
 // requests get a definite answer (ack mode: error unavailable).
 func (l *Listener) Serve(h channel.Handler) error {
+	if h == nil {
+		return errors.New("udpchan: Serve needs a non-nil handler")
+	}
 	l.mu.Lock()
 	switch {
 	case l.closed:
