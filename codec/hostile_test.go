@@ -341,10 +341,16 @@ func TestCorruptCompressed(t *testing.T) {
 func TestLimitsAreEnforcedPerRegistry(t *testing.T) {
 	r := codec.NewRegistry(codec.Limits{MaxDecompressed: 1000})
 	big := map[string]string{"s": strings.Repeat("x", 2000)}
+	roomy := codec.NewRegistry(codec.Limits{})
 	for _, s := range serializers() {
 		for _, c := range compressors() {
 			p, _ := r.Pipeline(s + "+" + c)
-			b, err := p.Marshal(nil, big)
+			b, err := p.Marshal([]byte("dst"), big)
+			if !errors.Is(err, codec.ErrTooLarge) || !strings.Contains(err.Error(), "1000 bytes") || string(b) != "dst" {
+				t.Errorf("%s: Marshal over the limit: got %q, %v", p.Name(), b, err)
+			}
+			q, _ := roomy.Pipeline(s + "+" + c)
+			b, err = q.Marshal(nil, big)
 			if err != nil {
 				t.Fatal(err)
 			}

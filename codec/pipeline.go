@@ -53,18 +53,37 @@ func (p *Pipeline) ContentEncoding() string { return p.cenc }
 // String returns Name.
 func (p *Pipeline) String() string { return p.name }
 
-// Marshal serializes v, compresses the result and appends it to dst.
+// Marshal serializes v, compresses the result and appends it to dst. A serialized form
+// over Limits().MaxDecompressed fails with ErrTooLarge: a peer with the same limits
+// would refuse it.
 func (p *Pipeline) Marshal(dst []byte, v any) ([]byte, error) {
 	if p.identity {
-		return p.ser.Marshal(dst, v)
+		start := len(dst)
+		out, err := p.ser.Marshal(dst, v)
+		if err == nil && len(out)-start > p.limits.MaxDecompressed {
+			return out[:start], p.tooLarge(len(out) - start)
+		}
+		return out, err
 	}
+	start := len(dst)
 	sp := getScratch()
 	raw, err := p.ser.Marshal((*sp)[:0], v)
-	if err == nil {
+	switch {
+	case err != nil:
+	case len(raw) > p.limits.MaxDecompressed:
+		err = p.tooLarge(len(raw))
+	default:
 		dst, err = p.comp.Compress(dst, raw)
 	}
 	putScratch(sp, raw)
-	return dst, err
+	if err != nil {
+		return dst[:start], err
+	}
+	return dst, nil
+}
+
+func (p *Pipeline) tooLarge(n int) error {
+	return fmt.Errorf("%w: %s message of %d bytes is over the limit of %d bytes", ErrTooLarge, p.ser.Name(), n, p.limits.MaxDecompressed)
 }
 
 // Decompress appends the decompressed form of data to dst, refusing output over
@@ -78,7 +97,7 @@ func (p *Pipeline) Decompress(dst, data []byte) ([]byte, error) {
 func (p *Pipeline) Unmarshal(data []byte, v any) error {
 	if p.identity {
 		if len(data) > p.limits.MaxDecompressed {
-			return fmt.Errorf("%w: message of %d bytes is over the limit of %d bytes", ErrTooLarge, len(data), p.limits.MaxDecompressed)
+			return p.tooLarge(len(data))
 		}
 		return p.ser.Unmarshal(data, v)
 	}
@@ -97,7 +116,7 @@ func (p *Pipeline) Unmarshal(data []byte, v any) error {
 func (p *Pipeline) UnmarshalValue(data []byte) (any, error) {
 	if p.identity {
 		if len(data) > p.limits.MaxDecompressed {
-			return nil, fmt.Errorf("%w: message of %d bytes is over the limit of %d bytes", ErrTooLarge, len(data), p.limits.MaxDecompressed)
+			return nil, p.tooLarge(len(data))
 		}
 		return p.ser.UnmarshalValue(data)
 	}
