@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -30,18 +31,24 @@ type FailureReporter interface {
 	Failed(r Route, err error)
 }
 
-type staticTarget string
+// staticTarget sends every call to one channel; the spec is parsed once.
+type staticTarget struct {
+	route Route
+	err   error
+}
 
-func (t staticTarget) Resolve(context.Context, string) (Route, error) {
-	sp, err := channel.ParseSpec(string(t))
+func newStaticTarget(spec string) *staticTarget {
+	sp, err := channel.ParseSpec(spec)
 	if err != nil {
-		return Route{}, Errorf(CodeInvalidArgument, "%v", err)
+		return &staticTarget{err: Errorf(CodeInvalidArgument, "%v", err)}
 	}
 	if sp.Addr == "" {
-		return Route{}, Errorf(CodeInvalidArgument, "target %q has no address", string(t))
+		return &staticTarget{err: Errorf(CodeInvalidArgument, "target %q has no address", spec)}
 	}
-	return Route{Spec: sp}, nil
+	return &staticTarget{route: Route{Spec: sp}}
 }
+
+func (t *staticTarget) Resolve(context.Context, string) (Route, error) { return t.route, t.err }
 
 // Client calls methods of other services. It is safe for concurrent use; connections are
 // opened on first use per channel and address, and kept until Close.
@@ -53,6 +60,33 @@ type Client struct {
 	conns  map[string]channel.Conn // by "transport://addr"
 	closed bool
 	parent *Client // set on views that share the parent's connections
+	sizes  sizeHint
+}
+
+// sizeHint remembers the size of recent encodings, so that a buffer is allocated once at
+// about the right size instead of growing from nothing on every message.
+type sizeHint struct{ n atomic.Int64 }
+
+func (h *sizeHint) buf() []byte {
+	n := h.n.Load()
+	if n < 64 {
+		n = 64
+	}
+	return make([]byte, 0, n)
+}
+
+func (h *sizeHint) observe(n int) {
+	// Keep the larger of the recent sizes, decaying slowly so one big message does not
+	// make every later buffer big.
+	cur := h.n.Load()
+	next := cur - cur/16
+	if int64(n) > next {
+		next = int64(n) + int64(n)/8
+	}
+	if next > 1<<20 {
+		next = 1 << 20
+	}
+	h.n.Store(next)
 }
 
 // NewClient returns a client for the service named name (sent as Meta.From; "" is fine).
@@ -131,7 +165,7 @@ func (c *Client) open(ctx context.Context, method string, mode Mode, req any) (c
 			return ex, out, nil
 		}
 		lastErr = err
-		if _, static := c.o.resolver.(staticTarget); static || !notSent(err) || ctx.Err() != nil {
+		if _, static := c.o.resolver.(*staticTarget); static || !notSent(err) || ctx.Err() != nil {
 			break
 		}
 	}
@@ -159,16 +193,17 @@ func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any
 	if err := checkCaps(tr.Caps(), mode, route.Spec); err != nil {
 		return nil, nil, &Error{Code: CodeUnimplemented, Method: method, Message: err.Error(), err: err}
 	}
-	data, err := out.pl.Marshal(nil, req)
+	data, err := out.pl.Marshal(c.sizes.buf(), req)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), err), err: err}
 	}
+	c.sizes.observe(len(data))
 	if err := validate(c.o.validation, out.pl, partRequest, method, data); err != nil {
 		return nil, nil, err
 	}
 	env := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: out.pl.Name(), Data: data}
 	env.Meta = OutgoingMeta(ctx, c.name)
-	env.Meta.Channel = route.Spec.Name()
+	env.Meta.Channel = route.Spec.Transport + "+" + out.pl.Name()
 	if dl, ok := ctx.Deadline(); ok {
 		env.Timeout = time.Until(dl)
 		if env.Timeout <= 0 {

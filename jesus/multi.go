@@ -41,7 +41,7 @@ func (c *Client) Multi(ctx context.Context, calls ...MultiCall) map[string]error
 			}
 			cl := c
 			if mc.Target != "" {
-				cl = c.withResolver(staticTarget(mc.Target))
+				cl = c.withResolver(newStaticTarget(mc.Target))
 			}
 			err := cl.Invoke(ctx, mc.Method, mode, mc.Req, mc.Res)
 			mu.Lock()

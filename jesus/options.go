@@ -103,7 +103,7 @@ func (o clientOption) applyClient(c *clientOptions) { o(c) }
 
 // WithTarget sends every call to one channel, e.g. "tcp+msgpack+zstd://127.0.0.1:4100".
 func WithTarget(spec string) Option {
-	return clientOption(func(c *clientOptions) { c.resolver = staticTarget(spec) })
+	return clientOption(func(c *clientOptions) { c.resolver = newStaticTarget(spec) })
 }
 
 // WithResolver sets how a client finds the channel of a method (e.g. from the registry).

@@ -38,6 +38,8 @@ type Server struct {
 	// handlers run on it instead of the caller's connection once the request is accepted.
 	hard       context.Context
 	hardCancel context.CancelFunc
+
+	sizes sizeHint
 }
 
 type listening struct {
@@ -416,7 +418,10 @@ func (c *call) sendItem(ctx context.Context, v any) error {
 }
 
 func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
-	data, err := c.pl.Marshal(nil, v)
+	data, err := c.pl.Marshal(c.srv.sizes.buf(), v)
+	if err == nil {
+		c.srv.sizes.observe(len(data))
+	}
 	if err != nil {
 		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), err)
 	}
