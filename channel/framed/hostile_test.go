@@ -405,3 +405,27 @@ func TestDialFailure(t *testing.T) {
 		t.Fatal("Open to a missing socket succeeded")
 	}
 }
+
+// TestProtocolExample sends the exact bytes of PROTOCOL.md §2.9 and expects the exact reply.
+func TestProtocolExample(t *testing.T) {
+	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+			w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: []byte(`{"ok":true}`)})
+		}))
+	}()
+	defer func() { ln.Close(); <-served }()
+	p := dialRaw(t, ln.Addr(), []byte{0x4A, 0x53, 0x55, 0x53, 0x01, 0x00})
+	p.readPreface()
+	p.write([]byte("\x00\x00\x00\x19\x01\x01\x03\x01\x01\x0Aorders.get\x00{\"id\":7}"))
+	want := "\x00\x00\x00\x10\x01\x02\x03\x01\x00{\"ok\":true}"
+	got := make([]byte, len(want))
+	p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(p.br, got); err != nil || string(got) != want {
+		t.Fatalf("got % X, %v\nwant % X", got, err, want)
+	}
+}
