@@ -94,11 +94,11 @@ type Cache struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.RWMutex
-	v    *view
-	rev  int64                     // etcd revision the view reflects
-	rr   map[string]*atomic.Uint64 // round-robin counters per service
-	sync uint64                    // number of completed lists
+	mu    sync.RWMutex
+	v     *view
+	rev   int64                     // etcd revision the view reflects
+	rr    map[string]*atomic.Uint64 // round-robin counters per service
+	lists uint64                    // number of completed lists
 
 	subMu  sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -257,7 +257,7 @@ func (c *Cache) install(v *view, rev int64) {
 	old := c.v
 	c.v = v
 	c.rev = rev
-	c.sync++
+	c.lists++
 	c.mu.Unlock()
 	if old != nil {
 		c.notify(diff(old, v))
@@ -505,7 +505,7 @@ func (c *Cache) Revision() int64 {
 func (c *Cache) Lists() uint64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.sync
+	return c.lists
 }
 
 // Instances returns the live instances of service, sorted by id. The Endpoints maps

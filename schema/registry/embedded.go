@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"google.golang.org/grpc"
 )
 
 // EmbeddedConfig configures an etcd server run inside the process.
@@ -30,9 +31,10 @@ type Embedded struct {
 	clientAddr string
 	peerAddr   string
 
-	mu     sync.Mutex
-	etcd   *embed.Etcd
-	closed bool
+	mu       sync.Mutex
+	etcd     *embed.Etcd
+	stopping context.CancelFunc // ends open client streams, see streamStopper
+	closed   bool
 }
 
 // StartEmbedded starts etcd in cfg.Dir and waits until it serves clients or ctx ends.
@@ -110,22 +112,48 @@ func (e *Embedded) start(ctx context.Context) error {
 	// One member on loopback: shorter election settings get it serving sooner.
 	c.TickMs = 50
 	c.ElectionMs = 500
+	stopCtx, stopping := context.WithCancel(context.Background())
+	c.GRPCAdditionalServerOptions = []grpc.ServerOption{grpc.ChainStreamInterceptor(streamStopper(stopCtx))}
 	srv, err := embed.StartEtcd(c)
 	if err != nil {
+		stopping()
 		return fmt.Errorf("registry: embedded etcd in %s (client %s, peer %s): %w", e.cfg.Dir, e.clientAddr, e.peerAddr, err)
 	}
 	select {
 	case <-srv.Server.ReadyNotify():
 		e.etcd = srv
+		e.stopping = stopping
 		return nil
 	case err := <-srv.Err():
+		stopping()
 		srv.Close()
 		return fmt.Errorf("registry: embedded etcd in %s: %w", e.cfg.Dir, err)
 	case <-ctx.Done():
+		stopping()
 		srv.Close()
 		return fmt.Errorf("registry: embedded etcd in %s: not ready: %w", e.cfg.Dir, ctx.Err())
 	}
 }
+
+// streamStopper ends every client stream (watches, lease keep-alives) when stop is
+// done. etcd's Close otherwise waits up to its request timeout (about 6 s) for such
+// streams before it cuts them, and a client that keeps a watch open always has one.
+func streamStopper(stop context.Context) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		unhook := context.AfterFunc(stop, cancel)
+		defer unhook()
+		return handler(srv, stoppableStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+type stoppableStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s stoppableStream) Context() context.Context { return s.ctx }
 
 // Endpoints returns the client URLs, e.g. ["http://127.0.0.1:2379"]. They stay the
 // same across Stop and Restart.
@@ -138,6 +166,7 @@ func (e *Embedded) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.etcd != nil {
+		e.stopping()
 		e.etcd.Close()
 		e.etcd = nil
 	}
