@@ -226,6 +226,7 @@ func zstdBomb(t testing.TB, mib int) []byte {
 }
 
 func TestDecompressionBombs(t *testing.T) {
+	checkGoroutines(t)
 	r := codec.NewRegistry(codec.Limits{})
 	limit := r.Limits().MaxDecompressed
 	gz := gzipBomb(t, 1024)

@@ -13,8 +13,9 @@ const (
 // of a Registry enforces them before it allocates for what the input declares.
 // A zero field means its default; see DefaultLimits.
 type Limits struct {
-	// MaxDecompressed is the largest serialized message, in bytes, that a decompressor
-	// produces (and the largest message an identity pipeline accepts).
+	// MaxDecompressed is the largest serialized message, in bytes: the most a
+	// decompressor produces, the largest input an uncompressed pipeline decodes, and the
+	// largest message Pipeline.Marshal writes.
 	MaxDecompressed int
 	// MaxDepth is the deepest nesting of arrays and maps (objects) a decoder accepts.
 	// A scalar has depth 0, [1] has depth 1, [[1]] depth 2.
