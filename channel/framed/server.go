@@ -117,10 +117,14 @@ func (l *listener) Shutdown(ctx context.Context) error {
 		l.Close()
 		return err
 	}
-	// Every handler has returned and queued its last reply: flush and close.
+	// Every handler has returned and queued its last reply: flush and close. A
+	// connection that finishes its preface after this drains itself (see run).
 	for _, sc := range l.stop() {
-		if sc.l != nil {
-			sc.l.drain()
+		sc.mu.Lock()
+		lk := sc.l
+		sc.mu.Unlock()
+		if lk != nil {
+			lk.drain()
 		}
 	}
 	if err := waitCtx(ctx, &l.wg); err != nil {
@@ -233,6 +237,14 @@ func (sc *srvConn) run(nc net.Conn) {
 	}
 	ls.wg.Add(1)
 	go func() { defer ls.wg.Done(); lk.writeLoop() }()
+	ls.mu.Lock()
+	stopping := ls.stopping
+	ls.mu.Unlock()
+	if stopping {
+		// Shutdown began while this connection was in its preface: it serves nothing
+		// (requests get unavailable) and closes once drained.
+		lk.drain()
+	}
 	lk.readLoop(br, sc.dispatch)
 	<-lk.dead // after a protocol error the writer flushes the error reply, then closes
 }
