@@ -1,0 +1,204 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// Bus emits the events one service declares and runs the handlers of those it listens to.
+// Create it with New; see the package documentation for what it guarantees.
+type Bus struct {
+	self  *schema.Descriptor
+	set   *schema.Set
+	srv   *jesus.Server
+	cache *registry.Cache
+	o     options
+
+	out map[string]*outEvent // events self emits, by name
+
+	// emitter state
+	src      atomic.Pointer[string] // names this bus's sequence streams; renewed when seqs is reset
+	seqMu    sync.Mutex
+	seqs     map[seqKey]uint64
+	routeMu  sync.Mutex
+	routes   atomic.Pointer[routeTable]
+	listens  map[string][]string // "svc@ver" -> events it listens to (parsed once per version)
+	bad      sync.Map            // endpoint spec -> time.Time until which it is avoided
+	connMu   sync.Mutex
+	conns    map[string]channel.Conn // by "transport://addr"
+	closed   bool
+	inFlight sync.WaitGroup
+
+	// listener state
+	onMu    sync.Mutex
+	on      map[string]bool // events with a handler
+	dedup   *dedupWindow
+	streams *streams
+	tails   tails
+
+	st counters
+}
+
+// outEvent is an event self emits, resolved once at New.
+type outEvent struct {
+	name      string
+	mode      jesus.Mode
+	chName    string          // the channel's name in self's descriptor, e.g. "domain"
+	transport string          // its transport, e.g. "http"
+	pl        *codec.Pipeline // its codec, e.g. json+gzip
+	ser       *codec.Pipeline // the serializer alone, to decode for validation
+	v         *schema.Validator
+}
+
+type seqKey struct{ instance, event string }
+
+// maxSeqStreams bounds the emitter's sequence counters (one per listening instance and
+// event); past it they start again under a new source id, which listeners see as new streams.
+const maxSeqStreams = 1 << 16
+
+// New returns the bus of service self (a descriptor of set). It emits the events self
+// declares, finding listeners and their live instances in cache; handlers registered with
+// On are served by srv under "<self>.event:<event>". srv may be nil for a bus that only
+// emits. See NewValidation for creating srv so that listeners validate before the ack.
+func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *registry.Cache, opts ...Option) (*Bus, error) {
+	if self == nil || set == nil || cache == nil {
+		return nil, fmt.Errorf("events: New needs a descriptor, its schema set and a registry cache")
+	}
+	b := &Bus{self: self, set: set, srv: srv, cache: cache, o: defaults(),
+		out: map[string]*outEvent{}, seqs: map[seqKey]uint64{}, listens: map[string][]string{},
+		conns: map[string]channel.Conn{}, on: map[string]bool{}}
+	for _, o := range opts {
+		o.apply(&b.o)
+	}
+	b.o.fill()
+	b.newSource()
+	b.dedup = newDedupWindow(b.o.dedupWindow, b.o.dedupEntries)
+	b.streams = newStreams(maxStreams)
+	b.tails.buf = b.o.tailBuffer
+	for name, ev := range self.Events {
+		ch, ok := self.Channels[ev.Channel]
+		if !ok {
+			return nil, fmt.Errorf("events: %s event %q: channel %q is not declared", self.ID(), name, ev.Channel)
+		}
+		if ev.Mode != jesus.ModeNoResponse && ev.Mode != jesus.ModeAck {
+			return nil, fmt.Errorf("events: %s event %q: mode %s; events are noResponse or ack", self.ID(), name, ev.Mode)
+		}
+		pl, err := b.o.codecs.Pipeline(ch.Codec())
+		if err != nil {
+			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
+		}
+		ser, err := b.o.codecs.Pipeline(ch.Serializer)
+		if err != nil {
+			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
+		}
+		if _, err := b.o.transports.Get(ch.Transport); err != nil {
+			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
+		}
+		v, err := set.Validator(self.Service, self.Version, schema.PartEventPayload, name)
+		if err != nil {
+			return nil, fmt.Errorf("events: %s event %q: payload schema: %w", self.ID(), name, err)
+		}
+		b.out[name] = &outEvent{name: name, mode: ev.Mode, chName: ev.Channel, transport: ch.Transport, pl: pl, ser: ser, v: v}
+	}
+	return b, nil
+}
+
+func (b *Bus) newSource() {
+	s := uuid.NewString()
+	b.src.Store(&s)
+}
+
+// Close closes the bus's connections and every Tail channel, and waits for Emits in flight
+// to end (their sends fail). Handlers registered with On stay on the server, which is
+// the caller's; events that arrive after Close are still handled but not tailed.
+// Close is safe to call more than once.
+func (b *Bus) Close() error {
+	b.connMu.Lock()
+	conns := b.conns
+	b.conns, b.closed = map[string]channel.Conn{}, true
+	b.connMu.Unlock()
+	var first error
+	for _, c := range conns {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	b.inFlight.Wait()
+	b.tails.close()
+	return first
+}
+
+// routeTable maps events to the services that listen to them, for one cache revision.
+type routeTable struct {
+	rev     int64
+	byEvent map[string][]string
+}
+
+// listenersOf returns the services whose latest descriptor listens to event, sorted. The
+// table is rebuilt when the cache's revision moves, so a new listener is seen by the next
+// Emit without a watch of our own.
+func (b *Bus) listenersOf(event string) []string {
+	rev := b.cache.Revision()
+	if t := b.routes.Load(); t != nil && t.rev == rev {
+		return t.byEvent[event]
+	}
+	b.routeMu.Lock()
+	defer b.routeMu.Unlock()
+	if t := b.routes.Load(); t != nil && t.rev == rev {
+		return t.byEvent[event]
+	}
+	t := &routeTable{rev: rev, byEvent: map[string][]string{}}
+	for _, svc := range b.cache.Services() {
+		ver, doc, ok := b.cache.Latest(svc)
+		if !ok {
+			continue
+		}
+		key := svc + "@" + ver
+		evs, seen := b.listens[key]
+		if !seen {
+			evs = parseListens(doc)
+			if len(b.listens) >= maxParsedDescriptors {
+				clear(b.listens)
+			}
+			b.listens[key] = evs
+		}
+		for _, e := range evs {
+			t.byEvent[e] = append(t.byEvent[e], svc)
+		}
+	}
+	for _, l := range t.byEvent {
+		sort.Strings(l)
+	}
+	b.routes.Store(t)
+	return t.byEvent[event]
+}
+
+// maxParsedDescriptors bounds the memo of parsed listens (one per service version).
+const maxParsedDescriptors = 4096
+
+// parseListens reads the names under "listens" of a descriptor document; a document that
+// does not parse listens to nothing (the registry keeps only valid JSON).
+func parseListens(doc []byte) []string {
+	var d struct {
+		Listens map[string]json.RawMessage `json:"listens"`
+	}
+	if json.Unmarshal(doc, &d) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(d.Listens))
+	for e := range d.Listens {
+		out = append(out, e)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,35 @@
+// Package events delivers domain events and logs from the services that emit them to every
+// service that listens, over the channel and in the mode the emitter's descriptor declares,
+// with typed Emit and On, schema validation on both sides and delivery figures. Routing
+// comes from the registry: the listeners of an event are the services whose latest
+// descriptor lists it under listens, and each gets it once, on one live instance.
+//
+// # Delivery
+//
+// An event travels as a one-way jesus request to method "<listener>.event:<event>" of a
+// listening instance (see PROTOCOL.md, section 8). Its data is the payload encoded with the
+// codec of the event's channel; Meta.Extra carries the event name, its id and, for
+// noResponse events, a sequence number that lets the listener count what was lost.
+//
+//   - noResponse (e.g. logs over udp): best effort. Each listening service gets one
+//     datagram; nothing is retried. The emitter counts what it handed to the transport
+//     (Sent), what it could not send (Dropped) and what was too large (Oversize); the
+//     listener counts what arrived (Received) and the gaps in each sender's sequence (Lost).
+//   - ack (e.g. domain events over http): at least once. Each listening service is retried
+//     with backoff, on another instance after a failure, until one instance acknowledges or
+//     the emit's deadline passes. The listener acknowledges only a payload that passed its
+//     own schema, and suppresses duplicates by event id within a window so that its
+//     handler sees a retried event once.
+//
+// Duplicate suppression is per listening instance. A retry after a lost acknowledgement
+// that lands on another instance of the same service runs that service's handler a second
+// time: handlers of ack events should be idempotent where that matters. The window is
+// bounded in entries too; at the bound the oldest ids are forgotten early (counted in
+// Stats.Evicted) and a retry of such an event would run the handler again.
+//
+// # Concurrency
+//
+// A Bus is safe for concurrent use. Emit fans out to the listening services in parallel,
+// at most WithMaxParallel at once, and returns when every one has acknowledged, failed or
+// run out of time. Close is repeat-safe; it closes the bus's connections and tail channels.
+package events

@@ -1,0 +1,480 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// Keys of Meta.Extra on an event request (PROTOCOL.md, section 8). Over http they arrive
+// canonicalised ("Event-Id"); listeners look them up without regard to case.
+const (
+	ExtraEvent  = "event"    // the event name
+	ExtraID     = "event-id" // the event id (a UUID), the same for every listening service
+	ExtraSeq    = "seq"      // noResponse only: decimal sequence number, 1, 2, ... per stream
+	ExtraSource = "src"      // noResponse only: the sender stream's id (one per emitting bus)
+)
+
+// Result is what one Emit did: the event, its id, and per listening service whether it
+// acknowledged (ack events), was handed to the transport (noResponse events) or failed.
+type Result struct {
+	Event, ID string
+	Acked     []string         // services that acknowledged, sorted
+	Sent      []string         // services a noResponse event was sent to, sorted
+	Failed    map[string]error // services that did not get it, with why (a *jesus.Error)
+}
+
+// Err returns nil when no listening service failed, otherwise a *DeliveryError.
+func (r Result) Err() error {
+	if len(r.Failed) == 0 {
+		return nil
+	}
+	return &DeliveryError{Event: r.Event, ID: r.ID, Failed: r.Failed}
+}
+
+// DeliveryError says which listening services did not get an event, and why. errors.Is
+// matches any of the per-service errors (e.g. jesus.ErrInvalidArgument).
+type DeliveryError struct {
+	Event, ID string
+	Failed    map[string]error
+}
+
+func (e *DeliveryError) Error() string {
+	svcs := make([]string, 0, len(e.Failed))
+	for s := range e.Failed {
+		svcs = append(svcs, s)
+	}
+	sort.Strings(svcs)
+	var b strings.Builder
+	fmt.Fprintf(&b, "events: %s %s: not delivered to %d listening service(s)", e.Event, e.ID, len(svcs))
+	for _, s := range svcs {
+		fmt.Fprintf(&b, "; %s: %v", s, e.Failed[s])
+	}
+	return b.String()
+}
+
+// Unwrap returns the per-service errors.
+func (e *DeliveryError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		out = append(out, err)
+	}
+	return out
+}
+
+// Emit sends payload as event to every service that listens to it, in the mode and over
+// the channel self's descriptor declares for the event. The payload is first checked
+// against self's events[event].payload (invalid_argument naming service, event and
+// pointers). noResponse events return once handed to the transports; ack events return
+// once every listening service acknowledged or ctx (default WithTimeout) ended. The
+// error is nil when every listening service got the event, otherwise res.Err(); an event
+// nobody listens to is not an error (res has no services). The event's corrid is ctx's
+// (see jesus.WithCorrID), so a handler that emits passes its own on.
+func Emit[T any](ctx context.Context, b *Bus, event string, payload T) (Result, error) {
+	return b.emit(ctx, event, payload)
+}
+
+func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, error) {
+	res := Result{Event: event}
+	ev := b.out[event]
+	if ev == nil {
+		return res, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: event,
+			Message: fmt.Sprintf("events: %s declares no event %q", b.self.ID(), event)}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, &jesus.Error{Code: codeOfContext(err), Method: event, Message: "events: " + err.Error()}
+	}
+	data, err := b.encode(ev, payload)
+	if err != nil {
+		return res, err
+	}
+	b.st.emitted.Add(1)
+	res.ID = uuid.NewString()
+	services := b.listenersOf(event)
+	if len(services) == 0 {
+		return res, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.o.timeout)
+		defer cancel()
+	}
+	b.connMu.Lock()
+	if b.closed {
+		b.connMu.Unlock()
+		return res, &jesus.Error{Code: jesus.CodeUnavailable, Method: event, Message: "events: the bus is closed"}
+	}
+	b.inFlight.Add(1)
+	b.connMu.Unlock()
+	defer b.inFlight.Done()
+
+	d := delivery{b: b, ev: ev, id: res.ID, data: data, meta: jesus.OutgoingMeta(ctx, b.self.Service)}
+	errs := make([]error, len(services))
+	if len(services) == 1 {
+		errs[0] = d.to(ctx, services[0])
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, b.o.parallel)
+		for i, svc := range services {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs[i] = d.to(ctx, svc)
+			}()
+		}
+		wg.Wait()
+	}
+	for i, svc := range services {
+		switch {
+		case errs[i] != nil:
+			if res.Failed == nil {
+				res.Failed = map[string]error{}
+			}
+			res.Failed[svc] = errs[i]
+		case ev.mode == jesus.ModeAck:
+			res.Acked = append(res.Acked, svc)
+		default:
+			res.Sent = append(res.Sent, svc)
+		}
+	}
+	return res, res.Err()
+}
+
+// encode serializes the payload, checks it against the emitter's schema, and compresses it
+// with the event channel's codec.
+func (b *Bus) encode(ev *outEvent, payload any) ([]byte, error) {
+	raw, err := ev.ser.Marshal(nil, payload)
+	if err != nil {
+		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
+			Message: fmt.Sprintf("events: encode payload (%s): %v", ev.ser.Name(), err)}
+	}
+	val, err := ev.ser.UnmarshalValue(raw)
+	if err != nil {
+		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
+			Message: fmt.Sprintf("events: decode payload for validation (%s): %v", ev.ser.Name(), err)}
+	}
+	if err := ev.v.Validate(val); err != nil {
+		return nil, schemaError(err, b.self.ID(), ev.name, "the payload fails the event schema of")
+	}
+	if ev.pl == ev.ser || ev.pl.Name() == ev.ser.Name() {
+		return raw, nil
+	}
+	data, err := ev.pl.Compressor().Compress(nil, raw)
+	if err != nil {
+		return nil, &jesus.Error{Code: jesus.CodeInternal, Service: b.self.ID(), Method: ev.name,
+			Message: fmt.Sprintf("events: compress payload (%s): %v", ev.pl.Name(), err)}
+	}
+	return data, nil
+}
+
+// delivery is one event on its way to the listening services.
+type delivery struct {
+	b    *Bus
+	ev   *outEvent
+	id   string
+	data []byte
+	meta channel.Meta
+}
+
+// to delivers the event to one listening service: once for noResponse, with retries until
+// acknowledged or ctx ends for ack.
+func (d *delivery) to(ctx context.Context, svc string) error {
+	b := d.b
+	method := WireMethod(svc, d.ev.name)
+	meta := d.meta
+	meta.Extra = map[string]string{ExtraEvent: d.ev.name, ExtraID: d.id}
+	env := &channel.Envelope{Type: channel.TypeRequest, Mode: d.ev.mode, Method: method, Data: d.data, Meta: meta}
+	var avoid string // the endpoint that failed last, so a retry goes elsewhere
+	wait := b.o.backoff
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			b.st.retries.Add(1)
+		}
+		ep, inst, err := d.pick(svc, avoid)
+		if err == nil {
+			if d.ev.mode == jesus.ModeNoResponse {
+				seq, src := b.nextSeq(inst, d.ev.name)
+				env.Meta.Extra[ExtraSeq] = strconv.FormatUint(seq, 10)
+				env.Meta.Extra[ExtraSource] = src
+			}
+			actx, cancel := context.WithTimeout(ctx, b.o.attempt)
+			err = d.send(actx, ep, env)
+			cancel()
+			if err == nil {
+				return nil
+			}
+		}
+		e := jesus.AsError(err)
+		if e.Method == "" {
+			e = &jesus.Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: method, Failures: e.Failures, Remote: e.Remote}
+		}
+		if isTooLarge(err) {
+			b.st.oversize.Add(1)
+			return e
+		}
+		if d.ev.mode == jesus.ModeNoResponse {
+			b.st.dropped.Add(1)
+			return e
+		}
+		if !retryable(e) || ctx.Err() != nil {
+			b.st.failed.Add(1)
+			if ctx.Err() != nil && e.Code != jesus.CodeDeadlineExceeded && e.Code != jesus.CodeCanceled {
+				e = &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
+					Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
+			}
+			return e
+		}
+		if ep.Addr != "" {
+			avoid = endpointKey(ep)
+			if e.Code == jesus.CodeUnavailable || !e.Remote {
+				b.bad.Store(avoid, time.Now().Add(b.o.hold))
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			b.st.failed.Add(1)
+			return &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
+				Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
+		case <-t.C:
+		}
+		wait = min(wait*2, b.o.backoffMax)
+	}
+}
+
+// send makes one attempt on endpoint ep.
+func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envelope) error {
+	b := d.b
+	cn, err := b.conn(ctx, ep)
+	if err != nil {
+		return err
+	}
+	env.ID = 0
+	env.Codec = d.ev.pl.Name()
+	env.Meta.Channel = ep.Transport + "+" + ep.Codec
+	if dl, ok := ctx.Deadline(); ok {
+		env.Timeout = time.Until(dl)
+		if env.Timeout <= 0 {
+			return &jesus.Error{Code: jesus.CodeDeadlineExceeded, Message: "events: deadline passed before sending"}
+		}
+	}
+	env.Meta.ReqOut = time.Now().UnixNano()
+	ex, err := cn.Open(ctx, env)
+	if err != nil {
+		return transportError(ctx, err, ep)
+	}
+	if ex == nil { // noResponse: handed to the transport
+		b.st.sent.Add(1)
+		return nil
+	}
+	defer ex.Close()
+	reply, err := ex.Recv(ctx)
+	if err != nil {
+		return transportError(ctx, err, ep)
+	}
+	switch reply.Type {
+	case channel.TypeAck:
+		b.st.acked.Add(1)
+		return nil
+	case channel.TypeError:
+		return remoteError(reply, env.Method)
+	}
+	return &jesus.Error{Code: jesus.CodeInternal, Message: fmt.Sprintf("events: %s answered %s to an ack request", ep.String(), reply.Type)}
+}
+
+// pick chooses a live instance of svc with an endpoint on the event's transport (the
+// channel of the same name preferred), round robin, avoiding endpoints that just failed.
+func (d *delivery) pick(svc, avoid string) (channel.Spec, string, error) {
+	b := d.b
+	now := time.Now()
+	usable := func(in registry.Instance, strict bool) (channel.Spec, bool) {
+		sp, ok := endpointFor(in, d.ev.chName, d.ev.transport)
+		if !ok {
+			return sp, false
+		}
+		if strict {
+			ep := endpointKey(sp)
+			if ep == avoid {
+				return sp, false
+			}
+			if until, bad := b.bad.Load(ep); bad && now.Before(until.(time.Time)) {
+				return sp, false
+			}
+		}
+		return sp, true
+	}
+	inst, err := b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, true); return !ok })
+	if err != nil {
+		// Every instance failed lately: try them anyway rather than give up early.
+		inst, err = b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, false); return !ok })
+	}
+	if err != nil {
+		return channel.Spec{}, "", &jesus.Error{Code: jesus.CodeUnavailable, Service: svc,
+			Message: fmt.Sprintf("events: no live instance of %s offers a %s channel: %v", svc, d.ev.transport, err)}
+	}
+	sp, _ := usable(inst, false)
+	sp.Codec = d.ev.pl.Name()
+	return sp, inst.ID, nil
+}
+
+// endpointKey names an endpoint whatever the codec: "transport://addr".
+func endpointKey(sp channel.Spec) string { return sp.Transport + "://" + sp.Addr }
+
+// endpointFor returns the instance's endpoint on transport, preferring the channel named
+// name; among others the first by channel name.
+func endpointFor(in registry.Instance, name, transport string) (channel.Spec, bool) {
+	if ep, ok := in.Endpoints[name]; ok {
+		if sp, err := channel.ParseSpec(ep); err == nil && sp.Transport == transport && sp.Addr != "" {
+			return sp, true
+		}
+	}
+	var best channel.Spec
+	bestName, found := "", false
+	for n, ep := range in.Endpoints {
+		if n == name || (found && n > bestName) {
+			continue
+		}
+		if sp, err := channel.ParseSpec(ep); err == nil && sp.Transport == transport && sp.Addr != "" {
+			best, bestName, found = sp, n, true
+		}
+	}
+	return best, found
+}
+
+// nextSeq returns the next sequence number of the stream to one listening instance.
+func (b *Bus) nextSeq(instance, event string) (uint64, string) {
+	b.seqMu.Lock()
+	defer b.seqMu.Unlock()
+	k := seqKey{instance, event}
+	n, ok := b.seqs[k]
+	if !ok && len(b.seqs) >= maxSeqStreams {
+		clear(b.seqs)
+		b.newSource()
+	}
+	n++
+	b.seqs[k] = n
+	return n, *b.src.Load() + "/" + instance
+}
+
+// conn returns the bus's connection to ep, dialling it on first use.
+func (b *Bus) conn(ctx context.Context, ep channel.Spec) (channel.Conn, error) {
+	key := endpointKey(ep)
+	b.connMu.Lock()
+	if b.closed {
+		b.connMu.Unlock()
+		return nil, &jesus.Error{Code: jesus.CodeUnavailable, Message: "events: the bus is closed"}
+	}
+	if cn, ok := b.conns[key]; ok {
+		b.connMu.Unlock()
+		return cn, nil
+	}
+	b.connMu.Unlock()
+	tr, err := b.o.transports.Get(ep.Transport)
+	if err != nil {
+		return nil, &jesus.Error{Code: jesus.CodeUnimplemented, Message: "events: " + err.Error()}
+	}
+	cn, err := tr.Dial(ctx, ep.Addr, b.o.cfg)
+	if err != nil {
+		return nil, transportError(ctx, err, ep)
+	}
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.closed {
+		cn.Close()
+		return nil, &jesus.Error{Code: jesus.CodeUnavailable, Message: "events: the bus is closed"}
+	}
+	if old, ok := b.conns[key]; ok { // dialled at the same time by another emit
+		cn.Close()
+		return old, nil
+	}
+	b.conns[key] = cn
+	return cn, nil
+}
+
+// retryable reports whether another attempt (maybe on another instance) may succeed.
+func retryable(e *jesus.Error) bool {
+	switch e.Code {
+	case jesus.CodeUnavailable, jesus.CodeDeadlineExceeded, jesus.CodeResourceExhausted, jesus.CodeCanceled, jesus.CodeUnknown:
+		return true
+	}
+	return false
+}
+
+func isTooLarge(err error) bool {
+	var o *oversizeError
+	return errors.As(err, &o)
+}
+
+func codeOfContext(err error) jesus.Code {
+	if errors.Is(err, context.Canceled) {
+		return jesus.CodeCanceled
+	}
+	return jesus.CodeDeadlineExceeded
+}
+
+// oversizeError marks a message the transport refused as too large; it unwraps to the
+// *jesus.Error (resource_exhausted) that callers see.
+type oversizeError struct{ e *jesus.Error }
+
+func (o *oversizeError) Error() string { return o.e.Error() }
+func (o *oversizeError) Unwrap() error { return o.e }
+
+// transportError maps an error of the channel layer to a *jesus.Error.
+func transportError(ctx context.Context, err error, ep channel.Spec) error {
+	if ctx.Err() != nil {
+		return &jesus.Error{Code: codeOfContext(ctx.Err()), Message: "events: " + ctx.Err().Error()}
+	}
+	var je *jesus.Error
+	if errors.As(err, &je) {
+		return je
+	}
+	code := jesus.CodeOf(err)
+	if code == jesus.CodeUnknown || code == jesus.CodeCanceled || code == jesus.CodeDeadlineExceeded {
+		code = jesus.CodeUnavailable // a connection problem of this endpoint, not the caller's context
+	}
+	e := &jesus.Error{Code: code, Message: fmt.Sprintf("events: %s: %v", ep.String(), err)}
+	if errors.Is(err, channel.ErrTooLarge) {
+		return &oversizeError{e}
+	}
+	return e
+}
+
+// maxErrDetails bounds the error details a listener may send back.
+const maxErrDetails = 64 << 10
+
+// remoteError builds the error a listener sent in a TypeError reply (PROTOCOL.md, §7).
+func remoteError(env *channel.Envelope, method string) *jesus.Error {
+	e := &jesus.Error{Code: jesus.Code(env.ErrCode), Message: env.ErrMessage, Method: method, Remote: true}
+	if !e.Code.Valid() {
+		e.Message = fmt.Sprintf("peer sent unknown code %q: %s", env.ErrCode, env.ErrMessage)
+		e.Code = jesus.CodeUnknown
+	}
+	if n := len(env.ErrDetails); n > 0 && n <= maxErrDetails {
+		var d struct {
+			Service  string          `json:"service"`
+			Method   string          `json:"method"`
+			Failures []jesus.Failure `json:"failures"`
+		}
+		if json.Unmarshal(env.ErrDetails, &d) == nil {
+			e.Service, e.Failures = d.Service, d.Failures
+			if d.Method != "" {
+				e.Method = d.Method
+			}
+		}
+	}
+	return e
+}
