@@ -217,29 +217,35 @@ func (c *Conn) readLoop() {
 			}
 			continue // e.g. ECONNREFUSED: nobody listens yet; retransmission goes on
 		}
-		if n > c.limit {
-			c.stray.Add(1)
-			continue
-		}
-		if channel.ParseEnvelope(buf[:n], &hdr) != nil || (hdr.Type != channel.TypeAck && hdr.Type != channel.TypeError) {
-			c.stray.Add(1)
-			continue
-		}
-		c.mu.Lock()
-		x := c.pending[hdr.ID]
-		c.mu.Unlock()
-		if x == nil {
-			c.stray.Add(1) // usually the answer to a retransmission of a finished exchange
-			continue
-		}
-		// The envelope outlives buf: parse it again from its own copy.
-		env := new(channel.Envelope)
-		if channel.ParseEnvelope(append([]byte(nil), buf[:n]...), env) != nil || !x.finish(env, nil) {
-			c.stray.Add(1)
-			continue
-		}
-		c.replies.Add(1)
+		c.handleReply(buf[:n], &hdr)
 	}
+}
+
+// handleReply matches one datagram read by the reader to its waiting exchange; hdr is
+// scratch space. b is the reader's buffer: what is kept is copied.
+func (c *Conn) handleReply(b []byte, hdr *channel.Envelope) {
+	if len(b) > c.limit {
+		c.stray.Add(1)
+		return
+	}
+	if channel.ParseEnvelope(b, hdr) != nil || (hdr.Type != channel.TypeAck && hdr.Type != channel.TypeError) {
+		c.stray.Add(1)
+		return
+	}
+	c.mu.Lock()
+	x := c.pending[hdr.ID]
+	c.mu.Unlock()
+	if x == nil {
+		c.stray.Add(1) // usually the answer to a retransmission of a finished exchange
+		return
+	}
+	// The envelope outlives b: parse it again from its own copy.
+	env := new(channel.Envelope)
+	if channel.ParseEnvelope(append([]byte(nil), b...), env) != nil || !x.finish(env, nil) {
+		c.stray.Add(1)
+		return
+	}
+	c.replies.Add(1)
 }
 
 // exchange is one ack-mode request waiting for its ack or error.

@@ -69,3 +69,49 @@ func FuzzDatagram(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReply feeds the client's reply path (size check, parse, match by id, hand-over)
+// with arbitrary datagrams and with well-formed replies built from arbitrary fields for
+// an exchange that is waiting, and checks that a reply reaches only its own exchange.
+func FuzzReply(f *testing.F) {
+	f.Add(byte(channel.TypeAck), "", []byte(nil), []byte{1, 3, 2, 1, 0})
+	f.Add(byte(channel.TypeError), "not_found", []byte("x"), []byte{1, 6, 2, 0x80, 0x80, 1, 0})
+	f.Add(byte(channel.TypeResponse), "", []byte(nil), []byte{})
+	f.Add(byte(0), "", []byte(nil), make([]byte, 2000))
+	f.Add(byte(channel.TypeAck), "", []byte("payload"), []byte{1, 3, 0, 1, 11, 200, 'x'})
+
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { sink.Close() })
+	c, err := Dial(context.Background(), sink.LocalAddr().String(), channel.Config{RetryInterval: time.Hour})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { c.Close() })
+	var hdr channel.Envelope
+
+	f.Fuzz(func(t *testing.T, typ byte, code string, data, raw []byte) {
+		req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.do"}
+		x, err := c.Open(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		c.handleReply(raw, &hdr)
+		reply := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.Type(typ), ID: req.ID, ErrCode: code, Data: data})
+		c.handleReply(reply, &hdr)
+		ex := x.(*exchange)
+		select {
+		case <-ex.done:
+			if ex.reply != nil && (ex.reply.ID != req.ID || (ex.reply.Type != channel.TypeAck && ex.reply.Type != channel.TypeError)) {
+				t.Fatalf("exchange %d finished with %s for id %d", req.ID, ex.reply.Type, ex.reply.ID)
+			}
+		default:
+			if rt := channel.Type(typ); (rt == channel.TypeAck || rt == channel.TypeError) && len(reply) <= c.limit {
+				t.Fatalf("a well-formed %s for waiting exchange %d was not delivered", rt, req.ID)
+			}
+		}
+	})
+}
