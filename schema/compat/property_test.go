@@ -72,6 +72,9 @@ func TestPropertyRandomPairs(t *testing.T) {
 	seed := uint64(7)
 	if v, err := strconv.Atoi(os.Getenv("COMPAT_RANDOM_PAIRS")); err == nil && v > 0 {
 		n, seed = v, uint64(time.Now().UnixNano())
+		if s, err := strconv.ParseUint(os.Getenv("COMPAT_SEED"), 10, 64); err == nil {
+			seed = s
+		}
 		t.Logf("seed %d", seed)
 	}
 	rng := rand.New(rand.NewPCG(seed, 11))
@@ -106,7 +109,10 @@ func compiles(s string) bool {
 // often, so that the pairs exercise every verdict.
 func randomSchema(rng *rand.Rand, depth int) string {
 	if depth > 2 {
-		return []string{`true`, `{"type":"integer"}`, `{"type":"string"}`, `{}`}[rng.IntN(4)]
+		return []string{`true`, `{"type":"integer"}`, `{"type":"string"}`, `{}`, `{"$ref":"#"}`}[rng.IntN(5)]
+	}
+	if depth > 0 && rng.IntN(10) == 0 {
+		return `{"$ref":"#"}`
 	}
 	var kw []string
 	add := func(s string, args ...any) { kw = append(kw, fmt.Sprintf(s, args...)) }
@@ -171,6 +177,18 @@ func randomSchema(rng *rand.Rand, depth int) string {
 		if rng.IntN(3) == 0 {
 			add(`"additionalProperties":%s`, randomSchema(rng, depth+1))
 		}
+		switch rng.IntN(8) {
+		case 0:
+			add(`"patternProperties":{"^a":%s}`, randomSchema(rng, depth+1))
+		case 1:
+			add(`"dependentRequired":{"a":["b"]}`)
+		case 2:
+			add(`"propertyNames":{"maxLength":1}`)
+		case 3:
+			add(`"minProperties":1`)
+		case 4:
+			add(`"if":{"required":["a"]},"then":{"required":["c"]}`)
+		}
 	case "array":
 		if rng.IntN(2) == 0 {
 			add(`"items":%s`, randomSchema(rng, depth+1))
@@ -186,6 +204,9 @@ func randomSchema(rng *rand.Rand, depth int) string {
 		}
 		if rng.IntN(5) == 0 {
 			add(`"uniqueItems":true`)
+		}
+		if rng.IntN(6) == 0 {
+			add(`"contains":%s`, randomSchema(rng, depth+1))
 		}
 	}
 	return "{" + strings.Join(kw, ",") + "}"
