@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,11 @@ func TestEtcdRestart(t *testing.T) {
 	}
 	c := watch(t, r)
 	g := register(t, r, instance("orders", "a", "127.0.0.1:4101"))
-	waitFor(t, 5*time.Second, "instance cached", func() bool { return hasInstance(c, "orders", "a") })
+	orphan, err := r.Register(ctx, instance("orders", "orphan", "127.0.0.1:4102"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "instances cached", func() bool { return len(c.Instances("orders")) == 2 })
 
 	start := time.Now()
 	e.Stop()
@@ -38,7 +43,7 @@ func TestEtcdRestart(t *testing.T) {
 	}
 	// Calls to etcd end with ErrUnavailable at their deadline, never later.
 	start = time.Now()
-	_, err := r.Descriptor(ctx, "orders", "1.0.0")
+	_, err = r.Descriptor(ctx, "orders", "1.0.0")
 	took := time.Since(start)
 	t.Logf("MEASURE Descriptor while etcd is down failed after %s: %v", took.Round(time.Millisecond), err)
 	if !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
@@ -48,6 +53,25 @@ func TestEtcdRestart(t *testing.T) {
 	err = r.PublishDescriptor(ctx, "orders", "1.1.0", descriptor("orders", "1.1.0", ""))
 	if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
 		t.Fatalf("Publish while down: %v after %s", err, took)
+	}
+	var wg sync.WaitGroup
+	for name, call := range map[string]func() error{
+		"Register": func() error { _, err := r.Register(ctx, instance("orders", "late", "127.0.0.1:1")); return err },
+		"Watch":    func() error { _, err := r.Watch(ctx); return err },
+		// Deregistering while etcd is down cannot revoke: the key expires with its lease.
+		"Registration.Close": func() error { return orphan.Close(ctx) },
+	} {
+		wg.Go(func() {
+			start := time.Now()
+			err := call()
+			if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
+				t.Errorf("%s while down: %v after %s, want ErrUnavailable within %s", name, err, took, callTimeout)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	start = time.Now()
@@ -79,6 +103,8 @@ func TestEtcdRestart(t *testing.T) {
 	}
 	seen := waitFor(t, 10*time.Second, "new version in the cache", func() bool { v, _, _ := c.Latest("orders"); return v == "2.0.0" })
 	t.Logf("MEASURE publish after restart reached the cache in %s", seen.Round(time.Millisecond))
+	// The orphan's lease survived the restart with nobody keeping it alive.
+	waitFor(t, ttl+2*time.Second, "orphan expired", func() bool { return !hasInstance(c, "orders", "orphan") })
 	// The instance stays registered past the old lease's TTL (its key moved to the new lease).
 	deadline := time.Now().Add(ttl + time.Second)
 	for time.Now().Before(deadline) {
