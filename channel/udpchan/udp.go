@@ -73,16 +73,29 @@ func (*transport) Caps() channel.Caps {
 }
 
 func (t *transport) Dial(ctx context.Context, addr string, cfg channel.Config) (channel.Conn, error) {
-	return Dial(ctx, addr, cfg)
+	c, err := Dial(ctx, addr, cfg)
+	if err != nil {
+		return nil, err // not a nil *Conn in a non-nil interface
+	}
+	return c, nil
 }
 
 func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config) (channel.Listener, error) {
+	l, err := t.listen(ctx, addr, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (t *transport) listen(ctx context.Context, addr string, cfg channel.Config) (*Listener, error) {
 	return listen(ctx, addr, cfg, t.opts)
 }
 
-// Listen binds addr with the default dedup limits; see New and WithDedupLimits.
-func Listen(ctx context.Context, addr string, cfg channel.Config) (*Listener, error) {
-	return listen(ctx, addr, cfg, options{dedupEntries: DefaultDedupEntries, dedupBytes: DefaultDedupBytes})
+// Listen binds addr ("127.0.0.1:0" picks a free port) and returns a listener that
+// serves nothing until Serve; opts are those of New.
+func Listen(ctx context.Context, addr string, cfg channel.Config, opts ...Option) (*Listener, error) {
+	return New(opts...).(*transport).listen(ctx, addr, cfg)
 }
 
 func config(cfg channel.Config) (channel.Config, error) {

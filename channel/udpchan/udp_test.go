@@ -493,8 +493,11 @@ func TestInvalidConfig(t *testing.T) {
 	if _, err := udpchan.Dial(context.Background(), "127.0.0.1:9", cfg); err == nil || !strings.Contains(err.Error(), "MaxDatagram 70000") {
 		t.Fatalf("Dial with MaxDatagram 70000: %v", err)
 	}
-	if _, err := udpchan.New().Listen(context.Background(), "127.0.0.1:0", cfg); err == nil || !strings.HasPrefix(err.Error(), "udpchan: ") {
-		t.Fatalf("Listen with MaxDatagram 70000: %v", err)
+	if ln, err := udpchan.New().Listen(context.Background(), "127.0.0.1:0", cfg); ln != nil || err == nil || !strings.HasPrefix(err.Error(), "udpchan: ") {
+		t.Fatalf("Listen with MaxDatagram 70000: %v, %v", ln, err)
+	}
+	if c, err := udpchan.New().Dial(context.Background(), "127.0.0.1:9", cfg); c != nil || err == nil {
+		t.Fatalf("Transport.Dial with MaxDatagram 70000: %v, %v (want a nil interface)", c, err)
 	}
 }
 
