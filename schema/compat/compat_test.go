@@ -145,6 +145,7 @@ var pairs = []pair{
 	{"contains on B", `{"type":"array"}`, `{"type":"array","contains":{"type":"integer"}}`, I, "contains"},
 	{"small integer range⊆enum", `{"type":"integer","minimum":1,"maximum":3}`, `{"enum":[1,2,3,4]}`, C, ""},
 	{"small integer range⊄enum", `{"type":"integer","minimum":1,"maximum":3}`, `{"enum":[1,3]}`, I, "2"},
+	{"property named $id is a name", `{"type":"object","properties":{"$id":{"type":"integer"}}}`, `{"type":"object","properties":{"$id":{"type":"number"}}}`, C, ""},
 	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
 }
 

@@ -15,9 +15,6 @@ func TestRepoSchemas(t *testing.T) {
 	paths, _ := filepath.Glob("../../schemas/*.json")
 	files := map[string][]byte{}
 	for _, p := range paths {
-		if filepath.Base(p) == "descriptor.schema.json" {
-			continue
-		}
 		b, _ := os.ReadFile(p)
 		files[filepath.Base(p)] = b
 	}

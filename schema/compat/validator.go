@@ -111,8 +111,11 @@ const draft2020 = "https://json-schema.org/draft/2020-12/schema"
 func precheck(docs map[string]any, f string) error {
 	prefix := path.Dir(f) + "/"
 	budget := 1 << 20
-	var walk func(v any, root bool, name string, depth int) error
-	walk = func(v any, root bool, name string, depth int) error {
+	// Below these keywords the keys are names, not keywords.
+	nameMaps := map[string]bool{"properties": true, "patternProperties": true, "$defs": true,
+		"definitions": true, "dependentSchemas": true, "dependentRequired": true}
+	var walk func(v any, root, names bool, name string, depth int) error
+	walk = func(v any, root, names bool, name string, depth int) error {
 		if budget--; budget < 0 {
 			return fmt.Errorf("compat: document %q is too large to check (more than %d values)", name, 1<<20)
 		}
@@ -121,20 +124,22 @@ func precheck(docs map[string]any, f string) error {
 		}
 		switch t := v.(type) {
 		case map[string]any:
-			if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 && !(root && isDescriptor(t)) {
-				return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
+			if !names {
+				if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 && !(root && isDescriptor(t)) {
+					return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
+				}
+				if _, ok := t["$id"]; ok && !root {
+					return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
+				}
 			}
-			if _, ok := t["$id"]; ok && !root {
-				return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
-			}
-			for _, e := range t {
-				if err := walk(e, false, name, depth+1); err != nil {
+			for k, e := range t {
+				if err := walk(e, false, !names && nameMaps[k], name, depth+1); err != nil {
 					return err
 				}
 			}
 		case []any:
 			for _, e := range t {
-				if err := walk(e, false, name, depth+1); err != nil {
+				if err := walk(e, false, false, name, depth+1); err != nil {
 					return err
 				}
 			}
@@ -143,7 +148,7 @@ func precheck(docs map[string]any, f string) error {
 	}
 	for name, d := range docs {
 		if strings.HasPrefix(name, prefix) {
-			if err := walk(d, true, path.Base(name), 0); err != nil {
+			if err := walk(d, true, false, path.Base(name), 0); err != nil {
 				return err
 			}
 		}
