@@ -24,8 +24,9 @@ type ClientStats struct {
 
 // Conn is the client side: one connected UDP socket and one reader goroutine that
 // hands acks and errors to the exchanges waiting for them by id. Ids increase by one
-// per request from a random start (see firstID). All methods are safe for concurrent use; Close is repeat-safe and
-// returns only after the reader goroutine has stopped.
+// per request from a random start (see firstID). All methods are safe for concurrent
+// use; Close is repeat-safe and returns only after the reader goroutine has stopped.
+// An ack-mode exchange costs one timer while it waits, no goroutine.
 type Conn struct {
 	cfg   channel.Config
 	limit int
