@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"syscall"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"google.golang.org/grpc"
@@ -42,19 +43,33 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("registry: embedded etcd: Dir is required")
 	}
-	clientAddr, err := loopbackAddr("ClientAddr", cfg.ClientAddr)
-	if err != nil {
-		return nil, err
+	// A port picked here may be taken by another process before etcd binds it;
+	// then pick again, a few times.
+	const attempts = 3
+	for i := 1; ; i++ {
+		clientAddr, err := loopbackAddr("ClientAddr", cfg.ClientAddr)
+		if err != nil {
+			return nil, err
+		}
+		peerAddr, err := loopbackAddr("PeerAddr", cfg.PeerAddr)
+		if err != nil {
+			return nil, err
+		}
+		e := &Embedded{cfg: cfg, clientAddr: clientAddr, peerAddr: peerAddr}
+		err = e.start(ctx)
+		if err == nil {
+			return e, nil
+		}
+		picked := isAutoPort(cfg.ClientAddr) || isAutoPort(cfg.PeerAddr)
+		if !picked || !errors.Is(err, syscall.EADDRINUSE) || i == attempts || ctx.Err() != nil {
+			return nil, err
+		}
 	}
-	peerAddr, err := loopbackAddr("PeerAddr", cfg.PeerAddr)
-	if err != nil {
-		return nil, err
-	}
-	e := &Embedded{cfg: cfg, clientAddr: clientAddr, peerAddr: peerAddr}
-	if err := e.start(ctx); err != nil {
-		return nil, err
-	}
-	return e, nil
+}
+
+func isAutoPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return addr == "" || err == nil && port == "0"
 }
 
 // loopbackAddr checks that addr is a loopback host:port and resolves port 0 to a free port.

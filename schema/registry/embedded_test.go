@@ -1,0 +1,84 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+func TestEmbeddedConfigErrors(t *testing.T) {
+	checkGoroutines(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cases := []struct {
+		name string
+		cfg  registry.EmbeddedConfig
+		want string
+	}{
+		{"no dir", registry.EmbeddedConfig{}, "Dir is required"},
+		{"not loopback", registry.EmbeddedConfig{Dir: t.TempDir(), ClientAddr: "0.0.0.0:0"}, "loopback"},
+		{"bad addr", registry.EmbeddedConfig{Dir: t.TempDir(), PeerAddr: "nonsense"}, "PeerAddr"},
+		{"port taken", registry.EmbeddedConfig{Dir: t.TempDir(), ClientAddr: l.Addr().String()}, l.Addr().String()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := registry.StartEmbedded(ctx, tc.cfg)
+			if err == nil {
+				e.Close()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want it to mention %q", err, tc.want)
+			}
+			if tc.name == "port taken" && !errors.Is(err, syscall.EADDRINUSE) {
+				t.Fatalf("port in use not recognisable: %v", err)
+			}
+		})
+	}
+}
+
+func TestEmbeddedRestartKeepsDataAndPorts(t *testing.T) {
+	checkGoroutines(t)
+	e := startEtcd(t)
+	eps := e.Endpoints()
+	r := open(t, e, 2*time.Second)
+	ctx := context.Background()
+	if err := r.PublishDescriptor(ctx, "orders", "1.0.0", descriptor("orders", "1.0.0", "")); err != nil {
+		t.Fatal(err)
+	}
+	e.Stop()
+	e.Stop()
+	if e.Running() {
+		t.Fatal("running after Stop")
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.Restart(rctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Restart(rctx); err != nil {
+		t.Fatalf("Restart while running: %v", err)
+	}
+	if got := e.Endpoints(); got[0] != eps[0] {
+		t.Fatalf("endpoints changed: %v -> %v", eps, got)
+	}
+	doc, err := r.Descriptor(ctx, "orders", "1.0.0")
+	if err != nil || !strings.Contains(string(doc), "orders") {
+		t.Fatalf("descriptor after restart: %s %v", doc, err)
+	}
+	e.Close()
+	if err := e.Restart(rctx); !errors.Is(err, registry.ErrClosed) {
+		t.Fatalf("Restart after Close: %v", err)
+	}
+}
