@@ -26,7 +26,7 @@ type Stats struct {
 }
 
 type counters struct {
-	emitted, sent, acked, retries, dropped, oversize, failed                   atomic.Uint64
+	emitted, sent, acked, retries, dropped, oversize, failed                atomic.Uint64
 	received, duplicates, decodeErrors, invalid, handlerErrors, tailDropped atomic.Uint64
 }
 

@@ -1,0 +1,257 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+type Money struct {
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+}
+
+type OrderCreated struct {
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"`
+	Total      Money  `json:"total"`
+	At         string `json:"at"`
+}
+
+type LogRecord struct {
+	Level   string         `json:"level"`
+	Msg     string         `json:"msg"`
+	At      string         `json:"at"`
+	Service string         `json:"service,omitempty"`
+	Attrs   map[string]any `json:"attrs,omitempty"`
+}
+
+func order(i int) OrderCreated {
+	return OrderCreated{OrderID: fmt.Sprintf("o-%d", i), CustomerID: "c-1", Total: Money{Amount: 19.99, Currency: "EUR"}, At: time.Now().UTC().Format(time.RFC3339)}
+}
+
+func logRecord(i int) LogRecord {
+	return LogRecord{Level: "info", Msg: fmt.Sprintf("line %d", i), At: "2026-01-02T03:04:05Z", Service: "orders"}
+}
+
+// leakCheck fails the test if goroutines started during it are still running shortly
+// after it (and its cleanups registered later) finished.
+func leakCheck(t testing.TB) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
+		}
+	})
+}
+
+func ctxT(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond (registry caches and counters have nothing to wait on), bounded.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func loadSchemas(t testing.TB, extra ...string) *schema.Set {
+	t.Helper()
+	set, err := schema.LoadDir(filepath.Join("..", "schemas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if err := set.Add(extra[i], []byte(extra[i+1])); err != nil {
+			t.Fatalf("add %s: %v", extra[i], err)
+		}
+	}
+	return set
+}
+
+func startRegistry(t testing.TB) (*registry.Registry, *registry.Cache) {
+	t.Helper()
+	ctx := ctxT(t)
+	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	cache, err := reg.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cache.Close() })
+	return reg, cache
+}
+
+// seen records, per service, how many times each event id reached a handler.
+type seen struct {
+	mu     sync.Mutex
+	n      map[string]map[string]int // service -> id -> runs
+	corrid map[string]string         // id -> corrid seen
+}
+
+func (s *seen) add(svc string, id, corrid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil {
+		s.n, s.corrid = map[string]map[string]int{}, map[string]string{}
+	}
+	if s.n[svc] == nil {
+		s.n[svc] = map[string]int{}
+	}
+	s.n[svc][id]++
+	s.corrid[id] = corrid
+}
+
+func (s *seen) count(svc string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.n[svc])
+}
+
+// twice lists the ids a service handled more than once.
+func (s *seen) twice(svc string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, n := range s.n[svc] {
+		if n > 1 {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *seen) runs(svc, id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n[svc][id]
+}
+
+// node is one running instance of a service: its server and bus.
+type node struct {
+	srv *jesus.Server
+	bus *events.Bus
+}
+
+// startNode starts an instance of service svc: a server validating its methods and the
+// payloads of its listens, a bus, handlers registered by setup, every channel of its
+// descriptor on loopback (through ListenDescriptor, so stub handlers serve its methods).
+// With deregister=false the registration outlives Close, as with a process that dies.
+func startNode(t testing.TB, set *schema.Set, reg *registry.Registry, cache *registry.Cache, svc string, deregister bool, setup func(*events.Bus)) *node {
+	t.Helper()
+	d := set.Service(svc)
+	if d == nil {
+		t.Fatalf("no descriptor of %s", svc)
+	}
+	v := events.NewValidation(set, d, jesus.ServiceSchemas(set, d.Service, d.Version))
+	srv := jesus.NewServer(svc, jesus.WithValidation(v))
+	bus, err := events.New(d, set, srv, cache, events.WithServerValidation(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	stubMethods(srv, d)
+	if setup != nil {
+		setup(bus)
+	}
+	ctx := ctxT(t)
+	if err := srv.ListenDescriptor(ctx, d, jesus.LoopbackAddrs(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if deregister {
+		if _, err := srv.Register(ctx, reg, d); err != nil {
+			t.Fatal(err)
+		}
+		return &node{srv, bus}
+	}
+	register(t, reg, d, srv.Endpoints())
+	return &node{srv, bus}
+}
+
+// register publishes d and registers an instance with the given endpoints; it is
+// deregistered when the test ends.
+func register(t testing.TB, reg *registry.Registry, d *schema.Descriptor, eps map[string]string) {
+	t.Helper()
+	ctx := ctxT(t)
+	doc, err := d.Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.PublishDescriptor(ctx, d.Service, d.Version, doc); err != nil {
+		t.Fatal(err)
+	}
+	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now()}
+	g, err := reg.Register(ctx, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close(context.Background()) })
+}
+
+// stubMethods serves every method d declares with a handler that does nothing, so that
+// ListenDescriptor's check passes; the tests are about events.
+func stubMethods(srv *jesus.Server, d *schema.Descriptor) {
+	for name, m := range d.Methods {
+		switch m.Mode {
+		case jesus.ModeResponse:
+			jesus.Handle(srv, name, func(context.Context, any) (any, error) { return nil, jesus.NewError(jesus.CodeUnimplemented, "stub") })
+		case jesus.ModeStream:
+			jesus.HandleStream(srv, name, func(context.Context, any, func(any) error) error { return nil })
+		default:
+			jesus.HandleOneWay(srv, name, func(context.Context, any) error { return nil })
+		}
+	}
+}
+
+// emitter returns a bus of service svc that only emits.
+func emitter(t testing.TB, set *schema.Set, cache *registry.Cache, svc string, opts ...events.Option) *events.Bus {
+	t.Helper()
+	b, err := events.New(set.Service(svc), set, nil, cache, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
