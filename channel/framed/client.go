@@ -72,6 +72,11 @@ func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Excha
 		return nil, nil
 	}
 	x := &exchange{cc: cc, id: e.ID, mode: e.Mode, window: c.cfg.StreamWindow, notify: make(chan struct{}, 1)}
+	x.qbase = x.q0[:0]
+	if e.Mode == channel.ModeStream {
+		x.qbase = make([]*inbound, 0, min(c.cfg.StreamWindow+1, 1024))
+	}
+	x.q = x.qbase
 	cc.mu.Lock()
 	if cc.err != nil {
 		err := cc.err
@@ -251,9 +256,11 @@ type exchange struct {
 
 	mu       sync.Mutex
 	q        []*inbound
-	err      error // connection failure
-	terminal bool  // a terminal reply was queued
-	dropped  bool  // Close ran: replies that still arrive are released at once
+	qbase    []*inbound  // q's backing array, reused whenever q runs empty
+	q0       [1]*inbound // qbase for the common single reply
+	err      error       // connection failure
+	terminal bool        // a terminal reply was queued
+	dropped  bool        // Close ran: replies that still arrive are released at once
 	notify   chan struct{}
 
 	// Owned by the goroutine calling Recv/Close.
@@ -316,7 +323,7 @@ func (x *exchange) Recv(ctx context.Context) (*channel.Envelope, error) {
 			x.q[0] = nil
 			x.q = x.q[1:]
 			if len(x.q) == 0 {
-				x.q = x.q[:0:0]
+				x.q = x.qbase
 			}
 			x.mu.Unlock()
 			x.cur = in
