@@ -183,6 +183,19 @@ func checkMsgpack(data []byte, maxDepth int) error {
 		}
 		need--
 		pending--
+		// Fast paths for the commonest one-byte headers.
+		switch c := data[pos]; {
+		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+			pos++
+			continue
+		case c >= 0xa0 && c <= 0xbf:
+			n := int(c & 0x1f)
+			if n > len(data)-pos-1 {
+				return lengthError("str length", uint64(n), pos, len(data)-pos-1)
+			}
+			pos += 1 + n
+			continue
+		}
 		k, hdr, n, err := msgpackHeader(data, pos)
 		if err != nil {
 			return err
