@@ -146,6 +146,9 @@ var pairs = []pair{
 	{"small integer range⊆enum", `{"type":"integer","minimum":1,"maximum":3}`, `{"enum":[1,2,3,4]}`, C, ""},
 	{"small integer range⊄enum", `{"type":"integer","minimum":1,"maximum":3}`, `{"enum":[1,3]}`, I, "2"},
 	{"property named $id is a name", `{"type":"object","properties":{"$id":{"type":"integer"}}}`, `{"type":"object","properties":{"$id":{"type":"number"}}}`, C, ""},
+	{"pattern A⊄maxLength B", `{"type":"string","pattern":"^[A-Z]{3}-[0-9]+$"}`, `{"type":"string","maxLength":8}`, I, "longer"},
+	{"pattern A⊄minLength B", `{"type":"string","pattern":"^id-[a-z]*$"}`, `{"type":"string","minLength":4}`, I, "shorter"},
+	{"pattern A⊄other pattern B", `{"type":"string","pattern":"^[0-9]+$"}`, `{"type":"string","pattern":"^[a-z]+$"}`, I, "pattern"},
 	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
 }
 

@@ -182,6 +182,11 @@ func strCands(s strb, hints []hint) []any {
 		}
 	}
 	out = append(out, "abc", "ABC", "123", "a1", "a-b", "a_b", "hello world", "-", " ", "x@y", "ü", "0")
+	for _, p := range sortedKeys(s.patterns) {
+		for _, v := range regexSamples(p, lens) {
+			out = append(out, v)
+		}
+	}
 	return out
 }
 
