@@ -476,7 +476,7 @@ func (c *checker) maybe(a aset, k kinds, b node, path, reason string, hints []hi
 	if w, ok := c.findWitness(a, k, b, hints); ok {
 		return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason}}}
 	}
-	return unknown(fmt.Sprintf("%s: %s", c.ptrName(path), reason))
+	return unknown(reason)
 }
 
 // local compares A against B's own keywords (not its $ref or combinators).
@@ -539,7 +539,7 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 	sort.Strings(kws)
 	for _, kw := range kws {
 		rs = append(rs, c.maybe(a, ak&unmodelled[kw], b, path,
-			fmt.Sprintf("%s uses %q, which the checker does not model and %s does not carry identically", c.o.bName, kw, c.o.aName),
+			fmt.Sprintf("%s uses %q at %s, which the checker does not model and %s does not carry identically", c.o.bName, kw, c.ptrName(path), c.o.aName),
 			nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
 	}
 	return combine(rs...)
