@@ -72,6 +72,10 @@ func Run(t *testing.T, f Factory) {
 		{"ShutdownHard", s.testShutdownHard},
 		{"MaxInFlight", s.testMaxInFlight},
 		{"ConnClose", s.testConnClose},
+		{"ConnCloseFailsExchanges", s.testConnCloseFailsExchanges},
+		{"RecvContext", s.testRecvContext},
+		{"StreamError", s.testStreamError},
+		{"Peer", s.testPeer},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -962,4 +966,109 @@ func checkLeaks(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // polling a counter: there is nothing to wait on
 		}
 	})
+}
+
+func (s *suite) testConnCloseFailsExchanges(t *testing.T) {
+	if !s.caps.Response {
+		t.Skip("transport has no exchanges that stay open")
+	}
+	cfg := s.config()
+	started := make(chan struct{}, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-ctx.Done()
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("handler did not start")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Recv(ctx); !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Recv on an exchange of a closed Conn: %v, want ErrClosed", err)
+	}
+}
+
+func (s *suite) testRecvContext(t *testing.T) {
+	if !s.caps.Response {
+		t.Skip("transport has no exchanges that stay open")
+	}
+	cfg := s.config()
+	release := make(chan struct{})
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}))
+	defer close(release)
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	x, err := c.Open(tctx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := x.Recv(rctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv with an expiring ctx: %v, want context.DeadlineExceeded", err)
+	}
+	done, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if x2, err := c.Open(done, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"}); err == nil {
+		x2.Close()
+		t.Fatal("Open with a cancelled ctx succeeded")
+	}
+}
+
+func (s *suite) testStreamError(t *testing.T) {
+	if !s.caps.Stream {
+		t.Skip("transport has no streams")
+	}
+	cfg := s.config()
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte("one")})
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: channel.CodeUnavailable, ErrMessage: "source gone"})
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	ctx := tctx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeItem || string(r.Data) != "one" {
+		t.Fatalf("first item: %v %v", r, err)
+	}
+	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeError || r.ErrCode != channel.CodeUnavailable || r.ErrMessage != "source gone" {
+		t.Fatalf("error: %v %v", r, err)
+	}
+	if _, err := x.Recv(ctx); err != io.EOF {
+		t.Fatalf("Recv after the error: %v, want io.EOF", err)
+	}
+}
+
+func (s *suite) testPeer(t *testing.T) {
+	cfg := s.config()
+	peers := make(chan string, 1)
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		peers <- w.Peer()
+		echo(ctx, req, w)
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	if _, err := call(tctx(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-peers; p == "" {
+		t.Error("ReplyWriter.Peer() is empty")
+	}
 }
