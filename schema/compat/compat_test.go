@@ -149,6 +149,8 @@ var pairs = []pair{
 	{"pattern A⊄maxLength B", `{"type":"string","pattern":"^[A-Z]{3}-[0-9]+$"}`, `{"type":"string","maxLength":8}`, I, "longer"},
 	{"pattern A⊄minLength B", `{"type":"string","pattern":"^id-[a-z]*$"}`, `{"type":"string","minLength":4}`, I, "shorter"},
 	{"pattern A⊄other pattern B", `{"type":"string","pattern":"^[0-9]+$"}`, `{"type":"string","pattern":"^[a-z]+$"}`, I, "pattern"},
+	{"odd property names", `{"type":"object","properties":{"a b/c~d%e":{"type":"integer"},"ü#?":{"const":1}}}`, `{"type":"object","properties":{"a b/c~d%e":{"type":"number"},"ü#?":{"type":"integer"}}}`, C, ""},
+	{"odd property names⊄", `{"type":"object","properties":{"a b/c~d%e":{"type":"number"}}}`, `{"type":"object","properties":{"a b/c~d%e":{"type":"integer"}}}`, I, "/a b~1c~0d%e"},
 	{"unknown keywords are annotations", `{"type":"string","x-go-type":"Foo"}`, `{"type":"string","x-whatever":1}`, C, ""},
 }
 

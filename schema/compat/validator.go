@@ -24,11 +24,17 @@ func newValidator(docs map[string]any) *validator {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft2020
 	c.AssertFormat = true
+	// Documents are handed to the validator when a schema first needs them,
+	// not all up front: a check usually touches two or three files of a set.
 	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("compat: $ref to %q outside the document set", s)
-	}
-	v := &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
-	for name, d := range docs {
+		name, ok := strings.CutPrefix(s, "jesus:///")
+		if ok {
+			name, _ = url.PathUnescape(name)
+		}
+		d, found := docs[name]
+		if !ok || !found {
+			return nil, fmt.Errorf("compat: $ref to %q outside the document set", internalURLs.Replace(s))
+		}
 		if m, ok := d.(map[string]any); ok && isDescriptor(m) {
 			// A descriptor's root is not a schema: its "$schema" names the
 			// descriptor format, and must not switch the draft of the
@@ -44,21 +50,15 @@ func newValidator(docs map[string]any) *validator {
 		}
 		b, err := json.Marshal(d)
 		if err != nil {
-			v.errs["jesus:///"+name] = err
-			continue
+			return nil, fmt.Errorf("compat: document %q: %v", path.Base(name), err)
 		}
-		if err := c.AddResource("jesus:///"+name, bytes.NewReader(b)); err != nil {
-			v.errs["jesus:///"+name] = err
-		}
+		return io.NopCloser(bytes.NewReader(b)), nil
 	}
-	return v
+	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
 }
 
 func (v *validator) schema(n node) (*jsonschema.Schema, error) {
 	u := "jesus:///" + n.file
-	if err, ok := v.errs[u]; ok {
-		return nil, err
-	}
 	full := u + "#" + (&url.URL{Fragment: n.ptr}).EscapedFragment()
 	if s, ok := v.cache[full]; ok {
 		return s, nil
