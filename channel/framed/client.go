@@ -25,6 +25,8 @@ type client struct {
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup // reader and writer goroutines of every connection
+
+	closedFlag atomic.Bool // closed, readable without c.mu on the hot path
 }
 
 type slot struct {
@@ -50,9 +52,25 @@ func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Excha
 	if !req.Mode.Valid() {
 		return nil, fmt.Errorf("framed: request mode %d is not one of noResponse, ack, response, stream", req.Mode)
 	}
+	if c.closedFlag.Load() {
+		return nil, fmt.Errorf("framed: Open on a closed %s connection to %s: %w", c.t.name, c.addr, channel.ErrClosed)
+	}
+	// A connection found dead before anything was sent on it is replaced and the
+	// request goes out on the new one; after that the error is the caller's.
+	for attempt := 0; ; attempt++ {
+		x, sent, err := c.open(ctx, req)
+		if err == nil || sent || attempt == 1 || c.closedFlag.Load() {
+			return x, err
+		}
+	}
+}
+
+// open sends req on the next connection of the pool; sent reports whether the
+// request may have reached the wire.
+func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exchange, sent bool, _ error) {
 	cc, err := c.conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, true, err // dial errors are not retried here
 	}
 	e := *req
 	e.Type = channel.TypeRequest
@@ -63,13 +81,13 @@ func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Excha
 	}
 	b, err := appendFrame(&e, c.cfg.MaxMessage, c.t.where)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if e.Mode == channel.ModeNoResponse {
 		if err := cc.l.enqueue(b); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return nil, nil
+		return nil, true, nil
 	}
 	x := &exchange{cc: cc, id: e.ID, mode: e.Mode, window: c.cfg.StreamWindow, notify: make(chan struct{}, 1)}
 	x.qbase = x.q0[:0]
@@ -82,15 +100,15 @@ func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Excha
 		err := cc.err
 		cc.mu.Unlock()
 		putBuf(b)
-		return nil, err
+		return nil, false, err
 	}
 	cc.xs[e.ID] = x
 	cc.mu.Unlock()
 	if err := cc.l.enqueue(b); err != nil {
 		cc.remove(e.ID)
-		return nil, err
+		return nil, false, err
 	}
-	return x, nil
+	return x, true, nil
 }
 
 // conn returns the next connection of the pool, dialling it when needed.
@@ -113,9 +131,12 @@ func (c *client) conn(ctx context.Context) (*cliConn, error) {
 }
 
 func (cc *cliConn) alive() bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.err == nil
+	select {
+	case <-cc.l.dead:
+		return false
+	default:
+		return true
+	}
 }
 
 func (c *client) dial(ctx context.Context) (*cliConn, error) {
@@ -179,6 +200,7 @@ func (c *client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.closedFlag.Store(true)
 	c.mu.Unlock()
 	for i := range c.slots {
 		s := &c.slots[i]
