@@ -3,4 +3,9 @@
 // (u32be length, envelope) for many concurrent exchanges, keyed by a client-assigned id,
 // with per-stream flow control, cancellation and keep-alive. PROTOCOL.md, section 2,
 // describes the bytes.
+//
+// Goroutines: each connection has one reader and one writer, owned by the Conn or
+// Listener that made it; each request runs its handler in a goroutine of its own.
+// Listener.Close and a Shutdown whose ctx ends cancel handlers' contexts and then wait
+// for the handlers to return, so a handler must honour its ctx.
 package framed
