@@ -180,6 +180,17 @@ type node struct {
 // With deregister=false the registration outlives Close, as with a process that dies.
 func startNode(t testing.TB, set *schema.Set, reg *registry.Registry, cache *registry.Cache, svc string, deregister bool, setup func(*events.Bus)) *node {
 	t.Helper()
+	var eps func(map[string]string) map[string]string
+	if !deregister {
+		eps = func(m map[string]string) map[string]string { return m }
+	}
+	return startNodeVia(t, set, reg, cache, svc, eps, setup)
+}
+
+// startNodeVia is startNode with the endpoints registered rewritten by eps (nil: register
+// the server's own, deregistered by Close).
+func startNodeVia(t testing.TB, set *schema.Set, reg *registry.Registry, cache *registry.Cache, svc string, eps func(map[string]string) map[string]string, setup func(*events.Bus)) *node {
+	t.Helper()
 	d := set.Service(svc)
 	if d == nil {
 		t.Fatalf("no descriptor of %s", svc)
@@ -200,13 +211,13 @@ func startNode(t testing.TB, set *schema.Set, reg *registry.Registry, cache *reg
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	if deregister {
+	if eps == nil {
 		if _, err := srv.Register(ctx, reg, d); err != nil {
 			t.Fatal(err)
 		}
 		return &node{srv, bus}
 	}
-	register(t, reg, d, srv.Endpoints())
+	register(t, reg, d, eps(srv.Endpoints()))
 	return &node{srv, bus}
 }
 
