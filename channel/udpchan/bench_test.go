@@ -143,6 +143,42 @@ func BenchmarkAckRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkAckParallel is ack-mode throughput with many requests in flight on one Conn,
+// as an events emitter would have.
+func BenchmarkAckParallel(b *testing.B) {
+	ln := benchServe(b, func(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
+	})
+	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := benchRequest(channel.ModeAck)
+			x, err := c.Open(ctx, req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			r, err := x.Recv(ctx)
+			x.Close()
+			if err != nil || r.Type != channel.TypeAck {
+				b.Errorf("%v %v", r, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "acks/s")
+	b.ReportMetric(float64(c.Stats().Retransmits)/float64(b.N), "retransmits/op")
+}
+
 // BenchmarkRawUDPRoundTrip is the baseline of BenchmarkAckRoundTrip: a datagram of the
 // same size and a small answer between two plain sockets.
 func BenchmarkRawUDPRoundTrip(b *testing.B) {
