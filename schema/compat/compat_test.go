@@ -98,7 +98,7 @@ var pairs = []pair{
 	{"prefixItems⊆items", `{"type":"array","prefixItems":[{"type":"integer"},{"type":"integer"}],"items":false}`, `{"type":"array","items":{"type":"number"}}`, C, ""},
 	{"prefixItems open tail⊄items", `{"type":"array","prefixItems":[{"type":"integer"}]}`, `{"type":"array","items":{"type":"integer"}}`, I, "/1"},
 	{"items⊄prefixItems closed", `{"type":"array","items":{"type":"integer"}}`, `{"type":"array","prefixItems":[{"type":"integer"}],"items":false}`, I, ""},
-	{"uniqueItems on B unproven", `{"type":"array","items":{"enum":[1]},"maxItems":1}`, `{"type":"array","uniqueItems":true}`, C, ""},
+	{"uniqueItems on B, A at most 1 item", `{"type":"array","items":{"enum":[1]},"maxItems":1}`, `{"type":"array","uniqueItems":true}`, C, ""},
 	{"uniqueItems on B", `{"type":"array","items":{"type":"integer"}}`, `{"type":"array","uniqueItems":true}`, I, "uniqueItems"},
 	{"uniqueItems same on both", `{"type":"array","uniqueItems":true,"items":{"type":"integer"}}`, `{"type":"array","uniqueItems":true}`, C, ""},
 	// combinators
