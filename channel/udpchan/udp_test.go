@@ -593,3 +593,33 @@ func TestReplyTooLarge(t *testing.T) {
 		t.Fatalf("shortened error is %d bytes, want just under the 1400-byte limit", size)
 	}
 }
+
+func TestAckReachesLateListener(t *testing.T) {
+	checkLeaks(t)
+	// A free port with nobody on it yet: the first sends get ICMP port unreachable.
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	c := dial(t, addr, testConfig())
+	ctx := ctxT(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	eventually(t, "retransmissions to an absent listener", func() bool { return c.Stats().Retransmits >= 2 })
+	ln, err := udpchan.Listen(ctx, addr, testConfig())
+	if err != nil {
+		t.Skipf("port %s was taken meanwhile: %v", addr, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ln.Serve(channel.HandlerFunc(ack)) }()
+	defer func() { ln.Close(); <-done }()
+	r, err := x.Recv(ctx)
+	if err != nil || r.Type != channel.TypeAck {
+		t.Fatalf("got %v %v, want the ack once the listener is up", r, err)
+	}
+}
