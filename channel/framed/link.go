@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,7 +167,7 @@ func (l *link) writeLoop() {
 			continue
 		case <-l.wake:
 		}
-		deadlineSet := false
+		deadlineSet, yielded := false, false
 		for {
 			l.mu.Lock()
 			if l.err != nil {
@@ -177,6 +178,13 @@ func (l *link) writeLoop() {
 			l.qBytes = 0
 			closing := l.closing
 			l.mu.Unlock()
+			if len(batch) == 0 && !yielded && bw.Buffered() > 0 && !closing {
+				// Let callers that are about to enqueue do so, so that one write
+				// carries their frames too.
+				yielded = true
+				runtime.Gosched()
+				continue
+			}
 			if len(batch) == 0 {
 				if !deadlineSet && bw.Buffered() > 0 {
 					l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
