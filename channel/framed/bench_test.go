@@ -99,3 +99,59 @@ func benchRoundTrip(b *testing.B, tr channel.Transport, callers, size int) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkStream measures items per second through one stream with the default window:
+// one op is one 256-byte item from handler to caller, credit included.
+func BenchmarkStream(b *testing.B) {
+	for _, tr := range []channel.Transport{framed.TCP(), framed.Unix()} {
+		b.Run(tr.Name(), func(b *testing.B) {
+			ctx := context.Background()
+			addr := "127.0.0.1:0"
+			if tr.Name() == "unix" {
+				addr = filepath.Join(b.TempDir(), "s.sock")
+			}
+			ln, err := tr.Listen(ctx, addr, channel.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			item := make([]byte, 256)
+			served := make(chan error, 1)
+			go func() {
+				served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+					n := int(req.Data[0])<<24 | int(req.Data[1])<<16 | int(req.Data[2])<<8 | int(req.Data[3])
+					e := &channel.Envelope{Type: channel.TypeItem, Data: item}
+					for i := 0; i < n; i++ {
+						if w.Send(ctx, e) != nil {
+							return
+						}
+					}
+					w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+				}))
+			}()
+			defer func() { ln.Close(); <-served }()
+			c, err := tr.Dial(ctx, ln.Addr(), channel.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.ReportAllocs()
+			b.SetBytes(256)
+			b.ResetTimer()
+			n := b.N
+			x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Data: []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer x.Close()
+			for i := 0; i <= n; i++ {
+				r, err := x.Recv(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if (i < n) != (r.Type == channel.TypeItem) {
+					b.Fatalf("message %d: %s", i, r.Type)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -427,5 +428,16 @@ func TestProtocolExample(t *testing.T) {
 	p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(p.br, got); err != nil || string(got) != want {
 		t.Fatalf("got % X, %v\nwant % X", got, err, want)
+	}
+}
+
+func TestUnixPathTooLong(t *testing.T) {
+	long := "/tmp/" + strings.Repeat("x", 120) + ".sock"
+	_, err := framed.Unix().Listen(context.Background(), long, channel.Config{})
+	if err == nil || !strings.Contains(err.Error(), "exceeds the limit of 107 bytes") {
+		t.Fatalf("Listen on a %d-byte path: %v", len(long), err)
+	}
+	if _, err := framed.TCP().Dial(context.Background(), "", channel.Config{}); err == nil {
+		t.Fatal("Dial with an empty address succeeded")
 	}
 }

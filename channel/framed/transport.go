@@ -45,8 +45,8 @@ func (t *transport) Dial(ctx context.Context, addr string, cfg channel.Config) (
 	if err != nil {
 		return nil, err
 	}
-	if addr == "" {
-		return nil, fmt.Errorf("framed: %s dial: empty address", t.name)
+	if err := t.checkAddr(addr); err != nil {
+		return nil, err
 	}
 	return &client{t: t, addr: addr, cfg: cfg, slots: make([]slot, cfg.PoolSize)}, nil
 }
@@ -57,10 +57,27 @@ func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config)
 	if err != nil {
 		return nil, err
 	}
+	if err := t.checkAddr(addr); err != nil {
+		return nil, err
+	}
 	var lc net.ListenConfig
 	nl, err := lc.Listen(ctx, t.name, addr)
 	if err != nil {
 		return nil, fmt.Errorf("framed: listen %s %s: %w", t.name, addr, err)
 	}
 	return newListener(t, nl, cfg), nil
+}
+
+// maxUnixPath is the longest socket path the kernel takes (sun_path is 108 bytes on
+// Linux, including the terminating NUL).
+const maxUnixPath = 107
+
+func (t *transport) checkAddr(addr string) error {
+	if addr == "" {
+		return fmt.Errorf("framed: %s: empty address", t.name)
+	}
+	if t.name == "unix" && len(addr) > maxUnixPath {
+		return fmt.Errorf("framed: unix socket path of %d bytes exceeds the limit of %d bytes: %s", len(addr), maxUnixPath, addr)
+	}
+	return nil
 }
