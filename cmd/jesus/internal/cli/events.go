@@ -1,0 +1,408 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/compat"
+	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// emitterOf is a service whose latest descriptor declares an event.
+type emitterOf struct {
+	service, version string
+	doc              []byte
+	desc             compat.Desc
+	spec             string // the event's channel spec, e.g. "http+json+gzip"
+	chName           string
+}
+
+// emitters returns, sorted by service, the services whose latest descriptor declares event.
+func emitters(cache *registry.Cache, event string) ([]emitterOf, error) {
+	var out []emitterOf
+	for _, svc := range cache.Services() {
+		ver, doc, ok := cache.Latest(svc)
+		if !ok {
+			continue
+		}
+		var top struct {
+			Channels map[string]schema.ChannelSpec `json:"channels"`
+			Events   map[string]struct {
+				Channel string `json:"channel"`
+			} `json:"events"`
+		}
+		if json.Unmarshal(doc, &top) != nil {
+			continue
+		}
+		ev, ok := top.Events[event]
+		if !ok {
+			continue
+		}
+		ch, ok := top.Channels[ev.Channel]
+		if !ok {
+			continue
+		}
+		d, err := compat.ParseDesc(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s@%s: %w", svc, ver, err)
+		}
+		out = append(out, emitterOf{service: svc, version: ver, doc: doc, desc: d, spec: ch.Spec(), chName: ev.Channel})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].service < out[j].service })
+	return out, nil
+}
+
+// cliEmitter builds the descriptor the CLI emits event as: service jesus-cli declaring the
+// event with the channel, mode and payload schema of the emitting service em (its payload
+// is a $ref into em's published descriptor, which joins the set).
+func cliEmitter(em emitterOf, event string) (*schema.Set, *schema.Descriptor, error) {
+	set := schema.NewSet()
+	file := em.service + "@" + em.version + ".json"
+	if err := set.Add(file, em.doc); err != nil {
+		return nil, nil, err
+	}
+	ep := em.desc.Events[event]
+	doc := map[string]any{
+		"service":     cliService,
+		"version":     "0.0.0",
+		"description": fmt.Sprintf("jesus emit: %s as declared by %s@%s", event, em.service, em.version),
+		"channels":    map[string]string{em.chName: em.spec},
+		"events": map[string]any{event: map[string]any{
+			"channel": em.chName,
+			"mode":    ep.Mode,
+			"payload": map[string]string{"$ref": file + "#/events/" + event + "/payload"},
+		}},
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := set.Add(cliService+".json", b); err != nil {
+		return nil, nil, err
+	}
+	return set, set.Service(cliService), nil
+}
+
+func newEmitCmd(g *globals) *cobra.Command {
+	var from string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "emit EVENT [JSON]",
+		Short: "Emit an event to every service that listens to it",
+		Long: `emit sends JSON (the argument, or stdin when there is none) as EVENT to every service
+whose latest descriptor listens to it, in the mode and over the channel that the
+emitting service declares. The CLI emits as service "jesus-cli" with a descriptor it
+makes up on the spot: the event's declaration (channel, mode, payload schema) copied from
+the service that declares it in the registry (--from names it when several do; default:
+the first by name). The payload is validated before it is sent.
+
+It prints one JSON line: the event id and which services acknowledged it (ack events) or
+were sent it (noResponse events); it exits 1 if any listening service did not get it.
+
+Example:
+  jesus emit order.created '{"orderId":"o-1","customerId":"c-1","total":{"amount":5,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}'`,
+		Args: argsBetween(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			event := args[0]
+			payload, err := readJSON(args, 1, g.env.Stdin, "emit "+event)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), timeout)
+			defer cancel()
+			cn, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer cn.Close()
+			cache, err := cn.reg.Watch(ctx)
+			if err != nil {
+				return registryErr(fmt.Errorf("emit: %w", err))
+			}
+			defer cache.Close()
+			ems, err := emitters(cache, event)
+			if err != nil {
+				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
+			}
+			em, err := pickEmitter(ems, event, from)
+			if err != nil {
+				return err
+			}
+			set, self, err := cliEmitter(em, event)
+			if err != nil {
+				return withCode(ExitFailure, fmt.Errorf("emit: descriptor for %s: %w", event, err))
+			}
+			bus, err := events.New(self, set, nil, cache)
+			if err != nil {
+				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
+			}
+			defer bus.Close()
+			res, err := events.Emit[any](ctx, bus, event, payload)
+			line := struct {
+				Event  string            `json:"event"`
+				ID     string            `json:"id,omitempty"`
+				As     string            `json:"as"`
+				Acked  []string          `json:"acked,omitempty"`
+				Sent   []string          `json:"sent,omitempty"`
+				Failed map[string]string `json:"failed,omitempty"`
+			}{Event: event, ID: res.ID, As: em.service + "@" + em.version, Acked: res.Acked, Sent: res.Sent}
+			for svc, e := range res.Failed {
+				if line.Failed == nil {
+					line.Failed = map[string]string{}
+				}
+				line.Failed[svc] = e.Error()
+			}
+			if res.ID != "" {
+				if werr := writeJSONLine(g.env.Stdout, line); werr != nil {
+					return withCode(ExitFailure, werr)
+				}
+			}
+			if err != nil {
+				return callErr(err)
+			}
+			if len(res.Acked)+len(res.Sent) == 0 {
+				fmt.Fprintf(g.env.Stderr, "emit: no service listens to %s\n", event)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the service whose declaration of the event to use (default: the first that declares it)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole emit; ack events are retried until then")
+	return cmd
+}
+
+func pickEmitter(ems []emitterOf, event, from string) (emitterOf, error) {
+	if len(ems) == 0 {
+		return emitterOf{}, withCode(ExitFailure, fmt.Errorf("no service in the registry declares event %q (see jesus schema ls)", event))
+	}
+	if from == "" {
+		return ems[0], nil
+	}
+	names := make([]string, len(ems))
+	for i, e := range ems {
+		if e.service == from {
+			return e, nil
+		}
+		names[i] = e.service
+	}
+	return emitterOf{}, withCode(ExitFailure, fmt.Errorf("--from %s: it does not declare event %q (declared by %s)", from, event, strings.Join(names, ", ")))
+}
+
+func newListenCmd(g *globals) *cobra.Command {
+	var count int
+	var dur time.Duration
+	cmd := &cobra.Command{
+		Use:   "listen EVENT...",
+		Short: "Tail events as JSON lines",
+		Long: `listen joins the registry as a listener of each EVENT and prints every event it
+receives as one JSON line: {"event","id","from","corrid","at","received","payload"}.
+
+It registers as service "jesus-listen-<random>" whose descriptor lists the events under
+listens with an open payload schema (it shows what emitters send; their own schemas
+checked it already) and offers one channel per transport the emitters use, on loopback.
+That descriptor and the instance are held under leases: they are deleted when listen
+stops, and expire within seconds if it dies. Every listen process gets every event.
+
+It runs until interrupted, until --count events arrived, or for --for.`,
+		Args: argsBetween(1, -1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if count < 0 || dur < 0 {
+				return usagef("listen: --count and --for must not be negative")
+			}
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			cn, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer cn.Close()
+			l, err := startListener(ctx, cn.reg, args)
+			if err != nil {
+				return err
+			}
+			defer l.close()
+			fmt.Fprintf(g.env.Stderr, "listening to %s as %s (%s)\n", strings.Join(args, ", "), l.service, cn.where)
+			if dur > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, dur)
+				defer cancel()
+			}
+			n := 0
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case rec, ok := <-l.tail:
+					if !ok {
+						return nil
+					}
+					if err := writeJSONLine(g.env.Stdout, rec); err != nil {
+						return withCode(ExitFailure, err)
+					}
+					if n++; count > 0 && n >= count {
+						return nil
+					}
+				}
+			}
+		},
+	}
+	cmd.Flags().IntVar(&count, "count", 0, "stop after this many events (0: no limit)")
+	cmd.Flags().DurationVar(&dur, "for", 0, "stop after this long (0: until interrupted)")
+	return cmd
+}
+
+// listener is a running "jesus listen": a server and bus registered under leases.
+type listener struct {
+	service string
+	tail    <-chan events.Record
+	close   func()
+}
+
+// startListener registers a transient listening service for evs and starts serving it.
+func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*listener, error) {
+	cache, err := reg.Watch(ctx)
+	if err != nil {
+		return nil, registryErr(fmt.Errorf("listen: %w", err))
+	}
+	var undo []func()
+	cleanup := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	undo = append(undo, func() { cache.Close() })
+	fail := func(err error) (*listener, error) { cleanup(); return nil, err }
+
+	channels := map[string]string{} // transport -> spec offered
+	listens := map[string]any{}
+	for _, ev := range evs {
+		ems, err := emitters(cache, ev)
+		if err != nil {
+			return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+		}
+		if len(ems) == 0 {
+			return fail(withCode(ExitFailure, fmt.Errorf("listen: no service in the registry declares event %q, so none would send it (see jesus schema ls)", ev)))
+		}
+		for _, em := range ems {
+			sp, err := channel.ParseSpec(em.spec)
+			if err != nil {
+				return fail(withCode(ExitFailure, fmt.Errorf("listen: %s@%s: %w", em.service, em.version, err)))
+			}
+			if _, ok := channels[sp.Transport]; !ok {
+				channels[sp.Transport] = em.spec
+			}
+		}
+		listens[ev] = map[string]any{"payload": map[string]any{}}
+	}
+	name := "jesus-listen-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+	doc, err := json.Marshal(map[string]any{
+		"service": name, "version": "0.0.0",
+		"description": "jesus listen: " + strings.Join(evs, ", "),
+		"channels":    channels, "listens": listens,
+	})
+	if err != nil {
+		return fail(withCode(ExitFailure, err))
+	}
+	set := schema.NewSet()
+	if err := set.Add(name+".json", doc); err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("listen: descriptor: %w", err)))
+	}
+	self := set.Service(name)
+	v := events.NewValidation(set, self, nil)
+	srv := jesus.NewServer(name, jesus.WithValidation(v))
+	undo = append(undo, func() { srv.Close() })
+	bus, err := events.New(self, set, srv, cache, events.WithServerValidation(v))
+	if err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+	}
+	undo = append(undo, func() { bus.Close() })
+	for _, ev := range evs {
+		if err := events.On(bus, ev, func(context.Context, events.Event[any]) error { return nil }); err != nil {
+			return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+		}
+	}
+	tail, stopTail := bus.Tail()
+	undo = append(undo, stopTail)
+	dir, err := os.MkdirTemp("", "jesus-listen-")
+	if err != nil {
+		return fail(withCode(ExitFailure, err))
+	}
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	if err := srv.ListenDescriptor(ctx, self, jesus.LoopbackAddrs(dir)); err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+	}
+	// The instance first, then the descriptor that routes events to it, so that no
+	// emitter finds a listener without an instance.
+	gr, err := reg.Register(ctx, registry.Instance{ID: uuid.NewString(), Service: name, Version: "0.0.0", Endpoints: srv.Endpoints()})
+	if err != nil {
+		return fail(registryErr(fmt.Errorf("listen: register: %w", err)))
+	}
+	undo = append(undo, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		gr.Close(cctx)
+	})
+	bundle, err := self.Bundle()
+	if err != nil {
+		return fail(withCode(ExitFailure, err))
+	}
+	revoke, err := publishLeased(ctx, reg, name, "0.0.0", bundle)
+	if err != nil {
+		return fail(registryErr(fmt.Errorf("listen: publish: %w", err)))
+	}
+	undo = append(undo, revoke)
+	return &listener{service: name, tail: tail, close: cleanup}, nil
+}
+
+// publishLeased writes a descriptor under a lease of the registry's TTL that this process
+// keeps alive; revoke deletes it at once. Descriptors of services are permanent; a CLI
+// listener is not a service, and must not be routed to once it is gone.
+func publishLeased(ctx context.Context, reg *registry.Registry, svc, ver string, doc []byte) (revoke func(), err error) {
+	cfg := reg.Config()
+	cli := reg.Client()
+	cctx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
+	defer cancel()
+	lease, err := cli.Grant(cctx, int64(max(cfg.TTL/time.Second, 1)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
+	}
+	kctx, stopKeep := context.WithCancel(context.Background())
+	ka, err := cli.KeepAlive(kctx, lease.ID)
+	if err != nil {
+		stopKeep()
+		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
+	}
+	done := make(chan struct{})
+	go func() { // drain the keep-alive answers until the lease or the context ends
+		defer close(done)
+		for range ka {
+		}
+	}()
+	revoke = func() {
+		stopKeep()
+		<-done
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		cli.Revoke(rctx, lease.ID)
+	}
+	key := cfg.Prefix + "services/" + svc + "/versions/" + ver
+	if _, err := cli.Put(cctx, key, string(doc), clientv3.WithLease(lease.ID)); err != nil {
+		revoke()
+		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
+	}
+	return revoke, nil
+}
