@@ -528,4 +528,3 @@ func (d *run) shutdown() error {
 	d.svcs = nil
 	return nil
 }
-
