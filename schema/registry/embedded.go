@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	"go.etcd.io/etcd/server/v3/embed"
 	"google.golang.org/grpc"
 )
@@ -25,6 +28,9 @@ type EmbeddedConfig struct {
 	Logger *slog.Logger
 }
 
+// lockFile, inside the data directory, is held by the process running etcd there.
+const lockFile = "jesus.lock"
+
 // Embedded is an etcd server running in this process, listening on loopback only.
 // Its methods are safe for concurrent use.
 type Embedded struct {
@@ -34,7 +40,8 @@ type Embedded struct {
 
 	mu       sync.Mutex
 	etcd     *embed.Etcd
-	stopping context.CancelFunc // ends open client streams, see streamStopper
+	lock     *fileutil.LockedFile // held while etcd runs
+	stopping context.CancelFunc   // ends open client streams, see streamStopper
 	closed   bool
 }
 
@@ -111,6 +118,24 @@ func (e *Embedded) start(ctx context.Context) error {
 	if e.etcd != nil {
 		return nil
 	}
+	// A second etcd on the same data directory would wait forever for the database
+	// lock inside StartEtcd, out of reach of ctx; fail at once instead.
+	if err := os.MkdirAll(e.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("registry: embedded etcd: %w", err)
+	}
+	lock, err := fileutil.TryLockFile(filepath.Join(e.cfg.Dir, lockFile), os.O_WRONLY|os.O_CREATE, 0o600)
+	if errors.Is(err, fileutil.ErrLocked) {
+		return fmt.Errorf("registry: embedded etcd: data dir %s is in use by another etcd", e.cfg.Dir)
+	}
+	if err != nil {
+		return fmt.Errorf("registry: embedded etcd: locking data dir: %w", err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
 	cu := url.URL{Scheme: "http", Host: e.clientAddr}
 	pu := url.URL{Scheme: "http", Host: e.peerAddr}
 	c := embed.NewConfig()
@@ -138,6 +163,8 @@ func (e *Embedded) start(ctx context.Context) error {
 	case <-srv.Server.ReadyNotify():
 		e.etcd = srv
 		e.stopping = stopping
+		e.lock = lock
+		started = true
 		return nil
 	case err := <-srv.Err():
 		stopping()
@@ -184,6 +211,8 @@ func (e *Embedded) Stop() {
 		e.stopping()
 		e.etcd.Close()
 		e.etcd = nil
+		e.lock.Close()
+		e.lock = nil
 	}
 }
 
@@ -208,3 +237,6 @@ func (e *Embedded) Close() error {
 	e.Stop()
 	return nil
 }
+
+// Dir returns the data directory.
+func (e *Embedded) Dir() string { return e.cfg.Dir }

@@ -77,6 +77,16 @@ func TestEmbeddedRestartKeepsDataAndPorts(t *testing.T) {
 	if err != nil || !strings.Contains(string(doc), "orders") {
 		t.Fatalf("descriptor after restart: %s %v", doc, err)
 	}
+	// A second etcd on the same data directory fails at once instead of hanging.
+	start := time.Now()
+	other, err := registry.StartEmbedded(rctx, registry.EmbeddedConfig{Dir: e.Dir()})
+	if err == nil {
+		other.Close()
+		t.Fatal("second etcd started on a data dir in use")
+	}
+	if !strings.Contains(err.Error(), "in use") || time.Since(start) > 5*time.Second {
+		t.Fatalf("second etcd on the same dir: %v after %s", err, time.Since(start))
+	}
 	e.Close()
 	if err := e.Restart(rctx); !errors.Is(err, registry.ErrClosed) {
 		t.Fatalf("Restart after Close: %v", err)
