@@ -195,7 +195,7 @@ func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any
 	}
 	data, err := out.pl.Marshal(c.sizes.buf(), req)
 	if err != nil {
-		return nil, nil, &Error{Code: CodeInvalidArgument, Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), err), err: err}
+		return nil, nil, &Error{Code: codecCode(err), Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), err), err: err}
 	}
 	c.sizes.observe(len(data))
 	if err := validate(c.o.validation, out.pl, partRequest, method, data); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -442,5 +443,38 @@ func TestLocalErrorsAreNotRemote(t *testing.T) {
 	}
 	if jesus.CodeOf(context.Canceled) != jesus.CodeCanceled || jesus.CodeOf(context.DeadlineExceeded) != jesus.CodeDeadlineExceeded {
 		t.Fatal("context errors map to codes")
+	}
+}
+
+// TestHostileRequestData: data that is not what its codec says, or that expands past the
+// decompression limit, is refused with a code and the server goes on serving.
+func TestHostileRequestData(t *testing.T) {
+	leakCheck(t)
+	s := jesus.NewServer("svc")
+	jesus.Handle(s, "echo", func(ctx context.Context, b []byte) (int, error) { return len(b), nil })
+	c := startServer(t, s, listenAddr(t, "tcp", "msgpack+zstd"))
+	ctx := ctxT(t)
+	// The sender refuses what no receiver with its limits would take.
+	_, err := jesus.Call[[]byte, int](ctx, c, "svc.echo", make([]byte, 8<<20))
+	if !errors.Is(err, jesus.ErrResourceExhausted) || !strings.Contains(err.Error(), "4194304") {
+		t.Fatalf("sender: want resource_exhausted naming the limit, got %v", err)
+	}
+	// A sender with larger limits: 8 MiB of zeros compresses to a few hundred bytes but
+	// decodes past the receiver's 4 MiB limit.
+	big := jesus.NewClient("t", jesus.WithTarget(s.Channels()[0].String()),
+		jesus.WithCodecs(codec.NewRegistry(codec.Limits{MaxDecompressed: 16 << 20})))
+	defer big.Close()
+	_, err = jesus.Call[[]byte, int](ctx, big, "svc.echo", make([]byte, 8<<20))
+	if !errors.Is(err, jesus.ErrResourceExhausted) || !strings.Contains(err.Error(), "4194304") {
+		t.Fatalf("receiver: want resource_exhausted naming the limit, got %v", err)
+	}
+	// The envelope names its codec, so a json caller is served by a msgpack listener.
+	jc := jesus.NewClient("t", jesus.WithTarget(strings.Replace(s.Channels()[0].String(), "msgpack+zstd", "json", 1)))
+	defer jc.Close()
+	if _, err = jesus.Call[[]byte, int](ctx, jc, "svc.echo", nil); err != nil {
+		t.Fatalf("json to a msgpack listener is fine (the envelope names its codec): %v", err)
+	}
+	if n, err := jesus.Call[[]byte, int](ctx, c, "svc.echo", make([]byte, 1000)); err != nil || n != 1000 {
+		t.Fatalf("after the bomb: %d %v", n, err)
 	}
 }

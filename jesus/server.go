@@ -380,9 +380,18 @@ func (c *call) decodeRequest(v any) error {
 		return err
 	}
 	if err := c.pl.Unmarshal(c.env.Data, v); err != nil {
-		return &Error{Code: CodeInvalidArgument, Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), err), err: err}
+		return &Error{Code: codecCode(err), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), err), err: err}
 	}
 	return nil
+}
+
+// codecCode is the code of a failure to decode a peer's data: over a size limit is
+// resource_exhausted, anything else is malformed input.
+func codecCode(err error) Code {
+	if errors.Is(err, codec.ErrTooLarge) {
+		return CodeResourceExhausted
+	}
+	return CodeInvalidArgument
 }
 
 // reply encodes v and sends it as a terminal reply of type t.
