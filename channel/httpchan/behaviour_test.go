@@ -308,3 +308,113 @@ func TestStreamWithoutFlowControl(t *testing.T) {
 		t.Fatalf("frames %v, %d bytes left", types, len(body))
 	}
 }
+
+// TestReadTimeoutSparesStreams: ReadTimeout bounds reading the request only; a stream
+// that runs longer is not cut off.
+func TestReadTimeoutSparesStreams(t *testing.T) {
+	leakCheck(t)
+	const readTimeout = 100 * time.Millisecond
+	ln := serve(t, channel.Config{ReadTimeout: readTimeout}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		tick := time.NewTicker(readTimeout / 2)
+		defer tick.Stop()
+		for i := 0; i < 6; i++ { // three read timeouts long
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+			if err := w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte{byte(i)}}); err != nil {
+				return
+			}
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+	}))
+	c := dial(t, ln.Addr(), channel.Config{})
+	ctx := testCtx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i := 0; ; i++ {
+		r, err := x.Recv(ctx)
+		if err != nil {
+			t.Fatalf("after %d items: %v", i, err)
+		}
+		if r.Type == channel.TypeEnd {
+			if i != 6 {
+				t.Fatalf("end after %d items, want 6", i)
+			}
+			return
+		}
+	}
+}
+
+// TestConnCloseInFlight: closing the Conn ends a pending Recv with ErrClosed.
+func TestConnCloseInFlight(t *testing.T) {
+	leakCheck(t)
+	started := make(chan struct{})
+	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		close(started)
+		<-ctx.Done()
+	}))
+	c := dial(t, ln.Addr(), channel.Config{})
+	ctx := testCtx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	<-started
+	got := make(chan error, 1)
+	go func() {
+		_, err := x.Recv(ctx)
+		got <- err
+	}()
+	c.Close()
+	if err := <-got; !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Recv after Conn.Close: %v, want ErrClosed", err)
+	}
+	if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "a"}); !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("Open after Close: %v", err)
+	}
+}
+
+// TestMaxInFlightCurl: over the listener's MaxInFlight a plain client gets 429.
+func TestMaxInFlightCurl(t *testing.T) {
+	leakCheck(t)
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	ln := serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-release
+		respond(ctx, req, w)
+	}))
+	c := dial(t, ln.Addr(), channel.Config{})
+	ctx := testCtx(t)
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	<-started
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Post("http://"+ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Jesus-Error-Code") != "resource_exhausted" {
+		t.Fatalf("got %d %q, want 429 resource_exhausted", resp.StatusCode, resp.Header.Get("Jesus-Error-Code"))
+	}
+	select {
+	case <-started:
+		t.Fatal("the handler ran for a request over MaxInFlight")
+	default:
+	}
+	close(release)
+	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
+		t.Fatalf("%v %v", r, err)
+	}
+}
