@@ -391,6 +391,7 @@ func (x *exchange) end() {
 	}
 	io.Copy(io.Discard, io.LimitReader(x.resp.Body, maxDrain))
 	x.resp.Body.Close()
+	x.cancel() // the connection is back in the pool (or closed); release the context
 }
 
 // grant returns credit for the items read, in batches of half a window.
