@@ -6,6 +6,7 @@
 //
 // Goroutines: each connection has one reader and one writer, owned by the Conn or
 // Listener that made it; each request runs its handler in a goroutine of its own.
-// Listener.Close and a Shutdown whose ctx ends cancel handlers' contexts and then wait
-// for the handlers to return, so a handler must honour its ctx.
+// Listener.Close cancels handlers' contexts and then waits for the handlers to return,
+// so a handler must honour its ctx; a Shutdown whose ctx ends cancels them the same way
+// but returns at once.
 package framed

@@ -124,3 +124,52 @@ func TestServeTwiceAndAfterClose(t *testing.T) {
 		t.Fatalf("Shutdown after Close: %v", err)
 	}
 }
+
+// Shutdown returns when its ctx ends even if a handler is slow to honour its cancelled
+// ctx; Close then waits for that handler.
+func TestShutdownReturnsOnTime(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Serve(nil); err == nil {
+		t.Fatal("Serve(nil) succeeded")
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+			close(started)
+			<-release // ignores ctx on purpose
+		}))
+	}()
+	c, err := framed.TCP().Dial(context.Background(), ln.Addr(), channel.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	x, err := c.Open(context.Background(), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ln.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown: %v, want context.DeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return after its ctx ended")
+	}
+	close(release)
+	ln.Close()
+	<-served
+	c.Close()
+	goroutinesSettle(t, before)
+}

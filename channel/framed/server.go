@@ -46,6 +46,9 @@ func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 func (l *listener) Addr() string { return l.nl.Addr().String() }
 
 func (l *listener) Serve(h channel.Handler) error {
+	if h == nil {
+		return fmt.Errorf("framed: Serve needs a handler, got nil")
+	}
 	l.mu.Lock()
 	if l.stopping {
 		l.mu.Unlock()
@@ -114,7 +117,7 @@ func (l *listener) stop() []*srvConn {
 func (l *listener) Shutdown(ctx context.Context) error {
 	l.stop()
 	if err := waitCtx(ctx, &l.handlers); err != nil {
-		l.Close()
+		l.abort()
 		return err
 	}
 	// Every handler has returned and queued its last reply: flush and close. A
@@ -128,7 +131,7 @@ func (l *listener) Shutdown(ctx context.Context) error {
 		}
 	}
 	if err := waitCtx(ctx, &l.wg); err != nil {
-		l.Close()
+		l.abort()
 		return err
 	}
 	l.Close()
@@ -148,7 +151,18 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
+// Close closes every connection, cancels handlers' contexts and waits for the
+// handlers and connection goroutines to return.
 func (l *listener) Close() error {
+	l.abort()
+	l.wg.Wait()
+	return nil
+}
+
+// abort is the hard stop without the wait: Shutdown uses it when its ctx ends, so that
+// it returns on time even when a handler is slow to notice its cancelled ctx (Close
+// still waits for it).
+func (l *listener) abort() {
 	l.closeOnce.Do(func() {
 		conns := l.stop()
 		l.kill()
@@ -156,8 +170,6 @@ func (l *listener) Close() error {
 			sc.closeHard()
 		}
 	})
-	l.wg.Wait()
-	return nil
 }
 
 // srvConn is the server side of one connection.
