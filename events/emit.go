@@ -105,7 +105,7 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	if len(services) == 0 {
 		return res, nil
 	}
-	if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok && ev.mode == jesus.ModeAck {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.o.timeout)
 		defer cancel()
@@ -210,9 +210,13 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 				env.Meta.Extra[ExtraSeq] = strconv.FormatUint(seq, 10)
 				env.Meta.Extra[ExtraSource] = src
 			}
-			actx, cancel := context.WithTimeout(ctx, b.o.attempt)
-			err = d.send(actx, ep, env)
-			cancel()
+			if d.ev.mode == jesus.ModeAck {
+				actx, cancel := context.WithTimeout(ctx, b.o.attempt)
+				err = d.send(actx, ep, env)
+				cancel()
+			} else {
+				err = d.send(ctx, ep, env)
+			}
 			if err == nil {
 				return nil
 			}
@@ -266,7 +270,9 @@ func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envel
 	env.ID = 0
 	env.Codec = d.ev.pl.Name()
 	env.Meta.Channel = ep.Transport + "+" + ep.Codec
-	if dl, ok := ctx.Deadline(); ok {
+	// A noResponse event carries no timeout: nothing waits for it, and the listener's
+	// handler is not bounded by the sender's patience.
+	if dl, ok := ctx.Deadline(); ok && env.Mode == jesus.ModeAck {
 		env.Timeout = time.Until(dl)
 		if env.Timeout <= 0 {
 			return &jesus.Error{Code: jesus.CodeDeadlineExceeded, Message: "events: deadline passed before sending"}

@@ -104,7 +104,9 @@ func (b *Bus) accept(ctx context.Context, event string, check *schema.Validator)
 			return in, false
 		}
 	}
-	if !b.dedup.first(event+"\x00"+in.id, time.Now()) {
+	// noResponse events are never retried by the emitter, so only ack events are checked
+	// for duplicates (and only they fill the window).
+	if msg.Mode == jesus.ModeAck && !b.dedup.first(event+"\x00"+in.id, time.Now()) {
 		b.st.duplicates.Add(1)
 		return in, false
 	}

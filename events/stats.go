@@ -16,7 +16,7 @@ type Stats struct {
 
 	// Listener side.
 	Received      uint64 // distinct events accepted for a handler of this bus (duplicates not included)
-	Duplicates    uint64 // events seen before within the dedup window: acked, not handled again
+	Duplicates    uint64 // ack events seen before within the dedup window: acked, not handled again
 	DecodeErrors  uint64 // events whose meta could not be read (no event id, bad sequence number)
 	Invalid       uint64 // payloads that failed this service's listen schema
 	Lost          uint64 // noResponse events missing from the senders' sequences (gaps not yet filled)

@@ -1,0 +1,187 @@
+package events_test
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/events"
+)
+
+// window is how many events (or datagrams) a benchmark sender keeps in flight: enough to
+// keep both sides busy, few enough that socket buffers do not overflow, so that what is
+// measured is the delivered rate, not how fast a sender can throw datagrams away.
+const window = 256
+
+// slots is a credit window: acquire before sending, release on receipt. A lost message
+// never releases its slot, so acquire gives up waiting after a while and counts a loss.
+type slots struct {
+	ch     chan struct{}
+	timers int
+}
+
+func newSlots() *slots { return &slots{ch: make(chan struct{}, window)} }
+
+func (s *slots) acquire() {
+	select {
+	case s.ch <- struct{}{}:
+		return
+	default:
+	}
+	t := time.NewTimer(200 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case s.ch <- struct{}{}:
+	case <-t.C: // one in flight was lost: go on without its slot
+		s.timers++
+	}
+}
+
+func (s *slots) release() {
+	select {
+	case <-s.ch:
+	default:
+	}
+}
+
+// drain waits until every slot came back, or gives up after a while (loss).
+func (s *slots) drain() {
+	deadline := time.Now().Add(2 * time.Second)
+	for len(s.ch) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond) // polling a channel's length: nothing to wait on
+	}
+}
+
+// rawUDP measures loopback datagrams of size bytes per second, sender to reader, with the
+// same window as the event benchmark.
+func rawUDP(b *testing.B, n, size int) (perSec float64, received int64) {
+	b.Helper()
+	rc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc.SetReadBuffer(4 << 20)
+	sc, err := net.DialUDP("udp", nil, rc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newSlots()
+	var got atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			if _, _, err := rc.ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+			got.Add(1)
+			s.release()
+		}
+	}()
+	pkt := make([]byte, size)
+	start := time.Now()
+	for range n {
+		s.acquire()
+		if _, err := sc.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.drain()
+	el := time.Since(start)
+	sc.Close()
+	rc.Close()
+	<-done
+	return float64(got.Load()) / el.Seconds(), got.Load()
+}
+
+// BenchmarkLogUDP measures log events per second over udp+msgpack in noResponse, emitter
+// to listener handler (schema checks on both sides), and in the same run raw loopback
+// datagrams of the same size, reader to writer; ratio is events/s over datagrams/s. One
+// op is one event plus one raw datagram. Run it with a fixed count, e.g.
+// -benchtime=50000x: each run starts an embedded etcd.
+func BenchmarkLogUDP(b *testing.B) {
+	set := loadSchemas(b)
+	reg, cache := startRegistry(b)
+	var s *slots
+	var got atomic.Int64
+	audit := startNode(b, set, reg, cache, "audit", true, func(bus *events.Bus) {
+		must(b, events.On(bus, "log", func(ctx context.Context, ev events.Event[LogRecord]) error {
+			got.Add(1)
+			s.release()
+			return nil
+		}))
+	})
+	waitFor(b, "audit in the registry", func() bool { return len(cache.Instances("audit")) == 1 })
+	orders := emitter(b, set, cache, "orders")
+	ctx := context.Background()
+	rec := logRecord(1)
+	size := datagramSize(b, rec)
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	rawRate, rawGot := rawUDP(b, b.N, size)
+
+	s = newSlots()
+	start := time.Now()
+	for range b.N {
+		s.acquire()
+		if _, err := events.Emit(ctx, orders, "log", rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.drain()
+	el := time.Since(start)
+	b.StopTimer()
+	evRate := float64(got.Load()) / el.Seconds()
+	st := audit.bus.Stats()
+	b.ReportMetric(evRate, "events/s")
+	b.ReportMetric(rawRate, "raw-datagrams/s")
+	b.ReportMetric(evRate/rawRate, "ratio")
+	b.ReportMetric(100*float64(uint64(b.N)-st.Received)/float64(b.N), "%event-loss")
+	b.ReportMetric(100*float64(int64(b.N)-rawGot)/float64(b.N), "%raw-loss")
+	b.ReportMetric(float64(size), "datagram-bytes")
+}
+
+// datagramSize is the size of the datagram a log event travels in.
+func datagramSize(b *testing.B, rec LogRecord) int {
+	b.Helper()
+	env := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, ID: 1 << 28,
+		Method: events.WireMethod("audit", "log"), Codec: "msgpack",
+		Meta: channel.Meta{CorrID: "0f8fad5b-d9cb-469f-a165-70867728950e", From: "orders", ReqIn: time.Now().UnixNano(), ReqOut: time.Now().UnixNano(),
+			Channel: "udp+msgpack", Extra: map[string]string{events.ExtraEvent: "log", events.ExtraID: "0f8fad5b-d9cb-469f-a165-70867728950e",
+				events.ExtraSeq: "12345", events.ExtraSource: "0f8fad5b-d9cb-469f-a165-70867728950e/0f8fad5b-d9cb-469f-a165-70867728950e"}},
+		Timeout: 10 * time.Second}
+	env.Data = make([]byte, 70) // a msgpack LogRecord of logRecord's shape
+	return len(channel.AppendEnvelope(nil, env))
+}
+
+// BenchmarkDomainAck measures acked order.created events per second over http+json+gzip to
+// one listening service, with 8 emitters per core in parallel.
+func BenchmarkDomainAck(b *testing.B) {
+	set := loadSchemas(b)
+	reg, cache := startRegistry(b)
+	startNode(b, set, reg, cache, "billing", true, func(bus *events.Bus) {
+		must(b, events.On(bus, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error { return nil }))
+	})
+	waitFor(b, "billing in the registry", func() bool { return len(cache.Instances("billing")) == 1 })
+	orders := emitter(b, set, cache, "orders")
+	ev := order(1)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := events.Emit(ctx, orders, "order.created", ev); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
