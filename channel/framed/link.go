@@ -168,14 +168,21 @@ func (l *link) writeLoop() {
 		case <-l.wake:
 		}
 		deadlineSet, yielded := false, false
+		taken := 0
 		for {
 			l.mu.Lock()
 			if l.err != nil {
 				l.mu.Unlock()
 				return
 			}
+			// Bytes leave MaxPendingBytes only once written, so a peer that stops
+			// reading cannot make us hold a queue plus a stuck batch.
+			l.qBytes -= taken
 			batch, l.queue = l.queue, batch[:0]
-			l.qBytes = 0
+			taken = 0
+			for _, b := range batch {
+				taken += len(*b)
+			}
 			closing := l.closing
 			l.mu.Unlock()
 			if len(batch) == 0 && !yielded && bw.Buffered() > 0 && !closing {
