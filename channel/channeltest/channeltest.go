@@ -282,8 +282,8 @@ func (s *suite) checkReply(t *testing.T, r, req *channel.Envelope) {
 	}
 }
 
-// Codecs lists the codec names of the payload matrix (serializer × compressor).
-var Codecs = func() []string {
+// Codecs returns the codec names of the payload matrix: every serializer × compressor.
+func Codecs() []string {
 	var out []string
 	for _, s := range []string{"json", "msgpack"} {
 		for _, c := range []string{"none", "gzip", "zstd", "s2"} {
@@ -291,14 +291,14 @@ var Codecs = func() []string {
 		}
 	}
 	return out
-}()
+}
 
 func (s *suite) testRoundTripCodecs(t *testing.T) {
 	cfg := s.config()
 	srv := s.serve(t, cfg, echo)
 	c := s.dial(t, srv.ln.Addr(), cfg)
 	ctx := tctx(t)
-	for _, name := range Codecs {
+	for _, name := range Codecs() {
 		data, err := encodePayload(name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
