@@ -418,3 +418,30 @@ func TestMaxInFlightCurl(t *testing.T) {
 		t.Fatalf("%v %v", r, err)
 	}
 }
+
+// TestHandlerPanics: a panicking handler costs its caller an internal error, not the process.
+func TestHandlerPanics(t *testing.T) {
+	leakCheck(t)
+	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		panic("boom")
+	}))
+	c := dial(t, ln.Addr(), channel.Config{})
+	for _, m := range []channel.Mode{channel.ModeResponse, channel.ModeAck, channel.ModeStream} {
+		r := call(t, c, &channel.Envelope{Type: channel.TypeRequest, Mode: m, Method: "svc.panic"})
+		if r.Type != channel.TypeError || r.ErrCode != channel.CodeInternal || !strings.Contains(r.ErrMessage, "panicked") {
+			t.Fatalf("%s: got %s %q %q", m, r.Type, r.ErrCode, r.ErrMessage)
+		}
+	}
+	x, err := c.Open(testCtx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "svc.panic"})
+	if x != nil || err != nil {
+		t.Fatalf("noResponse: %v %v", x, err)
+	}
+}
+
+func TestDialRefusesBadAddress(t *testing.T) {
+	for _, addr := range []string{"ftp://h:1", "http://", "http://%zz"} {
+		if _, err := httpchan.New().Dial(context.Background(), addr, channel.Config{}); err == nil || !strings.HasPrefix(err.Error(), "httpchan: ") {
+			t.Errorf("Dial(%q): %v, want an httpchan error", addr, err)
+		}
+	}
+}

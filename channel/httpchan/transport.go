@@ -2,6 +2,7 @@ package httpchan
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jesus-go/jesus/channel"
 )
@@ -30,11 +31,12 @@ func (transport) Dial(ctx context.Context, addr string, cfg channel.Config) (cha
 	return dial(addr, cfg)
 }
 
-// Listen binds addr ("127.0.0.1:0" picks a free port).
+// Listen binds addr, "host:port" or "http://host:port" ("127.0.0.1:0" picks a free port).
+// The listener serves plain HTTP/1.1; put TLS in front of it where needed.
 func (transport) Listen(ctx context.Context, addr string, cfg channel.Config) (channel.Listener, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return listen(ctx, addr, cfg)
+	return listen(ctx, strings.TrimPrefix(addr, "http://"), cfg)
 }
