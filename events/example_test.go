@@ -1,0 +1,129 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// Orders emits order.created; billing listens to it. The event goes over billing's
+// http+json+gzip channel in ack mode, found through an embedded etcd registry.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	set, err := schema.LoadDir(filepath.Join("..", "schemas"))
+	if err != nil {
+		panic(err)
+	}
+	dir, _ := os.MkdirTemp("", "events-example")
+	defer os.RemoveAll(dir)
+	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	if err != nil {
+		panic(err)
+	}
+	defer etcd.Close()
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	cache, err := reg.Watch(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer cache.Close()
+
+	// The listener: a server that checks payloads against billing's listens before it acks.
+	billing := set.Service("billing")
+	v := events.NewValidation(set, billing, nil)
+	srv := jesus.NewServer("billing", jesus.WithValidation(v))
+	defer srv.Close()
+	bus, err := events.New(billing, set, srv, cache, events.WithServerValidation(v))
+	if err != nil {
+		panic(err)
+	}
+	defer bus.Close()
+	got := make(chan string, 1)
+	err = events.On(bus, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
+		got <- fmt.Sprintf("billing got %s from %s, corrid %s", ev.Payload.OrderID, ev.From, ev.CorrID)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := srv.ListenChannel(ctx, "domain", "http+json+gzip://127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+	if _, err := srv.Register(ctx, reg, billing); err != nil {
+		panic(err)
+	}
+	for len(cache.Instances("billing")) == 0 {
+		time.Sleep(time.Millisecond) // the cache follows etcd's watch
+	}
+
+	// The emitter.
+	orders, err := events.New(set.Service("orders"), set, nil, cache)
+	if err != nil {
+		panic(err)
+	}
+	defer orders.Close()
+	res, err := events.Emit(jesus.WithCorrID(ctx, "corr-1"), orders, "order.created", OrderCreated{
+		OrderID: "o-1", CustomerID: "c-1", Total: Money{Amount: 19.99, Currency: "EUR"}, At: "2026-01-02T03:04:05Z",
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("acked by", res.Acked)
+	fmt.Println(<-got)
+	// Output:
+	// acked by [billing]
+	// billing got o-1 from orders, corrid corr-1
+}
+
+func ExampleWireMethod() {
+	fmt.Println(events.WireMethod("billing", "order.created"))
+	// Output: billing.event:order.created
+}
+
+// A payload that fails the emitter's own schema is refused before anything is sent, with
+// the service and the pointer of each failure.
+func ExampleEmit_invalid() {
+	set, err := schema.LoadDir(filepath.Join("..", "schemas"))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "events-example")
+	defer os.RemoveAll(dir)
+	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	if err != nil {
+		panic(err)
+	}
+	defer etcd.Close()
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	cache, err := reg.Watch(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer cache.Close()
+	orders, err := events.New(set.Service("orders"), set, nil, cache)
+	if err != nil {
+		panic(err)
+	}
+	defer orders.Close()
+	_, err = events.Emit(ctx, orders, "log", LogRecord{Level: "loud", Msg: "hello", At: "2026-01-02T03:04:05Z"})
+	e := jesus.AsError(err)
+	fmt.Println(e.Code, e.Service, e.Failures[0].Pointer)
+	// Output: invalid_argument orders@1.2.0 /level
+}
