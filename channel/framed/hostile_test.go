@@ -6,10 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -440,4 +442,36 @@ func TestUnixPathTooLong(t *testing.T) {
 	if _, err := framed.TCP().Dial(context.Background(), "", channel.Config{}); err == nil {
 		t.Fatal("Dial with an empty address succeeded")
 	}
+}
+
+// Framing violations are logged on the listener's Logger (there is no caller to tell).
+func TestViolationIsLogged(t *testing.T) {
+	var buf syncBuffer
+	cfg := channel.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	ln := startEcho(t, cfg)
+	p := dialRaw(t, ln.Addr(), prefaceBytes)
+	p.readPreface()
+	p.write([]byte{0xff, 0xff, 0xff, 0xff})
+	p.expectErrorThenClose(0)
+	ln.Close()
+	if !strings.Contains(buf.String(), "framing violation") || !strings.Contains(buf.String(), "MaxMessage") {
+		t.Fatalf("log: %q", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"sync"
@@ -61,6 +62,10 @@ func (l *link) close(cause error) {
 		putBuf(b)
 	}
 	l.nc.Close()
+	if !errors.Is(cause, channel.ErrClosed) && !errors.Is(cause, io.EOF) && !errors.Is(cause, net.ErrClosed) {
+		// Not an orderly close: a slow or silent peer, a write failure, a reset.
+		l.cfg.Logger.Info("framed: connection dropped", "peer", l.nc.RemoteAddr().String(), "err", cause)
+	}
 	if l.onClose != nil {
 		l.onClose(cause)
 	}
@@ -267,6 +272,7 @@ func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
 func (l *link) fail(err error) {
 	var pe *protoError
 	if errors.As(err, &pe) {
+		l.cfg.Logger.Warn("framed: closing a connection after a framing violation", "peer", l.nc.RemoteAddr().String(), "err", pe.msg)
 		l.send(&channel.Envelope{Type: channel.TypeError, ID: pe.id, ErrCode: channel.CodeInvalidArgument, ErrMessage: pe.Error()})
 		l.drain() // the writer flushes the error, then closes
 		return
