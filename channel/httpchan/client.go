@@ -28,7 +28,8 @@ const maxDrain = 4 << 10
 
 type conn struct {
 	cfg    channel.Config
-	base   string // scheme://host[/prefix], no trailing slash
+	base    string   // scheme://host[/prefix], no trailing slash
+	baseURL *url.URL // base, parsed
 	tr     *http.Transport
 	client *http.Client
 
@@ -68,7 +69,9 @@ func dial(addr string, cfg channel.Config) (*conn, error) {
 		ReadBufferSize:         16 << 10,
 		Protocols:              protos,
 	}
-	c := &conn{cfg: cfg, base: strings.TrimSuffix(u.String(), "/"), tr: tr}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	c := &conn{cfg: cfg, base: u.String(), baseURL: u, tr: tr}
 	c.client = &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -106,21 +109,14 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 		return nil, err
 	}
 	xctx, xcancel := context.WithCancel(c.ctx)
-	x := &exchange{c: c, mode: req.Mode, cancel: xcancel, done: make(chan struct{})}
-	wrote := make(chan error, 1)
-	signal := func(err error) {
-		select {
-		case wrote <- err:
-		default:
-		}
-	}
+	x := &exchange{c: c, mode: req.Mode, cancel: xcancel, done: make(chan struct{}), wrote: make(chan error, 1)}
 	var hreq *http.Request
 	var err error
 	if req.Mode == channel.ModeStream {
-		hreq, err = x.streamRequest(xctx, req, signal)
+		hreq, err = x.streamRequest(xctx, req, x.signal)
 	} else {
-		trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { signal(i.Err) }}
-		hreq, err = NewRequest(httptrace.WithClientTrace(xctx, trace), c.base, req)
+		x.trace.WroteRequest = x.wroteRequest
+		hreq, err = c.newRequest(httptrace.WithClientTrace(xctx, &x.trace), req)
 	}
 	if err != nil {
 		xcancel()
@@ -129,7 +125,7 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	c.wg.Add(1)
 	go x.do(hreq)
 	select {
-	case err = <-wrote:
+	case err = <-x.wrote:
 	case <-x.done:
 		err = x.err
 	case <-ctx.Done():
@@ -165,6 +161,9 @@ type exchange struct {
 	resp   *http.Response
 	err    error
 
+	wrote chan error // the request is written (nil) or failed
+	trace httptrace.ClientTrace
+
 	// stream with flow control
 	pw       *io.PipeWriter
 	window   int
@@ -176,6 +175,25 @@ type exchange struct {
 	finished bool
 	failed   error
 	closed   bool
+}
+
+func (x *exchange) signal(err error) {
+	select {
+	case x.wrote <- err:
+	default:
+	}
+}
+
+func (x *exchange) wroteRequest(i httptrace.WroteRequestInfo) { x.signal(i.Err) }
+
+// newRequest is NewRequest against the Conn's base URL, parsed once.
+func (c *conn) newRequest(ctx context.Context, e *channel.Envelope) (*http.Request, error) {
+	u := *c.baseURL
+	u.Path = c.baseURL.Path + "/" + e.Method
+	if esc := url.PathEscape(e.Method); esc != e.Method {
+		u.RawPath = c.baseURL.EscapedPath() + "/" + esc
+	}
+	return newRequest(ctx, &u, e)
 }
 
 // do runs the request; it owns the response until done is closed. For noResponse it
@@ -201,7 +219,7 @@ func (x *exchange) streamRequest(ctx context.Context, e *channel.Envelope, signa
 	x.pw = pw
 	x.window = x.c.cfg.StreamWindow
 	body := &streamBody{data: e.Data, pr: pr, wrote: signal}
-	r, err := NewRequest(ctx, x.c.base, &channel.Envelope{Type: e.Type, Mode: e.Mode, Method: e.Method, Timeout: e.Timeout, Codec: e.Codec, Meta: e.Meta})
+	r, err := x.c.newRequest(ctx, &channel.Envelope{Type: e.Type, Mode: e.Mode, Method: e.Method, Timeout: e.Timeout, Codec: e.Codec, Meta: e.Meta})
 	if err != nil {
 		pw.Close()
 		return nil, err
@@ -287,7 +305,10 @@ func (x *exchange) Recv(ctx context.Context) (*channel.Envelope, error) {
 		}
 	}
 	// A blocked body read only ends when the request does: ctx ending ends the exchange.
-	stop := context.AfterFunc(ctx, x.abort)
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, x.abort)
+	}
 	e, err := x.read()
 	if !stop() && ctx.Err() != nil {
 		x.failed = ctx.Err()

@@ -137,6 +137,24 @@ var mediaSerializers = map[string]string{
 
 var compressors = map[string]bool{"gzip": true, "zstd": true, "s2": true}
 
+// Shared header value slices of the common values, so that mapping a call does not
+// allocate them. net/http only reads the values of a request's or a reply's header.
+var (
+	modeValues   = [...][]string{nil, {"noResponse"}, {"ack"}, {"response"}, {"stream"}}
+	commonValues = map[string][]string{
+		"application/json": {"application/json"}, "application/msgpack": {"application/msgpack"},
+		"application/octet-stream": {"application/octet-stream"},
+		"gzip": {"gzip"}, "zstd": {"zstd"}, "s2": {"s2"}, "identity": {"identity"},
+	}
+)
+
+func headerValues(v string) []string {
+	if vs, ok := commonValues[v]; ok {
+		return vs
+	}
+	return []string{v}
+}
+
 // codecHeaders returns the Content-Type, Content-Encoding and Jesus-Codec values for a
 // codec name. Names the standard headers cannot express travel in Jesus-Codec alone.
 func codecHeaders(codec string) (ctype, cenc, raw string) {
@@ -228,12 +246,12 @@ func isTokenChar(c byte) bool {
 func writeMeta(h http.Header, codec string, m *channel.Meta) error {
 	ct, ce, raw := codecHeaders(codec)
 	if ct != "" {
-		h["Content-Type"] = []string{ct}
+		h["Content-Type"] = headerValues(ct)
 	} else {
 		h["Content-Type"] = nil // no Content-Type: the channel's codec; nil stops net/http sniffing one
 	}
 	if ce != "" {
-		h["Content-Encoding"] = []string{ce}
+		h["Content-Encoding"] = headerValues(ce)
 	}
 	if raw != "" {
 		if err := checkValue("codec", raw); err != nil {
@@ -526,12 +544,13 @@ func newRequest(ctx context.Context, u *url.URL, e *channel.Envelope) (*http.Req
 	if len(e.Data) > 0 {
 		body = bytes.NewReader(e.Data)
 	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "", body)
 	if err != nil {
 		return nil, fmt.Errorf("httpchan: %v", err)
 	}
+	r.URL, r.Host = u, u.Host
 	h := r.Header
-	h[HeaderMode] = []string{e.Mode.String()}
+	h[HeaderMode] = modeValues[e.Mode]
 	if e.Timeout > 0 {
 		h[HeaderTimeout] = []string{formatTimeout(e.Timeout)}
 	}
