@@ -27,11 +27,11 @@ const maxErrorBody = 64 << 10
 const maxDrain = 4 << 10
 
 type conn struct {
-	cfg    channel.Config
+	cfg     channel.Config
 	base    string   // scheme://host[/prefix], no trailing slash
 	baseURL *url.URL // base, parsed
-	tr     *http.Transport
-	client *http.Client
+	tr      *http.Transport
+	client  *http.Client
 
 	ctx    context.Context // parent of every exchange; cancelled by Close
 	cancel context.CancelFunc

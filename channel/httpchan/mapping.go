@@ -144,7 +144,7 @@ var (
 	commonValues = map[string][]string{
 		"application/json": {"application/json"}, "application/msgpack": {"application/msgpack"},
 		"application/octet-stream": {"application/octet-stream"},
-		"gzip": {"gzip"}, "zstd": {"zstd"}, "s2": {"s2"}, "identity": {"identity"},
+		"gzip":                     {"gzip"}, "zstd": {"zstd"}, "s2": {"s2"}, "identity": {"identity"},
 	}
 )
 
