@@ -410,6 +410,9 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		return fmt.Errorf("framed: Send after the exchange ended: %w", channel.ErrClosed)
 	}
 	x.mu.Unlock()
+	if x.ctx.Err() != nil {
+		return x.gone()
+	}
 	if r.Type == channel.TypeItem {
 		if err := x.takeCredit(ctx); err != nil {
 			return err
@@ -447,7 +450,11 @@ func (x *srvExchange) takeCredit(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-x.ctx.Done():
-			return fmt.Errorf("framed: stream %d was cancelled by the caller or the connection closed: %w", x.id, channel.ErrClosed)
+			return x.gone()
 		}
 	}
+}
+
+func (x *srvExchange) gone() error {
+	return fmt.Errorf("framed: exchange %d was cancelled by the caller, or its connection closed: %w", x.id, channel.ErrClosed)
 }
