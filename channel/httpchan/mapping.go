@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -479,14 +480,11 @@ func readLimited(r io.Reader, n int64, limit int, where string) ([]byte, error) 
 		return nil, nil
 	}
 	if n > 0 {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			if err == io.ErrUnexpectedEOF {
-				err = fmt.Errorf("body ends before its Content-Length of %d bytes", n)
-			}
-			return nil, err
+		buf, err := readN(r, int(n))
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("body ends before its Content-Length of %d bytes", n)
 		}
-		return buf, nil
+		return buf, err
 	}
 	buf := make([]byte, 0, 512)
 	lr := &io.LimitedReader{R: r, N: int64(limit) + 1}
@@ -506,6 +504,29 @@ func readLimited(r io.Reader, n int64, limit int, where string) ([]byte, error) 
 			return nil, err
 		}
 	}
+}
+
+// firstAlloc is the most a reader allocates before the bytes arrive: a peer that declares a
+// large length and then stalls must not pin that much memory.
+const firstAlloc = 64 << 10
+
+// readN reads exactly n bytes, growing its buffer as they arrive.
+func readN(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, firstAlloc))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))
+		}
+		k, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // ParseRequest maps an incoming HTTP request to a TypeRequest envelope, reading a body of

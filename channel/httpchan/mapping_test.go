@@ -143,3 +143,19 @@ func TestStatusMapping(t *testing.T) {
 		t.Errorf("CodeFromStatus(502) = %q", got)
 	}
 }
+
+// TestParseRequestShortBody: a body shorter than its Content-Length is refused clearly.
+func TestParseRequestShortBody(t *testing.T) {
+	r, _ := http.NewRequest("POST", "http://h/m", strings.NewReader("abc"))
+	r.ContentLength = 200000
+	_, err := httpchan.ParseRequest(r, 1<<20)
+	var re *httpchan.RequestError
+	if !errors.As(err, &re) || re.Status != 400 || !strings.Contains(re.Message, "Content-Length of 200000") {
+		t.Fatalf("got %v", err)
+	}
+	r, _ = http.NewRequest("POST", "http://h/m", strings.NewReader(strings.Repeat("z", 200000)))
+	e, err := httpchan.ParseRequest(r, 1<<20)
+	if err != nil || len(e.Data) != 200000 {
+		t.Fatalf("a 200000-byte body: %v", err)
+	}
+}

@@ -466,8 +466,7 @@ func (rw *replyWriter) startCredits(r *http.Request, env *channel.Envelope) *Req
 		return badRequest("stream flow control needs a full-duplex HTTP/1.1 connection: %v", err)
 	}
 	if n > 0 {
-		env.Data = make([]byte, n)
-		if _, err := io.ReadFull(r.Body, env.Data); err != nil {
+		if env.Data, err = readN(r.Body, int(n)); err != nil {
 			return badRequest("request body ends before the %d data bytes of %s: %v", n, HeaderDataLength, err)
 		}
 	}
