@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -223,8 +221,7 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 			if count < 0 || dur < 0 {
 				return usagef("listen: --count and --for must not be negative")
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx := c.Context()
 			cn, err := g.open(ctx)
 			if err != nil {
 				return err

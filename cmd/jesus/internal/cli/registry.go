@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
@@ -157,7 +155,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		Long: `serve runs etcd inside this process, listening on loopback only, with its data in
 --data-dir (default $JESUS_DATA, else ` + defaultDataDirHelp + `). It prints the
 client URL and writes it to <data-dir>/endpoint, so that other jesus commands on the same
-data directory use this etcd; it stops on SIGINT or SIGTERM.
+data directory use this etcd; it stops on SIGINT or SIGTERM (removing that file).
 
 Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 		Args: argsBetween(0, 0),
@@ -166,8 +164,7 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx := c.Context()
 			sctx, cancel := context.WithTimeout(ctx, g.dialTimeout+10*time.Second)
 			defer cancel()
 			emb, err := registry.StartEmbedded(sctx, registry.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer})

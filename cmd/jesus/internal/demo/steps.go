@@ -59,6 +59,11 @@ func (d *run) publish() error {
 	if err != nil {
 		return err
 	}
+	for _, svc := range []string{"orders", "billing", "audit"} {
+		if set.Service(svc) == nil {
+			return fmt.Errorf("%s holds no descriptor of %s", dir, svc)
+		}
+	}
 	d.w.Set = set
 	descs := set.Services()
 	d.t.printf("loaded %s: %d descriptors, every schema compiled (%v)", dir, len(descs), since(start))
