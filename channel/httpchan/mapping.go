@@ -545,7 +545,8 @@ func ParseRequest(r *http.Request, limit int) (*channel.Envelope, error) {
 
 // NewRequest maps a TypeRequest envelope to the HTTP request that carries it to base, a
 // URL such as "http://127.0.0.1:8080" (a path prefix is kept). It is the inverse of
-// ParseRequest; the envelope's ID is not carried (it is always 0 over http).
+// ParseRequest; the envelope's ID is not carried (it is always 0 over http). A stream
+// request made here asks for no flow control: the server is paced by TCP alone.
 func NewRequest(ctx context.Context, base string, e *channel.Envelope) (*http.Request, error) {
 	u, err := url.Parse(strings.TrimSuffix(base, "/") + "/" + url.PathEscape(e.Method))
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 
 type transport struct{}
 
-// New returns the http transport.
+// New returns the http transport. Each Conn it dials owns an http.Client with its own
+// keep-alive connection pool and is safe for concurrent use; each Listener is one
+// net/http server whose limits come from channel.Config.
 func New() channel.Transport { return transport{} }
 
 func (transport) Name() string { return "http" }
