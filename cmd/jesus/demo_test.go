@@ -33,10 +33,10 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"tcp+msgpack+zstd", "unix+msgpack", "http+json+gzip", "udp+msgpack", // every transport
 		"response    orders.get", "stream      orders.watch", "ack         orders.submit", "noResponse  orders.touch", // every mode
-		"acked by audit, billing",               // the domain event
-		"received 50 of these 50",               // logs over udp
-		"/lines/0/sku",                          // validation with its pointer
-		"orders@1.3.0 refuses to start",         // the breaking descriptor
+		"acked by audit, billing",       // the domain event
+		"received 50 of these 50",       // logs over udp
+		"/lines/0/sku",                  // validation with its pointer
+		"orders@1.3.0 refuses to start", // the breaking descriptor
 		"startup check against the live registry: compatible",
 	} {
 		if want == "received 50 of these 50" && strings.Contains(out.String(), "udp is best effort") && !strings.Contains(out.String(), want) {

@@ -1,0 +1,160 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+)
+
+const orderJSON = `{"customer":{"id":"c-1","email":"ada@example.com"},"currency":"EUR",
+  "lines":[{"sku":"BOK-1001","quantity":2,"unitPrice":{"amount":10.5,"currency":"EUR"}}]}`
+
+func TestCallEachMode(t *testing.T) {
+	leakCheck(t)
+	ep, reg, cache := etcd(t)
+	services(t, reg, cache)
+	call := func(stdin string, args ...string) result {
+		return jesusCmd(t, stdin, append([]string{"--etcd", ep, "call"}, args...)...)
+	}
+
+	// response (declared), tcp
+	r := call("", "orders.create", orderJSON)
+	r.want(t, cli.ExitOK)
+	if strings.TrimSpace(r.stdout) != `{"id":"o-1"}` {
+		t.Fatalf("create printed %q", r.stdout)
+	}
+	// JSON from stdin
+	r = call(`{"id":"o-1"}`, "orders.get")
+	r.want(t, cli.ExitOK, `"id":"o-1"`, `"status":"paid"`)
+	var got map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("response is not one JSON line: %v %q", err, r.stdout)
+	}
+	// stream: one JSON line per item
+	r = call("", "orders.watch", `{"id":"o-1"}`)
+	r.want(t, cli.ExitOK)
+	if r.stdout != "{\"id\":\"o-1\",\"status\":\"new\"}\n{\"id\":\"o-1\",\"status\":\"paid\"}\n" {
+		t.Fatalf("stream printed %q", r.stdout)
+	}
+	r.wantErr(t, cli.ExitOK, "stream ended after 2 item(s)")
+	// ack (declared, http), then over the other channels
+	call("", "orders.submit", `{"id":"o-1"}`).wantErr(t, cli.ExitOK, "orders.submit: acknowledged")
+	for _, ch := range []string{"rpc", "local", "logs"} {
+		call("", "orders.submit", `{"id":"o-1"}`, "--channel", ch).wantErr(t, cli.ExitOK, "acknowledged")
+	}
+	// noResponse (declared, unix); over udp
+	call("", "orders.touch", `{"id":"o-1"}`).wantErr(t, cli.ExitOK, "sent (noResponse")
+	call("", "orders.touch", `{"id":"o-1"}`, "--channel", "logs").wantErr(t, cli.ExitOK, "sent (noResponse")
+	// --mode overrides: get as a stream of one? no: a response method called in ack mode is refused by the server
+	call("", "orders.get", `{"id":"o-1"}`, "--channel", "local").want(t, cli.ExitOK, `"status":"submitted"`)
+	call("", "orders.get", `{"id":"o-1"}`, "--channel", "domain").want(t, cli.ExitOK, `"status":"submitted"`)
+	call("", "orders.get", `{"id":"o-1"}`, "--channel", "logs").wantErr(t, cli.ExitFailure, "unimplemented", "udp")
+	call("", "orders.submit", `{"id":"o-1"}`, "--mode", "noResponse").wantErr(t, cli.ExitOK, "sent (noResponse")
+	call("", "orders.get", `{"id":"o-1"}`, "--mode", "ack").wantErr(t, cli.ExitFailure, "orders.get")
+	call("", "audit.tail", `{"limit":1}`).want(t, cli.ExitOK, `"kind":`)
+
+	// refusals
+	r = call("", "orders.create", `{"customer":{"id":"c 1","email":"ada@example.com"},"currency":"EUR","lines":[{"sku":"book","quantity":1,"unitPrice":{"amount":1,"currency":"EUR"}}]}`)
+	r.wantErr(t, cli.ExitFailure, "invalid_argument", "/customer/id", "/lines/0/sku")
+	if r.stdout != "" {
+		t.Fatalf("a refused call printed %q", r.stdout)
+	}
+	call("", "orders.get", `{"id":"o-99"}`).wantErr(t, cli.ExitFailure, "not_found", `no order "o-99"`)
+	call("", "orders.nope", `{}`).wantErr(t, cli.ExitFailure, `has no method "nope" (methods: create, get, submit, touch, watch)`)
+	call("", "nobody.get", `{}`).wantErr(t, cli.ExitFailure, `no service "nobody"`)
+	call("", "orders.get", `{}`, "--channel", "pigeon").wantErr(t, cli.ExitUsage, `no channel "pigeon"`)
+	call("", "orders.get", `{}`, "--mode", "later").wantErr(t, cli.ExitUsage, `--mode "later"`)
+}
+
+func TestCallBadJSON(t *testing.T) {
+	leakCheck(t)
+	// No etcd is needed to refuse bad input: it is refused before connecting.
+	for _, tc := range []struct{ stdin, arg, want string }{
+		{"", `{"id":`, "the argument is not valid JSON: unexpected end of input"},
+		{"", `{"id" "x"}`, "the argument is not valid JSON: invalid character '\"' after object key (offset 7)"},
+		{"", `{} {}`, "holds more than one JSON value"},
+		{"", `   `, "no JSON given"},
+		{`{"id":}`, "", "the stdin is not valid JSON"},
+		{"", "", "no JSON given (as an argument or on stdin)"},
+	} {
+		args := []string{"--etcd", "127.0.0.1:1", "call", "orders.get"}
+		if tc.arg != "" {
+			args = append(args, tc.arg)
+		}
+		r := jesusCmd(t, tc.stdin, args...)
+		r.wantErr(t, cli.ExitUsage, tc.want)
+		jesusCmd(t, tc.stdin, append([]string{"--etcd", "127.0.0.1:1", "emit", "log"}, args[4:]...)...).wantErr(t, cli.ExitUsage, "emit log: ")
+	}
+}
+
+func TestEmitListen(t *testing.T) {
+	leakCheck(t)
+	ep, reg, cache := etcd(t)
+	services(t, reg, cache)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"--etcd", ep, "listen", "order.created", "log", "--count", "2"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	errb.waitFor(t, "listening to order.created, log as jesus-listen-")
+	name := strings.Fields(errb.String()[strings.Index(errb.String(), " as ")+4:])[0]
+
+	ev := `{"orderId":"o-7","customerId":"c-1","total":{"amount":12.5,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`
+	r := jesusCmd(t, "", "--etcd", ep, "emit", "order.created", ev)
+	r.want(t, cli.ExitOK, `"event":"order.created"`, `"as":"orders@1.2.0"`, `"acked":["audit","billing","`+name+`"]`)
+	r = jesusCmd(t, "", "--etcd", ep, "emit", "log", `{"level":"info","msg":"hello","at":"2026-01-02T03:04:05Z"}`, "--from", "billing")
+	r.want(t, cli.ExitOK, `"as":"billing@1.0.0"`, `"sent":["audit","`+name+`"]`)
+
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("listen exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("listen printed %d lines:\n%s", len(lines), out.String())
+	}
+	var rec struct {
+		Event   string         `json:"event"`
+		ID      string         `json:"id"`
+		From    string         `json:"from"`
+		Payload map[string]any `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Event != "order.created" || rec.From != "jesus-cli" || rec.Payload["orderId"] != "o-7" || rec.ID == "" {
+		t.Fatalf("first record %+v %v: %s", rec, err, lines[0])
+	}
+	if !strings.Contains(lines[1], `"event":"log"`) || !strings.Contains(lines[1], `"msg":"hello"`) {
+		t.Fatalf("second record %s", lines[1])
+	}
+	// The listener is gone from the registry: later events are not routed to it.
+	r = jesusCmd(t, "", "--etcd", ep, "emit", "order.created", ev)
+	r.want(t, cli.ExitOK, `"acked":["audit","billing"]`)
+	jesusCmd(t, "", "--etcd", ep, "schema", "ls").want(t, cli.ExitOK)
+	if s := jesusCmd(t, "", "--etcd", ep, "schema", "ls").stdout; strings.Contains(s, name) {
+		t.Fatalf("listener %s still in the registry:\n%s", name, s)
+	}
+
+	// refusals
+	r = jesusCmd(t, "", "--etcd", ep, "emit", "order.created", `{"orderId":"o 7","customerId":"c-1","total":{"amount":-1,"currency":"EUR"},"at":"x"}`)
+	r.wantErr(t, cli.ExitFailure, "invalid_argument", "/orderId", "/total/amount")
+	jesusCmd(t, "", "--etcd", ep, "emit", "nobody.emits", `{}`).wantErr(t, cli.ExitFailure, `no service in the registry declares event "nobody.emits"`)
+	jesusCmd(t, "", "--etcd", ep, "emit", "log", `{}`, "--from", "audit").wantErr(t, cli.ExitFailure, "--from audit: it does not declare event \"log\" (declared by billing, orders)")
+	jesusCmd(t, "", "--etcd", ep, "listen", "nobody.emits", "--count", "1").wantErr(t, cli.ExitFailure, `no service in the registry declares event "nobody.emits"`)
+	jesusCmd(t, "", "--etcd", ep, "listen", "log", "--count", "-1").wantErr(t, cli.ExitUsage, "must not be negative")
+}
+
+// TestListenFor: listen --for stops by itself when nothing arrives.
+func TestListenFor(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	jesusCmd(t, "", "--etcd", ep, "schema", "push", schemasDir).want(t, cli.ExitOK)
+	r := jesusCmd(t, "", "--etcd", ep, "listen", "log", "--for", "300ms")
+	r.want(t, cli.ExitOK)
+	if r.stdout != "" {
+		t.Fatalf("printed %q", r.stdout)
+	}
+}
