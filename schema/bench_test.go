@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/schema"
 )
 
@@ -77,5 +78,49 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkValidateEncoded compares today's path (decode into a value tree with codec,
+// then Validate) with validating the encoded message directly.
+func BenchmarkValidateEncoded(b *testing.B) {
+	v := benchValidator(b)
+	for _, c := range []struct {
+		name string
+		doc  string
+	}{{"small", smallOrder}, {"large60", largeOrder(60)}} {
+		x := decode(b, c.doc)
+		for _, ser := range []codec.Serializer{codec.NewMsgpack(codec.DefaultLimits()), codec.NewJSON(codec.DefaultLimits())} {
+			data, err := ser.Marshal(nil, x)
+			if err != nil {
+				b.Fatal(err)
+			}
+			direct := v.ValidateJSON
+			if ser.Name() == codec.SerializerMsgpack {
+				direct = v.ValidateMsgpack
+			}
+			b.Run(c.name+"/"+ser.Name()+"/decode+validate", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					x, err := ser.UnmarshalValue(data)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := v.Validate(x); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(c.name+"/"+ser.Name()+"/encoded", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					if err := direct(data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -42,11 +42,15 @@ type node struct {
 	consts []lit // const (one) or nil
 	enum   []lit
 	format func(any) bool
+	// fastFormat, where set, accepts a subset of what format accepts, from the bytes.
+	fastFormat func([]byte) bool
 
 	minProps, maxProps int
 	required           []string
 	props              []propNode
 	propSet            map[string]struct{}
+	propIdx            map[string]int // name -> index in props, for the encoded-bytes walker
+	reqIdx             []int          // index in props of each required name, or -1
 	patternProps       []patNode
 	addl               int8 // 0: none, 1: false, 2: schema
 	addlNode           *node
@@ -310,6 +314,9 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		// The compiler asserts formats with jsonschema.Formats (AssertFormat, no own formats);
 		// an unknown format is not checked there either.
 		n.format = jsonschema.Formats[s.Format]
+		if n.format != nil {
+			n.fastFormat = fastFormats[s.Format]
+		}
 	}
 
 	n.minProps, n.maxProps = s.MinProperties, s.MaxProperties
@@ -318,6 +325,17 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 	for _, name := range sortedKeys(s.Properties) {
 		n.props = append(n.props, propNode{name, build(s.Properties[name], memo)})
 		n.propSet[name] = struct{}{}
+	}
+	n.propIdx = make(map[string]int, len(n.props))
+	for i, p := range n.props {
+		n.propIdx[p.name] = i
+	}
+	for _, r := range n.required {
+		i, ok := n.propIdx[r]
+		if !ok {
+			i = -1
+		}
+		n.reqIdx = append(n.reqIdx, i)
 	}
 	for re, c := range s.PatternProperties {
 		n.patternProps = append(n.patternProps, patNode{re, build(c, memo)})
@@ -612,8 +630,9 @@ func (n *node) validArray(a []any, depth int) bool {
 	return true
 }
 
-func (n *node) validNumber(x any) bool {
-	v := toNum(x)
+func (n *node) validNumber(x any) bool { return n.validNum(toNum(x)) }
+
+func (n *node) validNum(v num) bool {
 	if n.min != nil && v.cmp(n.min) < 0 {
 		return false
 	}

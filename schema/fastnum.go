@@ -74,7 +74,32 @@ type num struct {
 	i    int64
 	u    uint64
 	s    string
-	x    any
+	t    []byte // kText read from encoded bytes (then s is empty)
+	x    any    // the value itself, or nil when read from encoded bytes: see value
+}
+
+// value returns the number as a JSON-ready value, for the exact (math/big) comparisons.
+func (v num) value() any {
+	if v.x != nil {
+		return v.x
+	}
+	switch v.kind {
+	case kInt:
+		return v.i
+	case kUint:
+		return v.u
+	case kFloat:
+		return v.f
+	}
+	return json.Number(v.t)
+}
+
+// text returns the digits of a kText number.
+func (v num) text() []byte {
+	if v.t != nil {
+		return v.t
+	}
+	return []byte(v.s)
 }
 
 func toNum(x any) num {
@@ -137,15 +162,22 @@ func (v num) cmp(b *bound) int {
 			return c
 		}
 		if b.dok {
-			if m, e, ok := parseDecimal([]byte(v.s)); ok {
+			if m, e, ok := parseDecimal(v.text()); ok {
 				m, e = normDecimal(m, e)
-				if m == 0 && b.dm == 0 || m == b.dm && e == b.de && (v.s[0] == '-') == b.dng {
+				if m == 0 && b.dm == 0 || m == b.dm && e == b.de && v.neg() == b.dng {
 					return 0
 				}
 			}
 		}
 	}
-	return ratOf(v.x).Cmp(b.r)
+	return ratOf(v.value()).Cmp(b.r)
+}
+
+func (v num) neg() bool {
+	if v.t != nil {
+		return len(v.t) > 0 && v.t[0] == '-'
+	}
+	return len(v.s) > 0 && v.s[0] == '-'
 }
 
 // cmpFloat compares two rounded values; ok is false on a tie (or NaN), which the rounded
@@ -175,18 +207,18 @@ func isInteger(x any) bool {
 // isIntDecimal reports whether a JSON number (checked by isJSONNumber) is an integer, exactly
 // and without math/big: after dropping trailing zeros, its last significant digit must sit
 // at or above the units.
-func isIntDecimal(s string) bool {
+func isIntDecimal[T string | []byte](s T) bool {
 	if len(s) > 0 && s[0] == '-' {
 		s = s[1:]
 	}
-	mant, exp := s, ""
+	mant, exp := s, s[:0]
 	for i := 0; i < len(s); i++ {
 		if s[i] == 'e' || s[i] == 'E' {
 			mant, exp = s[:i], s[i+1:]
 			break
 		}
 	}
-	ip, fp := mant, ""
+	ip, fp := mant, mant[:0]
 	for i := 0; i < len(mant); i++ {
 		if mant[i] == '.' {
 			ip, fp = mant[:i], mant[i+1:]
@@ -194,16 +226,25 @@ func isIntDecimal(s string) bool {
 		}
 	}
 	e := 0
-	if exp != "" {
-		x, err := strconv.Atoi(exp)
+	if len(exp) > 0 {
+		x, err := strconv.Atoi(string(exp))
 		if err != nil {
 			return false
 		}
 		e = x
 	}
-	digits := ip + fp
-	last := len(digits) - 1
-	for last >= 0 && digits[last] == '0' {
+	// The digits are ip followed by fp; find the last significant one.
+	last := len(ip) + len(fp) - 1
+	for last >= 0 {
+		var d byte
+		if last < len(ip) {
+			d = ip[last]
+		} else {
+			d = fp[last-len(ip)]
+		}
+		if d != '0' {
+			break
+		}
 		last--
 	}
 	if last < 0 {
@@ -262,7 +303,7 @@ func (v num) decimal() (m uint64, e int, ok bool) {
 		s := strconv.AppendFloat(buf[:0], math.Abs(v.f), 'e', -1, 64)
 		return parseDecimal(s)
 	case kText:
-		return parseDecimal([]byte(v.s))
+		return parseDecimal(v.text())
 	}
 	return 0, 0, false
 }
@@ -330,12 +371,12 @@ func (mu *multiple) divides(v num) bool {
 			return m%d == 0
 		}
 	}
-	r := ratOf(v.x)
+	r := ratOf(v.value())
 	return r != nil && new(big.Rat).Quo(r, mu.r).IsInt()
 }
 
 // plainInt parses a json.Number made of an optional minus and at most 18 digits.
-func plainInt(s string) (int64, bool) {
+func plainInt[T string | []byte](s T) (int64, bool) {
 	neg := len(s) > 0 && s[0] == '-'
 	d := s
 	if neg {

@@ -282,7 +282,7 @@ const maxExponentDigits = 3
 
 // isJSONNumber reports whether s follows the JSON number grammar, with an exponent of at most
 // maxExponentDigits digits.
-func isJSONNumber(s string) bool {
+func isJSONNumber[T string | []byte](s T) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++

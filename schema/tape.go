@@ -1,0 +1,199 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+)
+
+// A tape is an encoded message read into a flat list of tokens, one per value and one per
+// object key, in document order. It is what the encoded-bytes validator walks instead of
+// a tree of map[string]any and []any: strings stay slices of the message (or of scratch,
+// where decoding changes them), numbers stay unboxed, containers know where they end.
+// The readers (tape_msgpack.go, tape_json.go) accept exactly the messages that codec
+// decodes and precheck accepts, or fewer: a message they refuse takes the slow path.
+
+type tkind uint8
+
+const (
+	tkNull tkind = iota
+	tkFalse
+	tkTrue
+	tkInt     // i
+	tkUint    // uint64(i), above MaxInt64
+	tkFloat   // math.Float64frombits(uint64(i))
+	tkNumText // a JSON number: its text
+	tkStr
+	tkArr
+	tkObj
+)
+
+type tok struct {
+	kind tkind
+	// scratch: the bytes of a string (or key) are in tape.scratch, not in the message.
+	scratch bool
+	// dup: an object with two members of the same key (the decoded map keeps the last).
+	dup     bool
+	n       int // tkArr, tkObj: number of items or members
+	end     int // tkArr, tkObj: index of the token after the container
+	off, ln int // tkStr, tkNumText: where the bytes are
+	i       int64
+}
+
+type tape struct {
+	data    []byte
+	scratch []byte
+	toks    []tok
+	keys    []int // key token indices, to find duplicates in large objects
+}
+
+// Pooled tapes above these sizes are dropped rather than kept.
+const (
+	maxPooledToks    = 1 << 14
+	maxPooledScratch = 1 << 16
+)
+
+var tapes = sync.Pool{New: func() any { return new(tape) }}
+
+func getTape(data []byte) *tape {
+	t := tapes.Get().(*tape)
+	t.data = data
+	return t
+}
+
+func putTape(t *tape) {
+	t.data = nil
+	if cap(t.toks) > maxPooledToks || cap(t.scratch) > maxPooledScratch {
+		return
+	}
+	t.toks = t.toks[:0]
+	t.scratch = t.scratch[:0]
+	t.keys = t.keys[:0]
+	tapes.Put(t)
+}
+
+func (t *tape) push(k tkind, i int64) int {
+	t.toks = append(t.toks, tok{kind: k, i: i})
+	return len(t.toks) - 1
+}
+
+// pushSpan adds a string or number token whose bytes are data[off:off+ln].
+func (t *tape) pushSpan(k tkind, off, ln int) {
+	t.toks = append(t.toks, tok{kind: k, off: off, ln: ln})
+}
+
+// pushScratch adds a string token whose bytes are scratch[from:].
+func (t *tape) pushScratch(from int) {
+	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, off: from, ln: len(t.scratch) - from})
+}
+
+func (t *tape) bytes(i int) []byte {
+	k := &t.toks[i]
+	if k.scratch {
+		return t.scratch[k.off : k.off+k.ln]
+	}
+	return t.data[k.off : k.off+k.ln]
+}
+
+// next returns the index of the token after the value at i.
+func (t *tape) next(i int) int {
+	if k := &t.toks[i]; k.kind == tkArr || k.kind == tkObj {
+		return k.end
+	}
+	return i + 1
+}
+
+// closeObj records the end of the object at i and whether two of its keys are equal.
+func (t *tape) closeObj(i, n int) {
+	t.toks[i].n = n
+	t.toks[i].end = len(t.toks)
+	if n < 2 {
+		return
+	}
+	if n <= 16 {
+		for a := i + 1; a < len(t.toks); a = t.next(a + 1) {
+			ka := t.bytes(a)
+			for b := t.next(a + 1); b < len(t.toks); b = t.next(b + 1) {
+				if bytes.Equal(ka, t.bytes(b)) {
+					t.toks[i].dup = true
+					return
+				}
+			}
+		}
+		return
+	}
+	t.keys = t.keys[:0]
+	for a := i + 1; a < len(t.toks); a = t.next(a + 1) {
+		t.keys = append(t.keys, a)
+	}
+	slices.SortFunc(t.keys, func(a, b int) int { return bytes.Compare(t.bytes(a), t.bytes(b)) })
+	for j := 1; j < len(t.keys); j++ {
+		if bytes.Equal(t.bytes(t.keys[j-1]), t.bytes(t.keys[j])) {
+			t.toks[i].dup = true
+			return
+		}
+	}
+}
+
+// value builds the JSON-ready value at i, as the codec decoders build it.
+func (t *tape) value(i int) any {
+	k := &t.toks[i]
+	switch k.kind {
+	case tkNull:
+		return nil
+	case tkFalse:
+		return false
+	case tkTrue:
+		return true
+	case tkInt:
+		return k.i
+	case tkUint:
+		return uint64(k.i)
+	case tkFloat:
+		return math.Float64frombits(uint64(k.i))
+	case tkNumText:
+		return json.Number(t.bytes(i))
+	case tkStr:
+		return string(t.bytes(i))
+	case tkArr:
+		a := make([]any, 0, k.n)
+		for j := i + 1; j < k.end; j = t.next(j) {
+			a = append(a, t.value(j))
+		}
+		return a
+	}
+	m := make(map[string]any, k.n)
+	for j := i + 1; j < k.end; j = t.next(j + 1) {
+		m[string(t.bytes(j))] = t.value(j + 1)
+	}
+	return m
+}
+
+// num is the number at i.
+func (t *tape) num(i int) num {
+	k := &t.toks[i]
+	switch k.kind {
+	case tkInt:
+		return num{kind: kInt, i: k.i, f: float64(k.i)}
+	case tkUint:
+		return num{kind: kUint, u: uint64(k.i), f: float64(uint64(k.i))}
+	case tkFloat:
+		return num{kind: kFloat, f: math.Float64frombits(uint64(k.i))}
+	}
+	b := t.bytes(i)
+	if v, ok := plainInt(b); ok {
+		return num{kind: kInt, i: v, f: float64(v)}
+	}
+	return num{kind: kText, t: b, f: parseFloat(b)}
+}
+
+func isNumTok(k tkind) bool { return k >= tkInt && k <= tkNumText }
+
+// parseFloat rounds a JSON number, ±Inf on overflow as toNum does.
+func parseFloat(b []byte) float64 {
+	f, _ := strconv.ParseFloat(string(b), 64)
+	return f
+}

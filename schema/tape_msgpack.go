@@ -1,0 +1,339 @@
+package schema
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"math"
+	"strconv"
+	"time"
+)
+
+// readMsgpack reads one msgpack message into t. It mirrors codec's msgpack value decoder
+// (ints → int64, or uint64 above MaxInt64; float32 and float64 → float64 and neither NaN
+// nor infinite; bin → standard base64; the timestamp extension → RFC 3339 with
+// nanoseconds in UTC, years 0-9999; map keys strings or integers in decimal; every
+// declared length within the bytes that remain; no trailing bytes) and precheck's depth
+// bound. It reports false for any message the decoder or precheck would refuse.
+func (t *tape) readMsgpack(maxDepth int) bool {
+	r := mpReader{t: t, data: t.data, maxDepth: maxDepth}
+	if len(t.data) == 0 || !r.value(0) {
+		return false
+	}
+	return r.pos == len(t.data)
+}
+
+type mpReader struct {
+	t        *tape
+	data     []byte
+	pos      int
+	maxDepth int
+}
+
+// header decodes the header at pos: the kind, the header size, and the length (str, bin,
+// ext: payload bytes; array: items; map: members). ok is false on a bad type byte or a
+// truncated header.
+func (r *mpReader) header() (k tkind, ext bool, hdr int, n uint64, ok bool) {
+	d := r.data[r.pos:]
+	c := d[0]
+	size := func(s int) bool { return len(d) >= s }
+	switch c {
+	case 0xc4, 0xd9: // bin8, str8
+		if !size(2) {
+			return
+		}
+		return tkStr, false, 2, uint64(d[1]), true
+	case 0xc5, 0xda:
+		if !size(3) {
+			return
+		}
+		return tkStr, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
+	case 0xc6, 0xdb:
+		if !size(5) {
+			return
+		}
+		return tkStr, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
+	case 0xc7: // ext8
+		if !size(3) {
+			return
+		}
+		return tkStr, true, 3, uint64(d[1]), true
+	case 0xc8:
+		if !size(4) {
+			return
+		}
+		return tkStr, true, 4, uint64(binary.BigEndian.Uint16(d[1:])), true
+	case 0xc9:
+		if !size(6) {
+			return
+		}
+		return tkStr, true, 6, uint64(binary.BigEndian.Uint32(d[1:])), true
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext
+		if !size(2) {
+			return
+		}
+		return tkStr, true, 2, 1 << (c - 0xd4), true
+	case 0xdc:
+		if !size(3) {
+			return
+		}
+		return tkArr, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
+	case 0xdd:
+		if !size(5) {
+			return
+		}
+		return tkArr, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
+	case 0xde:
+		if !size(3) {
+			return
+		}
+		return tkObj, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
+	case 0xdf:
+		if !size(5) {
+			return
+		}
+		return tkObj, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
+	}
+	return 0, false, 0, 0, false
+}
+
+func (r *mpReader) value(depth int) bool {
+	if r.pos >= len(r.data) {
+		return false
+	}
+	t := r.t
+	c := r.data[r.pos]
+	switch {
+	case c <= 0x7f:
+		t.push(tkInt, int64(c))
+		r.pos++
+		return true
+	case c >= 0xe0:
+		t.push(tkInt, int64(int8(c)))
+		r.pos++
+		return true
+	case c >= 0xa0 && c <= 0xbf:
+		return r.str(1, uint64(c&0x1f), false)
+	case c >= 0x90 && c <= 0x9f:
+		return r.array(depth, 1, uint64(c&0x0f))
+	case c >= 0x80 && c <= 0x8f:
+		return r.object(depth, 1, uint64(c&0x0f))
+	}
+	d := r.data[r.pos+1:]
+	switch c {
+	case 0xc0:
+		t.push(tkNull, 0)
+		r.pos++
+		return true
+	case 0xc2:
+		t.push(tkFalse, 0)
+		r.pos++
+		return true
+	case 0xc3:
+		t.push(tkTrue, 0)
+		r.pos++
+		return true
+	case 0xcc, 0xcd, 0xce, 0xcf: // uint 8-64
+		size := 1 << (c - 0xcc)
+		if len(d) < size {
+			return false
+		}
+		u := readUint(d, size)
+		if u <= math.MaxInt64 {
+			t.push(tkInt, int64(u))
+		} else {
+			t.push(tkUint, int64(u))
+		}
+		r.pos += 1 + size
+		return true
+	case 0xd0, 0xd1, 0xd2, 0xd3: // int 8-64
+		size := 1 << (c - 0xd0)
+		if len(d) < size {
+			return false
+		}
+		t.push(tkInt, readInt(d, size))
+		r.pos += 1 + size
+		return true
+	case 0xca, 0xcb:
+		var f float64
+		if c == 0xca {
+			if len(d) < 4 {
+				return false
+			}
+			f = float64(math.Float32frombits(binary.BigEndian.Uint32(d)))
+			r.pos += 5
+		} else {
+			if len(d) < 8 {
+				return false
+			}
+			f = math.Float64frombits(binary.BigEndian.Uint64(d))
+			r.pos += 9
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+		t.push(tkFloat, int64(math.Float64bits(f)))
+		return true
+	}
+	k, ext, hdr, n, ok := r.header()
+	if !ok {
+		return false
+	}
+	switch {
+	case ext:
+		return r.ext(hdr, n)
+	case k == tkStr:
+		return r.str(hdr, n, c >= 0xc4 && c <= 0xc6)
+	case k == tkArr:
+		return r.array(depth, hdr, n)
+	}
+	return r.object(depth, hdr, n)
+}
+
+// str reads a str (or, bin: a bin, as base64) whose header of hdr bytes declares n bytes.
+func (r *mpReader) str(hdr int, n uint64, bin bool) bool {
+	from := r.pos + hdr
+	if n > uint64(len(r.data)-from) {
+		return false
+	}
+	to := from + int(n)
+	r.pos = to
+	if bin {
+		s := len(r.t.scratch)
+		r.t.scratch = base64.StdEncoding.AppendEncode(r.t.scratch, r.data[from:to])
+		r.t.pushScratch(s)
+		return true
+	}
+	r.t.pushSpan(tkStr, from, int(n))
+	return true
+}
+
+func (r *mpReader) array(depth, hdr int, n uint64) bool {
+	if depth >= r.maxDepth {
+		return false
+	}
+	r.pos += hdr
+	if n > uint64(len(r.data)-r.pos) {
+		return false
+	}
+	i := r.t.push(tkArr, 0)
+	for range n {
+		if !r.value(depth + 1) {
+			return false
+		}
+	}
+	r.t.toks[i].n = int(n)
+	r.t.toks[i].end = len(r.t.toks)
+	return true
+}
+
+func (r *mpReader) object(depth, hdr int, n uint64) bool {
+	if depth >= r.maxDepth {
+		return false
+	}
+	r.pos += hdr
+	if 2*n > uint64(len(r.data)-r.pos) {
+		return false
+	}
+	i := r.t.push(tkObj, 0)
+	for range n {
+		if !r.key() || !r.value(depth+1) {
+			return false
+		}
+	}
+	r.t.closeObj(i, int(n))
+	return true
+}
+
+// key reads a map key: a str, or an integer written in decimal.
+func (r *mpReader) key() bool {
+	if r.pos >= len(r.data) {
+		return false
+	}
+	c := r.data[r.pos]
+	switch {
+	case c >= 0xa0 && c <= 0xbf:
+		return r.str(1, uint64(c&0x1f), false)
+	case c == 0xd9 || c == 0xda || c == 0xdb:
+		_, _, hdr, n, ok := r.header()
+		return ok && r.str(hdr, n, false)
+	case c <= 0x7f || c >= 0xe0 || c >= 0xcc && c <= 0xcf || c >= 0xd0 && c <= 0xd3:
+		if !r.value(0) {
+			return false
+		}
+		// Turn the integer token just read into its decimal form.
+		t := r.t
+		k := &t.toks[len(t.toks)-1]
+		s := len(t.scratch)
+		if k.kind == tkUint {
+			t.scratch = strconv.AppendUint(t.scratch, uint64(k.i), 10)
+		} else {
+			t.scratch = strconv.AppendInt(t.scratch, k.i, 10)
+		}
+		*k = tok{kind: tkStr, scratch: true, off: s, ln: len(t.scratch) - s}
+		return true
+	}
+	return false
+}
+
+// ext reads an extension: only the timestamp (-1) has a JSON form.
+func (r *mpReader) ext(hdr int, n uint64) bool {
+	typ := int8(r.data[r.pos+hdr-1])
+	from := r.pos + hdr
+	if n > uint64(len(r.data)-from) || typ != -1 {
+		return false
+	}
+	p := r.data[from : from+int(n)]
+	r.pos = from + int(n)
+	var ts time.Time
+	switch len(p) {
+	case 4:
+		ts = time.Unix(int64(binary.BigEndian.Uint32(p)), 0)
+	case 8:
+		v := binary.BigEndian.Uint64(p)
+		nsec := int64(v >> 34)
+		if nsec > 999999999 {
+			return false
+		}
+		ts = time.Unix(int64(v&(1<<34-1)), nsec)
+	case 12:
+		nsec := int64(binary.BigEndian.Uint32(p))
+		if nsec > 999999999 {
+			return false
+		}
+		ts = time.Unix(int64(binary.BigEndian.Uint64(p[4:])), nsec)
+	default:
+		return false
+	}
+	ts = ts.UTC()
+	if y := ts.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	s := len(r.t.scratch)
+	r.t.scratch = ts.AppendFormat(r.t.scratch, time.RFC3339Nano)
+	r.t.pushScratch(s)
+	return true
+}
+
+func readUint(b []byte, size int) uint64 {
+	switch size {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.BigEndian.Uint16(b))
+	case 4:
+		return uint64(binary.BigEndian.Uint32(b))
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func readInt(b []byte, size int) int64 {
+	switch size {
+	case 1:
+		return int64(int8(b[0]))
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(b)))
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(b)))
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
