@@ -84,7 +84,7 @@ func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exc
 		return nil, true, err
 	}
 	if e.Mode == channel.ModeNoResponse {
-		if err := cc.l.enqueue(b); err != nil {
+		if err := cc.l.enqueueDirect(b); err != nil {
 			return nil, false, err
 		}
 		return nil, true, nil
@@ -104,7 +104,7 @@ func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exc
 	}
 	cc.xs[e.ID] = x
 	cc.mu.Unlock()
-	if err := cc.l.enqueue(b); err != nil {
+	if err := cc.l.enqueueDirect(b); err != nil {
 		cc.remove(e.ID)
 		return nil, false, err
 	}

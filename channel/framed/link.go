@@ -16,8 +16,9 @@ import (
 
 // link is one framed connection, client or server side: a reader goroutine that hands
 // parsed envelopes to dispatch, and a writer goroutine that drains a bounded queue of
-// encoded frames through a bufio.Writer, flushing when the queue runs empty. Both
-// goroutines are counted in wg, which the owner of the link waits on.
+// encoded frames through a bufio.Writer, flushing when the queue runs empty. A sender
+// that finds the connection idle writes its frame itself (enqueueDirect) rather than
+// waking the writer. The owner of the link starts both goroutines and waits for them.
 type link struct {
 	nc    net.Conn
 	cfg   *channel.Config
@@ -32,12 +33,17 @@ type link struct {
 	dead    chan struct{}
 	onClose func(error) // called once, without locks held, when the link dies
 
+	wmu   sync.Mutex // held by whoever writes to bw: the writer goroutine or a sender writing through
+	bw    *bufio.Writer
+	batch []*[]byte // frames being written; guarded by wmu
+
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
 	nextID   atomic.Uint64
 }
 
 func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
-	return &link{nc: nc, cfg: cfg, where: where, wake: make(chan struct{}, 1), dead: make(chan struct{})}
+	return &link{nc: nc, cfg: cfg, where: where, wake: make(chan struct{}, 1), dead: make(chan struct{}),
+		bw: bufio.NewWriterSize(nc, 32<<10)}
 }
 
 // errDrained is the cause recorded when a link was closed on purpose after draining.
@@ -103,9 +109,11 @@ func (l *link) deadErr() error {
 	return fmt.Errorf("framed: connection to %s lost: %w (%v)", l.nc.RemoteAddr(), channel.ErrClosed, l.err)
 }
 
-// enqueue hands an encoded frame to the writer; it never blocks. The link owns b from
+// push appends an encoded frame to the queue; it never blocks. The link owns b from
 // here on, also on error. A peer that lets MaxPendingBytes pile up is disconnected.
-func (l *link) enqueue(b *[]byte) error {
+// wasEmpty tells the caller that no one is draining the queue yet: it must signal
+// the writer or drain it itself.
+func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 	n := len(*b)
 	l.mu.Lock()
 	if l.err != nil || l.closing {
@@ -115,26 +123,53 @@ func (l *link) enqueue(b *[]byte) error {
 		}
 		l.mu.Unlock()
 		putBuf(b)
-		return err
+		return false, err
 	}
 	if l.qBytes+n > l.cfg.MaxPendingBytes {
 		l.mu.Unlock()
 		putBuf(b)
 		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), l.qBytes+n, l.cfg.MaxPendingBytes)
 		l.close(err)
-		return fmt.Errorf("%w: %v", channel.ErrClosed, err)
+		return false, fmt.Errorf("%w: %v", channel.ErrClosed, err)
 	}
 	l.queue = append(l.queue, b)
 	l.qBytes += n
-	wasEmpty := len(l.queue) == 1
+	wasEmpty = len(l.queue) == 1
 	l.mu.Unlock()
+	return wasEmpty, nil
+}
+
+// enqueue queues a frame for the writer goroutine. The reader uses it: it must never
+// block on the socket, or two peers whose readers both wait on writes would stall.
+func (l *link) enqueue(b *[]byte) error {
+	wasEmpty, err := l.push(b)
 	if wasEmpty {
 		l.signal()
 	}
+	return err
+}
+
+// enqueueDirect queues a frame and, when nobody is writing, writes it from the calling
+// goroutine, which saves the hand-off to the writer goroutine on an idle connection
+// (bounded by WriteTimeout). Under load it falls back to the writer, which batches.
+func (l *link) enqueueDirect(b *[]byte) error {
+	wasEmpty, err := l.push(b)
+	if err != nil || !wasEmpty {
+		return err
+	}
+	if l.wmu.TryLock() {
+		dead := l.drainLocked()
+		l.wmu.Unlock()
+		if dead {
+			return l.failure()
+		}
+		return nil
+	}
+	l.signal()
 	return nil
 }
 
-// send encodes e and enqueues it.
+// send encodes e and enqueues it for the writer goroutine.
 func (l *link) send(e *channel.Envelope) error {
 	b, err := appendFrame(e, l.cfg.MaxMessage, l.where)
 	if err != nil {
@@ -143,9 +178,8 @@ func (l *link) send(e *channel.Envelope) error {
 	return l.enqueue(b)
 }
 
-// writeLoop is the only goroutine that writes to the socket after the preface.
+// writeLoop drains the queue whenever it is signalled and sends keep-alive pings.
 func (l *link) writeLoop() {
-	bw := bufio.NewWriterSize(l.nc, 32<<10)
 	var tick <-chan time.Time
 	if l.cfg.KeepAlive > 0 {
 		t := time.NewTicker(l.cfg.KeepAlive)
@@ -153,7 +187,6 @@ func (l *link) writeLoop() {
 		tick = t.C
 	}
 	pinged := false
-	var batch []*[]byte
 	for {
 		select {
 		case <-l.dead:
@@ -172,61 +205,74 @@ func (l *link) writeLoop() {
 			continue
 		case <-l.wake:
 		}
-		deadlineSet, yielded := false, false
-		taken := 0
-		for {
-			l.mu.Lock()
-			if l.err != nil {
-				l.mu.Unlock()
-				return
-			}
-			// Bytes leave MaxPendingBytes only once written, so a peer that stops
-			// reading cannot make us hold a queue plus a stuck batch.
-			l.qBytes -= taken
-			batch, l.queue = l.queue, batch[:0]
-			taken = 0
-			for _, b := range batch {
-				taken += len(*b)
-			}
-			closing := l.closing
+		l.wmu.Lock()
+		dead := l.drainLocked()
+		l.wmu.Unlock()
+		if dead {
+			return
+		}
+	}
+}
+
+// drainLocked writes queued frames through bw until the queue is empty, then flushes.
+// The caller holds wmu. It reports whether the link is dead.
+func (l *link) drainLocked() bool {
+	bw := l.bw
+	deadlineSet, yielded := false, false
+	taken := 0
+	for {
+		l.mu.Lock()
+		if l.err != nil {
 			l.mu.Unlock()
-			if len(batch) == 0 && !yielded && bw.Buffered() > 0 && !closing {
-				// Let callers that are about to enqueue do so, so that one write
-				// carries their frames too.
-				yielded = true
-				runtime.Gosched()
-				continue
-			}
-			if len(batch) == 0 {
-				if !deadlineSet && bw.Buffered() > 0 {
-					l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
-				}
-				if err := bw.Flush(); err != nil {
-					l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
-					return
-				}
-				if closing {
-					l.close(nil)
-					return
-				}
-				break
-			}
-			if !deadlineSet {
+			return true
+		}
+		// Bytes leave MaxPendingBytes only once written, so a peer that stops
+		// reading cannot make us hold a queue plus a stuck batch.
+		l.qBytes -= taken
+		l.batch, l.queue = l.queue, l.batch[:0]
+		batch := l.batch
+		taken = 0
+		for _, b := range batch {
+			taken += len(*b)
+		}
+		closing := l.closing
+		l.mu.Unlock()
+		if len(batch) == 0 && !yielded && bw.Buffered() > 0 && !closing {
+			// Let callers that are about to enqueue do so, so that one write
+			// carries their frames too.
+			yielded = true
+			runtime.Gosched()
+			continue
+		}
+		if len(batch) == 0 {
+			if !deadlineSet && bw.Buffered() > 0 {
 				l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
-				deadlineSet = true
 			}
-			for i, b := range batch {
-				_, err := bw.Write(*b)
-				putBuf(b)
-				batch[i] = nil
-				if err != nil {
-					for _, r := range batch[i+1:] {
-						putBuf(r)
-					}
-					clear(batch)
-					l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
-					return
+			if err := bw.Flush(); err != nil {
+				l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
+				return true
+			}
+			if closing {
+				l.close(nil)
+				return true
+			}
+			return false
+		}
+		if !deadlineSet {
+			l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+			deadlineSet = true
+		}
+		for i, b := range batch {
+			_, err := bw.Write(*b)
+			putBuf(b)
+			batch[i] = nil
+			if err != nil {
+				for _, r := range batch[i+1:] {
+					putBuf(r)
 				}
+				clear(batch)
+				l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
+				return true
 			}
 		}
 	}

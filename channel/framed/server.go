@@ -432,7 +432,7 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		x.terminal = true
 		x.mu.Unlock()
 	}
-	return x.sc.l.enqueue(b)
+	return x.sc.l.enqueueDirect(b)
 }
 
 // takeCredit blocks until the caller has granted room for one more item.
