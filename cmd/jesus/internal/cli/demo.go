@@ -9,7 +9,7 @@ import (
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var schemas string
-	var verbose bool
+	var verbose, serve bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -23,16 +23,30 @@ with acks, log events over udp with counts, a request refused by validation with
 pointer, and the startup compatibility check (a compatible pair, and a breaking
 descriptor refused).
 
-It exits 0 only if every step behaved as expected, else 1 naming the step. It ignores
---etcd and --data-dir: it always runs on its own embedded etcd.`,
+It exits 0 only if every step behaved as expected, else 1 naming the step.
+
+It runs on an embedded etcd of its own and ignores --etcd and --data-dir, unless --serve
+is given: then it uses the registry as every other command does (--etcd, JESUS_ETCD, or
+the "jesus registry serve" of the data directory), skips the final shutdown and keeps the
+services running until interrupted, so that other commands (call, emit, listen, check
+--live) and curl can talk to them.`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			err := demo.Run(c.Context(), demo.Config{Schemas: schemas, Out: g.env.Stdout, Verbose: verbose, Timeout: timeout})
-			return withCode(ExitFailure, err)
+			cfg := demo.Config{Schemas: schemas, Out: g.env.Stdout, Verbose: verbose, Timeout: timeout, Serve: serve}
+			if serve {
+				cn, err := g.open(c.Context())
+				if err != nil {
+					return err
+				}
+				defer cn.Close()
+				cfg.Registry = cn.reg
+			}
+			return withCode(ExitFailure, demo.Run(c.Context(), cfg))
 		},
 	}
 	cmd.Flags().StringVar(&schemas, "schemas", "", "directory of the example descriptors (default: schemas/ here or in a parent directory)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the services' log lines")
+	cmd.Flags().BoolVar(&serve, "serve", false, "use the configured registry and keep the services up until interrupted")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "bound of the whole demo")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
@@ -30,8 +31,13 @@ type Config struct {
 	Out io.Writer
 	// Verbose also prints the services' log lines (to Out).
 	Verbose bool
-	// Timeout bounds the whole demo (default 60 s).
+	// Timeout bounds the steps of the demo (default 60 s).
 	Timeout time.Duration
+	// Registry, when set, is used instead of an embedded etcd in a temporary directory.
+	Registry *registry.Registry
+	// Serve keeps the services running after the steps, instead of shutting them down,
+	// until ctx ends; then they shut down gracefully.
+	Serve bool
 }
 
 // FindSchemas returns dir when set, else the first schemas/ directory holding orders.json
@@ -105,6 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	began := time.Now()
@@ -114,7 +121,11 @@ func Run(ctx context.Context, cfg Config) error {
 	d := &run{t: t, cfg: cfg, ctx: ctx}
 	defer d.close()
 
-	t.step("registry: start an embedded etcd in a temporary directory", d.startRegistry)
+	if cfg.Registry != nil {
+		t.step("registry: use the given etcd", d.useRegistry)
+	} else {
+		t.step("registry: start an embedded etcd in a temporary directory", d.startRegistry)
+	}
 	t.step("schemas: load and lint schemas/, publish every descriptor", d.publish)
 	t.step("services: start billing, audit, orders; startup compatibility check (compatible)", d.startServices)
 	t.step("call, response mode, tcp: orders.create through the registry (orders calls billing, emits order.created)", d.create)
@@ -128,14 +139,38 @@ func Run(ctx context.Context, cfg Config) error {
 	t.step("stream from another service: audit.tail over tcp", d.auditTail)
 	t.step("validation: an invalid request refused before sending, then by the receiver", d.validation)
 	t.step("compatibility: a breaking descriptor (orders@1.3.0) refuses to start", d.breaking)
-	t.step("shutdown: every service deregisters and drains", d.shutdown)
+	if !cfg.Serve {
+		t.step("shutdown: every service deregisters and drains", d.shutdown)
+	}
 
 	if t.fails != nil {
 		fmt.Fprintf(cfg.Out, "\ndemo: FAILED at step %d (%s) after %v\n", t.fails.Step, t.fails.Title, since(began))
 		return t.fails
 	}
 	fmt.Fprintf(cfg.Out, "\ndemo: %d steps, all as expected (%v)\n", t.n, since(began))
+	if cfg.Serve {
+		return d.serve(parent)
+	}
 	return nil
+}
+
+// serve keeps the services up until ctx ends.
+func (d *run) serve(ctx context.Context) error {
+	o := d.svcs.Orders.Server.Endpoints()
+	fmt.Fprintf(d.cfg.Out, "\nservices stay up until interrupted (%s); orders' channels:\n", d.where)
+	for _, name := range sortedKeys(o) {
+		fmt.Fprintf(d.cfg.Out, "  %-7s %s\n", name, o[name])
+	}
+	if sp, err := channel.ParseSpec(o["domain"]); err == nil {
+		fmt.Fprintf(d.cfg.Out, "  curl:   http://%s/orders.get\n", sp.Addr)
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err := d.svcs.Shutdown(sctx)
+	d.svcs = nil
+	fmt.Fprintln(d.cfg.Out, "services stopped")
+	return err
 }
 
 // run is the state of one demo run.
@@ -144,6 +179,7 @@ type run struct {
 	cfg Config
 	ctx context.Context
 
+	where string // the registry, for messages
 	tmp   string
 	emb   *registry.Embedded
 	w     *World
@@ -157,7 +193,9 @@ func (d *run) close() {
 	}
 	if d.w != nil {
 		d.w.Cache.Close()
-		d.w.Reg.Close()
+		if d.cfg.Registry == nil {
+			d.w.Reg.Close()
+		}
 	}
 	if d.emb != nil {
 		d.emb.Close()

@@ -35,6 +35,7 @@ func (d *run) startRegistry() error {
 		return err
 	}
 	d.emb = emb
+	d.where = "embedded etcd " + strings.Join(emb.Endpoints(), ",")
 	d.t.printf("etcd serving on %s, data in %s (%v)", strings.Join(emb.Endpoints(), ","), tmp, since(start))
 	reg, err := registry.Open(d.ctx, registry.Config{Endpoints: emb.Endpoints(), TTL: 2 * time.Second})
 	if err != nil {
@@ -46,6 +47,23 @@ func (d *run) startRegistry() error {
 		return err
 	}
 	d.w = &World{Reg: reg, Cache: cache, Dir: tmp, Logger: d.logger()}
+	return nil
+}
+
+func (d *run) useRegistry() error {
+	d.where = "etcd " + strings.Join(d.cfg.Registry.Config().Endpoints, ",")
+	d.t.printf("%s", d.where)
+	cache, err := d.cfg.Registry.Watch(d.ctx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "jesus-demo-")
+	if err != nil {
+		cache.Close()
+		return err
+	}
+	d.tmp = tmp
+	d.w = &World{Reg: d.cfg.Registry, Cache: cache, Dir: tmp, Logger: d.logger()}
 	return nil
 }
 
