@@ -33,7 +33,8 @@ type Bus struct {
 	routeMu  sync.Mutex
 	routes   atomic.Pointer[routeTable]
 	listens  map[string][]string // "svc@ver" -> events it listens to (parsed once per version)
-	bad      sync.Map            // endpoint spec -> time.Time until which it is avoided
+	bad      sync.Map            // endpoint key -> time.Time until which it is avoided
+	badMarks atomic.Uint64
 	connMu   sync.Mutex
 	conns    map[string]channel.Conn // by "transport://addr"
 	closed   bool
@@ -180,7 +181,42 @@ func (b *Bus) listenersOf(event string) []string {
 		sort.Strings(l)
 	}
 	b.routes.Store(t)
+	b.pruneConns()
 	return t.byEvent[event]
+}
+
+// pruneConns closes the connections to endpoints no live instance registers any more, so
+// that instances coming and going do not leave sockets behind. A send in flight on such
+// a connection fails and is retried elsewhere (ack).
+func (b *Bus) pruneConns() {
+	b.connMu.Lock()
+	n := len(b.conns)
+	b.connMu.Unlock()
+	if n == 0 {
+		return
+	}
+	live := map[string]bool{}
+	for _, svc := range b.cache.Services() {
+		for _, in := range b.cache.Instances(svc) {
+			for _, ep := range in.Endpoints {
+				if sp, err := channel.ParseSpec(ep); err == nil {
+					live[endpointKey(sp)] = true
+				}
+			}
+		}
+	}
+	var stale []channel.Conn
+	b.connMu.Lock()
+	for k, c := range b.conns {
+		if !live[k] {
+			stale = append(stale, c)
+			delete(b.conns, k)
+		}
+	}
+	b.connMu.Unlock()
+	for _, c := range stale {
+		c.Close()
+	}
 }
 
 // maxParsedDescriptors bounds the memo of parsed listens (one per service version).

@@ -166,7 +166,9 @@ func (b *Bus) encode(ev *outEvent, payload any) ([]byte, error) {
 		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
 			Message: fmt.Sprintf("events: decode payload for validation (%s): %v", ev.ser.Name(), err)}
 	}
-	if err := ev.v.Validate(val); err != nil {
+	if ev.v == nil {
+		// no payload schema: nothing to check
+	} else if err := ev.v.Validate(val); err != nil {
 		return nil, schemaError(err, b.self.ID(), ev.name, "the payload fails the event schema of")
 	}
 	if ev.pl == ev.ser || ev.pl.Name() == ev.ser.Name() {
@@ -244,7 +246,7 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 		if ep.Addr != "" {
 			avoid = endpointKey(ep)
 			if e.Code == jesus.CodeUnavailable || !e.Remote {
-				b.bad.Store(avoid, time.Now().Add(b.o.hold))
+				b.markBad(avoid)
 			}
 		}
 		t := time.NewTimer(wait)
@@ -329,12 +331,32 @@ func (d *delivery) pick(svc, avoid string) (channel.Spec, string, error) {
 		inst, err = b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, false); return !ok })
 	}
 	if err != nil {
+		if len(b.cache.Instances(svc)) > 0 {
+			// Live instances, none on the event's transport: retrying cannot help.
+			return channel.Spec{}, "", &jesus.Error{Code: jesus.CodeIncompatible, Service: svc,
+				Message: fmt.Sprintf("events: %s event %s goes over %s, and no live instance of %s offers a %s endpoint: %v", b.self.ID(), d.ev.name, d.ev.transport, svc, d.ev.transport, err)}
+		}
 		return channel.Spec{}, "", &jesus.Error{Code: jesus.CodeUnavailable, Service: svc,
-			Message: fmt.Sprintf("events: no live instance of %s offers a %s channel: %v", svc, d.ev.transport, err)}
+			Message: fmt.Sprintf("events: no live instance of %s: %v", svc, err)}
 	}
 	sp, _ := usable(inst, false)
 	sp.Codec = d.ev.pl.Name()
 	return sp, inst.ID, nil
+}
+
+// markBad makes picks avoid endpoint key for a while. Expired marks are swept now and
+// then, so the map follows the endpoints that failed lately.
+func (b *Bus) markBad(key string) {
+	now := time.Now()
+	b.bad.Store(key, now.Add(b.o.hold))
+	if b.badMarks.Add(1)%256 == 0 {
+		b.bad.Range(func(k, v any) bool {
+			if !now.Before(v.(time.Time)) {
+				b.bad.CompareAndDelete(k, v)
+			}
+			return true
+		})
+	}
 }
 
 // endpointKey names an endpoint whatever the codec: "transport://addr".

@@ -1,0 +1,124 @@
+package events_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+)
+
+// TestNobodyListensOrNobodyIsUp: an event nobody listens to is not an error; a listening
+// service with no live instance fails at the deadline after retries; a listening service
+// whose instances offer no endpoint on the event's transport fails at once.
+func TestNobodyListensOrNobodyIsUp(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t, "fussy.json", fussy)
+	reg, cache := startRegistry(t)
+	orders := emitter(t, set, cache, "orders")
+	ctx := ctxT(t)
+	res, err := events.Emit(ctx, orders, "order.created", order(1))
+	if err != nil || len(res.Acked)+len(res.Failed)+len(res.Sent) != 0 || res.ID == "" {
+		t.Fatalf("nobody listens: %+v, %v", res, err)
+	}
+
+	// billing's descriptor is published, no instance runs.
+	doc, _ := set.Service("billing").Bundle()
+	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
+	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	short, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel()
+	res, err = events.Emit(short, orders, "order.created", order(2))
+	if jesus.CodeOf(res.Failed["billing"]) != jesus.CodeDeadlineExceeded || err == nil {
+		t.Fatalf("no instance: %+v, %v", res, err)
+	}
+	if st := orders.Stats(); st.Retries == 0 || st.Failed != 1 {
+		t.Fatalf("want retries until the deadline: %+v", st)
+	}
+
+	// fussy runs, but registers no http endpoint.
+	d := set.Service("fussy")
+	register(t, reg, d, map[string]string{"domain": "udp+msgpack://127.0.0.1:9"})
+	waitFor(t, "fussy", func() bool { return len(cache.Instances("fussy")) == 1 })
+	// (billing still has no instance: the emit as a whole ends at the deadline.)
+	short, cancel = context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel()
+	res, _ = events.Emit(short, orders, "order.created", order(3))
+	if jesus.CodeOf(res.Failed["fussy"]) != jesus.CodeIncompatible {
+		t.Fatalf("no endpoint on the transport: %+v", res)
+	}
+	t.Logf("fussy: %v", res.Failed["fussy"])
+}
+
+// TestListenerValidatesInHandlerWithoutServerValidation: a bus whose server was not created
+// with NewValidation still keeps invalid payloads from its handler (after the ack).
+func TestListenerValidatesInHandlerWithoutServerValidation(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t, "fussy.json", fussy)
+	reg, cache := startRegistry(t)
+	d := set.Service("fussy")
+	srv := jesus.NewServer("fussy")
+	bus, err := events.New(d, set, srv, cache)
+	must(t, err)
+	defer bus.Close()
+	var s seen
+	must(t, events.On(bus, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
+		s.add("fussy", ev.ID, ev.CorrID)
+		return nil
+	}))
+	ctx := ctxT(t)
+	_, err = srv.ListenChannel(ctx, "domain", "http+json+gzip://127.0.0.1:0")
+	must(t, err)
+	defer srv.Close()
+	_, err = srv.Register(ctx, reg, d)
+	must(t, err)
+	waitFor(t, "fussy", func() bool { return len(cache.Instances("fussy")) == 1 })
+	orders := emitter(t, set, cache, "orders")
+	big := order(1)
+	big.Total.Amount = 500
+	if _, err := events.Emit(ctx, orders, "order.created", big); err != nil {
+		t.Fatalf("without server validation the ack comes first: %v", err)
+	}
+	if _, err := events.Emit(ctx, orders, "order.created", order(2)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the valid event", func() bool { return s.count("fussy") == 1 })
+	if st := bus.Stats(); st.Invalid != 1 || st.Received != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestTailStopAndClose(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	_, cache := startRegistry(t)
+	b, err := events.New(set.Service("audit"), set, jesus.NewServer("audit"), cache)
+	must(t, err)
+	a, stopA := b.Tail()
+	c, _ := b.Tail()
+	stopA()
+	stopA()
+	if _, open := <-a; open {
+		t.Fatal("stopped tail still open")
+	}
+	must(t, b.Close())
+	must(t, b.Close())
+	if _, open := <-c; open {
+		t.Fatal("Close left a tail open")
+	}
+	d, stopD := b.Tail()
+	stopD()
+	if _, open := <-d; open {
+		t.Fatal("a tail after Close is open")
+	}
+	if _, err := events.Emit(ctxT(t), b, "log", logRecord(1)); err == nil {
+		t.Fatal("audit emits nothing; want a refusal")
+	}
+	if err := events.On(b, "order.created", func(context.Context, events.Event[OrderCreated]) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.On(b, "order.created", func(context.Context, events.Event[OrderCreated]) error { return nil }); err == nil {
+		t.Fatal("a second handler of one event was accepted")
+	}
+}
