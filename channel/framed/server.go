@@ -432,6 +432,10 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		x.terminal = true
 		x.mu.Unlock()
 	}
+	if r.Type == channel.TypeItem {
+		// Items come in runs: the writer goroutine batches them into few writes.
+		return x.sc.l.enqueue(b)
+	}
 	return x.sc.l.enqueueDirect(b)
 }
 
