@@ -1,0 +1,112 @@
+// Package tour is the Go code README.md's tour shows — a server, a client, an event
+// listener and emitter of the example services — kept compiling and running by its tests,
+// which also check that every Go block of the README is a verbatim part of this file.
+package tour
+
+import (
+	"context"
+
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
+)
+
+// OrderRef, Order and OrderEvent are the data of orders' schemas; only what the tour uses.
+type (
+	OrderRef struct {
+		ID string `json:"id"`
+	}
+	Order struct {
+		ID       string      `json:"id"`
+		Customer Customer    `json:"customer"`
+		Currency string      `json:"currency"`
+		Lines    []OrderLine `json:"lines"`
+		Status   string      `json:"status"`
+	}
+	Customer struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	}
+	OrderLine struct {
+		SKU       string `json:"sku"`
+		Quantity  int    `json:"quantity"`
+		UnitPrice Money  `json:"unitPrice"`
+	}
+	Money struct {
+		Amount   float64 `json:"amount"`
+		Currency string  `json:"currency"`
+	}
+	OrderEvent struct {
+		OrderID    string `json:"orderId"`
+		CustomerID string `json:"customerId"`
+		Total      Money  `json:"total"`
+		At         string `json:"at"`
+	}
+)
+
+// Server serves orders.get over tcp and http (addr, e.g. "127.0.0.1:8080") and registers
+// the instance, so that clients find it.
+func Server(ctx context.Context, reg *registry.Registry, addr string) (*jesus.Server, error) {
+	set, err := schema.LoadDir("schemas") // orders.json, billing.json, ... checked and compiled
+	if err != nil {
+		return nil, err
+	}
+	d := set.Service("orders") // orders@1.2.0
+	srv := jesus.NewServer("orders", jesus.WithValidation(jesus.ServiceSchemas(set, d.Service, d.Version)))
+	jesus.Handle(srv, "get", func(ctx context.Context, r OrderRef) (Order, error) {
+		if r.ID != "o-1" {
+			return Order{}, jesus.Errorf(jesus.CodeNotFound, "no order %q", r.ID)
+		}
+		return Order{ID: "o-1", Customer: Customer{ID: "c-1", Email: "ada@example.com"}, Currency: "EUR",
+			Lines:  []OrderLine{{SKU: "BOK-1001", Quantity: 1, UnitPrice: Money{Amount: 39.9, Currency: "EUR"}}},
+			Status: "paid"}, nil
+	})
+	if _, err := srv.ListenChannel(ctx, "rpc", "tcp+msgpack+zstd://127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	if _, err := srv.ListenChannel(ctx, "domain", "http+json+gzip://"+addr); err != nil {
+		return nil, err
+	}
+	if _, err := srv.Register(ctx, reg, d); err != nil { // publishes orders@1.2.0, registers under a lease
+		return nil, err
+	}
+	return srv, nil // srv.Shutdown(ctx) deregisters, then drains
+}
+
+// Client calls orders.get through the registry: it picks the method's channel (tcp, from
+// orders.json) and a live instance, and validates the request before sending it.
+func Client(ctx context.Context, cache *registry.Cache) (Order, error) {
+	disc := jesus.NewDiscovery(cache) // cache, err := reg.Watch(ctx): no etcd round trip per call
+	defer disc.Close()
+	c := jesus.NewClient("shop", jesus.WithResolver(disc), jesus.WithValidation(disc))
+	defer c.Close()
+	return jesus.Call[OrderRef, Order](ctx, c, "orders.get", OrderRef{ID: "o-1"})
+}
+
+// Listen makes billing listen to order.created; srv is billing's server, which must be
+// registered (srv.Register) after On, so that emitters find it.
+func Listen(set *schema.Set, srv *jesus.Server, cache *registry.Cache, got chan<- OrderEvent) (*events.Bus, error) {
+	bus, err := events.New(set.Service("billing"), set, srv, cache)
+	if err != nil {
+		return nil, err
+	}
+	err = events.On(bus, "order.created", func(ctx context.Context, ev events.Event[OrderEvent]) error {
+		got <- ev.Payload // validated against billing's listens["order.created"] before the ack
+		return nil
+	})
+	return bus, err
+}
+
+// Emit sends order.created from orders to every service that listens to it, over the
+// channel orders.json declares for it (http+json+gzip, ack mode).
+func Emit(ctx context.Context, set *schema.Set, cache *registry.Cache) (events.Result, error) {
+	bus, err := events.New(set.Service("orders"), set, nil, cache) // nil server: emit only
+	if err != nil {
+		return events.Result{}, err
+	}
+	defer bus.Close()
+	return events.Emit(ctx, bus, "order.created", OrderEvent{OrderID: "o-1", CustomerID: "c-1",
+		Total: Money{Amount: 39.9, Currency: "EUR"}, At: "2026-01-02T03:04:05Z"})
+	// res.Acked lists the services that acknowledged it, e.g. [billing audit]
+}
