@@ -48,7 +48,7 @@ func readJSON(args []string, i int, stdin io.Reader, what string) (any, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, usagef("%s: the %s is not valid JSON: %v", what, src, jsonErr(err, dec))
+		return nil, usagef("%s: the %s is not valid JSON: %v", what, src, jsonErr(err, len(data)))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, usagef("%s: the %s holds more than one JSON value (offset %d)", what, src, dec.InputOffset())
@@ -56,13 +56,14 @@ func readJSON(args []string, i int, stdin io.Reader, what string) (any, error) {
 	return v, nil
 }
 
-func jsonErr(err error, dec *json.Decoder) string {
+// jsonErr names the byte offset of a decoding error; n is the input's length.
+func jsonErr(err error, n int) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Sprintf("unexpected end of input (offset %d)", dec.InputOffset())
+		return fmt.Sprintf("unexpected end of input (offset %d)", n)
 	}
 	return err.Error()
 }
