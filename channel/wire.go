@@ -104,7 +104,8 @@ func EnvelopeSize(e *Envelope) int {
 	return len(AppendEnvelope(make([]byte, 0, 64+len(e.Data)), e))
 }
 
-// ParseEnvelope decodes b into e. e.Data aliases b (no copy); strings are copied.
+// ParseEnvelope decodes b into e. e.Data aliases b (no copy); the string fields share one
+// copy of the header, so a parse costs one allocation however many fields are set.
 // Any error wraps ErrMalformed and leaves e partially filled.
 func ParseEnvelope(b []byte, e *Envelope) error {
 	*e = Envelope{}
@@ -128,6 +129,11 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 	}
 	e.ID = id
 	i += n
+	// First pass: find the fields and decode the non-string ones; remember where the
+	// strings are so that they can all be cut from one copy of the header.
+	var spans [maxStringTags]span
+	var extras []span
+	start := i
 	for {
 		tag, n := binary.Uvarint(b[i:])
 		if n <= 0 {
@@ -146,9 +152,47 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 			return malformed("field %d declares %d bytes, %d remain", tag, l, len(b)-i)
 		}
 		v := b[i : i+int(l)]
+		sp := span{i, i + int(l)}
 		i += int(l)
-		if err := e.setField(tag, v); err != nil {
-			return err
+		switch {
+		case tag < maxStringTags && isStringTag[tag]:
+			spans[tag] = sp
+		case tag == tagExtra:
+			kl, n := binary.Uvarint(v)
+			if n <= 0 || kl > uint64(len(v)-n) {
+				return malformed("extra field: bad key length")
+			}
+			if len(extras)/2 >= MaxExtra {
+				return malformed("more than %d extra meta entries", MaxExtra)
+			}
+			k := sp.from + n
+			extras = append(extras, span{k, k + int(kl)}, span{k + int(kl), sp.to})
+		default:
+			if err := e.setField(tag, v); err != nil {
+				return err
+			}
+		}
+	}
+	hdr := string(b[start:i])
+	str := func(s span) string {
+		if s.to == 0 {
+			return ""
+		}
+		return hdr[s.from-start : s.to-start]
+	}
+	e.Method = str(spans[tagMethod])
+	e.Codec = str(spans[tagCodec])
+	e.Meta.CorrID = str(spans[tagCorrID])
+	e.Meta.UserID = str(spans[tagUserID])
+	e.Meta.From = str(spans[tagFrom])
+	e.Meta.Channel = str(spans[tagChannel])
+	e.Meta.Trace = str(spans[tagTrace])
+	e.ErrCode = str(spans[tagErrCode])
+	e.ErrMessage = str(spans[tagErrMessage])
+	if len(extras) > 0 {
+		e.Meta.Extra = make(map[string]string, len(extras)/2)
+		for j := 0; j < len(extras); j += 2 {
+			e.Meta.Extra[hdr[extras[j].from-start:extras[j].to-start]] = hdr[extras[j+1].from-start : extras[j+1].to-start]
 		}
 	}
 	if i < len(b) {
@@ -157,10 +201,19 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 	return nil
 }
 
+// span is a byte range [from, to) of the envelope; to == 0 means absent.
+type span struct{ from, to int }
+
+const maxStringTags = 13
+
+var isStringTag = [maxStringTags]bool{
+	tagMethod: true, tagCodec: true, tagCorrID: true, tagUserID: true, tagFrom: true,
+	tagChannel: true, tagTrace: true, tagErrCode: true, tagErrMessage: true,
+}
+
+// setField decodes the non-string fields; unknown tags are skipped.
 func (e *Envelope) setField(tag uint64, v []byte) error {
 	switch tag {
-	case tagMethod:
-		e.Method = string(v)
 	case tagTimeout:
 		us, err := fieldUvarint(tag, v)
 		if err != nil {
@@ -170,14 +223,6 @@ func (e *Envelope) setField(tag uint64, v []byte) error {
 			us = uint64(1<<63-1) / uint64(time.Microsecond)
 		}
 		e.Timeout = time.Duration(us) * time.Microsecond
-	case tagCodec:
-		e.Codec = string(v)
-	case tagCorrID:
-		e.Meta.CorrID = string(v)
-	case tagUserID:
-		e.Meta.UserID = string(v)
-	case tagFrom:
-		e.Meta.From = string(v)
 	case tagReqIn, tagReqOut:
 		x, n := binary.Varint(v)
 		if n <= 0 || n != len(v) {
@@ -188,14 +233,6 @@ func (e *Envelope) setField(tag uint64, v []byte) error {
 		} else {
 			e.Meta.ReqOut = x
 		}
-	case tagChannel:
-		e.Meta.Channel = string(v)
-	case tagTrace:
-		e.Meta.Trace = string(v)
-	case tagErrCode:
-		e.ErrCode = string(v)
-	case tagErrMessage:
-		e.ErrMessage = string(v)
 	case tagErrDetails:
 		e.ErrDetails = append([]byte(nil), v...)
 	case tagCredits:
@@ -207,19 +244,6 @@ func (e *Envelope) setField(tag uint64, v []byte) error {
 			c = 1<<32 - 1
 		}
 		e.Credits = uint32(c)
-	case tagExtra:
-		kl, n := binary.Uvarint(v)
-		if n <= 0 || kl > uint64(len(v)-n) {
-			return malformed("extra field: bad key length")
-		}
-		if e.Meta.Extra == nil {
-			e.Meta.Extra = make(map[string]string, 2)
-		}
-		if len(e.Meta.Extra) >= MaxExtra {
-			return malformed("more than %d extra meta entries", MaxExtra)
-		}
-		k := string(v[n : n+int(kl)])
-		e.Meta.Extra[k] = string(v[n+int(kl):])
 	}
 	return nil
 }
