@@ -445,3 +445,26 @@ func TestDialRefusesBadAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestAckCancelBeforeAck: a caller that gives up before the 202 ends the handler's ctx;
+// the late ack fails instead of reaching a gone caller.
+func TestAckCancelBeforeAck(t *testing.T) {
+	leakCheck(t)
+	started := make(chan struct{})
+	sendErr := make(chan error, 1)
+	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		close(started)
+		<-ctx.Done()
+		sendErr <- w.Send(context.Background(), &channel.Envelope{Type: channel.TypeAck})
+	}))
+	c := dial(t, ln.Addr(), channel.Config{})
+	x, err := c.Open(testCtx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.slowack"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	x.Close()
+	if err := <-sendErr; !errors.Is(err, channel.ErrClosed) {
+		t.Fatalf("ack after the caller left: %v, want ErrClosed", err)
+	}
+}

@@ -194,7 +194,8 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // for the next request once the 202 is out while the handler goes on running.
 func (l *listener) serveAck(r *http.Request, h channel.Handler, env *channel.Envelope, rw *replyWriter) {
 	ctx, cancel := context.WithCancel(l.base)
-	stop := context.AfterFunc(r.Context(), cancel) // the caller gave up before the ack
+	// The caller gave up before the ack: later replies fail, and the handler's ctx ends.
+	stop := context.AfterFunc(r.Context(), func() { rw.abandon(cancel) })
 	rw.acked = make(chan struct{})
 	done := make(chan struct{})
 	l.detached.Add(1)
@@ -211,7 +212,9 @@ func (l *listener) serveAck(r *http.Request, h channel.Handler, env *channel.Env
 	case <-rw.acked:
 	case <-r.Context().Done():
 	}
-	stop()
+	if stop() && r.Context().Err() != nil {
+		rw.abandon(cancel) // stop kept the AfterFunc from running it
+	}
 	rw.detach()
 }
 
@@ -427,6 +430,18 @@ func (rw *replyWriter) finish() {
 	}
 	if rw.credit != nil {
 		rw.credit.stop(rw.rc)
+	}
+}
+
+// abandon is called when the caller went away: unless a terminal reply (the ack) is out
+// already, the handler's ctx ends. Once acknowledged, a handler runs to its end.
+func (rw *replyWriter) abandon(cancel context.CancelFunc) {
+	rw.mu.Lock()
+	replied := rw.state == stateDone
+	rw.gone = true
+	rw.mu.Unlock()
+	if !replied {
+		cancel()
 	}
 }
 
