@@ -304,6 +304,12 @@ func (s *suite) testRoundTripCodecs(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		req := &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.echo", Codec: name, Data: data}
+		if size := channel.EnvelopeSize(req); size > s.limit(cfg) {
+			// A transport with small messages (udp) cannot carry every sample uncompressed;
+			// what happens over the limit is the subject of the size tests.
+			t.Logf("%s: sample of %d bytes is over this transport's limit of %d; skipped", name, size, s.limit(cfg))
+			continue
+		}
 		r, err := call(ctx, c, req)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
