@@ -36,6 +36,7 @@ type conn struct {
 	ctx    context.Context // parent of every exchange; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // request goroutines
+	mu     sync.Mutex
 	closed atomic.Bool
 	once   sync.Once
 }
@@ -82,7 +83,9 @@ func dial(addr string, cfg channel.Config) (*conn, error) {
 
 func (c *conn) Close() error {
 	c.once.Do(func() {
+		c.mu.Lock()
 		c.closed.Store(true)
+		c.mu.Unlock()
 		c.cancel()
 		c.wg.Wait()
 		c.tr.CloseIdleConnections()
@@ -122,7 +125,14 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 		xcancel()
 		return nil, err
 	}
+	c.mu.Lock() // orders wg.Add before Close's wg.Wait
+	if c.closed.Load() {
+		c.mu.Unlock()
+		x.abort()
+		return nil, c.errClosed()
+	}
 	c.wg.Add(1)
+	c.mu.Unlock()
 	go x.do(hreq)
 	select {
 	case err = <-x.wrote:
