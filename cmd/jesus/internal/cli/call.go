@@ -132,8 +132,12 @@ Examples:
 					return usagef("call: --mode %q: want noResponse, ack, response or stream", modeFlag)
 				}
 			}
-			ctx, cancel := context.WithTimeout(c.Context(), timeout)
-			defer cancel()
+			ctx := c.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
 			cn, err := g.open(ctx)
 			if err != nil {
 				return err
@@ -214,6 +218,6 @@ Examples:
 	}
 	cmd.Flags().StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
 	cmd.Flags().StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole call, including reaching etcd")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole call, including reaching etcd (0: none, e.g. for a long stream)")
 	return cmd
 }

@@ -62,6 +62,7 @@ func TestCallEachMode(t *testing.T) {
 	if r.stdout != "" {
 		t.Fatalf("a refused call printed %q", r.stdout)
 	}
+	call("", "orders.watch", `{"id":"o-1"}`, "--timeout", "1ns").wantErr(t, cli.ExitUnavailable, "deadline")
 	call("", "orders.get", `{"id":"o-99"}`).wantErr(t, cli.ExitFailure, "not_found", `no order "o-99"`)
 	call("", "orders.nope", `{}`).wantErr(t, cli.ExitFailure, `has no method "nope" (methods: create, get, submit, touch, watch)`)
 	call("", "nobody.get", `{}`).wantErr(t, cli.ExitFailure, `no service "nobody"`)
@@ -113,6 +114,9 @@ func TestEmitListen(t *testing.T) {
 
 	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("listen exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "listen: printed 2 event(s); received 2") {
+		t.Fatalf("listen's summary: %s", errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 {

@@ -135,6 +135,8 @@ func TestPushLsShow(t *testing.T) {
 		t.Fatalf("show prints no JSON document: %v\n%s", err, r.stdout)
 	}
 	jesusCmd(t, "", "--etcd", ep, "schema", "show", "orders@1.2.0").want(t, cli.ExitOK, `"service": "orders"`)
+	// published but not running: unavailable
+	jesusCmd(t, "", "--etcd", ep, "call", "orders.get", `{"id":"o-1"}`).wantErr(t, cli.ExitUnavailable, "unavailable", "orders")
 	jesusCmd(t, "", "--etcd", ep, "schema", "show", "orders@9.9.9").wantErr(t, cli.ExitFailure, `orders has no version "9.9.9" (published: 1.2.0)`)
 	jesusCmd(t, "", "--etcd", ep, "schema", "show", "nobody").wantErr(t, cli.ExitFailure, `no service "nobody"`)
 }

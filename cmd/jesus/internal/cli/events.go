@@ -239,6 +239,11 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 				defer cancel()
 			}
 			n := 0
+			defer func() {
+				st := l.stats()
+				fmt.Fprintf(g.env.Stderr, "listen: printed %d event(s); received %d, duplicates %d, lost (udp sequence gaps) %d, not printed (slow output) %d\n",
+					n, st.Received, st.Duplicates, st.Lost, st.TailDropped)
+			}()
 			for {
 				select {
 				case <-ctx.Done():
@@ -266,6 +271,7 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 type listener struct {
 	service string
 	tail    <-chan events.Record
+	stats   func() events.Stats
 	close   func()
 }
 
@@ -362,7 +368,7 @@ func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*
 		return fail(registryErr(fmt.Errorf("listen: publish: %w", err)))
 	}
 	undo = append(undo, revoke)
-	return &listener{service: name, tail: tail, close: cleanup}, nil
+	return &listener{service: name, tail: tail, stats: bus.Stats, close: cleanup}, nil
 }
 
 // publishLeased writes a descriptor under a lease of the registry's TTL that this process

@@ -88,7 +88,7 @@ func (g *globals) open(ctx context.Context) (*conn, error) {
 		cfg.Endpoints = eps
 		reg, err := registry.Open(ctx, cfg)
 		if err != nil {
-			return nil, unreachable(strings.Join(eps, ","), g.dialTimeout, err)
+			return nil, unreachable(ctx, strings.Join(eps, ","), g.dialTimeout, err)
 		}
 		return &conn{reg: reg, where: "etcd " + strings.Join(eps, ",")}, nil
 	}
@@ -117,12 +117,15 @@ func (g *globals) open(ctx context.Context) (*conn, error) {
 	reg, err := registry.Open(ctx, cfg)
 	if err != nil {
 		emb.Close()
-		return nil, unreachable(strings.Join(cfg.Endpoints, ","), g.dialTimeout, err)
+		return nil, unreachable(ctx, strings.Join(cfg.Endpoints, ","), g.dialTimeout, err)
 	}
 	return &conn{reg: reg, emb: emb, where: "embedded etcd in " + dir}, nil
 }
 
-func unreachable(eps string, d time.Duration, err error) error {
+func unreachable(ctx context.Context, eps string, d time.Duration, err error) error {
+	if ctx.Err() != nil {
+		return withCode(ExitUnavailable, fmt.Errorf("gave up before etcd at %s answered: %w (see --timeout)", eps, context.Cause(ctx)))
+	}
 	return withCode(ExitUnavailable, fmt.Errorf("etcd at %s did not answer within %v (--dial-timeout): %w", eps, d, err))
 }
 
