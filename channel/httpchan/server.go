@@ -415,6 +415,7 @@ func (rw *replyWriter) finish() {
 	case stateIdle:
 		rw.state = stateDone
 		writeError(rw.w, http.StatusInternalServerError, channel.CodeInternal, msg, nil)
+		rw.rc.Flush() // a flow-controlled caller ends its credit stream once it has the reply
 	case stateStreaming:
 		if rw.panicked {
 			msg = "httpchan: handler panicked before ending the stream"
