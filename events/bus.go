@@ -1,6 +1,9 @@
 package events
 
 import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -27,6 +30,8 @@ type Bus struct {
 	out map[string]*outEvent // events self emits, by name
 
 	// emitter state
+	idBase   [8]byte                // random, per bus: the first half of every event id
+	idNext   atomic.Uint64          // the second half
 	src      atomic.Pointer[string] // names this bus's sequence streams; renewed when seqs is reset
 	seqMu    sync.Mutex
 	seqs     map[seqKey]uint64
@@ -83,6 +88,9 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 	}
 	b.o.fill()
 	b.newSource()
+	if _, err := rand.Read(b.idBase[:]); err != nil {
+		return nil, fmt.Errorf("events: random id base: %w", err)
+	}
 	b.dedup = newDedupWindow(b.o.dedupWindow, b.o.dedupEntries)
 	b.streams = newStreams(maxStreams)
 	b.tails.buf = b.o.tailBuffer
@@ -112,6 +120,25 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 		b.out[name] = &outEvent{name: name, mode: ev.Mode, chName: ev.Channel, transport: ch.Transport, pl: pl, ser: ser, v: v}
 	}
 	return b, nil
+}
+
+// newID returns a new event id in UUID text form: 8 random bytes drawn once per bus and
+// an 8-byte counter, so ids are unique without a random draw per event.
+func (b *Bus) newID() string {
+	var raw [16]byte
+	copy(raw[:8], b.idBase[:])
+	binary.BigEndian.PutUint64(raw[8:], b.idNext.Add(1))
+	var out [36]byte
+	hex.Encode(out[0:8], raw[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], raw[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], raw[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], raw[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], raw[10:])
+	return string(out[:])
 }
 
 func (b *Bus) newSource() {

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -100,7 +99,7 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 		return res, err
 	}
 	b.st.emitted.Add(1)
-	res.ID = uuid.NewString()
+	res.ID = b.newID()
 	services := b.listenersOf(event)
 	if len(services) == 0 {
 		return res, nil
@@ -119,6 +118,9 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	b.connMu.Unlock()
 	defer b.inFlight.Done()
 
+	if jesus.CorrID(ctx) == "" {
+		ctx = jesus.WithCorrID(ctx, res.ID) // an emit that starts a chain: its id is a fine corrid
+	}
 	d := delivery{b: b, ev: ev, id: res.ID, data: data, meta: jesus.OutgoingMeta(ctx, b.self.Service)}
 	errs := make([]error, len(services))
 	if len(services) == 1 {
