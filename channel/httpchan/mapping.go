@@ -3,7 +3,6 @@ package httpchan
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,65 +60,6 @@ func (e *RequestError) Error() string { return e.Message }
 
 func badRequest(format string, args ...any) *RequestError {
 	return &RequestError{Status: http.StatusBadRequest, Code: channel.CodeInvalidArgument, Message: "httpchan: " + fmt.Sprintf(format, args...)}
-}
-
-// StatusFromCode returns the HTTP status that carries an error code.
-func StatusFromCode(code string) int {
-	switch code {
-	case "invalid_argument":
-		return http.StatusBadRequest
-	case "not_found":
-		return http.StatusNotFound
-	case "unimplemented":
-		return http.StatusNotImplemented
-	case "unavailable":
-		return http.StatusServiceUnavailable
-	case "deadline_exceeded":
-		return http.StatusGatewayTimeout
-	case "resource_exhausted":
-		return http.StatusTooManyRequests
-	case "canceled":
-		return StatusCanceled
-	case "incompatible", "already_exists":
-		return http.StatusConflict
-	case "permission_denied":
-		return http.StatusForbidden
-	case "unauthenticated":
-		return http.StatusUnauthorized
-	case "failed_precondition":
-		return http.StatusPreconditionFailed
-	}
-	return http.StatusInternalServerError
-}
-
-// CodeFromStatus guesses the error code of a status when the reply has no
-// Jesus-Error-Code (e.g. a proxy answered instead of a jesus server).
-func CodeFromStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return "invalid_argument"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "permission_denied"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return "unimplemented"
-	case http.StatusConflict:
-		return "already_exists"
-	case http.StatusPreconditionFailed:
-		return "failed_precondition"
-	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return "resource_exhausted"
-	case StatusCanceled:
-		return "canceled"
-	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
-		return "deadline_exceeded"
-	case http.StatusBadGateway, http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
 }
 
 // serializers maps serializer names to their media types; the first listed media type
@@ -580,58 +520,4 @@ func newRequest(ctx context.Context, u *url.URL, e *channel.Envelope) (*http.Req
 		return nil, err
 	}
 	return r, nil
-}
-
-// errorBody is the JSON body of an error reply.
-func errorBody(code, msg string, details []byte) []byte {
-	b := make([]byte, 0, 64+len(msg)+len(details))
-	b = append(b, `{"code":`...)
-	b = appendJSONString(b, code)
-	b = append(b, `,"message":`...)
-	b = appendJSONString(b, msg)
-	if len(details) > 0 {
-		b = append(b, `,"details":`...)
-		if json.Valid(details) {
-			b = append(b, details...)
-		} else {
-			b = appendJSONString(b, string(details))
-		}
-	}
-	return append(b, "}\n"...)
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
-}
-
-type jsonError struct {
-	Code    string          `json:"code"`
-	Message string          `json:"message"`
-	Details json.RawMessage `json:"details"`
-}
-
-// parseErrorReply turns an error status and its body into a TypeError envelope.
-func parseErrorReply(status int, h http.Header, body []byte, e *channel.Envelope) {
-	e.Type = channel.TypeError
-	var je jsonError
-	if err := json.Unmarshal(body, &je); err == nil && je.Code != "" {
-		e.ErrCode, e.ErrMessage = je.Code, je.Message
-		if len(je.Details) > 0 && string(je.Details) != "null" {
-			e.ErrDetails = append([]byte(nil), bytes.TrimSpace(je.Details)...)
-		}
-		return
-	}
-	e.ErrCode = headerValue(h, HeaderErrorCode)
-	if e.ErrCode == "" {
-		e.ErrCode = CodeFromStatus(status)
-	}
-	snippet := string(bytes.TrimSpace(body))
-	if len(snippet) > 200 {
-		snippet = snippet[:200] + "..."
-	}
-	e.ErrMessage = fmt.Sprintf("httpchan: HTTP %d %s", status, http.StatusText(status))
-	if snippet != "" {
-		e.ErrMessage += ": " + snippet
-	}
 }
