@@ -40,6 +40,8 @@ type Bus struct {
 	listens  map[string][]string // "svc@ver" -> events it listens to (parsed once per version)
 	bad      sync.Map            // endpoint key -> time.Time until which it is avoided
 	badMarks atomic.Uint64
+	eps      sync.Map // registered endpoint -> endpoint, parsed
+	epsN     atomic.Int64
 	connMu   sync.Mutex
 	conns    map[string]channel.Conn // by "transport://addr"
 	closed   bool

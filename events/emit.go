@@ -311,21 +311,21 @@ func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envel
 func (d *delivery) pick(svc, avoid string) (channel.Spec, string, error) {
 	b := d.b
 	now := time.Now()
+	checkBad := avoid != "" || b.badMarks.Load() > 0
 	usable := func(in registry.Instance, strict bool) (channel.Spec, bool) {
-		sp, ok := endpointFor(in, d.ev.chName, d.ev.transport)
+		ep, ok := b.endpointFor(in, d.ev.chName, d.ev.transport)
 		if !ok {
-			return sp, false
+			return channel.Spec{}, false
 		}
-		if strict {
-			ep := endpointKey(sp)
-			if ep == avoid {
-				return sp, false
+		if strict && checkBad {
+			if ep.key == avoid {
+				return ep.sp, false
 			}
-			if until, bad := b.bad.Load(ep); bad && now.Before(until.(time.Time)) {
-				return sp, false
+			if until, bad := b.bad.Load(ep.key); bad && now.Before(until.(time.Time)) {
+				return ep.sp, false
 			}
 		}
-		return sp, true
+		return ep.sp, true
 	}
 	inst, err := b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, true); return !ok })
 	if err != nil {
@@ -364,22 +364,49 @@ func (b *Bus) markBad(key string) {
 // endpointKey names an endpoint whatever the codec: "transport://addr".
 func endpointKey(sp channel.Spec) string { return sp.Transport + "://" + sp.Addr }
 
+// endpoint is a registered endpoint, parsed.
+type endpoint struct {
+	sp  channel.Spec
+	key string // endpointKey(sp)
+	ok  bool   // it parsed and has an address
+}
+
+// maxParsedEndpoints bounds the memo of parsed endpoints.
+const maxParsedEndpoints = 4096
+
+// parseEndpoint parses a registered endpoint once; picks happen on every emit.
+func (b *Bus) parseEndpoint(raw string) endpoint {
+	if e, ok := b.eps.Load(raw); ok {
+		return e.(endpoint)
+	}
+	var e endpoint
+	if sp, err := channel.ParseSpec(raw); err == nil && sp.Addr != "" {
+		e = endpoint{sp: sp, key: endpointKey(sp), ok: true}
+	}
+	if b.epsN.Add(1) > maxParsedEndpoints {
+		b.eps.Clear()
+		b.epsN.Store(0)
+	}
+	b.eps.Store(raw, e)
+	return e
+}
+
 // endpointFor returns the instance's endpoint on transport, preferring the channel named
 // name; among others the first by channel name.
-func endpointFor(in registry.Instance, name, transport string) (channel.Spec, bool) {
-	if ep, ok := in.Endpoints[name]; ok {
-		if sp, err := channel.ParseSpec(ep); err == nil && sp.Transport == transport && sp.Addr != "" {
-			return sp, true
+func (b *Bus) endpointFor(in registry.Instance, name, transport string) (endpoint, bool) {
+	if raw, ok := in.Endpoints[name]; ok {
+		if e := b.parseEndpoint(raw); e.ok && e.sp.Transport == transport {
+			return e, true
 		}
 	}
-	var best channel.Spec
+	var best endpoint
 	bestName, found := "", false
-	for n, ep := range in.Endpoints {
+	for n, raw := range in.Endpoints {
 		if n == name || (found && n > bestName) {
 			continue
 		}
-		if sp, err := channel.ParseSpec(ep); err == nil && sp.Transport == transport && sp.Addr != "" {
-			best, bestName, found = sp, n, true
+		if e := b.parseEndpoint(raw); e.ok && e.sp.Transport == transport {
+			best, bestName, found = e, n, true
 		}
 	}
 	return best, found
