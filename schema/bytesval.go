@@ -128,7 +128,11 @@ func (n *node) validT(t *tape, i, depth int) bool {
 				return false
 			}
 		}
-		if n.pattern != nil && !n.pattern.Match(s) {
+		if n.simple != nil {
+			if !n.simple.match(s) {
+				return false
+			}
+		} else if n.pattern != nil && !n.pattern.Match(s) {
 			return false
 		}
 	case tkNull, tkFalse, tkTrue:
@@ -245,7 +249,7 @@ func (n *node) present(t *tape, i int, found uint64, name string) bool {
 	if p, ok := n.propIdx[name]; ok {
 		return found&(1<<p) != 0
 	}
-	end := t.toks[i].end
+	end := int(t.toks[i].end)
 	for j := i + 1; j < end; j = t.next(j + 1) {
 		if string(t.bytes(j)) == name {
 			return true
@@ -254,18 +258,32 @@ func (n *node) present(t *tape, i int, found uint64, name string) bool {
 	return false
 }
 
+// propIndex finds a declared property by name: a few by comparing, more through the map.
+func (n *node) propIndex(key []byte) (int, bool) {
+	if len(n.props) <= 8 {
+		for i := range n.props {
+			if n.props[i].name == string(key) {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	p, ok := n.propIdx[string(key)]
+	return p, ok
+}
+
 func (n *node) validObjectT(t *tape, i, depth int) bool {
 	if len(n.props) > 64 {
 		return n.validObject(t.value(i).(map[string]any), depth) // beyond the bitset
 	}
 	k := &t.toks[i]
-	if n.minProps >= 0 && k.n < n.minProps || n.maxProps >= 0 && k.n > n.maxProps {
+	if cnt := int(k.n); n.minProps >= 0 && cnt < n.minProps || n.maxProps >= 0 && cnt > n.maxProps {
 		return false
 	}
 	var found uint64
-	for j := i + 1; j < k.end; j = t.next(j + 1) {
+	for j := i + 1; j < int(k.end); j = t.next(j + 1) {
 		key := t.bytes(j)
-		p, isProp := n.propIdx[string(key)]
+		p, isProp := n.propIndex(key)
 		if isProp {
 			found |= 1 << p
 			if !n.props[p].n.validT(t, j+1, depth+1) {
@@ -274,7 +292,7 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 		}
 		matched := false
 		for _, pp := range n.patternProps {
-			if pp.re.Match(key) {
+			if pp.simple != nil && pp.simple.match(key) || pp.simple == nil && pp.re.Match(key) {
 				matched = true
 				if !pp.n.validT(t, j+1, depth+1) {
 					return false
@@ -316,14 +334,14 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 
 func (n *node) validArrayT(t *tape, i, depth int) bool {
 	k := &t.toks[i]
-	if n.minItems >= 0 && k.n < n.minItems || n.maxItems >= 0 && k.n > n.maxItems {
+	if cnt := int(k.n); n.minItems >= 0 && cnt < n.minItems || n.maxItems >= 0 && cnt > n.maxItems {
 		return false
 	}
 	if n.unique && !allUnique(t.value(i).([]any)) {
 		return false
 	}
 	idx := 0
-	for j := i + 1; j < k.end; j = t.next(j) {
+	for j := i + 1; j < int(k.end); j = t.next(j) {
 		switch {
 		case idx < len(n.prefix):
 			if !n.prefix[idx].validT(t, j, depth+1) {

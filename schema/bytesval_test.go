@@ -382,8 +382,8 @@ func TestValidateEncodedErrors(t *testing.T) {
 }
 
 func TestValidateEncodedAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
+	if testing.Short() || raceOn {
+		t.Skip("allocation counts: not in short mode nor under the race detector")
 	}
 	v := orderValidator(t)
 	for _, c := range []struct {

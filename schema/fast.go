@@ -63,6 +63,7 @@ type node struct {
 
 	minLen, maxLen int
 	pattern        *regexp.Regexp
+	simple         simplePattern // pattern without the regexp engine, where it is simple
 
 	hasNum                bool
 	min, exMin, max, exMx *bound
@@ -79,8 +80,9 @@ type propNode struct {
 }
 
 type patNode struct {
-	re *regexp.Regexp
-	n  *node
+	re     *regexp.Regexp
+	simple simplePattern
+	n      *node
 }
 
 // lit is a const or enum value; numbers carry a precomputed bound for exact comparison.
@@ -338,7 +340,7 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		n.reqIdx = append(n.reqIdx, i)
 	}
 	for re, c := range s.PatternProperties {
-		n.patternProps = append(n.patternProps, patNode{re, build(c, memo)})
+		n.patternProps = append(n.patternProps, patNode{re, compileSimple(re), build(c, memo)})
 	}
 	switch a := s.AdditionalProperties.(type) {
 	case bool:
@@ -358,6 +360,7 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 	n.items = build(s.Items2020, memo)
 
 	n.minLen, n.maxLen, n.pattern = s.MinLength, s.MaxLength, s.Pattern
+	n.simple = compileSimple(s.Pattern)
 
 	n.min, n.exMin, n.max, n.exMx = newBound(s.Minimum), newBound(s.ExclusiveMinimum), newBound(s.Maximum), newBound(s.ExclusiveMaximum)
 	if s.MultipleOf != nil {

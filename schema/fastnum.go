@@ -351,6 +351,11 @@ func parseDecimal(s []byte) (m uint64, e int, ok bool) {
 
 // divides reports whether v is a multiple of mu.
 func (mu *multiple) divides(v num) bool {
+	if mu.ok && v.kind == kFloat && mu.e <= 0 && -mu.e < len(pow10f) {
+		if d, ok := mu.dividesFloat(v.f); ok {
+			return d
+		}
+	}
 	if mu.ok {
 		if m, e, ok := v.decimal(); ok {
 			if m == 0 {
@@ -373,6 +378,28 @@ func (mu *multiple) divides(v num) bool {
 	}
 	r := ratOf(v.value())
 	return r != nil && new(big.Rat).Quo(r, mu.r).IsInt()
+}
+
+var pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// dividesFloat settles f without formatting it when f is the float64 of a decimal k·10^e
+// (mu = m·10^e, e <= 0) with |k| < 10^15: such a decimal has at most 15 significant digits,
+// so it is the shortest form of f (distinct decimals of 15 digits round to distinct
+// float64s), the value jsonschema takes. k/10^-e in float64 is that rounding exactly, as
+// both operands are exact. ok is false when the shortcut does not apply.
+func (mu *multiple) dividesFloat(f float64) (divides, ok bool) {
+	p := pow10f[-mu.e]
+	x := f * p
+	if !(x > -1e15 && x < 1e15) {
+		return false, false
+	}
+	k := math.Round(x)
+	for _, c := range [...]float64{k, k - 1, k + 1} {
+		if c > -1e15 && c < 1e15 && c/p == f {
+			return uint64(math.Abs(c))%mu.m == 0, true
+		}
+	}
+	return false, false
 }
 
 // plainInt parses a json.Number made of an optional minus and at most 18 digits.

@@ -36,12 +36,17 @@ type tok struct {
 	// scratch: the bytes of a string (or key) are in tape.scratch, not in the message.
 	scratch bool
 	// dup: an object with two members of the same key (the decoded map keeps the last).
-	dup     bool
-	n       int // tkArr, tkObj: number of items or members
-	end     int // tkArr, tkObj: index of the token after the container
-	off, ln int // tkStr, tkNumText: where the bytes are
+	dup bool
+	// 32 bits are enough: the readers refuse messages over maxTapeInput bytes.
+	n       int32 // tkArr, tkObj: number of items or members
+	end     int32 // tkArr, tkObj: index of the token after the container
+	off, ln int32 // tkStr, tkNumText: where the bytes are
 	i       int64
 }
+
+// maxTapeInput bounds the messages read into a tape (larger ones take the slow path), so
+// that offsets, including those into scratch (base64 grows a bin by a third, a timestamp grows at most sixfold), fit an int32.
+const maxTapeInput = 1 << 27
 
 type tape struct {
 	data    []byte
@@ -82,12 +87,12 @@ func (t *tape) push(k tkind, i int64) int {
 
 // pushSpan adds a string or number token whose bytes are data[off:off+ln].
 func (t *tape) pushSpan(k tkind, off, ln int) {
-	t.toks = append(t.toks, tok{kind: k, off: off, ln: ln})
+	t.toks = append(t.toks, tok{kind: k, off: int32(off), ln: int32(ln)})
 }
 
 // pushScratch adds a string token whose bytes are scratch[from:].
 func (t *tape) pushScratch(from int) {
-	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, off: from, ln: len(t.scratch) - from})
+	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, off: int32(from), ln: int32(len(t.scratch) - from)})
 }
 
 func (t *tape) bytes(i int) []byte {
@@ -101,15 +106,15 @@ func (t *tape) bytes(i int) []byte {
 // next returns the index of the token after the value at i.
 func (t *tape) next(i int) int {
 	if k := &t.toks[i]; k.kind == tkArr || k.kind == tkObj {
-		return k.end
+		return int(k.end)
 	}
 	return i + 1
 }
 
 // closeObj records the end of the object at i and whether two of its keys are equal.
 func (t *tape) closeObj(i, n int) {
-	t.toks[i].n = n
-	t.toks[i].end = len(t.toks)
+	t.toks[i].n = int32(n)
+	t.toks[i].end = int32(len(t.toks))
 	if n < 2 {
 		return
 	}
@@ -160,13 +165,13 @@ func (t *tape) value(i int) any {
 		return string(t.bytes(i))
 	case tkArr:
 		a := make([]any, 0, k.n)
-		for j := i + 1; j < k.end; j = t.next(j) {
+		for j := i + 1; j < int(k.end); j = t.next(j) {
 			a = append(a, t.value(j))
 		}
 		return a
 	}
 	m := make(map[string]any, k.n)
-	for j := i + 1; j < k.end; j = t.next(j + 1) {
+	for j := i + 1; j < int(k.end); j = t.next(j + 1) {
 		m[string(t.bytes(j))] = t.value(j + 1)
 	}
 	return m

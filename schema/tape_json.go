@@ -15,6 +15,9 @@ const maxJSONNumberLen = 256
 // resolved, invalid UTF-8 and lone surrogates replaced by U+FFFD. It reports false for
 // any document the decoder or precheck would refuse.
 func (t *tape) readJSON(maxDepth int) bool {
+	if len(t.data) > maxTapeInput {
+		return false
+	}
 	r := jsReader{t: t, data: t.data, maxDepth: maxDepth}
 	r.ws()
 	if !r.value(0) {
@@ -153,8 +156,8 @@ func (r *jsReader) array(depth int) bool {
 			break
 		}
 	}
-	r.t.toks[i].n = n
-	r.t.toks[i].end = len(r.t.toks)
+	r.t.toks[i].n = int32(n)
+	r.t.toks[i].end = int32(len(r.t.toks))
 	return true
 }
 

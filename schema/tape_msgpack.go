@@ -16,7 +16,7 @@ import (
 // bound. It reports false for any message the decoder or precheck would refuse.
 func (t *tape) readMsgpack(maxDepth int) bool {
 	r := mpReader{t: t, data: t.data, maxDepth: maxDepth}
-	if len(t.data) == 0 || !r.value(0) {
+	if len(t.data) == 0 || len(t.data) > maxTapeInput || !r.value(0) {
 		return false
 	}
 	return r.pos == len(t.data)
@@ -221,8 +221,8 @@ func (r *mpReader) array(depth, hdr int, n uint64) bool {
 			return false
 		}
 	}
-	r.t.toks[i].n = int(n)
-	r.t.toks[i].end = len(r.t.toks)
+	r.t.toks[i].n = int32(n)
+	r.t.toks[i].end = int32(len(r.t.toks))
 	return true
 }
 
@@ -269,7 +269,7 @@ func (r *mpReader) key() bool {
 		} else {
 			t.scratch = strconv.AppendInt(t.scratch, k.i, 10)
 		}
-		*k = tok{kind: tkStr, scratch: true, off: s, ln: len(t.scratch) - s}
+		*k = tok{kind: tkStr, scratch: true, off: int32(s), ln: int32(len(t.scratch) - s)}
 		return true
 	}
 	return false
