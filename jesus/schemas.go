@@ -36,6 +36,17 @@ type schemaValidator struct{ v *schema.Validator }
 
 func (s schemaValidator) Validate(x any) error { return s.v.Validate(x) }
 
+// ValidateEncoded checks json and msgpack messages from their bytes (see BytesValidator).
+func (s schemaValidator) ValidateEncoded(serializer string, raw []byte) (bool, error) {
+	switch serializer {
+	case "msgpack":
+		return true, s.v.ValidateMsgpack(raw)
+	case "json":
+		return true, s.v.ValidateJSON(raw)
+	}
+	return false, nil
+}
+
 func (s *schemaValidation) RequestValidator(method string) Validator {
 	return s.lookup(schema.PartRequest, method)
 }

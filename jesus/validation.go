@@ -42,7 +42,19 @@ func (p part) String() string {
 	return "response"
 }
 
-// validate decodes data into a JSON-ready value and checks it, when v has a schema for it.
+// BytesValidator is implemented by a Validator that can check an encoded message without
+// decoding it into a value first (an optional ability, found by type assertion).
+type BytesValidator interface {
+	// ValidateEncoded checks raw, an uncompressed message written by the named serializer
+	// ("json", "msgpack"), with the verdict Validate would give for its decoded value.
+	// handled is false, and err nil, for a serializer it does not read. A message that does
+	// not decode gets an error wrapping codec.ErrCorrupt, codec.ErrTooLarge or
+	// codec.ErrTooDeep; one that decodes but fails the schema gets what Validate returns.
+	ValidateEncoded(serializer string, raw []byte) (handled bool, err error)
+}
+
+// validate checks data against v's schema for method's part, when v has one: from the
+// encoded bytes where the validator can, else by decoding data into a JSON-ready value.
 func validate(v Validation, pl *codec.Pipeline, p part, method string, data []byte) error {
 	if v == nil {
 		return nil
@@ -56,11 +68,24 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 	if val == nil {
 		return nil
 	}
-	value, err := pl.UnmarshalValue(data)
-	if err != nil {
-		return &Error{Code: CodeInvalidArgument, Method: method, Message: fmt.Sprintf("%s: decode for validation (%s): %v", p, pl.Name(), err), err: err}
+	var decodeErr, err error
+	handled := false
+	if bv, ok := val.(BytesValidator); ok {
+		handled, err = validateEncoded(bv, pl, data)
+		if handled && err != nil && (errors.Is(err, codec.ErrCorrupt) || errors.Is(err, codec.ErrTooLarge) || errors.Is(err, codec.ErrTooDeep)) {
+			decodeErr, err = err, nil
+		}
 	}
-	if err := val.Validate(value); err != nil {
+	if !handled {
+		var value any
+		if value, decodeErr = pl.UnmarshalValue(data); decodeErr == nil {
+			err = val.Validate(value)
+		}
+	}
+	if decodeErr != nil {
+		return &Error{Code: CodeInvalidArgument, Method: method, Message: fmt.Sprintf("%s: decode for validation (%s): %v", p, pl.Name(), decodeErr), err: decodeErr}
+	}
+	if err != nil {
 		e := &Error{Code: CodeInvalidArgument, Method: method, Message: p.String() + " fails its schema", err: err}
 		var fl FailureLister
 		if svc, fs, ok := failuresOf(err); ok {
@@ -74,4 +99,26 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 		return e
 	}
 	return nil
+}
+
+// validateEncoded decompresses data and hands it to bv, when the pipeline's limits are
+// those the encoded path decodes with (a pipeline with its own depth limit, or an input
+// over the size limit, takes the decoding path, which reports it).
+func validateEncoded(bv BytesValidator, pl *codec.Pipeline, data []byte) (bool, error) {
+	l := pl.Limits()
+	if l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
+		return false, nil
+	}
+	raw := data
+	if pl.Compressor().Name() == codec.CompressorNone {
+		if l.MaxDecompressed > 0 && len(data) > l.MaxDecompressed {
+			return false, nil
+		}
+	} else {
+		var err error
+		if raw, err = pl.Decompress(nil, data); err != nil {
+			return true, err
+		}
+	}
+	return bv.ValidateEncoded(pl.Serializer().Name(), raw)
 }
