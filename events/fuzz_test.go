@@ -3,6 +3,8 @@ package events
 import (
 	"strings"
 	"testing"
+
+	"github.com/jesus-go/jesus/channel"
 )
 
 // FuzzReadMeta feeds hostile event meta (as it arrives in Meta.Extra) to the listener's
@@ -28,6 +30,38 @@ func FuzzReadMeta(f *testing.F) {
 		s.arrive(streamKey{in.src, "log"}, in.seq)
 		if s.lost() != in.seq-1 {
 			t.Fatalf("lost %d after first seq %d", s.lost(), in.seq)
+		}
+	})
+}
+
+// FuzzRemoteError feeds hostile error replies (code, message, details JSON) to the
+// emitter's reading of a listener's refusal: no panic, and the code stays in the closed set.
+func FuzzRemoteError(f *testing.F) {
+	f.Add("invalid_argument", "request fails the schema of fussy@1.0.0", []byte(`{"service":"fussy@1.0.0","failures":[{"pointer":"/total/amount","keyword":"maximum","message":"too big"}]}`))
+	f.Add("bogus", "", []byte(`{"failures":[{"pointer":1}]}`))
+	f.Add("unavailable", "x", []byte(`[`))
+	f.Fuzz(func(t *testing.T, code, msg string, details []byte) {
+		env := &channel.Envelope{Type: channel.TypeError, ErrCode: code, ErrMessage: msg, ErrDetails: details}
+		e := remoteError(env, "billing.event:order.created")
+		if !e.Code.Valid() || !e.Remote || e.Method == "" {
+			t.Fatalf("remote error %#v", e)
+		}
+		_ = e.Error()
+	})
+}
+
+// FuzzParseListens feeds hostile descriptor documents (as the registry holds them) to the
+// router's reading of listens: no panic, names sorted and unique.
+func FuzzParseListens(f *testing.F) {
+	f.Add([]byte(`{"service":"audit","listens":{"order.created":{"payload":{}},"log":{"payload":{}}}}`))
+	f.Add([]byte(`{"listens":[]}`))
+	f.Add([]byte(`{"listens":{"a":1,"a":2}}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		evs := parseListens(doc)
+		for i := 1; i < len(evs); i++ {
+			if evs[i-1] >= evs[i] {
+				t.Fatalf("not sorted and unique: %q", evs)
+			}
 		}
 	})
 }
