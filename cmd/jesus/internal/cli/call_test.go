@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/schema/registry"
 )
 
 const orderJSON = `{"customer":{"id":"c-1","email":"ada@example.com"},"currency":"EUR",
@@ -160,5 +162,53 @@ func TestListenFor(t *testing.T) {
 	r.want(t, cli.ExitOK)
 	if r.stdout != "" {
 		t.Fatalf("printed %q", r.stdout)
+	}
+}
+
+// TestListenSurvivesEtcdRestart: the listener's leased descriptor and instance are back
+// after etcd restarts, so events keep reaching it.
+func TestListenSurvivesEtcdRestart(t *testing.T) {
+	leakCheck(t)
+	ctx := ctxT(t)
+	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ep := e.Endpoints()[0]
+	jesusCmd(t, "", "--etcd", ep, "schema", "push", schemasDir).want(t, cli.ExitOK)
+
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"--etcd", ep, "listen", "log", "--count", "1"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	errb.waitFor(t, "listening to log as ")
+	name := strings.Fields(errb.String()[strings.Index(errb.String(), " as ")+4:])[0]
+
+	e.Stop()
+	if err := e.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Until the listener is back, an emit does not reach it; then it does. (audit, which
+	// listens too, is published but not running: the emit reports it as failed.)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := jesusCmd(t, "", "--etcd", ep, "emit", "log", `{"level":"info","msg":"after restart","at":"2026-01-02T03:04:05Z"}`)
+		if strings.Contains(r.stdout, `"sent":["`+name+`"]`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the listener did not come back after etcd restarted: %s %s", r.stdout, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond) // the listener re-registers on its own schedule
+	}
+	select {
+	case code := <-done:
+		if code != cli.ExitOK || !strings.Contains(out.String(), "after restart") {
+			t.Fatalf("listen: exit %d\n%s%s", code, out.String(), errb.String())
+		}
+	case <-ctx.Done():
+		t.Fatalf("listen did not get the event:\n%s", errb.String())
 	}
 }

@@ -372,40 +372,79 @@ func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*
 }
 
 // publishLeased writes a descriptor under a lease of the registry's TTL that this process
-// keeps alive; revoke deletes it at once. Descriptors of services are permanent; a CLI
-// listener is not a service, and must not be routed to once it is gone.
+// keeps alive, and writes it again under a new lease when that one is lost (etcd restarted
+// or unreachable for longer than the TTL); revoke deletes it at once. Descriptors of
+// services are permanent; a CLI listener is not a service, and must not be routed to once
+// it is gone.
 func publishLeased(ctx context.Context, reg *registry.Registry, svc, ver string, doc []byte) (revoke func(), err error) {
 	cfg := reg.Config()
-	cli := reg.Client()
-	cctx, cancel := context.WithTimeout(ctx, cfg.CallTimeout)
-	defer cancel()
-	lease, err := cli.Grant(cctx, int64(max(cfg.TTL/time.Second, 1)))
-	if err != nil {
+	p := &leasedKey{cli: reg.Client(), key: cfg.Prefix + "services/" + svc + "/versions/" + ver, val: string(doc),
+		ttl: int64(max(cfg.TTL/time.Second, 1)), callTimeout: cfg.CallTimeout}
+	if err := p.put(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
 	}
-	kctx, stopKeep := context.WithCancel(context.Background())
-	ka, err := cli.KeepAlive(kctx, lease.ID)
-	if err != nil {
-		stopKeep()
-		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
-	}
+	kctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { // drain the keep-alive answers until the lease or the context ends
+	go func() {
 		defer close(done)
-		for range ka {
-		}
+		p.keep(kctx)
 	}()
-	revoke = func() {
-		stopKeep()
+	return func() {
+		stop()
 		<-done
 		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		cli.Revoke(rctx, lease.ID)
+		p.cli.Revoke(rctx, p.lease)
+	}, nil
+}
+
+// leasedKey is one key held under a lease by keep.
+type leasedKey struct {
+	cli         *clientv3.Client
+	key, val    string
+	ttl         int64
+	callTimeout time.Duration
+	lease       clientv3.LeaseID // written by put; read by keep and, after keep ended, revoke
+}
+
+func (p *leasedKey) put(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, p.callTimeout)
+	defer cancel()
+	l, err := p.cli.Grant(cctx, p.ttl)
+	if err != nil {
+		return err
 	}
-	key := cfg.Prefix + "services/" + svc + "/versions/" + ver
-	if _, err := cli.Put(cctx, key, string(doc), clientv3.WithLease(lease.ID)); err != nil {
-		revoke()
-		return nil, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
+	if _, err := p.cli.Put(cctx, p.key, p.val, clientv3.WithLease(l.ID)); err != nil {
+		p.cli.Revoke(cctx, l.ID)
+		return err
 	}
-	return revoke, nil
+	p.lease = l.ID
+	return nil
+}
+
+// keep keeps the lease alive until ctx ends; when it is lost it puts the key again under
+// a new lease, retrying with backoff (50 ms doubling to 1 s).
+func (p *leasedKey) keep(ctx context.Context) {
+	for {
+		ka, err := p.cli.KeepAlive(ctx, p.lease)
+		if err == nil {
+			for range ka { // drain the answers until the lease or ctx ends
+			}
+		}
+		backoff := 50 * time.Millisecond
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			if p.put(ctx) == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+		}
+	}
 }
