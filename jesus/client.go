@@ -17,6 +17,8 @@ import (
 type Route struct {
 	Spec     channel.Spec
 	Instance string // registry instance id, when resolved through the registry
+
+	name string // Spec.Name(), computed once by resolvers of this package
 }
 
 // Resolver finds the route of a method ("service.method"). A registry-backed resolver
@@ -45,7 +47,7 @@ func newStaticTarget(spec string) *staticTarget {
 	if sp.Addr == "" {
 		return &staticTarget{err: Errorf(CodeInvalidArgument, "target %q has no address", spec)}
 	}
-	return &staticTarget{route: Route{Spec: sp}}
+	return &staticTarget{route: Route{Spec: sp, name: sp.Name()}}
 }
 
 func (t *staticTarget) Resolve(context.Context, string) (Route, error) { return t.route, t.err }
@@ -203,7 +205,10 @@ func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any
 	}
 	env := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: out.pl.Name(), Data: data}
 	env.Meta = OutgoingMeta(ctx, c.name)
-	env.Meta.Channel = route.Spec.Transport + "+" + out.pl.Name()
+	env.Meta.Channel = route.name
+	if env.Meta.Channel == "" {
+		env.Meta.Channel = route.Spec.Name()
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		env.Timeout = time.Until(dl)
 		if env.Timeout <= 0 {

@@ -151,10 +151,11 @@ type Discovery struct {
 	cache *registry.Cache
 	hold  time.Duration // how long a failed endpoint is skipped
 
-	mu    sync.Mutex
-	set   *schema.Set
-	valid atomic.Pointer[schemaValidation]
-	bad   sync.Map // endpoint -> time.Time until which it is skipped
+	mu     sync.Mutex
+	set    *schema.Set
+	valid  atomic.Pointer[schemaValidation]
+	bad    sync.Map // endpoint -> time.Time until which it is skipped
+	routes sync.Map // endpoint -> parsed Route (without Instance)
 
 	stop func()
 	done chan struct{}
@@ -251,11 +252,19 @@ func (d *Discovery) pick(svc, chName string) (Route, error) {
 		return Route{}, Errorf(CodeUnavailable, "%v", err)
 	}
 	ep, _ := inst.Endpoint(chName)
+	if r, ok := d.routes.Load(ep); ok {
+		route := r.(Route)
+		route.Instance = inst.ID
+		return route, nil
+	}
 	sp, err := channel.ParseSpec(ep)
 	if err != nil {
 		return Route{}, Errorf(CodeInternal, "instance %s of %s: endpoint %q: %v", inst.ID, svc, ep, err)
 	}
-	return Route{Spec: sp, Instance: inst.ID}, nil
+	route := Route{Spec: sp, name: sp.Name()}
+	d.routes.Store(ep, route)
+	route.Instance = inst.ID
+	return route, nil
 }
 
 // RouteChannel resolves a route to a live instance of svc on the channel named chName.

@@ -43,10 +43,11 @@ type Server struct {
 }
 
 type listening struct {
-	name string // channel name from the descriptor, if any
-	spec channel.Spec
-	ln   channel.Listener
-	srv  *Server
+	name     string // channel name from the descriptor, if any
+	spec     channel.Spec
+	specName string // spec.Name(), for Meta.Channel of every request
+	ln       channel.Listener
+	srv      *Server
 }
 
 // method is one registered handler, already adapted from its typed form.
@@ -212,7 +213,7 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 		return sp, Errorf(CodeUnavailable, "listen on %s: %w", spec, err)
 	}
 	sp.Addr = ln.Addr()
-	l := &listening{spec: sp, ln: ln, srv: s}
+	l := &listening{spec: sp, specName: sp.Name(), ln: ln, srv: s}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -343,7 +344,7 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 	}
 	c.pl = pl
 	msg := &Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
-	msg.Meta.Channel = l.spec.Name()
+	msg.Meta.Channel = l.specName
 	if env.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, env.Timeout)
