@@ -20,7 +20,7 @@ import (
 // canonicalised ("Event-Id"); listeners look them up without regard to case.
 const (
 	ExtraEvent  = "event"    // the event name
-	ExtraID     = "event-id" // the event id (a UUID), the same for every listening service
+	ExtraID     = "event-id" // the event id (UUID text form, unique per emit), the same for every listening service
 	ExtraSeq    = "seq"      // noResponse only: decimal sequence number, 1, 2, ... per stream
 	ExtraSource = "src"      // noResponse only: the sender stream's id (one per emitting bus)
 )

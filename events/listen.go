@@ -25,8 +25,10 @@ type Event[T any] struct {
 
 // On registers h as this service's handler of event, which self must declare under
 // listens, on the bus's server as method "<self>.event:<event>". The server decodes the
-// payload into T and, when created with NewValidation, checks it against self's listen
-// schema before acknowledging. h runs once per event id within the dedup window; its ctx
+// payload into T and, when created with NewValidation (and the bus with
+// WithServerValidation), checks it against self's listen schema before acknowledging.
+// Otherwise the bus checks it before h runs, but after the ack: an invalid ack event is
+// then acknowledged, counted in Stats.Invalid and not handled. h runs once per event id within the dedup window; its ctx
 // carries the incoming message, so calls and emits made with it pass the corrid on. An
 // error h returns is logged by the server and counted in Stats.HandlerErrors; it does
 // not make the emitter retry (the ack was already sent). Register handlers before the

@@ -109,8 +109,8 @@ func WithChannelConfig(cfg channel.Config) Option {
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
 
-// WithTimeout bounds an Emit whose context has no deadline (default 10 s): ack events are
-// retried until then.
+// WithTimeout bounds an Emit of an ack event whose context has no deadline (default 10 s):
+// it is retried until then. noResponse events do not wait for anything.
 func WithTimeout(d time.Duration) Option { return optionFunc(func(o *options) { o.timeout = d }) }
 
 // WithAttemptTimeout bounds one delivery attempt of an ack event (default 2 s): an
