@@ -40,3 +40,15 @@ func FuzzReadJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadJSON measures decoding a typical request given on the command line.
+func BenchmarkReadJSON(b *testing.B) {
+	b.ReportAllocs()
+	arg := []string{"orders.create", `{"customer":{"id":"c-1","email":"ada@example.com"},"currency":"EUR","lines":[{"sku":"BOK-1001","quantity":2,"unitPrice":{"amount":10.5,"currency":"EUR"}}]}`}
+	b.SetBytes(int64(len(arg[1])))
+	for b.Loop() {
+		if _, err := readJSON(arg, 1, nil, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -237,7 +237,7 @@ func newLsCmd(g *globals) *cobra.Command {
 			for _, r := range rows {
 				fmt.Fprintf(tw, "%s\t%s\t%d\n", r.Service, strings.Join(r.Versions, " "), len(r.Instances))
 			}
-			return tw.Flush()
+			return withCode(ExitFailure, tw.Flush())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per service and line")
