@@ -229,4 +229,6 @@ func (b *Bus) tail(in incoming, payload any) {
 // and closes the channel. The channel is buffered (WithTailBuffer); a reader that falls
 // behind loses records, counted in Stats.TailDropped, and never slows delivery. Close of
 // the bus closes every tail channel. Stop is safe to call more than once, also after Close.
+// A bus that only watches (e.g. a command that prints events) registers On[any] handlers
+// that return nil, and reads Tail: payloads of every codec come out as JSON.
 func (b *Bus) Tail() (<-chan Record, func()) { return b.tails.add() }

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,46 @@ func TestTailStopAndClose(t *testing.T) {
 	}
 	if err := events.On(b, "order.created", func(context.Context, events.Event[OrderCreated]) error { return nil }); err == nil {
 		t.Fatal("a second handler of one event was accepted")
+	}
+}
+
+// TestTailWithUntypedHandler: a bus that only watches registers On[any] and reads Tail;
+// payloads of any codec (here msgpack over udp) come out as JSON.
+func TestTailWithUntypedHandler(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	nd := startNode(t, set, reg, cache, "audit", true, func(b *events.Bus) {
+		must(t, events.On(b, "log", func(context.Context, events.Event[any]) error { return nil }))
+		must(t, events.On(b, "order.created", func(context.Context, events.Event[any]) error { return nil }))
+	})
+	tail, stop := nd.bus.Tail()
+	defer stop()
+	waitFor(t, "audit", func() bool { return len(cache.Instances("audit")) == 1 })
+	orders := emitter(t, set, cache, "orders")
+	ctx := ctxT(t)
+	if _, err := events.Emit(jesus.WithCorrID(ctx, "c-42"), orders, "order.created", order(7)); err != nil {
+		t.Fatal(err)
+	}
+	r := <-tail
+	if r.Event != "order.created" || r.CorrID != "c-42" || !strings.Contains(string(r.Payload), `"orderId":"o-7"`) {
+		t.Fatalf("record %+v payload %s", r, r.Payload)
+	}
+	// Logs are best effort over udp: emit until one shows (loopback rarely loses any).
+	for i := 0; ; i++ {
+		if _, err := events.Emit(ctx, orders, "log", logRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r = <-tail:
+		case <-time.After(100 * time.Millisecond):
+			continue
+		case <-ctx.Done():
+			t.Fatal("no log in the tail")
+		}
+		break
+	}
+	if r.Event != "log" || r.From != "orders" || !strings.Contains(string(r.Payload), `"level":"info"`) {
+		t.Fatalf("record %+v payload %s", r, r.Payload)
 	}
 }
