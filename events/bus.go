@@ -45,6 +45,7 @@ type Bus struct {
 	connMu   sync.Mutex
 	conns    map[string]channel.Conn // by "transport://addr"
 	closed   bool
+	done     chan struct{} // closed by Close: retries stop
 	inFlight sync.WaitGroup
 
 	// listener state
@@ -84,7 +85,7 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 	}
 	b := &Bus{self: self, set: set, srv: srv, cache: cache, o: defaults(),
 		out: map[string]*outEvent{}, seqs: map[seqKey]uint64{}, listens: map[string][]string{},
-		conns: map[string]channel.Conn{}, on: map[string]bool{}}
+		conns: map[string]channel.Conn{}, on: map[string]bool{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o.apply(&b.o)
 	}
@@ -149,12 +150,15 @@ func (b *Bus) newSource() {
 }
 
 // Close closes the bus's connections and every Tail channel, and waits for Emits in flight
-// to end (their sends fail). Handlers registered with On stay on the server, which is
+// to end (their sends fail, and ack events are not retried any more). Handlers registered with On stay on the server, which is
 // the caller's; events that arrive after Close are still handled but not tailed.
 // Close is safe to call more than once.
 func (b *Bus) Close() error {
 	b.connMu.Lock()
 	conns := b.conns
+	if !b.closed {
+		close(b.done)
+	}
 	b.conns, b.closed = map[string]channel.Conn{}, true
 	b.connMu.Unlock()
 	var first error

@@ -253,6 +253,11 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 		}
 		t := time.NewTimer(wait)
 		select {
+		case <-b.done:
+			t.Stop()
+			b.st.failed.Add(1)
+			return &jesus.Error{Code: jesus.CodeUnavailable, Method: method,
+				Message: fmt.Sprintf("events: the bus closed before %s acknowledged; last error: %v", svc, e)}
 		case <-ctx.Done():
 			t.Stop()
 			b.st.failed.Add(1)

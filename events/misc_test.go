@@ -164,3 +164,26 @@ func TestTailWithUntypedHandler(t *testing.T) {
 		t.Fatalf("record %+v payload %s", r, r.Payload)
 	}
 }
+
+// TestCloseStopsRetries: Close does not wait for ack retries to reach their deadline.
+func TestCloseStopsRetries(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	doc, _ := set.Service("billing").Bundle()
+	must(t, reg.PublishDescriptor(ctxT(t), "billing", "1.0.0", doc))
+	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	orders, err := events.New(set.Service("orders"), set, nil, cache)
+	must(t, err)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := events.Emit(context.Background(), orders, "order.created", order(1)) // retries: billing has no instance
+		errc <- err
+	}()
+	waitFor(t, "a retry", func() bool { return orders.Stats().Retries > 0 })
+	start := time.Now()
+	must(t, orders.Close())
+	if err := <-errc; jesus.CodeOf(err) == "" || time.Since(start) > 3*time.Second {
+		t.Fatalf("emit after Close: %v, Close took %v", err, time.Since(start))
+	}
+}
