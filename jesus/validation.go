@@ -71,10 +71,7 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 	var decodeErr, err error
 	handled := false
 	if bv, ok := val.(BytesValidator); ok {
-		handled, err = validateEncoded(bv, pl, data)
-		if handled && err != nil && (errors.Is(err, codec.ErrCorrupt) || errors.Is(err, codec.ErrTooLarge) || errors.Is(err, codec.ErrTooDeep)) {
-			decodeErr, err = err, nil
-		}
+		handled, decodeErr, err = validateEncoded(bv, pl, data)
 	}
 	if !handled {
 		var value any
@@ -103,22 +100,24 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 
 // validateEncoded decompresses data and hands it to bv, when the pipeline's limits are
 // those the encoded path decodes with (a pipeline with its own depth limit, or an input
-// over the size limit, takes the decoding path, which reports it).
-func validateEncoded(bv BytesValidator, pl *codec.Pipeline, data []byte) (bool, error) {
+// over the size limit, takes the decoding path, which reports it). It tells decode
+// failures (decompression, or bv's errors wrapping codec's) from schema failures.
+func validateEncoded(bv BytesValidator, pl *codec.Pipeline, data []byte) (handled bool, decodeErr, err error) {
 	l := pl.Limits()
 	if l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
-		return false, nil
+		return false, nil, nil
 	}
 	raw := data
 	if pl.Compressor().Name() == codec.CompressorNone {
 		if l.MaxDecompressed > 0 && len(data) > l.MaxDecompressed {
-			return false, nil
+			return false, nil, nil
 		}
-	} else {
-		var err error
-		if raw, err = pl.Decompress(nil, data); err != nil {
-			return true, err
-		}
+	} else if raw, err = pl.Decompress(nil, data); err != nil {
+		return true, err, nil
 	}
-	return bv.ValidateEncoded(pl.Serializer().Name(), raw)
+	handled, err = bv.ValidateEncoded(pl.Serializer().Name(), raw)
+	if errors.Is(err, codec.ErrCorrupt) || errors.Is(err, codec.ErrTooLarge) || errors.Is(err, codec.ErrTooDeep) {
+		return handled, err, nil
+	}
+	return handled, nil, err
 }

@@ -68,6 +68,9 @@ func (v *Validator) decodeDepth() int {
 // validT is valid for the value at token i of a tape that readMsgpack or readJSON accepted:
 // the bounds precheck enforces hold for the whole message already.
 func (n *node) validT(t *tape, i, depth int) bool {
+	for n.refOnly {
+		n = n.ref
+	}
 	if n.fallback {
 		return n.valid(t.value(i), depth)
 	}
@@ -137,8 +140,11 @@ func (n *node) validT(t *tape, i, depth int) bool {
 		}
 	case tkNull, tkFalse, tkTrue:
 	default:
-		if n.hasNum && !n.validNum(t.num(i)) {
-			return false
+		if n.hasNum {
+			v := t.num(i)
+			if !n.validNum(&v) {
+				return false
+			}
 		}
 	}
 	if n.ref != nil && !n.ref.validT(t, i, depth) {
@@ -228,7 +234,11 @@ func isIntegerT(t *tape, i int) bool {
 func (l *lit) equalT(t *tape, i int) bool {
 	k := t.toks[i].kind
 	if l.num != nil {
-		return isNumTok(k) && t.num(i).cmp(l.num) == 0
+		if !isNumTok(k) {
+			return false
+		}
+		v := t.num(i)
+		return v.cmp(l.num) == 0
 	}
 	switch k {
 	case tkNull:

@@ -70,6 +70,7 @@ type node struct {
 	mult                  *multiple
 
 	ref, not            *node
+	refOnly             bool // the node is just a $ref: validating it is validating ref
 	allOf, anyOf, oneOf []*node
 	ifN, thenN, elseN   *node
 }
@@ -104,6 +105,9 @@ func compileFast(root *jsonschema.Schema, maxDepth int) *node {
 		m.maxDepth = maxDepth
 		cover(m, done)
 	}
+	for _, m := range memo {
+		m.refOnly = isRefOnly(m)
+	}
 	return n
 }
 
@@ -128,6 +132,17 @@ func cover(n *node, done map[*node]bool) {
 		n.objCovered = n.objCovered || c.objCovered
 		n.arrCovered = n.arrCovered || c.arrCovered
 	}
+}
+
+// isRefOnly reports whether n checks nothing but its $ref (in-place $ref cycles were
+// refused at load, so following refOnly links ends).
+func isRefOnly(n *node) bool {
+	return n.ref != nil && !n.fallback && n.always == 0 && n.types == 0 && n.consts == nil && n.enum == nil &&
+		n.format == nil && n.minProps < 0 && n.maxProps < 0 && len(n.required) == 0 && len(n.props) == 0 &&
+		len(n.patternProps) == 0 && n.addl == 0 && len(n.depRequired) == 0 && n.minItems < 0 && n.maxItems < 0 &&
+		!n.unique && len(n.prefix) == 0 && n.items == nil && n.minLen < 0 && n.maxLen < 0 && n.pattern == nil &&
+		!n.hasNum && n.not == nil && len(n.allOf) == 0 && len(n.anyOf) == 0 && len(n.oneOf) == 0 &&
+		n.ifN == nil && n.thenN == nil && n.elseN == nil
 }
 
 // needsWholeFallback reports whether any schema reachable from root resolves references
@@ -633,9 +648,12 @@ func (n *node) validArray(a []any, depth int) bool {
 	return true
 }
 
-func (n *node) validNumber(x any) bool { return n.validNum(toNum(x)) }
+func (n *node) validNumber(x any) bool {
+	v := toNum(x)
+	return n.validNum(&v)
+}
 
-func (n *node) validNum(v num) bool {
+func (n *node) validNum(v *num) bool {
 	if n.min != nil && v.cmp(n.min) < 0 {
 		return false
 	}

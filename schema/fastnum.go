@@ -79,7 +79,7 @@ type num struct {
 }
 
 // value returns the number as a JSON-ready value, for the exact (math/big) comparisons.
-func (v num) value() any {
+func (v *num) value() any {
 	if v.x != nil {
 		return v.x
 	}
@@ -95,7 +95,7 @@ func (v num) value() any {
 }
 
 // text returns the digits of a kText number.
-func (v num) text() []byte {
+func (v *num) text() []byte {
 	if v.t != nil {
 		return v.t
 	}
@@ -126,7 +126,7 @@ func toNum(x any) num {
 }
 
 // cmp returns the sign of v - b.
-func (v num) cmp(b *bound) int {
+func (v *num) cmp(b *bound) int {
 	switch v.kind {
 	case kInt:
 		if b.isI {
@@ -173,7 +173,7 @@ func (v num) cmp(b *bound) int {
 	return ratOf(v.value()).Cmp(b.r)
 }
 
-func (v num) neg() bool {
+func (v *num) neg() bool {
 	if v.t != nil {
 		return len(v.t) > 0 && v.t[0] == '-'
 	}
@@ -289,7 +289,7 @@ func newMultiple(r *big.Rat) *multiple {
 var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // decimal returns |v| as m·10^e, or ok=false when the digits do not fit a uint64.
-func (v num) decimal() (m uint64, e int, ok bool) {
+func (v *num) decimal() (m uint64, e int, ok bool) {
 	switch v.kind {
 	case kInt:
 		if v.i < 0 {
@@ -350,7 +350,7 @@ func parseDecimal(s []byte) (m uint64, e int, ok bool) {
 }
 
 // divides reports whether v is a multiple of mu.
-func (mu *multiple) divides(v num) bool {
+func (mu *multiple) divides(v *num) bool {
 	if mu.ok && v.kind == kFloat && mu.e <= 0 && -mu.e < len(pow10f) {
 		if d, ok := mu.dividesFloat(v.f); ok {
 			return d
@@ -472,7 +472,8 @@ func (l *lit) equal(x any) bool {
 		case nil, bool, string, []any, map[string]any:
 			return false
 		}
-		return toNum(x).cmp(l.num) == 0
+		v := toNum(x)
+		return v.cmp(l.num) == 0
 	}
 	return equal(x, l.v)
 }
