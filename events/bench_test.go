@@ -9,6 +9,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
 )
 
 // window is how many events (or datagrams) a benchmark sender keeps in flight: enough to
@@ -113,8 +114,10 @@ func (r *rawUDP) send(b *testing.B, n, size int) time.Duration {
 // BenchmarkLogUDP measures log events per second over udp+msgpack in noResponse, emitter
 // to listener handler (schema checks on both sides), and in the same run raw loopback
 // datagrams of the same size, writer to reader; ratio is events/s over datagrams/s. The
-// two alternate in ten rounds, so that both see the same load of the machine. One op is
-// one event plus one raw datagram. Run it with a fixed count, e.g. -benchtime=50000x:
+// two alternate in ten rounds, so that both see the same load of the machine, with a
+// third: plain jesus.Send calls over udp+msgpack (no schema), the layer events build on.
+// One op is one event, one raw datagram and one jesus.Send. ratio is events/s over raw
+// datagrams/s. Run it with a fixed count, e.g. -benchtime=50000x:
 // each run starts an embedded etcd.
 func BenchmarkLogUDP(b *testing.B) {
 	set := loadSchemas(b)
@@ -135,10 +138,28 @@ func BenchmarkLogUDP(b *testing.B) {
 	size := datagramSize(b, rec)
 	raw := newRawUDP(b)
 
+	// A plain jesus one-way method over udp+msgpack (no schema, no event meta): what the
+	// jesus layer alone costs per message.
+	var plainGot atomic.Int64
+	plainSlots := newSlots()
+	plainSrv := jesus.NewServer("plain")
+	jesus.HandleOneWay(plainSrv, "log", func(ctx context.Context, r LogRecord) error {
+		plainGot.Add(1)
+		plainSlots.release()
+		return nil
+	})
+	plainSpec, err := plainSrv.Listen(context.Background(), "udp+msgpack://127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { plainSrv.Close() })
+	plainCli := jesus.NewClient("orders", jesus.WithTarget(plainSpec.String()))
+	b.Cleanup(func() { plainCli.Close() })
+
 	b.ReportAllocs()
 	b.ResetTimer()
 	const rounds = 10
-	var rawTime, evTime time.Duration
+	var rawTime, evTime, plainTime time.Duration
 	for r := range rounds {
 		n := b.N / rounds
 		if r == rounds-1 {
@@ -154,6 +175,15 @@ func BenchmarkLogUDP(b *testing.B) {
 		}
 		s.drain()
 		evTime += time.Since(start)
+		start = time.Now()
+		for range n {
+			plainSlots.acquire()
+			if err := jesus.Send(ctx, plainCli, "plain.log", rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		plainSlots.drain()
+		plainTime += time.Since(start)
 	}
 	b.StopTimer()
 	evRate := float64(got.Load()) / evTime.Seconds()
@@ -162,6 +192,7 @@ func BenchmarkLogUDP(b *testing.B) {
 	b.ReportMetric(evRate, "events/s")
 	b.ReportMetric(rawRate, "raw-datagrams/s")
 	b.ReportMetric(evRate/rawRate, "ratio")
+	b.ReportMetric(float64(plainGot.Load())/plainTime.Seconds(), "jesus-send/s")
 	b.ReportMetric(100*float64(uint64(b.N)-st.Received)/float64(b.N), "%event-loss")
 	b.ReportMetric(100*float64(int64(b.N)-raw.got.Load())/float64(b.N), "%raw-loss")
 	b.ReportMetric(float64(size), "datagram-bytes")
@@ -181,28 +212,49 @@ func datagramSize(b *testing.B, rec LogRecord) int {
 }
 
 // BenchmarkDomainAck measures acked order.created events per second over http+json+gzip to
-// one listening service, with 8 emitters per core in parallel.
+// one listening service, with 8 emitters per core in parallel; jesus-ack is the same
+// request as a plain jesus.Ack call to the same server, for the cost of the event layer.
 func BenchmarkDomainAck(b *testing.B) {
 	set := loadSchemas(b)
 	reg, cache := startRegistry(b)
-	startNode(b, set, reg, cache, "billing", true, func(bus *events.Bus) {
+	billing := startNode(b, set, reg, cache, "billing", true, func(bus *events.Bus) {
 		must(b, events.On(bus, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error { return nil }))
 	})
 	waitFor(b, "billing in the registry", func() bool { return len(cache.Instances("billing")) == 1 })
 	orders := emitter(b, set, cache, "orders")
 	ev := order(1)
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			if _, err := events.Emit(ctx, orders, "order.created", ev); err != nil {
-				b.Error(err)
-				return
+	b.Run("events", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if _, err := events.Emit(ctx, orders, "order.created", ev); err != nil {
+					b.Error(err)
+					return
+				}
 			}
-		}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.Run("jesus-ack", func(b *testing.B) {
+		// The listener drops these (no event id) after acking them: the cost measured is the
+		// request and its ack, as for an event.
+		cli := jesus.NewClient("orders", jesus.WithTarget(billing.srv.Endpoints()["domain"]))
+		defer cli.Close()
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if err := jesus.Ack(ctx, cli, events.WireMethod("billing", "order.created"), ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+	})
 }
