@@ -112,13 +112,12 @@ func (r *rawUDP) send(b *testing.B, n, size int) time.Duration {
 }
 
 // BenchmarkLogUDP measures log events per second over udp+msgpack in noResponse, emitter
-// to listener handler (schema checks on both sides), and in the same run raw loopback
-// datagrams of the same size, writer to reader; ratio is events/s over datagrams/s. The
-// two alternate in ten rounds, so that both see the same load of the machine, with a
-// third: plain jesus.Send calls over udp+msgpack (no schema), the layer events build on.
-// One op is one event, one raw datagram and one jesus.Send. ratio is events/s over raw
-// datagrams/s. Run it with a fixed count, e.g. -benchtime=50000x:
-// each run starts an embedded etcd.
+// to listener handler (schema checks on both sides), against two baselines in the same
+// run: raw loopback datagrams of the same size, writer to reader, and plain jesus.Send
+// calls over udp+msgpack without schema, the layer events build on. The three alternate
+// in ten rounds, so that all see the same load of the machine. One op is one event, one
+// raw datagram and one jesus.Send; ratio is events/s over raw datagrams/s. Run it with a
+// fixed count, e.g. -benchtime=50000x: each run starts an embedded etcd.
 func BenchmarkLogUDP(b *testing.B) {
 	set := loadSchemas(b)
 	reg, cache := startRegistry(b)
