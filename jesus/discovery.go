@@ -270,6 +270,23 @@ func (d *Discovery) pick(svc, chName string) (Route, error) {
 // RouteChannel resolves a route to a live instance of svc on the channel named chName.
 func (d *Discovery) RouteChannel(svc, chName string) (Route, error) { return d.pick(svc, chName) }
 
+// OnChannel returns a resolver that sends every call to the channel named chName of the
+// receiver, instead of the channel its descriptor gives the method (e.g. to call an http
+// method over the service's tcp channel).
+func (d *Discovery) OnChannel(chName string) Resolver { return namedChannel{d, chName} }
+
+type namedChannel struct {
+	d    *Discovery
+	name string
+}
+
+func (r namedChannel) Resolve(_ context.Context, method string) (Route, error) {
+	svc, _, _ := strings.Cut(method, ".")
+	return r.d.pick(svc, r.name)
+}
+
+func (r namedChannel) Failed(rt Route, err error) { r.d.Failed(rt, err) }
+
 // Failed implements FailureReporter: the endpoint is skipped for a short while.
 func (d *Discovery) Failed(r Route, err error) {
 	d.bad.Store(r.Spec.String(), time.Now().Add(d.hold))

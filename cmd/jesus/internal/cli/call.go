@@ -81,19 +81,6 @@ func callErr(err error) error {
 	return withCode(ExitFailure, err)
 }
 
-// channelResolver routes every call to the named channel of the receiver.
-type channelResolver struct {
-	d    *jesus.Discovery
-	name string
-}
-
-func (r channelResolver) Resolve(_ context.Context, method string) (jesus.Route, error) {
-	svc, _, _ := strings.Cut(method, ".")
-	return r.d.RouteChannel(svc, r.name)
-}
-
-func (r channelResolver) Failed(rt jesus.Route, err error) { r.d.Failed(rt, err) }
-
 func newCallCmd(g *globals) *cobra.Command {
 	var modeFlag, chName string
 	var timeout time.Duration
@@ -177,7 +164,7 @@ Examples:
 			defer disc.Close()
 			var res jesus.Resolver = disc
 			if chName != "" {
-				res = channelResolver{disc, chName}
+				res = disc.OnChannel(chName)
 			}
 			cl := jesus.NewClient(cliService, jesus.WithResolver(res), jesus.WithValidation(disc))
 			defer cl.Close()

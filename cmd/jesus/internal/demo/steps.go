@@ -147,24 +147,11 @@ func (d *run) client(chName string) (*jesus.Client, func()) {
 	disc := jesus.NewDiscovery(d.w.Cache)
 	var res jesus.Resolver = disc
 	if chName != "" {
-		res = namedChannel{disc, chName}
+		res = disc.OnChannel(chName)
 	}
 	c := jesus.NewClient("demo", jesus.WithResolver(res), jesus.WithValidation(disc))
 	return c, func() { c.Close(); disc.Close() }
 }
-
-// namedChannel routes every call to one named channel of the receiver.
-type namedChannel struct {
-	d    *jesus.Discovery
-	name string
-}
-
-func (r namedChannel) Resolve(_ context.Context, method string) (jesus.Route, error) {
-	svc, _, _ := strings.Cut(method, ".")
-	return r.d.RouteChannel(svc, r.name)
-}
-
-func (r namedChannel) Failed(rt jesus.Route, err error) { r.d.Failed(rt, err) }
 
 func (d *run) create() error {
 	c, done := d.client("")
