@@ -453,3 +453,39 @@ func FuzzValidateJSON(f *testing.F) {
 		}
 	})
 }
+
+// Validators are shared by every connection of a server: the encoded path, with its pooled
+// tapes, is safe for concurrent use.
+func TestValidateEncodedConcurrent(t *testing.T) {
+	v := orderValidator(t)
+	x := decode(t, largeOrder(20))
+	good := [][]byte{mustMarshal(t, mpSer, x), mustMarshal(t, jsonSer, x)}
+	bad := [][]byte{good[0][:len(good[0])/2], []byte(`{"id":"o-1","lines":[]}`)}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				validate := v.ValidateMsgpack
+				if (g+i)%2 == 1 {
+					validate = v.ValidateJSON
+				}
+				if err := validate(good[(g+i)%2]); err != nil {
+					errs <- err
+					return
+				}
+				if validate(bad[(g+i)%2]) == nil {
+					errs <- errors.New("invalid message accepted")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

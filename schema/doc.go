@@ -3,5 +3,5 @@
 // rules of the project, and compiles every embedded JSON Schema (draft 2020-12) into a
 // validator. Validation runs on a compiled tree of checks for the common keywords and falls
 // back to santhosh-tekuri/jsonschema/v5 for anything else, so the verdict is always the one
-// jsonschema/v5 gives.
+// jsonschema/v5 gives; ValidateMsgpack and ValidateJSON run it on encoded messages directly.
 package schema

@@ -3,8 +3,10 @@ package schema_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/schema"
 )
 
@@ -63,4 +65,59 @@ func ExampleDescriptor_Bundle() {
 	// common.defs.ChargeRequest true
 	// common.defs.Money true
 	// common.defs.Address false
+}
+
+// A message is checked from its encoded bytes, as it arrives from the wire: no value tree
+// is built for a valid message, and an invalid one gets the error Validate gives.
+func ExampleValidator_ValidateMsgpack() {
+	set, err := schema.LoadDir("../schemas")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := set.Validator("orders", "", schema.PartRequest, "create")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	mp := codec.NewMsgpack(codec.DefaultLimits())
+	order := map[string]any{
+		"customer": map[string]any{"id": "c-42", "email": "ada@example.com"},
+		"currency": "EUR",
+		"lines": []any{map[string]any{"sku": "ABC-1234", "quantity": 2,
+			"unitPrice": map[string]any{"amount": 19.99, "currency": "EUR"}}},
+	}
+	good, _ := mp.Marshal(nil, order)
+	fmt.Println("good:", v.ValidateMsgpack(good))
+
+	order["currency"] = "eur"
+	bad, _ := mp.Marshal(nil, order)
+	fmt.Println("bad:", v.ValidateMsgpack(bad))
+
+	// Bytes that do not decode get an error wrapping codec's: here a map that declares
+	// more entries than the bytes left can hold.
+	err = v.ValidateMsgpack(good[:2])
+	fmt.Println("truncated:", errors.Is(err, codec.ErrTooLarge))
+	// Output:
+	// good: <nil>
+	// bad: schema: orders@1.2.0 create request: /currency: enum: value must be one of "EUR", "USD", "GBP", "CHF", "JPY"
+	// truncated: true
+}
+
+func ExampleValidator_ValidateJSON() {
+	set, err := schema.LoadDir("../schemas")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := set.Validator("orders", "", schema.PartRequest, "create")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	msg := []byte(`{"customer":{"id":"c-42","email":"ada@example.com"},"currency":"EUR",
+		"lines":[{"sku":"ABC-1234","quantity":2,"unitPrice":{"amount":19.99,"currency":"EUR"}}]}`)
+	fmt.Println(v.ValidateJSON(msg))
+	// Output:
+	// <nil>
 }
