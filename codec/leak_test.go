@@ -1,38 +1,17 @@
 package codec_test
 
 import (
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jesus-go/jesus/codec"
 )
 
-// checkGoroutines fails the test if it ends with more goroutines than it started with,
-// after a bounded wait for those that are finishing.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines leaked:\n%s", n-before, buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // polling: goroutine exits cannot be waited on
-		}
-	})
-}
+// checkGoroutines fails the test on goroutines left running after it.
+var checkGoroutines = channeltest.CheckLeaks
 
 // Many goroutines share one registry from its first use: lazily created encoders,
 // pools and the pipeline cache must hold up under -race and leave no goroutine behind.

@@ -2,6 +2,7 @@ package jesus_test
 
 import (
 	"context"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 	"sync"
 	"testing"
 	"time"
@@ -24,23 +25,7 @@ type ChargeResponse struct {
 }
 
 func startRegistry(t *testing.T) (*registry.Registry, *registry.Cache) {
-	t.Helper()
-	ctx := ctxT(t)
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cache.Close() })
+	_, reg, cache := registrytest.Start(t, 2*time.Second)
 	return reg, cache
 }
 

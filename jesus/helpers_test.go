@@ -2,9 +2,9 @@ package jesus_test
 
 import (
 	"context"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"iter"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,29 +13,8 @@ import (
 	"github.com/jesus-go/jesus/jesus"
 )
 
-// leakCheck fails the test if goroutines started during it are still running shortly
-// after it (and its cleanups registered later) finished.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			runtime.Gosched()
-			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 // listenAddr returns a spec with a free loopback address (or socket path) for transport tr.
 func listenAddr(t *testing.T, tr, codecName string) string {

@@ -79,7 +79,7 @@ func Run(t *testing.T, f Factory) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			checkLeaks(t)
+			CheckLeaks(t)
 			c.fn(t)
 		})
 	}
@@ -951,13 +951,14 @@ func (s *suite) testConnClose(t *testing.T) {
 	}
 }
 
-// checkLeaks fails t if goroutines started during the test are still running when it ends
-// (after every other cleanup has run).
-func checkLeaks(t *testing.T) {
+// CheckLeaks fails t if goroutines started during the test are still running when it ends
+// (after every other cleanup has run), with a bounded wait for those that are finishing.
+// Every test package of the project uses it.
+func CheckLeaks(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			n := runtime.NumGoroutine()
 			if n <= before {

@@ -2,9 +2,9 @@ package registry_test
 
 import (
 	"context"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"log/slog"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -63,27 +63,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	return time.Since(start)
 }
 
-// checkGoroutines fails the test when, after every other cleanup, more goroutines
-// run than before it started (with a bounded wait for them to end).
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Fatalf("goroutines: %d before, %d after\n%s", before, n, buf)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+// checkGoroutines fails the test on goroutines left running after it.
+var checkGoroutines = channeltest.CheckLeaks
 
 func descriptor(service, version, extra string) []byte {
 	return []byte(`{"service":"` + service + `","version":"` + version + `","description":"` + extra + `","channels":{"rpc":"tcp+msgpack"},"methods":{}}`)

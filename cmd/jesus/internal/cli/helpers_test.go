@@ -3,8 +3,9 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"github.com/jesus-go/jesus/channel/channeltest"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,28 +20,8 @@ import (
 // schemasDir is the repository's example descriptors.
 var schemasDir = filepath.Join("..", "..", "..", "..", "schemas")
 
-// leakCheck fails the test if goroutines started during it are still running shortly
-// after it (and its cleanups registered later) finished.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 func ctxT(t *testing.T) context.Context {
 	t.Helper()
@@ -140,23 +121,7 @@ func (r result) wantErr(t *testing.T, code int, stderrHas ...string) {
 
 // etcd starts an embedded etcd in t.TempDir() and returns its endpoint and a registry.
 func etcd(t *testing.T) (string, *registry.Registry, *registry.Cache) {
-	t.Helper()
-	ctx := ctxT(t)
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cache.Close() })
+	e, reg, cache := registrytest.Start(t, 2*time.Second)
 	return e.Endpoints()[0], reg, cache
 }
 
