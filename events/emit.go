@@ -13,6 +13,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -163,15 +164,22 @@ func (b *Bus) encode(ev *outEvent, payload any) ([]byte, error) {
 		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
 			Message: fmt.Sprintf("events: encode payload (%s): %v", ev.ser.Name(), err)}
 	}
-	val, err := ev.ser.UnmarshalValue(raw)
-	if err != nil {
-		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
-			Message: fmt.Sprintf("events: decode payload for validation (%s): %v", ev.ser.Name(), err)}
-	}
-	if ev.v == nil {
-		// no payload schema: nothing to check
-	} else if err := ev.v.Validate(val); err != nil {
-		return nil, schemaError(err, b.self.ID(), ev.name, "the payload fails the event schema of")
+	if ev.v != nil {
+		handled, err := validatePipeline(ev.v, ev.ser, raw)
+		if !handled {
+			var val any
+			if val, err = ev.ser.UnmarshalValue(raw); err == nil {
+				err = ev.v.Validate(val)
+			}
+		}
+		if err != nil {
+			var ve *schema.ValidationError
+			if !errors.As(err, &ve) {
+				return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
+					Message: fmt.Sprintf("events: decode payload for validation (%s): %v", ev.ser.Name(), err)}
+			}
+			return nil, schemaError(err, b.self.ID(), ev.name, "the payload fails the event schema of")
+		}
 	}
 	if ev.pl == ev.ser || ev.pl.Name() == ev.ser.Name() {
 		return raw, nil

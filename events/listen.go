@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -123,6 +124,11 @@ func (b *Bus) checkPayload(msg *jesus.Msg, v *schema.Validator) error {
 	pl, err := b.o.codecs.Pipeline(msg.Codec)
 	if err != nil {
 		return err
+	}
+	if pl.Compressor().Name() == codec.CompressorNone {
+		if handled, err := validatePipeline(v, pl, msg.Data); handled {
+			return err
+		}
 	}
 	val, err := pl.UnmarshalValue(msg.Data)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -89,4 +90,39 @@ func (c counting) Validate(x any) error {
 		c.n.Add(1)
 	}
 	return err
+}
+
+// ValidateEncoded checks json and msgpack payloads from their bytes (jesus.BytesValidator).
+func (c counting) ValidateEncoded(serializer string, raw []byte) (bool, error) {
+	handled, err := validateEncoded(c.v, serializer, raw)
+	if err != nil {
+		c.n.Add(1)
+	}
+	return handled, err
+}
+
+// validateEncoded checks raw, written by serializer, without decoding it into a value where
+// the schema package can; handled is false for other serializers.
+func validateEncoded(v *schema.Validator, serializer string, raw []byte) (bool, error) {
+	return validateWith(v, serializer, raw)
+}
+
+// validatePipeline is validateEncoded for the serialized (uncompressed) bytes of pipeline
+// pl, when pl decodes with the limits the encoded path uses (else handled is false and
+// the caller decodes, which reports limits as pl has them).
+func validatePipeline(v *schema.Validator, pl *codec.Pipeline, raw []byte) (bool, error) {
+	if l := pl.Limits(); l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
+		return false, nil
+	}
+	return validateWith(v, pl.Serializer().Name(), raw)
+}
+
+func validateWith(v *schema.Validator, serializer string, raw []byte) (bool, error) {
+	switch serializer {
+	case codec.SerializerMsgpack:
+		return true, v.ValidateMsgpack(raw)
+	case codec.SerializerJSON:
+		return true, v.ValidateJSON(raw)
+	}
+	return false, nil
 }
