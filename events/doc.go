@@ -21,6 +21,15 @@
 //     own schema, and suppresses duplicates by event id within a window so that its
 //     handler sees a retried event once.
 //
+// # Validation
+//
+// The emitter checks each payload against its own events[E].payload before sending; the
+// listener checks it against its listens[E].payload. For the listener to refuse an invalid
+// payload before acknowledging it, create its server with NewValidation and its bus with
+// WithServerValidation; a refusal then reaches the emitter as invalid_argument naming the
+// listener and each failing pointer, in Result.Failed. A bus without it checks payloads
+// itself, after the ack.
+//
 // Duplicate suppression is per listening instance. A retry after a lost acknowledgement
 // that lands on another instance of the same service runs that service's handler a second
 // time: handlers of ack events should be idempotent where that matters. The window is
