@@ -260,8 +260,8 @@ func (n *node) present(t *tape, i int, found uint64, name string) bool {
 		return found&(1<<p) != 0
 	}
 	end := int(t.toks[i].end)
-	for j := i + 1; j < end; j = t.next(j + 1) {
-		if string(t.bytes(j)) == name {
+	for j := i + 1; j < end; j = t.next(j) {
+		if string(t.key(j)) == name {
 			return true
 		}
 	}
@@ -291,12 +291,12 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 		return false
 	}
 	var found uint64
-	for j := i + 1; j < int(k.end); j = t.next(j + 1) {
-		key := t.bytes(j)
+	for j := i + 1; j < int(k.end); j = t.next(j) {
+		key := t.key(j)
 		p, isProp := n.propIndex(key)
 		if isProp {
 			found |= 1 << p
-			if !n.props[p].n.validT(t, j+1, depth+1) {
+			if !n.props[p].n.validT(t, j, depth+1) {
 				return false
 			}
 		}
@@ -304,7 +304,7 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 		for _, pp := range n.patternProps {
 			if pp.simple != nil && pp.simple.match(key) || pp.simple == nil && pp.re.Match(key) {
 				matched = true
-				if !pp.n.validT(t, j+1, depth+1) {
+				if !pp.n.validT(t, j, depth+1) {
 					return false
 				}
 			}
@@ -316,7 +316,7 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 		case 1:
 			return false
 		case 2:
-			if !n.addlNode.validT(t, j+1, depth+1) {
+			if !n.addlNode.validT(t, j, depth+1) {
 				return false
 			}
 		}

@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// A tape is an encoded message read into a flat list of tokens, one per value and one per
-// object key, in document order. It is what the encoded-bytes validator walks instead of
+// A tape is an encoded message read into a flat list of tokens, one per value, in document
+// order; the value of an object member carries its key. It is what the encoded-bytes validator walks instead of
 // a tree of map[string]any and []any: strings stay slices of the message (or of scratch,
 // where decoding changes them), numbers stay unboxed, containers know where they end.
 // The readers (tape_msgpack.go, tape_json.go) accept exactly the messages that codec
@@ -33,15 +33,17 @@ const (
 
 type tok struct {
 	kind tkind
-	// scratch: the bytes of a string (or key) are in tape.scratch, not in the message.
-	scratch bool
+	// scratch, kscratch: the bytes of the string, of the key, are in tape.scratch, not in
+	// the message.
+	scratch, kscratch bool
 	// dup: an object with two members of the same key (the decoded map keeps the last).
 	dup bool
 	// 32 bits are enough: the readers refuse messages over maxTapeInput bytes.
-	n       int32 // tkArr, tkObj: number of items or members
-	end     int32 // tkArr, tkObj: index of the token after the container
-	off, ln int32 // tkStr, tkNumText: where the bytes are
-	i       int64
+	n         int32 // tkArr, tkObj: number of items or members
+	end       int32 // tkArr, tkObj: index of the token after the container
+	off, ln   int32 // tkStr, tkNumText: where the bytes are
+	koff, kln int32 // a member of an object: where its key is
+	i         int64
 }
 
 // maxTapeInput bounds the messages read into a tape (larger ones take the slow path), so
@@ -111,6 +113,21 @@ func (t *tape) next(i int) int {
 	return i + 1
 }
 
+// key returns the key of the object member at i.
+func (t *tape) key(i int) []byte {
+	k := &t.toks[i]
+	if k.kscratch {
+		return t.scratch[k.koff : k.koff+k.kln]
+	}
+	return t.data[k.koff : k.koff+k.kln]
+}
+
+// setKey records the key of the member whose value is the token at j.
+func (t *tape) setKey(j, off, ln int, scratch bool) {
+	k := &t.toks[j]
+	k.koff, k.kln, k.kscratch = int32(off), int32(ln), scratch
+}
+
 // closeObj records the end of the object at i and whether two of its keys are equal.
 func (t *tape) closeObj(i, n int) {
 	t.toks[i].n = int32(n)
@@ -119,10 +136,10 @@ func (t *tape) closeObj(i, n int) {
 		return
 	}
 	if n <= 16 {
-		for a := i + 1; a < len(t.toks); a = t.next(a + 1) {
-			ka := t.bytes(a)
-			for b := t.next(a + 1); b < len(t.toks); b = t.next(b + 1) {
-				if bytes.Equal(ka, t.bytes(b)) {
+		for a := i + 1; a < len(t.toks); a = t.next(a) {
+			ka := t.key(a)
+			for b := t.next(a); b < len(t.toks); b = t.next(b) {
+				if string(ka) == string(t.key(b)) {
 					t.toks[i].dup = true
 					return
 				}
@@ -131,12 +148,12 @@ func (t *tape) closeObj(i, n int) {
 		return
 	}
 	t.keys = t.keys[:0]
-	for a := i + 1; a < len(t.toks); a = t.next(a + 1) {
+	for a := i + 1; a < len(t.toks); a = t.next(a) {
 		t.keys = append(t.keys, a)
 	}
-	slices.SortFunc(t.keys, func(a, b int) int { return bytes.Compare(t.bytes(a), t.bytes(b)) })
+	slices.SortFunc(t.keys, func(a, b int) int { return bytes.Compare(t.key(a), t.key(b)) })
 	for j := 1; j < len(t.keys); j++ {
-		if bytes.Equal(t.bytes(t.keys[j-1]), t.bytes(t.keys[j])) {
+		if bytes.Equal(t.key(t.keys[j-1]), t.key(t.keys[j])) {
 			t.toks[i].dup = true
 			return
 		}
@@ -171,8 +188,8 @@ func (t *tape) value(i int) any {
 		return a
 	}
 	m := make(map[string]any, k.n)
-	for j := i + 1; j < int(k.end); j = t.next(j + 1) {
-		m[string(t.bytes(j))] = t.value(j + 1)
+	for j := i + 1; j < int(k.end); j = t.next(j) {
+		m[string(t.key(j))] = t.value(j)
 	}
 	return m
 }

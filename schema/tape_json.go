@@ -94,7 +94,11 @@ func (r *jsReader) object(depth int) bool {
 	}
 	for {
 		r.ws()
-		if r.pos >= len(r.data) || r.data[r.pos] != '"' || !r.str() {
+		if r.pos >= len(r.data) || r.data[r.pos] != '"' {
+			return false
+		}
+		off, ln, scratch, ok := r.strSpan()
+		if !ok {
 			return false
 		}
 		r.ws()
@@ -103,9 +107,11 @@ func (r *jsReader) object(depth int) bool {
 		}
 		r.pos++
 		r.ws()
+		j := len(r.t.toks)
 		if !r.value(depth + 1) {
 			return false
 		}
+		r.t.setKey(j, off, ln, scratch)
 		n++
 		r.ws()
 		if r.pos >= len(r.data) {
@@ -207,39 +213,50 @@ func (r *jsReader) number() bool {
 	return true
 }
 
-// str reads a string; its bytes stay in the message unless decoding changes them.
+// str reads a string value.
 func (r *jsReader) str() bool {
+	off, ln, scratch, ok := r.strSpan()
+	if !ok {
+		return false
+	}
+	r.t.toks = append(r.t.toks, tok{kind: tkStr, scratch: scratch, off: int32(off), ln: int32(ln)})
+	return true
+}
+
+// strSpan reads a string and returns where its decoded bytes are: in the message unless
+// decoding changes them, else in scratch.
+func (r *jsReader) strSpan() (off, ln int, scratch, ok bool) {
 	d := r.data
 	from := r.pos + 1
 	plain := true
 	i := from
 	for {
 		if i >= len(d) {
-			return false
+			return
 		}
 		c := d[i]
 		if c == '"' {
 			break
 		}
 		if c < 0x20 {
-			return false
+			return
 		}
 		if c == '\\' {
 			plain = false
 			i++
 			if i >= len(d) {
-				return false
+				return
 			}
 			switch d[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i++
 			case 'u':
 				if getu4(d[i-1:]) < 0 {
-					return false
+					return
 				}
 				i += 5
 			default:
-				return false
+				return
 			}
 			continue
 		}
@@ -255,13 +272,11 @@ func (r *jsReader) str() bool {
 	}
 	r.pos = i + 1
 	if plain {
-		r.t.pushSpan(tkStr, from, i-from)
-		return true
+		return from, i - from, false, true
 	}
 	s := len(r.t.scratch)
 	r.t.scratch = unquote(r.t.scratch, d[from:i])
-	r.t.pushScratch(s)
-	return true
+	return s, len(r.t.scratch) - s, true, true
 }
 
 // unquote appends the decoded form of the inside of a string (already checked for

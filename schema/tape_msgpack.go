@@ -236,43 +236,57 @@ func (r *mpReader) object(depth, hdr int, n uint64) bool {
 	}
 	i := r.t.push(tkObj, 0)
 	for range n {
-		if !r.key() || !r.value(depth+1) {
+		off, ln, scratch, ok := r.key()
+		j := len(r.t.toks)
+		if !ok || !r.value(depth+1) {
 			return false
 		}
+		r.t.setKey(j, off, ln, scratch)
 	}
 	r.t.closeObj(i, int(n))
 	return true
 }
 
-// key reads a map key: a str, or an integer written in decimal.
-func (r *mpReader) key() bool {
+// key reads a map key, a str or an integer (written in decimal into scratch), and returns
+// where its bytes are.
+func (r *mpReader) key() (off, ln int, scratch, ok bool) {
 	if r.pos >= len(r.data) {
-		return false
+		return
 	}
 	c := r.data[r.pos]
+	var hdr int
+	var n uint64
 	switch {
 	case c >= 0xa0 && c <= 0xbf:
-		return r.str(1, uint64(c&0x1f), false)
+		hdr, n = 1, uint64(c&0x1f)
 	case c == 0xd9 || c == 0xda || c == 0xdb:
-		_, _, hdr, n, ok := r.header()
-		return ok && r.str(hdr, n, false)
+		if _, _, hdr, n, ok = r.header(); !ok {
+			return
+		}
 	case c <= 0x7f || c >= 0xe0 || c >= 0xcc && c <= 0xcf || c >= 0xd0 && c <= 0xd3:
 		if !r.value(0) {
-			return false
+			return
 		}
-		// Turn the integer token just read into its decimal form.
+		// Take back the integer token just read and write its decimal form.
 		t := r.t
-		k := &t.toks[len(t.toks)-1]
+		k := t.toks[len(t.toks)-1]
+		t.toks = t.toks[:len(t.toks)-1]
 		s := len(t.scratch)
 		if k.kind == tkUint {
 			t.scratch = strconv.AppendUint(t.scratch, uint64(k.i), 10)
 		} else {
 			t.scratch = strconv.AppendInt(t.scratch, k.i, 10)
 		}
-		*k = tok{kind: tkStr, scratch: true, off: int32(s), ln: int32(len(t.scratch) - s)}
-		return true
+		return s, len(t.scratch) - s, true, true
+	default:
+		return
 	}
-	return false
+	from := r.pos + hdr
+	if n > uint64(len(r.data)-from) {
+		return 0, 0, false, false
+	}
+	r.pos = from + int(n)
+	return from, int(n), false, true
 }
 
 // ext reads an extension: only the timestamp (-1) has a JSON form.
