@@ -330,6 +330,9 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 			return false
 		}
 	}
+	if len(n.depRequired) == 0 {
+		return true
+	}
 	for name, deps := range n.depRequired {
 		if n.present(t, i, found, name) {
 			for _, d := range deps {

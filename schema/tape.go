@@ -137,9 +137,9 @@ func (t *tape) closeObj(i, n int) {
 	}
 	if n <= 16 {
 		for a := i + 1; a < len(t.toks); a = t.next(a) {
-			ka := t.key(a)
+			ka, la := t.key(a), t.toks[a].kln
 			for b := t.next(a); b < len(t.toks); b = t.next(b) {
-				if string(ka) == string(t.key(b)) {
+				if t.toks[b].kln == la && string(ka) == string(t.key(b)) {
 					t.toks[i].dup = true
 					return
 				}
