@@ -19,7 +19,7 @@ type Stats struct {
 	Duplicates    uint64 // ack events seen before within the dedup window: acked, not handled again
 	DecodeErrors  uint64 // events whose meta could not be read (no event id, bad sequence number)
 	Invalid       uint64 // payloads that failed this service's listen schema
-	Lost          uint64 // noResponse events missing from the senders' sequences (gaps not yet filled)
+	Lost          uint64 // noResponse events missing from the senders' sequences (gaps not yet filled); one refused as invalid counts here too
 	HandlerErrors uint64 // handler runs that returned an error
 	Evicted       uint64 // event ids forgotten before their dedup window ended, at the bound
 	TailDropped   uint64 // records a slow Tail reader did not get
