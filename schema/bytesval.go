@@ -224,7 +224,7 @@ func isIntegerT(t *tape, i int) bool {
 	case tkInt, tkUint:
 		return true
 	case tkFloat:
-		f := math.Float64frombits(uint64(k.i))
+		f := math.Float64frombits(uint64(k.bits()))
 		return f == math.Trunc(f)
 	}
 	return isIntDecimal(t.bytes(i))
@@ -259,7 +259,7 @@ func (n *node) present(t *tape, i int, found uint64, name string) bool {
 	if p, ok := n.propIdx[name]; ok {
 		return found&(1<<p) != 0
 	}
-	end := int(t.toks[i].end)
+	end := int(t.toks[i].b)
 	for j := i + 1; j < end; j = t.next(j) {
 		if string(t.key(j)) == name {
 			return true
@@ -287,11 +287,11 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 		return n.validObject(t.value(i).(map[string]any), depth) // beyond the bitset
 	}
 	k := &t.toks[i]
-	if cnt := int(k.n); n.minProps >= 0 && cnt < n.minProps || n.maxProps >= 0 && cnt > n.maxProps {
+	if cnt := int(k.a); n.minProps >= 0 && cnt < n.minProps || n.maxProps >= 0 && cnt > n.maxProps {
 		return false
 	}
 	var found uint64
-	for j := i + 1; j < int(k.end); j = t.next(j) {
+	for j := i + 1; j < int(k.b); j = t.next(j) {
 		key := t.key(j)
 		p, isProp := n.propIndex(key)
 		if isProp {
@@ -347,14 +347,14 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 
 func (n *node) validArrayT(t *tape, i, depth int) bool {
 	k := &t.toks[i]
-	if cnt := int(k.n); n.minItems >= 0 && cnt < n.minItems || n.maxItems >= 0 && cnt > n.maxItems {
+	if cnt := int(k.a); n.minItems >= 0 && cnt < n.minItems || n.maxItems >= 0 && cnt > n.maxItems {
 		return false
 	}
 	if n.unique && !allUnique(t.value(i).([]any)) {
 		return false
 	}
 	idx := 0
-	for j := i + 1; j < int(k.end); j = t.next(j) {
+	for j := i + 1; j < int(k.b); j = t.next(j) {
 		switch {
 		case idx < len(n.prefix):
 			if !n.prefix[idx].validT(t, j, depth+1) {

@@ -38,13 +38,15 @@ type tok struct {
 	scratch, kscratch bool
 	// dup: an object with two members of the same key (the decoded map keeps the last).
 	dup bool
-	// 32 bits are enough: the readers refuse messages over maxTapeInput bytes.
-	n         int32 // tkArr, tkObj: number of items or members
-	end       int32 // tkArr, tkObj: index of the token after the container
-	off, ln   int32 // tkStr, tkNumText: where the bytes are
+	// a, b: for tkArr and tkObj the number of items or members and the index of the token
+	// after the container; for tkStr and tkNumText where the bytes are (offset, length);
+	// for tkInt, tkUint and tkFloat the high and low halves of the 64 bits. 32 bits are
+	// enough: the readers refuse messages over maxTapeInput bytes.
+	a, b      uint32
 	koff, kln int32 // a member of an object: where its key is
-	i         int64
 }
+
+func (k *tok) bits() int64 { return int64(uint64(k.a)<<32 | uint64(k.b)) }
 
 // maxTapeInput bounds the messages read into a tape (larger ones take the slow path), so
 // that offsets, including those into scratch (base64 grows a bin by a third, a timestamp grows at most sixfold), fit an int32.
@@ -83,32 +85,32 @@ func putTape(t *tape) {
 }
 
 func (t *tape) push(k tkind, i int64) int {
-	t.toks = append(t.toks, tok{kind: k, i: i})
+	t.toks = append(t.toks, tok{kind: k, a: uint32(uint64(i) >> 32), b: uint32(i)})
 	return len(t.toks) - 1
 }
 
 // pushSpan adds a string or number token whose bytes are data[off:off+ln].
 func (t *tape) pushSpan(k tkind, off, ln int) {
-	t.toks = append(t.toks, tok{kind: k, off: int32(off), ln: int32(ln)})
+	t.toks = append(t.toks, tok{kind: k, a: uint32(off), b: uint32(ln)})
 }
 
 // pushScratch adds a string token whose bytes are scratch[from:].
 func (t *tape) pushScratch(from int) {
-	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, off: int32(from), ln: int32(len(t.scratch) - from)})
+	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, a: uint32(from), b: uint32(len(t.scratch) - from)})
 }
 
 func (t *tape) bytes(i int) []byte {
 	k := &t.toks[i]
 	if k.scratch {
-		return t.scratch[k.off : k.off+k.ln]
+		return t.scratch[k.a : k.a+k.b]
 	}
-	return t.data[k.off : k.off+k.ln]
+	return t.data[k.a : k.a+k.b]
 }
 
 // next returns the index of the token after the value at i.
 func (t *tape) next(i int) int {
 	if k := &t.toks[i]; k.kind == tkArr || k.kind == tkObj {
-		return int(k.end)
+		return int(k.b)
 	}
 	return i + 1
 }
@@ -130,8 +132,8 @@ func (t *tape) setKey(j, off, ln int, scratch bool) {
 
 // closeObj records the end of the object at i and whether two of its keys are equal.
 func (t *tape) closeObj(i, n int) {
-	t.toks[i].n = int32(n)
-	t.toks[i].end = int32(len(t.toks))
+	t.toks[i].a = uint32(n)
+	t.toks[i].b = uint32(len(t.toks))
 	if n < 2 {
 		return
 	}
@@ -171,24 +173,24 @@ func (t *tape) value(i int) any {
 	case tkTrue:
 		return true
 	case tkInt:
-		return k.i
+		return k.bits()
 	case tkUint:
-		return uint64(k.i)
+		return uint64(k.bits())
 	case tkFloat:
-		return math.Float64frombits(uint64(k.i))
+		return math.Float64frombits(uint64(k.bits()))
 	case tkNumText:
 		return json.Number(t.bytes(i))
 	case tkStr:
 		return string(t.bytes(i))
 	case tkArr:
-		a := make([]any, 0, k.n)
-		for j := i + 1; j < int(k.end); j = t.next(j) {
+		a := make([]any, 0, k.a)
+		for j := i + 1; j < int(k.b); j = t.next(j) {
 			a = append(a, t.value(j))
 		}
 		return a
 	}
-	m := make(map[string]any, k.n)
-	for j := i + 1; j < int(k.end); j = t.next(j) {
+	m := make(map[string]any, k.a)
+	for j := i + 1; j < int(k.b); j = t.next(j) {
 		m[string(t.key(j))] = t.value(j)
 	}
 	return m
@@ -199,11 +201,11 @@ func (t *tape) num(i int) num {
 	k := &t.toks[i]
 	switch k.kind {
 	case tkInt:
-		return num{kind: kInt, i: k.i, f: float64(k.i)}
+		return num{kind: kInt, i: k.bits(), f: float64(k.bits())}
 	case tkUint:
-		return num{kind: kUint, u: uint64(k.i), f: float64(uint64(k.i))}
+		return num{kind: kUint, u: uint64(k.bits()), f: float64(uint64(k.bits()))}
 	case tkFloat:
-		return num{kind: kFloat, f: math.Float64frombits(uint64(k.i))}
+		return num{kind: kFloat, f: math.Float64frombits(uint64(k.bits()))}
 	}
 	b := t.bytes(i)
 	if v, ok := plainInt(b); ok {

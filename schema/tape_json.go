@@ -162,8 +162,8 @@ func (r *jsReader) array(depth int) bool {
 			break
 		}
 	}
-	r.t.toks[i].n = int32(n)
-	r.t.toks[i].end = int32(len(r.t.toks))
+	r.t.toks[i].a = uint32(n)
+	r.t.toks[i].b = uint32(len(r.t.toks))
 	return true
 }
 
@@ -219,7 +219,7 @@ func (r *jsReader) str() bool {
 	if !ok {
 		return false
 	}
-	r.t.toks = append(r.t.toks, tok{kind: tkStr, scratch: scratch, off: int32(off), ln: int32(ln)})
+	r.t.toks = append(r.t.toks, tok{kind: tkStr, scratch: scratch, a: uint32(off), b: uint32(ln)})
 	return true
 }
 

@@ -221,8 +221,8 @@ func (r *mpReader) array(depth, hdr int, n uint64) bool {
 			return false
 		}
 	}
-	r.t.toks[i].n = int32(n)
-	r.t.toks[i].end = int32(len(r.t.toks))
+	r.t.toks[i].a = uint32(n)
+	r.t.toks[i].b = uint32(len(r.t.toks))
 	return true
 }
 
@@ -273,9 +273,9 @@ func (r *mpReader) key() (off, ln int, scratch, ok bool) {
 		t.toks = t.toks[:len(t.toks)-1]
 		s := len(t.scratch)
 		if k.kind == tkUint {
-			t.scratch = strconv.AppendUint(t.scratch, uint64(k.i), 10)
+			t.scratch = strconv.AppendUint(t.scratch, uint64(k.bits()), 10)
 		} else {
-			t.scratch = strconv.AppendInt(t.scratch, k.i, 10)
+			t.scratch = strconv.AppendInt(t.scratch, k.bits(), 10)
 		}
 		return s, len(t.scratch) - s, true, true
 	default:
