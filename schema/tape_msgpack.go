@@ -112,7 +112,13 @@ func (r *mpReader) value(depth int) bool {
 		r.pos++
 		return true
 	case c >= 0xa0 && c <= 0xbf:
-		return r.str(1, uint64(c&0x1f), false)
+		n := int(c & 0x1f)
+		if n > len(r.data)-r.pos-1 {
+			return false
+		}
+		t.pushSpan(tkStr, r.pos+1, n)
+		r.pos += 1 + n
+		return true
 	case c >= 0x90 && c <= 0x9f:
 		return r.array(depth, 1, uint64(c&0x0f))
 	case c >= 0x80 && c <= 0x8f:
@@ -236,7 +242,18 @@ func (r *mpReader) object(depth, hdr int, n uint64) bool {
 	}
 	i := r.t.push(tkObj, 0)
 	for range n {
-		off, ln, scratch, ok := r.key()
+		var off, ln int
+		var scratch, ok bool
+		if r.pos < len(r.data) && r.data[r.pos]&0xe0 == 0xa0 { // fixstr, the common key
+			off, ln = r.pos+1, int(r.data[r.pos]&0x1f)
+			if ln > len(r.data)-off {
+				return false
+			}
+			r.pos = off + ln
+			ok = true
+		} else {
+			off, ln, scratch, ok = r.key()
+		}
 		j := len(r.t.toks)
 		if !ok || !r.value(depth+1) {
 			return false
