@@ -42,8 +42,8 @@ type Bus struct {
 	badMarks atomic.Uint64
 	eps      sync.Map // registered endpoint -> endpoint, parsed
 	epsN     atomic.Int64
-	connMu   sync.Mutex
-	conns    map[string]channel.Conn // by "transport://addr"
+	cli      *jesus.Client // sends every event; its connections are shared by all emits
+	connMu   sync.Mutex    // guards closed and the start of inFlight
 	closed   bool
 	done     chan struct{} // closed by Close: retries stop
 	inFlight sync.WaitGroup
@@ -85,11 +85,13 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 	}
 	b := &Bus{self: self, set: set, srv: srv, cache: cache, o: defaults(),
 		out: map[string]*outEvent{}, seqs: map[seqKey]uint64{}, listens: map[string][]string{},
-		conns: map[string]channel.Conn{}, on: map[string]bool{}, done: make(chan struct{})}
+		on: map[string]bool{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o.apply(&b.o)
 	}
 	b.o.fill()
+	b.cli = jesus.NewClient(self.Service, jesus.WithCodecs(b.o.codecs), jesus.WithTransports(b.o.transports),
+		jesus.WithChannelConfig(b.o.cfg), jesus.WithLogger(b.o.logger))
 	b.newSource()
 	if _, err := rand.Read(b.idBase[:]); err != nil {
 		return nil, fmt.Errorf("events: random id base: %w", err)
@@ -155,18 +157,12 @@ func (b *Bus) newSource() {
 // Close is safe to call more than once.
 func (b *Bus) Close() error {
 	b.connMu.Lock()
-	conns := b.conns
 	if !b.closed {
 		close(b.done)
 	}
-	b.conns, b.closed = map[string]channel.Conn{}, true
+	b.closed = true
 	b.connMu.Unlock()
-	var first error
-	for _, c := range conns {
-		if err := c.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
+	first := b.cli.Close()
 	b.inFlight.Wait()
 	b.tails.close()
 	return first
@@ -222,12 +218,6 @@ func (b *Bus) listenersOf(event string) []string {
 // that instances coming and going do not leave sockets behind. A send in flight on such
 // a connection fails and is retried elsewhere (ack).
 func (b *Bus) pruneConns() {
-	b.connMu.Lock()
-	n := len(b.conns)
-	b.connMu.Unlock()
-	if n == 0 {
-		return
-	}
 	live := map[string]bool{}
 	for _, svc := range b.cache.Services() {
 		for _, in := range b.cache.Instances(svc) {
@@ -238,18 +228,7 @@ func (b *Bus) pruneConns() {
 			}
 		}
 	}
-	var stale []channel.Conn
-	b.connMu.Lock()
-	for k, c := range b.conns {
-		if !live[k] {
-			stale = append(stale, c)
-			delete(b.conns, k)
-		}
-	}
-	b.connMu.Unlock()
-	for _, c := range stale {
-		c.Close()
-	}
+	b.cli.Prune(func(transport, addr string) bool { return live[transport+"://"+addr] })
 }
 
 // maxParsedDescriptors bounds the memo of parsed listens (one per service version).

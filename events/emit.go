@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -122,7 +121,7 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	if jesus.CorrID(ctx) == "" {
 		ctx = jesus.WithCorrID(ctx, res.ID) // an emit that starts a chain: its id is a fine corrid
 	}
-	d := delivery{b: b, ev: ev, id: res.ID, data: data, meta: jesus.OutgoingMeta(ctx, b.self.Service)}
+	d := delivery{b: b, ev: ev, id: res.ID, data: data}
 	errs := make([]error, len(services))
 	if len(services) == 1 {
 		errs[0] = d.to(ctx, services[0])
@@ -198,7 +197,6 @@ type delivery struct {
 	ev   *outEvent
 	id   string
 	data []byte
-	meta channel.Meta
 }
 
 // to delivers the event to one listening service: once for noResponse, with retries until
@@ -206,9 +204,10 @@ type delivery struct {
 func (d *delivery) to(ctx context.Context, svc string) error {
 	b := d.b
 	method := WireMethod(svc, d.ev.name)
-	meta := d.meta
-	meta.Extra = map[string]string{ExtraEvent: d.ev.name, ExtraID: d.id}
-	env := &channel.Envelope{Type: channel.TypeRequest, Mode: d.ev.mode, Method: method, Data: d.data, Meta: meta}
+	// corrid, from and timestamps come from ctx through the client; the event's own meta
+	// travels as extra entries.
+	env := &channel.Envelope{Type: channel.TypeRequest, Mode: d.ev.mode, Method: method, Data: d.data,
+		Meta: channel.Meta{Extra: map[string]string{ExtraEvent: d.ev.name, ExtraID: d.id}}}
 	var avoid string // the endpoint that failed last, so a retry goes elsewhere
 	wait := b.o.backoff
 	for attempt := 0; ; attempt++ {
@@ -277,46 +276,19 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 	}
 }
 
-// send makes one attempt on endpoint ep.
+// send makes one attempt on endpoint ep, through the bus's jesus client.
 func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envelope) error {
-	b := d.b
-	cn, err := b.conn(ctx, ep)
+	err := d.b.cli.Do(ctx, &jesus.Request{Method: env.Method, Mode: env.Mode, Route: jesus.Route{Spec: ep},
+		Codec: d.ev.pl.Name(), Data: env.Data, Extra: env.Meta.Extra})
 	if err != nil {
 		return err
 	}
-	env.ID = 0
-	env.Codec = d.ev.pl.Name()
-	env.Meta.Channel = ep.Transport + "+" + ep.Codec
-	// A noResponse event carries no timeout: nothing waits for it, and the listener's
-	// handler is not bounded by the sender's patience.
-	if dl, ok := ctx.Deadline(); ok && env.Mode == jesus.ModeAck {
-		env.Timeout = time.Until(dl)
-		if env.Timeout <= 0 {
-			return &jesus.Error{Code: jesus.CodeDeadlineExceeded, Message: "events: deadline passed before sending"}
-		}
+	if env.Mode == jesus.ModeAck {
+		d.b.st.acked.Add(1)
+	} else {
+		d.b.st.sent.Add(1)
 	}
-	env.Meta.ReqOut = time.Now().UnixNano()
-	ex, err := cn.Open(ctx, env)
-	if err != nil {
-		return transportError(ctx, err, ep)
-	}
-	if ex == nil { // noResponse: handed to the transport
-		b.st.sent.Add(1)
-		return nil
-	}
-	defer ex.Close()
-	reply, err := ex.Recv(ctx)
-	if err != nil {
-		return transportError(ctx, err, ep)
-	}
-	switch reply.Type {
-	case channel.TypeAck:
-		b.st.acked.Add(1)
-		return nil
-	case channel.TypeError:
-		return remoteError(reply, env.Method)
-	}
-	return &jesus.Error{Code: jesus.CodeInternal, Message: fmt.Sprintf("events: %s answered %s to an ack request", ep.String(), reply.Type)}
+	return nil
 }
 
 // pick chooses a live instance of svc with an endpoint on the event's transport (the
@@ -440,41 +412,6 @@ func (b *Bus) nextSeq(instance, event string) (uint64, string) {
 	return n, *b.src.Load() + "/" + instance
 }
 
-// conn returns the bus's connection to ep, dialling it on first use.
-func (b *Bus) conn(ctx context.Context, ep channel.Spec) (channel.Conn, error) {
-	key := endpointKey(ep)
-	b.connMu.Lock()
-	if b.closed {
-		b.connMu.Unlock()
-		return nil, &jesus.Error{Code: jesus.CodeUnavailable, Message: "events: the bus is closed"}
-	}
-	if cn, ok := b.conns[key]; ok {
-		b.connMu.Unlock()
-		return cn, nil
-	}
-	b.connMu.Unlock()
-	tr, err := b.o.transports.Get(ep.Transport)
-	if err != nil {
-		return nil, &jesus.Error{Code: jesus.CodeUnimplemented, Message: "events: " + err.Error()}
-	}
-	cn, err := tr.Dial(ctx, ep.Addr, b.o.cfg)
-	if err != nil {
-		return nil, transportError(ctx, err, ep)
-	}
-	b.connMu.Lock()
-	defer b.connMu.Unlock()
-	if b.closed {
-		cn.Close()
-		return nil, &jesus.Error{Code: jesus.CodeUnavailable, Message: "events: the bus is closed"}
-	}
-	if old, ok := b.conns[key]; ok { // dialled at the same time by another emit
-		cn.Close()
-		return old, nil
-	}
-	b.conns[key] = cn
-	return cn, nil
-}
-
 // retryable reports whether another attempt (maybe on another instance) may succeed.
 func retryable(e *jesus.Error) bool {
 	switch e.Code {
@@ -484,67 +421,11 @@ func retryable(e *jesus.Error) bool {
 	return false
 }
 
-func isTooLarge(err error) bool {
-	var o *oversizeError
-	return errors.As(err, &o)
-}
+func isTooLarge(err error) bool { return errors.Is(err, channel.ErrTooLarge) }
 
 func codeOfContext(err error) jesus.Code {
 	if errors.Is(err, context.Canceled) {
 		return jesus.CodeCanceled
 	}
 	return jesus.CodeDeadlineExceeded
-}
-
-// oversizeError marks a message the transport refused as too large; it unwraps to the
-// *jesus.Error (resource_exhausted) that callers see.
-type oversizeError struct{ e *jesus.Error }
-
-func (o *oversizeError) Error() string { return o.e.Error() }
-func (o *oversizeError) Unwrap() error { return o.e }
-
-// transportError maps an error of the channel layer to a *jesus.Error.
-func transportError(ctx context.Context, err error, ep channel.Spec) error {
-	if ctx.Err() != nil {
-		return &jesus.Error{Code: codeOfContext(ctx.Err()), Message: "events: " + ctx.Err().Error()}
-	}
-	var je *jesus.Error
-	if errors.As(err, &je) {
-		return je
-	}
-	code := jesus.CodeOf(err)
-	if code == jesus.CodeUnknown || code == jesus.CodeCanceled || code == jesus.CodeDeadlineExceeded {
-		code = jesus.CodeUnavailable // a connection problem of this endpoint, not the caller's context
-	}
-	e := &jesus.Error{Code: code, Message: fmt.Sprintf("events: %s: %v", ep.String(), err)}
-	if errors.Is(err, channel.ErrTooLarge) {
-		return &oversizeError{e}
-	}
-	return e
-}
-
-// maxErrDetails bounds the error details a listener may send back.
-const maxErrDetails = 64 << 10
-
-// remoteError builds the error a listener sent in a TypeError reply (PROTOCOL.md, §7).
-func remoteError(env *channel.Envelope, method string) *jesus.Error {
-	e := &jesus.Error{Code: jesus.Code(env.ErrCode), Message: env.ErrMessage, Method: method, Remote: true}
-	if !e.Code.Valid() {
-		e.Message = fmt.Sprintf("peer sent unknown code %q: %s", env.ErrCode, env.ErrMessage)
-		e.Code = jesus.CodeUnknown
-	}
-	if n := len(env.ErrDetails); n > 0 && n <= maxErrDetails {
-		var d struct {
-			Service  string          `json:"service"`
-			Method   string          `json:"method"`
-			Failures []jesus.Failure `json:"failures"`
-		}
-		if json.Unmarshal(env.ErrDetails, &d) == nil {
-			e.Service, e.Failures = d.Service, d.Failures
-			if d.Method != "" {
-				e.Method = d.Method
-			}
-		}
-	}
-	return e
 }

@@ -3,8 +3,6 @@ package events
 import (
 	"strings"
 	"testing"
-
-	"github.com/jesus-go/jesus/channel"
 )
 
 // FuzzReadMeta feeds hostile event meta (as it arrives in Meta.Extra) to the listener's
@@ -31,22 +29,6 @@ func FuzzReadMeta(f *testing.F) {
 		if s.lost() != in.seq-1 {
 			t.Fatalf("lost %d after first seq %d", s.lost(), in.seq)
 		}
-	})
-}
-
-// FuzzRemoteError feeds hostile error replies (code, message, details JSON) to the
-// emitter's reading of a listener's refusal: no panic, and the code stays in the closed set.
-func FuzzRemoteError(f *testing.F) {
-	f.Add("invalid_argument", "request fails the schema of fussy@1.0.0", []byte(`{"service":"fussy@1.0.0","failures":[{"pointer":"/total/amount","keyword":"maximum","message":"too big"}]}`))
-	f.Add("bogus", "", []byte(`{"failures":[{"pointer":1}]}`))
-	f.Add("unavailable", "x", []byte(`[`))
-	f.Fuzz(func(t *testing.T, code, msg string, details []byte) {
-		env := &channel.Envelope{Type: channel.TypeError, ErrCode: code, ErrMessage: msg, ErrDetails: details}
-		e := remoteError(env, "billing.event:order.created")
-		if !e.Code.Valid() || !e.Remote || e.Method == "" {
-			t.Fatalf("remote error %#v", e)
-		}
-		_ = e.Error()
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -361,5 +362,73 @@ func Stream[Req, Item any](ctx context.Context, c *Client, method string, req Re
 				return
 			}
 		}
+	}
+}
+
+// Request is a message already encoded, for layers built on the client such as events:
+// the caller picks the route and the codec, adds extra meta, and validates the data itself.
+type Request struct {
+	Method string
+	Mode   Mode // ModeNoResponse or ModeAck
+	Route  Route
+	Codec  string // codec of Data, e.g. "msgpack+zstd"
+	Data   []byte
+	Extra  map[string]string // Meta.Extra of the request
+}
+
+// Do sends r over r.Route: for noResponse it returns once r is handed to the transport, for
+// ack once the receiver has acknowledged. Errors are *Error; connections are the client's,
+// shared with its other calls.
+func (c *Client) Do(ctx context.Context, r *Request) error {
+	if r.Mode != ModeNoResponse && r.Mode != ModeAck {
+		return &Error{Code: CodeInvalidArgument, Method: r.Method, Message: fmt.Sprintf("Do sends noResponse or ack requests, not %s", r.Mode)}
+	}
+	if err := ctx.Err(); err != nil {
+		return contextError(err, r.Method)
+	}
+	cn, tr, err := c.conn(ctx, r.Route.Spec)
+	if err != nil {
+		e := AsError(err)
+		return &Error{Code: e.Code, Message: e.Message, Method: r.Method, err: err}
+	}
+	if err := checkCaps(tr.Caps(), r.Mode, r.Route.Spec); err != nil {
+		return &Error{Code: CodeUnimplemented, Method: r.Method, Message: err.Error(), err: err}
+	}
+	env := &channel.Envelope{Type: channel.TypeRequest, Mode: r.Mode, Method: r.Method, Codec: r.Codec, Data: r.Data}
+	env.Meta = OutgoingMeta(ctx, c.name)
+	env.Meta.Extra = r.Extra
+	env.Meta.Channel = r.Route.Spec.Transport + "+" + r.Codec
+	if dl, ok := ctx.Deadline(); ok && r.Mode == ModeAck {
+		if env.Timeout = time.Until(dl); env.Timeout <= 0 {
+			return &Error{Code: CodeDeadlineExceeded, Method: r.Method, Message: "deadline passed before sending"}
+		}
+	}
+	env.Meta.ReqOut = time.Now().UnixNano()
+	ex, err := cn.Open(ctx, env)
+	if err != nil {
+		return c.sendError(ctx, r.Route, r.Method, err)
+	}
+	if ex == nil {
+		return nil
+	}
+	return c.recvTerminal(ctx, ex, &outgoing{method: r.Method, route: r.Route}, nil)
+}
+
+// Prune closes the client's connections whose endpoint live reports gone (e.g. no instance
+// registers it any more), so that instances coming and going leave no sockets behind. A
+// call in flight on such a connection fails with unavailable.
+func (c *Client) Prune(live func(transport, addr string) bool) {
+	c.mu.Lock()
+	var stale []channel.Conn
+	for key, cn := range c.conns {
+		tr, addr, _ := strings.Cut(key, "://")
+		if !live(tr, addr) {
+			stale = append(stale, cn)
+			delete(c.conns, key)
+		}
+	}
+	c.mu.Unlock()
+	for _, cn := range stale {
+		cn.Close()
 	}
 }

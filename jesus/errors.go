@@ -189,6 +189,9 @@ func (e *Error) toEnvelope(env *channel.Envelope) {
 	}
 }
 
+// maxErrDetails bounds the error details read from a peer.
+const maxErrDetails = 64 << 10
+
 // fromEnvelope builds the remote error carried by a TypeError envelope.
 func fromEnvelope(env *channel.Envelope, method string) *Error {
 	e := &Error{Code: Code(env.ErrCode), Message: env.ErrMessage, Method: method, Remote: true}
@@ -196,7 +199,7 @@ func fromEnvelope(env *channel.Envelope, method string) *Error {
 		e.Message = fmt.Sprintf("peer sent unknown code %q: %s", env.ErrCode, env.ErrMessage)
 		e.Code = CodeUnknown
 	}
-	if len(env.ErrDetails) > 0 {
+	if n := len(env.ErrDetails); n > 0 && n <= maxErrDetails {
 		var d wireDetails
 		if json.Unmarshal(env.ErrDetails, &d) == nil {
 			e.Service, e.Failures = d.Service, d.Failures

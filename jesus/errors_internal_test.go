@@ -1,0 +1,23 @@
+package jesus
+
+import (
+	"testing"
+
+	"github.com/jesus-go/jesus/channel"
+)
+
+// FuzzRemoteError feeds hostile error replies (code, message, details JSON) to the client's
+// reading of a peer's error: no panic, the code stays in the closed set, Remote is set.
+func FuzzRemoteError(f *testing.F) {
+	f.Add("invalid_argument", "request fails the schema of fussy@1.0.0", []byte(`{"service":"fussy@1.0.0","failures":[{"pointer":"/total/amount","keyword":"maximum","message":"too big"}]}`))
+	f.Add("bogus", "", []byte(`{"failures":[{"pointer":1}]}`))
+	f.Add("unavailable", "x", []byte(`[`))
+	f.Fuzz(func(t *testing.T, code, msg string, details []byte) {
+		env := &channel.Envelope{Type: channel.TypeError, ErrCode: code, ErrMessage: msg, ErrDetails: details}
+		e := fromEnvelope(env, "billing.event:order.created")
+		if !e.Code.Valid() || !e.Remote || e.Method == "" {
+			t.Fatalf("remote error %#v", e)
+		}
+		_ = e.Error()
+	})
+}
