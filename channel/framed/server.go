@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jesus-go/jesus/channel/internal/workerpool"
 	"io"
 	"net"
 	"sync"
@@ -37,57 +38,17 @@ type listener struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
-	pool     workers
-	quitOnce sync.Once
+	pool *workerpool.Pool // runs handlers on reused goroutines
 }
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
-		pool: workers{ch: make(chan func()), quit: make(chan struct{})}}
+		pool: workerpool.New(workerIdle)}
 }
 
 // workerIdle is how long a handler goroutine waits for another request before it ends.
 const workerIdle = 10 * time.Second
-
-// workers runs handlers on goroutines that are used again for later requests. A fresh
-// goroutine per request grows its stack (copying it) on every request that goes deep —
-// reflection-based decoding does — while a reused one has grown already: the same reason
-// grpc-go has stream workers. The number of goroutines still follows the requests in
-// flight (bounded by MaxInFlight per connection): a request that finds no idle worker
-// starts one.
-type workers struct {
-	ch   chan func() // unbuffered: a send succeeds only when a worker is idle
-	quit chan struct{}
-	wg   sync.WaitGroup
-}
-
-func (w *workers) submit(f func()) {
-	select {
-	case w.ch <- f:
-	default:
-		w.wg.Add(1)
-		go w.loop(f)
-	}
-}
-
-func (w *workers) loop(f func()) {
-	defer w.wg.Done()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		f()
-		f = nil
-		idle.Reset(workerIdle)
-		select {
-		case f = <-w.ch:
-		case <-w.quit:
-			return
-		case <-idle.C:
-			return
-		}
-	}
-}
 
 func (l *listener) Addr() string { return l.nl.Addr().String() }
 
@@ -151,7 +112,7 @@ func (l *listener) stop() []*srvConn {
 	l.hmu.Unlock()
 	// No request starts after draining, so idle workers can go; busy ones end after
 	// their request.
-	l.quitOnce.Do(func() { close(l.pool.quit) })
+	l.pool.Stop()
 	l.mu.Lock()
 	l.stopping = true
 	conns := make([]*srvConn, 0, len(l.conns))
@@ -205,7 +166,7 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
 func (l *listener) Close() error {
 	l.abort()
 	l.wg.Wait()
-	l.pool.wg.Wait()
+	l.pool.Wait()
 	return nil
 }
 
@@ -385,7 +346,7 @@ func (sc *srvConn) request(in *inbound) {
 	ls.handlers.Add(1)
 	ls.wg.Add(1)
 	ls.hmu.RUnlock()
-	ls.pool.submit(func() { sc.serve(x, in) })
+	ls.pool.Go(func() { sc.serve(x, in) })
 }
 
 func (sc *srvConn) serve(x *srvExchange, in *inbound) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jesus-go/jesus/channel/internal/workerpool"
 	"net"
 	"net/netip"
 	"runtime"
@@ -48,9 +49,10 @@ type Listener struct {
 	serving  bool
 	draining bool
 	closed   bool
-	active   atomic.Int64   // running handlers; changed under mu, read without it by yieldIfFull
-	handlers sync.WaitGroup // running handlers; for tests
-	idle     chan struct{}  // closed once draining with no handler running
+	active   atomic.Int64     // running handlers; changed under mu, read without it by yieldIfFull
+	handlers sync.WaitGroup   // running handlers; for tests
+	workers  *workerpool.Pool // runs handlers on reused goroutines
+	idle     chan struct{}    // closed once draining with no handler running
 	idleDone bool
 	dedup    *dedupTable
 
@@ -87,6 +89,7 @@ func listen(ctx context.Context, addr string, cfg channel.Config, o options) (*L
 		cancelBase: cancel,
 		idle:       make(chan struct{}),
 		dedup:      newDedupTable(cfg.DedupWindow, o.dedupEntries, o.dedupBytes),
+		workers:    workerpool.New(10 * time.Second),
 	}
 	l.pool.New = func() any { return &inbound{buf: make([]byte, l.limit+1)} }
 	return l, nil
@@ -212,7 +215,7 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
-	go l.run(l.base, nil, in, peer, nil)
+	l.workers.Go(func() { l.run(l.base, nil, in, peer, nil) })
 }
 
 func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
@@ -255,7 +258,7 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
-	go l.run(ctx, cancel, in, peer, e)
+	l.workers.Go(func() { l.run(ctx, cancel, in, peer, e) })
 }
 
 // run serves one request; e is its dedup entry (ack mode) or nil (noResponse).
@@ -362,6 +365,7 @@ func (l *Listener) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
+	l.workers.Stop() // idle workers end now, busy ones with their handler
 	l.cancelBase()
 	if err := l.pc.Close(); err != nil {
 		return fmt.Errorf("udpchan: close: %w", err)

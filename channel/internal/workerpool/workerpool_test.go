@@ -1,0 +1,51 @@
+package workerpool_test
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel/internal/workerpool"
+)
+
+func TestReusesWorkersAndStops(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := workerpool.New(time.Minute)
+	var ran atomic.Int64
+	for i := 0; i < 100; i++ {
+		done := make(chan struct{})
+		p.Go(func() { ran.Add(1); close(done) })
+		<-done
+	}
+	// Sequential tasks reuse the one worker (a task may rarely find it not yet idle).
+	if n := runtime.NumGoroutine() - before; n > 2 {
+		t.Fatalf("%d workers for sequential tasks", n)
+	}
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		p.Go(func() { defer wg.Done(); <-release; ran.Add(1) })
+	}
+	close(release)
+	wg.Wait()
+	p.Stop()
+	p.Go(func() { ran.Add(1) }) // after Stop: still runs
+	p.Wait()
+	if ran.Load() != 111 {
+		t.Fatalf("ran %d of 111 tasks", ran.Load())
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after Wait, %d before", n, before)
+	}
+}
+
+func TestIdleWorkersEnd(t *testing.T) {
+	p := workerpool.New(time.Millisecond)
+	done := make(chan struct{})
+	p.Go(func() { close(done) })
+	<-done
+	p.Wait() // returns because the worker ends after 1 ms idle, without Stop
+}
