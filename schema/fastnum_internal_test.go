@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -52,7 +53,9 @@ func FuzzDividesFloat(f *testing.F) {
 	f.Add("0.05", 0.1+0.2)
 	f.Add("0.3333", 0.6666)
 	f.Fuzz(func(t *testing.T, mult string, x float64) {
-		if len(mult) > 30 {
+		// Plain decimals only: an exponent like 1e999999999 makes the exact reference
+		// arithmetic itself run out of time and memory.
+		if len(mult) > 30 || strings.ContainsAny(mult, "eE") {
 			return
 		}
 		if _, ok := new(big.Rat).SetString(mult); !ok {
