@@ -85,31 +85,8 @@ func (n *node) validT(t *tape, i, depth int) bool {
 	if n.types != 0 && !n.typeOKT(t, i) {
 		return false
 	}
-	if n.consts != nil && !n.consts[0].equalT(t, i) {
+	if n.valueChecks && !n.validValueT(t, i) {
 		return false
-	}
-	if n.enum != nil {
-		ok := false
-		for j := range n.enum {
-			if n.enum[j].equalT(t, i) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	if n.format != nil && !(k.kind == tkStr && n.fastFormat != nil && n.fastFormat(t.bytes(i))) {
-		var x any
-		if k.kind == tkStr {
-			x = string(t.bytes(i))
-		} else {
-			x = t.value(i)
-		}
-		if !n.format(x) {
-			return false
-		}
 	}
 	switch k.kind {
 	case tkObj:
@@ -146,6 +123,9 @@ func (n *node) validT(t *tape, i, depth int) bool {
 				return false
 			}
 		}
+	}
+	if !n.applicators {
+		return true
 	}
 	if n.ref != nil && !n.ref.validT(t, i, depth) {
 		return false
@@ -190,6 +170,38 @@ func (n *node) validT(t *tape, i, depth int) bool {
 				return false
 			}
 		} else if n.elseN != nil && !n.elseN.validT(t, i, depth) {
+			return false
+		}
+	}
+	return true
+}
+
+// validValueT checks the keywords that compare the value itself: const, enum, format.
+func (n *node) validValueT(t *tape, i int) bool {
+	k := &t.toks[i]
+	if n.consts != nil && !n.consts[0].equalT(t, i) {
+		return false
+	}
+	if n.enum != nil {
+		ok := false
+		for j := range n.enum {
+			if n.enum[j].equalT(t, i) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if n.format != nil && !(k.kind == tkStr && n.fastFormat != nil && n.fastFormat(t.bytes(i))) {
+		var x any
+		if k.kind == tkStr {
+			x = string(t.bytes(i))
+		} else {
+			x = t.value(i)
+		}
+		if !n.format(x) {
 			return false
 		}
 	}

@@ -71,6 +71,8 @@ type node struct {
 
 	ref, not            *node
 	refOnly             bool // the node is just a $ref: validating it is validating ref
+	valueChecks         bool // const, enum or format
+	applicators         bool // $ref, not, allOf, anyOf, oneOf or if
 	allOf, anyOf, oneOf []*node
 	ifN, thenN, elseN   *node
 }
@@ -107,6 +109,8 @@ func compileFast(root *jsonschema.Schema, maxDepth int) *node {
 	}
 	for _, m := range memo {
 		m.refOnly = isRefOnly(m)
+		m.valueChecks = m.consts != nil || m.enum != nil || m.format != nil
+		m.applicators = m.ref != nil || m.not != nil || len(m.allOf) > 0 || len(m.anyOf) > 0 || len(m.oneOf) > 0 || m.ifN != nil
 	}
 	return n
 }
