@@ -65,6 +65,24 @@ func (v *Validator) decodeDepth() int {
 	return min(v.maxDepth, codec.DefaultMaxDepth)
 }
 
+// setWalkFlags sets the flags that let validT skip what a node does not check.
+func (n *node) setWalkFlags() {
+	n.refOnly = isRefOnly(n)
+	n.valueChecks = n.consts != nil || n.enum != nil || n.format != nil
+	n.applicators = n.ref != nil || n.not != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 || len(n.oneOf) > 0 || n.ifN != nil
+}
+
+// isRefOnly reports whether n checks nothing but its $ref (in-place $ref cycles were
+// refused at load, so following refOnly links ends).
+func isRefOnly(n *node) bool {
+	return n.ref != nil && !n.fallback && n.always == 0 && n.types == 0 && n.consts == nil && n.enum == nil &&
+		n.format == nil && n.minProps < 0 && n.maxProps < 0 && len(n.required) == 0 && len(n.props) == 0 &&
+		len(n.patternProps) == 0 && n.addl == 0 && len(n.depRequired) == 0 && n.minItems < 0 && n.maxItems < 0 &&
+		!n.unique && len(n.prefix) == 0 && n.items == nil && n.minLen < 0 && n.maxLen < 0 && n.pattern == nil &&
+		!n.hasNum && n.not == nil && len(n.allOf) == 0 && len(n.anyOf) == 0 && len(n.oneOf) == 0 &&
+		n.ifN == nil && n.thenN == nil && n.elseN == nil
+}
+
 // validT is valid for the value at token i of a tape that readMsgpack or readJSON accepted:
 // the bounds precheck enforces hold for the whole message already.
 func (n *node) validT(t *tape, i, depth int) bool {

@@ -108,9 +108,7 @@ func compileFast(root *jsonschema.Schema, maxDepth int) *node {
 		cover(m, done)
 	}
 	for _, m := range memo {
-		m.refOnly = isRefOnly(m)
-		m.valueChecks = m.consts != nil || m.enum != nil || m.format != nil
-		m.applicators = m.ref != nil || m.not != nil || len(m.allOf) > 0 || len(m.anyOf) > 0 || len(m.oneOf) > 0 || m.ifN != nil
+		m.setWalkFlags()
 	}
 	return n
 }
@@ -136,17 +134,6 @@ func cover(n *node, done map[*node]bool) {
 		n.objCovered = n.objCovered || c.objCovered
 		n.arrCovered = n.arrCovered || c.arrCovered
 	}
-}
-
-// isRefOnly reports whether n checks nothing but its $ref (in-place $ref cycles were
-// refused at load, so following refOnly links ends).
-func isRefOnly(n *node) bool {
-	return n.ref != nil && !n.fallback && n.always == 0 && n.types == 0 && n.consts == nil && n.enum == nil &&
-		n.format == nil && n.minProps < 0 && n.maxProps < 0 && len(n.required) == 0 && len(n.props) == 0 &&
-		len(n.patternProps) == 0 && n.addl == 0 && len(n.depRequired) == 0 && n.minItems < 0 && n.maxItems < 0 &&
-		!n.unique && len(n.prefix) == 0 && n.items == nil && n.minLen < 0 && n.maxLen < 0 && n.pattern == nil &&
-		!n.hasNum && n.not == nil && len(n.allOf) == 0 && len(n.anyOf) == 0 && len(n.oneOf) == 0 &&
-		n.ifN == nil && n.thenN == nil && n.elseN == nil
 }
 
 // needsWholeFallback reports whether any schema reachable from root resolves references
