@@ -29,7 +29,7 @@ func ReceiverSchemas(set *schema.Set) Validation {
 type schemaValidation struct {
 	set     *schema.Set
 	resolve func(service string) (svc, version string, ok bool)
-	cache   sync.Map // "p|method" -> Validator (nil interface when there is no schema)
+	cache   sync.Map // cacheKey -> cached (a nil Validator when there is no schema)
 }
 
 type schemaValidator struct{ v *schema.Validator }
@@ -57,8 +57,14 @@ func (s *schemaValidation) ResponseValidator(method string) Validator {
 
 type cached struct{ v Validator }
 
+// cacheKey names one part of one method; a struct key costs no allocation per lookup.
+type cacheKey struct {
+	part   schema.Part
+	method string
+}
+
 func (s *schemaValidation) lookup(p schema.Part, method string) Validator {
-	key := string(rune('0'+p)) + "|" + method
+	key := cacheKey{p, method}
 	if c, ok := s.cache.Load(key); ok {
 		return c.(cached).v
 	}

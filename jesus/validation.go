@@ -80,7 +80,7 @@ func validate(v Validation, pl *codec.Pipeline, p part, method string, data []by
 		}
 	}
 	if decodeErr != nil {
-		return &Error{Code: CodeInvalidArgument, Method: method, Message: fmt.Sprintf("%s: decode for validation (%s): %v", p, pl.Name(), decodeErr), err: decodeErr}
+		return &Error{Code: codecCode(decodeErr), Method: method, Message: fmt.Sprintf("%s: decode for validation (%s): %v", p, pl.Name(), decodeErr), err: decodeErr}
 	}
 	if err != nil {
 		e := &Error{Code: CodeInvalidArgument, Method: method, Message: p.String() + " fails its schema", err: err}
