@@ -143,15 +143,25 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		c.done = true
 		// Accepted one-way work is a promise: it runs to the end even when the caller goes
 		// away; only a hard stop of the server cancels it.
-		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		defer context.AfterFunc(c.srv.hard, cancel)()
-		if err := h(ctx, req); err != nil {
+		if err := h(detached{values: ctx, stop: c.srv.hard}, req); err != nil {
 			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
 		}
 	}
 	s.register(m)
 }
+
+// detached is the context of accepted one-way work: the request's values (meta, corrid),
+// no deadline, and cancelled only when the server stops hard. It costs no registration
+// per request, unlike WithoutCancel plus AfterFunc.
+type detached struct {
+	values context.Context
+	stop   context.Context
+}
+
+func (d detached) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (d detached) Done() <-chan struct{}       { return d.stop.Done() }
+func (d detached) Err() error                  { return d.stop.Err() }
+func (d detached) Value(key any) any           { return d.values.Value(key) }
 
 // HandleStream registers a stream method: the handler sends 0..N items with send, then
 // returns nil (end) or an error. send blocks while the caller is not reading (flow
