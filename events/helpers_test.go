@@ -4,17 +4,18 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
 type Money struct {
@@ -45,28 +46,8 @@ func logRecord(i int) LogRecord {
 	return LogRecord{Level: "info", Msg: fmt.Sprintf("line %d", i), At: "2026-01-02T03:04:05Z", Service: "orders"}
 }
 
-// leakCheck fails the test if goroutines started during it are still running shortly
-// after it (and its cleanups registered later) finished.
-func leakCheck(t testing.TB) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 func ctxT(t testing.TB) context.Context {
 	t.Helper()
@@ -102,23 +83,7 @@ func loadSchemas(t testing.TB, extra ...string) *schema.Set {
 }
 
 func startRegistry(t testing.TB) (*registry.Registry, *registry.Cache) {
-	t.Helper()
-	ctx := ctxT(t)
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cache.Close() })
+	_, reg, cache := registrytest.Start(t, 5*time.Second)
 	return reg, cache
 }
 
