@@ -64,6 +64,12 @@ func benchRoundTrip(b *testing.B, tr channel.Transport, callers, size int) {
 	if err := call(); err != nil { // dial outside the measurement
 		b.Fatal(err)
 	}
+	runCalls(b, callers, size, call)
+}
+
+// runCalls performs b.N calls with the given number of concurrent callers; both round-trip
+// benchmarks (framed and grpc-go) measure through it, so they are measured alike.
+func runCalls(b *testing.B, callers, size int, call func() error) {
 	b.ReportAllocs()
 	b.SetBytes(int64(2 * size))
 	b.ResetTimer()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -81,38 +80,5 @@ func benchGRPC(b *testing.B, callers, size int) {
 	if err := call(); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	b.SetBytes(int64(2 * size))
-	b.ResetTimer()
-	if callers == 1 {
-		for i := 0; i < b.N; i++ {
-			if err := call(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	n := b.N
-	for g := 0; g < callers; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if n == 0 {
-					mu.Unlock()
-					return
-				}
-				n--
-				mu.Unlock()
-				if err := call(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	runCalls(b, callers, size, call)
 }
