@@ -139,21 +139,28 @@ func cover(n *node, done map[*node]bool) {
 // needsWholeFallback reports whether any schema reachable from root resolves references
 // dynamically or follows another draft.
 func needsWholeFallback(root *jsonschema.Schema) bool {
-	seen := map[*jsonschema.Schema]bool{}
+	for s := range reachable(root) {
+		if s.RecursiveRef != nil || s.DynamicRef != nil || s.Draft != jsonschema.Draft2020 {
+			return true
+		}
+	}
+	return false
+}
+
+// reachable is every schema reachable from root through its subschemas.
+func reachable(root *jsonschema.Schema) map[*jsonschema.Schema]bool {
+	all := map[*jsonschema.Schema]bool{}
 	stack := []*jsonschema.Schema{root}
 	for len(stack) > 0 {
 		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if s == nil || seen[s] {
+		if s == nil || all[s] {
 			continue
 		}
-		seen[s] = true
-		if s.RecursiveRef != nil || s.DynamicRef != nil || s.Draft != jsonschema.Draft2020 {
-			return true
-		}
+		all[s] = true
 		stack = append(stack, children(s)...)
 	}
-	return false
+	return all
 }
 
 // children lists every subschema of s; inplace lists those applied to the same instance.
@@ -202,17 +209,7 @@ func inplace(s *jsonschema.Schema) []*jsonschema.Schema {
 // if/then/else, dependentSchemas) from a schema back to itself: validating it would never
 // consume any of the instance. It returns the chain or "".
 func inplaceCycle(root *jsonschema.Schema) string {
-	all := map[*jsonschema.Schema]bool{}
-	stack := []*jsonschema.Schema{root}
-	for len(stack) > 0 {
-		s := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if s == nil || all[s] {
-			continue
-		}
-		all[s] = true
-		stack = append(stack, children(s)...)
-	}
+	all := reachable(root)
 	const (
 		white = iota
 		grey
