@@ -171,6 +171,15 @@ func (s *suite) dial(t *testing.T, addr string, cfg channel.Config) channel.Conn
 	return c
 }
 
+// echoSetup serves the echo handler with the suite's config and dials it: the start of
+// most cases.
+func (s *suite) echoSetup(t *testing.T) (channel.Config, channel.Conn, context.Context) {
+	t.Helper()
+	cfg := s.config()
+	srv := s.serve(t, cfg, echo)
+	return cfg, s.dial(t, srv.ln.Addr(), cfg), tctx(t)
+}
+
 func tctx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
@@ -235,10 +244,7 @@ func (s *suite) testName(t *testing.T) {
 }
 
 func (s *suite) testRoundTrip(t *testing.T) {
-	cfg := s.config()
-	srv := s.serve(t, cfg, echo)
-	c := s.dial(t, srv.ln.Addr(), cfg)
-	ctx := tctx(t)
+	cfg, c, ctx := s.echoSetup(t)
 	sizes := []int{0, 1, 256, 4 << 10, 60 << 10}
 	for _, n := range sizes {
 		if n+256 > s.limit(cfg) {
@@ -294,10 +300,7 @@ func Codecs() []string {
 }
 
 func (s *suite) testRoundTripCodecs(t *testing.T) {
-	cfg := s.config()
-	srv := s.serve(t, cfg, echo)
-	c := s.dial(t, srv.ln.Addr(), cfg)
-	ctx := tctx(t)
+	cfg, c, ctx := s.echoSetup(t)
 	for _, name := range Codecs() {
 		data, err := encodePayload(name)
 		if err != nil {
@@ -613,10 +616,7 @@ func (s *suite) testCancel(t *testing.T) {
 }
 
 func (s *suite) testConcurrent(t *testing.T) {
-	cfg := s.config()
-	srv := s.serve(t, cfg, echo)
-	c := s.dial(t, srv.ln.Addr(), cfg)
-	ctx := tctx(t)
+	_, c, ctx := s.echoSetup(t)
 	workers, calls := 64, 50
 	if testing.Short() {
 		workers, calls = 16, 10
@@ -660,10 +660,7 @@ func sized(mode channel.Mode, size int, id uint64) *channel.Envelope {
 }
 
 func (s *suite) testSizeLimit(t *testing.T) {
-	cfg := s.config()
-	srv := s.serve(t, cfg, echo)
-	c := s.dial(t, srv.ln.Addr(), cfg)
-	ctx := tctx(t)
+	cfg, c, ctx := s.echoSetup(t)
 	limit := s.limit(cfg)
 
 	// At the limit even with the widest id the transport might assign.
