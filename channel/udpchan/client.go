@@ -7,9 +7,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/ipv4"
 
 	"github.com/jesus-go/jesus/channel"
 )
@@ -20,13 +23,17 @@ type ClientStats struct {
 	Retransmits uint64 // repeated transmissions of ack-mode requests
 	Replies     uint64 // acks and errors matched to a waiting exchange
 	Stray       uint64 // replies dropped: late duplicates, unknown ids, malformed or oversize datagrams
+	Unsent      uint64 // queued noResponse datagrams the socket refused (e.g. ENOBUFS) or Close could not flush in time
 }
 
-// Conn is the client side: one connected UDP socket and one reader goroutine that
-// hands acks and errors to the exchanges waiting for them by id. Ids increase by one
-// per request from a random start (see firstID). All methods are safe for concurrent
-// use; Close is repeat-safe and returns only after the reader goroutine has stopped.
-// An ack-mode exchange costs one timer while it waits, no goroutine.
+// Conn is the client side: one connected UDP socket, one reader goroutine that hands
+// acks and errors to the exchanges waiting for them by id, and one writer goroutine that
+// sends queued noResponse datagrams in batches (sendmmsg where the platform has it), so
+// that a sender pays for encoding, not for a system call per message. Ids increase by
+// one per request from a random start (see firstID). All methods are safe for
+// concurrent use; Close is repeat-safe, flushes the queue (within Config.WriteTimeout)
+// and returns only after both goroutines have stopped. An ack-mode exchange costs one
+// timer while it waits, no goroutine.
 type Conn struct {
 	cfg   channel.Config
 	limit int
@@ -41,8 +48,22 @@ type Conn struct {
 
 	readerDone chan struct{}
 
-	sent, retransmits, replies, stray atomic.Uint64
+	// The send queue of noResponse datagrams. Producers hold sendMu for reading while
+	// they check sendClosed and enqueue; Close takes it for writing, so that nothing is
+	// queued after the writer's final flush.
+	sendMu     sync.RWMutex
+	sendClosed bool
+	queue      chan *[]byte  // encoded datagrams, buffers of bufs
+	flush      chan struct{} // closed by Close: the writer sends what is queued and ends
+	writerDone chan struct{}
+
+	sent, retransmits, replies, stray, unsent atomic.Uint64
 }
+
+// sendQueue is how many noResponse datagrams a Conn queues before Open waits for room:
+// a few batches, enough to keep the writer busy, little enough to bound memory at
+// sendQueue*limit.
+const sendQueue = 4 * writeBatch
 
 // Dial returns a Conn whose socket is connected to addr (host:port). Nothing is sent
 // until Open.
@@ -64,6 +85,9 @@ func Dial(ctx context.Context, addr string, cfg channel.Config) (*Conn, error) {
 		uc:         nc.(*net.UDPConn),
 		pending:    make(map[uint64]*exchange),
 		readerDone: make(chan struct{}),
+		queue:      make(chan *[]byte, sendQueue),
+		flush:      make(chan struct{}),
+		writerDone: make(chan struct{}),
 	}
 	c.nextID.Store(firstID())
 	c.bufs.New = func() any {
@@ -71,12 +95,13 @@ func Dial(ctx context.Context, addr string, cfg channel.Config) (*Conn, error) {
 		return &b
 	}
 	go c.readLoop()
+	go c.writeLoop()
 	return c, nil
 }
 
 // Stats returns the counts of c so far.
 func (c *Conn) Stats() ClientStats {
-	return ClientStats{Sent: c.sent.Load(), Retransmits: c.retransmits.Load(), Replies: c.replies.Load(), Stray: c.stray.Load()}
+	return ClientStats{Sent: c.sent.Load(), Retransmits: c.retransmits.Load(), Replies: c.replies.Load(), Stray: c.stray.Load(), Unsent: c.unsent.Load()}
 }
 
 // LocalAddr is the address of c's socket, the peer address the listener sees.
@@ -84,7 +109,10 @@ func (c *Conn) LocalAddr() string { return c.uc.LocalAddr().String() }
 
 // Open sends req, a TypeRequest in ModeNoResponse or ModeAck, and assigns req.ID.
 //
-// ModeNoResponse returns (nil, nil) once the datagram is written. ModeAck returns an
+// ModeNoResponse returns (nil, nil) once the datagram is queued for the writer; when the
+// queue is full Open waits for room until ctx ends. Datagrams are written in the order
+// they were queued; a write the socket refuses is counted in ClientStats.Unsent, not
+// returned, as udp loss is. ModeAck returns an
 // exchange at once and retransmits the datagram (same id), first after
 // Config.RetryInterval and then at doubling intervals capped at 1 s, until the ack or
 // error for that id arrives, ctx ends (Recv then returns an error wrapping ctx's
@@ -118,15 +146,110 @@ func (c *Conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 		return nil, tooLarge(len(pkt), c.limit)
 	}
 	if req.Mode == channel.ModeNoResponse {
-		_, err := c.uc.Write(pkt)
-		c.putBuf(bp, pkt)
-		if err != nil && !refused(err) {
-			return nil, closedErr("send", err)
-		}
-		c.sent.Add(1)
-		return nil, nil
+		return nil, c.enqueue(ctx, bp, pkt)
 	}
 	return c.openAck(ctx, req.ID, bp, pkt)
+}
+
+// enqueue hands one encoded datagram to the writer.
+func (c *Conn) enqueue(ctx context.Context, bp *[]byte, pkt []byte) error {
+	*bp = pkt
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	if c.sendClosed {
+		c.putBuf(bp, pkt)
+		return fmt.Errorf("udpchan: open: %w", channel.ErrClosed)
+	}
+	select {
+	case c.queue <- bp:
+		return nil
+	default:
+	}
+	select {
+	case c.queue <- bp:
+		return nil
+	case <-ctx.Done():
+		c.putBuf(bp, pkt)
+		return ctx.Err()
+	}
+}
+
+// writeLoop sends queued datagrams: whatever is queued when it wakes, up to writeBatch
+// per system call. After Close it flushes the queue and ends.
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	bc := newBatchConn(c.uc)
+	bps := make([]*[]byte, 0, writeBatch)
+	msgs := make([]ipv4.Message, writeBatch)
+	for i := range msgs {
+		msgs[i].Buffers = make([][]byte, 1)
+	}
+	for {
+		select {
+		case bp := <-c.queue:
+			bps = append(bps, bp)
+		case <-c.flush:
+			for {
+				select {
+				case bp := <-c.queue:
+					bps = append(bps, bp)
+					if len(bps) == writeBatch {
+						bps = c.writeBatch(bc, msgs, bps)
+					}
+					continue
+				default:
+				}
+				c.writeBatch(bc, msgs, bps)
+				return
+			}
+		}
+	more:
+		for len(bps) < writeBatch {
+			select {
+			case bp := <-c.queue:
+				bps = append(bps, bp)
+			default:
+				break more
+			}
+		}
+		bps = c.writeBatch(bc, msgs, bps)
+	}
+}
+
+// writeBatch writes the datagrams of bps, returns their buffers to the pool and returns
+// bps emptied. A datagram the socket refuses is skipped and counted; one refused with
+// ECONNREFUSED (an ICMP port-unreachable for an earlier datagram) counts as sent, as
+// udp loss does.
+func (c *Conn) writeBatch(bc batchConn, msgs []ipv4.Message, bps []*[]byte) []*[]byte {
+	ms := msgs[:len(bps)]
+	for i, bp := range bps {
+		ms[i].Buffers[0] = *bp
+	}
+	for len(ms) > 0 {
+		n, err := bc.WriteBatch(ms, 0)
+		n = max(n, 0) // -1 with an error
+		c.sent.Add(uint64(n))
+		ms = ms[n:]
+		if err != nil && len(ms) > 0 {
+			if refused(err) {
+				c.sent.Add(1)
+			} else {
+				c.unsent.Add(1)
+				c.cfg.Logger.Debug("udpchan: datagram not sent", "peer", c.uc.RemoteAddr(), "err", err)
+				if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+					c.unsent.Add(uint64(len(ms) - 1))
+					break
+				}
+			}
+			ms = ms[1:]
+		}
+	}
+	for i, bp := range bps {
+		msgs[i].Buffers[0] = nil
+		c.putBuf(bp, *bp)
+	}
+	clear(bps)
+	return bps[:0]
 }
 
 func (c *Conn) openAck(ctx context.Context, id uint64, bp *[]byte, pkt []byte) (channel.Exchange, error) {
@@ -184,6 +307,16 @@ func (c *Conn) isClosed() bool {
 // Close closes the socket, waits for the reader goroutine, and fails open exchanges
 // with an error wrapping channel.ErrClosed. It is safe to call more than once.
 func (c *Conn) Close() error {
+	c.sendMu.Lock()
+	first := !c.sendClosed
+	c.sendClosed = true
+	c.sendMu.Unlock()
+	if first {
+		// Queued datagrams were accepted by Open: send them, within a bound.
+		c.uc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		close(c.flush)
+		<-c.writerDone
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jesus-go/jesus/channel/internal/workerpool"
 	"net"
 	"net/netip"
 	"runtime"
@@ -13,7 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/ipv4"
+
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/internal/workerpool"
 )
 
 // Stats counts what a Listener did with the datagrams it read. Nothing that is dropped
@@ -130,17 +132,35 @@ func (l *Listener) Serve(h channel.Handler) error {
 	}
 	l.serving, l.h = true, h
 	l.mu.Unlock()
-	for {
-		in := l.pool.Get().(*inbound)
-		n, peer, err := l.pc.ReadFromUDPAddrPort(in.buf)
-		if err != nil {
+	// One recvmmsg fills up to a batch of pooled buffers; each datagram read is handed
+	// on with its buffer, and a fresh one takes its place for the next read.
+	bc := newBatchConn(l.pc)
+	ins := make([]*inbound, readBatchSize(l.limit))
+	msgs := make([]ipv4.Message, len(ins))
+	for i := range ins {
+		ins[i] = l.pool.Get().(*inbound)
+		msgs[i].Buffers = [][]byte{ins[i].buf}
+	}
+	defer func() {
+		for _, in := range ins {
 			l.putInbound(in)
+		}
+	}()
+	for {
+		k, err := bc.ReadBatch(msgs, 0)
+		if err != nil {
 			if errors.Is(err, net.ErrClosed) || l.isClosed() {
 				return fmt.Errorf("udpchan: serve: %w", channel.ErrClosed)
 			}
 			continue
 		}
-		l.handle(in, n, peer)
+		for i := range k {
+			in, n, peer := ins[i], msgs[i].N, addrPort(msgs[i].Addr)
+			ins[i] = l.pool.Get().(*inbound)
+			msgs[i].Buffers[0] = ins[i].buf
+			msgs[i].Addr = nil
+			l.handle(in, n, peer)
+		}
 	}
 }
 
