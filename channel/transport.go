@@ -36,6 +36,7 @@ type Conn interface {
 	// Open sends req (a TypeRequest; the transport assigns req.ID) and returns the exchange
 	// that yields the replies. For ModeNoResponse it returns (nil, nil) once req is handed
 	// to the transport. ctx bounds sending; for udp ack it also bounds retransmission.
+	// Open keeps neither req nor its Meta or Data once it returns: the caller may reuse them.
 	Open(ctx context.Context, req *Envelope) (Exchange, error)
 	// Close closes every underlying connection; open exchanges fail with ErrClosed.
 	// Close is safe to call more than once.
@@ -70,8 +71,8 @@ type Listener interface {
 	Close() error
 }
 
-// Handler serves one incoming request. req (including req.Data) belongs to the handler until
-// it returns. ctx ends when the caller cancels or disconnects, or the listener closes hard.
+// Handler serves one incoming request. req (including req.Data) and w belong to the handler
+// until it returns; transports may reuse both afterwards. ctx ends when the caller cancels or disconnects, or the listener closes hard.
 // The transport does not apply req.Timeout; the layer above does.
 type Handler interface {
 	ServeExchange(ctx context.Context, req *Envelope, w ReplyWriter)

@@ -132,7 +132,8 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 	// First pass: find the fields and decode the non-string ones; remember where the
 	// strings are so that they can all be cut from one copy of the header.
 	var spans [maxStringTags]span
-	var extras []span
+	var extraSpans [16]span // a key and a value each: room for 8 entries without allocating
+	extras := extraSpans[:0]
 	start := i
 	for {
 		tag, n := binary.Uvarint(b[i:])

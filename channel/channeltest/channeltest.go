@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -413,11 +414,18 @@ func (s *suite) testNoResponse(t *testing.T) {
 	}))
 	c := s.dial(t, srv.ln.Addr(), cfg)
 	ctx := tctx(t)
+	// One envelope, data buffer and extra map for all three: Open keeps none of them once
+	// it returns, so scribbling over them afterwards must not reach the receiver.
+	data, extra := make([]byte, 1), map[string]string{}
+	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: data, Meta: channel.Meta{Extra: extra}}
 	for i := 0; i < 3; i++ {
-		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte{byte(i)}})
+		data[0], extra["n"] = byte(i), strconv.Itoa(i)
+		req.Type, req.Mode, req.Method = channel.TypeRequest, channel.ModeNoResponse, "log.write"
+		x, err := c.Open(ctx, req)
 		if err != nil || x != nil {
 			t.Fatalf("Open(noResponse) = %v, %v; want nil, nil", x, err)
 		}
+		data[0], extra["n"] = 0xff, "scribbled"
 	}
 	// udp may lose datagrams; reliable transports deliver all three.
 	want := 3
@@ -432,6 +440,13 @@ func (s *suite) testNoResponse(t *testing.T) {
 			}
 			if !errors.Is(sn.sendErr, channel.ErrNoReply) {
 				t.Fatalf("Send in noResponse mode: %v, want ErrNoReply", sn.sendErr)
+			}
+			n := sn.req.Meta.Extra["n"]
+			if n == "" {
+				n = sn.req.Meta.Extra["N"] // http canonicalises header names
+			}
+			if len(sn.req.Data) != 1 || n != strconv.Itoa(int(sn.req.Data[0])) {
+				t.Fatalf("handler saw data %v with extra n=%q: the transport kept the request past Open", sn.req.Data, n)
 			}
 		case <-ctx.Done():
 			t.Fatalf("handler saw %d of %d noResponse requests", i, want)

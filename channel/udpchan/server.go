@@ -61,11 +61,20 @@ type Listener struct {
 	received, dropped, oversize, malformed, duplicates, overloaded atomic.Uint64
 }
 
-// inbound is a pooled read buffer with the envelope parsed from it; it belongs to the
-// handler until the handler returns.
+// inbound is a pooled read buffer with the envelope parsed from it, and what its
+// handler's run needs, so that dispatching a datagram allocates nothing; it belongs to
+// the handler until the handler returns.
 type inbound struct {
-	buf []byte
-	env channel.Envelope
+	buf  []byte
+	env  channel.Envelope
+	w    replyWriter
+	peer netip.AddrPort
+	// For run: the request's context (the listener's base for noResponse), cancel and
+	// dedup entry (ack mode only), and the task given to the worker pool, made once.
+	ctx    context.Context
+	cancel context.CancelFunc
+	e      *dedupEntry
+	task   func()
 }
 
 func listen(ctx context.Context, addr string, cfg channel.Config, o options) (*Listener, error) {
@@ -93,7 +102,11 @@ func listen(ctx context.Context, addr string, cfg channel.Config, o options) (*L
 		dedup:      newDedupTable(cfg.DedupWindow, o.dedupEntries, o.dedupBytes),
 		workers:    workerpool.New(10 * time.Second),
 	}
-	l.pool.New = func() any { return &inbound{buf: make([]byte, l.limit+1)} }
+	l.pool.New = func() any {
+		in := &inbound{buf: make([]byte, l.limit+1)}
+		in.task = func() { l.run(in) }
+		return in
+	}
 	return l, nil
 }
 
@@ -235,7 +248,8 @@ func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
 	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
-	l.workers.Go(func() { l.run(l.base, nil, in, peer, nil) })
+	in.ctx, in.peer = l.base, peer
+	l.workers.Go(in.task)
 }
 
 func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
@@ -278,13 +292,16 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
-	l.workers.Go(func() { l.run(ctx, cancel, in, peer, e) })
+	in.ctx, in.cancel, in.e, in.peer = ctx, cancel, e, peer
+	l.workers.Go(in.task)
 }
 
-// run serves one request; e is its dedup entry (ack mode) or nil (noResponse).
-func (l *Listener) run(ctx context.Context, cancel context.CancelFunc, in *inbound, peer netip.AddrPort, e *dedupEntry) {
+// run serves one request: in.e is its dedup entry (ack mode) or nil (noResponse).
+func (l *Listener) run(in *inbound) {
 	defer l.handlers.Done()
-	w := &replyWriter{l: l, peer: peer, id: in.env.ID, mode: in.env.Mode, e: e}
+	ctx, cancel, e := in.ctx, in.cancel, in.e
+	w := &in.w
+	*w = replyWriter{l: l, peer: in.peer, id: in.env.ID, mode: in.env.Mode, e: e}
 	method := in.env.Method
 	l.h.ServeExchange(ctx, &in.env, w)
 	if e != nil && !w.terminal {
@@ -342,7 +359,8 @@ func (l *Listener) sendError(peer netip.AddrPort, reqSize int, id uint64, mode c
 }
 
 func (l *Listener) putInbound(in *inbound) {
-	in.env = channel.Envelope{} // hold no references to Meta or strings
+	// Hold no references to Meta, strings, contexts or entries.
+	in.env, in.w, in.ctx, in.cancel, in.e = channel.Envelope{}, replyWriter{}, nil, nil, nil
 	l.pool.Put(in)
 }
 
