@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,13 @@ type Route struct {
 	Spec     channel.Spec
 	Instance string // registry instance id, when resolved through the registry
 
-	name string // Spec.Name(), computed once by resolvers of this package
+	name string // Spec.Name(), computed once by NewRoute and the resolvers of this package
+}
+
+// NewRoute returns the route to sp, with its channel name computed once: a caller that
+// keeps routes (e.g. per endpoint) saves building the name on every request.
+func NewRoute(sp channel.Spec, instance string) Route {
+	return Route{Spec: sp, Instance: instance, name: sp.Name()}
 }
 
 // Resolver finds the route of a method ("service.method"). A registry-backed resolver
@@ -60,11 +65,14 @@ type Client struct {
 	o    clientOptions
 
 	mu     sync.Mutex
-	conns  map[string]channel.Conn // by "transport://addr"
+	conns  map[connKey]channel.Conn
 	closed bool
 	parent *Client // set on views that share the parent's connections
 	sizes  sizeHint
 }
+
+// connKey names a connection: a transport and an address.
+type connKey struct{ transport, addr string }
 
 // sizeHint remembers the size of recent encodings, so that a buffer is allocated once at
 // about the right size instead of growing from nothing on every message.
@@ -95,7 +103,7 @@ func (h *sizeHint) observe(n int) {
 // NewClient returns a client for the service named name (sent as Meta.From; "" is fine).
 // Without WithTarget or WithResolver every call fails with unavailable.
 func NewClient(name string, opts ...Option) *Client {
-	c := &Client{name: name, conns: map[string]channel.Conn{}}
+	c := &Client{name: name, conns: map[connKey]channel.Conn{}}
 	for _, o := range opts {
 		o.applyClient(&c.o)
 	}
@@ -107,7 +115,7 @@ func NewClient(name string, opts ...Option) *Client {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	conns := c.conns
-	c.conns, c.closed = map[string]channel.Conn{}, true
+	c.conns, c.closed = map[connKey]channel.Conn{}, true
 	c.mu.Unlock()
 	var first error
 	for _, cn := range conns {
@@ -126,7 +134,7 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 	if err != nil {
 		return nil, nil, Errorf(CodeInvalidArgument, "%v", err)
 	}
-	key := sp.Transport + "://" + sp.Addr
+	key := connKey{sp.Transport, sp.Addr}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -137,7 +145,7 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 	}
 	cn, err := tr.Dial(ctx, sp.Addr, c.o.cfg)
 	if err != nil {
-		return nil, nil, Errorf(CodeUnavailable, "dial %s: %w", key, err)
+		return nil, nil, Errorf(CodeUnavailable, "dial %s://%s: %w", sp.Transport, sp.Addr, err)
 	}
 	c.conns[key] = cn
 	return cn, tr, nil
@@ -373,7 +381,8 @@ type Request struct {
 	Route  Route
 	Codec  string // codec of Data, e.g. "msgpack+zstd"
 	Data   []byte
-	Extra  map[string]string // Meta.Extra of the request
+	Extra  map[string]string // Meta.Extra of the request; not kept after Do returns
+	CorrID string            // the request's corrid; "" takes ctx's (see WithCorrID) or a new one
 }
 
 // Do sends r over r.Route: for noResponse it returns once r is handed to the transport, for
@@ -395,9 +404,13 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 		return &Error{Code: CodeUnimplemented, Method: r.Method, Message: err.Error(), err: err}
 	}
 	env := &channel.Envelope{Type: channel.TypeRequest, Mode: r.Mode, Method: r.Method, Codec: r.Codec, Data: r.Data}
-	env.Meta = OutgoingMeta(ctx, c.name)
+	env.Meta = outgoingMeta(ctx, c.name, r.CorrID)
 	env.Meta.Extra = r.Extra
-	env.Meta.Channel = r.Route.Spec.Transport + "+" + r.Codec
+	if r.Route.name != "" && r.Route.Spec.Codec == r.Codec {
+		env.Meta.Channel = r.Route.name
+	} else {
+		env.Meta.Channel = r.Route.Spec.Transport + "+" + r.Codec
+	}
 	if dl, ok := ctx.Deadline(); ok && r.Mode == ModeAck {
 		if env.Timeout = time.Until(dl); env.Timeout <= 0 {
 			return &Error{Code: CodeDeadlineExceeded, Method: r.Method, Message: "deadline passed before sending"}
@@ -421,8 +434,7 @@ func (c *Client) Prune(live func(transport, addr string) bool) {
 	c.mu.Lock()
 	var stale []channel.Conn
 	for key, cn := range c.conns {
-		tr, addr, _ := strings.Cut(key, "://")
-		if !live(tr, addr) {
+		if !live(key.transport, key.addr) {
 			stale = append(stale, cn)
 			delete(c.conns, key)
 		}

@@ -74,8 +74,15 @@ func CorrID(ctx context.Context) string {
 // OutgoingMeta builds the meta of a message sent from ctx: the corrid is passed on (or
 // created), the user id is passed on, From names the sender, ReqIn is set.
 func OutgoingMeta(ctx context.Context, from string) Meta {
-	m := Meta{From: from, ReqIn: time.Now().UnixNano()}
-	m.CorrID = CorrID(ctx)
+	return outgoingMeta(ctx, from, "")
+}
+
+// outgoingMeta is OutgoingMeta with a corrid the caller chose ("" for ctx's or a new one).
+func outgoingMeta(ctx context.Context, from, corrID string) Meta {
+	m := Meta{From: from, ReqIn: time.Now().UnixNano(), CorrID: corrID}
+	if m.CorrID == "" {
+		m.CorrID = CorrID(ctx)
+	}
 	if m.CorrID == "" {
 		m.CorrID = uuid.NewString()
 	}

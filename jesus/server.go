@@ -143,7 +143,8 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		c.done = true
 		// Accepted one-way work is a promise: it runs to the end even when the caller goes
 		// away; only a hard stop of the server cancels it.
-		if err := h(detached{values: ctx, stop: c.srv.hard}, req); err != nil {
+		c.det = detached{values: ctx, stop: c.srv.hard}
+		if err := h(&c.det, req); err != nil {
 			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
 		}
 	}
@@ -158,10 +159,10 @@ type detached struct {
 	stop   context.Context
 }
 
-func (d detached) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (d detached) Done() <-chan struct{}       { return d.stop.Done() }
-func (d detached) Err() error                  { return d.stop.Err() }
-func (d detached) Value(key any) any           { return d.values.Value(key) }
+func (d *detached) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (d *detached) Done() <-chan struct{}       { return d.stop.Done() }
+func (d *detached) Err() error                  { return d.stop.Err() }
+func (d *detached) Value(key any) any           { return d.values.Value(key) }
 
 // HandleStream registers a stream method: the handler sends 0..N items with send, then
 // returns nil (end) or an error. send blocks while the caller is not reading (flow
@@ -353,16 +354,16 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 		return
 	}
 	c.pl = pl
-	msg := &Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
-	msg.Meta.Channel = l.specName
+	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
+	c.msg.Meta.Channel = l.specName
 	if env.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, env.Timeout)
 		defer cancel()
-		msg.Deadline, _ = ctx.Deadline()
+		c.msg.Deadline, _ = ctx.Deadline()
 	}
-	c.msg = msg
-	ctx = context.WithValue(ctx, keyIncoming, msg)
+	c.in = incomingCtx{Context: ctx, msg: &c.msg}
+	ctx = &c.in
 	defer func() {
 		if r := recover(); r != nil {
 			s.o.logger.Error("jesus: handler panic", "method", env.Method, "panic", r, "stack", string(debug.Stack()))
@@ -382,8 +383,27 @@ type call struct {
 	env      *channel.Envelope
 	w        channel.ReplyWriter
 	pl       *codec.Pipeline
-	msg      *Msg
 	done     bool // a terminal reply was sent (or attempted)
+
+	// Parts of the call that live as long as it, allocated with it.
+	msg Msg         // the incoming message
+	in  incomingCtx // the handler's context: the transport's, carrying msg
+	det detached    // the context of accepted one-way work
+}
+
+// incomingCtx is context.WithValue(ctx, keyIncoming, msg) without an allocation of its
+// own. Value passes every other key on, so the context package still finds the parent's
+// cancellation and derived contexts need no goroutine.
+type incomingCtx struct {
+	context.Context
+	msg *Msg
+}
+
+func (c *incomingCtx) Value(key any) any {
+	if key == keyIncoming {
+		return c.msg
+	}
+	return c.Context.Value(key)
 }
 
 func (c *call) decodeRequest(v any) error {
