@@ -34,7 +34,7 @@ type Bus struct {
 	idNext   atomic.Uint64          // the second half
 	src      atomic.Pointer[string] // names this bus's sequence streams; renewed when seqs is reset
 	seqMu    sync.Mutex
-	seqs     map[seqKey]uint64
+	seqs     map[seqKey]*seqStream
 	routeMu  sync.Mutex
 	routes   atomic.Pointer[routeTable]
 	listens  map[string][]string // "svc@ver" -> events it listens to (parsed once per version)
@@ -42,6 +42,8 @@ type Bus struct {
 	badMarks atomic.Uint64
 	eps      sync.Map // registered endpoint -> endpoint, parsed
 	epsN     atomic.Int64
+	bufs     sync.Pool     // *[]byte: encoded payloads, reused once an emit returns
+	extras   sync.Pool     // map[string]string: event meta of one delivery, reused once it ends
 	cli      *jesus.Client // sends every event; its connections are shared by all emits
 	connMu   sync.Mutex    // guards closed and the start of inFlight
 	closed   bool
@@ -67,9 +69,18 @@ type outEvent struct {
 	pl        *codec.Pipeline // its codec, e.g. json+gzip
 	ser       *codec.Pipeline // the serializer alone, to decode for validation
 	v         *schema.Validator
+
+	routes  sync.Map // endpoint key -> jesus.Route with this event's codec
+	routesN atomic.Int64
 }
 
 type seqKey struct{ instance, event string }
+
+// seqStream is the sequence of noResponse events to one listening instance.
+type seqStream struct {
+	n   uint64
+	src string // the source id, "<bus source>/<instance>"
+}
 
 // maxSeqStreams bounds the emitter's sequence counters (one per listening instance and
 // event); past it they start again under a new source id, which listeners see as new streams.
@@ -84,7 +95,7 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 		return nil, fmt.Errorf("events: New needs a descriptor, its schema set and a registry cache")
 	}
 	b := &Bus{self: self, set: set, srv: srv, cache: cache, o: defaults(),
-		out: map[string]*outEvent{}, seqs: map[seqKey]uint64{}, listens: map[string][]string{},
+		out: map[string]*outEvent{}, seqs: map[seqKey]*seqStream{}, listens: map[string][]string{},
 		on: map[string]bool{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o.apply(&b.o)
@@ -171,13 +182,20 @@ func (b *Bus) Close() error {
 // routeTable maps events to the services that listen to them, for one cache revision.
 type routeTable struct {
 	rev     int64
-	byEvent map[string][]string
+	byEvent map[string]*listeners
 }
 
-// listenersOf returns the services whose latest descriptor listens to event, sorted. The
-// table is rebuilt when the cache's revision moves, so a new listener is seen by the next
-// Emit without a watch of our own.
-func (b *Bus) listenersOf(event string) []string {
+// listeners are the services listening to one event, sorted, and the wire method of the
+// event at each.
+type listeners struct {
+	services []string
+	methods  []string
+}
+
+// listenersOf returns the services whose latest descriptor listens to event. The table is
+// rebuilt when the cache's revision moves, so a new listener is seen by the next Emit
+// without a watch of our own.
+func (b *Bus) listenersOf(event string) *listeners {
 	rev := b.cache.Revision()
 	if t := b.routes.Load(); t != nil && t.rev == rev {
 		return t.byEvent[event]
@@ -187,7 +205,7 @@ func (b *Bus) listenersOf(event string) []string {
 	if t := b.routes.Load(); t != nil && t.rev == rev {
 		return t.byEvent[event]
 	}
-	t := &routeTable{rev: rev, byEvent: map[string][]string{}}
+	t := &routeTable{rev: rev, byEvent: map[string]*listeners{}}
 	for _, svc := range b.cache.Services() {
 		ver, doc, ok := b.cache.Latest(svc)
 		if !ok {
@@ -203,11 +221,19 @@ func (b *Bus) listenersOf(event string) []string {
 			b.listens[key] = evs
 		}
 		for _, e := range evs {
-			t.byEvent[e] = append(t.byEvent[e], svc)
+			l := t.byEvent[e]
+			if l == nil {
+				l = &listeners{}
+				t.byEvent[e] = l
+			}
+			l.services = append(l.services, svc)
 		}
 	}
-	for _, l := range t.byEvent {
-		sort.Strings(l)
+	for e, l := range t.byEvent {
+		sort.Strings(l.services)
+		for _, svc := range l.services {
+			l.methods = append(l.methods, WireMethod(svc, e))
+		}
 	}
 	b.routes.Store(t)
 	b.pruneConns()

@@ -94,16 +94,19 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	if err := ctx.Err(); err != nil {
 		return res, &jesus.Error{Code: codeOfContext(err), Method: event, Message: "events: " + err.Error()}
 	}
-	data, err := b.encode(ev, payload)
+	bp := b.getBuf()
+	defer b.bufs.Put(bp)
+	data, err := b.encode(ev, payload, bp)
 	if err != nil {
 		return res, err
 	}
 	b.st.emitted.Add(1)
 	res.ID = b.newID()
-	services := b.listenersOf(event)
-	if len(services) == 0 {
+	ls := b.listenersOf(event)
+	if ls == nil || len(ls.services) == 0 {
 		return res, nil
 	}
+	services := ls.services
 	if _, ok := ctx.Deadline(); !ok && ev.mode == jesus.ModeAck {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.o.timeout)
@@ -118,27 +121,35 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	b.connMu.Unlock()
 	defer b.inFlight.Done()
 
-	if jesus.CorrID(ctx) == "" {
-		ctx = jesus.WithCorrID(ctx, res.ID) // an emit that starts a chain: its id is a fine corrid
+	d := delivery{b: b, ev: ev, id: res.ID, data: data, corrID: jesus.CorrID(ctx)}
+	if d.corrID == "" {
+		d.corrID = res.ID // an emit that starts a chain: its id is a fine corrid
 	}
-	d := delivery{b: b, ev: ev, id: res.ID, data: data}
-	errs := make([]error, len(services))
 	if len(services) == 1 {
-		errs[0] = d.to(ctx, services[0])
-	} else {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, b.o.parallel)
-		for i, svc := range services {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				errs[i] = d.to(ctx, svc)
-			}()
+		// The common case, without the fan-out's goroutines and slices.
+		switch err := d.to(ctx, services[0], ls.methods[0]); {
+		case err != nil:
+			res.Failed = map[string]error{services[0]: err}
+		case ev.mode == jesus.ModeAck:
+			res.Acked = []string{services[0]}
+		default:
+			res.Sent = []string{services[0]}
 		}
-		wg.Wait()
+		return res, res.Err()
 	}
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, b.o.parallel)
+	for i, svc := range services {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = d.to(ctx, svc, ls.methods[i])
+		}()
+	}
+	wg.Wait()
 	for i, svc := range services {
 		switch {
 		case errs[i] != nil:
@@ -155,10 +166,22 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	return res, res.Err()
 }
 
-// encode serializes the payload, checks it against the emitter's schema, and compresses it
-// with the event channel's codec.
-func (b *Bus) encode(ev *outEvent, payload any) ([]byte, error) {
-	raw, err := ev.ser.Marshal(nil, payload)
+// getBuf returns a buffer for an encoded payload from the bus's pool.
+func (b *Bus) getBuf() *[]byte {
+	if bp, ok := b.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	buf := make([]byte, 0, 512)
+	return &buf
+}
+
+// encode serializes the payload into *bp (kept there, grown, for the next emit), checks
+// it against the emitter's schema, and compresses it with the event channel's codec.
+func (b *Bus) encode(ev *outEvent, payload any, bp *[]byte) ([]byte, error) {
+	raw, err := ev.ser.Marshal((*bp)[:0], payload)
+	if err == nil && cap(raw) <= maxPooledBuf {
+		*bp = raw[:0]
+	}
 	if err != nil {
 		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
 			Message: fmt.Sprintf("events: encode payload (%s): %v", ev.ser.Name(), err)}
@@ -191,42 +214,54 @@ func (b *Bus) encode(ev *outEvent, payload any) ([]byte, error) {
 	return data, nil
 }
 
+// maxPooledBuf is the largest payload buffer the bus keeps for reuse.
+const maxPooledBuf = 64 << 10
+
 // delivery is one event on its way to the listening services.
 type delivery struct {
-	b    *Bus
-	ev   *outEvent
-	id   string
-	data []byte
+	b      *Bus
+	ev     *outEvent
+	id     string
+	data   []byte
+	corrID string
 }
 
-// to delivers the event to one listening service: once for noResponse, with retries until
-// acknowledged or ctx ends for ack.
-func (d *delivery) to(ctx context.Context, svc string) error {
+// to delivers the event to one listening service, whose wire method is method: once for
+// noResponse, with retries until acknowledged or ctx ends for ack.
+func (d *delivery) to(ctx context.Context, svc, method string) error {
 	b := d.b
-	method := WireMethod(svc, d.ev.name)
-	// corrid, from and timestamps come from ctx through the client; the event's own meta
-	// travels as extra entries.
-	env := &channel.Envelope{Type: channel.TypeRequest, Mode: d.ev.mode, Method: method, Data: d.data,
-		Meta: channel.Meta{Extra: map[string]string{ExtraEvent: d.ev.name, ExtraID: d.id}}}
+	// from and timestamps come from the client; the event's own meta travels as extra
+	// entries, in a map that is reused once this delivery ends (Do keeps nothing of it).
+	extra, _ := b.extras.Get().(map[string]string)
+	if extra == nil {
+		extra = make(map[string]string, 4)
+	}
+	defer func() {
+		clear(extra)
+		b.extras.Put(extra)
+	}()
+	extra[ExtraEvent], extra[ExtraID] = d.ev.name, d.id
+	req := jesus.Request{Method: method, Mode: d.ev.mode, Codec: d.ev.pl.Name(), Data: d.data, Extra: extra, CorrID: d.corrID}
 	var avoid string // the endpoint that failed last, so a retry goes elsewhere
 	wait := b.o.backoff
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			b.st.retries.Add(1)
 		}
-		ep, inst, err := d.pick(svc, avoid)
+		route, err := d.pick(svc, avoid)
 		if err == nil {
+			req.Route = route
 			if d.ev.mode == jesus.ModeNoResponse {
-				seq, src := b.nextSeq(inst, d.ev.name)
-				env.Meta.Extra[ExtraSeq] = strconv.FormatUint(seq, 10)
-				env.Meta.Extra[ExtraSource] = src
+				seq, src := b.nextSeq(route.Instance, d.ev.name)
+				extra[ExtraSeq] = strconv.FormatUint(seq, 10)
+				extra[ExtraSource] = src
 			}
 			if d.ev.mode == jesus.ModeAck {
 				actx, cancel := context.WithTimeout(ctx, b.o.attempt)
-				err = d.send(actx, ep, env)
+				err = d.send(actx, &req)
 				cancel()
 			} else {
-				err = d.send(ctx, ep, env)
+				err = d.send(ctx, &req)
 			}
 			if err == nil {
 				return nil
@@ -252,7 +287,7 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 			}
 			return e
 		}
-		if ep.Addr != "" {
+		if ep := route.Spec; ep.Addr != "" {
 			avoid = endpointKey(ep)
 			if e.Code == jesus.CodeUnavailable || !e.Remote {
 				b.markBad(avoid)
@@ -276,14 +311,12 @@ func (d *delivery) to(ctx context.Context, svc string) error {
 	}
 }
 
-// send makes one attempt on endpoint ep, through the bus's jesus client.
-func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envelope) error {
-	err := d.b.cli.Do(ctx, &jesus.Request{Method: env.Method, Mode: env.Mode, Route: jesus.Route{Spec: ep},
-		Codec: d.ev.pl.Name(), Data: env.Data, Extra: env.Meta.Extra})
-	if err != nil {
+// send makes one attempt on req.Route, through the bus's jesus client.
+func (d *delivery) send(ctx context.Context, req *jesus.Request) error {
+	if err := d.b.cli.Do(ctx, req); err != nil {
 		return err
 	}
-	if env.Mode == jesus.ModeAck {
+	if req.Mode == jesus.ModeAck {
 		d.b.st.acked.Add(1)
 	} else {
 		d.b.st.sent.Add(1)
@@ -293,24 +326,24 @@ func (d *delivery) send(ctx context.Context, ep channel.Spec, env *channel.Envel
 
 // pick chooses a live instance of svc with an endpoint on the event's transport (the
 // channel of the same name preferred), round robin, avoiding endpoints that just failed.
-func (d *delivery) pick(svc, avoid string) (channel.Spec, string, error) {
+func (d *delivery) pick(svc, avoid string) (jesus.Route, error) {
 	b := d.b
 	now := time.Now()
 	checkBad := avoid != "" || b.badMarks.Load() > 0
-	usable := func(in registry.Instance, strict bool) (channel.Spec, bool) {
+	usable := func(in registry.Instance, strict bool) (endpoint, bool) {
 		ep, ok := b.endpointFor(in, d.ev.chName, d.ev.transport)
 		if !ok {
-			return channel.Spec{}, false
+			return endpoint{}, false
 		}
 		if strict && checkBad {
 			if ep.key == avoid {
-				return ep.sp, false
+				return ep, false
 			}
 			if until, bad := b.bad.Load(ep.key); bad && now.Before(until.(time.Time)) {
-				return ep.sp, false
+				return ep, false
 			}
 		}
-		return ep.sp, true
+		return ep, true
 	}
 	inst, err := b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, true); return !ok })
 	if err != nil {
@@ -320,15 +353,35 @@ func (d *delivery) pick(svc, avoid string) (channel.Spec, string, error) {
 	if err != nil {
 		if len(b.cache.Instances(svc)) > 0 {
 			// Live instances, none on the event's transport: retrying cannot help.
-			return channel.Spec{}, "", &jesus.Error{Code: jesus.CodeIncompatible, Service: svc,
+			return jesus.Route{}, &jesus.Error{Code: jesus.CodeIncompatible, Service: svc,
 				Message: fmt.Sprintf("events: %s event %s goes over %s, and no live instance of %s offers a %s endpoint: %v", b.self.ID(), d.ev.name, d.ev.transport, svc, d.ev.transport, err)}
 		}
-		return channel.Spec{}, "", &jesus.Error{Code: jesus.CodeUnavailable, Service: svc,
+		return jesus.Route{}, &jesus.Error{Code: jesus.CodeUnavailable, Service: svc,
 			Message: fmt.Sprintf("events: no live instance of %s: %v", svc, err)}
 	}
-	sp, _ := usable(inst, false)
-	sp.Codec = d.ev.pl.Name()
-	return sp, inst.ID, nil
+	ep, _ := usable(inst, false)
+	return d.ev.route(ep, inst.ID), nil
+}
+
+// routeKey names a memoised route: an endpoint and the instance registering it.
+type routeKey struct{ endpoint, instance string }
+
+// route returns the route to endpoint ep of instance inst with the event's codec, made
+// once: building the channel name on every emit would cost an allocation.
+func (ev *outEvent) route(ep endpoint, inst string) jesus.Route {
+	k := routeKey{ep.key, inst}
+	if r, ok := ev.routes.Load(k); ok {
+		return r.(jesus.Route)
+	}
+	sp := ep.sp
+	sp.Codec = ev.pl.Name()
+	r := jesus.NewRoute(sp, inst)
+	if ev.routesN.Add(1) > maxParsedEndpoints {
+		ev.routes.Clear()
+		ev.routesN.Store(0)
+	}
+	ev.routes.Store(k, r)
+	return r
 }
 
 // markBad makes picks avoid endpoint key for a while. Expired marks are swept now and
@@ -397,19 +450,23 @@ func (b *Bus) endpointFor(in registry.Instance, name, transport string) (endpoin
 	return best, found
 }
 
-// nextSeq returns the next sequence number of the stream to one listening instance.
+// nextSeq returns the next sequence number of the stream to one listening instance, and
+// the stream's source id.
 func (b *Bus) nextSeq(instance, event string) (uint64, string) {
 	b.seqMu.Lock()
 	defer b.seqMu.Unlock()
 	k := seqKey{instance, event}
-	n, ok := b.seqs[k]
-	if !ok && len(b.seqs) >= maxSeqStreams {
-		clear(b.seqs)
-		b.newSource()
+	st := b.seqs[k]
+	if st == nil {
+		if len(b.seqs) >= maxSeqStreams {
+			clear(b.seqs)
+			b.newSource()
+		}
+		st = &seqStream{src: *b.src.Load() + "/" + instance}
+		b.seqs[k] = st
 	}
-	n++
-	b.seqs[k] = n
-	return n, *b.src.Load() + "/" + instance
+	st.n++
+	return st.n, st.src
 }
 
 // retryable reports whether another attempt (maybe on another instance) may succeed.
