@@ -9,59 +9,22 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/udpchan/udptest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 )
 
-// window is how many events (or datagrams) a benchmark sender keeps in flight: enough to
-// keep both sides busy, few enough that socket buffers do not overflow, so that what is
-// measured is the delivered rate, not how fast a sender can throw datagrams away.
-const window = 256
-
-// slots is a credit window: acquire before sending, release on receipt. A lost message
-// never releases its slot, so acquire gives up waiting after a while and counts a loss.
-type slots struct {
-	ch     chan struct{}
-	timers int
-}
-
-func newSlots() *slots { return &slots{ch: make(chan struct{}, window)} }
-
-func (s *slots) acquire() {
-	select {
-	case s.ch <- struct{}{}:
-		return
-	default:
-	}
-	t := time.NewTimer(200 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case s.ch <- struct{}{}:
-	case <-t.C: // one in flight was lost: go on without its slot
-		s.timers++
-	}
-}
-
-func (s *slots) release() {
-	select {
-	case <-s.ch:
-	default:
-	}
-}
-
-// drain waits until every slot came back, or gives up after a while (loss).
-func (s *slots) drain() {
-	deadline := time.Now().Add(2 * time.Second)
-	for len(s.ch) > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Microsecond) // polling a channel's length: nothing to wait on
-	}
-}
+// newSlots is the credit window of the one-way benchmarks: at most 256 events (or
+// datagrams) in flight, enough to keep both sides busy, few enough that socket buffers do
+// not overflow, so that what is measured is the delivered rate, not how fast a sender can
+// throw datagrams away. The raw baseline and the events use the same window.
+func newSlots() *udptest.Window { return udptest.NewWindow(256, 200*time.Millisecond) }
 
 // rawUDP is a loopback datagram pair: a writer and a reader that frees a window slot per
 // datagram read.
 type rawUDP struct {
 	rc, sc *net.UDPConn
-	s      *slots
+	s      *udptest.Window
 	got    atomic.Int64
 	done   chan struct{}
 }
@@ -86,7 +49,7 @@ func newRawUDP(b *testing.B) *rawUDP {
 				return
 			}
 			r.got.Add(1)
-			r.s.release()
+			r.s.Give()
 		}
 	}()
 	b.Cleanup(func() {
@@ -103,12 +66,12 @@ func (r *rawUDP) send(b *testing.B, n, size int) time.Duration {
 	pkt := make([]byte, size)
 	start := time.Now()
 	for range n {
-		r.s.acquire()
+		r.s.Take()
 		if _, err := r.sc.Write(pkt); err != nil {
 			b.Fatal(err)
 		}
 	}
-	r.s.drain()
+	r.s.Drain()
 	return time.Since(start)
 }
 
@@ -127,7 +90,7 @@ func BenchmarkLogUDP(b *testing.B) {
 	audit := startNode(b, set, reg, cache, "audit", true, func(bus *events.Bus) {
 		must(b, events.On(bus, "log", func(ctx context.Context, ev events.Event[LogRecord]) error {
 			got.Add(1)
-			s.release()
+			s.Give()
 			return nil
 		}))
 	})
@@ -145,7 +108,7 @@ func BenchmarkLogUDP(b *testing.B) {
 	plainSrv := jesus.NewServer("plain")
 	jesus.HandleOneWay(plainSrv, "log", func(ctx context.Context, r LogRecord) error {
 		plainGot.Add(1)
-		plainSlots.release()
+		plainSlots.Give()
 		return nil
 	})
 	plainSpec, err := plainSrv.Listen(context.Background(), "udp+msgpack://127.0.0.1:0")
@@ -168,21 +131,21 @@ func BenchmarkLogUDP(b *testing.B) {
 		rawTime += raw.send(b, n, size)
 		start := time.Now()
 		for range n {
-			s.acquire()
+			s.Take()
 			if _, err := events.Emit(ctx, orders, "log", rec); err != nil {
 				b.Fatal(err)
 			}
 		}
-		s.drain()
+		s.Drain()
 		evTime += time.Since(start)
 		start = time.Now()
 		for range n {
-			plainSlots.acquire()
+			plainSlots.Take()
 			if err := jesus.Send(ctx, plainCli, "plain.log", rec); err != nil {
 				b.Fatal(err)
 			}
 		}
-		plainSlots.drain()
+		plainSlots.Drain()
 		plainTime += time.Since(start)
 	}
 	b.StopTimer()

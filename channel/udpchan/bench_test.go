@@ -10,6 +10,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/udpchan"
+	"github.com/jesus-go/jesus/channel/udpchan/udptest"
 )
 
 // benchData is the payload of the benchmarks: a typical structured log line.
@@ -45,49 +46,15 @@ func report(b *testing.B, start time.Time, delivered uint64) {
 	b.ReportMetric(float64(delivered)/float64(b.N), "delivered/op")
 }
 
-// window is a credit window of datagrams in flight: a sender takes a credit per datagram
-// and the receiver gives one back per datagram it got, so that the rate measured is the
-// rate delivered, not how fast a sender can overflow the receiver's socket buffer. A
-// lost datagram never gives its credit back: take gives up waiting after a while.
-type window chan struct{}
-
-func newWindow() window { return make(window, 256) }
-
-func (w window) take() {
-	select {
-	case w <- struct{}{}:
-		return
-	default:
-	}
-	t := time.NewTimer(200 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case w <- struct{}{}:
-	case <-t.C:
-	}
-}
-
-func (w window) give() {
-	select {
-	case <-w:
-	default:
-	}
-}
-
-// wait returns once every credit is back, or after a while (loss).
-func (w window) wait() {
-	deadline := time.Now().Add(2 * time.Second)
-	for len(w) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Microsecond) // polling a channel's length: nothing to wait on
-	}
-}
+// newWindow is the credit window of the one-way benchmarks: 256 datagrams in flight.
+func newWindow() *udptest.Window { return udptest.NewWindow(256, 200*time.Millisecond) }
 
 // BenchmarkNoResponseSend is the fire-and-forget rate, sender to handler, with a
 // listener receiving and dispatching on the same machine.
 func BenchmarkNoResponseSend(b *testing.B) {
 	var got atomic.Uint64
 	w := newWindow()
-	ln := benchServe(b, func(context.Context, *channel.Envelope, channel.ReplyWriter) { got.Add(1); w.give() })
+	ln := benchServe(b, func(context.Context, *channel.Envelope, channel.ReplyWriter) { got.Add(1); w.Give() })
 	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -100,12 +67,12 @@ func BenchmarkNoResponseSend(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		w.take()
+		w.Take()
 		if _, err := c.Open(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
-	w.wait()
+	w.Drain()
 	report(b, start, got.Load())
 	b.ReportMetric(float64(ln.Stats().Overloaded)/float64(b.N), "overloaded/op")
 }
@@ -133,7 +100,7 @@ func BenchmarkRawUDPSend(b *testing.B) {
 				continue
 			}
 			got.Add(1)
-			w.give()
+			w.Give()
 		}
 	}()
 	defer func() { srv.Close(); <-done }()
@@ -148,12 +115,12 @@ func BenchmarkRawUDPSend(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		w.take()
+		w.Take()
 		if _, err := c.Write(pkt); err != nil {
 			b.Fatal(err)
 		}
 	}
-	w.wait()
+	w.Drain()
 	report(b, start, got.Load())
 }
 

@@ -1,6 +1,7 @@
 // Package udptest has test helpers for udp channels: a lossy in-process UDP proxy that
 // drops a chosen share of datagrams with a seeded random generator, so that loss and
-// retransmission can be tested on loopback without network emulation.
+// retransmission can be tested on loopback without network emulation, and a credit
+// Window for benchmarks of one-way traffic.
 package udptest
 
 import (
