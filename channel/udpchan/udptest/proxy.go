@@ -133,8 +133,10 @@ func (p *Proxy) frontLoop() {
 		if up == nil || p.lose() {
 			continue
 		}
-		if _, err := up.Write(buf[:n]); err == nil {
-			p.forwarded.Add(1)
+		// Counted before the write, so that whoever receives the datagram sees the count.
+		p.forwarded.Add(1)
+		if _, err := up.Write(buf[:n]); err != nil {
+			p.forwarded.Add(^uint64(0)) // minus one
 		}
 	}
 }
@@ -176,8 +178,9 @@ func (p *Proxy) backLoop(up *net.UDPConn, client netip.AddrPort) {
 		if p.lose() {
 			continue
 		}
-		if _, err := p.front.WriteToUDPAddrPort(buf[:n], client); err == nil {
-			p.forwarded.Add(1)
+		p.forwarded.Add(1)
+		if _, err := p.front.WriteToUDPAddrPort(buf[:n], client); err != nil {
+			p.forwarded.Add(^uint64(0)) // minus one
 		}
 	}
 }
