@@ -19,7 +19,7 @@ type Pool struct {
 	idle time.Duration
 }
 
-// New returns a pool whose workers end after idle without a task.
+// New returns a pool whose workers end after idle to twice idle without a task.
 func New(idle time.Duration) *Pool {
 	return &Pool{ch: make(chan func()), quit: make(chan struct{}), idle: idle}
 }
@@ -38,16 +38,26 @@ func (p *Pool) loop(f func()) {
 	defer p.wg.Done()
 	t := time.NewTimer(p.idle)
 	defer t.Stop()
+	// The timer is not reset per task (a reset takes the timer heap's lock, on every
+	// request): it runs on, and a worker that ran a task since it was armed arms it again.
+	// So a worker ends after between idle and twice idle without a task.
+	ran := false
 	for {
-		f()
-		f = nil
-		t.Reset(p.idle)
+		if f != nil {
+			f()
+			f = nil
+			ran = true
+		}
 		select {
 		case f = <-p.ch:
 		case <-p.quit:
 			return
 		case <-t.C:
-			return
+			if !ran {
+				return
+			}
+			ran = false
+			t.Reset(p.idle)
 		}
 	}
 }

@@ -49,3 +49,17 @@ func TestIdleWorkersEnd(t *testing.T) {
 	<-done
 	p.Wait() // returns because the worker ends after 1 ms idle, without Stop
 }
+
+// BenchmarkGo is the cost of handing tasks to the pool from one goroutine, with up to
+// 64 of them running or queued at a time.
+func BenchmarkGo(b *testing.B) {
+	p := workerpool.New(time.Minute)
+	defer func() { p.Stop(); p.Wait() }()
+	sem := make(chan struct{}, 64)
+	task := func() { <-sem }
+	b.ReportAllocs()
+	for b.Loop() {
+		sem <- struct{}{}
+		p.Go(task)
+	}
+}
