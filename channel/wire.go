@@ -80,7 +80,8 @@ func AppendEnvelope(dst []byte, e *Envelope) []byte {
 		dst = appendUvarintField(dst, tagCredits, uint64(e.Credits))
 	}
 	if len(m.Extra) > 0 {
-		keys := make([]string, 0, len(m.Extra))
+		var room [8]string // most requests have a few entries: sort them without allocating
+		keys := room[:0]
 		for k := range m.Extra {
 			keys = append(keys, k)
 		}

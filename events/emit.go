@@ -137,19 +137,7 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 		}
 		return res, res.Err()
 	}
-	errs := make([]error, len(services))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, b.o.parallel)
-	for i, svc := range services {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = d.to(ctx, svc, ls.methods[i])
-		}()
-	}
-	wg.Wait()
+	errs := b.fanOut(ctx, d, ls)
 	for i, svc := range services {
 		switch {
 		case errs[i] != nil:
@@ -164,6 +152,26 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 		}
 	}
 	return res, res.Err()
+}
+
+// fanOut delivers d to every listening service in parallel, at most b.o.parallel at once,
+// and returns the error of each. (A function of its own, so that the goroutines' captures
+// do not move emit's variables to the heap for the common case of one listener.)
+func (b *Bus) fanOut(ctx context.Context, d delivery, ls *listeners) []error {
+	errs := make([]error, len(ls.services))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, b.o.parallel)
+	for i, svc := range ls.services {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = d.to(ctx, svc, ls.methods[i])
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // getBuf returns a buffer for an encoded payload from the bus's pool.

@@ -403,7 +403,13 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 	if err := checkCaps(tr.Caps(), r.Mode, r.Route.Spec); err != nil {
 		return &Error{Code: CodeUnimplemented, Method: r.Method, Message: err.Error(), err: err}
 	}
-	env := &channel.Envelope{Type: channel.TypeRequest, Mode: r.Mode, Method: r.Method, Codec: r.Codec, Data: r.Data}
+	// Open keeps nothing of the envelope once it returns: it is reused.
+	env := envelopes.Get().(*channel.Envelope)
+	defer func() {
+		*env = channel.Envelope{}
+		envelopes.Put(env)
+	}()
+	*env = channel.Envelope{Type: channel.TypeRequest, Mode: r.Mode, Method: r.Method, Codec: r.Codec, Data: r.Data}
 	env.Meta = outgoingMeta(ctx, c.name, r.CorrID)
 	env.Meta.Extra = r.Extra
 	if r.Route.name != "" && r.Route.Spec.Codec == r.Codec {
@@ -426,6 +432,9 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 	}
 	return c.recvTerminal(ctx, ex, &outgoing{method: r.Method, route: r.Route}, nil)
 }
+
+// envelopes are Do's request envelopes.
+var envelopes = sync.Pool{New: func() any { return new(channel.Envelope) }}
 
 // Prune closes the client's connections whose endpoint live reports gone (e.g. no instance
 // registers it any more), so that instances coming and going leave no sockets behind. A
