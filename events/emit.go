@@ -336,8 +336,11 @@ func (d *delivery) send(ctx context.Context, req *jesus.Request) error {
 // channel of the same name preferred), round robin, avoiding endpoints that just failed.
 func (d *delivery) pick(svc, avoid string) (jesus.Route, error) {
 	b := d.b
-	now := time.Now()
 	checkBad := avoid != "" || b.badMarks.Load() > 0
+	var now time.Time
+	if checkBad {
+		now = time.Now()
+	}
 	usable := func(in registry.Instance, strict bool) (endpoint, bool) {
 		ep, ok := b.endpointFor(in, d.ev.chName, d.ev.transport)
 		if !ok {

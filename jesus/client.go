@@ -422,7 +422,7 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 			return &Error{Code: CodeDeadlineExceeded, Method: r.Method, Message: "deadline passed before sending"}
 		}
 	}
-	env.Meta.ReqOut = time.Now().UnixNano()
+	env.Meta.ReqOut = env.Meta.ReqIn // built and sent in the same breath: one clock read
 	ex, err := cn.Open(ctx, env)
 	if err != nil {
 		return c.sendError(ctx, r.Route, r.Method, err)

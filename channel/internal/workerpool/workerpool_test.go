@@ -63,3 +63,49 @@ func BenchmarkGo(b *testing.B) {
 		p.Go(task)
 	}
 }
+
+// Handlers that block until all of them run: with GOMAXPROCS workers and the rest queued
+// this would deadlock; the watchdog starts workers for a queue that does not move.
+func TestBlockedHandlersDoNotStarveTheQueue(t *testing.T) {
+	p := workerpool.New(time.Minute)
+	const n = 50
+	var started sync.WaitGroup
+	started.Add(n)
+	done := make(chan struct{})
+	var finished sync.WaitGroup
+	finished.Add(n)
+	for range n {
+		p.Go(func() {
+			defer finished.Done()
+			started.Done()
+			<-done
+		})
+	}
+	go func() { started.Wait(); close(done) }()
+	finished.Wait()
+	p.Stop()
+	p.Wait()
+}
+
+// Under a steady stream of short tasks the pool runs them on about GOMAXPROCS workers.
+func TestShortTasksFewWorkers(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := workerpool.New(time.Minute)
+	var wg sync.WaitGroup
+	var peak atomic.Int64
+	for range 10000 {
+		wg.Add(1)
+		p.Go(func() { wg.Done() })
+		if g := int64(runtime.NumGoroutine() - before); g > peak.Load() {
+			peak.Store(g)
+		}
+	}
+	wg.Wait()
+	p.Stop()
+	p.Wait()
+	// GOMAXPROCS workers, plus a few the watchdog may add when the test's goroutine
+	// is descheduled with tasks queued.
+	if max := int64(runtime.GOMAXPROCS(0) + 16); peak.Load() > max {
+		t.Fatalf("%d goroutines at the peak for short tasks, want at most %d", peak.Load(), max)
+	}
+}
