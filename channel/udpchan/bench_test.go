@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/udpchan"
 	"github.com/jesus-go/jesus/channel/udpchan/udptest"
@@ -80,7 +82,14 @@ func BenchmarkNoResponseSend(b *testing.B) {
 // BenchmarkRawUDPSend is the baseline of BenchmarkNoResponseSend: plain net.UDPConn
 // writes of the same datagram size to a socket a goroutine reads from, one system call
 // per datagram on each side, with the same credit window.
-func BenchmarkRawUDPSend(b *testing.B) {
+func BenchmarkRawUDPSend(b *testing.B) { rawUDPSend(b, 1) }
+
+// BenchmarkRawUDPSendBatched is the same with batches of up to 32 datagrams per system
+// call on both sides (sendmmsg and recvmmsg, as the transport uses): the most a program
+// can move through loopback sockets on this machine, for scale.
+func BenchmarkRawUDPSendBatched(b *testing.B) { rawUDPSend(b, 32) }
+
+func rawUDPSend(b *testing.B, batch int) {
 	w := newWindow()
 	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -91,16 +100,29 @@ func BenchmarkRawUDPSend(b *testing.B) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 2048)
+		pc := ipv4.NewPacketConn(srv)
+		msgs := make([]ipv4.Message, batch)
+		for i := range msgs {
+			msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+		}
+		buf := msgs[0].Buffers[0]
 		for {
-			if _, _, err := srv.ReadFromUDPAddrPort(buf); err != nil {
+			n, err := 1, error(nil)
+			if batch == 1 {
+				_, _, err = srv.ReadFromUDPAddrPort(buf)
+			} else {
+				n, err = pc.ReadBatch(msgs, 0)
+			}
+			if err != nil {
 				if errors.Is(err, net.ErrClosed) {
 					return
 				}
 				continue
 			}
-			got.Add(1)
-			w.Give()
+			for range n {
+				got.Add(1)
+				w.Give()
+			}
 		}
 	}()
 	defer func() { srv.Close(); <-done }()
@@ -114,10 +136,32 @@ func BenchmarkRawUDPSend(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		w.Take()
-		if _, err := c.Write(pkt); err != nil {
-			b.Fatal(err)
+	if batch == 1 {
+		for i := 0; i < b.N; i++ {
+			w.Take()
+			if _, err := c.Write(pkt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		pc := ipv4.NewPacketConn(c)
+		msgs := make([]ipv4.Message, batch)
+		for i := range msgs {
+			msgs[i].Buffers = [][]byte{pkt}
+		}
+		for i := 0; i < b.N; {
+			k := min(batch, b.N-i)
+			for range k {
+				w.Take()
+			}
+			for sent := 0; sent < k; {
+				n, err := pc.WriteBatch(msgs[sent:k], 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sent += n
+			}
+			i += k
 		}
 	}
 	w.Drain()
