@@ -59,9 +59,11 @@ type Listener interface {
 	// Addr is the bound address, e.g. "127.0.0.1:43117" or a socket path.
 	Addr() string
 	// Serve accepts and dispatches requests to h until Shutdown or Close; it then returns
-	// ErrClosed. Every request runs h.ServeExchange in its own goroutine, bounded by
-	// Config.MaxInFlight per connection; over the bound the transport itself replies
-	// TypeError with CodeResourceExhausted.
+	// ErrClosed. Requests run h.ServeExchange concurrently, bounded by Config.MaxInFlight
+	// per connection; over the bound the transport itself replies TypeError with
+	// CodeResourceExhausted. (The transports of this module run handlers on reused
+	// goroutines, about GOMAXPROCS at a time while they keep up, more when handlers
+	// block.)
 	Serve(h Handler) error
 	// Shutdown stops accepting connections and new requests (which get CodeUnavailable),
 	// waits for running handlers to return, then closes. When ctx ends first it closes
