@@ -175,26 +175,20 @@ func (p *Pool) run(w *worker, f func()) {
 }
 
 // unpark takes w off the idle list; false means a task was handed to it meanwhile.
-func (p *Pool) unpark(w *worker) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, x := range p.idle {
-		if x == w {
-			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
+func (p *Pool) unpark(w *worker) bool { return p.takeIdle(w, false) }
 
 // leave ends parked worker w, unless a task was handed to it meanwhile (false).
-func (p *Pool) leave(w *worker) bool {
+func (p *Pool) leave(w *worker) bool { return p.takeIdle(w, true) }
+
+func (p *Pool) takeIdle(w *worker, end bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, x := range p.idle {
 		if x == w {
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			p.workers--
+			if end {
+				p.workers--
+			}
 			return true
 		}
 	}
