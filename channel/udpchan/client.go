@@ -51,6 +51,7 @@ type Conn struct {
 	// The send queue of noResponse datagrams. Producers hold sendMu for reading while
 	// they check sendClosed and enqueue; Close takes it for writing, so that nothing is
 	// queued after the writer's final flush.
+	closing    atomic.Bool // set first thing in Close
 	sendMu     sync.RWMutex
 	sendClosed bool
 	queue      chan *[]byte  // encoded datagrams, buffers of bufs
@@ -132,7 +133,7 @@ func (c *Conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.isClosed() {
+	if c.closing.Load() { // early and lock-free; enqueue and openAck check for certain
 		return nil, fmt.Errorf("udpchan: open: %w", channel.ErrClosed)
 	}
 	req.ID = c.nextID.Add(1)
@@ -307,6 +308,7 @@ func (c *Conn) isClosed() bool {
 // Close closes the socket, waits for the reader goroutine, and fails open exchanges
 // with an error wrapping channel.ErrClosed. It is safe to call more than once.
 func (c *Conn) Close() error {
+	c.closing.Store(true)
 	c.sendMu.Lock()
 	first := !c.sendClosed
 	c.sendClosed = true
