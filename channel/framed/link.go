@@ -125,10 +125,10 @@ func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 		putBuf(b)
 		return false, err
 	}
-	if l.qBytes+n > l.cfg.MaxPendingBytes {
-		l.mu.Unlock()
+	if queued := l.qBytes + n; queued > l.cfg.MaxPendingBytes {
+		l.mu.Unlock() // queued was read under the lock: the writer changes qBytes
 		putBuf(b)
-		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), l.qBytes+n, l.cfg.MaxPendingBytes)
+		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), queued, l.cfg.MaxPendingBytes)
 		l.close(err)
 		return false, fmt.Errorf("%w: %v", channel.ErrClosed, err)
 	}
