@@ -92,11 +92,43 @@ func (f HandlerFunc) ServeExchange(ctx context.Context, req *Envelope, w ReplyWr
 type ReplyWriter interface {
 	// Send writes one reply (TypeAck, TypeResponse, TypeItem, TypeEnd or TypeError); the
 	// transport fills in ID and Mode. For TypeItem it blocks until the caller has granted
-	// credit or ctx ends. Replies to a ModeNoResponse request fail with ErrNoReply.
+	// credit or ctx ends. Replies to a ModeNoResponse request fail with ErrNoReply, but
+	// for a TypeError: nothing goes back to the caller as an error, the transport counts
+	// the request as dropped (OneWayListenerStats.Dropped, and where the transport can,
+	// the sender's OneWayStats.Dropped) and Send returns nil. This is how the layer above
+	// says it refused a one-way request (shutting down, invalid, a handler that panicked).
 	// After a terminal reply further sends fail with ErrClosed.
 	Send(ctx context.Context, reply *Envelope) error
 	// Peer is the caller's address as the transport sees it.
 	Peer() string
+}
+
+// OneWayStats counts the noResponse requests a Conn sent, so that none is lost in
+// silence: once nothing is in flight, Sent == Delivered + Dropped + Lost.
+type OneWayStats struct {
+	Sent      uint64 // noResponse requests handed to the connection
+	Delivered uint64 // the receiver confirmed it ran them (handed them to its handler, which took them)
+	Dropped   uint64 // the receiver confirmed it did not run them (shutting down, a limit, the handler layer refused)
+	Lost      uint64 // the connection ended before the receiver confirmed them: they may or may not have run
+}
+
+// OneWayCounter is implemented by Conns that count their noResponse requests (an
+// optional ability, found by type assertion). A transport that cannot learn the
+// receiver's verdict (udp) counts what it could not send as Lost and leaves Delivered 0.
+type OneWayCounter interface {
+	OneWayStats() OneWayStats
+}
+
+// OneWayListenerStats counts the noResponse requests a Listener read.
+type OneWayListenerStats struct {
+	Received uint64 // noResponse requests read from callers
+	Dropped  uint64 // of those, not run: refused by the transport (draining, a limit) or by the handler (a TypeError reply)
+}
+
+// OneWayListenerCounter is implemented by Listeners that count noResponse requests (an
+// optional ability, found by type assertion).
+type OneWayListenerCounter interface {
+	OneWayListenerStats() OneWayListenerStats
 }
 
 // Error codes the channel layer itself puts on the wire in TypeError replies. They are
