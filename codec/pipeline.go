@@ -129,3 +129,83 @@ func (p *Pipeline) UnmarshalValue(data []byte) (any, error) {
 	putScratch(sp, raw)
 	return v, err
 }
+
+// The stages of Marshal and Unmarshal one at a time, for a layer that checks the
+// serialized bytes in between (serialize, check, compress; decompress once, check,
+// decode from the same bytes) without undoing its own work.
+
+// Compressed reports whether the pipeline has a compressor other than none.
+func (p *Pipeline) Compressed() bool { return !p.identity }
+
+// Serialize appends the serialized, uncompressed form of v to dst. A form over
+// Limits().MaxDecompressed fails with ErrTooLarge.
+func (p *Pipeline) Serialize(dst []byte, v any) ([]byte, error) {
+	start := len(dst)
+	out, err := p.ser.Marshal(dst, v)
+	if err == nil && len(out)-start > p.limits.MaxDecompressed {
+		return out[:start], p.tooLarge(len(out) - start)
+	}
+	return out, err
+}
+
+// Compress appends the compressed form of raw, a serialized message, to dst; for the
+// compressor none it appends raw itself.
+func (p *Pipeline) Compress(dst, raw []byte) ([]byte, error) {
+	if p.identity {
+		return append(dst, raw...), nil
+	}
+	return p.comp.Compress(dst, raw)
+}
+
+// Opened is a message opened by Pipeline.Open: Raw is its serialized form, in a pooled
+// buffer when the pipeline decompressed it. Release gives the buffer back; Raw must not
+// be used after that.
+type Opened struct {
+	Raw []byte
+	sp  *[]byte
+}
+
+// Release returns the buffer of o to the pool. It is safe on the zero Opened.
+func (o Opened) Release() {
+	if o.sp != nil {
+		putScratch(o.sp, o.Raw)
+	}
+}
+
+// Open returns the serialized form of data within the limits: data itself for the
+// compressor none, else data decompressed once into a pooled buffer.
+func (p *Pipeline) Open(data []byte) (Opened, error) {
+	if p.identity {
+		if len(data) > p.limits.MaxDecompressed {
+			return Opened{}, p.tooLarge(len(data))
+		}
+		return Opened{Raw: data}, nil
+	}
+	sp := getScratch()
+	raw, err := p.comp.Decompress((*sp)[:0], data, p.limits.MaxDecompressed)
+	if err != nil {
+		putScratch(sp, raw)
+		return Opened{}, err
+	}
+	return Opened{Raw: raw, sp: sp}, nil
+}
+
+// SerializePooled serializes v into a pooled buffer (the Opened's Raw), to be checked
+// and then compressed with Compress; Release it after. A form over
+// Limits().MaxDecompressed fails with ErrTooLarge.
+func (p *Pipeline) SerializePooled(v any) (Opened, error) {
+	sp := getScratch()
+	raw, err := p.Serialize((*sp)[:0], v)
+	if err != nil {
+		putScratch(sp, raw)
+		return Opened{}, err
+	}
+	return Opened{Raw: raw, sp: sp}, nil
+}
+
+// Decode decodes raw, a serialized message already within the limits (see Open), into
+// v (a pointer); a *any gets the JSON-ready value UnmarshalValue returns.
+func (p *Pipeline) Decode(raw []byte, v any) error { return p.ser.Unmarshal(raw, v) }
+
+// DecodeValue decodes raw, a serialized message (see Open), into a JSON-ready value.
+func (p *Pipeline) DecodeValue(raw []byte) (any, error) { return p.ser.UnmarshalValue(raw) }

@@ -65,10 +65,24 @@ type Client struct {
 	o    clientOptions
 
 	mu     sync.Mutex
-	conns  map[connKey]channel.Conn
+	conns  map[connKey]*connEntry
 	closed bool
-	parent *Client // set on views that share the parent's connections
+	gone   channel.OneWayStats // counts of connections already closed
+	parent *Client             // set on views that share the parent's connections
 	sizes  sizeHint
+	bad    atomic.Uint64 // replies and items that failed the expected schema
+
+	unary  UnaryFunc  // interceptors around invoke; nil without interceptors
+	doFn   UnaryFunc  // interceptors around Do; nil without interceptors
+	stream StreamFunc // interceptors around streams; nil without interceptors
+}
+
+// connEntry is a connection, or the dial that will give it: callers of the same
+// endpoint wait on ready instead of holding the client's lock while one dials.
+type connEntry struct {
+	ready chan struct{}
+	cn    channel.Conn
+	err   error
 }
 
 // connKey names a connection: a transport and an address.
@@ -103,11 +117,16 @@ func (h *sizeHint) observe(n int) {
 // NewClient returns a client for the service named name (sent as Meta.From; "" is fine).
 // Without WithTarget or WithResolver every call fails with unavailable.
 func NewClient(name string, opts ...Option) *Client {
-	c := &Client{name: name, conns: map[connKey]channel.Conn{}}
+	c := &Client{name: name, conns: map[connKey]*connEntry{}}
 	for _, o := range opts {
 		o.applyClient(&c.o)
 	}
 	c.o.fill()
+	c.unary = chainUnary(c.o.intercept, c.invoke)
+	c.doFn = chainUnary(c.o.intercept, func(ctx context.Context, call *Invocation) error {
+		return c.do(ctx, call.Request.(*Request), call)
+	})
+	c.stream = chainStream(c.o.intercept, c.streamBase)
 	return c
 }
 
@@ -115,15 +134,75 @@ func NewClient(name string, opts ...Option) *Client {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	conns := c.conns
-	c.conns, c.closed = map[connKey]channel.Conn{}, true
+	c.conns, c.closed = map[connKey]*connEntry{}, true
 	c.mu.Unlock()
 	var first error
-	for _, cn := range conns {
-		if err := cn.Close(); err != nil && first == nil {
+	for _, e := range conns {
+		<-e.ready
+		if e.cn == nil {
+			continue
+		}
+		if err := c.retire(e.cn); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// retire closes cn and keeps its one-way counts in the client's totals.
+func (c *Client) retire(cn channel.Conn) error {
+	err := cn.Close()
+	if oc, ok := cn.(channel.OneWayCounter); ok {
+		st := oc.OneWayStats()
+		c.mu.Lock()
+		addOneWay(&c.gone, st)
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func addOneWay(dst *channel.OneWayStats, st channel.OneWayStats) {
+	dst.Sent += st.Sent
+	dst.Delivered += st.Delivered
+	dst.Dropped += st.Dropped
+	dst.Lost += st.Lost
+}
+
+// ClientStats are a client's figures since NewClient.
+type ClientStats struct {
+	// OneWay counts the noResponse requests of every connection, open or closed. Once
+	// nothing is in flight, Sent == Delivered + Dropped + Lost on transports that learn
+	// the receiver's verdict (tcp, unix, http); udp counts only what it could not send.
+	OneWay channel.OneWayStats
+	// BadResponses counts replies and stream items refused because they fail the
+	// schema the client expects (code bad_response).
+	BadResponses uint64
+}
+
+// Stats returns a snapshot of the client's figures.
+func (c *Client) Stats() ClientStats {
+	if c.parent != nil {
+		return c.parent.Stats()
+	}
+	c.mu.Lock()
+	st := ClientStats{OneWay: c.gone, BadResponses: c.bad.Load()}
+	open := make([]channel.Conn, 0, len(c.conns))
+	for _, e := range c.conns {
+		select {
+		case <-e.ready:
+			if e.cn != nil {
+				open = append(open, e.cn)
+			}
+		default:
+		}
+	}
+	c.mu.Unlock()
+	for _, cn := range open {
+		if oc, ok := cn.(channel.OneWayCounter); ok {
+			addOneWay(&st.OneWay, oc.OneWayStats())
+		}
+	}
+	return st
 }
 
 func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, channel.Transport, error) {
@@ -136,18 +215,47 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 	}
 	key := connKey{sp.Transport, sp.Addr}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return nil, nil, Errorf(CodeUnavailable, "client is closed")
 	}
-	if cn, ok := c.conns[key]; ok {
-		return cn, tr, nil
+	if e, ok := c.conns[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, nil, contextError(ctx.Err(), "")
+		}
+		if e.err != nil {
+			return nil, nil, e.err
+		}
+		return e.cn, tr, nil
 	}
+	e := &connEntry{ready: make(chan struct{})}
+	c.conns[key] = e
+	c.mu.Unlock()
+
 	cn, err := tr.Dial(ctx, sp.Addr, c.o.cfg)
+	c.mu.Lock()
 	if err != nil {
-		return nil, nil, Errorf(CodeUnavailable, "dial %s://%s: %w", sp.Transport, sp.Addr, err)
+		e.err = Errorf(CodeUnavailable, "dial %s://%s: %w", sp.Transport, sp.Addr, err)
+		if c.conns[key] == e {
+			delete(c.conns, key) // the next call dials again
+		}
+	} else if c.closed || c.conns[key] != e {
+		// Closed or pruned while dialling: the connection is nobody's.
+		e.err = Errorf(CodeUnavailable, "client is closed")
+	} else {
+		e.cn = cn
 	}
-	c.conns[key] = cn
+	c.mu.Unlock()
+	close(e.ready)
+	if e.err != nil {
+		if cn != nil {
+			_ = c.retire(cn)
+		}
+		return nil, nil, e.err
+	}
 	return cn, tr, nil
 }
 
@@ -158,8 +266,10 @@ type outgoing struct {
 	pl     *codec.Pipeline
 }
 
-// open validates, encodes and sends a request, and returns the exchange (nil for noResponse).
-func (c *Client) open(ctx context.Context, method string, mode Mode, req any) (channel.Exchange, *outgoing, error) {
+// open validates, encodes and sends the request of call, and returns the exchange (nil
+// for noResponse).
+func (c *Client) open(ctx context.Context, call *Invocation) (channel.Exchange, *outgoing, error) {
+	method := call.Method
 	if err := ctx.Err(); err != nil {
 		return nil, nil, contextError(err, method)
 	}
@@ -171,7 +281,7 @@ func (c *Client) open(ctx context.Context, method string, mode Mode, req any) (c
 	const maxAttempts = 3
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		ex, out, err := c.openOnce(ctx, method, mode, req)
+		ex, out, err := c.openOnce(ctx, call)
 		if err == nil {
 			return ex, out, nil
 		}
@@ -183,7 +293,8 @@ func (c *Client) open(ctx context.Context, method string, mode Mode, req any) (c
 	return nil, nil, lastErr
 }
 
-func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any) (channel.Exchange, *outgoing, error) {
+func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchange, *outgoing, error) {
+	method, mode := call.Method, call.Mode
 	route, err := c.o.resolver.Resolve(ctx, method)
 	if err != nil {
 		e := AsError(err)
@@ -192,6 +303,7 @@ func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any
 		}
 		return nil, nil, e
 	}
+	call.Peer = route.Spec.Addr
 	out := &outgoing{method: method, route: route}
 	out.pl, err = c.o.codecs.Pipeline(route.Spec.Codec)
 	if err != nil {
@@ -204,16 +316,16 @@ func (c *Client) openOnce(ctx context.Context, method string, mode Mode, req any
 	if err := checkCaps(tr.Caps(), mode, route.Spec); err != nil {
 		return nil, nil, &Error{Code: CodeUnimplemented, Method: method, Message: err.Error(), err: err}
 	}
-	data, err := out.pl.Marshal(c.sizes.buf(), req)
-	if err != nil {
-		return nil, nil, &Error{Code: codecCode(err), Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), err), err: err}
+	data, codecErr, schemaErr := encodeChecked(out.pl, validatorOf(c.o.validation, partRequest, method), c.sizes.buf(), call.Request)
+	if codecErr != nil {
+		return nil, nil, &Error{Code: codecCode(codecErr), Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), codecErr), err: codecErr}
+	}
+	if schemaErr != nil {
+		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
 	}
 	c.sizes.observe(len(data))
-	if err := validate(c.o.validation, out.pl, partRequest, method, data); err != nil {
-		return nil, nil, err
-	}
 	env := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: out.pl.Name(), Data: data}
-	env.Meta = OutgoingMeta(ctx, c.name)
+	env.Meta = call.Meta
 	env.Meta.Channel = route.name
 	if env.Meta.Channel == "" {
 		env.Meta.Channel = route.Spec.Name()
@@ -280,14 +392,14 @@ func (c *Client) recvTerminal(ctx context.Context, ex channel.Exchange, out *out
 	case channel.TypeAck:
 		return nil
 	case channel.TypeResponse:
-		if res == nil {
-			return nil
-		}
 		return out.decode(c, env, res)
 	}
 	return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("unexpected %s reply", env.Type)}
 }
 
+// decode checks a response or stream item against the schema the client expects of the
+// method (the receiver broke the contract when it fails: bad_response) and decodes it
+// into v (nil: check only), from one decompression.
 func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 	pl := out.pl
 	if env.Codec != "" && env.Codec != pl.Name() {
@@ -296,10 +408,26 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 			return &Error{Code: CodeInternal, Method: out.method, Message: "reply codec: " + err.Error(), err: err}
 		}
 	}
-	if err := pl.Unmarshal(env.Data, v); err != nil {
-		return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("decode reply (%s): %v", pl.Name(), err), err: err}
+	codecErr, schemaErr := decodeChecked(pl, validatorOf(c.o.validation, partResponse, out.method), env.Data, v)
+	if codecErr != nil {
+		return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("decode %s from %s (%s): %v", env.Type, out.route.Spec.String(), pl.Name(), codecErr), err: codecErr}
+	}
+	if schemaErr != nil {
+		c.root().bad.Add(1)
+		what := fmt.Sprintf("the receiver broke the contract: %s from %s", env.Type, out.route.Spec.String())
+		if out.route.Instance != "" {
+			what += " (instance " + out.route.Instance + ")"
+		}
+		return schemaFailure(schemaErr, CodeBadResponse, out.method, what)
 	}
 	return nil
+}
+
+func (c *Client) root() *Client {
+	if c.parent != nil {
+		return c.parent
+	}
+	return c
 }
 
 // Invoke is the untyped form of Call, Send, Ack and Stream's first reply: it sends req in
@@ -308,11 +436,21 @@ func (c *Client) Invoke(ctx context.Context, method string, mode Mode, req, res 
 	if mode == ModeStream {
 		return &Error{Code: CodeInvalidArgument, Method: method, Message: "use Stream for stream methods"}
 	}
-	ex, out, err := c.open(ctx, method, mode, req)
+	if c.unary == nil {
+		call := Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
+		return c.invoke(ctx, &call)
+	}
+	call := &Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
+	return c.unary(ctx, call)
+}
+
+// invoke is the innermost UnaryFunc of a client.
+func (c *Client) invoke(ctx context.Context, call *Invocation) error {
+	ex, out, err := c.open(ctx, call)
 	if err != nil || ex == nil {
 		return err
 	}
-	return c.recvTerminal(ctx, ex, out, res)
+	return c.recvTerminal(ctx, ex, out, call.Response)
 }
 
 // Call sends req to method ("service.method") and waits for its response.
@@ -322,7 +460,9 @@ func Call[Req, Res any](ctx context.Context, c *Client, method string, req Req) 
 	return res, err
 }
 
-// Send sends req in noResponse mode: it returns once the message is handed to the transport.
+// Send sends req in noResponse mode: it returns once the message is handed to the
+// transport (tcp and unix: within the receiver's one-way window; past it Send waits, up
+// to ctx, for the receiver to catch up).
 func Send[Req any](ctx context.Context, c *Client, method string, req Req) error {
 	return c.Invoke(ctx, method, ModeNoResponse, req, nil)
 }
@@ -333,42 +473,61 @@ func Ack[Req any](ctx context.Context, c *Client, method string, req Req) error 
 	return c.Invoke(ctx, method, ModeAck, req, nil)
 }
 
-// Stream calls a stream method and yields its items. Breaking out of the loop cancels the
-// stream at the receiver. An error is yielded once, as the last pair.
+// errStopped is what a client stream's send returns once the caller's loop stopped.
+var errStopped = errors.New("jesus: the stream's reader stopped")
+
+// Stream calls a stream method and yields its items, each checked against the schema
+// the client expects. Breaking out of the loop cancels the stream at the receiver. An
+// error is yielded once, as the last pair.
 func Stream[Req, Item any](ctx context.Context, c *Client, method string, req Req) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		var zero Item
-		ex, out, err := c.open(ctx, method, ModeStream, req)
-		if err != nil {
-			yield(zero, err)
-			return
+		var it Item
+		call := &Invocation{Method: method, Mode: ModeStream, Request: req, Response: &it, Meta: OutgoingMeta(ctx, c.name)}
+		send := func(p any) error {
+			if !yield(*p.(*Item), nil) {
+				return errStopped
+			}
+			it = zero
+			return nil
 		}
-		defer ex.Close()
-		for {
-			env, err := ex.Recv(ctx)
-			if err != nil {
-				yield(zero, c.sendError(ctx, out.route, method, err))
-				return
+		f := c.stream
+		if f == nil {
+			f = c.streamBase
+		}
+		if err := f(ctx, call, send); err != nil && err != errStopped {
+			yield(zero, err)
+		}
+	}
+}
+
+// streamBase is the innermost StreamFunc of a client: it decodes each item into
+// call.Response and passes that pointer to send.
+func (c *Client) streamBase(ctx context.Context, call *Invocation, send func(item any) error) error {
+	ex, out, err := c.open(ctx, call)
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+	for {
+		env, err := ex.Recv(ctx)
+		if err != nil {
+			return c.sendError(ctx, out.route, call.Method, err)
+		}
+		switch env.Type {
+		case channel.TypeItem:
+			if err := out.decode(c, env, call.Response); err != nil {
+				return err
 			}
-			switch env.Type {
-			case channel.TypeItem:
-				var it Item
-				if err := out.decode(c, env, &it); err != nil {
-					yield(zero, err)
-					return
-				}
-				if !yield(it, nil) {
-					return
-				}
-			case channel.TypeEnd:
-				return
-			case channel.TypeError:
-				yield(zero, fromEnvelope(env, method))
-				return
-			default:
-				yield(zero, &Error{Code: CodeInternal, Method: method, Message: fmt.Sprintf("unexpected %s in a stream", env.Type)})
-				return
+			if err := send(call.Response); err != nil {
+				return err
 			}
+		case channel.TypeEnd:
+			return nil
+		case channel.TypeError:
+			return fromEnvelope(env, call.Method)
+		default:
+			return &Error{Code: CodeInternal, Method: call.Method, Message: fmt.Sprintf("unexpected %s in a stream", env.Type)}
 		}
 	}
 }
@@ -387,7 +546,7 @@ type Request struct {
 
 // Do sends r over r.Route: for noResponse it returns once r is handed to the transport, for
 // ack once the receiver has acknowledged. Errors are *Error; connections are the client's,
-// shared with its other calls.
+// shared with its other calls. Interceptors see r as the Invocation's Request.
 func (c *Client) Do(ctx context.Context, r *Request) error {
 	if r.Mode != ModeNoResponse && r.Mode != ModeAck {
 		return &Error{Code: CodeInvalidArgument, Method: r.Method, Message: fmt.Sprintf("Do sends noResponse or ack requests, not %s", r.Mode)}
@@ -395,6 +554,16 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err, r.Method)
 	}
+	if c.doFn == nil {
+		return c.do(ctx, r, nil)
+	}
+	call := &Invocation{Method: r.Method, Mode: r.Mode, Request: r, Meta: outgoingMeta(ctx, c.name, r.CorrID), Peer: r.Route.Spec.Addr}
+	call.Meta.Extra = r.Extra
+	return c.doFn(ctx, call)
+}
+
+// do sends r; call carries the meta interceptors may have changed (nil: built here).
+func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 	cn, tr, err := c.conn(ctx, r.Route.Spec)
 	if err != nil {
 		e := AsError(err)
@@ -410,8 +579,12 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 		envelopes.Put(env)
 	}()
 	*env = channel.Envelope{Type: channel.TypeRequest, Mode: r.Mode, Method: r.Method, Codec: r.Codec, Data: r.Data}
-	env.Meta = outgoingMeta(ctx, c.name, r.CorrID)
-	env.Meta.Extra = r.Extra
+	if call != nil {
+		env.Meta = call.Meta
+	} else {
+		env.Meta = outgoingMeta(ctx, c.name, r.CorrID)
+		env.Meta.Extra = r.Extra
+	}
 	if r.Route.name != "" && r.Route.Spec.Codec == r.Codec {
 		env.Meta.Channel = r.Route.name
 	} else {
@@ -442,14 +615,21 @@ var envelopes = sync.Pool{New: func() any { return new(channel.Envelope) }}
 func (c *Client) Prune(live func(transport, addr string) bool) {
 	c.mu.Lock()
 	var stale []channel.Conn
-	for key, cn := range c.conns {
-		if !live(key.transport, key.addr) {
-			stale = append(stale, cn)
-			delete(c.conns, key)
+	for key, e := range c.conns {
+		if live(key.transport, key.addr) {
+			continue
 		}
+		select {
+		case <-e.ready:
+			if e.cn != nil {
+				stale = append(stale, e.cn)
+			}
+		default: // still dialling: conn sees it gone and closes what it gets
+		}
+		delete(c.conns, key)
 	}
 	c.mu.Unlock()
 	for _, cn := range stale {
-		cn.Close()
+		_ = c.retire(cn)
 	}
 }

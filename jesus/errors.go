@@ -29,13 +29,14 @@ const (
 	CodeUnavailable        Code = "unavailable"         // no instance, connection lost, server shutting down
 	CodeUnauthenticated    Code = "unauthenticated"     // the caller is not known
 	CodeIncompatible       Code = "incompatible"        // caller and receiver schemas do not agree
+	CodeBadResponse        Code = "bad_response"        // the receiver broke the contract: its reply fails the schema the caller expects
 )
 
 var knownCodes = map[Code]bool{
 	CodeCanceled: true, CodeUnknown: true, CodeInvalidArgument: true, CodeDeadlineExceeded: true,
 	CodeNotFound: true, CodeAlreadyExists: true, CodePermissionDenied: true, CodeResourceExhausted: true,
 	CodeFailedPrecondition: true, CodeUnimplemented: true, CodeInternal: true, CodeUnavailable: true,
-	CodeUnauthenticated: true, CodeIncompatible: true,
+	CodeUnauthenticated: true, CodeIncompatible: true, CodeBadResponse: true,
 }
 
 // Valid reports whether c is one of the codes above.
@@ -75,6 +76,7 @@ var (
 	ErrUnavailable        = &Error{Code: CodeUnavailable}
 	ErrUnauthenticated    = &Error{Code: CodeUnauthenticated}
 	ErrIncompatible       = &Error{Code: CodeIncompatible}
+	ErrBadResponse        = &Error{Code: CodeBadResponse}
 )
 
 // NewError returns an error with code c and a message.

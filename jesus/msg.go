@@ -86,11 +86,13 @@ func outgoingMeta(ctx context.Context, from, corrID string) Meta {
 	if m.CorrID == "" {
 		m.CorrID = uuid.NewString()
 	}
-	if id, ok := ctx.Value(keyUserID).(string); ok {
-		m.UserID = id
-	} else if in, ok := MsgFromContext(ctx); ok {
+	in, hasIn := MsgFromContext(ctx)
+	if hasIn {
 		m.UserID = in.Meta.UserID
 		m.Trace = in.Meta.Trace
+	}
+	if id, ok := ctx.Value(keyUserID).(string); ok {
+		m.UserID = id // a handler may act for another user; the trace goes on all the same
 	}
 	return m
 }

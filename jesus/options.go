@@ -27,6 +27,7 @@ type common struct {
 	cfg        channel.Config
 	logger     *slog.Logger
 	validation Validation
+	intercept  []Interceptor
 }
 
 func (c *common) fill() {
@@ -73,6 +74,12 @@ func WithLogger(l *slog.Logger) Option { return commonOption(func(c *common) { c
 // WithValidation makes every message checked against schemas: see Validation.
 func WithValidation(v Validation) Option {
 	return commonOption(func(c *common) { c.validation = v })
+}
+
+// WithInterceptors adds interceptors to a Client or a Server; the first added runs
+// outermost. See Interceptor.
+func WithInterceptors(ics ...Interceptor) Option {
+	return commonOption(func(c *common) { c.intercept = append(c.intercept, ics...) })
 }
 
 type serverOptions struct {

@@ -13,9 +13,9 @@ func ServiceSchemas(set *schema.Set, service, version string) Validation {
 	return &schemaValidation{set: set, resolve: func(string) (string, string, bool) { return service, version, true }}
 }
 
-// ReceiverSchemas validates a client's requests (and the responses it receives are checked
-// by the receiver) against the descriptor of each receiver in set: for "billing.charge",
-// the latest version of service billing.
+// ReceiverSchemas validates what a client sends and what it receives against the
+// descriptor of each receiver in set: for "billing.charge", the request and response (or
+// stream item) schemas of the latest version of service billing.
 func ReceiverSchemas(set *schema.Set) Validation {
 	return &schemaValidation{set: set, resolve: func(svc string) (string, string, bool) {
 		d := set.Service(svc)
@@ -24,6 +24,53 @@ func ReceiverSchemas(set *schema.Set) Validation {
 		}
 		return d.Service, d.Version, true
 	}}
+}
+
+// CallerSchemas validates what a client sends and receives against what its own
+// descriptor self@version in set declares under calls: for "billing.charge", the schemas
+// of calls["billing.charge"]. A call, or a part of it, that declares no schema falls back
+// to fallback (e.g. ReceiverSchemas, or a Discovery: the receiver's published schemas),
+// which may be nil. A reply that fails it is refused at the caller with bad_response.
+func CallerSchemas(set *schema.Set, self, version string, fallback Validation) Validation {
+	return &callerValidation{set: set, self: self, version: version, fallback: fallback}
+}
+
+type callerValidation struct {
+	set           *schema.Set
+	self, version string
+	fallback      Validation
+	cache         sync.Map // cacheKey -> cached (nil: use the fallback)
+}
+
+func (c *callerValidation) RequestValidator(method string) Validator {
+	return c.lookup(schema.PartCallRequest, method)
+}
+
+func (c *callerValidation) ResponseValidator(method string) Validator {
+	return c.lookup(schema.PartCallResponse, method)
+}
+
+func (c *callerValidation) lookup(p schema.Part, method string) Validator {
+	key := cacheKey{p, method}
+	x, ok := c.cache.Load(key)
+	if !ok {
+		var out Validator
+		if v, err := c.set.Validator(c.self, c.version, p, method); err == nil && v != nil {
+			out = schemaValidator{v}
+		}
+		c.cache.Store(key, cached{out})
+		x = cached{out}
+	}
+	if v := x.(cached).v; v != nil {
+		return v
+	}
+	if c.fallback == nil {
+		return nil
+	}
+	if p == schema.PartCallRequest {
+		return c.fallback.RequestValidator(method)
+	}
+	return c.fallback.ResponseValidator(method)
 }
 
 type schemaValidation struct {

@@ -27,6 +27,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []*listening
+	all       []*listening // every listener ever bound, for Stats after shutdown
 	closed    bool
 
 	sem      chan struct{} // admission: one token per running call
@@ -40,6 +41,38 @@ type Server struct {
 	hardCancel context.CancelFunc
 
 	sizes sizeHint
+
+	panics       atomic.Uint64
+	oneWayErrors atomic.Uint64
+}
+
+// ServerStats are a server's figures since NewServer.
+type ServerStats struct {
+	// OneWay sums the noResponse counts of every listener that counts them (tcp, unix,
+	// http, udp): requests read, and those dropped without running (shutting down,
+	// invalid, no such method, a handler that panicked, a limit).
+	OneWay channel.OneWayListenerStats
+	// Panics counts handlers that panicked (each is logged with its stack).
+	Panics uint64
+	// OneWayErrors counts one-way handlers that returned an error after the request was
+	// accepted (each is logged).
+	OneWayErrors uint64
+}
+
+// Stats returns a snapshot of the server's figures.
+func (s *Server) Stats() ServerStats {
+	s.mu.Lock()
+	all := s.all
+	s.mu.Unlock()
+	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load()}
+	for _, l := range all {
+		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
+			ls := lc.OneWayListenerStats()
+			st.OneWay.Received += ls.Received
+			st.OneWay.Dropped += ls.Dropped
+		}
+	}
+	return st
 }
 
 type listening struct {
@@ -56,6 +89,9 @@ type method struct {
 	modes [5]bool // accepted channel.Mode values
 	kind  string  // "response", "one-way" or "stream", for error messages
 	serve func(ctx context.Context, c *call)
+	// unary and stream are the server's interceptors around the handler; nil without.
+	unary  UnaryFunc
+	stream StreamFunc
 }
 
 // NewServer returns a server for the service named name (used in Meta.From and errors).
@@ -107,10 +143,26 @@ func hasDot(s string) bool {
 func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, req Req) (Res, error)) {
 	m := &method{name: name, kind: "response"}
 	m.modes[ModeResponse] = true
+	m.unary = chainUnary(s.o.intercept, func(ctx context.Context, inv *Invocation) error {
+		res, err := h(ctx, *inv.Request.(*Req))
+		if err == nil {
+			inv.Response = &res
+		}
+		return err
+	})
 	m.serve = func(ctx context.Context, c *call) {
 		var req Req
 		if err := c.decodeRequest(&req); err != nil {
 			c.fail(err)
+			return
+		}
+		if m.unary != nil {
+			inv := c.invocation(&req)
+			if err := m.unary(ctx, inv); err != nil {
+				c.fail(err)
+				return
+			}
+			c.reply(ctx, channel.TypeResponse, inv.Response)
 			return
 		}
 		res, err := h(ctx, req)
@@ -129,6 +181,9 @@ func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, re
 func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, req Req) error) {
 	m := &method{name: name, kind: "one-way (noResponse or ack)"}
 	m.modes[ModeNoResponse], m.modes[ModeAck] = true, true
+	m.unary = chainUnary(s.o.intercept, func(ctx context.Context, inv *Invocation) error {
+		return h(ctx, *inv.Request.(*Req))
+	})
 	m.serve = func(ctx context.Context, c *call) {
 		var req Req
 		if err := c.decodeRequest(&req); err != nil {
@@ -144,7 +199,14 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		// Accepted one-way work is a promise: it runs to the end even when the caller goes
 		// away; only a hard stop of the server cancels it.
 		c.det = detached{values: ctx, stop: c.srv.hard}
-		if err := h(&c.det, req); err != nil {
+		var err error
+		if m.unary != nil {
+			err = m.unary(&c.det, c.invocation(&req))
+		} else {
+			err = h(&c.det, req)
+		}
+		if err != nil {
+			c.srv.oneWayErrors.Add(1)
 			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
 		}
 	}
@@ -170,19 +232,22 @@ func (d *detached) Value(key any) any           { return d.values.Value(key) }
 func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Context, req Req, send func(Item) error) error) {
 	m := &method{name: name, kind: "stream"}
 	m.modes[ModeStream] = true
+	m.stream = chainStream(s.o.intercept, func(ctx context.Context, inv *Invocation, send func(any) error) error {
+		return h(ctx, *inv.Request.(*Req), func(it Item) error { return send(it) })
+	})
 	m.serve = func(ctx context.Context, c *call) {
 		var req Req
 		if err := c.decodeRequest(&req); err != nil {
 			c.fail(err)
 			return
 		}
-		send := func(it Item) error {
-			if c.done {
-				return Errorf(CodeFailedPrecondition, "send after the stream ended")
-			}
-			return c.sendItem(ctx, it)
+		var err error
+		if m.stream != nil {
+			err = m.stream(ctx, c.invocation(&req), func(it any) error { return c.sendItem(ctx, it) })
+		} else {
+			err = h(ctx, req, func(it Item) error { return c.sendItem(ctx, it) })
 		}
-		if err := h(ctx, req, send); err != nil {
+		if err != nil {
 			c.fail(err)
 			return
 		}
@@ -232,6 +297,7 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 		return sp, Errorf(CodeUnavailable, "server %s is shut down", s.name)
 	}
 	s.listeners = append(s.listeners, l)
+	s.all = append(s.all, l)
 	s.serveWG.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -366,7 +432,11 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 	ctx = &c.in
 	defer func() {
 		if r := recover(); r != nil {
+			s.panics.Add(1)
 			s.o.logger.Error("jesus: handler panic", "method", env.Method, "panic", r, "stack", string(debug.Stack()))
+			if env.Mode == ModeNoResponse {
+				c.done = false // the request was taken but not run: a counted drop
+			}
 			c.fail(Errorf(CodeInternal, "%s: handler panicked: %v", env.Method, r))
 		}
 	}()
@@ -389,6 +459,13 @@ type call struct {
 	msg Msg         // the incoming message
 	in  incomingCtx // the handler's context: the transport's, carrying msg
 	det detached    // the context of accepted one-way work
+	inv Invocation  // what interceptors see, when there are any
+}
+
+// invocation fills c.inv for interceptors; req points at the decoded request.
+func (c *call) invocation(req any) *Invocation {
+	c.inv = Invocation{Method: c.env.Method, Mode: c.env.Mode, Meta: c.msg.Meta, Peer: c.w.Peer(), Request: req, Server: true}
+	return &c.inv
 }
 
 // incomingCtx is context.WithValue(ctx, keyIncoming, msg) without an allocation of its
@@ -407,11 +484,12 @@ func (c *incomingCtx) Value(key any) any {
 }
 
 func (c *call) decodeRequest(v any) error {
-	if err := validate(c.srv.o.validation, c.pl, partRequest, c.env.Method, c.env.Data); err != nil {
-		return err
+	codecErr, schemaErr := decodeChecked(c.pl, validatorOf(c.srv.o.validation, partRequest, c.env.Method), c.env.Data, v)
+	if codecErr != nil {
+		return &Error{Code: codecCode(codecErr), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), codecErr), err: codecErr}
 	}
-	if err := c.pl.Unmarshal(c.env.Data, v); err != nil {
-		return &Error{Code: codecCode(err), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), err), err: err}
+	if schemaErr != nil {
+		return schemaFailure(schemaErr, CodeInvalidArgument, c.env.Method, "request")
 	}
 	return nil
 }
@@ -444,6 +522,9 @@ func (c *call) reply(ctx context.Context, t channel.Type, v any) {
 }
 
 func (c *call) sendItem(ctx context.Context, v any) error {
+	if c.done {
+		return Errorf(CodeFailedPrecondition, "send after the stream ended")
+	}
 	env, err := c.encode(channel.TypeItem, v)
 	if err != nil {
 		return err
@@ -458,19 +539,17 @@ func (c *call) sendItem(ctx context.Context, v any) error {
 }
 
 func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
-	data, err := c.pl.Marshal(c.srv.sizes.buf(), v)
-	if err == nil {
-		c.srv.sizes.observe(len(data))
+	data, codecErr, schemaErr := encodeChecked(c.pl, validatorOf(c.srv.o.validation, partResponse, c.env.Method), c.srv.sizes.buf(), v)
+	if codecErr != nil {
+		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), codecErr)
 	}
-	if err != nil {
-		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), err)
-	}
-	if err := validate(c.srv.o.validation, c.pl, partResponse, c.env.Method, data); err != nil {
-		e := AsError(err)
+	if schemaErr != nil {
 		// A handler that returns what its own schema forbids is a server bug, not the caller's.
-		return nil, &Error{Code: CodeInternal, Method: e.Method, Service: e.Service, Failures: e.Failures,
-			Message: "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"}
+		e := schemaFailure(schemaErr, CodeInternal, c.env.Method, "the handler's "+t.String())
+		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
+		return nil, e
 	}
+	c.srv.sizes.observe(len(data))
 	env := &channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
 	env.Meta.CorrID = c.env.Meta.CorrID
 	env.Meta.From = c.srv.name
@@ -488,7 +567,11 @@ func (c *call) fail(err error) {
 		e = &Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: c.env.Method, Failures: e.Failures}
 	}
 	if c.env.Mode == ModeNoResponse || c.env.Mode == 0 {
-		c.srv.o.logger.Warn("jesus: noResponse call failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", e)
+		// Nothing goes back to the caller; the transport counts the request as dropped
+		// (and tells the sender where it can), so that no one-way message vanishes unseen.
+		c.srv.o.logger.Warn("jesus: noResponse request dropped", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", e)
+		drop := channel.Envelope{Type: channel.TypeError, ErrCode: string(e.Code)}
+		_ = c.w.Send(context.Background(), &drop)
 		return
 	}
 	env := &channel.Envelope{Type: channel.TypeError}

@@ -1,20 +1,17 @@
 package jesus
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/jesus-go/jesus/codec"
-)
-
 // Validator checks one JSON-ready value (what codec.Pipeline.UnmarshalValue returns).
 type Validator interface {
 	Validate(v any) error
 }
 
 // Validation plugs schema checks into a Client or a Server. On a server it names the
-// schemas of its own methods; on a client, those of the receivers it calls. A nil
-// Validator means the part has no schema.
+// schemas of its own methods: requests are checked on receipt (invalid_argument to the
+// caller), responses and items before they are sent (internal: the handler broke its own
+// contract). On a client it names what the client expects of the methods it calls:
+// requests are checked before they are sent, responses and stream items on receipt
+// (bad_response: the receiver broke the contract). A nil Validator means the part has
+// no schema.
 type Validation interface {
 	// RequestValidator returns the validator of method's request data.
 	RequestValidator(method string) Validator
@@ -53,71 +50,13 @@ type BytesValidator interface {
 	ValidateEncoded(serializer string, raw []byte) (handled bool, err error)
 }
 
-// validate checks data against v's schema for method's part, when v has one: from the
-// encoded bytes where the validator can, else by decoding data into a JSON-ready value.
-func validate(v Validation, pl *codec.Pipeline, p part, method string, data []byte) error {
+// validatorOf returns v's validator of method's part, nil when there is none.
+func validatorOf(v Validation, p part, method string) Validator {
 	if v == nil {
 		return nil
 	}
-	var val Validator
 	if p == partRequest {
-		val = v.RequestValidator(method)
-	} else {
-		val = v.ResponseValidator(method)
+		return v.RequestValidator(method)
 	}
-	if val == nil {
-		return nil
-	}
-	var decodeErr, err error
-	handled := false
-	if bv, ok := val.(BytesValidator); ok {
-		handled, decodeErr, err = validateEncoded(bv, pl, data)
-	}
-	if !handled {
-		var value any
-		if value, decodeErr = pl.UnmarshalValue(data); decodeErr == nil {
-			err = val.Validate(value)
-		}
-	}
-	if decodeErr != nil {
-		return &Error{Code: codecCode(decodeErr), Method: method, Message: fmt.Sprintf("%s: decode for validation (%s): %v", p, pl.Name(), decodeErr), err: decodeErr}
-	}
-	if err != nil {
-		e := &Error{Code: CodeInvalidArgument, Method: method, Message: p.String() + " fails its schema", err: err}
-		var fl FailureLister
-		if svc, fs, ok := failuresOf(err); ok {
-			e.Service, e.Failures = svc, fs
-			e.Message = p.String() + " fails the schema of " + svc
-		} else if errors.As(err, &fl) {
-			e.Service, e.Failures = fl.ValidationFailures()
-		} else {
-			e.Message += ": " + err.Error()
-		}
-		return e
-	}
-	return nil
-}
-
-// validateEncoded decompresses data and hands it to bv, when the pipeline's limits are
-// those the encoded path decodes with (a pipeline with its own depth limit, or an input
-// over the size limit, takes the decoding path, which reports it). It tells decode
-// failures (decompression, or bv's errors wrapping codec's) from schema failures.
-func validateEncoded(bv BytesValidator, pl *codec.Pipeline, data []byte) (handled bool, decodeErr, err error) {
-	l := pl.Limits()
-	if l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
-		return false, nil, nil
-	}
-	raw := data
-	if pl.Compressor().Name() == codec.CompressorNone {
-		if l.MaxDecompressed > 0 && len(data) > l.MaxDecompressed {
-			return false, nil, nil
-		}
-	} else if raw, err = pl.Decompress(nil, data); err != nil {
-		return true, err, nil
-	}
-	handled, err = bv.ValidateEncoded(pl.Serializer().Name(), raw)
-	if errors.Is(err, codec.ErrCorrupt) || errors.Is(err, codec.ErrTooLarge) || errors.Is(err, codec.ErrTooDeep) {
-		return handled, err, nil
-	}
-	return handled, nil, err
+	return v.ResponseValidator(method)
 }
