@@ -163,7 +163,9 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 	n := &Node{Desc: d}
 	n.Server = jesus.NewServer(svc, jesus.WithValidation(v), jesus.WithLogger(logger))
 	n.disc = jesus.NewDiscovery(w.Cache)
-	n.Client = jesus.NewClient(svc, jesus.WithResolver(n.disc), jesus.WithValidation(n.disc), jesus.WithLogger(logger))
+	// What the node sends and receives is held to what its descriptor declares under calls,
+	// else to the receiver's published schemas.
+	n.Client = jesus.NewClient(svc, jesus.WithResolver(n.disc), jesus.WithValidation(jesus.CallerSchemas(w.Set, d.Service, d.Version, n.disc)), jesus.WithLogger(logger))
 	bus, err := events.New(d, w.Set, n.Server, w.Cache, events.WithServerValidation(v), events.WithLogger(logger))
 	if err != nil {
 		n.Server.Close()
