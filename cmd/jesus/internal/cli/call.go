@@ -90,8 +90,9 @@ func newCallCmd(g *globals) *cobra.Command {
 		Long: `call sends JSON (the argument, or stdin when there is none) to SERVICE.METHOD.
 The channel and instance come from the registry: the method's channel in the receiver's
 latest descriptor (--channel picks another of its channels), a live instance round robin.
-The request is validated against the receiver's schema before it is sent; a refusal
-names the JSON pointer of every failing value.
+The request is validated against the receiver's schema before it is sent, and the
+response or every stream item against it on receipt (bad_response: the receiver broke
+its contract); a refusal names the JSON pointer of every failing value.
 
 The mode is the method's declared one unless --mode says otherwise:
   response    prints the response as one JSON line

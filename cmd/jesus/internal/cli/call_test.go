@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -211,4 +213,47 @@ func TestListenSurvivesEtcdRestart(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("listen did not get the event:\n%s", errb.String())
 	}
+}
+
+// A live receiver whose replies break its published schema: jesus call refuses them
+// with bad_response, naming the schema, the pointer and the receiver, on one line.
+func TestCallRefusesBadReplies(t *testing.T) {
+	leakCheck(t)
+	ep, reg, _ := etcd(t)
+	set, err := schema.LoadDir(schemasDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := set.Service("orders")
+	s := jesus.NewServer("orders") // no validation of its own: nothing stops what it sends
+	jesus.Handle(s, "get", func(ctx context.Context, ref map[string]any) (map[string]any, error) {
+		return map[string]any{"id": ref["id"], "status": "misplaced"}, nil
+	})
+	jesus.Handle(s, "create", func(ctx context.Context, o map[string]any) (map[string]any, error) {
+		return map[string]any{"id": 7}, nil
+	})
+	jesus.HandleStream(s, "watch", func(ctx context.Context, ref map[string]any, send func(map[string]any) error) error {
+		if err := send(map[string]any{"id": ref["id"], "status": "new"}); err != nil {
+			return err
+		}
+		return send(map[string]any{"id": ref["id"], "status": "teleported"})
+	})
+	jesus.HandleOneWay(s, "submit", func(ctx context.Context, ref map[string]any) error { return nil })
+	jesus.HandleOneWay(s, "touch", func(ctx context.Context, ref map[string]any) error { return nil })
+	if err := s.ListenDescriptor(ctxT(t), d, jesus.LoopbackAddrs(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Register(ctxT(t), reg, d); err != nil {
+		t.Fatal(err)
+	}
+	call := func(args ...string) result {
+		return jesusCmd(t, "", append([]string{"--etcd", ep, "call"}, args...)...)
+	}
+	r := call("orders.create", orderJSON)
+	r.wantErr(t, cli.ExitFailure, "bad_response", "orders@"+d.Version, "/id", "tcp+msgpack+zstd://127.0.0.1:")
+	if r.stdout != "" {
+		t.Fatalf("a refused reply was printed: %q", r.stdout)
+	}
+	call("orders.watch", `{"id":"o-1"}`).wantErr(t, cli.ExitFailure, "bad_response", "/status", "item from")
 }
