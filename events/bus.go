@@ -67,8 +67,7 @@ type outEvent struct {
 	chName    string          // the channel's name in self's descriptor, e.g. "domain"
 	transport string          // its transport, e.g. "http"
 	pl        *codec.Pipeline // its codec, e.g. json+gzip
-	ser       *codec.Pipeline // the serializer alone, to decode for validation
-	v         *schema.Validator
+	v         jesus.Validator // its payload schema
 
 	routes  sync.Map // endpoint key -> jesus.Route with this event's codec
 	routesN atomic.Int64
@@ -122,10 +121,6 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 		if err != nil {
 			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
 		}
-		ser, err := b.o.codecs.Pipeline(ch.Serializer)
-		if err != nil {
-			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
-		}
 		if _, err := b.o.transports.Get(ch.Transport); err != nil {
 			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
 		}
@@ -133,7 +128,7 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 		if err != nil {
 			return nil, fmt.Errorf("events: %s event %q: payload schema: %w", self.ID(), name, err)
 		}
-		b.out[name] = &outEvent{name: name, mode: ev.Mode, chName: ev.Channel, transport: ch.Transport, pl: pl, ser: ser, v: v}
+		b.out[name] = &outEvent{name: name, mode: ev.Mode, chName: ev.Channel, transport: ch.Transport, pl: pl, v: jesus.SchemaValidator(v)}
 	}
 	return b, nil
 }

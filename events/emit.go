@@ -183,41 +183,21 @@ func (b *Bus) getBuf() *[]byte {
 	return &buf
 }
 
-// encode serializes the payload into *bp (kept there, grown, for the next emit), checks
-// it against the emitter's schema, and compresses it with the event channel's codec.
+// encode serializes the payload, checks it against the emitter's schema and compresses
+// it with the event channel's codec (jesus.Encode: one pass), into *bp, which is kept,
+// grown, for the next emit.
 func (b *Bus) encode(ev *outEvent, payload any, bp *[]byte) ([]byte, error) {
-	raw, err := ev.ser.Marshal((*bp)[:0], payload)
-	if err == nil && cap(raw) <= maxPooledBuf {
-		*bp = raw[:0]
+	data, err := jesus.Encode(ev.pl, ev.v, (*bp)[:0], payload)
+	if cap(data) <= maxPooledBuf {
+		*bp = data[:0]
 	}
 	if err != nil {
-		return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
-			Message: fmt.Sprintf("events: encode payload (%s): %v", ev.ser.Name(), err)}
-	}
-	if ev.v != nil {
-		handled, err := validatePipeline(ev.v, ev.ser, raw)
-		if !handled {
-			var val any
-			if val, err = ev.ser.UnmarshalValue(raw); err == nil {
-				err = ev.v.Validate(val)
-			}
+		var ve *schema.ValidationError
+		if errors.As(err, &ve) {
+			return nil, schemaError(ve, b.self.ID(), ev.name, "the payload fails the event schema of")
 		}
-		if err != nil {
-			var ve *schema.ValidationError
-			if !errors.As(err, &ve) {
-				return nil, &jesus.Error{Code: jesus.CodeInvalidArgument, Service: b.self.ID(), Method: ev.name,
-					Message: fmt.Sprintf("events: decode payload for validation (%s): %v", ev.ser.Name(), err)}
-			}
-			return nil, schemaError(err, b.self.ID(), ev.name, "the payload fails the event schema of")
-		}
-	}
-	if ev.pl == ev.ser || ev.pl.Name() == ev.ser.Name() {
-		return raw, nil
-	}
-	data, err := ev.pl.Compressor().Compress(nil, raw)
-	if err != nil {
-		return nil, &jesus.Error{Code: jesus.CodeInternal, Service: b.self.ID(), Method: ev.name,
-			Message: fmt.Sprintf("events: compress payload (%s): %v", ev.pl.Name(), err)}
+		return nil, &jesus.Error{Code: jesus.CodeOf(err), Service: b.self.ID(), Method: ev.name,
+			Message: fmt.Sprintf("events: payload (%s): %s", ev.pl.Name(), jesus.AsError(err).Message)}
 	}
 	return data, nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -125,16 +124,7 @@ func (b *Bus) checkPayload(msg *jesus.Msg, v *schema.Validator) error {
 	if err != nil {
 		return err
 	}
-	if pl.Compressor().Name() == codec.CompressorNone {
-		if handled, err := validatePipeline(v, pl, msg.Data); handled {
-			return err
-		}
-	}
-	val, err := pl.UnmarshalValue(msg.Data)
-	if err != nil {
-		return err
-	}
-	return v.Validate(val)
+	return jesus.Decode(pl, jesus.SchemaValidator(v), msg.Data, nil)
 }
 
 // Limits on event meta read from the wire.

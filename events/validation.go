@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -56,7 +55,7 @@ func (v *Validation) RequestValidator(method string) jesus.Validator {
 	var out jesus.Validator
 	if _, listens := v.self.Listens[event]; listens {
 		if sv, err := v.set.Validator(v.self.Service, v.self.Version, schema.PartListenPayload, event); err == nil && sv != nil {
-			out = counting{sv, &v.invalid}
+			out = counting{jesus.SchemaValidator(sv), &v.invalid}
 		}
 	}
 	if out == nil {
@@ -80,7 +79,7 @@ func (v *Validation) Invalid() uint64 { return v.invalid.Load() }
 // counting validates with the schema and counts refusals. It returns the schema's own
 // *schema.ValidationError so that jesus reports its service and pointers.
 type counting struct {
-	v *schema.Validator
+	v jesus.Validator // a jesus.SchemaValidator
 	n *atomic.Uint64
 }
 
@@ -94,35 +93,9 @@ func (c counting) Validate(x any) error {
 
 // ValidateEncoded checks json and msgpack payloads from their bytes (jesus.BytesValidator).
 func (c counting) ValidateEncoded(serializer string, raw []byte) (bool, error) {
-	handled, err := validateEncoded(c.v, serializer, raw)
+	handled, err := c.v.(jesus.BytesValidator).ValidateEncoded(serializer, raw)
 	if err != nil {
 		c.n.Add(1)
 	}
 	return handled, err
-}
-
-// validateEncoded checks raw, written by serializer, without decoding it into a value where
-// the schema package can; handled is false for other serializers.
-func validateEncoded(v *schema.Validator, serializer string, raw []byte) (bool, error) {
-	return validateWith(v, serializer, raw)
-}
-
-// validatePipeline is validateEncoded for the serialized (uncompressed) bytes of pipeline
-// pl, when pl decodes with the limits the encoded path uses (else handled is false and
-// the caller decodes, which reports limits as pl has them).
-func validatePipeline(v *schema.Validator, pl *codec.Pipeline, raw []byte) (bool, error) {
-	if l := pl.Limits(); l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
-		return false, nil
-	}
-	return validateWith(v, pl.Serializer().Name(), raw)
-}
-
-func validateWith(v *schema.Validator, serializer string, raw []byte) (bool, error) {
-	switch serializer {
-	case codec.SerializerMsgpack:
-		return true, v.ValidateMsgpack(raw)
-	case codec.SerializerJSON:
-		return true, v.ValidateJSON(raw)
-	}
-	return false, nil
 }

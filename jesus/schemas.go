@@ -79,6 +79,10 @@ type schemaValidation struct {
 	cache   sync.Map // cacheKey -> cached (a nil Validator when there is no schema)
 }
 
+// SchemaValidator adapts a compiled schema to a Validator that checks json and msgpack
+// messages from their bytes (BytesValidator); its refusals are *schema.ValidationError.
+func SchemaValidator(v *schema.Validator) Validator { return schemaValidator{v} }
+
 type schemaValidator struct{ v *schema.Validator }
 
 func (s schemaValidator) Validate(x any) error { return s.v.Validate(x) }
