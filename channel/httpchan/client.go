@@ -174,7 +174,6 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	c.mu.Unlock()
 	if req.Mode == channel.ModeNoResponse {
 		c.oneWay.sent.Add(1)
-		x.oneWay = true
 	}
 	go x.do(hreq)
 	select {
@@ -214,9 +213,8 @@ type exchange struct {
 	resp   *http.Response
 	err    error
 
-	wrote  chan error // the request is written (nil) or failed
-	trace  httptrace.ClientTrace
-	oneWay bool // a noResponse request, counted in c.oneWay
+	wrote chan error // the request is written (nil) or failed
+	trace httptrace.ClientTrace
 
 	// stream with flow control
 	pw       *io.PipeWriter
