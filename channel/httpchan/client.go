@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -140,7 +139,7 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	if req == nil || req.Type != channel.TypeRequest {
 		return nil, errors.New("httpchan: Open needs a request envelope")
 	}
-	if size := envelopeSize(req); size > c.cfg.MaxMessage {
+	if size := envelopeSize(req, c.cfg.MaxMessage); size > c.cfg.MaxMessage {
 		return nil, &channel.TooLargeError{Size: size, Limit: c.cfg.MaxMessage, Where: "http request",
 			Hint: "raise MaxMessage on both sides or split the message"}
 	}
@@ -465,7 +464,7 @@ func isStream(ct string) bool {
 	if ct == StreamContentType {
 		return true
 	}
-	mt, _, _ := mime.ParseMediaType(ct)
+	mt, _ := mediaType(ct)
 	return mt == StreamContentType
 }
 

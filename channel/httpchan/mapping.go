@@ -131,7 +131,7 @@ func codecFromHeaders(h http.Header) (string, *RequestError) {
 		}
 		return "", nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, err := mediaType(ct)
 	if err != nil {
 		return "", badRequest("bad Content-Type %q: %v", ct, err)
 	}
@@ -153,6 +153,28 @@ func codecFromHeaders(h http.Header) (string, *RequestError) {
 			Message: fmt.Sprintf("httpchan: unsupported Content-Encoding %q (want gzip, zstd, s2 or identity)", ce)}
 	}
 	return ser + "+" + ce, nil
+}
+
+// mediaType is the media type of a Content-Type value, lower case, without parameters. The
+// common bare lower-case type is taken as it is; others go through mime.ParseMediaType.
+func mediaType(ct string) (string, error) {
+	slash := -1
+	for i := 0; i < len(ct); i++ {
+		c := ct[i]
+		switch {
+		case c == '/' && slash < 0 && i > 0:
+			slash = i
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '-', c == '+':
+		default:
+			mt, _, err := mime.ParseMediaType(ct)
+			return mt, err
+		}
+	}
+	if slash < 0 || slash == len(ct)-1 {
+		mt, _, err := mime.ParseMediaType(ct)
+		return mt, err
+	}
+	return ct, nil
 }
 
 // headerValue is h.Get for canonical keys without re-canonicalising.

@@ -347,14 +347,14 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		default:
 			return fmt.Errorf("httpchan: %s reply to a stream request: %w", reply.Type, channel.ErrUnsupported)
 		}
-		if size := envelopeSize(reply); size > limit {
+		if size := envelopeSize(reply, limit); size > limit {
 			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http stream frame"}
 		}
 		return rw.writeFrame(ctx, reply)
 	}
 	switch reply.Type {
 	case channel.TypeResponse:
-		if size := envelopeSize(reply); size > limit {
+		if size := envelopeSize(reply, limit); size > limit {
 			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http response body"}
 		}
 		rw.state = stateDone
@@ -596,8 +596,23 @@ func (c *credits) stop(rc *http.ResponseController) {
 	<-c.done
 }
 
-// envelopeSize is the encoded size of e, computed without copying its data.
-func envelopeSize(e *channel.Envelope) int {
+// envelopeSize is the encoded size of e, computed without copying its data. When a
+// generous bound (every field at its widest length prefix) is under limit, it returns
+// the bound instead of the exact size, which costs an allocation.
+func envelopeSize(e *channel.Envelope, limit int) int {
+	m := &e.Meta
+	// 256 covers the version, type, mode and id, every tag and length prefix (at most 12
+	// bytes a field) and the numeric fields.
+	bound := 256 + len(e.Data) + len(e.Method) + len(e.Codec) + len(e.ErrCode) + len(e.ErrMessage) + len(e.ErrDetails) +
+		len(m.CorrID) + len(m.UserID) + len(m.From) + len(m.Channel) + len(m.Trace) + 10*8
+	if len(m.Extra) <= channel.MaxExtra {
+		for k, v := range m.Extra {
+			bound += len(k) + len(v) + 32
+		}
+		if bound <= limit {
+			return bound
+		}
+	}
 	h := *e
 	h.Data = nil
 	h.ID = 0
