@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -28,10 +27,9 @@ const maxDrain = 4 << 10
 
 type conn struct {
 	cfg     channel.Config
-	base    string   // scheme://host[/prefix], no trailing slash
-	baseURL *url.URL // base, parsed
-	tr      *http.Transport
-	client  *http.Client
+	base    string          // scheme://host[/prefix], no trailing slash
+	baseURL *url.URL        // base, parsed
+	tr      *http.Transport // streams, and every call over https
 
 	ctx    context.Context // parent of every exchange; cancelled by Close
 	cancel context.CancelFunc
@@ -39,6 +37,43 @@ type conn struct {
 	mu     sync.Mutex
 	closed atomic.Bool
 	once   sync.Once
+
+	// The client's own path for response, ack and noResponse calls over http (wire.go).
+	wire     bool
+	dialer   *net.Dialer
+	dialAddr string // host:port
+	basePath string // the escaped path prefix, no trailing slash
+	pool     wirePool
+
+	oneWay oneWayCounts
+}
+
+// oneWayCounts counts noResponse requests: handed over, then exactly one of confirmed run
+// (2xx), confirmed refused (an error status) or lost (no status came back).
+type oneWayCounts struct {
+	sent, delivered, dropped, lost atomic.Uint64
+}
+
+// OneWayStats implements channel.OneWayCounter. Delivered counts the 204 a server sends
+// once it has read a request, before its handler runs: a refusal by the handler layer
+// after that is counted by the listener alone (OneWayListenerStats.Dropped).
+func (c *conn) OneWayStats() channel.OneWayStats {
+	// Read the outcomes before Sent, so that a request in flight never shows as more
+	// outcomes than sends.
+	delivered, dropped, lost := c.oneWay.delivered.Load(), c.oneWay.dropped.Load(), c.oneWay.lost.Load()
+	return channel.OneWayStats{Sent: c.oneWay.sent.Load(), Delivered: delivered, Dropped: dropped, Lost: lost}
+}
+
+// settleOneWay counts the outcome of a noResponse request that was handed over.
+func (c *conn) settleOneWay(status int, err error) {
+	switch {
+	case err != nil:
+		c.oneWay.lost.Add(1)
+	case status >= 200 && status < 300:
+		c.oneWay.delivered.Add(1)
+	default:
+		c.oneWay.dropped.Add(1)
+	}
 }
 
 func dial(addr string, cfg channel.Config) (*conn, error) {
@@ -72,10 +107,9 @@ func dial(addr string, cfg channel.Config) (*conn, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
-	c := &conn{cfg: cfg, base: u.String(), baseURL: u, tr: tr}
-	c.client = &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	c := &conn{cfg: cfg, base: u.String(), baseURL: u, tr: tr, wire: u.Scheme == "http", dialer: d, dialAddr: u.Host, basePath: u.EscapedPath()}
+	if u.Port() == "" {
+		c.dialAddr = net.JoinHostPort(u.Hostname(), "80")
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
@@ -87,6 +121,7 @@ func (c *conn) Close() error {
 		c.closed.Store(true)
 		c.mu.Unlock()
 		c.cancel()
+		c.closePool()
 		c.wg.Wait()
 		c.tr.CloseIdleConnections()
 	})
@@ -104,12 +139,15 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	if req == nil || req.Type != channel.TypeRequest {
 		return nil, errors.New("httpchan: Open needs a request envelope")
 	}
-	if size := envelopeSize(req); size > c.cfg.MaxMessage {
+	if size := envelopeSize(req, c.cfg.MaxMessage); size > c.cfg.MaxMessage {
 		return nil, &channel.TooLargeError{Size: size, Limit: c.cfg.MaxMessage, Where: "http request",
 			Hint: "raise MaxMessage on both sides or split the message"}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if c.wire && req.Mode != channel.ModeStream {
+		return c.openWire(ctx, req)
 	}
 	xctx, xcancel := context.WithCancel(c.ctx)
 	x := &exchange{c: c, mode: req.Mode, cancel: xcancel, done: make(chan struct{}), wrote: make(chan error, 1)}
@@ -133,6 +171,9 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	}
 	c.wg.Add(1)
 	c.mu.Unlock()
+	if req.Mode == channel.ModeNoResponse {
+		c.oneWay.sent.Add(1)
+	}
 	go x.do(hreq)
 	select {
 	case err = <-x.wrote:
@@ -210,11 +251,14 @@ func (c *conn) newRequest(ctx context.Context, e *channel.Envelope) (*http.Reque
 // also reads and discards the (empty) reply.
 func (x *exchange) do(r *http.Request) {
 	defer x.c.wg.Done()
-	resp, err := x.c.client.Do(r)
+	resp, err := x.c.tr.RoundTrip(r)
 	if x.mode == channel.ModeNoResponse {
 		if err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 			resp.Body.Close()
+			x.c.settleOneWay(resp.StatusCode, nil)
+		} else {
+			x.c.settleOneWay(0, err)
 		}
 		x.cancel()
 	}
@@ -369,47 +413,58 @@ func (x *exchange) read() (*channel.Envelope, error) {
 		return e, nil
 	}
 	*e = channel.Envelope{Mode: x.mode}
-	limit := x.c.cfg.MaxMessage
-	ct := headerValue(resp.Header, "Content-Type")
-	switch {
-	case resp.StatusCode >= 300 || headerValue(resp.Header, HeaderErrorCode) != "":
-		body, err := readLimited(io.LimitReader(resp.Body, maxErrorBody), -1, maxErrorBody, "http error body")
-		if err != nil {
-			return nil, err
-		}
-		parseErrorReply(resp.StatusCode, resp.Header, body, e)
-		readMetaOnly(resp.Header, e)
-	case isStream(ct):
-		x.fr = &frameReader{r: resp.Body, limit: limit}
+	stream, err := decodeReply(e, resp.StatusCode, resp.Header, resp.Body, resp.ContentLength, x.c.cfg.MaxMessage)
+	if err != nil {
+		return nil, err
+	}
+	if stream {
+		x.fr = &frameReader{r: resp.Body, limit: x.c.cfg.MaxMessage}
 		return x.read()
-	case resp.StatusCode == http.StatusAccepted || (resp.StatusCode == http.StatusNoContent && x.mode == channel.ModeAck):
-		e.Type = channel.TypeAck
-		if rerr := readMetaOnly(resp.Header, e); rerr != nil {
-			return nil, errors.New(rerr.Message)
-		}
-	default:
-		e.Type = channel.TypeResponse
-		if rerr := readMetaOnly(resp.Header, e); rerr != nil {
-			return nil, fmt.Errorf("httpchan: reply headers: %s", strings.TrimPrefix(rerr.Message, "httpchan: "))
-		}
-		// A reply whose media type is not a codec's (e.g. from a proxy) is left to the
-		// layer above to reject: Codec "" means the channel's codec.
-		e.Codec, _ = codecFromHeaders(resp.Header)
-		body, err := readLimited(resp.Body, resp.ContentLength, limit, "http response body")
-		if err != nil {
-			return nil, err
-		}
-		e.Data = body
 	}
 	x.end()
 	return e, nil
+}
+
+// decodeReply maps the status, headers and body of a non-stream reply onto e (whose Mode is
+// set). It reports a stream body, which it leaves unread, with stream true.
+func decodeReply(e *channel.Envelope, status int, h http.Header, body io.Reader, clen int64, limit int) (stream bool, err error) {
+	switch {
+	case status >= 300 || headerValue(h, HeaderErrorCode) != "":
+		b, err := readLimited(io.LimitReader(body, maxErrorBody), min(clen, maxErrorBody), maxErrorBody, "http error body")
+		if err != nil {
+			return false, err
+		}
+		parseErrorReply(status, h, b, e)
+		readMetaOnly(h, e)
+	case isStream(headerValue(h, "Content-Type")):
+		return true, nil
+	case status == http.StatusAccepted || (status == http.StatusNoContent && e.Mode == channel.ModeAck):
+		e.Type = channel.TypeAck
+		if rerr := readMetaOnly(h, e); rerr != nil {
+			return false, errors.New(rerr.Message)
+		}
+	default:
+		e.Type = channel.TypeResponse
+		if rerr := readMetaOnly(h, e); rerr != nil {
+			return false, fmt.Errorf("httpchan: reply headers: %s", strings.TrimPrefix(rerr.Message, "httpchan: "))
+		}
+		// A reply whose media type is not a codec's (e.g. from a proxy) is left to the
+		// layer above to reject: Codec "" means the channel's codec.
+		e.Codec, _ = codecFromHeaders(h)
+		b, err := readLimited(body, clen, limit, "http response body")
+		if err != nil {
+			return false, err
+		}
+		e.Data = b
+	}
+	return false, nil
 }
 
 func isStream(ct string) bool {
 	if ct == StreamContentType {
 		return true
 	}
-	mt, _, _ := mime.ParseMediaType(ct)
+	mt, _ := mediaType(ct)
 	return mt == StreamContentType
 }
 

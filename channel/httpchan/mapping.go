@@ -131,7 +131,7 @@ func codecFromHeaders(h http.Header) (string, *RequestError) {
 		}
 		return "", nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, err := mediaType(ct)
 	if err != nil {
 		return "", badRequest("bad Content-Type %q: %v", ct, err)
 	}
@@ -153,6 +153,28 @@ func codecFromHeaders(h http.Header) (string, *RequestError) {
 			Message: fmt.Sprintf("httpchan: unsupported Content-Encoding %q (want gzip, zstd, s2 or identity)", ce)}
 	}
 	return ser + "+" + ce, nil
+}
+
+// mediaType is the media type of a Content-Type value, lower case, without parameters. The
+// common bare lower-case type is taken as it is; others go through mime.ParseMediaType.
+func mediaType(ct string) (string, error) {
+	slash := -1
+	for i := 0; i < len(ct); i++ {
+		c := ct[i]
+		switch {
+		case c == '/' && slash < 0 && i > 0:
+			slash = i
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '-', c == '+':
+		default:
+			mt, _, err := mime.ParseMediaType(ct)
+			return mt, err
+		}
+	}
+	if slash < 0 || slash == len(ct)-1 {
+		mt, _, err := mime.ParseMediaType(ct)
+		return mt, err
+	}
+	return ct, nil
 }
 
 // headerValue is h.Get for canonical keys without re-canonicalising.
@@ -183,22 +205,43 @@ func isTokenChar(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
+// headerSink receives the header fields of a request or reply: an http.Header (mapHeader)
+// or the bytes of a request head (wireHeader). Keys are canonical.
+type headerSink interface {
+	set(key, value string)
+	setInt(key string, v int64)
+}
+
+// mapHeader writes into an http.Header.
+type mapHeader http.Header
+
+func (h mapHeader) set(key, value string) { h[key] = headerValues(value) }
+
+func (h mapHeader) setInt(key string, v int64) { h[key] = []string{strconv.FormatInt(v, 10)} }
+
 // writeMeta puts the meta and codec of e into h. Values that HTTP cannot carry are refused.
 func writeMeta(h http.Header, codec string, m *channel.Meta) error {
-	ct, ce, raw := codecHeaders(codec)
-	if ct != "" {
-		h["Content-Type"] = headerValues(ct)
-	} else {
+	ct, _, _ := codecHeaders(codec)
+	if ct == "" {
 		h["Content-Type"] = nil // no Content-Type: the channel's codec; nil stops net/http sniffing one
 	}
+	return appendMeta(mapHeader(h), codec, m)
+}
+
+// appendMeta puts the meta and codec of e into h, refusing values HTTP cannot carry.
+func appendMeta(h headerSink, codec string, m *channel.Meta) error {
+	ct, ce, raw := codecHeaders(codec)
+	if ct != "" {
+		h.set("Content-Type", ct)
+	}
 	if ce != "" {
-		h["Content-Encoding"] = headerValues(ce)
+		h.set("Content-Encoding", ce)
 	}
 	if raw != "" {
 		if err := checkValue("codec", raw); err != nil {
 			return err
 		}
-		h[HeaderCodec] = []string{raw}
+		h.set(HeaderCodec, raw)
 	}
 	for _, f := range [...]struct {
 		key, name, v string
@@ -215,13 +258,13 @@ func writeMeta(h http.Header, codec string, m *channel.Meta) error {
 		if err := checkValue(f.name, f.v); err != nil {
 			return err
 		}
-		h[f.key] = []string{f.v}
+		h.set(f.key, f.v)
 	}
 	if m.ReqIn != 0 {
-		h[HeaderReqIn] = []string{strconv.FormatInt(m.ReqIn, 10)}
+		h.setInt(HeaderReqIn, m.ReqIn)
 	}
 	if m.ReqOut != 0 {
-		h[HeaderReqOut] = []string{strconv.FormatInt(m.ReqOut, 10)}
+		h.setInt(HeaderReqOut, m.ReqOut)
 	}
 	if len(m.Extra) > channel.MaxExtra {
 		return fmt.Errorf("httpchan: %d extra meta entries exceed the limit of %d", len(m.Extra), channel.MaxExtra)
@@ -238,7 +281,7 @@ func writeMeta(h http.Header, codec string, m *channel.Meta) error {
 		if err := checkValue("extra meta "+strconv.Quote(k), v); err != nil {
 			return err
 		}
-		h[http.CanonicalHeaderKey(HeaderMetaPrefix+k)] = []string{v}
+		h.set(http.CanonicalHeaderKey(HeaderMetaPrefix+k), v)
 	}
 	return nil
 }
@@ -338,11 +381,16 @@ func parseTimeout(h http.Header) (time.Duration, *RequestError) {
 }
 
 func formatTimeout(d time.Duration) string {
+	return string(appendTimeout(nil, d))
+}
+
+// appendTimeout appends the Jesus-Timeout value of d.
+func appendTimeout(dst []byte, d time.Duration) []byte {
 	if d > MaxTimeout {
 		d = MaxTimeout
 	}
 	ms := (d + time.Millisecond - 1) / time.Millisecond // a positive timeout never rounds to "none"
-	return strconv.FormatInt(int64(ms), 10)
+	return strconv.AppendInt(dst, int64(ms), 10)
 }
 
 // methodFromPath returns the method named by the request path "/<path-escaped method>".

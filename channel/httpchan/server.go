@@ -40,6 +40,9 @@ type listener struct {
 	inFlight atomic.Int64
 	detached sync.WaitGroup // handlers that outlive their ServeHTTP (ack, noResponse)
 
+	oneWayReceived atomic.Uint64
+	oneWayDropped  atomic.Uint64
+
 	closeOnce sync.Once
 }
 
@@ -66,6 +69,23 @@ func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, er
 }
 
 func (l *listener) Addr() string { return l.addr }
+
+// OneWayListenerStats implements channel.OneWayListenerCounter. A noResponse request is
+// received once its head is read with a valid Jesus-Mode; it is dropped when the listener
+// refuses it (draining, a bad header, a limit, a body that fails) or when its handler
+// answers it with an error reply or panics. Refusals before the 204 also reach the caller
+// as their error status; a handler's refusal, after the 204, is counted here alone.
+func (l *listener) OneWayListenerStats() channel.OneWayListenerStats {
+	dropped := l.oneWayDropped.Load() // before Received: never more drops than receipts
+	return channel.OneWayListenerStats{Received: l.oneWayReceived.Load(), Dropped: dropped}
+}
+
+// refuseOneWay counts a noResponse request the transport refuses before its handler runs.
+func (l *listener) refuseOneWay(mode channel.Mode) {
+	if mode == channel.ModeNoResponse {
+		l.oneWayDropped.Add(1)
+	}
+}
 
 func (l *listener) Serve(h channel.Handler) error {
 	if h == nil {
@@ -118,14 +138,21 @@ func (l *listener) Close() error {
 
 // ServeHTTP maps one HTTP request onto the handler.
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The mode decides whether this request is counted as one-way, even when it is refused.
+	mode, merr := parseMode(r.Header)
+	if merr == nil && mode == channel.ModeNoResponse {
+		l.oneWayReceived.Add(1)
+	}
 	hb := l.h.Load()
 	if l.closing.Load() || hb == nil {
+		l.refuseOneWay(mode)
 		w.Header().Set("Connection", "close")
 		writeError(w, http.StatusServiceUnavailable, channel.CodeUnavailable, "httpchan: server is shutting down", nil)
 		return
 	}
 	env, rerr := parseHead(r)
 	if rerr != nil {
+		l.refuseOneWay(mode)
 		if rerr.Status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)
 		}
@@ -134,6 +161,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := l.cfg.MaxMessage
 	if r.ContentLength > int64(limit) {
+		l.refuseOneWay(mode)
 		rerr = tooLargeBody(r.ContentLength, limit)
 		w.Header().Set("Connection", "close")
 		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
@@ -141,6 +169,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if l.inFlight.Add(1) > int64(l.cfg.MaxInFlight) {
 		l.inFlight.Add(-1)
+		l.refuseOneWay(mode)
 		writeError(w, http.StatusTooManyRequests, channel.CodeResourceExhausted,
 			fmt.Sprintf("httpchan: %d requests in flight, the limit is %d", l.cfg.MaxInFlight, l.cfg.MaxInFlight), nil)
 		return
@@ -162,6 +191,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		body := http.MaxBytesReader(w, r.Body, int64(limit))
 		if env.Data, rerr = readBody(body, r.ContentLength, limit); rerr != nil {
+			l.refuseOneWay(mode)
 			w.Header().Set("Connection", "close")
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
 			return
@@ -223,6 +253,10 @@ func (l *listener) run(ctx context.Context, h channel.Handler, env *channel.Enve
 		if p := recover(); p != nil {
 			l.log.Error("httpchan: handler panicked", "method", env.Method, "panic", p)
 			rw.panicked = true
+			if rw.mode == channel.ModeNoResponse && !rw.dropped {
+				rw.dropped = true
+				l.oneWayDropped.Add(1)
+			}
 		}
 	}()
 	h.ServeExchange(ctx, env, rw)
@@ -251,6 +285,7 @@ type replyWriter struct {
 	state    uint8 // stateIdle, stateStreaming, stateDone
 	gone     bool  // ServeHTTP returned: w must not be touched
 	panicked bool
+	dropped  bool // a noResponse request its handler refused, counted once
 	acked    chan struct{}
 	frame    []byte
 
@@ -266,11 +301,21 @@ const (
 func (rw *replyWriter) Peer() string { return rw.peer }
 
 func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error {
-	if rw.mode == channel.ModeNoResponse {
-		return channel.ErrNoReply
-	}
 	if reply == nil {
 		return errors.New("httpchan: Send of a nil envelope")
+	}
+	if rw.mode == channel.ModeNoResponse {
+		// The 204 is out already: a refusal by the layer above is a counted drop, with
+		// nothing more on the wire.
+		if reply.Type != channel.TypeError {
+			return channel.ErrNoReply
+		}
+		if rw.dropped {
+			return fmt.Errorf("httpchan: reply %s after the exchange ended: %w", reply.Type, channel.ErrClosed)
+		}
+		rw.dropped = true
+		rw.l.oneWayDropped.Add(1)
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -302,14 +347,14 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		default:
 			return fmt.Errorf("httpchan: %s reply to a stream request: %w", reply.Type, channel.ErrUnsupported)
 		}
-		if size := envelopeSize(reply); size > limit {
+		if size := envelopeSize(reply, limit); size > limit {
 			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http stream frame"}
 		}
 		return rw.writeFrame(ctx, reply)
 	}
 	switch reply.Type {
 	case channel.TypeResponse:
-		if size := envelopeSize(reply); size > limit {
+		if size := envelopeSize(reply, limit); size > limit {
 			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http response body"}
 		}
 		rw.state = stateDone
@@ -551,8 +596,23 @@ func (c *credits) stop(rc *http.ResponseController) {
 	<-c.done
 }
 
-// envelopeSize is the encoded size of e, computed without copying its data.
-func envelopeSize(e *channel.Envelope) int {
+// envelopeSize is the encoded size of e, computed without copying its data. When a
+// generous bound (every field at its widest length prefix) is under limit, it returns
+// the bound instead of the exact size, which costs an allocation.
+func envelopeSize(e *channel.Envelope, limit int) int {
+	m := &e.Meta
+	// 256 covers the version, type, mode and id, every tag and length prefix (at most 12
+	// bytes a field) and the numeric fields.
+	bound := 256 + len(e.Data) + len(e.Method) + len(e.Codec) + len(e.ErrCode) + len(e.ErrMessage) + len(e.ErrDetails) +
+		len(m.CorrID) + len(m.UserID) + len(m.From) + len(m.Channel) + len(m.Trace) + 10*8
+	if len(m.Extra) <= channel.MaxExtra {
+		for k, v := range m.Extra {
+			bound += len(k) + len(v) + 32
+		}
+		if bound <= limit {
+			return bound
+		}
+	}
 	h := *e
 	h.Data = nil
 	h.ID = 0
