@@ -38,7 +38,6 @@ type link struct {
 	batch []*[]byte // frames being written; guarded by wmu
 
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
-	nextID   atomic.Uint64
 }
 
 func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
@@ -153,20 +152,27 @@ func (l *link) enqueue(b *[]byte) error {
 // goroutine, which saves the hand-off to the writer goroutine on an idle connection
 // (bounded by WriteTimeout). Under load it falls back to the writer, which batches.
 func (l *link) enqueueDirect(b *[]byte) error {
+	_, err := l.enqueueDirectPushed(b)
+	return err
+}
+
+// enqueueDirectPushed is enqueueDirect that also says whether b was queued: when it
+// was not, nothing of it reached the connection.
+func (l *link) enqueueDirectPushed(b *[]byte) (pushed bool, err error) {
 	wasEmpty, err := l.push(b)
 	if err != nil || !wasEmpty {
-		return err
+		return err == nil, err
 	}
 	if l.wmu.TryLock() {
 		dead := l.drainLocked()
 		l.wmu.Unlock()
 		if dead {
-			return l.failure()
+			return true, l.failure()
 		}
-		return nil
+		return true, nil
 	}
 	l.signal()
-	return nil
+	return true, nil
 }
 
 // send encodes e and enqueues it for the writer goroutine.
