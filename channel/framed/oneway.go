@@ -112,9 +112,8 @@ func (sc *srvConn) owFinish(cost int, admitted, dropped bool) {
 		sc.ow.dropped++
 	}
 	if sc.ow.units >= uint64(max(sc.ow.window/2, 1)) {
-		units, done, drops := sc.owTakeLocked()
+		sc.sendCreditLocked()
 		sc.owMu.Unlock()
-		sc.sendCredit(units, done, drops)
 		return
 	}
 	if !sc.ow.armed {
@@ -128,10 +127,22 @@ func (sc *srvConn) owFinish(cost int, admitted, dropped bool) {
 	sc.owMu.Unlock()
 }
 
-func (sc *srvConn) owTakeLocked() (units, done, dropped uint64) {
-	units, done, dropped = sc.ow.units, sc.ow.done, sc.ow.dropped
+// sendCreditLocked queues a credit frame for what is owed. The caller holds owMu, so
+// that a flush before the connection drains cannot overtake a frame being queued.
+// Queueing never blocks (the reader uses it too).
+func (sc *srvConn) sendCreditLocked() {
+	if sc.ow.done == 0 {
+		return
+	}
+	sc.mu.Lock()
+	lk := sc.l
+	sc.mu.Unlock()
+	if lk != nil {
+		// On a dead or draining link the frame is not sent: the client counts the
+		// requests lost.
+		lk.enqueue(creditFrame(sc.ow.units, sc.ow.done, sc.ow.dropped))
+	}
 	sc.ow.units, sc.ow.done, sc.ow.dropped = 0, 0, 0
-	return
 }
 
 // flushCredit sends the credit waiting to go back, if any: on the timer, and before
@@ -139,20 +150,8 @@ func (sc *srvConn) owTakeLocked() (units, done, dropped uint64) {
 func (sc *srvConn) flushCredit() {
 	sc.owMu.Lock()
 	sc.ow.armed = false
-	units, done, dropped := sc.owTakeLocked()
+	sc.sendCreditLocked()
 	sc.owMu.Unlock()
-	if done > 0 {
-		sc.sendCredit(units, done, dropped)
-	}
-}
-
-func (sc *srvConn) sendCredit(units, done, dropped uint64) {
-	sc.mu.Lock()
-	lk := sc.l
-	sc.mu.Unlock()
-	if lk != nil {
-		lk.enqueue(creditFrame(units, done, dropped)) // a dead link: the client counts them lost
-	}
 }
 
 func (sc *srvConn) stopCreditTimer() {

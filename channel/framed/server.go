@@ -142,7 +142,7 @@ func (l *listener) Shutdown(ctx context.Context) error {
 		sc.mu.Unlock()
 		if lk != nil {
 			sc.flushCredit() // the client learns what ran and what was dropped
-			lk.drain()
+			lk.drainLinger()
 		}
 	}
 	if err := waitCtx(ctx, &l.wg); err != nil {
@@ -284,7 +284,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	if stopping {
 		// Shutdown began while this connection was in its preface: it serves nothing
 		// (requests get unavailable) and closes once drained.
-		lk.drain()
+		lk.drainLinger()
 	}
 	lk.readLoop(br, sc.dispatch)
 	<-lk.dead // after a protocol error the writer flushes the error reply, then closes
