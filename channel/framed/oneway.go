@@ -319,8 +319,13 @@ func (c *client) openOneWay(ctx context.Context, req *channel.Envelope) error {
 			if r != taken {
 				continue
 			}
-			pushed, err := cc.l.enqueueDirectPushed(b)
-			if pushed {
+			// The writer goroutine sends it: a sender does not wait for the system
+			// call, and the requests of one or many senders share writes.
+			wasEmpty, err := cc.l.push(b)
+			if err == nil {
+				if wasEmpty {
+					cc.l.signal()
+				}
 				return nil // a write that fails later counts the request as lost
 			}
 			cc.owUntake(cost)

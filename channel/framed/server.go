@@ -42,12 +42,13 @@ type listener struct {
 	pool *workerpool.Pool // runs handlers on reused goroutines
 
 	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
+	owTasks               sync.Pool     // *oneWayTask
 }
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
-		pool: workerpool.New(workerIdle)}
+		pool: workerpool.New(workerIdle), owTasks: sync.Pool{New: newOneWayTask}}
 }
 
 // workerIdle is how long a handler goroutine waits for another request before it ends.
@@ -386,25 +387,45 @@ func (sc *srvConn) oneWay(in *inbound) {
 		sc.owFinish(cost, false, true)
 		return
 	}
-	x := &srvExchange{sc: sc, id: in.env.ID, mode: channel.ModeNoResponse, ctx: sc.ctx, cost: cost}
+	t := ls.owTasks.Get().(*oneWayTask)
+	t.x = srvExchange{sc: sc, id: in.env.ID, mode: channel.ModeNoResponse, ctx: sc.ctx}
+	t.in, t.cost = in, cost
 	ls.handlers.Add(1)
 	ls.wg.Add(1)
 	ls.hmu.RUnlock()
-	ls.pool.Go(func() { sc.serveOneWay(x, in) })
+	ls.pool.Go(t.run)
 }
 
-func (sc *srvConn) serveOneWay(x *srvExchange, in *inbound) {
+// oneWayTask is a noResponse request with its ReplyWriter and the function that runs
+// it, made once per pooled task, so that dispatching one allocates nothing.
+type oneWayTask struct {
+	x    srvExchange
+	in   *inbound
+	cost int // units of the one-way window it holds
+	run  func()
+}
+
+func newOneWayTask() any {
+	t := new(oneWayTask)
+	t.run = func() { t.x.sc.serveOneWay(t) }
+	return t
+}
+
+func (sc *srvConn) serveOneWay(t *oneWayTask) {
 	ls := sc.ls
 	defer ls.wg.Done()
 	defer ls.handlers.Done()
-	sc.h.ServeExchange(x.ctx, &in.env, x)
+	x := &t.x
+	sc.h.ServeExchange(x.ctx, &t.in.env, x)
 	x.mu.Lock()
 	x.returned = true
-	dropped := x.dropped
+	cost, dropped := t.cost, x.terminal
 	x.mu.Unlock()
-	in.release()
+	t.in.release()
+	t.x, t.in = srvExchange{}, nil // hold no references while pooled
+	ls.owTasks.Put(t)
 	// Before handlers.Done: Shutdown flushes the credit once every handler is done.
-	sc.owFinish(x.cost, true, dropped)
+	sc.owFinish(cost, true, dropped)
 }
 
 func (sc *srvConn) serve(x *srvExchange, in *inbound) {
@@ -437,10 +458,8 @@ type srvExchange struct {
 	mu       sync.Mutex
 	credits  uint32
 	creditCh chan struct{}
-	terminal bool
+	terminal bool // noResponse: the handler refused the request (a TypeError reply)
 	returned bool
-	dropped  bool // noResponse: the handler refused the request (a TypeError reply)
-	cost     int  // noResponse: units of the one-way window it holds
 }
 
 func (x *srvExchange) Peer() string { return x.sc.peer }
@@ -474,7 +493,7 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		if x.terminal || x.returned {
 			return fmt.Errorf("framed: Send after the exchange ended: %w", channel.ErrClosed)
 		}
-		x.terminal, x.dropped = true, true
+		x.terminal = true // for noResponse: dropped
 		return nil
 	}
 	switch r.Type {
