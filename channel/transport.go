@@ -177,7 +177,7 @@ type Config struct {
 	WriteTimeout    time.Duration // max time one write may block (10 s)
 	DialTimeout     time.Duration // max time to connect (5 s)
 	StreamWindow    int           // stream items the caller lets the sender have in flight (64)
-	OneWayWindow    int           // framed: noResponse credit per connection, one per request and 4 KiB (1024)
+	OneWayWindow    int           // framed: one-way credit a server grants per connection; a noResponse request costs 1 + size/4 KiB (1024)
 	PoolSize        int           // client connections per address on framed transports (2)
 	KeepAlive       time.Duration // ping interval on idle framed connections; <0 disables (30 s)
 

@@ -275,3 +275,83 @@ func TestOneWayNeverErrorFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestOneWayWaitsForCredit: with the window in use, Open of a noResponse request waits
+// and, when its ctx ends first, returns ctx's error without sending. Meanwhile calls
+// and streams on the same connection are not held back by the one-way window.
+func TestOneWayWaitsForCredit(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := channel.Config{OneWayWindow: 2, PoolSize: 1, StreamWindow: 2}
+	gate := make(chan struct{})
+	started := make(chan struct{}, 2)
+	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+			switch req.Mode {
+			case channel.ModeNoResponse:
+				started <- struct{}{}
+				<-gate
+			case channel.ModeStream:
+				for i := 0; i < 10; i++ { // five times the stream window: needs credit back
+					if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte{byte(i)}}) != nil {
+						return
+					}
+				}
+				w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+			}
+		}))
+	}()
+	defer func() { ln.Close(); <-served }()
+	c, err := framed.TCP().Dial(ctx, ln.Addr(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	oc := c.(channel.OneWayCounter)
+	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"}
+	for i := 0; i < 2; i++ {
+		if _, err := c.Open(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if _, err := c.Open(short, req); err != context.DeadlineExceeded {
+		t.Fatalf("Open with the window in use: %v, want context.DeadlineExceeded", err)
+	}
+	if st := oc.OneWayStats(); st.Sent != 2 {
+		t.Fatalf("a request that timed out waiting for credit was counted: %+v", st)
+	}
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i := 0; ; i++ {
+		r, err := x.Recv(ctx)
+		if err != nil {
+			t.Fatalf("stream beside a full one-way window, item %d: %v", i, err)
+		}
+		if r.Type == channel.TypeEnd {
+			if i != 10 {
+				t.Fatalf("stream ended after %d items", i)
+			}
+			break
+		}
+	}
+	close(gate)
+	if _, err := c.Open(ctx, req); err != nil {
+		t.Fatalf("Open once credit is back: %v", err)
+	}
+	<-started
+	if st := settle(t, ctx, oc); st.Sent != 3 || st.Delivered != 3 {
+		t.Fatalf("counts %+v, want 3 sent and delivered", st)
+	}
+}
