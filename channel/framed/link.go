@@ -34,9 +34,10 @@ type link struct {
 	dead    chan struct{}
 	onClose func(error) // called once, without locks held, when the link dies
 
-	wmu   sync.Mutex // held by whoever writes to bw: the writer goroutine or a sender writing through
-	bw    *bufio.Writer
-	batch []*[]byte // frames being written; guarded by wmu
+	wmu        sync.Mutex // held by whoever writes to bw: the writer goroutine or a sender writing through
+	bw         *bufio.Writer
+	batch      []*[]byte // frames being written; guarded by wmu
+	halfClosed bool      // drainLinger finished: nothing more is written; guarded by wmu
 
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
 }
@@ -109,13 +110,17 @@ func (l *link) lingering() bool {
 }
 
 // halfClose ends our direction of the connection after the last frame; false when the
-// connection cannot be half-closed.
+// connection cannot be half-closed. The caller holds wmu.
 func (l *link) halfClose() bool {
+	if l.halfClosed {
+		return true
+	}
 	cw, ok := l.nc.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return false
 	}
 	l.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	l.halfClosed = true
 	return true
 }
 
@@ -187,27 +192,20 @@ func (l *link) enqueue(b *[]byte) error {
 // goroutine, which saves the hand-off to the writer goroutine on an idle connection
 // (bounded by WriteTimeout). Under load it falls back to the writer, which batches.
 func (l *link) enqueueDirect(b *[]byte) error {
-	_, err := l.enqueueDirectPushed(b)
-	return err
-}
-
-// enqueueDirectPushed is enqueueDirect that also says whether b was queued: when it
-// was not, nothing of it reached the connection.
-func (l *link) enqueueDirectPushed(b *[]byte) (pushed bool, err error) {
 	wasEmpty, err := l.push(b)
 	if err != nil || !wasEmpty {
-		return err == nil, err
+		return err
 	}
 	if l.wmu.TryLock() {
 		dead := l.drainLocked()
 		l.wmu.Unlock()
 		if dead {
-			return true, l.failure()
+			return l.failure()
 		}
-		return true, nil
+		return nil
 	}
 	l.signal()
-	return true, nil
+	return nil
 }
 
 // send encodes e and enqueues it for the writer goroutine.

@@ -1,9 +1,11 @@
 package framed_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -353,5 +355,82 @@ func TestOneWayWaitsForCredit(t *testing.T) {
 	<-started
 	if st := settle(t, ctx, oc); st.Sent != 3 || st.Delivered != 3 {
 		t.Fatalf("counts %+v, want 3 sent and delivered", st)
+	}
+}
+
+// TestOneWayHostileCredit: a server that confirms more one-way requests than the
+// client sent, or sends credit the protocol does not allow, gets an error frame and the
+// connection closed; the client counts what was outstanding as lost.
+func TestOneWayHostileCredit(t *testing.T) {
+	cases := []struct {
+		name  string
+		flags byte
+		reply *channel.Envelope // after the client's first noResponse request
+	}{
+		{"confirms too many", 1, &channel.Envelope{Type: channel.TypeCredit, Mode: channel.ModeNoResponse, Credits: 1, Data: []byte{5, 0}}},
+		{"drops more than done", 1, &channel.Envelope{Type: channel.TypeCredit, Mode: channel.ModeNoResponse, Credits: 1, Data: []byte{1, 2}}},
+		{"credit for a stream id", 1, &channel.Envelope{Type: channel.TypeCredit, ID: 7, Credits: 1}},
+		{"credit without flow control", 0, &channel.Envelope{Type: channel.TypeCredit, Mode: channel.ModeNoResponse, Credits: 1, Data: []byte{1, 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			channeltest.CheckLeaks(t)
+			nl, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nl.Close()
+			result := make(chan error, 1)
+			go func() {
+				nc, err := nl.Accept()
+				if err != nil {
+					result <- err
+					return
+				}
+				defer nc.Close()
+				p := &rawPeer{t: t, nc: nc, br: bufio.NewReader(nc)}
+				var pref [6]byte
+				if _, err := io.ReadFull(p.br, pref[:]); err != nil {
+					result <- err
+					return
+				}
+				hello := []byte{'J', 'S', 'U', 'S', 1, tc.flags}
+				if tc.flags != 0 {
+					hello = append(hello, frame(&channel.Envelope{Type: channel.TypeCredit, Mode: channel.ModeNoResponse, Credits: 4})...)
+				}
+				nc.Write(hello)
+				if e, err := p.readFrame(); err != nil || e.Mode != channel.ModeNoResponse {
+					result <- fmt.Errorf("want the client's request, got %v, %v", e, err)
+					return
+				}
+				nc.Write(frame(tc.reply))
+				e, err := p.readFrame()
+				if err != nil || e.Type != channel.TypeError || e.ErrCode != channel.CodeInvalidArgument {
+					result <- fmt.Errorf("want an error frame, got %+v, %v", e, err)
+					return
+				}
+				if _, err := p.readFrame(); err == nil {
+					result <- fmt.Errorf("the client kept the connection open")
+					return
+				}
+				result <- nil
+			}()
+			c, err := framed.TCP().Dial(context.Background(), nl.Addr().String(), channel.Config{PoolSize: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "m"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-result; err != nil {
+				t.Fatal(err)
+			}
+			if st := settle(t, ctx, c.(channel.OneWayCounter)); st.Sent != 1 || st.Lost != 1 {
+				t.Fatalf("counts %+v, want the request lost", st)
+			}
+		})
 	}
 }
