@@ -177,6 +177,7 @@ type Config struct {
 	WriteTimeout    time.Duration // max time one write may block (10 s)
 	DialTimeout     time.Duration // max time to connect (5 s)
 	StreamWindow    int           // stream items the caller lets the sender have in flight (64)
+	OneWayWindow    int           // framed: one-way credit a server grants per connection; a noResponse request costs 1 + size/4 KiB (1024)
 	PoolSize        int           // client connections per address on framed transports (2)
 	KeepAlive       time.Duration // ping interval on idle framed connections; <0 disables (30 s)
 
@@ -201,6 +202,7 @@ func DefaultConfig() Config {
 		WriteTimeout:      10 * time.Second,
 		DialTimeout:       5 * time.Second,
 		StreamWindow:      64,
+		OneWayWindow:      1024,
 		PoolSize:          2,
 		KeepAlive:         30 * time.Second,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -233,6 +235,7 @@ func (c Config) WithDefaults() Config {
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.DialTimeout, d.DialTimeout)
 	setInt(&c.StreamWindow, d.StreamWindow)
+	setInt(&c.OneWayWindow, d.OneWayWindow)
 	setInt(&c.PoolSize, d.PoolSize)
 	setDur(&c.KeepAlive, d.KeepAlive)
 	setDur(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
@@ -259,6 +262,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("channel: MaxInFlight %d must be at least 1", c.MaxInFlight)
 	case c.StreamWindow < 1:
 		return fmt.Errorf("channel: StreamWindow %d must be at least 1", c.StreamWindow)
+	case c.OneWayWindow < 1 || c.OneWayWindow > 1<<20:
+		return fmt.Errorf("channel: OneWayWindow %d is outside 1..1048576", c.OneWayWindow)
 	case c.PoolSize < 1:
 		return fmt.Errorf("channel: PoolSize %d must be at least 1", c.PoolSize)
 	case c.MaxDatagram < 64 || c.MaxDatagram > 65507:

@@ -27,6 +27,14 @@ type client struct {
 	wg     sync.WaitGroup // reader and writer goroutines of every connection
 
 	closedFlag atomic.Bool // closed, readable without c.mu on the hot path
+
+	// nextID numbers requests across the pool, so an id is unique on whichever
+	// connection carries it (a noResponse request picks its connection after encoding).
+	nextID atomic.Uint64
+
+	owMu                                   sync.Mutex
+	owWake                                 chan struct{} // closed by owBroadcast; see owWait
+	owSent, owDelivered, owDropped, owLost atomic.Uint64
 }
 
 type slot struct {
@@ -36,10 +44,14 @@ type slot struct {
 
 // cliConn is one client connection and its open exchanges.
 type cliConn struct {
+	c   *client
 	l   *link
 	mu  sync.Mutex
 	xs  map[uint64]*exchange
 	err error // set when the link died; later exchanges fail at once
+
+	owMu sync.Mutex
+	ow   oneWayOut
 }
 
 func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Exchange, error) {
@@ -54,6 +66,9 @@ func (c *client) Open(ctx context.Context, req *channel.Envelope) (channel.Excha
 	}
 	if c.closedFlag.Load() {
 		return nil, fmt.Errorf("framed: Open on a closed %s connection to %s: %w", c.t.name, c.addr, channel.ErrClosed)
+	}
+	if req.Mode == channel.ModeNoResponse {
+		return nil, c.openOneWay(ctx, req)
 	}
 	// A connection found dead before anything was sent on it is replaced and the
 	// request goes out on the new one; after that the error is the caller's.
@@ -74,7 +89,7 @@ func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exc
 	}
 	e := *req
 	e.Type = channel.TypeRequest
-	e.ID = cc.l.nextID.Add(1)
+	e.ID = c.nextID.Add(1)
 	e.Credits = 0
 	if e.Mode == channel.ModeStream {
 		e.Credits = uint32(c.cfg.StreamWindow)
@@ -82,12 +97,6 @@ func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exc
 	b, err := appendFrame(&e, c.cfg.MaxMessage, c.t.where)
 	if err != nil {
 		return nil, true, err
-	}
-	if e.Mode == channel.ModeNoResponse {
-		if err := cc.l.enqueueDirect(b); err != nil {
-			return nil, false, err
-		}
-		return nil, true, nil
 	}
 	x := &exchange{cc: cc, id: e.ID, mode: e.Mode, window: c.cfg.StreamWindow, notify: make(chan struct{}, 1)}
 	x.qbase = x.q0[:0]
@@ -113,7 +122,12 @@ func (c *client) open(ctx context.Context, req *channel.Envelope) (_ channel.Exc
 
 // conn returns the next connection of the pool, dialling it when needed.
 func (c *client) conn(ctx context.Context) (*cliConn, error) {
-	s := &c.slots[int(c.next.Add(1))%len(c.slots)]
+	return c.slotConn(ctx, int(c.next.Add(1))%len(c.slots))
+}
+
+// slotConn returns the connection of slot i, dialling it when needed.
+func (c *client) slotConn(ctx context.Context, i int) (*cliConn, error) {
+	s := &c.slots[i]
 	if cc := s.cc.Load(); cc != nil && cc.alive() {
 		return cc, nil
 	}
@@ -164,7 +178,7 @@ func (c *client) dial(ctx context.Context) (*cliConn, error) {
 	}
 	nc.SetDeadline(dl)
 	br := bufio.NewReaderSize(nc, 32<<10)
-	if _, err := nc.Write(preface()); err != nil {
+	if _, err := nc.Write(preface(flagOneWay)); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("framed: preface to %s: %w", c.addr, err)
 	}
@@ -178,7 +192,8 @@ func (c *client) dial(ctx context.Context) (*cliConn, error) {
 		return nil, fmt.Errorf("%w (%s)", err, c.addr)
 	}
 	nc.SetDeadline(time.Time{})
-	cc := &cliConn{l: newLink(nc, &c.cfg, c.t.where), xs: make(map[uint64]*exchange)}
+	cc := &cliConn{c: c, l: newLink(nc, &c.cfg, c.t.where), xs: make(map[uint64]*exchange)}
+	cc.ow.flow = p[5]&flagOneWay != 0
 	cc.l.onClose = cc.failAll
 	c.mu.Lock()
 	if c.closed {
@@ -202,6 +217,7 @@ func (c *client) Close() error {
 	c.closed = true
 	c.closedFlag.Store(true)
 	c.mu.Unlock()
+	c.owBroadcast() // senders waiting for one-way credit give up
 	for i := range c.slots {
 		s := &c.slots[i]
 		s.mu.Lock() // waits for a dial in progress
@@ -219,6 +235,13 @@ func (c *client) Close() error {
 func (cc *cliConn) dispatch(in *inbound) error {
 	switch in.env.Type {
 	case channel.TypeAck, channel.TypeResponse, channel.TypeItem, channel.TypeEnd, channel.TypeError:
+	case channel.TypeCredit:
+		if in.env.ID == 0 {
+			err := cc.owCredit(&in.env)
+			in.release()
+			return err
+		}
+		fallthrough
 	default:
 		t := in.env.Type
 		in.release()
@@ -255,6 +278,7 @@ func (cc *cliConn) remove(id uint64) {
 
 // failAll fails every open exchange when the connection dies.
 func (cc *cliConn) failAll(cause error) {
+	cc.owFail()
 	err := cc.l.failure()
 	if err == nil {
 		err = cause

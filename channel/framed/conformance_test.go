@@ -21,3 +21,14 @@ func TestConformanceUnix(t *testing.T) {
 		Addr:      func(t testing.TB) string { return filepath.Join(t.TempDir(), "s.sock") },
 	})
 }
+
+func TestOneWayConformance(t *testing.T) {
+	channeltest.RunOneWay(t, channeltest.Factory{
+		Transport: framed.TCP(),
+		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+	})
+	channeltest.RunOneWay(t, channeltest.Factory{
+		Transport: framed.Unix(),
+		Addr:      func(t testing.TB) string { return filepath.Join(t.TempDir(), "s.sock") },
+	})
+}

@@ -4,8 +4,16 @@
 // with per-stream flow control, cancellation and keep-alive. PROTOCOL.md, section 2,
 // describes the bytes.
 //
+// noResponse requests are flow-controlled per connection: the server grants a window
+// of one-way credit (Config.OneWayWindow), Conn.Open waits for credit on any connection
+// of the pool (until its ctx ends), and the server returns the credit with how many of
+// the requests it ran and dropped. Nothing ever goes back for one request: a refused
+// one (shutting down, or a handler's TypeError reply) is a counted drop. The Conn
+// implements channel.OneWayCounter and the Listener channel.OneWayListenerCounter.
+//
 // Goroutines: each connection has one reader and one writer, owned by the Conn or
-// Listener that made it; each request runs its handler in a goroutine of its own.
+// Listener that made it; each request runs its handler on a pooled goroutine (at most
+// MaxInFlight per connection, plus the noResponse ones the one-way window admits).
 // Listener.Close cancels handlers' contexts and then waits for the handlers to return,
 // so a handler must honour its ctx; a Shutdown whose ctx ends cancels them the same way
 // but returns at once.

@@ -22,8 +22,9 @@ const (
 
 var magic = [4]byte{'J', 'S', 'U', 'S'}
 
-func preface() []byte {
-	return []byte{magic[0], magic[1], magic[2], magic[3], framedVersion, 0}
+// preface returns the connection preface with the given flags (flagOneWay).
+func preface(flags byte) []byte {
+	return []byte{magic[0], magic[1], magic[2], magic[3], framedVersion, flags}
 }
 
 // errNotJesus is returned when the peer's preface does not start with the magic.

@@ -409,7 +409,7 @@ func TestDialFailure(t *testing.T) {
 	}
 }
 
-// TestProtocolExample sends the exact bytes of PROTOCOL.md §2.9 and expects the exact reply.
+// TestProtocolExample sends the exact bytes of PROTOCOL.md §2.10 and expects the exact reply.
 func TestProtocolExample(t *testing.T) {
 	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", channel.Config{})
 	if err != nil {

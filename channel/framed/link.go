@@ -28,17 +28,18 @@ type link struct {
 	queue   []*[]byte
 	qBytes  int
 	closing bool  // drain the queue, then close
+	linger  bool  // closing: half-close after the queue, and let the reader end the link
 	err     error // set once the link is dead
 	wake    chan struct{}
 	dead    chan struct{}
 	onClose func(error) // called once, without locks held, when the link dies
 
-	wmu   sync.Mutex // held by whoever writes to bw: the writer goroutine or a sender writing through
-	bw    *bufio.Writer
-	batch []*[]byte // frames being written; guarded by wmu
+	wmu        sync.Mutex // held by whoever writes to bw: the writer goroutine or a sender writing through
+	bw         *bufio.Writer
+	batch      []*[]byte // frames being written; guarded by wmu
+	halfClosed bool      // drainLinger finished: nothing more is written; guarded by wmu
 
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
-	nextID   atomic.Uint64
 }
 
 func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
@@ -83,6 +84,44 @@ func (l *link) drain() {
 	l.closing = true
 	l.mu.Unlock()
 	l.signal()
+}
+
+// lingerTimeout bounds how long a link that drained with drainLinger keeps reading
+// (and discarding) after its half-close, waiting for the peer to close its side.
+const lingerTimeout = time.Second
+
+// drainLinger is drain for a graceful shutdown while the reader still runs: the writer
+// flushes the queue and half-closes (FIN), the reader goes on reading until the peer
+// closes too (or lingerTimeout), then closes the socket. Closing at once would make a
+// peer that is still sending get a reset, and a reset can discard the last frames we
+// sent before it reads them: replies, and the credit that says which one-way requests
+// ran.
+func (l *link) drainLinger() {
+	l.mu.Lock()
+	l.closing, l.linger = true, true
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *link) lingering() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closing && l.linger
+}
+
+// halfClose ends our direction of the connection after the last frame; false when the
+// connection cannot be half-closed. The caller holds wmu.
+func (l *link) halfClose() bool {
+	if l.halfClosed {
+		return true
+	}
+	cw, ok := l.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return false
+	}
+	l.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	l.halfClosed = true
+	return true
 }
 
 func (l *link) signal() {
@@ -235,7 +274,7 @@ func (l *link) drainLocked() bool {
 		for _, b := range batch {
 			taken += len(*b)
 		}
-		closing := l.closing
+		closing, linger := l.closing, l.linger
 		l.mu.Unlock()
 		if len(batch) == 0 && !yielded && bw.Buffered() > 0 && !closing {
 			// Let callers that are about to enqueue do so, so that one write
@@ -253,8 +292,10 @@ func (l *link) drainLocked() bool {
 				return true
 			}
 			if closing {
-				l.close(nil)
-				return true
+				if !linger || !l.halfClose() {
+					l.close(nil)
+				}
+				return true // the writer is done; when lingering the reader closes
 			}
 			return false
 		}
@@ -316,6 +357,10 @@ func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
 
 // fail ends the link after a read error: protocol errors are reported to the peer first.
 func (l *link) fail(err error) {
+	if l.lingering() {
+		l.close(nil) // drained: whatever the peer sent after is not served
+		return
+	}
 	var pe *protoError
 	if errors.As(err, &pe) {
 		l.cfg.Logger.Warn("framed: closing a connection after a framing violation", "peer", l.nc.RemoteAddr().String(), "err", pe.msg)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -39,12 +40,15 @@ type listener struct {
 	wg        sync.WaitGroup
 
 	pool *workerpool.Pool // runs handlers on reused goroutines
+
+	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
+	owTasks               sync.Pool     // *oneWayTask
 }
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
-		pool: workerpool.New(workerIdle)}
+		pool: workerpool.New(workerIdle), owTasks: sync.Pool{New: newOneWayTask}}
 }
 
 // workerIdle is how long a handler goroutine waits for another request before it ends.
@@ -99,6 +103,7 @@ func (l *listener) Serve(h channel.Handler) error {
 			continue
 		}
 		sc := &srvConn{ls: l, h: h, xs: make(map[uint64]*srvExchange)}
+		sc.ow.window = l.cfg.OneWayWindow
 		l.conns[sc] = struct{}{}
 		l.wg.Add(1)
 		l.mu.Unlock()
@@ -137,7 +142,8 @@ func (l *listener) Shutdown(ctx context.Context) error {
 		lk := sc.l
 		sc.mu.Unlock()
 		if lk != nil {
-			lk.drain()
+			sc.flushCredit() // the client learns what ran and what was dropped
+			lk.drainLinger()
 		}
 	}
 	if err := waitCtx(ctx, &l.wg); err != nil {
@@ -195,6 +201,9 @@ type srvConn struct {
 	cancel context.CancelFunc
 	xs     map[uint64]*srvExchange
 	peer   string
+
+	owMu sync.Mutex
+	ow   oneWayIn
 }
 
 func (sc *srvConn) closeHard() {
@@ -232,12 +241,22 @@ func (sc *srvConn) run(nc net.Conn) {
 	}
 	if err := checkPreface(p[:]); err != nil {
 		if !errors.Is(err, errNotJesus) {
-			nc.Write(preface()) // tell the peer which version we speak
+			nc.Write(preface(0)) // tell the peer which version we speak
 		}
 		nc.Close()
 		return
 	}
-	if _, err := nc.Write(preface()); err != nil {
+	// A client that speaks one-way flow control gets the flag back and, as the first
+	// frame, the window of credit it may spend.
+	hello := preface(0)
+	if p[5]&flagOneWay != 0 {
+		sc.ow.flow = true
+		hello[5] = flagOneWay
+		cf := creditFrame(uint64(ls.cfg.OneWayWindow), 0, 0)
+		hello = append(hello, *cf...)
+		putBuf(cf)
+	}
+	if _, err := nc.Write(hello); err != nil {
 		nc.Close()
 		return
 	}
@@ -266,10 +285,11 @@ func (sc *srvConn) run(nc net.Conn) {
 	if stopping {
 		// Shutdown began while this connection was in its preface: it serves nothing
 		// (requests get unavailable) and closes once drained.
-		lk.drain()
+		lk.drainLinger()
 	}
 	lk.readLoop(br, sc.dispatch)
 	<-lk.dead // after a protocol error the writer flushes the error reply, then closes
+	sc.stopCreditTimer()
 }
 
 func (sc *srvConn) reject(id uint64, mode channel.Mode, code, msg string) {
@@ -308,6 +328,10 @@ func (sc *srvConn) request(in *inbound) {
 	if !mode.Valid() {
 		in.release()
 		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request %d has no valid mode (got %d)", id, mode))
+		return
+	}
+	if mode == channel.ModeNoResponse {
+		sc.oneWay(in)
 		return
 	}
 	ls.hmu.RLock()
@@ -349,6 +373,61 @@ func (sc *srvConn) request(in *inbound) {
 	ls.pool.Go(func() { sc.serve(x, in) })
 }
 
+// oneWay runs a noResponse request within the connection's one-way window, or drops
+// it: nothing goes back but the credit and the count (PROTOCOL.md §2.5). Its id is not
+// tracked (nothing can refer to it) and it does not count against MaxInFlight.
+func (sc *srvConn) oneWay(in *inbound) {
+	ls := sc.ls
+	ls.owReceived.Add(1)
+	cost := oneWayCost(len(*in.buf), sc.ow.window)
+	ls.hmu.RLock()
+	if ls.draining || !sc.owAdmit(cost) {
+		ls.hmu.RUnlock()
+		in.release()
+		sc.owFinish(cost, false, true)
+		return
+	}
+	t := ls.owTasks.Get().(*oneWayTask)
+	t.x = srvExchange{sc: sc, id: in.env.ID, mode: channel.ModeNoResponse, ctx: sc.ctx}
+	t.in, t.cost = in, cost
+	ls.handlers.Add(1)
+	ls.wg.Add(1)
+	ls.hmu.RUnlock()
+	ls.pool.Go(t.run)
+}
+
+// oneWayTask is a noResponse request with its ReplyWriter and the function that runs
+// it, made once per pooled task, so that dispatching one allocates nothing.
+type oneWayTask struct {
+	x    srvExchange
+	in   *inbound
+	cost int // units of the one-way window it holds
+	run  func()
+}
+
+func newOneWayTask() any {
+	t := new(oneWayTask)
+	t.run = func() { t.x.sc.serveOneWay(t) }
+	return t
+}
+
+func (sc *srvConn) serveOneWay(t *oneWayTask) {
+	ls := sc.ls
+	defer ls.wg.Done()
+	defer ls.handlers.Done()
+	x := &t.x
+	sc.h.ServeExchange(x.ctx, &t.in.env, x)
+	x.mu.Lock()
+	x.returned = true
+	cost, dropped := t.cost, x.terminal
+	x.mu.Unlock()
+	t.in.release()
+	t.x, t.in = srvExchange{}, nil // hold no references while pooled
+	ls.owTasks.Put(t)
+	// Before handlers.Done: Shutdown flushes the credit once every handler is done.
+	sc.owFinish(cost, true, dropped)
+}
+
 func (sc *srvConn) serve(x *srvExchange, in *inbound) {
 	ls := sc.ls
 	defer ls.wg.Done()
@@ -379,7 +458,7 @@ type srvExchange struct {
 	mu       sync.Mutex
 	credits  uint32
 	creditCh chan struct{}
-	terminal bool
+	terminal bool // noResponse: the handler refused the request (a TypeError reply)
 	returned bool
 }
 
@@ -404,7 +483,18 @@ func (x *srvExchange) addCredit(n uint32) {
 
 func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 	if x.mode == channel.ModeNoResponse {
-		return channel.ErrNoReply
+		if r.Type != channel.TypeError {
+			return fmt.Errorf("framed: %s reply to noResponse request %d: %w", r.Type, x.id, channel.ErrNoReply)
+		}
+		// The handler refused the request: nothing goes on the wire, the request counts
+		// as dropped, here and (through the credit) at the caller.
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if x.terminal || x.returned {
+			return fmt.Errorf("framed: Send after the exchange ended: %w", channel.ErrClosed)
+		}
+		x.terminal = true // for noResponse: dropped
+		return nil
 	}
 	switch r.Type {
 	case channel.TypeAck, channel.TypeResponse, channel.TypeEnd, channel.TypeError:

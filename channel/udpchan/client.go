@@ -59,6 +59,7 @@ type Conn struct {
 	writerDone chan struct{}
 
 	sent, retransmits, replies, stray, unsent atomic.Uint64
+	owSent                                    atomic.Uint64 // noResponse requests Open accepted
 }
 
 // sendQueue is how many noResponse datagrams a Conn queues before Open waits for room:
@@ -103,6 +104,13 @@ func Dial(ctx context.Context, addr string, cfg channel.Config) (*Conn, error) {
 // Stats returns the counts of c so far.
 func (c *Conn) Stats() ClientStats {
 	return ClientStats{Sent: c.sent.Load(), Retransmits: c.retransmits.Load(), Replies: c.replies.Load(), Stray: c.stray.Load(), Unsent: c.unsent.Load()}
+}
+
+// OneWayStats counts the noResponse requests Open accepted (Sent) and of those the ones
+// the socket refused or Close could not flush (Lost, ClientStats.Unsent). udp learns
+// nothing of the receiver's verdict: Delivered and Dropped stay 0.
+func (c *Conn) OneWayStats() channel.OneWayStats {
+	return channel.OneWayStats{Sent: c.owSent.Load(), Lost: c.unsent.Load()}
 }
 
 // LocalAddr is the address of c's socket, the peer address the listener sees.
@@ -163,11 +171,13 @@ func (c *Conn) enqueue(ctx context.Context, bp *[]byte, pkt []byte) error {
 	}
 	select {
 	case c.queue <- bp:
+		c.owSent.Add(1)
 		return nil
 	default:
 	}
 	select {
 	case c.queue <- bp:
+		c.owSent.Add(1)
 		return nil
 	case <-ctx.Done():
 		c.putBuf(bp, pkt)

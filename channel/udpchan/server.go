@@ -59,6 +59,8 @@ type Listener struct {
 	dedup    *dedupTable
 
 	received, dropped, oversize, malformed, duplicates, overloaded atomic.Uint64
+
+	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
 }
 
 // inbound is a pooled read buffer with the envelope parsed from it, and what its
@@ -124,6 +126,13 @@ func (l *Listener) Stats() Stats {
 		Malformed: l.malformed.Load(), Duplicates: l.duplicates.Load(), Overloaded: l.overloaded.Load(),
 		Evicted: ev, Remembered: rem,
 	}
+}
+
+// OneWayListenerStats counts the noResponse requests read (Received) and of those the
+// ones not run (Dropped): during Shutdown, over MaxInFlight, or refused by the handler
+// with a TypeError reply. Unlike Stats it counts requests, not datagrams.
+func (l *Listener) OneWayListenerStats() channel.OneWayListenerStats {
+	return channel.OneWayListenerStats{Received: l.owReceived.Load(), Dropped: l.owDropped.Load()}
 }
 
 // Serve reads datagrams and dispatches requests to h until Close (or the end of
@@ -231,17 +240,20 @@ func (l *Listener) yieldIfFull() {
 }
 
 func (l *Listener) startNoResponse(in *inbound, peer netip.AddrPort) {
+	l.owReceived.Add(1)
 	l.yieldIfFull()
 	l.mu.Lock()
 	switch {
 	case l.closed || l.draining:
 		l.mu.Unlock()
 		l.dropped.Add(1)
+		l.owDropped.Add(1)
 		l.putInbound(in)
 		return
 	case l.active.Load() >= int64(l.cfg.MaxInFlight):
 		l.mu.Unlock()
 		l.overloaded.Add(1)
+		l.owDropped.Add(1)
 		l.putInbound(in)
 		return
 	}
@@ -424,12 +436,21 @@ type replyWriter struct {
 
 func (w *replyWriter) Peer() string { return w.peer.String() }
 
-// Send writes the ack or error. An error reply larger than the datagram limit is sent
+// Send writes the ack or error. To a noResponse request nothing goes back: a TypeError
+// reply counts the request as dropped (OneWayListenerStats) and returns nil, any other
+// reply fails with channel.ErrNoReply. An error reply larger than the datagram limit is sent
 // without data and details and with its message shortened, rather than not at all; an
 // oversized ack is refused with a *channel.TooLargeError and the handler may send an
 // error instead.
 func (w *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error {
 	switch {
+	case w.mode == channel.ModeNoResponse && reply != nil && reply.Type == channel.TypeError:
+		if w.terminal {
+			return fmt.Errorf("udpchan: reply to request %d after its error: %w", w.id, channel.ErrClosed)
+		}
+		w.terminal = true
+		w.l.owDropped.Add(1)
+		return nil
 	case w.mode == channel.ModeNoResponse:
 		return fmt.Errorf("udpchan: reply to noResponse request %d: %w", w.id, channel.ErrNoReply)
 	case w.terminal:

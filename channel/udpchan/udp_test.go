@@ -43,6 +43,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestOneWayConformance(t *testing.T) {
+	channeltest.RunOneWay(t, channeltest.Factory{
+		Transport: udpchan.New(),
+		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+	})
+}
+
 func TestCaps(t *testing.T) {
 	tr := udpchan.New()
 	if tr.Name() != "udp" {
