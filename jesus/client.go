@@ -69,7 +69,6 @@ type Client struct {
 	closed bool
 	gone   channel.OneWayStats // counts of connections already closed
 	parent *Client             // set on views that share the parent's connections
-	sizes  sizeHint
 	bad    atomic.Uint64 // replies and items that failed the expected schema
 
 	unary  UnaryFunc  // interceptors around invoke; nil without interceptors
@@ -88,30 +87,21 @@ type connEntry struct {
 // connKey names a connection: a transport and an address.
 type connKey struct{ transport, addr string }
 
-// sizeHint remembers the size of recent encodings, so that a buffer is allocated once at
-// about the right size instead of growing from nothing on every message.
-type sizeHint struct{ n atomic.Int64 }
+// bufs holds encode buffers. Transports keep nothing of an envelope once Open or Send
+// returned, so a message is encoded into a pooled buffer that goes back right after.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func (h *sizeHint) buf() []byte {
-	n := h.n.Load()
-	if n < 64 {
-		n = 64
-	}
-	return make([]byte, 0, n)
-}
+// maxPooledBuf is the largest buffer kept: one large message must not pin its buffer.
+const maxPooledBuf = 1 << 20
 
-func (h *sizeHint) observe(n int) {
-	// Keep the larger of the recent sizes, decaying slowly so one big message does not
-	// make every later buffer big.
-	cur := h.n.Load()
-	next := cur - cur/16
-	if int64(n) > next {
-		next = int64(n) + int64(n)/8
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+func putBuf(p *[]byte, b []byte) {
+	if cap(b) > maxPooledBuf {
+		return
 	}
-	if next > 1<<20 {
-		next = 1 << 20
-	}
-	h.n.Store(next)
+	*p = b[:0]
+	bufs.Put(p)
 }
 
 // NewClient returns a client for the service named name (sent as Meta.From; "" is fine).
@@ -316,14 +306,15 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if err := checkCaps(tr.Caps(), mode, route.Spec); err != nil {
 		return nil, nil, &Error{Code: CodeUnimplemented, Method: method, Message: err.Error(), err: err}
 	}
-	data, codecErr, schemaErr := encodeChecked(out.pl, validatorOf(c.o.validation, partRequest, method), c.sizes.buf(), call.Request)
+	bp := getBuf()
+	data, codecErr, schemaErr := encodeChecked(out.pl, validatorOf(c.o.validation, partRequest, method), *bp, call.Request)
+	defer putBuf(bp, data)
 	if codecErr != nil {
 		return nil, nil, &Error{Code: codecCode(codecErr), Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), codecErr), err: codecErr}
 	}
 	if schemaErr != nil {
 		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
 	}
-	c.sizes.observe(len(data))
 	env := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: out.pl.Name(), Data: data}
 	env.Meta = call.Meta
 	env.Meta.Channel = route.name

@@ -40,7 +40,6 @@ type Server struct {
 	hard       context.Context
 	hardCancel context.CancelFunc
 
-	sizes sizeHint
 
 	panics       atomic.Uint64
 	oneWayErrors atomic.Uint64
@@ -390,6 +389,7 @@ func (s *Server) stop() ([]*listening, []func(context.Context) error) {
 func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w channel.ReplyWriter) {
 	s := l.srv
 	c := &call{srv: s, env: env, w: w, listener: l}
+	defer c.release()
 	if s.draining.Load() {
 		c.fail(Errorf(CodeUnavailable, "%s is shutting down", s.name))
 		return
@@ -460,6 +460,22 @@ type call struct {
 	in  incomingCtx // the handler's context: the transport's, carrying msg
 	det detached    // the context of accepted one-way work
 	inv Invocation  // what interceptors see, when there are any
+
+	// What the replies are encoded with: a pooled buffer and one envelope, reused for
+	// every item of a stream (transports keep nothing of them once Send returns), and the
+	// validator of the method's replies, looked up once.
+	buf    *[]byte
+	out    channel.Envelope
+	resVal Validator
+	resOK  bool
+}
+
+// release gives back what the call borrowed, once it has sent its last reply.
+func (c *call) release() {
+	if c.buf != nil {
+		putBuf(c.buf, *c.buf)
+		c.buf = nil
+	}
 }
 
 // invocation fills c.inv for interceptors; req points at the decoded request.
@@ -539,7 +555,14 @@ func (c *call) sendItem(ctx context.Context, v any) error {
 }
 
 func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
-	data, codecErr, schemaErr := encodeChecked(c.pl, validatorOf(c.srv.o.validation, partResponse, c.env.Method), c.srv.sizes.buf(), v)
+	if !c.resOK {
+		c.resVal, c.resOK = validatorOf(c.srv.o.validation, partResponse, c.env.Method), true
+	}
+	if c.buf == nil {
+		c.buf = getBuf()
+	}
+	data, codecErr, schemaErr := encodeChecked(c.pl, c.resVal, (*c.buf)[:0], v)
+	*c.buf = data[:0] // keep what grew
 	if codecErr != nil {
 		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), codecErr)
 	}
@@ -549,11 +572,10 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
 		return nil, e
 	}
-	c.srv.sizes.observe(len(data))
-	env := &channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
-	env.Meta.CorrID = c.env.Meta.CorrID
-	env.Meta.From = c.srv.name
-	return env, nil
+	c.out = channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
+	c.out.Meta.CorrID = c.env.Meta.CorrID
+	c.out.Meta.From = c.srv.name
+	return &c.out, nil
 }
 
 // fail sends err as the terminal error reply, unless one was sent or the mode has no replies.

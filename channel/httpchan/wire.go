@@ -40,6 +40,23 @@ type wirePool struct {
 	idle   []*wireConn
 	all    map[*wireConn]struct{}
 	closed bool
+	// open holds a token per open connection: at most maxConns, so that callers who
+	// outrun the server wait for a connection instead of opening one per call in flight.
+	open chan struct{}
+	// freed says a connection went back to idle or was closed, to a caller waiting in get.
+	freed chan struct{}
+}
+
+// maxConns is how many connections a Conn has open at once per server (PROTOCOL.md 4.4);
+// a call past it waits, within its ctx, for one to come free.
+const maxConns = maxIdleConns
+
+// signal wakes one caller waiting in get, if any.
+func (p *wirePool) signal() {
+	select {
+	case p.freed <- struct{}{}:
+	default:
+	}
 }
 
 // maxIdleConns is how many idle connections a Conn keeps per server (PROTOCOL.md 4.4).
@@ -52,7 +69,8 @@ const wireReadBuffer = 16 << 10
 // out as a second buffer of the same writev.
 const wireBodyCopy = 16 << 10
 
-// get returns an idle connection that is still open, or dials a new one.
+// get returns an idle connection that is still open, or dials a new one while fewer than
+// maxConns are open, or waits for one of those, until ctx ends.
 func (c *conn) get(ctx context.Context) (*wireConn, error) {
 	p := &c.pool
 	now := time.Now()
@@ -62,15 +80,29 @@ func (c *conn) get(ctx context.Context) (*wireConn, error) {
 			p.mu.Unlock()
 			return nil, c.errClosed()
 		}
+		if p.open == nil {
+			p.open, p.freed = make(chan struct{}, maxConns), make(chan struct{}, 1)
+		}
 		n := len(p.idle)
 		if n == 0 {
 			p.mu.Unlock()
+			select {
+			case p.open <- struct{}{}:
+			case <-p.freed:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 			break
 		}
 		w := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		more := len(p.idle) > 0
 		p.mu.Unlock()
+		if more {
+			p.signal() // pass the wake-up on: another waiter can have the next one
+		}
 		// A connection the server closed while idle (its IdleTimeout, a shutdown) would take
 		// the request and lose it: look before using one.
 		if now.Sub(w.used) < c.cfg.IdleTimeout && w.br.Buffered() == 0 && !w.peerClosed() {
@@ -81,6 +113,8 @@ func (c *conn) get(ctx context.Context) (*wireConn, error) {
 	}
 	nc, err := c.dialer.DialContext(ctx, "tcp", c.dialAddr)
 	if err != nil {
+		<-p.open
+		p.signal()
 		return nil, err
 	}
 	w := &wireConn{nc: nc, br: bufio.NewReaderSize(nc, wireReadBuffer), buf: make([]byte, 0, 1024)}
@@ -89,6 +123,7 @@ func (c *conn) get(ctx context.Context) (*wireConn, error) {
 	if p.closed {
 		p.mu.Unlock()
 		nc.Close()
+		<-p.open
 		return nil, c.errClosed()
 	}
 	if p.all == nil {
@@ -114,14 +149,21 @@ func (c *conn) put(w *wireConn) {
 	}
 	p.idle = append(p.idle, w)
 	p.mu.Unlock()
+	p.signal()
 }
 
-// drop closes a connection and forgets it.
+// drop closes a connection and forgets it, freeing its place among the maxConns.
 func (c *conn) drop(w *wireConn) {
 	w.nc.Close()
-	c.pool.mu.Lock()
-	delete(c.pool.all, w)
-	c.pool.mu.Unlock()
+	p := &c.pool
+	p.mu.Lock()
+	_, known := p.all[w]
+	delete(p.all, w)
+	p.mu.Unlock()
+	if known {
+		<-p.open
+		p.signal()
+	}
 }
 
 // closePool closes every connection, idle or in use: calls in flight fail.
