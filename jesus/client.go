@@ -69,7 +69,7 @@ type Client struct {
 	closed bool
 	gone   channel.OneWayStats // counts of connections already closed
 	parent *Client             // set on views that share the parent's connections
-	bad    atomic.Uint64 // replies and items that failed the expected schema
+	bad    atomic.Uint64       // replies and items that failed the expected schema
 
 	unary  UnaryFunc  // interceptors around invoke; nil without interceptors
 	doFn   UnaryFunc  // interceptors around Do; nil without interceptors

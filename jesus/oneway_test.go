@@ -182,4 +182,3 @@ func TestOneWayFloodShutdownCountsEveryMessage(t *testing.T) {
 		})
 	}
 }
-

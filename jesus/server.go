@@ -40,7 +40,6 @@ type Server struct {
 	hard       context.Context
 	hardCancel context.CancelFunc
 
-
 	panics       atomic.Uint64
 	oneWayErrors atomic.Uint64
 }
