@@ -35,7 +35,8 @@ type Caps struct {
 type Conn interface {
 	// Open sends req (a TypeRequest; the transport assigns req.ID) and returns the exchange
 	// that yields the replies. For ModeNoResponse it returns (nil, nil) once req is handed
-	// to the transport. ctx bounds sending; for udp ack it also bounds retransmission.
+	// to the transport; where the transport has one-way flow control (tcp, unix), Open
+	// first waits, within ctx, for the receiver's window to have room. ctx bounds sending; for udp ack it also bounds retransmission.
 	// Open keeps neither req nor its Meta or Data once it returns: the caller may reuse them.
 	Open(ctx context.Context, req *Envelope) (Exchange, error)
 	// Close closes every underlying connection; open exchanges fail with ErrClosed.
@@ -61,7 +62,9 @@ type Listener interface {
 	// Serve accepts and dispatches requests to h until Shutdown or Close; it then returns
 	// ErrClosed. Requests run h.ServeExchange concurrently, bounded by Config.MaxInFlight
 	// per connection; over the bound the transport itself replies TypeError with
-	// CodeResourceExhausted. (The transports of this module run handlers on reused
+	// CodeResourceExhausted, except to noResponse requests, which get no reply: tcp and
+	// unix hold them within the sender's one-way window (Config.OneWayWindow), and any
+	// transport that must refuse one counts it as dropped (OneWayListenerStats). (The transports of this module run handlers on reused
 	// goroutines, about GOMAXPROCS at a time while they keep up, more when handlers
 	// block.)
 	Serve(h Handler) error
@@ -88,7 +91,8 @@ func (f HandlerFunc) ServeExchange(ctx context.Context, req *Envelope, w ReplyWr
 	f(ctx, req, w)
 }
 
-// ReplyWriter sends replies to one request. Send is not safe for concurrent use.
+// ReplyWriter sends replies to one request. Send is not safe for concurrent use. Send
+// keeps neither reply nor its Meta or Data once it returns: the caller may reuse them.
 type ReplyWriter interface {
 	// Send writes one reply (TypeAck, TypeResponse, TypeItem, TypeEnd or TypeError); the
 	// transport fills in ID and Mode. For TypeItem it blocks until the caller has granted
