@@ -89,6 +89,11 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	if err := checkMsgpack(data, s.maxDepth); err != nil {
 		return err
 	}
+	return s.decodeChecked(data, v)
+}
+
+// decodeChecked decodes data, which passed checkMsgpack, into v, a non-nil pointer.
+func (s *msgpackSerializer) decodeChecked(data []byte, v any) error {
 	d, _ := s.decoders.Get().(*msgpackDecoder)
 	if d == nil {
 		d = new(msgpackDecoder)

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -289,6 +290,9 @@ func startJesus(b *testing.B, spec string, validated bool) system {
 type result struct {
 	rate     float64 // operations (calls, stream items, messages sent) per second
 	p50, p99 time.Duration
+	// cpu is the process's CPU time (user + system, both ends and the peer alike) per
+	// unit of rate: unlike the rate, it barely moves when other work shares the machine.
+	cpu time.Duration
 	// one-way only: messages sent without error, received by the server, and the rate of
 	// arrival (received ÷ time from the first send to the last arrival).
 	sent, received int64
@@ -335,7 +339,7 @@ func runLoad(b *testing.B, scenario, sys, unit string, perOp, conc int, op func(
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for g := 0; g < conc; g++ {
 		wg.Add(1)
 		go func() {
@@ -355,7 +359,7 @@ func runLoad(b *testing.B, scenario, sys, unit string, perOp, conc int, op func(
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if err, _ := firstErr.Load().(error); err != nil {
 		b.Fatal(err)
@@ -365,8 +369,10 @@ func runLoad(b *testing.B, scenario, sys, unit string, perOp, conc int, op func(
 		rate: float64(b.N*perOp) / elapsed.Seconds(),
 		p50:  lat[len(lat)/2],
 		p99:  lat[len(lat)*99/100],
+		cpu:  cpu / time.Duration(b.N*perOp),
 	}
 	b.ReportMetric(r.rate, unit+"/s")
+	b.ReportMetric(float64(r.cpu.Nanoseconds()), "cpu-ns/"+unit)
 	b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
 	b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
 	record(scenario, sys, r)
@@ -435,7 +441,7 @@ func runOneWay(b *testing.B, scenario, sys string, conc int, s system, o *ShopOr
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for g := 0; g < conc; g++ {
 		wg.Add(1)
 		go func() {
@@ -458,7 +464,11 @@ func runOneWay(b *testing.B, scenario, sys string, conc int, s system, o *ShopOr
 	b.StopTimer()
 	sent := int64(b.N) - errs.Load()
 	got := s.arrived.waitFor(base+sent, time.Second, 10*time.Second+sendElapsed) - base
+	cpu := cpuTime() - cpu0
 	r := result{rate: float64(sent) / sendElapsed.Seconds(), sent: sent, received: got, sendErrs: errs.Load()}
+	if got > 0 {
+		r.cpu = cpu / time.Duration(got)
+	}
 	if got > 0 {
 		r.delivered = float64(got) / time.Unix(0, s.arrived.last.Load()).Sub(start).Seconds()
 	}
@@ -640,7 +650,7 @@ func figure(r result, t target) string {
 // printComparison writes the table of targets for which both figures were measured, and
 // the one-way counts: a message lost shows here, and misses its target.
 func printComparison(w io.Writer) {
-	type line struct{ scenario, vs, j, p, ratio, want, verdict string }
+	type line struct{ scenario, vs, j, p, ratio, cpu, want, verdict string }
 	var lines []line
 	var notes []string
 	for _, t := range targets {
@@ -652,6 +662,10 @@ func printComparison(w io.Writer) {
 		var ratio float64
 		var want string
 		met := false
+		cpuRatio := "-"
+		if t.what != "p50" && j.cpu > 0 && p.cpu > 0 {
+			cpuRatio = fmt.Sprintf("%.2f×", float64(p.cpu)/float64(j.cpu))
+		}
 		if t.what == "p50" {
 			ratio = float64(j.p50) / float64(p.p50)
 			want, met = fmt.Sprintf("≤%.2g×", t.want), ratio <= t.want
@@ -675,21 +689,31 @@ func printComparison(w io.Writer) {
 		if met {
 			verdict = "met"
 		}
-		lines = append(lines, line{t.scenario, t.jesus + " vs " + t.peer, figure(j, t), figure(p, t), fmt.Sprintf("%.2f×", ratio), want, verdict})
+		lines = append(lines, line{t.scenario, t.jesus + " vs " + t.peer, figure(j, t), figure(p, t), fmt.Sprintf("%.2f×", ratio), cpuRatio, want, verdict})
 	}
 	if len(lines) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\njesus against its peers, same process, same run (ratio: jesus ÷ peer; p50: lower is better)")
-	format := "%-28s %-36s %-18s %-18s %7s %6s  %s\n"
-	fmt.Fprintf(w, format, "scenario", "systems", "jesus", "peer", "ratio", "target", "")
+	fmt.Fprintln(w, "\njesus against its peers, same process, same run (ratio: jesus ÷ peer; p50: lower is better;")
+	fmt.Fprintln(w, "cpu: the peer's CPU time per unit ÷ jesus's, higher is better, steadier than the rate on a busy machine)")
+	format := "%-28s %-36s %-18s %-18s %7s %7s %6s  %s\n"
+	fmt.Fprintf(w, format, "scenario", "systems", "jesus", "peer", "ratio", "cpu", "target", "")
 	for _, l := range lines {
-		fmt.Fprintf(w, format, l.scenario, l.vs, l.j, l.p, l.ratio, l.want, l.verdict)
+		fmt.Fprintf(w, format, l.scenario, l.vs, l.j, l.p, l.ratio, l.cpu, l.want, l.verdict)
 	}
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}
 	fmt.Fprintln(w, strings.Repeat("-", 128))
+}
+
+// cpuTime is the CPU time the process has used so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestMain(m *testing.M) {

@@ -98,7 +98,9 @@ func decodeChecked(pl *codec.Pipeline, val Validator, data []byte, v any) (codec
 	if v == nil {
 		return nil, nil
 	}
-	return pl.Decode(raw.Raw, v), nil
+	// checkRaw read every header and length under pl's limits: the decoder need not
+	// read them again.
+	return pl.DecodeVerified(raw.Raw, v), nil
 }
 
 // checkRaw checks raw, a serialized message of pl within its limits, against val: from

@@ -44,6 +44,8 @@ func (p part) String() string {
 type BytesValidator interface {
 	// ValidateEncoded checks raw, an uncompressed message written by the named serializer
 	// ("json", "msgpack"), with the verdict Validate would give for its decoded value.
+	// jesus decodes a message this accepted without reading its headers again, so it must
+	// refuse every message the serializer would not decode (codec's default limits).
 	// handled is false, and err nil, for a serializer it does not read. A message that does
 	// not decode gets an error wrapping codec.ErrCorrupt, codec.ErrTooLarge or
 	// codec.ErrTooDeep; one that decodes but fails the schema gets what Validate returns.
