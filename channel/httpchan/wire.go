@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,14 +254,20 @@ type wireReply struct {
 
 var errReplyHead = errors.New("httpchan: malformed reply head")
 
+// maxInformational is how many 1xx replies may come before the final one (as net/http).
+const maxInformational = 5
+
 // readReply reads a reply head (skipping 1xx replies) of at most maxHead bytes.
 func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) error {
-	for {
+	for n := 0; ; n++ {
 		if err := w.readHead(r, maxHead); err != nil {
 			return err
 		}
 		if r.status >= 200 || r.status == http.StatusSwitchingProtocols {
 			break
+		}
+		if n == maxInformational {
+			return fmt.Errorf("%w: more than %d 1xx replies", errReplyHead, maxInformational)
 		}
 	}
 	if r.status == http.StatusSwitchingProtocols {
@@ -320,6 +327,9 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			if err == io.EOF && len(head) == 0 && len(line) == 0 {
 				return io.ErrUnexpectedEOF
 			}
+			if err == io.EOF {
+				return fmt.Errorf("%w: cut short after %d bytes", errReplyHead, len(head)+len(line))
+			}
 			return err
 		}
 		head = append(head, line...)
@@ -333,11 +343,8 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 	// status line: HTTP/1.x NNN reason
 	i := indexCRLF(s)
 	line := s[:i]
-	if len(line) < 12 || line[:7] != "HTTP/1." || line[8] != ' ' || line[12] != ' ' && len(line) > 12 {
-		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
-	}
-	code, err := strconv.Atoi(line[9:12])
-	if err != nil || code < 100 {
+	code, ok := parseStatusLine(line)
+	if !ok {
 		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
 	}
 	r.status = code
@@ -393,15 +400,40 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			r.header[key] = values[len(values)-1 : len(values) : len(values)]
 		}
 	}
-	if vs := r.header["Connection"]; len(vs) > 0 {
-		for _, v := range vs {
-			if asciiEqualFold(v, "close") {
-				r.keep = false
-			}
+	for _, v := range r.header["Connection"] {
+		if hasToken(v, "close") {
+			r.keep = false
 		}
 	}
 	return nil
 }
+
+// hasToken reports whether the comma-separated list v holds token (ASCII case-insensitive).
+func hasToken(v, token string) bool {
+	for v != "" {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		if asciiEqualFold(trimOWS(t), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseStatusLine reads "HTTP/1.<digit> <3 digits>[ <reason>]" and returns the status, at
+// least 100. It is stricter than net/http, which also takes other versions, several spaces
+// and codes below 100: none of those is HTTP/1.1 (RFC 9112 section 4).
+func parseStatusLine(line string) (int, bool) {
+	if len(line) < 12 || line[:7] != "HTTP/1." || !isDigit(line[7]) || line[8] != ' ' || len(line) > 12 && line[12] != ' ' {
+		return 0, false
+	}
+	if !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
+		return 0, false
+	}
+	return int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0'), true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // indexCRLF returns the index of the line end ('\r\n' or '\n') in s; s always has one.
 func indexCRLF(s string) int {
