@@ -218,7 +218,15 @@ func fuzzCall(t *testing.T, ln net.Listener, c *conn, mode channel.Mode, reply [
 		t.Fatalf("the call hung until its deadline: %v", err)
 	}
 	if mode == channel.ModeNoResponse {
-		c.wg.Wait() // the reply is read off the caller's goroutine
+		// The reply is read off the caller's goroutine, which counts its outcome last.
+		for deadline := time.Now().Add(5 * time.Second); ; runtime.Gosched() {
+			if s := c.OneWayStats(); s.Delivered+s.Dropped+s.Lost == s.Sent {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the reply to a noResponse call was never read: %+v", c.OneWayStats())
+			}
+		}
 	}
 	if serr := <-served; serr != nil {
 		t.Fatalf("server side: %v", serr)

@@ -37,10 +37,11 @@ type wireConn struct {
 // wirePool holds a Conn's idle connections, most recently used on top, and every open one
 // so that Close can end calls in flight.
 type wirePool struct {
-	mu     sync.Mutex
-	idle   []*wireConn
-	all    map[*wireConn]struct{}
-	closed bool
+	mu      sync.Mutex
+	idle    []*wireConn
+	all     map[*wireConn]struct{}
+	closed  bool
+	sweeper bool // a sweep goroutine is running (it runs while idle is not empty)
 }
 
 // maxIdleConns is how many idle connections a Conn keeps per server (PROTOCOL.md 4.4).
@@ -114,7 +115,66 @@ func (c *conn) put(w *wireConn) {
 		return
 	}
 	p.idle = append(p.idle, w)
+	if !p.sweeper {
+		// Added while the pool is open, under the lock closePool takes before Close waits.
+		p.sweeper = true
+		c.wg.Add(1)
+		go c.sweep()
+	}
 	p.mu.Unlock()
+}
+
+// sweepEvery is how often idle connections are looked at: often enough that a server's
+// closes do not pile up as half-closed sockets, rarely enough to cost nothing.
+func sweepEvery(idle time.Duration) time.Duration {
+	return min(max(idle/4, 100*time.Millisecond), 30*time.Second)
+}
+
+// sweep closes idle connections that the server closed or that sat idle past IdleTimeout,
+// which get would otherwise only find when it reaches them. It ends when the pool has no
+// idle connection left (put starts it again) or the Conn closes.
+func (c *conn) sweep() {
+	defer c.wg.Done()
+	p := &c.pool
+	t := time.NewTimer(sweepEvery(c.cfg.IdleTimeout))
+	defer t.Stop()
+	var dead []*wireConn
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		p.mu.Lock()
+		keep := p.idle[:0]
+		for _, w := range p.idle {
+			if now.Sub(w.used) >= c.cfg.IdleTimeout || w.br.Buffered() > 0 || w.peerClosed() {
+				dead = append(dead, w)
+				continue
+			}
+			keep = append(keep, w)
+		}
+		clear(p.idle[len(keep):])
+		p.idle = keep
+		for _, w := range dead {
+			delete(p.all, w)
+		}
+		done := len(p.idle) == 0
+		if done {
+			p.sweeper = false
+		}
+		p.mu.Unlock()
+		for i, w := range dead {
+			w.nc.Close()
+			dead[i] = nil
+		}
+		dead = dead[:0]
+		if done {
+			return
+		}
+		t.Reset(sweepEvery(c.cfg.IdleTimeout))
+	}
 }
 
 // drop closes a connection and forgets it.

@@ -3,9 +3,16 @@ package httpchan
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
 )
 
 // TestReplyParserVsNetHTTP reads reply heads with the client's parser and with
@@ -102,6 +109,93 @@ func TestReplyParserVsNetHTTP(t *testing.T) {
 				t.Fatalf("client: %v, net/http: %v", ourErr, theirErr)
 			}
 			compareNetHTTP(t, reply) // status, length, jesus headers, keep-alive, body
+		})
+	}
+}
+
+// TestIdleSweep: idle connections that the server closed, or that sat idle past the
+// client's IdleTimeout, are closed in the background rather than when a call finds them,
+// and the sweeping goroutine ends with the last idle connection and with Close.
+func TestIdleSweep(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		server, clientIdle time.Duration
+	}{
+		{"server closes", 100 * time.Millisecond, 2 * time.Second},
+		{"client idle timeout", time.Minute, 300 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			goroutines := runtime.NumGoroutine()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ln, err := listen(ctx, "127.0.0.1:0", channel.Config{IdleTimeout: c.server}.WithDefaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() {
+				served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+					w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: req.Data})
+				}))
+			}()
+			cl, err := dial(ln.Addr(), channel.Config{IdleTimeout: c.clientIdle}.WithDefaults())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Concurrent calls leave several connections idle.
+			var wg sync.WaitGroup
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					x, err := cl.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "m", Data: []byte("x")})
+					if err == nil {
+						_, err = x.Recv(ctx)
+						x.Close()
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			cl.pool.mu.Lock()
+			idle := len(cl.pool.idle)
+			cl.pool.mu.Unlock()
+			if idle == 0 {
+				t.Fatal("no idle connection after the calls")
+			}
+			for {
+				cl.pool.mu.Lock()
+				open, sweeping := len(cl.pool.all), cl.pool.sweeper
+				cl.pool.mu.Unlock()
+				if open == 0 && !sweeping {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("%d connections still open, sweeper running: %v", open, sweeping)
+				}
+				time.Sleep(10 * time.Millisecond) // polling the pool: the sweep has no event to wait on
+			}
+			// The pool works on after a sweep.
+			x, err := cl.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "m", Data: []byte("y")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e, err := x.Recv(ctx); err != nil || string(e.Data) != "y" {
+				t.Fatalf("call after the sweep: %v", err)
+			}
+			x.Close()
+			cl.Close()
+			ln.Close()
+			if err := <-served; !errors.Is(err, channel.ErrClosed) {
+				t.Fatalf("Serve: %v", err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("goroutine leak: %d before, %d after", goroutines, runtime.NumGoroutine())
+				}
+			}
 		})
 	}
 }
