@@ -310,6 +310,7 @@ type wireReply struct {
 	clen   int64 // -1: until the connection closes, or chunked
 	body   io.Reader
 	keep   bool // the connection can carry another request once body is read
+	http11 bool // the reply is HTTP/1.1 (or a later 1.x)
 }
 
 var errReplyHead = errors.New("httpchan: malformed reply head")
@@ -339,6 +340,11 @@ func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) er
 	case r.status == http.StatusNoContent || r.status == http.StatusNotModified:
 		r.clen = 0
 	case len(te) > 0:
+		if !r.http11 {
+			// Chunked framing is HTTP/1.1's; an HTTP/1.0 reply with it was likely
+			// forwarded by something that did not decode it (RFC 9112 section 6.1).
+			return fmt.Errorf("%w: Transfer-Encoding in an HTTP/1.0 reply", errReplyHead)
+		}
 		if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
 			return fmt.Errorf("%w: Transfer-Encoding %q", errReplyHead, truncate(te[0]))
 		}
@@ -408,6 +414,7 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
 	}
 	r.status = code
+	r.http11 = line[7] >= '1'
 	r.keep = line[7] == '1'
 	s = s[i:]
 	if len(s) > 0 && s[0] == '\r' {

@@ -53,6 +53,8 @@ func TestReplyParserVsNetHTTP(t *testing.T) {
 			"a status code is 100..999 (RFC 9110 15); net/http reads 099 as an informational 99 and skips it"},
 		{"signed status", "HTTP/1.1 +20 OK\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
 			"a status code is three digits; net/http's strconv.Atoi reads +20 as 20 and skips it as informational"},
+		{"Transfer-Encoding in HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+			"RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; net/http ignores the header and reads the chunks as the body"},
 		{"101 Switching Protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
 			"the client never asks for an upgrade; net/http's Transport refuses an unasked 101 too"},
 	}
