@@ -20,6 +20,9 @@ func StatusFromCode(code string) int {
 		return http.StatusNotImplemented
 	case "unavailable":
 		return http.StatusServiceUnavailable
+	case "bad_response":
+		// The reply of a receiver further on broke the contract: the gateway's status.
+		return http.StatusBadGateway
 	case "deadline_exceeded":
 		return http.StatusGatewayTimeout
 	case "resource_exhausted":
@@ -39,7 +42,9 @@ func StatusFromCode(code string) int {
 }
 
 // CodeFromStatus guesses the error code of a status when the reply has no
-// Jesus-Error-Code (e.g. a proxy answered instead of a jesus server).
+// Jesus-Error-Code (e.g. a proxy answered instead of a jesus server). A bare 502 is a
+// proxy that could not reach the server, so unavailable; only a reply that names the code
+// (body or Jesus-Error-Code) is bad_response.
 func CodeFromStatus(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnsupportedMediaType:

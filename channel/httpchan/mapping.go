@@ -412,28 +412,34 @@ func methodFromPath(u *url.URL) (string, *RequestError) {
 // parseHead maps the request line and headers of r to a TypeRequest envelope without
 // reading the body.
 func parseHead(r *http.Request) (*channel.Envelope, *RequestError) {
-	if r.Method != http.MethodPost {
-		return nil, &RequestError{Status: http.StatusMethodNotAllowed, Code: "unimplemented",
-			Message: fmt.Sprintf("httpchan: method %s not allowed (want POST /<method>)", truncate(r.Method))}
-	}
-	if r.URL == nil {
-		return nil, badRequest("request without URL")
-	}
-	method, rerr := methodFromPath(r.URL)
-	if rerr != nil {
-		return nil, rerr
-	}
-	e := &channel.Envelope{Type: channel.TypeRequest, Method: method}
-	if e.Mode, rerr = parseMode(r.Header); rerr != nil {
-		return nil, rerr
-	}
-	if e.Timeout, rerr = parseTimeout(r.Header); rerr != nil {
-		return nil, rerr
-	}
-	if rerr = readMeta(r.Header, e); rerr != nil {
+	e := new(channel.Envelope)
+	if rerr := parseHeadInto(r, e); rerr != nil {
 		return nil, rerr
 	}
 	return e, nil
+}
+
+// parseHeadInto is parseHead into an envelope the caller owns (zero, or reset by it).
+func parseHeadInto(r *http.Request, e *channel.Envelope) *RequestError {
+	if r.Method != http.MethodPost {
+		return &RequestError{Status: http.StatusMethodNotAllowed, Code: "unimplemented",
+			Message: fmt.Sprintf("httpchan: method %s not allowed (want POST /<method>)", truncate(r.Method))}
+	}
+	if r.URL == nil {
+		return badRequest("request without URL")
+	}
+	method, rerr := methodFromPath(r.URL)
+	if rerr != nil {
+		return rerr
+	}
+	e.Type, e.Method = channel.TypeRequest, method
+	if e.Mode, rerr = parseMode(r.Header); rerr != nil {
+		return rerr
+	}
+	if e.Timeout, rerr = parseTimeout(r.Header); rerr != nil {
+		return rerr
+	}
+	return readMeta(r.Header, e)
 }
 
 func tooLargeBody(size int64, limit int) *RequestError {
@@ -443,7 +449,12 @@ func tooLargeBody(size int64, limit int) *RequestError {
 
 // readBody reads a request body of at most limit bytes. n is the declared length (-1: unknown).
 func readBody(body io.Reader, n int64, limit int) ([]byte, *RequestError) {
-	b, err := readLimited(body, n, limit, "http request body")
+	return readBodyInto(nil, body, n, limit)
+}
+
+// readBodyInto is readBody into dst's capacity when it is large enough.
+func readBodyInto(dst []byte, body io.Reader, n int64, limit int) ([]byte, *RequestError) {
+	b, err := readLimitedInto(dst, body, n, limit, "http request body")
 	if err != nil {
 		var tl *channel.TooLargeError
 		if errors.As(err, &tl) {
@@ -461,6 +472,11 @@ func readBody(body io.Reader, n int64, limit int) ([]byte, *RequestError) {
 // readLimited reads all of r, at most limit bytes (a *channel.TooLargeError past it). n is
 // the declared length, -1 when unknown; the buffer never grows past what has arrived.
 func readLimited(r io.Reader, n int64, limit int, where string) ([]byte, error) {
+	return readLimitedInto(nil, r, n, limit, where)
+}
+
+// readLimitedInto is readLimited into dst's capacity (from dst[:0]) when it is enough.
+func readLimitedInto(dst []byte, r io.Reader, n int64, limit int, where string) ([]byte, error) {
 	if n > int64(limit) {
 		return nil, &channel.TooLargeError{Size: int(min(n, 1<<62)), Limit: limit, Where: where}
 	}
@@ -468,13 +484,16 @@ func readLimited(r io.Reader, n int64, limit int, where string) ([]byte, error) 
 		return nil, nil
 	}
 	if n > 0 {
-		buf, err := readN(r, int(n))
+		buf, err := readNInto(dst, r, int(n))
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			err = fmt.Errorf("body ends before its Content-Length of %d bytes", n)
 		}
 		return buf, err
 	}
-	buf := make([]byte, 0, 512)
+	buf := dst[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
 	lr := &io.LimitedReader{R: r, N: int64(limit) + 1}
 	for {
 		if len(buf) == cap(buf) {
@@ -500,7 +519,15 @@ const firstAlloc = 64 << 10
 
 // readN reads exactly n bytes, growing its buffer as they arrive.
 func readN(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, firstAlloc))
+	return readNInto(nil, r, n)
+}
+
+// readNInto is readN into dst's capacity when it holds n bytes.
+func readNInto(dst []byte, r io.Reader, n int) ([]byte, error) {
+	buf := dst[:0]
+	if cap(buf) < n {
+		buf = make([]byte, 0, min(n, firstAlloc))
+	}
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(n-len(buf), cap(buf)))

@@ -150,7 +150,15 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, channel.CodeUnavailable, "httpchan: server is shutting down", nil)
 		return
 	}
-	env, rerr := parseHead(r)
+	call := callPool.Get().(*serverCall)
+	recycle := true // false once a handler outlives ServeHTTP (ack, noResponse)
+	defer func() {
+		if recycle {
+			call.reset()
+		}
+	}()
+	env := &call.env
+	rerr := parseHeadInto(r, env)
 	if rerr != nil {
 		l.refuseOneWay(mode)
 		if rerr.Status == http.StatusMethodNotAllowed {
@@ -181,16 +189,23 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	rc := http.NewResponseController(w)
-	rw := &replyWriter{l: l, w: w, rc: rc, mode: env.Mode, peer: r.RemoteAddr}
+	call.rc = *http.NewResponseController(w)
+	rc := &call.rc
+	rw := &call.rw
+	rw.l, rw.w, rw.rc, rw.mode, rw.peer = l, w, rc, env.Mode, r.RemoteAddr
 	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
 		if rerr = rw.startCredits(r, env); rerr != nil {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
 			return
 		}
 	} else {
-		body := http.MaxBytesReader(w, r.Body, int64(limit))
-		if env.Data, rerr = readBody(body, r.ContentLength, limit); rerr != nil {
+		// The limit is readBody's: Content-Length was checked above, and a chunked body
+		// is cut off past it; the refusal closes the connection.
+		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
+		if cap(env.Data) > cap(call.body) {
+			call.body = env.Data[:0]
+		}
+		if rerr != nil {
 			l.refuseOneWay(mode)
 			w.Header().Set("Connection", "close")
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
@@ -204,7 +219,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch env.Mode {
 	case channel.ModeNoResponse:
 		w.WriteHeader(http.StatusNoContent)
-		detached = true
+		detached, recycle = true, false
 		l.detached.Add(1)
 		go func() {
 			defer l.detached.Done()
@@ -212,12 +227,43 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			l.run(l.base, hb.h, env, rw)
 		}()
 	case channel.ModeAck:
-		detached = true
+		detached, recycle = true, false
 		l.serveAck(r, hb.h, env, rw)
 	default:
 		l.run(r.Context(), hb.h, env, rw)
 		rw.finish()
 	}
+}
+
+// serverCall is what a request costs the server beyond net/http's own: the envelope its
+// handler gets, the body buffer the envelope's Data aliases, and the reply writer. Both
+// belong to the handler until it returns (channel.Handler), so a call whose handler runs
+// inside ServeHTTP (response, stream) is reused once it has returned; ack and noResponse
+// handlers outlive ServeHTTP and their calls are left to the collector.
+type serverCall struct {
+	env  channel.Envelope
+	body []byte
+	rw   replyWriter
+	rc   http.ResponseController
+}
+
+var callPool = sync.Pool{New: func() any { return new(serverCall) }}
+
+// maxPooledBody is the largest body buffer a pooled call keeps: a call in flight never
+// pins more than this for a small request.
+const maxPooledBody = 16 << 10
+
+func (c *serverCall) reset() {
+	body, frame, clen := c.body[:0], c.rw.frame[:0], c.rw.clen
+	if cap(body) > maxPooledBody {
+		body = nil
+	}
+	if cap(frame) > maxPooledBody {
+		frame = nil
+	}
+	*c = serverCall{body: body}
+	c.rw.frame, c.rw.clen = frame, clen
+	callPool.Put(c)
 }
 
 // serveAck runs an ack-mode handler in its own goroutine, so that the connection is free
@@ -288,6 +334,7 @@ type replyWriter struct {
 	dropped  bool // a noResponse request its handler refused, counted once
 	acked    chan struct{}
 	frame    []byte
+	clen     []string // the last Content-Length value written, never changed once set
 
 	credit *credits
 }
@@ -364,7 +411,7 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 			clear(h)
 			return err
 		}
-		h["Content-Length"] = []string{strconv.Itoa(len(reply.Data))}
+		h["Content-Length"] = rw.contentLength(len(reply.Data))
 		rw.setWriteDeadline()
 		rw.w.WriteHeader(http.StatusOK)
 		_, err := rw.w.Write(reply.Data)
@@ -389,6 +436,19 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		return rw.writeError(reply)
 	}
 	return fmt.Errorf("httpchan: %s reply to a %s request: %w", reply.Type, rw.mode, channel.ErrUnsupported)
+}
+
+// contentLength returns the Content-Length header value of n bytes. A reply writer is
+// reused, and replies of a method tend to repeat their size: the last value is kept. The
+// slice goes into a header map net/http may still read after the handler returned, so it
+// is replaced, never written to.
+func (rw *replyWriter) contentLength(n int) []string {
+	var b [20]byte
+	if len(rw.clen) == 1 && string(strconv.AppendInt(b[:0], int64(n), 10)) == rw.clen[0] {
+		return rw.clen
+	}
+	rw.clen = []string{strconv.Itoa(n)}
+	return rw.clen
 }
 
 func (rw *replyWriter) setWriteDeadline() {

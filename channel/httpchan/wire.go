@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,10 +37,11 @@ type wireConn struct {
 // wirePool holds a Conn's idle connections, most recently used on top, and every open one
 // so that Close can end calls in flight.
 type wirePool struct {
-	mu     sync.Mutex
-	idle   []*wireConn
-	all    map[*wireConn]struct{}
-	closed bool
+	mu      sync.Mutex
+	idle    []*wireConn
+	all     map[*wireConn]struct{}
+	closed  bool
+	sweeper bool // a sweep goroutine is running (it runs while idle is not empty)
 	// open holds a token per open connection: at most maxConns, so that callers who
 	// outrun the server wait for a connection instead of opening one per call in flight.
 	open chan struct{}
@@ -148,8 +150,69 @@ func (c *conn) put(w *wireConn) {
 		return
 	}
 	p.idle = append(p.idle, w)
+	if !p.sweeper {
+		// Added while the pool is open, under the lock closePool takes before Close waits.
+		p.sweeper = true
+		c.wg.Add(1)
+		go c.sweep()
+	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// sweepEvery is how often idle connections are looked at: often enough that a server's
+// closes do not pile up as half-closed sockets, rarely enough to cost nothing.
+func sweepEvery(idle time.Duration) time.Duration {
+	return min(max(idle/4, 100*time.Millisecond), 30*time.Second)
+}
+
+// sweep closes idle connections that the server closed or that sat idle past IdleTimeout,
+// which get would otherwise only find when it reaches them. It ends when the pool has no
+// idle connection left (put starts it again) or the Conn closes.
+func (c *conn) sweep() {
+	defer c.wg.Done()
+	p := &c.pool
+	t := time.NewTimer(sweepEvery(c.cfg.IdleTimeout))
+	defer t.Stop()
+	var dead []*wireConn
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		p.mu.Lock()
+		keep := p.idle[:0]
+		for _, w := range p.idle {
+			if now.Sub(w.used) >= c.cfg.IdleTimeout || w.br.Buffered() > 0 || w.peerClosed() {
+				dead = append(dead, w)
+				continue
+			}
+			keep = append(keep, w)
+		}
+		clear(p.idle[len(keep):])
+		p.idle = keep
+		for _, w := range dead {
+			delete(p.all, w)
+		}
+		done := len(p.idle) == 0
+		if done {
+			p.sweeper = false
+		}
+		p.mu.Unlock()
+		for i, w := range dead {
+			w.nc.Close()
+			dead[i] = nil
+			<-p.open // its place among the maxConns is free
+			p.signal()
+		}
+		dead = dead[:0]
+		if done {
+			return
+		}
+		t.Reset(sweepEvery(c.cfg.IdleTimeout))
+	}
 }
 
 // drop closes a connection and forgets it, freeing its place among the maxConns.
@@ -291,18 +354,25 @@ type wireReply struct {
 	clen   int64 // -1: until the connection closes, or chunked
 	body   io.Reader
 	keep   bool // the connection can carry another request once body is read
+	http11 bool // the reply is HTTP/1.1 (or a later 1.x)
 }
 
 var errReplyHead = errors.New("httpchan: malformed reply head")
 
+// maxInformational is how many 1xx replies may come before the final one (as net/http).
+const maxInformational = 5
+
 // readReply reads a reply head (skipping 1xx replies) of at most maxHead bytes.
 func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) error {
-	for {
+	for n := 0; ; n++ {
 		if err := w.readHead(r, maxHead); err != nil {
 			return err
 		}
 		if r.status >= 200 || r.status == http.StatusSwitchingProtocols {
 			break
+		}
+		if n == maxInformational {
+			return fmt.Errorf("%w: more than %d 1xx replies", errReplyHead, maxInformational)
 		}
 	}
 	if r.status == http.StatusSwitchingProtocols {
@@ -314,6 +384,11 @@ func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) er
 	case r.status == http.StatusNoContent || r.status == http.StatusNotModified:
 		r.clen = 0
 	case len(te) > 0:
+		if !r.http11 {
+			// Chunked framing is HTTP/1.1's; an HTTP/1.0 reply with it was likely
+			// forwarded by something that did not decode it (RFC 9112 section 6.1).
+			return fmt.Errorf("%w: Transfer-Encoding in an HTTP/1.0 reply", errReplyHead)
+		}
 		if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
 			return fmt.Errorf("%w: Transfer-Encoding %q", errReplyHead, truncate(te[0]))
 		}
@@ -362,6 +437,9 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			if err == io.EOF && len(head) == 0 && len(line) == 0 {
 				return io.ErrUnexpectedEOF
 			}
+			if err == io.EOF {
+				return fmt.Errorf("%w: cut short after %d bytes", errReplyHead, len(head)+len(line))
+			}
 			return err
 		}
 		head = append(head, line...)
@@ -375,14 +453,12 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 	// status line: HTTP/1.x NNN reason
 	i := indexCRLF(s)
 	line := s[:i]
-	if len(line) < 12 || line[:7] != "HTTP/1." || line[8] != ' ' || line[12] != ' ' && len(line) > 12 {
-		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
-	}
-	code, err := strconv.Atoi(line[9:12])
-	if err != nil || code < 100 {
+	code, ok := parseStatusLine(line)
+	if !ok {
 		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
 	}
 	r.status = code
+	r.http11 = line[7] >= '1'
 	r.keep = line[7] == '1'
 	s = s[i:]
 	if len(s) > 0 && s[0] == '\r' {
@@ -435,15 +511,40 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			r.header[key] = values[len(values)-1 : len(values) : len(values)]
 		}
 	}
-	if vs := r.header["Connection"]; len(vs) > 0 {
-		for _, v := range vs {
-			if asciiEqualFold(v, "close") {
-				r.keep = false
-			}
+	for _, v := range r.header["Connection"] {
+		if hasToken(v, "close") {
+			r.keep = false
 		}
 	}
 	return nil
 }
+
+// hasToken reports whether the comma-separated list v holds token (ASCII case-insensitive).
+func hasToken(v, token string) bool {
+	for v != "" {
+		var t string
+		t, v, _ = strings.Cut(v, ",")
+		if asciiEqualFold(trimOWS(t), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseStatusLine reads "HTTP/1.<digit> <3 digits>[ <reason>]" and returns the status, at
+// least 100. It is stricter than net/http, which also takes other versions, several spaces
+// and codes below 100: none of those is HTTP/1.1 (RFC 9112 section 4).
+func parseStatusLine(line string) (int, bool) {
+	if len(line) < 12 || line[:7] != "HTTP/1." || !isDigit(line[7]) || line[8] != ' ' || len(line) > 12 && line[12] != ' ' {
+		return 0, false
+	}
+	if !isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) || line[9] == '0' {
+		return 0, false
+	}
+	return int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0'), true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // indexCRLF returns the index of the line end ('\r\n' or '\n') in s; s always has one.
 func indexCRLF(s string) int {
