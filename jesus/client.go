@@ -294,8 +294,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		return nil, nil, e
 	}
 	call.Peer = route.Spec.Addr
-	out := &outgoing{method: method, route: route}
-	out.pl, err = c.o.codecs.Pipeline(route.Spec.Codec)
+	pl, err := c.o.codecs.Pipeline(route.Spec.Codec)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Method: method, Message: err.Error(), err: err}
 	}
@@ -307,21 +306,28 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		return nil, nil, &Error{Code: CodeUnimplemented, Method: method, Message: err.Error(), err: err}
 	}
 	bp := getBuf()
-	data, codecErr, schemaErr := encodeChecked(out.pl, validatorOf(c.o.validation, partRequest, method), *bp, call.Request)
+	data, codecErr, schemaErr := encodeChecked(pl, validatorOf(c.o.validation, partRequest, method), *bp, call.Request)
 	defer putBuf(bp, data)
 	if codecErr != nil {
-		return nil, nil, &Error{Code: codecCode(codecErr), Method: method, Message: fmt.Sprintf("encode request (%s): %v", out.pl.Name(), codecErr), err: codecErr}
+		return nil, nil, &Error{Code: codecCode(codecErr), Method: method, Message: fmt.Sprintf("encode request (%s): %v", pl.Name(), codecErr), err: codecErr}
 	}
 	if schemaErr != nil {
 		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
 	}
-	env := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: out.pl.Name(), Data: data}
-	env.Meta = call.Meta
+	// Open keeps nothing of the envelope once it returns: it is reused.
+	env := envelopes.Get().(*channel.Envelope)
+	defer func() {
+		*env = channel.Envelope{}
+		envelopes.Put(env)
+	}()
+	*env = channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: method, Codec: pl.Name(), Data: data, Meta: call.Meta}
 	env.Meta.Channel = route.name
 	if env.Meta.Channel == "" {
 		env.Meta.Channel = route.Spec.Name()
 	}
-	if dl, ok := ctx.Deadline(); ok {
+	// A deadline means nothing to accepted one-way work, which the receiver runs to the
+	// end: a noResponse request carries none.
+	if dl, ok := ctx.Deadline(); ok && mode != ModeNoResponse {
 		env.Timeout = time.Until(dl)
 		if env.Timeout <= 0 {
 			return nil, nil, &Error{Code: CodeDeadlineExceeded, Method: method, Message: "deadline passed before sending"}
@@ -332,7 +338,10 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if err != nil {
 		return nil, nil, c.sendError(ctx, route, method, err)
 	}
-	return ex, out, nil
+	if ex == nil {
+		return nil, nil, nil
+	}
+	return ex, &outgoing{method: method, route: route, pl: pl}, nil
 }
 
 func checkCaps(caps channel.Caps, mode Mode, sp channel.Spec) error {
@@ -597,7 +606,7 @@ func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 	return c.recvTerminal(ctx, ex, &outgoing{method: r.Method, route: r.Route}, nil)
 }
 
-// envelopes are Do's request envelopes.
+// envelopes are request envelopes, reused: Open keeps nothing of them.
 var envelopes = sync.Pool{New: func() any { return new(channel.Envelope) }}
 
 // Prune closes the client's connections whose endpoint live reports gone (e.g. no instance

@@ -2,6 +2,9 @@ package jesus
 
 import (
 	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,7 +87,7 @@ func outgoingMeta(ctx context.Context, from, corrID string) Meta {
 		m.CorrID = CorrID(ctx)
 	}
 	if m.CorrID == "" {
-		m.CorrID = uuid.NewString()
+		m.CorrID = newCorrID()
 	}
 	in, hasIn := MsgFromContext(ctx)
 	if hasIn {
@@ -95,4 +98,27 @@ func outgoingMeta(ctx context.Context, from, corrID string) Meta {
 		m.UserID = id // a handler may act for another user; the trace goes on all the same
 	}
 	return m
+}
+
+// corrIDs makes correlation ids: version-4 UUIDs that count up from a random start taken
+// once per process, so that a message costs one string instead of a read of the system's
+// random source. They are unique, not secret.
+var corrIDs struct {
+	once sync.Once
+	hi   uint64
+	lo   atomic.Uint64
+}
+
+func newCorrID() string {
+	corrIDs.once.Do(func() {
+		u := uuid.New()
+		corrIDs.hi = binary.BigEndian.Uint64(u[:8])
+		corrIDs.lo.Store(binary.BigEndian.Uint64(u[8:]))
+	})
+	var u uuid.UUID
+	binary.BigEndian.PutUint64(u[:8], corrIDs.hi)
+	binary.BigEndian.PutUint64(u[8:], corrIDs.lo.Add(1))
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
 }

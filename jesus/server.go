@@ -155,7 +155,8 @@ func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, re
 			return
 		}
 		if m.unary != nil {
-			inv := c.invocation(&req)
+			r := req // only this branch lets the request escape
+			inv := c.invocation(&r)
 			if err := m.unary(ctx, inv); err != nil {
 				c.fail(err)
 				return
@@ -199,7 +200,8 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		c.det = detached{values: ctx, stop: c.srv.hard}
 		var err error
 		if m.unary != nil {
-			err = m.unary(&c.det, c.invocation(&req))
+			r := req // only this branch lets the request escape
+			err = m.unary(&c.det, c.invocation(&r))
 		} else {
 			err = h(&c.det, req)
 		}
@@ -241,7 +243,8 @@ func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Cont
 		}
 		var err error
 		if m.stream != nil {
-			err = m.stream(ctx, c.invocation(&req), func(it any) error { return c.sendItem(ctx, it) })
+			r := req // only this branch lets the request escape
+			err = m.stream(ctx, c.invocation(&r), func(it any) error { return c.sendItem(ctx, it) })
 		} else {
 			err = h(ctx, req, func(it Item) error { return c.sendItem(ctx, it) })
 		}
@@ -421,7 +424,7 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 	c.pl = pl
 	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
 	c.msg.Meta.Channel = l.specName
-	if env.Timeout > 0 {
+	if env.Timeout > 0 && env.Mode != ModeNoResponse { // accepted one-way work has no deadline
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, env.Timeout)
 		defer cancel()

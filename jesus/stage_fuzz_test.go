@@ -33,7 +33,7 @@ func FuzzDecode(f *testing.F) {
 			f.Add(uint8(i), data[:len(data)/2])
 		}
 	}
-	f.Add(uint8(0), []byte{0xdf, 0xff, 0xff, 0xff, 0xff})               // a map of 4 G entries in 5 bytes
+	f.Add(uint8(0), []byte{0xdf, 0xff, 0xff, 0xff, 0xff})                       // a map of 4 G entries in 5 bytes
 	f.Add(uint8(0), []byte{0x81, 0xa2, 'i', 'd', 0xdb, 0xff, 0xff, 0xff, 0xff}) // a 4 GB string
 	f.Add(uint8(1), []byte(`{"id":"ord_1","lines":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`))
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
