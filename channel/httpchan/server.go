@@ -334,7 +334,8 @@ type replyWriter struct {
 	dropped  bool // a noResponse request its handler refused, counted once
 	acked    chan struct{}
 	frame    []byte
-	clen     []string // the last Content-Length value written, never changed once set
+	clen     []string       // the last Content-Length value written, never changed once set
+	cut      sync.WaitGroup // a write-cutting function of writeFrame that may be running
 
 	credit *credits
 }
@@ -486,12 +487,26 @@ func (rw *replyWriter) writeFrame(ctx context.Context, reply *channel.Envelope) 
 		rw.state = stateDone
 	}
 	rw.setWriteDeadline()
-	stop := context.AfterFunc(ctx, func() { rw.rc.SetWriteDeadline(time.Now()) })
+	// A ctx that ends cuts the write short. The function may run concurrently with the
+	// end of the write: writeFrame waits for it, so that nothing touches rw once the
+	// call is recycled.
+	rc := rw.rc
+	rw.cut.Add(1)
+	stop := context.AfterFunc(ctx, func() {
+		defer rw.cut.Done()
+		rc.SetWriteDeadline(time.Now())
+	})
 	_, err := rw.w.Write(rw.frame)
 	if err == nil {
 		err = rw.rc.Flush()
 	}
-	if !stop() && ctx.Err() != nil {
+	stopped := stop()
+	if stopped {
+		rw.cut.Done()
+	} else {
+		rw.cut.Wait()
+	}
+	if !stopped && ctx.Err() != nil {
 		rw.state = stateDone
 		return ctx.Err()
 	}
