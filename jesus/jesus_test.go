@@ -478,3 +478,33 @@ func TestHostileRequestData(t *testing.T) {
 		t.Fatalf("after the bomb: %d %v", n, err)
 	}
 }
+
+// A handler that acts for another user keeps the incoming trace context on its calls.
+func TestTraceSurvivesAUserIDOfTheHandlers(t *testing.T) {
+	leakCheck(t)
+	const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	back := jesus.NewServer("back")
+	jesus.Handle(back, "who", func(ctx context.Context, _ struct{}) (string, error) {
+		m, _ := jesus.MsgFromContext(ctx)
+		return m.Meta.Trace + "|" + m.Meta.UserID, nil
+	})
+	cb := startServer(t, back, listenAddr(t, "tcp", "msgpack"))
+	front := jesus.NewServer("front")
+	jesus.Handle(front, "hop", func(ctx context.Context, _ struct{}) (string, error) {
+		return jesus.Call[struct{}, string](jesus.WithUserID(ctx, "svc-front"), cb, "back.who", struct{}{})
+	})
+	setTrace := jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
+		return func(ctx context.Context, call *jesus.Invocation) error {
+			call.Meta.Trace = trace
+			return next(ctx, call)
+		}
+	})
+	cf := startServer(t, front, listenAddr(t, "unix", "json"), jesus.WithInterceptors(setTrace))
+	got, err := jesus.Call[struct{}, string](jesus.WithUserID(ctxT(t), "ada"), cf, "front.hop", struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != trace+"|svc-front" {
+		t.Fatalf("trace and user after a hop whose handler set a user id: %q", got)
+	}
+}
