@@ -35,7 +35,9 @@ func (g *gatedDial) Dial(ctx context.Context, addr string, cfg channel.Config) (
 
 type byMethod map[string]jesus.Route
 
-func (r byMethod) Resolve(_ context.Context, method string) (jesus.Route, error) { return r[method], nil }
+func (r byMethod) Resolve(_ context.Context, method string) (jesus.Route, error) {
+	return r[method], nil
+}
 
 // A dial in progress holds up neither calls to other endpoints nor the client's other
 // work; calls to the endpoint being dialled wait for that one dial.
