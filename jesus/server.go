@@ -90,6 +90,21 @@ type method struct {
 	// unary and stream are the server's interceptors around the handler; nil without.
 	unary  UnaryFunc
 	stream StreamFunc
+	// vals are the method's validators, looked up on its first request: a server's
+	// Validation describes its own descriptor, which does not change while it runs.
+	vals atomic.Pointer[methodVals]
+}
+
+type methodVals struct{ req, res Validator }
+
+// validators returns m's validators under v.
+func (m *method) validators(v Validation) *methodVals {
+	if mv := m.vals.Load(); mv != nil {
+		return mv
+	}
+	mv := &methodVals{req: validatorOf(v, partRequest, m.name), res: validatorOf(v, partResponse, m.name)}
+	m.vals.Store(mv)
+	return mv
 }
 
 // NewServer returns a server for the service named name (used in Meta.From and errors).
@@ -422,6 +437,7 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 		return
 	}
 	c.pl = pl
+	c.vals = m.validators(s.o.validation)
 	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
 	c.msg.Meta.Channel = l.specName
 	if env.Timeout > 0 && env.Mode != ModeNoResponse { // accepted one-way work has no deadline
@@ -464,12 +480,10 @@ type call struct {
 	inv Invocation  // what interceptors see, when there are any
 
 	// What the replies are encoded with: a pooled buffer and one envelope, reused for
-	// every item of a stream (transports keep nothing of them once Send returns), and the
-	// validator of the method's replies, looked up once.
-	buf    *[]byte
-	out    channel.Envelope
-	resVal Validator
-	resOK  bool
+	// every item of a stream (transports keep nothing of them once Send returns).
+	buf  *[]byte
+	out  channel.Envelope
+	vals *methodVals // the method's validators
 }
 
 // release gives back what the call borrowed, once it has sent its last reply.
@@ -502,7 +516,7 @@ func (c *incomingCtx) Value(key any) any {
 }
 
 func (c *call) decodeRequest(v any) error {
-	codecErr, schemaErr := decodeChecked(c.pl, validatorOf(c.srv.o.validation, partRequest, c.env.Method), c.env.Data, v)
+	codecErr, schemaErr := decodeChecked(c.pl, c.vals.req, c.env.Data, v)
 	if codecErr != nil {
 		return &Error{Code: codecCode(codecErr), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), codecErr), err: codecErr}
 	}
@@ -557,13 +571,10 @@ func (c *call) sendItem(ctx context.Context, v any) error {
 }
 
 func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
-	if !c.resOK {
-		c.resVal, c.resOK = validatorOf(c.srv.o.validation, partResponse, c.env.Method), true
-	}
 	if c.buf == nil {
 		c.buf = getBuf()
 	}
-	data, codecErr, schemaErr := encodeChecked(c.pl, c.resVal, (*c.buf)[:0], v)
+	data, codecErr, schemaErr := encodeChecked(c.pl, c.vals.res, (*c.buf)[:0], v)
 	*c.buf = data[:0] // keep what grew
 	if codecErr != nil {
 		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), codecErr)
