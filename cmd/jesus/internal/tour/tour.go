@@ -5,6 +5,7 @@ package tour
 
 import (
 	"context"
+	"time"
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
@@ -82,6 +83,19 @@ func Client(ctx context.Context, cache *registry.Cache) (Order, error) {
 	c := jesus.NewClient("shop", jesus.WithResolver(disc), jesus.WithValidation(disc))
 	defer c.Close()
 	return jesus.Call[OrderRef, Order](ctx, c, "orders.get", OrderRef{ID: "o-1"})
+}
+
+// Timing is an interceptor: on a client or a server (jesus.WithInterceptors), it sees
+// every call, its decoded request and its outcome.
+func Timing(observe func(method string, took time.Duration, code jesus.Code)) jesus.Interceptor {
+	return jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
+		return func(ctx context.Context, call *jesus.Invocation) error {
+			start := time.Now()
+			err := next(ctx, call) // the call itself: send and wait, or run the handler
+			observe(call.Method, time.Since(start), jesus.CodeOf(err))
+			return err
+		}
+	})
 }
 
 // Listen makes billing listen to order.created; srv is billing's server, which must be

@@ -3,6 +3,7 @@ package tour_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -161,6 +162,19 @@ func TestTour(t *testing.T) {
 	ord, err := tour.Client(ctx, cache)
 	if err != nil || ord.ID != "o-1" || ord.Status != "paid" {
 		t.Fatalf("Client: %+v %v", ord, err)
+	}
+	// The interceptor, on a client of the same server.
+	var seen []string
+	timing := tour.Timing(func(method string, took time.Duration, code jesus.Code) {
+		seen = append(seen, fmt.Sprintf("%s %q", method, code))
+	})
+	tc := jesus.NewClient("shop", jesus.WithTarget(srv.Endpoints()["rpc"]), jesus.WithInterceptors(timing))
+	defer tc.Close()
+	if _, err := jesus.Call[tour.OrderRef, tour.Order](ctx, tc, "orders.get", tour.OrderRef{ID: "o-2"}); jesus.CodeOf(err) != jesus.CodeNotFound {
+		t.Fatalf("o-2: %v", err)
+	}
+	if len(seen) != 1 || seen[0] != `orders.get "not_found"` {
+		t.Fatalf("Timing saw %q", seen)
 	}
 
 	// The README's curl, exactly, at the server's real address instead of 127.0.0.1:8080.
