@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 	t.step("plain HTTP: POST /orders.get with Content-Type: application/json, as curl does", d.plainHTTP)
 	t.step("log events over udp: orders emits, audit counts", d.logs)
 	t.step("stream from another service: audit.tail over tcp", d.auditTail)
-	t.step("validation: an invalid request refused before sending, then by the receiver", d.validation)
+	t.step("validation: an invalid request refused before sending, then by the receiver; a bad reply by the caller", d.validation)
 	t.step("compatibility: a breaking descriptor (orders@1.3.0) refuses to start", d.breaking)
 	if !cfg.Serve {
 		t.step("shutdown: every service deregisters and drains", d.shutdown)

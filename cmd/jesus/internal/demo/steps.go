@@ -433,6 +433,28 @@ func (d *run) validation() error {
 		return fmt.Errorf("event payload: %w", err)
 	}
 	d.t.printf("← emit order.created with a bad payload refused by the emitter: %v", err)
+
+	// The caller checks replies too: a billing that answers what no schema allows is
+	// refused by orders, which holds it to its calls["billing.charge"].
+	rogue := jesus.NewServer("billing") // no validation of its own
+	jesus.Handle(rogue, "charge", func(ctx context.Context, _ map[string]any) (map[string]any, error) {
+		return map[string]any{"chargeId": "ch-1", "status": "maybe"}, nil
+	})
+	sp, err := rogue.Listen(d.ctx, "tcp+msgpack://127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer rogue.Close()
+	od := d.w.Set.Service("orders")
+	caller := jesus.NewClient("orders", jesus.WithTarget(sp.String()),
+		jesus.WithValidation(jesus.CallerSchemas(d.w.Set, od.Service, od.Version, jesus.ReceiverSchemas(d.w.Set))))
+	defer caller.Close()
+	charge := map[string]any{"orderId": "o-1", "customerId": "c-1", "amount": map[string]any{"amount": 39.9, "currency": "EUR"}}
+	_, err = jesus.Call[map[string]any, map[string]any](d.ctx, caller, "billing.charge", charge)
+	if je := jesus.AsError(err); je == nil || je.Code != jesus.CodeBadResponse || len(je.Failures) == 0 || je.Failures[0].Pointer != "/status" {
+		return fmt.Errorf("a reply breaking the caller's schema: want bad_response at /status, got %v", err)
+	}
+	d.t.printf("← a billing that answers {\"status\":\"maybe\"} refused by its caller: %v", err)
 	return nil
 }
 
