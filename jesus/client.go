@@ -66,6 +66,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	conns  map[connKey]*connEntry
+	live   atomic.Pointer[map[connKey]channel.Conn] // the dialled ones of conns, read without the lock
 	closed bool
 	gone   channel.OneWayStats // counts of connections already closed
 	parent *Client             // set on views that share the parent's connections
@@ -125,6 +126,7 @@ func (c *Client) Close() error {
 	c.mu.Lock()
 	conns := c.conns
 	c.conns, c.closed = map[connKey]*connEntry{}, true
+	c.publish()
 	c.mu.Unlock()
 	var first error
 	for _, e := range conns {
@@ -137,6 +139,17 @@ func (c *Client) Close() error {
 		}
 	}
 	return first
+}
+
+// publish makes the dialled connections readable without the lock; c.mu is held.
+func (c *Client) publish() {
+	m := make(map[connKey]channel.Conn, len(c.conns))
+	for k, e := range c.conns {
+		if e.cn != nil {
+			m[k] = e.cn
+		}
+	}
+	c.live.Store(&m)
 }
 
 // retire closes cn and keeps its one-way counts in the client's totals.
@@ -204,6 +217,11 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 		return nil, nil, Errorf(CodeInvalidArgument, "%v", err)
 	}
 	key := connKey{sp.Transport, sp.Addr}
+	if m := c.live.Load(); m != nil {
+		if cn := (*m)[key]; cn != nil {
+			return cn, tr, nil
+		}
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -237,9 +255,13 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 		e.err = Errorf(CodeUnavailable, "client is closed")
 	} else {
 		e.cn = cn
+		close(e.ready)
+		c.publish()
 	}
 	c.mu.Unlock()
-	close(e.ready)
+	if e.cn == nil {
+		close(e.ready)
+	}
 	if e.err != nil {
 		if cn != nil {
 			_ = c.retire(cn)
@@ -627,6 +649,9 @@ func (c *Client) Prune(live func(transport, addr string) bool) {
 		default: // still dialling: conn sees it gone and closes what it gets
 		}
 		delete(c.conns, key)
+	}
+	if len(stale) > 0 {
+		c.publish()
 	}
 	c.mu.Unlock()
 	for _, cn := range stale {
