@@ -83,6 +83,9 @@ func BenchmarkLatency(b *testing.B) {
 	b.ReportMetric(float64(fp.Nanoseconds())/1e3, "framed-p50-µs")
 	b.ReportMetric(float64(rp.Nanoseconds())/1e3, "raw-p50-µs")
 	b.ReportMetric(float64(fp)/float64(rp), "p50-ratio")
+	b.ReportMetric(float64(fl[len(fl)*99/100].Nanoseconds())/1e3, "framed-p99-µs")
+	b.ReportMetric(float64(rl[len(rl)*99/100].Nanoseconds())/1e3, "raw-p99-µs")
+	b.ReportMetric(float64(fl[len(fl)-1].Nanoseconds())/1e3, "framed-max-µs")
 }
 
 // rawEcho is the caller's side of a raw TCP echo connection.
