@@ -642,23 +642,25 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 	}
 	e := *r
 	e.ID, e.Mode = x.id, x.mode
-	b, err := appendFrame(&e, x.sc.ls.cfg.MaxMessage, x.sc.ls.t.where)
-	if err != nil {
-		if r.Type == channel.TypeItem {
-			x.addCredit(1)
-		}
-		return err
-	}
-	if r.Type.Terminal() {
+	terminal := r.Type.Terminal()
+	if terminal {
 		x.mu.Lock()
 		x.terminal = true
 		x.mu.Unlock()
 	}
-	if r.Type == channel.TypeItem {
-		// Items come in runs: the writer goroutine batches them into few writes.
-		return x.sc.l.enqueue(b)
+	// Items come in runs: the writer goroutine batches them into few writes.
+	err := x.sc.l.sendEnvelope(&e, r.Type != channel.TypeItem)
+	if err != nil && isTooLarge(err) { // nothing was sent
+		if terminal {
+			x.mu.Lock()
+			x.terminal = false
+			x.mu.Unlock()
+		}
+		if r.Type == channel.TypeItem {
+			x.addCredit(1)
+		}
 	}
-	return x.sc.l.enqueueDirect(b)
+	return err
 }
 
 // takeCredit blocks until the caller has granted room for one more item.
@@ -683,4 +685,9 @@ func (x *srvExchange) takeCredit(ctx context.Context) error {
 
 func (x *srvExchange) gone() error {
 	return fmt.Errorf("framed: exchange %d was cancelled by the caller, or its connection closed: %w", x.id, channel.ErrClosed)
+}
+
+func isTooLarge(err error) bool {
+	var tl *channel.TooLargeError
+	return errors.As(err, &tl)
 }
