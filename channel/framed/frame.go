@@ -108,14 +108,10 @@ func appendFrame(e *channel.Envelope, max int, where string) (*[]byte, error) {
 	if n > max {
 		*bp = b
 		putBuf(bp)
-		return nil, tooLarge(n, max, where)
+		return nil, &channel.TooLargeError{Size: n, Limit: max, Where: where,
+			Hint: "raise Config.MaxMessage on both ends or send the data in a stream"}
 	}
 	binary.BigEndian.PutUint32(b, uint32(n))
 	*bp = b
 	return bp, nil
-}
-
-func tooLarge(n, max int, where string) error {
-	return &channel.TooLargeError{Size: n, Limit: max, Where: where,
-		Hint: "raise Config.MaxMessage on both ends or send the data in a stream"}
 }

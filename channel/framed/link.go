@@ -2,7 +2,6 @@ package framed
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -41,19 +40,7 @@ type link struct {
 	halfClosed bool      // drainLinger finished: nothing more is written; guarded by wmu
 
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
-
-	// free holds buffers of frames already written, for pushEnvelope: a frame made on
-	// one goroutine and freed by the writer on another keeps missing the buffer pools'
-	// per-P caches, which cost more than the rest of queueing a stream item. Guarded by mu.
-	free []*[]byte
 }
-
-// Bounds of link.free: how many buffers, and which capacities. smallFrame is also the
-// largest envelope (estimated) that pushEnvelope encodes under the lock.
-const (
-	maxFree    = 64
-	smallFrame = 4 << 10
-)
 
 func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
 	return &link{nc: nc, cfg: cfg, where: where, wake: make(chan struct{}, 1), dead: make(chan struct{}),
@@ -76,7 +63,6 @@ func (l *link) close(cause error) {
 	l.err = cause
 	q := l.queue
 	l.queue, l.qBytes = nil, 0
-	l.free = nil
 	close(l.dead)
 	l.mu.Unlock()
 	for _, b := range q {
@@ -167,64 +153,17 @@ func (l *link) deadErr() error {
 // wasEmpty tells the caller that no one is draining the queue yet: it must signal
 // the writer or drain it itself.
 func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
+	n := len(*b)
 	l.mu.Lock()
 	if l.err != nil || l.closing {
-		err := l.refusedLocked()
+		err := l.deadErr()
+		if err == nil {
+			err = errDrained
+		}
 		l.mu.Unlock()
 		putBuf(b)
 		return false, err
 	}
-	return l.queueLocked(b)
-}
-
-// refusedLocked is the error for a frame pushed on a dead or draining link.
-func (l *link) refusedLocked() error {
-	if err := l.deadErr(); err != nil {
-		return err
-	}
-	return errDrained
-}
-
-// pushEnvelope encodes e as a frame and pushes it; nothing is queued when it fails. A
-// small envelope is encoded under the lock into a buffer from the free list.
-func (l *link) pushEnvelope(e *channel.Envelope) (wasEmpty bool, err error) {
-	est := frameHeaderLen + 64 + len(e.Data) + len(e.Method) + len(e.ErrMessage) + len(e.ErrDetails)
-	if est > smallFrame {
-		b, err := appendFrame(e, l.cfg.MaxMessage, l.where)
-		if err != nil {
-			return false, err
-		}
-		return l.push(b)
-	}
-	l.mu.Lock()
-	if l.err != nil || l.closing {
-		err := l.refusedLocked()
-		l.mu.Unlock()
-		return false, err
-	}
-	var bp *[]byte
-	if n := len(l.free); n > 0 {
-		bp = l.free[n-1]
-		l.free[n-1] = nil
-		l.free = l.free[:n-1]
-	} else {
-		bp = getBuf(est)
-	}
-	b := append((*bp)[:0], 0, 0, 0, 0)
-	b = channel.AppendEnvelope(b, e)
-	*bp = b
-	if n := len(b) - frameHeaderLen; n > l.cfg.MaxMessage {
-		l.mu.Unlock()
-		putBuf(bp)
-		return false, tooLarge(n, l.cfg.MaxMessage, l.where)
-	}
-	binary.BigEndian.PutUint32(b, uint32(len(b)-frameHeaderLen))
-	return l.queueLocked(bp)
-}
-
-// queueLocked appends b to the queue and unlocks mu.
-func (l *link) queueLocked(b *[]byte) (wasEmpty bool, err error) {
-	n := len(*b)
 	if queued := l.qBytes + n; queued > l.cfg.MaxPendingBytes {
 		l.mu.Unlock() // queued was read under the lock: the writer changes qBytes
 		putBuf(b)
@@ -254,23 +193,6 @@ func (l *link) enqueue(b *[]byte) error {
 // (bounded by WriteTimeout). Under load it falls back to the writer, which batches.
 func (l *link) enqueueDirect(b *[]byte) error {
 	wasEmpty, err := l.push(b)
-	return l.writeThrough(wasEmpty, err)
-}
-
-// sendEnvelope is enqueue (direct false) or enqueueDirect (direct true) of e's frame.
-func (l *link) sendEnvelope(e *channel.Envelope, direct bool) error {
-	wasEmpty, err := l.pushEnvelope(e)
-	if !direct {
-		if wasEmpty {
-			l.signal()
-		}
-		return err
-	}
-	return l.writeThrough(wasEmpty, err)
-}
-
-// writeThrough is the second half of enqueueDirect.
-func (l *link) writeThrough(wasEmpty bool, err error) error {
 	if err != nil || !wasEmpty {
 		return err
 	}
@@ -339,7 +261,6 @@ func (l *link) drainLocked() bool {
 	taken := 0
 	for {
 		l.mu.Lock()
-		l.recycleLocked(l.batch) // written in the last round
 		if l.err != nil {
 			l.mu.Unlock()
 			return true
@@ -382,34 +303,19 @@ func (l *link) drainLocked() bool {
 			l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
 			deadlineSet = true
 		}
-		for _, b := range batch {
-			if _, err := bw.Write(*b); err != nil {
-				for _, r := range batch {
+		for i, b := range batch {
+			_, err := bw.Write(*b)
+			putBuf(b)
+			batch[i] = nil
+			if err != nil {
+				for _, r := range batch[i+1:] {
 					putBuf(r)
 				}
 				clear(batch)
-				l.batch = batch[:0]
 				l.close(fmt.Errorf("framed: write to %s: %w", l.nc.RemoteAddr(), err))
 				return true
 			}
 		}
-		// The buffers go back to the free list or the pools at the next round.
-	}
-}
-
-// recycleLocked gives the written frames of batch to the free list, or to the pools
-// when it is full or they are of odd size, and clears batch. The caller holds mu.
-func (l *link) recycleLocked(batch []*[]byte) {
-	for i, b := range batch {
-		if b == nil {
-			continue
-		}
-		if c := cap(*b); l.err == nil && len(l.free) < maxFree && c >= tierSizes[0] && c <= 2*smallFrame {
-			l.free = append(l.free, b)
-		} else {
-			putBuf(b)
-		}
-		batch[i] = nil
 	}
 }
 

@@ -251,12 +251,12 @@ type srvConn struct {
 	owMu sync.Mutex
 	ow   oneWayIn
 
-	// A request that arrives on an idle connection runs on the reader goroutine itself,
-	// which saves waking a worker for it: the reply goes out one goroutine switch
-	// sooner. Meanwhile nothing reads the connection, so the request hands reading to a
-	// new goroutine (handOff) before anything that may wait for the peer (a stream's
-	// credit), and the listener's watchdog does the same for one that runs longer than
-	// inlineTick.
+	// A call (not a stream, whose items wait for credit that the reader brings) that
+	// arrives on an idle connection runs on the reader goroutine itself, which saves
+	// waking a worker for it: the reply goes out one goroutine switch sooner. Meanwhile
+	// nothing reads the connection, so the listener's watchdog hands reading to a new
+	// goroutine (handOff) when the call runs longer than inlineTick: a handler that
+	// waits for its cancel, or for a later request on the same connection, gets it.
 	br         *bufio.Reader // read only by the goroutine that is the reader
 	inline     atomic.Int32  // inlineNone, inlineRunning or inlineHandedOff
 	inlineSeq  atomic.Uint64 // counts requests run inline, for the watchdog
@@ -470,13 +470,13 @@ func (sc *srvConn) request(in *inbound) error {
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
 	// Alone on the connection, with nothing more read yet: run it here.
-	x.inline = len(sc.xs) == 0 && sc.br.Buffered() == 0
+	inline := mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
 	sc.xs[id] = x
 	sc.mu.Unlock()
 	ls.handlers.Add(1)
 	ls.wg.Add(1)
 	ls.hmu.RUnlock()
-	if !x.inline {
+	if !inline {
 		ls.pool.Go(func() { sc.serve(x, in) })
 		return nil
 	}
@@ -577,7 +577,6 @@ type srvExchange struct {
 	creditCh chan struct{}
 	terminal bool // noResponse: the handler refused the request (a TypeError reply)
 	returned bool
-	inline   bool // runs on the connection's reader goroutine
 }
 
 func (x *srvExchange) Peer() string { return x.sc.peer }
@@ -633,34 +632,29 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		return x.gone()
 	}
 	if r.Type == channel.TypeItem {
-		if x.inline {
-			x.sc.handOff() // the credit for the items comes through the reader
-		}
 		if err := x.takeCredit(ctx); err != nil {
 			return err
 		}
 	}
 	e := *r
 	e.ID, e.Mode = x.id, x.mode
-	terminal := r.Type.Terminal()
-	if terminal {
+	b, err := appendFrame(&e, x.sc.ls.cfg.MaxMessage, x.sc.ls.t.where)
+	if err != nil {
+		if r.Type == channel.TypeItem {
+			x.addCredit(1)
+		}
+		return err
+	}
+	if r.Type.Terminal() {
 		x.mu.Lock()
 		x.terminal = true
 		x.mu.Unlock()
 	}
-	// Items come in runs: the writer goroutine batches them into few writes.
-	err := x.sc.l.sendEnvelope(&e, r.Type != channel.TypeItem)
-	if err != nil && isTooLarge(err) { // nothing was sent
-		if terminal {
-			x.mu.Lock()
-			x.terminal = false
-			x.mu.Unlock()
-		}
-		if r.Type == channel.TypeItem {
-			x.addCredit(1)
-		}
+	if r.Type == channel.TypeItem {
+		// Items come in runs: the writer goroutine batches them into few writes.
+		return x.sc.l.enqueue(b)
 	}
-	return err
+	return x.sc.l.enqueueDirect(b)
 }
 
 // takeCredit blocks until the caller has granted room for one more item.
@@ -685,9 +679,4 @@ func (x *srvExchange) takeCredit(ctx context.Context) error {
 
 func (x *srvExchange) gone() error {
 	return fmt.Errorf("framed: exchange %d was cancelled by the caller, or its connection closed: %w", x.id, channel.ErrClosed)
-}
-
-func isTooLarge(err error) bool {
-	var tl *channel.TooLargeError
-	return errors.As(err, &tl)
 }
