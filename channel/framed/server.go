@@ -80,15 +80,16 @@ func (l *listener) checkInline() {
 	busy := false
 	l.mu.Lock()
 	for sc := range l.conns {
-		if sc.inline.Load() != inlineRunning {
+		run := sc.inlineRun.Load()
+		if run == 0 {
 			continue
 		}
-		if seq := sc.inlineSeq.Load(); seq != sc.inlineSeen {
-			sc.inlineSeen = seq
+		if run != sc.inlineSeen {
+			sc.inlineSeen = run
 			busy = true
 			continue
 		}
-		sc.handOff() // under l.mu: sc's reader has not finished, so wg is not at zero
+		sc.handOff(run) // under l.mu: sc's reader has not finished, so wg is not at zero
 	}
 	l.mu.Unlock()
 	if busy {
@@ -257,26 +258,23 @@ type srvConn struct {
 	// nothing reads the connection, so the listener's watchdog hands reading to a new
 	// goroutine (handOff) when the call runs longer than inlineTick: a handler that
 	// waits for its cancel, or for a later request on the same connection, gets it.
-	br         *bufio.Reader // read only by the goroutine that is the reader
-	inline     atomic.Int32  // inlineNone, inlineRunning or inlineHandedOff
-	inlineSeq  atomic.Uint64 // counts requests run inline, for the watchdog
-	inlineSeen uint64        // inlineSeq at the watchdog's last look; guarded by ls.mu
+	//
+	// inlineRun names the run that holds reading: the number of a request run on the
+	// reader (from inlineSeq), or 0 when the reader is reading. Whoever swaps it from a
+	// run's number to 0 reads next: the reader once its request returns, or the
+	// goroutine handOff starts. Naming the run, not just "running", keeps a reader whose
+	// request was handed off from taking reading back from a later run.
+	br         *bufio.Reader // read only by the goroutine that holds reading
+	inlineRun  atomic.Uint64
+	inlineSeq  uint64 // numbers runs; touched only by the goroutine that holds reading
+	inlineSeen uint64 // inlineRun at the watchdog's last look; guarded by ls.mu
 }
 
-const (
-	inlineNone      = iota
-	inlineRunning   // the reader runs a request; nobody reads
-	inlineHandedOff // the request still runs; a new goroutine reads
-)
-
-// handOff starts a new reader for a connection whose reader is running a request.
-func (sc *srvConn) handOff() {
-	if sc.inline.Load() != inlineRunning {
-		return
-	}
+// handOff starts a new reader for a connection whose reader is in run.
+func (sc *srvConn) handOff(run uint64) {
 	// Counted before the switch: once it is made, the old reader may return.
 	sc.ls.wg.Add(1)
-	if !sc.inline.CompareAndSwap(inlineRunning, inlineHandedOff) {
+	if !sc.inlineRun.CompareAndSwap(run, 0) {
 		sc.ls.wg.Done()
 		return
 	}
@@ -286,7 +284,6 @@ func (sc *srvConn) handOff() {
 // read is a reader that took over from one that runs a request.
 func (sc *srvConn) read() {
 	defer sc.ls.wg.Done()
-	sc.inline.Store(inlineNone)
 	if sc.l.readLoop(sc.br, sc.dispatch) {
 		return
 	}
@@ -480,11 +477,12 @@ func (sc *srvConn) request(in *inbound) error {
 		ls.pool.Go(func() { sc.serve(x, in) })
 		return nil
 	}
-	sc.inlineSeq.Add(1)
-	sc.inline.Store(inlineRunning)
+	sc.inlineSeq++
+	run := sc.inlineSeq
+	sc.inlineRun.Store(run)
 	ls.watchInline()
 	sc.serve(x, in)
-	if !sc.inline.CompareAndSwap(inlineRunning, inlineNone) {
+	if !sc.inlineRun.CompareAndSwap(run, 0) {
 		return errHandedOff
 	}
 	return nil
