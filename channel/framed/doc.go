@@ -13,7 +13,11 @@
 //
 // Goroutines: each connection has one reader and one writer, owned by the Conn or
 // Listener that made it; each request runs its handler on a pooled goroutine (at most
-// MaxInFlight per connection, plus the noResponse ones the one-way window admits).
+// MaxInFlight per connection, plus the noResponse ones the one-way window admits),
+// except a call that arrives alone on an idle server connection: the reader runs it
+// itself, and a handler that keeps it longer than a millisecond gets reading moved to a
+// new goroutine, so a handler that blocks delays the requests behind it on its
+// connection by about that much.
 // Listener.Close cancels handlers' contexts and then waits for the handlers to return,
 // so a handler must honour its ctx; a Shutdown whose ctx ends cancels them the same way
 // but returns at once.

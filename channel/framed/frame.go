@@ -53,11 +53,17 @@ func (e *protoError) Error() string { return "framed: " + e.msg }
 // length is checked against max before anything is allocated, and the buffer grows
 // with the bytes that actually arrive.
 func readFrame(r *bufio.Reader, max int) (*[]byte, error) {
-	var hdr [frameHeaderLen]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	// Peek, not io.ReadFull into an array: the array would escape through io.Reader,
+	// one allocation per frame.
+	hdr, err := r.Peek(frameHeaderLen)
+	if err != nil {
+		if len(hdr) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
+	n := binary.BigEndian.Uint32(hdr)
+	r.Discard(frameHeaderLen)
 	if n == 0 || uint64(n) > uint64(max) {
 		return nil, &protoError{msg: fmt.Sprintf("frame length %d is outside 1..%d (MaxMessage)", n, max)}
 	}

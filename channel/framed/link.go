@@ -319,15 +319,20 @@ func (l *link) drainLocked() bool {
 	}
 }
 
+// errHandedOff is returned by a dispatch function whose goroutine is no longer the
+// reader: another goroutine took over br and reads on.
+var errHandedOff = errors.New("framed: reading was handed to another goroutine")
+
 // readLoop reads frames until the link dies and hands each parsed envelope to dispatch,
 // which owns the inbound from then on. A framing violation is answered with a TypeError
-// (CodeInvalidArgument) and the link is drained and closed.
-func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
+// (CodeInvalidArgument) and the link is drained and closed. It reports true when it
+// returned because dispatch handed reading to another goroutine (errHandedOff).
+func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) (handedOff bool) {
 	for {
 		b, err := readFrame(br, l.cfg.MaxMessage)
 		if err != nil {
 			l.fail(err)
-			return
+			return false
 		}
 		l.activity.Store(true)
 		in := getInbound()
@@ -336,7 +341,7 @@ func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
 			id := in.env.ID
 			in.release()
 			l.fail(&protoError{id: id, msg: err.Error()})
-			return
+			return false
 		}
 		switch in.env.Type {
 		case channel.TypePing:
@@ -349,8 +354,11 @@ func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) {
 			continue
 		}
 		if err := dispatch(in); err != nil {
+			if err == errHandedOff {
+				return true
+			}
 			l.fail(err)
-			return
+			return false
 		}
 	}
 }

@@ -16,8 +16,10 @@ import (
 )
 
 // listener is a channel.Listener. Goroutines: the caller's Serve (accept loop); per
-// connection a reader (which owns the connection) and a writer; per request a handler.
-// All but Serve are counted in wg, which Close waits on.
+// connection a reader (which owns the connection) and a writer; per request a handler
+// from the worker pool, or, for a request alone on its connection, the reader itself,
+// which then hands reading to a new goroutine when the request takes long (see
+// srvConn.inline). All but Serve are counted in wg, which Close waits on.
 type listener struct {
 	t    *transport
 	nl   net.Listener
@@ -41,14 +43,58 @@ type listener struct {
 
 	pool *workerpool.Pool // runs handlers on reused goroutines
 
+	// The watchdog of requests run on their connection's reader (see srvConn.inline):
+	// armed while one runs, it hands reading to a new goroutine on a connection whose
+	// request has run for a tick.
+	inlineWatching atomic.Bool
+	inlineTimer    *time.Timer
+
 	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
 	owTasks               sync.Pool     // *oneWayTask
 }
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
+	l := &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
 		pool: workerpool.New(workerIdle), owTasks: sync.Pool{New: newOneWayTask}}
+	l.inlineTimer = time.AfterFunc(time.Hour, l.checkInline)
+	l.inlineTimer.Stop()
+	return l
+}
+
+// inlineTick is how long a request may hold up reading on its connection before the
+// watchdog hands reading to another goroutine.
+const inlineTick = time.Millisecond
+
+// watchInline arms the watchdog unless it is armed.
+func (l *listener) watchInline() {
+	if !l.inlineWatching.Load() && l.inlineWatching.CompareAndSwap(false, true) {
+		l.inlineTimer.Reset(inlineTick)
+	}
+}
+
+// checkInline is the watchdog: a connection whose reader has been running the same
+// request since the last look gets a new reader.
+func (l *listener) checkInline() {
+	l.inlineWatching.Store(false) // before the scan: a request started after it re-arms
+	busy := false
+	l.mu.Lock()
+	for sc := range l.conns {
+		run := sc.inlineRun.Load()
+		if run == 0 {
+			continue
+		}
+		if run != sc.inlineSeen {
+			sc.inlineSeen = run
+			busy = true
+			continue
+		}
+		sc.handOff(run) // under l.mu: sc's reader has not finished, so wg is not at zero
+	}
+	l.mu.Unlock()
+	if busy {
+		l.watchInline()
+	}
 }
 
 // workerIdle is how long a handler goroutine waits for another request before it ends.
@@ -172,6 +218,7 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
 func (l *listener) Close() error {
 	l.abort()
 	l.wg.Wait()
+	l.inlineTimer.Stop()
 	l.pool.Wait()
 	return nil
 }
@@ -204,6 +251,57 @@ type srvConn struct {
 
 	owMu sync.Mutex
 	ow   oneWayIn
+
+	// A call (not a stream, whose items wait for credit that the reader brings) that
+	// arrives on an idle connection runs on the reader goroutine itself, which saves
+	// waking a worker for it: the reply goes out one goroutine switch sooner. Meanwhile
+	// nothing reads the connection, so the listener's watchdog hands reading to a new
+	// goroutine (handOff) when the call runs longer than inlineTick: a handler that
+	// waits for its cancel, or for a later request on the same connection, gets it.
+	//
+	// inlineRun names the run that holds reading: the number of a request run on the
+	// reader (from inlineSeq), or 0 when the reader is reading. Whoever swaps it from a
+	// run's number to 0 reads next: the reader once its request returns, or the
+	// goroutine handOff starts. Naming the run, not just "running", keeps a reader whose
+	// request was handed off from taking reading back from a later run.
+	br         *bufio.Reader // read only by the goroutine that holds reading
+	inlineRun  atomic.Uint64
+	inlineSeq  uint64 // numbers runs; touched only by the goroutine that holds reading
+	inlineSeen uint64 // inlineRun at the watchdog's last look; guarded by ls.mu
+}
+
+// handOff starts a new reader for a connection whose reader is in run.
+func (sc *srvConn) handOff(run uint64) {
+	// Counted before the switch: once it is made, the old reader may return.
+	sc.ls.wg.Add(1)
+	if !sc.inlineRun.CompareAndSwap(run, 0) {
+		sc.ls.wg.Done()
+		return
+	}
+	go sc.read()
+}
+
+// read is a reader that took over from one that runs a request.
+func (sc *srvConn) read() {
+	defer sc.ls.wg.Done()
+	if sc.l.readLoop(sc.br, sc.dispatch) {
+		return
+	}
+	sc.finish()
+}
+
+// finish is the end of the last reader of a connection.
+func (sc *srvConn) finish() {
+	<-sc.l.dead // after a protocol error the writer flushes the error reply, then closes
+	sc.stopCreditTimer()
+	sc.cancel()
+	sc.forget()
+}
+
+func (sc *srvConn) forget() {
+	sc.ls.mu.Lock()
+	delete(sc.ls.conns, sc)
+	sc.ls.mu.Unlock()
 }
 
 func (sc *srvConn) closeHard() {
@@ -220,16 +318,12 @@ func (sc *srvConn) closeHard() {
 func (sc *srvConn) run(nc net.Conn) {
 	ls := sc.ls
 	defer ls.wg.Done()
-	defer func() {
-		ls.mu.Lock()
-		delete(ls.conns, sc)
-		ls.mu.Unlock()
-	}()
 	sc.mu.Lock()
 	sc.nc = nc
 	sc.mu.Unlock()
 	if ls.base.Err() != nil { // Close ran before nc was recorded
 		nc.Close()
+		sc.forget()
 		return
 	}
 	br := bufio.NewReaderSize(nc, 32<<10)
@@ -237,6 +331,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	var p [prefaceLen]byte
 	if _, err := io.ReadFull(br, p[:]); err != nil {
 		nc.Close()
+		sc.forget()
 		return
 	}
 	if err := checkPreface(p[:]); err != nil {
@@ -244,6 +339,7 @@ func (sc *srvConn) run(nc net.Conn) {
 			nc.Write(preface(0)) // tell the peer which version we speak
 		}
 		nc.Close()
+		sc.forget()
 		return
 	}
 	// A client that speaks one-way flow control gets the flag back and, as the first
@@ -258,6 +354,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	}
 	if _, err := nc.Write(hello); err != nil {
 		nc.Close()
+		sc.forget()
 		return
 	}
 	nc.SetDeadline(time.Time{})
@@ -267,14 +364,16 @@ func (sc *srvConn) run(nc net.Conn) {
 		sc.peer = ls.t.name + ":" + ls.Addr()
 	}
 	sc.ctx, sc.cancel = context.WithCancel(ls.base)
-	defer sc.cancel()
 	lk := newLink(nc, &ls.cfg, ls.t.where)
 	lk.onClose = func(error) { sc.cancel() }
+	sc.br = br
 	sc.mu.Lock()
 	sc.l = lk
 	sc.mu.Unlock()
 	if ls.base.Err() != nil {
 		lk.close(fmt.Errorf("framed: listener closed: %w", channel.ErrClosed))
+		sc.cancel()
+		sc.forget()
 		return
 	}
 	ls.wg.Add(1)
@@ -287,9 +386,10 @@ func (sc *srvConn) run(nc net.Conn) {
 		// (requests get unavailable) and closes once drained.
 		lk.drainLinger()
 	}
-	lk.readLoop(br, sc.dispatch)
-	<-lk.dead // after a protocol error the writer flushes the error reply, then closes
-	sc.stopCreditTimer()
+	if lk.readLoop(br, sc.dispatch) {
+		return // a request ran here and another goroutine reads on
+	}
+	sc.finish()
 }
 
 func (sc *srvConn) reject(id uint64, mode channel.Mode, code, msg string) {
@@ -300,8 +400,7 @@ func (sc *srvConn) dispatch(in *inbound) error {
 	e := &in.env
 	switch e.Type {
 	case channel.TypeRequest:
-		sc.request(in)
-		return nil
+		return sc.request(in)
 	case channel.TypeCancel, channel.TypeCredit:
 		sc.mu.Lock()
 		x := sc.xs[e.ID]
@@ -321,25 +420,27 @@ func (sc *srvConn) dispatch(in *inbound) error {
 	return &protoError{id: id, msg: fmt.Sprintf("a client may not send envelope type %s", t)}
 }
 
-func (sc *srvConn) request(in *inbound) {
+// request starts a handler for in. It returns errHandedOff when the handler ran on
+// the calling reader goroutine and another goroutine reads on.
+func (sc *srvConn) request(in *inbound) error {
 	ls := sc.ls
 	e := &in.env
 	id, mode := e.ID, e.Mode
 	if !mode.Valid() {
 		in.release()
 		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request %d has no valid mode (got %d)", id, mode))
-		return
+		return nil
 	}
 	if mode == channel.ModeNoResponse {
 		sc.oneWay(in)
-		return
+		return nil
 	}
 	ls.hmu.RLock()
 	if ls.draining {
 		ls.hmu.RUnlock()
 		in.release()
 		sc.reject(id, mode, channel.CodeUnavailable, "framed: server is shutting down")
-		return
+		return nil
 	}
 	sc.mu.Lock()
 	if len(sc.xs) >= ls.cfg.MaxInFlight {
@@ -347,14 +448,14 @@ func (sc *srvConn) request(in *inbound) {
 		ls.hmu.RUnlock()
 		in.release()
 		sc.reject(id, mode, channel.CodeResourceExhausted, fmt.Sprintf("framed: %d requests in flight on this connection (MaxInFlight %d)", ls.cfg.MaxInFlight, ls.cfg.MaxInFlight))
-		return
+		return nil
 	}
 	if _, dup := sc.xs[id]; dup {
 		sc.mu.Unlock()
 		ls.hmu.RUnlock()
 		in.release()
 		sc.reject(id, mode, channel.CodeInvalidArgument, fmt.Sprintf("framed: request id %d is already in flight", id))
-		return
+		return nil
 	}
 	x := &srvExchange{sc: sc, id: id, mode: mode}
 	if mode == channel.ModeStream {
@@ -365,12 +466,26 @@ func (sc *srvConn) request(in *inbound) {
 		x.creditCh = make(chan struct{}, 1) // only streams wait for credit
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
+	// Alone on the connection, with nothing more read yet: run it here.
+	inline := mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
 	sc.xs[id] = x
 	sc.mu.Unlock()
 	ls.handlers.Add(1)
 	ls.wg.Add(1)
 	ls.hmu.RUnlock()
-	ls.pool.Go(func() { sc.serve(x, in) })
+	if !inline {
+		ls.pool.Go(func() { sc.serve(x, in) })
+		return nil
+	}
+	sc.inlineSeq++
+	run := sc.inlineSeq
+	sc.inlineRun.Store(run)
+	ls.watchInline()
+	sc.serve(x, in)
+	if !sc.inlineRun.CompareAndSwap(run, 0) {
+		return errHandedOff
+	}
+	return nil
 }
 
 // oneWay runs a noResponse request within the connection's one-way window, or drops

@@ -1,0 +1,264 @@
+package framed_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/framed"
+)
+
+// BenchmarkLatency measures one caller's request/response round trip of a 250-byte
+// message over tcp beside a raw TCP echo (a u32 length and the bytes, one goroutine per
+// connection on the server, the caller reading its own reply), the floor of a round trip
+// over loopback. The two alternate call by call, so that both see the same machine; it
+// reports both medians and their ratio (framed ÷ raw).
+func BenchmarkLatency(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a ctx that can end, as callers' do
+	defer cancel()
+	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- ln.Serve(benchEcho) }()
+	defer func() { ln.Close(); <-served }()
+	c, err := framed.TCP().Dial(ctx, ln.Addr(), channel.Config{PoolSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	data := make([]byte, 250)
+	call := func() error {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: data})
+		if err != nil {
+			return err
+		}
+		r, err := x.Recv(ctx)
+		if err == nil && len(r.Data) != len(data) {
+			err = fmt.Errorf("reply of %d bytes", len(r.Data))
+		}
+		x.Close()
+		return err
+	}
+	echo := startRawEcho(b)
+	msg := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	msg = append(msg, data...)
+	for range 100 { // dial and warm both outside the measurement
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+		if err := echo.roundTrip(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fl := make([]time.Duration, b.N)
+	rl := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := echo.roundTrip(msg); err != nil {
+			b.Fatal(err)
+		}
+		fl[i], rl[i] = t1.Sub(t0), time.Since(t1)
+	}
+	b.StopTimer()
+	slices.Sort(fl)
+	slices.Sort(rl)
+	fp, rp := fl[len(fl)/2], rl[len(rl)/2]
+	b.ReportMetric(float64(fp.Nanoseconds())/1e3, "framed-p50-µs")
+	b.ReportMetric(float64(rp.Nanoseconds())/1e3, "raw-p50-µs")
+	b.ReportMetric(float64(fp)/float64(rp), "p50-ratio")
+	b.ReportMetric(float64(fl[len(fl)*99/100].Nanoseconds())/1e3, "framed-p99-µs")
+	b.ReportMetric(float64(rl[len(rl)*99/100].Nanoseconds())/1e3, "raw-p99-µs")
+	b.ReportMetric(float64(fl[len(fl)-1].Nanoseconds())/1e3, "framed-max-µs")
+}
+
+// rawEcho is the caller's side of a raw TCP echo connection.
+type rawEcho struct {
+	c   net.Conn
+	buf []byte
+}
+
+func (e *rawEcho) roundTrip(msg []byte) error {
+	if _, err := e.c.Write(msg); err != nil {
+		return err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(e.c, hdr[:]); err != nil {
+		return err
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:]))
+	if n != len(msg)-4 {
+		return fmt.Errorf("echo: %d bytes back for %d sent", n, len(msg)-4)
+	}
+	if cap(e.buf) < n {
+		e.buf = make([]byte, n)
+	}
+	_, err := io.ReadFull(e.c, e.buf[:n])
+	return err
+}
+
+// startRawEcho serves a raw TCP echo on loopback and returns a connection to it; both
+// end with the benchmark.
+func startRawEcho(b *testing.B) *rawEcho {
+	b.Helper()
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc, err := nl.Accept()
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		var hdr [4]byte
+		buf := make([]byte, 0, 4096)
+		for {
+			if _, err := io.ReadFull(sc, hdr[:]); err != nil {
+				return
+			}
+			n := binary.BigEndian.Uint32(hdr[:])
+			if n > 1<<20 {
+				return
+			}
+			buf = append(append(buf[:0], hdr[:]...), make([]byte, n)...)
+			if _, err := io.ReadFull(sc, buf[4:]); err != nil {
+				return
+			}
+			if _, err := sc.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", nl.Addr().String())
+	if err != nil {
+		nl.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close(); nl.Close(); wg.Wait() })
+	return &rawEcho{c: c}
+}
+
+// BenchmarkStreams measures server streams of 1000 items of 60 bytes with 1 and 64
+// streams at once over one Conn (the default pool of 2 connections): one op is one item.
+// It reports items per second and allocations per item (both ends).
+func BenchmarkStreams(b *testing.B) {
+	for _, streams := range []int{1, 64} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) { benchStreams(b, streams) })
+	}
+}
+
+const streamLen = 1000
+
+func benchStreams(b *testing.B, streams int) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	item := make([]byte, 60)
+	served := make(chan error, 1)
+	go func() {
+		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+			for range streamLen {
+				if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: item}) != nil {
+					return
+				}
+			}
+			w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+		}))
+	}()
+	defer func() { ln.Close(); <-served }()
+	c, err := framed.TCP().Dial(ctx, ln.Addr(), channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	stream := func() error {
+		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "bench.items"})
+		if err != nil {
+			return err
+		}
+		defer x.Close()
+		for i := 0; ; i++ {
+			r, err := x.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			if r.Type == channel.TypeEnd {
+				if i != streamLen {
+					return fmt.Errorf("stream ended after %d items", i)
+				}
+				return nil
+			}
+		}
+	}
+	for range 2 { // dial both connections outside the measurement
+		if err := stream(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	total := max(streams, (b.N+streamLen-1)/streamLen)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	var wg sync.WaitGroup
+	for range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(total) {
+				if err := stream(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	items := float64(total * streamLen)
+	b.ReportMetric(items/elapsed.Seconds(), "items/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/items, "allocs/item")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/items, "B/item")
+	b.ReportMetric(float64(cpu.Nanoseconds())/items, "cpu-ns/item")
+}
+
+// cpuTime is the CPU time (user and system) of the process so far: unlike a rate, it
+// barely moves when other work shares the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
