@@ -17,18 +17,19 @@ import (
 // follows the value. UnmarshalValue decodes by these rules, and schema's encoded-message
 // validator reads by them, so both accept the same messages.
 //
-// A reader is used by one goroutine at a time. Reset prepares it for a message; then each
-// call of Next returns the next value's token in document order: a scalar, or the header
-// of an array (followed by its Len items) or a map (followed by its Len entries, each a
-// key token and a value). End reports whether the message ended where its value did.
-// Once Next has failed, the reader is done with that message.
+// A reader is used by one goroutine at a time. Reset prepares it for a message; then Read
+// returns its values' tokens in document order, as many per call as the caller has room
+// for: a scalar, or the header of an array (followed by its Len items) or of a map
+// (followed by its Len values, each carrying its key). Each token says how many arrays and
+// maps end with it. End reports whether the message ended where its value did. Once Read
+// has failed, the reader is done with that message.
 type MsgpackReader struct {
 	data     []byte
 	pos      int
 	maxDepth int
 	loose    bool   // the rules of Unmarshal's pre-scan only: see checkMsgpack
 	need     uint64 // values still to read at the current level (mapLevel: it is a map)
-	pending  uint64 // values still to read at all levels
+	outer    uint64 // values still to read at the levels around the current one
 	depth    int    // containers open
 	stack    [64]uint64
 	deep     []uint64 // the levels beyond len(stack)
@@ -84,17 +85,31 @@ func (k MsgpackKind) String() string {
 	return "unknown"
 }
 
-// MsgpackToken is one value of a message, as MsgpackReader.Next returns it.
+// MsgpackToken is one value of a message, as MsgpackReader.Read returns it. The value of
+// a map entry carries the entry's key.
 type MsgpackToken struct {
 	Kind MsgpackKind
-	// Key: the token is the key of a map entry (MsgpackStr, MsgpackInt or MsgpackUint).
-	Key  bool
-	nsec uint32 // MsgpackTime
+	// Key is the kind of the key of the map entry whose value this is: MsgpackStr
+	// (KeyOff, KeyLen), MsgpackInt (KeyInt) or MsgpackUint (KeyUint); MsgpackNil for an
+	// item of an array and for the message's value.
+	Key MsgpackKind
+	// Ends is the number of arrays and maps that end with this token: those whose last
+	// item or entry it is, and the token itself if it is an empty array or map.
+	Ends uint32
 	// Off and Len: for MsgpackStr and MsgpackBin, where the bytes are in the message; for
 	// MsgpackArray and MsgpackMap, Len is the number of items or entries.
 	Off, Len int
-	bits     uint64 // MsgpackBool, MsgpackInt, MsgpackUint, MsgpackFloat; MsgpackTime: seconds
+	bits     uint64 // MsgpackBool, MsgpackInt, MsgpackUint, MsgpackFloat; MsgpackTime: seconds (Len: nanoseconds)
+	// KeyOff and KeyLen: where the bytes of a MsgpackStr key are in the message.
+	KeyOff, KeyLen int
+	keyBits        uint64 // a MsgpackInt or MsgpackUint key
 }
+
+// KeyInt is the key of a value whose Key is MsgpackInt.
+func (t *MsgpackToken) KeyInt() int64 { return int64(t.keyBits) }
+
+// KeyUint is the key of a value whose Key is MsgpackUint.
+func (t *MsgpackToken) KeyUint() uint64 { return t.keyBits }
 
 // Bool is the value of a MsgpackBool.
 func (t *MsgpackToken) Bool() bool { return t.bits != 0 }
@@ -110,7 +125,7 @@ func (t *MsgpackToken) Float() float64 { return math.Float64frombits(t.bits) }
 
 // Time is the value of a MsgpackTime, in UTC. Its JSON form is
 // Time().Format(time.RFC3339Nano), as encoding/json writes a UTC time.Time.
-func (t *MsgpackToken) Time() time.Time { return time.Unix(int64(t.bits), int64(t.nsec)).UTC() }
+func (t *MsgpackToken) Time() time.Time { return time.Unix(int64(t.bits), int64(t.Len)).UTC() }
 
 // Reset prepares r to read data, with arrays and maps nested at most maxDepth deep.
 func (r *MsgpackReader) Reset(data []byte, maxDepth int) {
@@ -119,7 +134,7 @@ func (r *MsgpackReader) Reset(data []byte, maxDepth int) {
 
 func (r *MsgpackReader) reset(data []byte, maxDepth int, loose bool) {
 	r.data, r.pos, r.maxDepth, r.loose = data, 0, maxDepth, loose
-	r.need, r.pending, r.depth = 1, 1, 0
+	r.need, r.outer, r.depth = 1, 0, 0
 	r.deep = r.deep[:0]
 }
 
@@ -129,7 +144,7 @@ func (r *MsgpackReader) More() bool { return r.need&^mapLevel != 0 }
 // End returns nil if the whole message has been read: no value left and no byte after it.
 func (r *MsgpackReader) End() error {
 	if r.More() {
-		return fmt.Errorf("%w: msgpack: %d more values expected at offset %d", ErrCorrupt, r.pending, r.pos)
+		return fmt.Errorf("%w: msgpack: %d more values expected at offset %d", ErrCorrupt, r.pending(), r.pos)
 	}
 	if r.pos != len(r.data) {
 		return fmt.Errorf("%w: msgpack: %d trailing bytes after the value at offset %d", ErrCorrupt, len(r.data)-r.pos, r.pos)
@@ -137,44 +152,123 @@ func (r *MsgpackReader) End() error {
 	return nil
 }
 
-// Next reads the next token. After an error, the reader is done with the message.
-func (r *MsgpackReader) Next() (MsgpackToken, error) {
-	var t MsgpackToken
-	cur := r.need
-	pos := r.pos
-	if cur&^mapLevel == 0 || pos >= len(r.data) {
-		return t, r.missing()
-	}
-	t.Key = cur&mapLevel != 0 && cur&1 == 0
-	r.need = cur - 1
-	r.pending--
-	// Fast paths for the commonest one-byte headers.
-	switch c := r.data[pos]; {
-	case c <= 0x7f:
-		t.Kind, t.bits = MsgpackInt, uint64(c)
-		r.pos++
-	case c >= 0xe0:
-		t.Kind, t.bits = MsgpackInt, uint64(int64(int8(c)))
-		r.pos++
-	case c >= 0xa0 && c <= 0xbf:
-		n := int(c & 0x1f)
-		if n > len(r.data)-pos-1 {
-			return t, lengthError("str length", uint64(n), pos, len(r.data)-pos-1)
+// Read reads the next tokens into toks, as many as fit or as the message has left, and
+// returns how many it read. It reads fewer than len(toks) only at the end of the message
+// or on an error, which it returns with the tokens read before it. After an error, the
+// reader is done with the message. Reading many tokens per call is what makes it fast: the
+// state of the reader stays in registers from one token to the next.
+func (r *MsgpackReader) Read(toks []MsgpackToken) (int, error) {
+	return r.read(toks, -1, len(toks))
+}
+
+// skip reads the rest of the message, tokens and all, as fast as Read reads tokens.
+func (r *MsgpackReader) skip() error {
+	var t [1]MsgpackToken
+	_, err := r.read(t[:], 0, math.MaxInt)
+	return err
+}
+
+// read reads at most max tokens, each into toks[i&mask].
+func (r *MsgpackReader) read(toks []MsgpackToken, mask, max int) (int, error) {
+	data := r.data
+	pos, need := r.pos, r.need
+	i := 0
+	for ; i < max && need&^mapLevel != 0; i++ {
+		if pos >= len(data) {
+			r.pos, r.need = pos, need
+			return i, r.missing()
 		}
-		t.Kind, t.Off, t.Len = MsgpackStr, pos+1, n
-		r.pos = pos + 1 + n
-	default:
-		if err := r.header(&t); err != nil {
-			return t, err
+		// Fields are stored one by one, each read back alone: a token built elsewhere and
+		// copied whole would be read as wider words than were stored, which stalls.
+		t := &toks[i&mask]
+		t.Key, t.Ends = MsgpackNil, 0
+		key := need&mapLevel != 0 && need&1 == 0
+		if key && !r.loose {
+			// The key of a map entry: read it into t, then its value. (The pre-scan reads
+			// keys of any kind, arrays and maps included, as values of their own.)
+			need--
+			if c := data[pos]; c >= 0xa0 && c <= 0xbf {
+				n := int(c & 0x1f)
+				if n > len(data)-pos-1 {
+					r.pos, r.need = pos, need
+					return i, lengthError("str length", uint64(n), pos, len(data)-pos-1)
+				}
+				t.Key, t.KeyOff, t.KeyLen = MsgpackStr, pos+1, n
+				pos += 1 + n
+			} else {
+				r.pos, r.need = pos, need
+				var k MsgpackToken
+				if err := r.header(&k, true); err != nil {
+					return i, err
+				}
+				t.Key, t.KeyOff, t.KeyLen, t.keyBits = k.Kind, k.Off, k.Len, k.bits
+				pos = r.pos
+			}
+			if pos >= len(data) {
+				r.pos, r.need = pos, need
+				return i, r.missing()
+			}
+			key = false
 		}
-		if t.Kind >= MsgpackArray && t.Kind <= MsgpackMap && t.Len > 0 {
-			return t, nil // the first item or entry is next
+		need--
+		// Fast paths for the commonest headers.
+		switch c := data[pos]; {
+		case c <= 0x7f:
+			t.Kind, t.Off, t.Len, t.bits = MsgpackInt, 0, 0, uint64(c)
+			pos++
+		case c >= 0xa0 && c <= 0xbf:
+			n := int(c & 0x1f)
+			if n > len(data)-pos-1 {
+				r.pos, r.need = pos, need
+				return i, lengthError("str length", uint64(n), pos, len(data)-pos-1)
+			}
+			t.Kind, t.Off, t.Len, t.bits = MsgpackStr, pos+1, n, 0
+			pos += 1 + n
+		case c >= 0xe0:
+			t.Kind, t.Off, t.Len, t.bits = MsgpackInt, 0, 0, uint64(int64(int8(c)))
+			pos++
+		case c == 0xcb && len(data)-pos > 8:
+			b := binary.BigEndian.Uint64(data[pos+1:])
+			if b>>52&0x7ff == 0x7ff && !r.loose { // NaN or ±Inf
+				r.pos, r.need = pos, need
+				return i, fmt.Errorf("%w: msgpack: float %v at offset %d has no JSON form", ErrCorrupt, math.Float64frombits(b), pos)
+			}
+			t.Kind, t.Off, t.Len, t.bits = MsgpackFloat, 0, 0, b
+			pos += 9
+		default:
+			r.pos, r.need = pos, need
+			var err error
+			if c >= 0x80 && c <= 0x9f && !key {
+				// A fixmap or fixarray.
+				r.pos++
+				k := mpArray
+				if c <= 0x8f {
+					k = mpMap
+				}
+				err = r.open(t, k, uint64(c&0x0f), pos)
+			} else {
+				err = r.header(t, key)
+			}
+			if err != nil {
+				return i, err
+			}
+			pos, need = r.pos, r.need
+		}
+		// Close the arrays and maps this value ends, an empty one included.
+		for need&^mapLevel == 0 && r.depth > 0 {
+			r.depth--
+			if r.depth < len(r.stack) {
+				need = r.stack[r.depth]
+			} else {
+				need = r.deep[len(r.deep)-1]
+				r.deep = r.deep[:len(r.deep)-1]
+			}
+			r.outer -= need &^ mapLevel
+			t.Ends++
 		}
 	}
-	for r.need&^mapLevel == 0 && r.depth > 0 {
-		r.pop()
-	}
-	return t, nil
+	r.pos, r.need = pos, need
+	return i, nil
 }
 
 func (r *MsgpackReader) missing() error {
@@ -184,10 +278,14 @@ func (r *MsgpackReader) missing() error {
 	case !r.More():
 		return fmt.Errorf("%w: msgpack: no value left at offset %d", ErrCorrupt, r.pos)
 	}
-	return fmt.Errorf("%w: msgpack: truncated: %d more values expected at offset %d", ErrCorrupt, r.pending, r.pos)
+	return fmt.Errorf("%w: msgpack: truncated: %d more values expected at offset %d", ErrCorrupt, r.pending(), r.pos)
 }
 
+// pending is the number of values still to read at all levels.
+func (r *MsgpackReader) pending() uint64 { return r.outer + r.need&^mapLevel }
+
 func (r *MsgpackReader) push() {
+	r.outer += r.need &^ mapLevel
 	if r.depth < len(r.stack) {
 		r.stack[r.depth] = r.need
 	} else {
@@ -196,24 +294,15 @@ func (r *MsgpackReader) push() {
 	r.depth++
 }
 
-func (r *MsgpackReader) pop() {
-	r.depth--
-	if r.depth < len(r.stack) {
-		r.need = r.stack[r.depth]
-	} else {
-		r.need = r.deep[len(r.deep)-1]
-		r.deep = r.deep[:len(r.deep)-1]
-	}
-}
-
-// header reads a value whose header is not one of Next's fast paths into t.
-func (r *MsgpackReader) header(t *MsgpackToken) error {
+// header reads a value whose header is not one of read's fast paths; key: it is a map key.
+func (r *MsgpackReader) header(t *MsgpackToken, key bool) error {
+	t.Off, t.Len, t.bits = 0, 0, 0
 	start := r.pos
 	k, hdr, n, err := msgpackHeader(r.data, start)
 	if err != nil {
 		return err
 	}
-	if t.Key && !r.loose && k != mpStr && k != mpUint && k != mpInt && k != mpPosFix && k != mpNegFix {
+	if key && !r.loose && k != mpStr && k != mpUint && k != mpInt && k != mpPosFix && k != mpNegFix {
 		return fmt.Errorf("%w: msgpack: map key of type %s at offset %d: only string and integer keys map to JSON", ErrCorrupt, k, start)
 	}
 	c := r.data[start]
@@ -229,6 +318,10 @@ func (r *MsgpackReader) header(t *MsgpackToken) error {
 		if c == 0xc3 {
 			t.bits = 1
 		}
+	case mpPosFix:
+		t.Kind, t.bits = MsgpackInt, uint64(c)
+	case mpNegFix:
+		t.Kind, t.bits = MsgpackInt, uint64(int64(int8(c)))
 	case mpUint:
 		t.Kind, t.bits = MsgpackInt, readUint(b, hdr-1)
 		if t.bits > math.MaxInt64 {
@@ -263,26 +356,33 @@ func (r *MsgpackReader) header(t *MsgpackToken) error {
 			return r.timestamp(t, start)
 		}
 	case mpArray, mpMap:
-		if r.depth >= r.maxDepth {
-			return depthError(start, r.maxDepth)
-		}
-		count := n
-		if k == mpMap {
-			count = 2 * n
-		}
-		if count+r.pending > rest {
-			return lengthError(k.String()+" length", n, start, int(rest))
-		}
-		t.Kind, t.Len = MsgpackArray, int(n)
-		if k == mpMap {
-			t.Kind = MsgpackMap
-		}
-		r.push()
-		r.need = count
-		if k == mpMap {
-			r.need |= mapLevel
-		}
-		r.pending += count
+		return r.open(t, k, n, start)
+	}
+	return nil
+}
+
+// open reads the header of an array or map (k) of n items or entries that starts at start
+// and ends at r.pos.
+func (r *MsgpackReader) open(t *MsgpackToken, k mpKind, n uint64, start int) error {
+	t.Off, t.bits = 0, 0
+	if r.depth >= r.maxDepth {
+		return depthError(start, r.maxDepth)
+	}
+	count := n
+	if k == mpMap {
+		count = 2 * n
+	}
+	if rest := uint64(len(r.data) - r.pos); count+r.pending() > rest {
+		return lengthError(k.String()+" length", n, start, int(rest))
+	}
+	t.Kind, t.Len = MsgpackArray, int(n)
+	if k == mpMap {
+		t.Kind = MsgpackMap
+	}
+	r.push()
+	r.need = count
+	if k == mpMap {
+		r.need |= mapLevel
 	}
 	return nil
 }
@@ -310,7 +410,7 @@ func (r *MsgpackReader) timestamp(t *MsgpackToken, start int) error {
 	if nsec > 999999999 {
 		return fmt.Errorf("%w: msgpack: timestamp at offset %d has %d nanoseconds", ErrCorrupt, start, nsec)
 	}
-	t.Kind, t.Off, t.Len, t.bits, t.nsec = MsgpackTime, 0, 0, uint64(sec), nsec
+	t.Kind, t.Off, t.Len, t.bits = MsgpackTime, 0, int(nsec), uint64(sec)
 	if y := t.Time().Year(); y < 0 || y > 9999 {
 		return fmt.Errorf("%w: msgpack: timestamp at offset %d: year %d is outside RFC 3339 (0-9999)", ErrCorrupt, start, y)
 	}

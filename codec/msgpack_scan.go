@@ -162,10 +162,8 @@ func depthError(pos, maxDepth int) error {
 func checkMsgpack(data []byte, maxDepth int) error {
 	var r MsgpackReader
 	r.reset(data, maxDepth, true)
-	for r.More() {
-		if _, err := r.Next(); err != nil {
-			return err
-		}
+	if err := r.skip(); err != nil {
+		return err
 	}
 	return r.End()
 }
@@ -223,6 +221,28 @@ type mpWalker struct {
 	data []byte
 	str  string // string(data)
 	r    MsgpackReader
+	toks [32]MsgpackToken // read ahead: toks[i:n] are next, then err
+	i, n int
+	err  error
+}
+
+// next returns the next token.
+func (w *mpWalker) next() (*MsgpackToken, error) {
+	if w.i == w.n {
+		if w.err != nil {
+			return nil, w.err
+		}
+		w.i, w.n = 0, 0
+		w.n, w.err = w.r.Read(w.toks[:])
+		if w.n == 0 {
+			if w.err == nil {
+				w.err = w.r.missing()
+			}
+			return nil, w.err
+		}
+	}
+	w.i++
+	return &w.toks[w.i-1], nil
 }
 
 // mapHintMax caps the size hint of a new map: a declared count that fits the input can
@@ -230,10 +250,15 @@ type mpWalker struct {
 const mapHintMax = 1024
 
 func (w *mpWalker) value() (any, error) {
-	t, err := w.r.Next()
+	t, err := w.next()
 	if err != nil {
 		return nil, err
 	}
+	return w.build(t)
+}
+
+// build returns the value of t, reading the items or entries that follow it.
+func (w *mpWalker) build(t *MsgpackToken) (any, error) {
 	switch t.Kind {
 	case MsgpackNil:
 		return nil, nil
@@ -253,6 +278,7 @@ func (w *mpWalker) value() (any, error) {
 		return t.Time().Format(time.RFC3339Nano), nil
 	case MsgpackArray:
 		a := make([]any, t.Len)
+		var err error
 		for i := range a {
 			if a[i], err = w.value(); err != nil {
 				return nil, err
@@ -262,35 +288,28 @@ func (w *mpWalker) value() (any, error) {
 	case MsgpackMap:
 		m := make(map[string]any, min(t.Len, mapHintMax))
 		for range t.Len {
-			key, err := w.key()
+			e, err := w.next()
 			if err != nil {
 				return nil, err
 			}
-			if m[key], err = w.value(); err != nil {
+			// A key is a string, or an integer turned into its decimal form as
+			// encoding/json does for map[int]T.
+			var key string
+			switch e.Key {
+			case MsgpackStr:
+				key = w.str[e.KeyOff : e.KeyOff+e.KeyLen]
+			case MsgpackInt:
+				key = strconv.FormatInt(e.KeyInt(), 10)
+			default:
+				key = strconv.FormatUint(e.KeyUint(), 10)
+			}
+			if m[key], err = w.build(e); err != nil {
 				return nil, err
 			}
 		}
 		return m, nil
 	}
 	return nil, fmt.Errorf("%w: msgpack: %s at offset %d has no JSON form", ErrCorrupt, t.Kind, t.Off)
-}
-
-// key decodes a map key: a string, or an integer turned into its decimal form as
-// encoding/json does for map[int]T.
-func (w *mpWalker) key() (string, error) {
-	t, err := w.r.Next()
-	if err != nil {
-		return "", err
-	}
-	switch t.Kind {
-	case MsgpackStr:
-		return w.str[t.Off : t.Off+t.Len], nil
-	case MsgpackInt:
-		return strconv.FormatInt(t.Int(), 10), nil
-	case MsgpackUint:
-		return strconv.FormatUint(t.Uint(), 10), nil
-	}
-	return "", fmt.Errorf("%w: msgpack: map key of type %s", ErrCorrupt, t.Kind)
 }
 
 func readUint(b []byte, size int) uint64 {
