@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -83,4 +84,74 @@ func FuzzTapeMsgpack(f *testing.F) {
 			putTape(tp)
 		}
 	})
+}
+
+// FuzzTapeJSON checks the JSON tape reader against codec's JSON value decoder and
+// precheck: it accepts a document exactly when the decoder does, within the same depth
+// limit, and precheck passes every number; the tape holds the value the decoder builds.
+// (The JSON reader is still the tape's own; this is the guard until it reads with codec's.)
+func FuzzTapeJSON(f *testing.F) {
+	addCorpus(f, "FuzzValidateJSON", "FuzzJSONValue")
+	for _, s := range tapeSeeds {
+		f.Add(s)
+	}
+	var decoders []codec.Serializer
+	for _, d := range fuzzDepths {
+		decoders = append(decoders, codec.NewJSON(codec.Limits{MaxDepth: d}))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for i, d := range fuzzDepths {
+			tp := getTape(data)
+			ok := tp.readJSON(d)
+			want, err := decoders[i].UnmarshalValue(data)
+			if err == nil {
+				if _, pass := precheck(want, d); !pass {
+					err = errors.New("precheck refuses it")
+				}
+			}
+			if ok != (err == nil) {
+				t.Fatalf("depth %d: tape reader says %v, decoder %v", d, ok, err)
+			}
+			if ok {
+				if got := tp.value(0); !reflect.DeepEqual(got, want) {
+					t.Fatalf("depth %d: tape holds %#v, decoder built %#v", d, got, want)
+				}
+			}
+			putTape(tp)
+		}
+	})
+}
+
+// BenchmarkReadTape reads an order of 60 lines (about 4 KB of JSON) into a tape.
+func BenchmarkReadTape(b *testing.B) {
+	var lines []any
+	for i := range 60 {
+		lines = append(lines, map[string]any{"sku": "SKU-" + strconv.Itoa(1000+i), "quantity": int64(1 + i%7),
+			"unitPrice": map[string]any{"amount": 3.25 + float64(i), "currency": "EUR"}})
+	}
+	x := map[string]any{"id": "o-2002", "customer": map[string]any{"id": "c-42", "name": "Ada Lovelace", "email": "ada@example.com"},
+		"currency": "EUR", "lines": lines, "status": "submitted"}
+	for _, c := range []struct {
+		ser  codec.Serializer
+		read func(*tape) bool
+	}{
+		{codec.NewMsgpack(codec.Limits{}), func(t *tape) bool { return t.readMsgpack(codec.DefaultMaxDepth) }},
+		{codec.NewJSON(codec.Limits{}), func(t *tape) bool { return t.readJSON(codec.DefaultMaxDepth) }},
+	} {
+		data, err := c.ser.Marshal(nil, x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.ser.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				t := getTape(data)
+				if !c.read(t) {
+					b.Fatal("refused")
+				}
+				putTape(t)
+			}
+		})
+	}
 }
