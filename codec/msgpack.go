@@ -86,8 +86,12 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	if err := checkMsgpack(data, s.maxDepth); err != nil {
+	mapLike, err := checkMsgpack(data, s.maxDepth)
+	if err != nil {
 		return err
+	}
+	if mapLike {
+		data = widenTimestamps(data, s.maxDepth)
 	}
 	d, _ := s.decoders.Get().(*msgpackDecoder)
 	if d == nil {
@@ -108,7 +112,7 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	d.in.Reset(data)
 	d.dec.ResetReader(&d.in)
 	d.dec.SetMapDecoder(d.mapValue)
-	err := d.dec.Decode(v)
+	err = d.dec.Decode(v)
 	d.in.Reset(nil)
 	d.dec.ResetReader(nil)
 	s.decoders.Put(d)

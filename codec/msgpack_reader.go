@@ -27,7 +27,8 @@ type MsgpackReader struct {
 	data     []byte
 	pos      int
 	maxDepth int
-	loose    bool   // the rules of Unmarshal's pre-scan only: see checkMsgpack
+	loose    bool   // the rules of Unmarshal's pre-scan: see checkMsgpack
+	mapLike  int    // timestamps read whose data begins like a map16 or map32 header
 	need     uint64 // values still to read at the current level (mapLevel: it is a map)
 	outer    uint64 // values still to read at the levels around the current one
 	depth    int    // containers open
@@ -54,7 +55,6 @@ const (
 	MsgpackTime              // the timestamp extension: MsgpackToken.Time
 	MsgpackArray             // Len items follow
 	MsgpackMap               // Len entries follow, each a key and a value
-	msgpackExt               // another extension (Unmarshal's pre-scan only)
 )
 
 func (k MsgpackKind) String() string {
@@ -79,8 +79,6 @@ func (k MsgpackKind) String() string {
 		return "array"
 	case MsgpackMap:
 		return "map"
-	case msgpackExt:
-		return "ext"
 	}
 	return "unknown"
 }
@@ -134,7 +132,7 @@ func (r *MsgpackReader) Reset(data []byte, maxDepth int) {
 
 func (r *MsgpackReader) reset(data []byte, maxDepth int, loose bool) {
 	r.data, r.pos, r.maxDepth, r.loose = data, 0, maxDepth, loose
-	r.need, r.outer, r.depth = 1, 0, 0
+	r.need, r.outer, r.depth, r.mapLike = 1, 0, 0, 0
 	r.deep = r.deep[:0]
 }
 
@@ -349,10 +347,9 @@ func (r *MsgpackReader) header(t *MsgpackToken, key bool) error {
 		switch {
 		case k == mpBin:
 			t.Kind = MsgpackBin
-		case k != mpExt:
-		case r.loose:
-			t.Kind = msgpackExt
-		default:
+		case k == mpExt:
+			// The pre-scan too: the library reads an extension where a map is expected
+			// as the map its data begins with, so no extension but the timestamp passes.
 			return r.timestamp(t, start)
 		}
 	case mpArray, mpMap:
@@ -394,6 +391,9 @@ func (r *MsgpackReader) timestamp(t *MsgpackToken, start int) error {
 		return fmt.Errorf("%w: msgpack: extension type %d at offset %d has no JSON form", ErrCorrupt, typ, start)
 	}
 	p := r.data[t.Off : t.Off+t.Len]
+	if len(p) > 0 && (p[0] == 0xde || p[0] == 0xdf) {
+		r.mapLike++
+	}
 	var sec int64
 	var nsec uint32
 	switch len(p) {

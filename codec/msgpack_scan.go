@@ -156,18 +156,51 @@ func depthError(pos, maxDepth int) error {
 
 // checkMsgpack verifies, before the library decodes data into a Go value, that data holds
 // exactly one msgpack value whose every declared length fits in the bytes that follow it
-// and whose nesting is at most maxDepth: MsgpackReader's rules of structure. What a value
-// means (NaN, extension types, key types) is left to the library and the target type. It
-// allocates nothing for nesting up to 64.
-func checkMsgpack(data []byte, maxDepth int) error {
+// and whose nesting is at most maxDepth: MsgpackReader's rules of structure, and its rule
+// that the only extension is a valid timestamp. What a value means otherwise (NaN, key
+// types) is left to the library and the target type. It allocates nothing for nesting up
+// to 64.
+func checkMsgpack(data []byte, maxDepth int) (mapLike bool, err error) {
 	var r MsgpackReader
 	r.reset(data, maxDepth, true)
 	if err := r.skip(); err != nil {
-		return err
+		return false, err
 	}
-	return r.End()
+	return r.mapLike > 0, r.End()
 }
 
+// widenTimestamps returns data, checked by checkMsgpack, with every timestamp whose data
+// begins like a map16 or map32 header rewritten in the 12-byte form, whose data begins
+// with the nanoseconds (below 0x3b9aca00): the same instant. The library reads an
+// extension where it expects a map as the map its data begins with, and it sizes a
+// map[string]any by the count that header declares before it reads a single entry: up to
+// 2^32 for a few bytes of input. Valid timestamps begin so for some nanosecond values
+// (about 1 in 120), so they cannot be refused.
+func widenTimestamps(data []byte, maxDepth int) []byte {
+	out := make([]byte, 0, len(data)+64)
+	var r MsgpackReader
+	r.reset(data, maxDepth, true)
+	var t [1]MsgpackToken
+	from := 0
+	for r.More() {
+		start := r.pos
+		if n, err := r.Read(t[:]); n == 0 || err != nil {
+			return data // not reached: checkMsgpack accepted data
+		}
+		if t[0].Kind != MsgpackTime {
+			continue
+		}
+		if _, hdr, _, _ := msgpackHeader(data, start); data[start+hdr] != 0xde && data[start+hdr] != 0xdf {
+			continue
+		}
+		out = append(out, data[from:start]...)
+		out = append(out, 0xc7, 12, 0xff)
+		out = binary.BigEndian.AppendUint32(out, uint32(t[0].Len))
+		out = binary.BigEndian.AppendUint64(out, t[0].bits)
+		from = r.pos
+	}
+	return append(out, data[from:]...)
+}
 func (k mpKind) String() string {
 	switch k {
 	case mpNil:
