@@ -98,7 +98,8 @@ type MsgpackToken struct {
 	// MsgpackArray and MsgpackMap, Len is the number of items or entries.
 	Off, Len int
 	bits     uint64 // MsgpackBool, MsgpackInt, MsgpackUint, MsgpackFloat; MsgpackTime: seconds (Len: nanoseconds)
-	// KeyOff and KeyLen: where the bytes of a MsgpackStr key are in the message.
+	// KeyOff and KeyLen: where the bytes of a MsgpackStr key are in the message (unset
+	// for other keys).
 	KeyOff, KeyLen int
 	keyBits        uint64 // a MsgpackInt or MsgpackUint key
 }
@@ -179,7 +180,7 @@ func (r *MsgpackReader) read(toks []MsgpackToken, mask, max int) (int, error) {
 		// Fields are stored one by one, each read back alone: a token built elsewhere and
 		// copied whole would be read as wider words than were stored, which stalls.
 		t := &toks[i&mask]
-		t.Key, t.Ends, t.KeyOff, t.KeyLen, t.keyBits = MsgpackNil, 0, 0, 0, 0
+		t.Key, t.Ends = MsgpackNil, 0
 		key := need&mapLevel != 0 && need&1 == 0
 		if key && !r.loose {
 			// The key of a map entry: read it into t, then its value. (The pre-scan reads

@@ -160,8 +160,7 @@ func depthError(pos, maxDepth int) error {
 // that the only extension is a valid timestamp. What a value means otherwise (NaN, key
 // types) is left to the library and the target type. It allocates nothing for nesting up
 // to 64.
-func checkMsgpack(data []byte, maxDepth int) (mapLike bool, err error) {
-	var r MsgpackReader
+func checkMsgpack(r *MsgpackReader, data []byte, maxDepth int) (mapLike bool, err error) {
 	r.reset(data, maxDepth, true)
 	if err := r.skip(); err != nil {
 		return false, err
