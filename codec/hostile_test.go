@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jesus-go/jesus/codec"
 	"github.com/klauspost/compress/gzip"
@@ -383,5 +384,63 @@ func TestJSONHostileNumbers(t *testing.T) {
 			}
 		}
 		t.Logf("%.20s: %v", bad, err)
+	}
+}
+
+// The library reads an extension where it expects a map as the map its data begins with,
+// and sizes a map[string]any by the count that header declares. Unmarshal refuses every
+// extension but the timestamp, and hands the library timestamps whose data begins like a
+// map header in the 12-byte form, which begins with the nanoseconds.
+func TestMsgpackExtensionReadAsMap(t *testing.T) {
+	p, _ := codec.NewRegistry(codec.Limits{}).Pipeline("msgpack")
+	type withTime struct {
+		At   time.Time      `json:"at"`
+		Tags map[string]any `json:"tags"`
+	}
+	ts64 := func(sec int64, nsec uint32) []byte {
+		return binary.BigEndian.AppendUint64([]byte{0xd7, 0xff}, uint64(nsec)<<34|uint64(sec))
+	}
+	// 936119308 ns: the 8 bytes begin with 0xdf, a map32 header declaring 0xc0303030.
+	mapLike := ts64(0x30d73030, 936119308)
+	if mapLike[2] != 0xdf {
+		t.Fatalf("test timestamp begins with 0x%02x", mapLike[2])
+	}
+	cases := map[string][]byte{
+		"other extension":      []byte("\xd70\xdf0000\xd700"),
+		"timestamp like map32": mapLike,
+		"timestamp like map16": ts64(1, 0xde<<22),
+		"timestamp32 like map": {0xd6, 0xff, 0xdf, 0xff, 0xff, 0xff},
+		"in a map like map32":  append([]byte{0x81, 0xa4, 't', 'a', 'g', 's'}, mapLike...),
+		"in an array of maps":  append(append([]byte{0x92}, mapLike...), mapLike...),
+	}
+	for name, in := range cases {
+		for tname, fn := range map[string]func() error{
+			"map":    func() error { var v map[string]any; return p.Unmarshal(in, &v) },
+			"maps":   func() error { var v []map[string]string; return p.Unmarshal(in, &v) },
+			"struct": func() error { var v withTime; return p.Unmarshal(in, &v) },
+			"any":    func() error { var v any; return p.Unmarshal(in, &v) },
+		} {
+			var err error
+			total, _ := allocated(func() { err = fn() })
+			if total > 1<<20 {
+				t.Errorf("%s into %s: allocated %d bytes (%v)", name, tname, total, err)
+			}
+		}
+	}
+	// The rewritten timestamps are the same instants.
+	for _, in := range [][]byte{mapLike, {0xd6, 0xff, 0xdf, 0xff, 0xff, 0xff}} {
+		var got time.Time
+		if err := p.Unmarshal(in, &got); err != nil {
+			t.Fatal(err)
+		}
+		v, err := p.UnmarshalValue(in)
+		if err != nil || got.UTC().Format(time.RFC3339Nano) != v {
+			t.Errorf("%x: Unmarshal %v, UnmarshalValue %v (%v)", in, got, v, err)
+		}
+	}
+	var w withTime
+	in := append(append([]byte{0x82, 0xa2, 'a', 't'}, mapLike...), 0xa4, 't', 'a', 'g', 's', 0x81, 0xa1, 'k', 0x01)
+	if err := p.Unmarshal(in, &w); err != nil || w.At.Nanosecond() != 936119308 || w.Tags["k"] != int64(1) {
+		t.Errorf("struct with a time and a map: %+v, %v", w, err)
 	}
 }

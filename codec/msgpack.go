@@ -40,6 +40,7 @@ type msgpackEncoder struct {
 }
 
 type msgpackDecoder struct {
+	scan     MsgpackReader // the pre-scan's, kept with the decoder so as not to clear it per call
 	in       bytes.Reader
 	dec      *msgpack.Decoder
 	mapValue func(*msgpack.Decoder) (any, error)
@@ -86,14 +87,6 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	if err := checkMsgpack(data, s.maxDepth); err != nil {
-		return err
-	}
-	return s.decodeChecked(data, v)
-}
-
-// decodeChecked decodes data, which passed checkMsgpack, into v, a non-nil pointer.
-func (s *msgpackSerializer) decodeChecked(data []byte, v any) error {
 	d, _ := s.decoders.Get().(*msgpackDecoder)
 	if d == nil {
 		d = new(msgpackDecoder)
@@ -110,10 +103,19 @@ func (s *msgpackSerializer) decodeChecked(data []byte, v any) error {
 			return msgpackValue(raw, s.maxDepth)
 		}
 	}
+	mapLike, err := checkMsgpack(&d.scan, data, s.maxDepth)
+	d.scan.Reset(nil, 0)
+	if err != nil {
+		s.decoders.Put(d)
+		return err
+	}
+	if mapLike {
+		data = widenTimestamps(data, s.maxDepth)
+	}
 	d.in.Reset(data)
 	d.dec.ResetReader(&d.in)
 	d.dec.SetMapDecoder(d.mapValue)
-	err := d.dec.Decode(v)
+	err = d.dec.Decode(v)
 	d.in.Reset(nil)
 	d.dec.ResetReader(nil)
 	s.decoders.Put(d)

@@ -4,15 +4,15 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 )
 
 // A msgpack header declares the length of what follows (str, bin, ext, array, map)
 // before the bytes themselves; a decoder that trusts it allocates gigabytes for a few
-// bytes of input. checkMsgpack and msgpackValue check every declared length against the
-// bytes that remain before anything is allocated.
+// bytes of input. MsgpackReader (msgpack_reader.go) checks every declared length against
+// the bytes that remain before anything is allocated; checkMsgpack and msgpackValue read
+// with it.
 
 // msgpackHeader decodes the header at data[pos]. It returns the kind of value, the size
 // of the header, and n: the payload length for str/bin/ext (ext: data after the type byte),
@@ -146,9 +146,6 @@ func kindOf(c byte) mpKind {
 	return mpInt // 0xd0-0xd3
 }
 
-// hasPayload reports whether a value of kind k carries n bytes after its header.
-func hasPayload(k mpKind) bool { return k == mpStr || k == mpBin || k == mpExt }
-
 func lengthError(what string, n uint64, pos, rest int) error {
 	return fmt.Errorf("%w: msgpack: %s at offset %d declares %d, but only %d bytes remain", ErrTooLarge, what, pos, n, rest)
 }
@@ -157,83 +154,52 @@ func depthError(pos, maxDepth int) error {
 	return fmt.Errorf("%w: msgpack: nesting at offset %d is deeper than the limit of %d", ErrTooDeep, pos, maxDepth)
 }
 
-// checkMsgpack verifies that data holds exactly one msgpack value whose every declared
-// length fits in the bytes that follow it (each pending array element takes at least one
-// byte, each map entry two) and whose nesting is at most maxDepth. It allocates nothing
-// for nesting up to 64.
-func checkMsgpack(data []byte, maxDepth int) error {
-	if len(data) == 0 {
-		return fmt.Errorf("%w: msgpack: empty input", ErrCorrupt)
+// checkMsgpack verifies, before the library decodes data into a Go value, that data holds
+// exactly one msgpack value whose every declared length fits in the bytes that follow it
+// and whose nesting is at most maxDepth: MsgpackReader's rules of structure, and its rule
+// that the only extension is a valid timestamp. What a value means otherwise (NaN, key
+// types) is left to the library and the target type. It allocates nothing for nesting up
+// to 64.
+func checkMsgpack(r *MsgpackReader, data []byte, maxDepth int) (mapLike bool, err error) {
+	r.reset(data, maxDepth, true)
+	if err := r.skip(); err != nil {
+		return false, err
 	}
-	var stackArr [64]uint64
-	stack := stackArr[:0]
-	need := uint64(1)    // values still to read at the current level
-	pending := uint64(1) // values still to read at all levels
-	pos := 0
-	for {
-		for need == 0 && len(stack) > 0 {
-			need = stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-		}
-		if need == 0 {
-			break
-		}
-		if pos >= len(data) {
-			return fmt.Errorf("%w: msgpack: truncated: %d more values expected at offset %d", ErrCorrupt, pending, pos)
-		}
-		need--
-		pending--
-		// Fast paths for the commonest one-byte headers.
-		switch c := data[pos]; {
-		case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
-			pos++
-			continue
-		case c >= 0xa0 && c <= 0xbf:
-			n := int(c & 0x1f)
-			if n > len(data)-pos-1 {
-				return lengthError("str length", uint64(n), pos, len(data)-pos-1)
-			}
-			pos += 1 + n
-			continue
-		}
-		k, hdr, n, err := msgpackHeader(data, pos)
-		if err != nil {
-			return err
-		}
-		start := pos
-		pos += hdr
-		rest := uint64(len(data) - pos)
-		switch {
-		case hasPayload(k):
-			if n > rest {
-				return lengthError(k.String()+" length", n, start, int(rest))
-			}
-			pos += int(n)
-		case k == mpArray || k == mpMap:
-			if len(stack) >= maxDepth {
-				return depthError(start, maxDepth)
-			}
-			count := n
-			if k == mpMap {
-				count = 2 * n
-			}
-			if count+pending > rest {
-				return lengthError(k.String()+" length", n, start, int(rest))
-			}
-			stack = append(stack, need)
-			need = count
-			pending += count
-		}
-		if pos > len(data) {
-			return fmt.Errorf("%w: msgpack: truncated value at offset %d", ErrCorrupt, start)
-		}
-	}
-	if pos != len(data) {
-		return fmt.Errorf("%w: msgpack: %d trailing bytes after the value at offset %d", ErrCorrupt, len(data)-pos, pos)
-	}
-	return nil
+	return r.mapLike > 0, r.End()
 }
 
+// widenTimestamps returns data, checked by checkMsgpack, with every timestamp whose data
+// begins like a map16 or map32 header rewritten in the 12-byte form, whose data begins
+// with the nanoseconds (below 0x3b9aca00): the same instant. The library reads an
+// extension where it expects a map as the map its data begins with, and it sizes a
+// map[string]any by the count that header declares before it reads a single entry: up to
+// 2^32 for a few bytes of input. Valid timestamps begin so for some nanosecond values
+// (about 1 in 120), so they cannot be refused.
+func widenTimestamps(data []byte, maxDepth int) []byte {
+	out := make([]byte, 0, len(data)+64)
+	var r MsgpackReader
+	r.reset(data, maxDepth, true)
+	var t [1]MsgpackToken
+	from := 0
+	for r.More() {
+		start := r.pos
+		if n, err := r.Read(t[:]); n == 0 || err != nil {
+			return data // not reached: checkMsgpack accepted data
+		}
+		if t[0].Kind != MsgpackTime {
+			continue
+		}
+		if _, hdr, _, _ := msgpackHeader(data, start); data[start+hdr] != 0xde && data[start+hdr] != 0xdf {
+			continue
+		}
+		out = append(out, data[from:start]...)
+		out = append(out, 0xc7, 12, 0xff)
+		out = binary.BigEndian.AppendUint32(out, uint32(t[0].Len))
+		out = binary.BigEndian.AppendUint64(out, t[0].bits)
+		from = r.pos
+	}
+	return append(out, data[from:]...)
+}
 func (k mpKind) String() string {
 	switch k {
 	case mpNil:
@@ -262,8 +228,8 @@ func (k mpKind) String() string {
 	return "unknown"
 }
 
-// msgpackValue decodes data into a JSON-ready value (see Serializer.UnmarshalValue),
-// checking lengths and depth as it goes.
+// msgpackValue decodes data into a JSON-ready value (see Serializer.UnmarshalValue) by
+// MsgpackReader's rules.
 func msgpackValue(data []byte, maxDepth int) (any, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: msgpack: empty input", ErrCorrupt)
@@ -271,179 +237,111 @@ func msgpackValue(data []byte, maxDepth int) (any, error) {
 	// One copy of the input backs every string of the value (keys included): one
 	// allocation instead of one per string, at the cost of keeping the message's bytes
 	// alive as long as any of its strings.
-	w := mpWalker{data: data, str: string(data), maxDepth: maxDepth}
-	v, err := w.value(0)
+	w := mpWalker{data: data, str: string(data)}
+	w.r.Reset(data, maxDepth)
+	v, err := w.value()
 	if err != nil {
 		return nil, err
 	}
-	if w.pos != len(data) {
-		return nil, fmt.Errorf("%w: msgpack: %d trailing bytes after the value at offset %d", ErrCorrupt, len(data)-w.pos, w.pos)
+	if err := w.r.End(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
 type mpWalker struct {
-	data     []byte
-	str      string // string(data)
-	pos      int
-	maxDepth int
+	data []byte
+	str  string // string(data)
+	r    MsgpackReader
+	toks [32]MsgpackToken // read ahead: toks[i:n] are next, then err
+	i, n int
+	err  error
+}
+
+// next returns the next token.
+func (w *mpWalker) next() (*MsgpackToken, error) {
+	if w.i == w.n {
+		if w.err != nil {
+			return nil, w.err
+		}
+		w.i, w.n = 0, 0
+		w.n, w.err = w.r.Read(w.toks[:])
+		if w.n == 0 {
+			if w.err == nil {
+				w.err = w.r.missing()
+			}
+			return nil, w.err
+		}
+	}
+	w.i++
+	return &w.toks[w.i-1], nil
 }
 
 // mapHintMax caps the size hint of a new map: a declared count that fits the input can
 // still ask for far more memory than the entries it turns out to hold (duplicate keys).
 const mapHintMax = 1024
 
-func (w *mpWalker) value(depth int) (any, error) {
-	if w.pos >= len(w.data) {
-		return nil, fmt.Errorf("%w: msgpack: truncated at offset %d", ErrCorrupt, w.pos)
-	}
-	start := w.pos
-	k, hdr, n, err := msgpackHeader(w.data, start)
+func (w *mpWalker) value() (any, error) {
+	t, err := w.next()
 	if err != nil {
 		return nil, err
 	}
-	c := w.data[start]
-	b := w.data[start+1:]
-	w.pos += hdr
-	rest := uint64(len(w.data) - w.pos)
-	switch k {
-	case mpNil:
+	return w.build(t)
+}
+
+// build returns the value of t, reading the items or entries that follow it.
+func (w *mpWalker) build(t *MsgpackToken) (any, error) {
+	switch t.Kind {
+	case MsgpackNil:
 		return nil, nil
-	case mpBool:
-		return c == 0xc3, nil
-	case mpPosFix:
-		return int64(c), nil
-	case mpNegFix:
-		return int64(int8(c)), nil
-	case mpUint:
-		u := readUint(b, hdr-1)
-		if u <= math.MaxInt64 {
-			return int64(u), nil
-		}
-		return u, nil
-	case mpInt:
-		return readInt(b, hdr-1), nil
-	case mpFloat32:
-		return checkFloat(float64(math.Float32frombits(binary.BigEndian.Uint32(b))), start)
-	case mpFloat64:
-		return checkFloat(math.Float64frombits(binary.BigEndian.Uint64(b)), start)
-	case mpStr, mpBin:
-		if n > rest {
-			return nil, lengthError(k.String()+" length", n, start, int(rest))
-		}
-		from, to := w.pos, w.pos+int(n)
-		w.pos = to
-		if k == mpBin {
-			return base64.StdEncoding.EncodeToString(w.data[from:to]), nil
-		}
-		return w.str[from:to], nil
-	case mpExt:
-		return w.ext(start, n, rest)
-	case mpArray:
-		if depth >= w.maxDepth {
-			return nil, depthError(start, w.maxDepth)
-		}
-		if n > rest {
-			return nil, lengthError("array length", n, start, int(rest))
-		}
-		a := make([]any, n)
+	case MsgpackBool:
+		return t.Bool(), nil
+	case MsgpackInt:
+		return t.Int(), nil
+	case MsgpackUint:
+		return t.Uint(), nil
+	case MsgpackFloat:
+		return t.Float(), nil
+	case MsgpackStr:
+		return w.str[t.Off : t.Off+t.Len], nil
+	case MsgpackBin:
+		return base64.StdEncoding.EncodeToString(w.data[t.Off : t.Off+t.Len]), nil
+	case MsgpackTime:
+		return t.Time().Format(time.RFC3339Nano), nil
+	case MsgpackArray:
+		a := make([]any, t.Len)
+		var err error
 		for i := range a {
-			if a[i], err = w.value(depth + 1); err != nil {
+			if a[i], err = w.value(); err != nil {
 				return nil, err
 			}
 		}
 		return a, nil
-	case mpMap:
-		if depth >= w.maxDepth {
-			return nil, depthError(start, w.maxDepth)
-		}
-		if 2*n > rest {
-			return nil, lengthError("map length", n, start, int(rest))
-		}
-		m := make(map[string]any, min(n, mapHintMax))
-		for range n {
-			key, err := w.key()
+	case MsgpackMap:
+		m := make(map[string]any, min(t.Len, mapHintMax))
+		for range t.Len {
+			e, err := w.next()
 			if err != nil {
 				return nil, err
 			}
-			if m[key], err = w.value(depth + 1); err != nil {
+			// A key is a string, or an integer turned into its decimal form as
+			// encoding/json does for map[int]T.
+			var key string
+			switch e.Key {
+			case MsgpackStr:
+				key = w.str[e.KeyOff : e.KeyOff+e.KeyLen]
+			case MsgpackInt:
+				key = strconv.FormatInt(e.KeyInt(), 10)
+			default:
+				key = strconv.FormatUint(e.KeyUint(), 10)
+			}
+			if m[key], err = w.build(e); err != nil {
 				return nil, err
 			}
 		}
 		return m, nil
 	}
-	return nil, fmt.Errorf("%w: msgpack: invalid value at offset %d", ErrCorrupt, start)
-}
-
-// key decodes a map key: a string, or an integer turned into its decimal form as
-// encoding/json does for map[int]T.
-func (w *mpWalker) key() (string, error) {
-	if w.pos >= len(w.data) {
-		return "", fmt.Errorf("%w: msgpack: truncated at offset %d", ErrCorrupt, w.pos)
-	}
-	start := w.pos
-	k, _, _, err := msgpackHeader(w.data, start)
-	if err != nil {
-		return "", err
-	}
-	switch k {
-	case mpStr, mpPosFix, mpNegFix, mpInt, mpUint:
-	default:
-		return "", fmt.Errorf("%w: msgpack: map key of type %s at offset %d: only string and integer keys map to JSON", ErrCorrupt, k, start)
-	}
-	v, err := w.value(0) // scalars only: depth does not matter
-	if err != nil {
-		return "", err
-	}
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case uint64:
-		return strconv.FormatUint(v, 10), nil
-	}
-	return "", fmt.Errorf("%w: msgpack: map key at offset %d", ErrCorrupt, start)
-}
-
-// ext decodes an extension value whose header (ending with the type byte) starts at start
-// and whose data is n bytes long. Only the timestamp extension (-1) maps to JSON: an
-// RFC 3339 string with nanoseconds in UTC, as encoding/json writes a UTC time.Time.
-func (w *mpWalker) ext(start int, n, rest uint64) (any, error) {
-	typ := int8(w.data[w.pos-1]) // the last byte of every ext header
-	if n > rest {
-		return nil, lengthError("ext length", n, start, int(rest))
-	}
-	p := w.data[w.pos : w.pos+int(n)]
-	w.pos += int(n)
-	if typ != -1 {
-		return nil, fmt.Errorf("%w: msgpack: extension type %d at offset %d has no JSON form", ErrCorrupt, typ, start)
-	}
-	var t time.Time
-	switch len(p) {
-	case 4:
-		t = time.Unix(int64(binary.BigEndian.Uint32(p)), 0)
-	case 8:
-		v := binary.BigEndian.Uint64(p)
-		nsec := int64(v >> 34)
-		if nsec > 999999999 {
-			return nil, fmt.Errorf("%w: msgpack: timestamp at offset %d has %d nanoseconds", ErrCorrupt, start, nsec)
-		}
-		t = time.Unix(int64(v&(1<<34-1)), nsec)
-	case 12:
-		nsec := int64(binary.BigEndian.Uint32(p))
-		if nsec > 999999999 {
-			return nil, fmt.Errorf("%w: msgpack: timestamp at offset %d has %d nanoseconds", ErrCorrupt, start, nsec)
-		}
-		t = time.Unix(int64(binary.BigEndian.Uint64(p[4:])), nsec)
-	default:
-		return nil, fmt.Errorf("%w: msgpack: timestamp at offset %d has %d bytes (want 4, 8 or 12)", ErrCorrupt, start, len(p))
-	}
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return nil, fmt.Errorf("%w: msgpack: timestamp at offset %d: year %d is outside RFC 3339 (0-9999)", ErrCorrupt, start, y)
-	}
-	return t.Format(time.RFC3339Nano), nil
+	return nil, fmt.Errorf("%w: msgpack: %s at offset %d has no JSON form", ErrCorrupt, t.Kind, t.Off)
 }
 
 func readUint(b []byte, size int) uint64 {
@@ -468,11 +366,4 @@ func readInt(b []byte, size int) int64 {
 		return int64(int32(binary.BigEndian.Uint32(b)))
 	}
 	return int64(binary.BigEndian.Uint64(b))
-}
-
-func checkFloat(f float64, pos int) (any, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("%w: msgpack: float %v at offset %d has no JSON form", ErrCorrupt, f, pos)
-	}
-	return f, nil
 }

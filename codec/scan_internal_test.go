@@ -22,7 +22,7 @@ func FuzzMsgpackScan(f *testing.F) {
 	}
 	const maxDepth = 16
 	f.Fuzz(func(t *testing.T, data []byte) {
-		scanErr := checkMsgpack(data, maxDepth)
+		_, scanErr := checkMsgpack(new(MsgpackReader), data, maxDepth)
 		_, valErr := msgpackValue(data, maxDepth)
 		if valErr == nil && scanErr != nil {
 			t.Fatalf("value decoder accepted what the scan refused: %v", scanErr)

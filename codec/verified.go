@@ -2,7 +2,6 @@ package codec
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 )
 
@@ -30,16 +29,9 @@ func (p *Pipeline) DecodeVerified(raw []byte, v any) error {
 	return p.ser.Unmarshal(raw, v)
 }
 
-// UnmarshalVerified decodes without checkMsgpack's pass over the headers.
-func (s *msgpackSerializer) UnmarshalVerified(data []byte, v any) error {
-	if _, ok := v.(*any); ok {
-		return s.Unmarshal(data, v)
-	}
-	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
-	}
-	return s.decodeChecked(data, v)
-}
+// msgpack has no verified path: its pre-scan also finds the timestamps that the
+// msgpack library would read as a map header (see widenTimestamps), which a schema
+// check does not, so every typed msgpack decode runs it.
 
 // UnmarshalVerified decodes without checkJSON's depth pass (encoding/json still checks
 // the syntax).

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/jesus-go/jesus/codec"
 )
 
 // A tape is an encoded message read into a flat list of tokens, one per value, in document
@@ -14,7 +16,8 @@ import (
 // a tree of map[string]any and []any: strings stay slices of the message (or of scratch,
 // where decoding changes them), numbers stay unboxed, containers know where they end.
 // The readers (tape_msgpack.go, tape_json.go) accept exactly the messages that codec
-// decodes and precheck accepts, or fewer: a message they refuse takes the slow path.
+// decodes and precheck accepts, or fewer: a message they refuse takes the slow path. The
+// msgpack reader reads with codec.MsgpackReader, so the rules are codec's own.
 
 type tkind uint8
 
@@ -57,6 +60,9 @@ type tape struct {
 	scratch []byte
 	toks    []tok
 	keys    []int // key token indices, to find duplicates in large objects
+	open    []int // the containers a reader has not closed yet
+	mp      codec.MsgpackReader
+	mpToks  [64]codec.MsgpackToken
 }
 
 // Pooled tapes above these sizes are dropped rather than kept.
@@ -75,28 +81,47 @@ func getTape(data []byte) *tape {
 
 func putTape(t *tape) {
 	t.data = nil
+	t.mp.Reset(nil, 0)
 	if cap(t.toks) > maxPooledToks || cap(t.scratch) > maxPooledScratch {
 		return
 	}
 	t.toks = t.toks[:0]
 	t.scratch = t.scratch[:0]
 	t.keys = t.keys[:0]
+	t.open = t.open[:0]
 	tapes.Put(t)
 }
 
+// add appends a token and returns it. Its fields are stored one by one by the caller: a
+// token built aside and copied in whole is read back in wider words than its fields were
+// written, which stalls the processor (store forwarding) on every token.
+func (t *tape) add() *tok {
+	n := len(t.toks)
+	if n == cap(t.toks) {
+		t.toks = slices.Grow(t.toks, 1)
+	}
+	t.toks = t.toks[:n+1]
+	p := &t.toks[n]
+	*p = tok{}
+	return p
+}
+
 func (t *tape) push(k tkind, i int64) int {
-	t.toks = append(t.toks, tok{kind: k, a: uint32(uint64(i) >> 32), b: uint32(i)})
+	p := t.add()
+	p.kind, p.a, p.b = k, uint32(uint64(i)>>32), uint32(i)
 	return len(t.toks) - 1
 }
 
 // pushSpan adds a string or number token whose bytes are data[off:off+ln].
 func (t *tape) pushSpan(k tkind, off, ln int) {
-	t.toks = append(t.toks, tok{kind: k, a: uint32(off), b: uint32(ln)})
+	p := t.add()
+	p.kind, p.a, p.b = k, uint32(off), uint32(ln)
 }
 
 // pushScratch adds a string token whose bytes are scratch[from:].
 func (t *tape) pushScratch(from int) {
-	t.toks = append(t.toks, tok{kind: tkStr, scratch: true, a: uint32(from), b: uint32(len(t.scratch) - from)})
+	p := t.add()
+	p.kind, p.scratch, p.a, p.b = tkStr, true, uint32(from), uint32(len(t.scratch)-from)
 }
 
 func (t *tape) bytes(i int) []byte {
@@ -138,10 +163,15 @@ func (t *tape) closeObj(i, n int) {
 		return
 	}
 	if n <= 16 {
-		for a := i + 1; a < len(t.toks); a = t.next(a) {
-			ka, la := t.key(a), t.toks[a].kln
-			for b := t.next(a); b < len(t.toks); b = t.next(b) {
-				if t.toks[b].kln == la && string(ka) == string(t.key(b)) {
+		// One walk over the members, then every pair: keys of different lengths differ.
+		var m [16]int
+		for a, j := i+1, 0; a < len(t.toks); a, j = t.next(a), j+1 {
+			m[j] = a
+		}
+		for x := 0; x < n; x++ {
+			la := t.toks[m[x]].kln
+			for y := x + 1; y < n; y++ {
+				if t.toks[m[y]].kln == la && string(t.key(m[x])) == string(t.key(m[y])) {
 					t.toks[i].dup = true
 					return
 				}

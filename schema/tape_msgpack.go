@@ -2,369 +2,100 @@ package schema
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/jesus-go/jesus/codec"
 )
 
-// readMsgpack reads one msgpack message into t. It mirrors codec's msgpack value decoder
-// (ints → int64, or uint64 above MaxInt64; float32 and float64 → float64 and neither NaN
-// nor infinite; bin → standard base64; the timestamp extension → RFC 3339 with
-// nanoseconds in UTC, years 0-9999; map keys strings or integers in decimal; every
-// declared length within the bytes that remain; no trailing bytes) and precheck's depth
-// bound. It reports false for any message the decoder or precheck would refuse.
+// readMsgpack reads one msgpack message into t with codec.MsgpackReader, the reader behind
+// codec's msgpack value decoder, and with its depth bound set to precheck's. The tape holds
+// what that decoder builds: ints int64, or uint64 above MaxInt64; floats float64; bin the
+// standard base64 of its bytes; a timestamp its RFC 3339 form with nanoseconds in UTC;
+// integer map keys their decimal form. It reports false for any message the decoder or
+// precheck would refuse, and for messages over maxTapeInput bytes.
 func (t *tape) readMsgpack(maxDepth int) bool {
-	r := mpReader{t: t, data: t.data, maxDepth: maxDepth}
-	if len(t.data) == 0 || len(t.data) > maxTapeInput || !r.value(0) {
+	if len(t.data) == 0 || len(t.data) > maxTapeInput {
 		return false
 	}
-	return r.pos == len(t.data)
+	r := &t.mp
+	r.Reset(t.data, maxDepth)
+	open := t.open[:0] // the containers not closed yet, innermost last
+	ok := true
+	for ok && r.More() {
+		n, err := r.Read(t.mpToks[:])
+		ok = err == nil && t.mpTokens(t.mpToks[:n], &open)
+	}
+	t.open = open
+	return ok && r.End() == nil
 }
 
-type mpReader struct {
-	t        *tape
-	data     []byte
-	pos      int
-	maxDepth int
-}
-
-// header decodes the header at pos: the kind, the header size, and the length (str, bin,
-// ext: payload bytes; array: items; map: members). ok is false on a bad type byte or a
-// truncated header.
-func (r *mpReader) header() (k tkind, ext bool, hdr int, n uint64, ok bool) {
-	d := r.data[r.pos:]
-	c := d[0]
-	size := func(s int) bool { return len(d) >= s }
-	switch c {
-	case 0xc4, 0xd9: // bin8, str8
-		if !size(2) {
-			return
-		}
-		return tkStr, false, 2, uint64(d[1]), true
-	case 0xc5, 0xda:
-		if !size(3) {
-			return
-		}
-		return tkStr, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
-	case 0xc6, 0xdb:
-		if !size(5) {
-			return
-		}
-		return tkStr, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
-	case 0xc7: // ext8
-		if !size(3) {
-			return
-		}
-		return tkStr, true, 3, uint64(d[1]), true
-	case 0xc8:
-		if !size(4) {
-			return
-		}
-		return tkStr, true, 4, uint64(binary.BigEndian.Uint16(d[1:])), true
-	case 0xc9:
-		if !size(6) {
-			return
-		}
-		return tkStr, true, 6, uint64(binary.BigEndian.Uint32(d[1:])), true
-	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext
-		if !size(2) {
-			return
-		}
-		return tkStr, true, 2, 1 << (c - 0xd4), true
-	case 0xdc:
-		if !size(3) {
-			return
-		}
-		return tkArr, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
-	case 0xdd:
-		if !size(5) {
-			return
-		}
-		return tkArr, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
-	case 0xde:
-		if !size(3) {
-			return
-		}
-		return tkObj, false, 3, uint64(binary.BigEndian.Uint16(d[1:])), true
-	case 0xdf:
-		if !size(5) {
-			return
-		}
-		return tkObj, false, 5, uint64(binary.BigEndian.Uint32(d[1:])), true
-	}
-	return 0, false, 0, 0, false
-}
-
-func (r *mpReader) value(depth int) bool {
-	if r.pos >= len(r.data) {
-		return false
-	}
-	t := r.t
-	c := r.data[r.pos]
-	switch {
-	case c <= 0x7f:
-		t.push(tkInt, int64(c))
-		r.pos++
-		return true
-	case c >= 0xe0:
-		t.push(tkInt, int64(int8(c)))
-		r.pos++
-		return true
-	case c >= 0xa0 && c <= 0xbf:
-		n := int(c & 0x1f)
-		if n > len(r.data)-r.pos-1 {
-			return false
-		}
-		t.pushSpan(tkStr, r.pos+1, n)
-		r.pos += 1 + n
-		return true
-	case c >= 0x90 && c <= 0x9f:
-		return r.array(depth, 1, uint64(c&0x0f))
-	case c >= 0x80 && c <= 0x8f:
-		return r.object(depth, 1, uint64(c&0x0f))
-	}
-	d := r.data[r.pos+1:]
-	switch c {
-	case 0xc0:
-		t.push(tkNull, 0)
-		r.pos++
-		return true
-	case 0xc2:
-		t.push(tkFalse, 0)
-		r.pos++
-		return true
-	case 0xc3:
-		t.push(tkTrue, 0)
-		r.pos++
-		return true
-	case 0xcc, 0xcd, 0xce, 0xcf: // uint 8-64
-		size := 1 << (c - 0xcc)
-		if len(d) < size {
-			return false
-		}
-		u := readUint(d, size)
-		if u <= math.MaxInt64 {
-			t.push(tkInt, int64(u))
-		} else {
-			t.push(tkUint, int64(u))
-		}
-		r.pos += 1 + size
-		return true
-	case 0xd0, 0xd1, 0xd2, 0xd3: // int 8-64
-		size := 1 << (c - 0xd0)
-		if len(d) < size {
-			return false
-		}
-		t.push(tkInt, readInt(d, size))
-		r.pos += 1 + size
-		return true
-	case 0xca, 0xcb:
-		var f float64
-		if c == 0xca {
-			if len(d) < 4 {
-				return false
+// mpTokens adds toks to the tape.
+func (t *tape) mpTokens(toks []codec.MsgpackToken, open *[]int) bool {
+	for i := range toks {
+		k := &toks[i]
+		j := len(t.toks)
+		switch k.Kind {
+		case codec.MsgpackStr:
+			t.pushSpan(tkStr, k.Off, k.Len)
+		case codec.MsgpackInt:
+			t.push(tkInt, k.Int())
+		case codec.MsgpackMap:
+			p := t.add()
+			p.kind, p.a = tkObj, uint32(k.Len) // b: the end, when it closes
+			*open = append(*open, j)
+		case codec.MsgpackArray:
+			p := t.add()
+			p.kind, p.a = tkArr, uint32(k.Len)
+			*open = append(*open, j)
+		case codec.MsgpackFloat:
+			t.push(tkFloat, int64(math.Float64bits(k.Float())))
+		case codec.MsgpackNil:
+			t.push(tkNull, 0)
+		case codec.MsgpackBool:
+			if k.Bool() {
+				t.push(tkTrue, 0)
+			} else {
+				t.push(tkFalse, 0)
 			}
-			f = float64(math.Float32frombits(binary.BigEndian.Uint32(d)))
-			r.pos += 5
-		} else {
-			if len(d) < 8 {
-				return false
+		case codec.MsgpackUint:
+			t.push(tkUint, int64(k.Uint()))
+		case codec.MsgpackBin:
+			s := len(t.scratch)
+			t.scratch = base64.StdEncoding.AppendEncode(t.scratch, t.data[k.Off:k.Off+k.Len])
+			t.pushScratch(s)
+		case codec.MsgpackTime:
+			s := len(t.scratch)
+			t.scratch = k.Time().AppendFormat(t.scratch, time.RFC3339Nano)
+			t.pushScratch(s)
+		default:
+			return false
+		}
+		switch k.Key {
+		case codec.MsgpackNil:
+		case codec.MsgpackStr:
+			t.setKey(j, k.KeyOff, k.KeyLen, false)
+		default:
+			// An integer key reads as its decimal form.
+			s := len(t.scratch)
+			if k.Key == codec.MsgpackUint {
+				t.scratch = strconv.AppendUint(t.scratch, k.KeyUint(), 10)
+			} else {
+				t.scratch = strconv.AppendInt(t.scratch, k.KeyInt(), 10)
 			}
-			f = math.Float64frombits(binary.BigEndian.Uint64(d))
-			r.pos += 9
+			t.setKey(j, s, len(t.scratch)-s, true)
 		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-		t.push(tkFloat, int64(math.Float64bits(f)))
-		return true
-	}
-	k, ext, hdr, n, ok := r.header()
-	if !ok {
-		return false
-	}
-	switch {
-	case ext:
-		return r.ext(hdr, n)
-	case k == tkStr:
-		return r.str(hdr, n, c >= 0xc4 && c <= 0xc6)
-	case k == tkArr:
-		return r.array(depth, hdr, n)
-	}
-	return r.object(depth, hdr, n)
-}
-
-// str reads a str (or, bin: a bin, as base64) whose header of hdr bytes declares n bytes.
-func (r *mpReader) str(hdr int, n uint64, bin bool) bool {
-	from := r.pos + hdr
-	if n > uint64(len(r.data)-from) {
-		return false
-	}
-	to := from + int(n)
-	r.pos = to
-	if bin {
-		s := len(r.t.scratch)
-		r.t.scratch = base64.StdEncoding.AppendEncode(r.t.scratch, r.data[from:to])
-		r.t.pushScratch(s)
-		return true
-	}
-	r.t.pushSpan(tkStr, from, int(n))
-	return true
-}
-
-func (r *mpReader) array(depth, hdr int, n uint64) bool {
-	if depth >= r.maxDepth {
-		return false
-	}
-	r.pos += hdr
-	if n > uint64(len(r.data)-r.pos) {
-		return false
-	}
-	i := r.t.push(tkArr, 0)
-	for range n {
-		if !r.value(depth + 1) {
-			return false
-		}
-	}
-	r.t.toks[i].a = uint32(n)
-	r.t.toks[i].b = uint32(len(r.t.toks))
-	return true
-}
-
-func (r *mpReader) object(depth, hdr int, n uint64) bool {
-	if depth >= r.maxDepth {
-		return false
-	}
-	r.pos += hdr
-	if 2*n > uint64(len(r.data)-r.pos) {
-		return false
-	}
-	i := r.t.push(tkObj, 0)
-	for range n {
-		var off, ln int
-		var scratch, ok bool
-		if r.pos < len(r.data) && r.data[r.pos]&0xe0 == 0xa0 { // fixstr, the common key
-			off, ln = r.pos+1, int(r.data[r.pos]&0x1f)
-			if ln > len(r.data)-off {
-				return false
+		for e := k.Ends; e > 0; e-- {
+			o := *open
+			c := o[len(o)-1]
+			*open = o[:len(o)-1]
+			if t.toks[c].kind == tkObj {
+				t.closeObj(c, int(t.toks[c].a))
+			} else {
+				t.toks[c].b = uint32(len(t.toks))
 			}
-			r.pos = off + ln
-			ok = true
-		} else {
-			off, ln, scratch, ok = r.key()
 		}
-		j := len(r.t.toks)
-		if !ok || !r.value(depth+1) {
-			return false
-		}
-		r.t.setKey(j, off, ln, scratch)
 	}
-	r.t.closeObj(i, int(n))
 	return true
-}
-
-// key reads a map key, a str or an integer (written in decimal into scratch), and returns
-// where its bytes are.
-func (r *mpReader) key() (off, ln int, scratch, ok bool) {
-	if r.pos >= len(r.data) {
-		return
-	}
-	c := r.data[r.pos]
-	var hdr int
-	var n uint64
-	switch {
-	case c >= 0xa0 && c <= 0xbf:
-		hdr, n = 1, uint64(c&0x1f)
-	case c == 0xd9 || c == 0xda || c == 0xdb:
-		if _, _, hdr, n, ok = r.header(); !ok {
-			return
-		}
-	case c <= 0x7f || c >= 0xe0 || c >= 0xcc && c <= 0xcf || c >= 0xd0 && c <= 0xd3:
-		if !r.value(0) {
-			return
-		}
-		// Take back the integer token just read and write its decimal form.
-		t := r.t
-		k := t.toks[len(t.toks)-1]
-		t.toks = t.toks[:len(t.toks)-1]
-		s := len(t.scratch)
-		if k.kind == tkUint {
-			t.scratch = strconv.AppendUint(t.scratch, uint64(k.bits()), 10)
-		} else {
-			t.scratch = strconv.AppendInt(t.scratch, k.bits(), 10)
-		}
-		return s, len(t.scratch) - s, true, true
-	default:
-		return
-	}
-	from := r.pos + hdr
-	if n > uint64(len(r.data)-from) {
-		return 0, 0, false, false
-	}
-	r.pos = from + int(n)
-	return from, int(n), false, true
-}
-
-// ext reads an extension: only the timestamp (-1) has a JSON form.
-func (r *mpReader) ext(hdr int, n uint64) bool {
-	typ := int8(r.data[r.pos+hdr-1])
-	from := r.pos + hdr
-	if n > uint64(len(r.data)-from) || typ != -1 {
-		return false
-	}
-	p := r.data[from : from+int(n)]
-	r.pos = from + int(n)
-	var ts time.Time
-	switch len(p) {
-	case 4:
-		ts = time.Unix(int64(binary.BigEndian.Uint32(p)), 0)
-	case 8:
-		v := binary.BigEndian.Uint64(p)
-		nsec := int64(v >> 34)
-		if nsec > 999999999 {
-			return false
-		}
-		ts = time.Unix(int64(v&(1<<34-1)), nsec)
-	case 12:
-		nsec := int64(binary.BigEndian.Uint32(p))
-		if nsec > 999999999 {
-			return false
-		}
-		ts = time.Unix(int64(binary.BigEndian.Uint64(p[4:])), nsec)
-	default:
-		return false
-	}
-	ts = ts.UTC()
-	if y := ts.Year(); y < 0 || y > 9999 {
-		return false
-	}
-	s := len(r.t.scratch)
-	r.t.scratch = ts.AppendFormat(r.t.scratch, time.RFC3339Nano)
-	r.t.pushScratch(s)
-	return true
-}
-
-func readUint(b []byte, size int) uint64 {
-	switch size {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(binary.BigEndian.Uint16(b))
-	case 4:
-		return uint64(binary.BigEndian.Uint32(b))
-	}
-	return binary.BigEndian.Uint64(b)
-}
-
-func readInt(b []byte, size int) int64 {
-	switch size {
-	case 1:
-		return int64(int8(b[0]))
-	case 2:
-		return int64(int16(binary.BigEndian.Uint16(b)))
-	case 4:
-		return int64(int32(binary.BigEndian.Uint32(b)))
-	}
-	return int64(binary.BigEndian.Uint64(b))
 }
