@@ -276,6 +276,10 @@ type outgoing struct {
 	method string
 	route  Route
 	pl     *codec.Pipeline
+	// val is the validator of the replies, looked up on the first one (a stream's items
+	// share it).
+	val   Validator
+	valOK bool
 }
 
 // open validates, encodes and sends the request of call, and returns the exchange (nil
@@ -430,7 +434,10 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 			return &Error{Code: CodeInternal, Method: out.method, Message: "reply codec: " + err.Error(), err: err}
 		}
 	}
-	codecErr, schemaErr := decodeChecked(pl, validatorOf(c.o.validation, partResponse, out.method), env.Data, v)
+	if !out.valOK {
+		out.val, out.valOK = validatorOf(c.o.validation, partResponse, out.method), true
+	}
+	codecErr, schemaErr := decodeChecked(pl, out.val, env.Data, v)
 	if codecErr != nil {
 		return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("decode %s from %s (%s): %v", env.Type, out.route.Spec.String(), pl.Name(), codecErr), err: codecErr}
 	}
