@@ -24,6 +24,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // jsonCodec is gRPC's codec for this comparison: encoding/json, registered per call.
@@ -248,9 +250,6 @@ func startNetHTTP(b *testing.B) system {
 	}
 }
 
-// maxEcho bounds one message of the TCP echo.
-const maxEcho = 1 << 20
-
 // startTCPEcho serves a raw TCP echo: a message is a big-endian u32 length and that many
 // bytes, returned as they came, by one goroutine per connection. A call sends the JSON of
 // the order, encoded once up front, and reads the echo: the floor of a request/response
@@ -278,7 +277,7 @@ func startTCPEcho(b *testing.B) system {
 			go func() {
 				defer wg.Done()
 				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
-				echo(c)
+				channeltest.ServeEcho(c)
 			}()
 		}
 	}()
@@ -291,11 +290,11 @@ func startTCPEcho(b *testing.B) system {
 		encoded[o] = binary.BigEndian.AppendUint32(nil, uint32(len(data)))
 		encoded[o] = append(encoded[o], data...)
 	}
-	idle := make(chan *echoConn, 256) // connections not in use by a caller
+	idle := make(chan *channeltest.EchoConn, 256) // connections not in use by a caller
 	b.Cleanup(func() {
 		ln.Close()
 		for len(idle) > 0 {
-			(<-idle).c.Close()
+			(<-idle).C.Close()
 		}
 		mu.Lock()
 		for c := range conns {
@@ -310,7 +309,7 @@ func startTCPEcho(b *testing.B) system {
 			if !ok {
 				return errors.New("echo: no encoding of this order")
 			}
-			var ec *echoConn
+			var ec *channeltest.EchoConn
 			select {
 			case ec = <-idle:
 			default:
@@ -321,16 +320,16 @@ func startTCPEcho(b *testing.B) system {
 				if d, ok := ctx.Deadline(); ok {
 					c.SetDeadline(d)
 				}
-				ec = &echoConn{c: c}
+				ec = &channeltest.EchoConn{C: c}
 			}
-			if err := ec.roundTrip(msg); err != nil {
-				ec.c.Close()
+			if err := ec.RoundTrip(msg); err != nil {
+				ec.C.Close()
 				return err
 			}
 			select {
 			case idle <- ec:
 			default:
-				ec.c.Close()
+				ec.C.Close()
 			}
 			return nil
 		},
@@ -338,52 +337,3 @@ func startTCPEcho(b *testing.B) system {
 }
 
 // echo answers every message on c with its own bytes until c fails or sends a bad length.
-func echo(c net.Conn) {
-	var hdr [4]byte
-	buf := make([]byte, 0, 4096)
-	for {
-		if _, err := io.ReadFull(c, hdr[:]); err != nil {
-			return
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n > maxEcho {
-			return
-		}
-		if cap(buf) < 4+int(n) {
-			buf = make([]byte, 4+int(n))
-		}
-		buf = buf[:4+int(n)]
-		copy(buf, hdr[:])
-		if _, err := io.ReadFull(c, buf[4:]); err != nil {
-			return
-		}
-		if _, err := c.Write(buf); err != nil {
-			return
-		}
-	}
-}
-
-// echoConn is the caller's side of one echo connection.
-type echoConn struct {
-	c   net.Conn
-	buf []byte
-}
-
-func (e *echoConn) roundTrip(msg []byte) error {
-	if _, err := e.c.Write(msg); err != nil {
-		return err
-	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(e.c, hdr[:]); err != nil {
-		return err
-	}
-	n := int(binary.BigEndian.Uint32(hdr[:]))
-	if n != len(msg)-4 {
-		return fmt.Errorf("echo: %d bytes back for %d sent", n, len(msg)-4)
-	}
-	if cap(e.buf) < n {
-		e.buf = make([]byte, n)
-	}
-	_, err := io.ReadFull(e.c, e.buf[:n])
-	return err
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"slices"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/framed"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // BenchmarkLatency measures one caller's request/response round trip of a 250-byte
@@ -58,7 +59,7 @@ func BenchmarkLatency(b *testing.B) {
 		if err := call(); err != nil {
 			b.Fatal(err)
 		}
-		if err := echo.roundTrip(msg); err != nil {
+		if err := echo.RoundTrip(msg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,7 +73,7 @@ func BenchmarkLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if err := echo.roundTrip(msg); err != nil {
+		if err := echo.RoundTrip(msg); err != nil {
 			b.Fatal(err)
 		}
 		fl[i], rl[i] = t1.Sub(t0), time.Since(t1)
@@ -89,34 +90,9 @@ func BenchmarkLatency(b *testing.B) {
 	b.ReportMetric(float64(fl[len(fl)-1].Nanoseconds())/1e3, "framed-max-µs")
 }
 
-// rawEcho is the caller's side of a raw TCP echo connection.
-type rawEcho struct {
-	c   net.Conn
-	buf []byte
-}
-
-func (e *rawEcho) roundTrip(msg []byte) error {
-	if _, err := e.c.Write(msg); err != nil {
-		return err
-	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(e.c, hdr[:]); err != nil {
-		return err
-	}
-	n := int(binary.BigEndian.Uint32(hdr[:]))
-	if n != len(msg)-4 {
-		return fmt.Errorf("echo: %d bytes back for %d sent", n, len(msg)-4)
-	}
-	if cap(e.buf) < n {
-		e.buf = make([]byte, n)
-	}
-	_, err := io.ReadFull(e.c, e.buf[:n])
-	return err
-}
-
 // startRawEcho serves a raw TCP echo on loopback and returns a connection to it; both
 // end with the benchmark.
-func startRawEcho(b *testing.B) *rawEcho {
+func startRawEcho(b *testing.B) *channeltest.EchoConn {
 	b.Helper()
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -131,24 +107,7 @@ func startRawEcho(b *testing.B) *rawEcho {
 			return
 		}
 		defer sc.Close()
-		var hdr [4]byte
-		buf := make([]byte, 0, 4096)
-		for {
-			if _, err := io.ReadFull(sc, hdr[:]); err != nil {
-				return
-			}
-			n := binary.BigEndian.Uint32(hdr[:])
-			if n > 1<<20 {
-				return
-			}
-			buf = append(append(buf[:0], hdr[:]...), make([]byte, n)...)
-			if _, err := io.ReadFull(sc, buf[4:]); err != nil {
-				return
-			}
-			if _, err := sc.Write(buf); err != nil {
-				return
-			}
-		}
+		channeltest.ServeEcho(sc)
 	}()
 	c, err := net.Dial("tcp", nl.Addr().String())
 	if err != nil {
@@ -156,7 +115,7 @@ func startRawEcho(b *testing.B) *rawEcho {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close(); nl.Close(); wg.Wait() })
-	return &rawEcho{c: c}
+	return &channeltest.EchoConn{C: c}
 }
 
 // BenchmarkStreams measures server streams of 1000 items of 60 bytes with 1 and 64
