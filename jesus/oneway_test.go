@@ -2,7 +2,6 @@ package jesus_test
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -177,8 +176,8 @@ func TestOneWayFloodShutdownCountsEveryMessage(t *testing.T) {
 			if tr != "http" && st.Sent != handled+st.Dropped+st.Lost {
 				t.Fatalf("sent %d != handled %d + dropped %d + lost %d (client %+v)", st.Sent, handled, st.Dropped, st.Lost, st)
 			}
-			t.Log(fmt.Sprintf("%s: sent %d, failed to send %d, handled %d, client dropped %d lost %d, server received %d dropped %d",
-				tr, sent, failed, handled, st.Dropped, st.Lost, ss.Received, ss.Dropped))
+			t.Logf("%s: sent %d, failed to send %d, handled %d, client dropped %d lost %d, server received %d dropped %d",
+				tr, sent, failed, handled, st.Dropped, st.Lost, ss.Received, ss.Dropped)
 		})
 	}
 }

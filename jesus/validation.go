@@ -32,13 +32,6 @@ const (
 	partResponse
 )
 
-func (p part) String() string {
-	if p == partRequest {
-		return "request"
-	}
-	return "response"
-}
-
 // BytesValidator is implemented by a Validator that can check an encoded message without
 // decoding it into a value first (an optional ability, found by type assertion).
 type BytesValidator interface {
