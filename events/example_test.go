@@ -11,6 +11,7 @@ import (
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // Orders emits order.created; billing listens to it. The event goes over billing's
@@ -24,7 +25,7 @@ func Example() {
 	}
 	dir, _ := os.MkdirTemp("", "events-example")
 	defer os.RemoveAll(dir)
-	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		panic(err)
 	}
@@ -102,7 +103,7 @@ func ExampleEmit_invalid() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "events-example")
 	defer os.RemoveAll(dir)
-	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		panic(err)
 	}

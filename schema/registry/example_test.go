@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // Example starts an embedded etcd, publishes a descriptor, registers an instance
@@ -20,7 +21,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		log.Fatal(err)
 	}

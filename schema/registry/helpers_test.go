@@ -2,13 +2,15 @@ package registry_test
 
 import (
 	"context"
-	"github.com/jesus-go/jesus/channel/channeltest"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
+
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // testLogger returns nil (quiet) unless JESUS_TEST_LOG is set.
@@ -20,11 +22,11 @@ func testLogger() *slog.Logger {
 }
 
 // startEtcd starts an embedded etcd in a temporary directory, closed at cleanup.
-func startEtcd(t testing.TB) *registry.Embedded {
+func startEtcd(t testing.TB) *embedded.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir(), Logger: testLogger()})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func startEtcd(t testing.TB) *registry.Embedded {
 }
 
 // open opens a registry with test timeouts, closed at cleanup.
-func open(t testing.TB, e *registry.Embedded, ttl time.Duration) *registry.Registry {
+func open(t testing.TB, e *embedded.Server, ttl time.Duration) *registry.Registry {
 	t.Helper()
 	r, err := registry.Open(context.Background(), registry.Config{
 		Endpoints:   e.Endpoints(),

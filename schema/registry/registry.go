@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/schema/registry/internal/zaplog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -113,7 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 		DialTimeout:          cfg.DialTimeout,
 		DialKeepAliveTime:    5 * time.Second,
 		DialKeepAliveTimeout: 2 * time.Second,
-		Logger:               zapLogger(cfg.Logger),
+		Logger:               zaplog.New(cfg.Logger),
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
 			MinConnectTimeout: cfg.DialTimeout,

@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // Start starts an embedded etcd on loopback and opens a registry with lease TTL ttl (0:
 // the default) and a cache on it.
-func Start(t testing.TB, ttl time.Duration) (*registry.Embedded, *registry.Registry, *registry.Cache) {
+func Start(t testing.TB, ttl time.Duration) (*embedded.Server, *registry.Registry, *registry.Cache) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

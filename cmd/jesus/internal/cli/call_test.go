@@ -10,7 +10,7 @@ import (
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
-	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 const orderJSON = `{"customer":{"id":"c-1","email":"ada@example.com"},"currency":"EUR",
@@ -172,7 +172,7 @@ func TestListenFor(t *testing.T) {
 func TestListenSurvivesEtcdRestart(t *testing.T) {
 	leakCheck(t)
 	ctx := ctxT(t)
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 	"github.com/spf13/cobra"
 )
 
@@ -68,7 +69,7 @@ func (g *globals) dir() (string, error) {
 // conn is an open registry, with the embedded etcd it started, if any.
 type conn struct {
 	reg   *registry.Registry
-	emb   *registry.Embedded
+	emb   *embedded.Server
 	where string // for messages: "etcd http://127.0.0.1:2379" or "embedded etcd in DIR"
 }
 
@@ -109,7 +110,7 @@ func (g *globals) open(ctx context.Context) (*conn, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, g.dialTimeout+10*time.Second)
 	defer cancel()
-	emb, err := registry.StartEmbedded(sctx, registry.EmbeddedConfig{Dir: filepath.Join(dir, "etcd")})
+	emb, err := embedded.Start(sctx, embedded.Config{Dir: filepath.Join(dir, "etcd")})
 	if err != nil {
 		return nil, withCode(ExitUnavailable, fmt.Errorf("cannot start an embedded etcd in %s: %w (is another process using it? give --etcd or --data-dir)", dir, err))
 	}
@@ -170,7 +171,7 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 			ctx := c.Context()
 			sctx, cancel := context.WithTimeout(ctx, g.dialTimeout+10*time.Second)
 			defer cancel()
-			emb, err := registry.StartEmbedded(sctx, registry.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer})
+			emb, err := embedded.Start(sctx, embedded.Config{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer})
 			if err != nil {
 				return withCode(ExitUnavailable, fmt.Errorf("registry serve: cannot start etcd in %s: %w", dir, err))
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // Config configures Run.
@@ -181,7 +182,7 @@ type run struct {
 
 	where string // the registry, for messages
 	tmp   string
-	emb   *registry.Embedded
+	emb   *embedded.Server
 	w     *World
 	svcs  *Services
 	order string // the id of the order created in step 4

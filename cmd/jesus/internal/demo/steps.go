@@ -18,6 +18,7 @@ import (
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // wait bounds a wait for something a step expects to happen.
@@ -30,7 +31,7 @@ func (d *run) startRegistry() error {
 	}
 	d.tmp = tmp
 	start := time.Now()
-	emb, err := registry.StartEmbedded(d.ctx, registry.EmbeddedConfig{Dir: tmp + "/etcd"})
+	emb, err := embedded.Start(d.ctx, embedded.Config{Dir: tmp + "/etcd"})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/tour"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // The README's server and client, on an embedded etcd in a temporary directory.
@@ -25,7 +26,7 @@ func ExampleClient() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		panic(err)
 	}

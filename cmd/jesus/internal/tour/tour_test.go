@@ -18,6 +18,7 @@ import (
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 func leakCheck(t *testing.T) {
@@ -137,7 +138,7 @@ func TestTour(t *testing.T) {
 	t.Chdir("../../../..") // the tour runs from the repository root
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: t.TempDir()})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

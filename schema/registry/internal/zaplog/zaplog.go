@@ -1,4 +1,5 @@
-package registry
+// Package zaplog gives etcd (server and client) a zap logger that writes into slog.
+package zaplog
 
 import (
 	"context"
@@ -8,9 +9,9 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// zapLogger returns a zap logger that forwards to lg, or a no-op logger when lg is nil,
+// New returns a zap logger that forwards to lg, or a no-op logger when lg is nil,
 // so that etcd (server and client) never writes to stderr on its own.
-func zapLogger(lg *slog.Logger) *zap.Logger {
+func New(lg *slog.Logger) *zap.Logger {
 	if lg == nil {
 		return zap.NewNop()
 	}

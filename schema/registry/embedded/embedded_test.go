@@ -1,4 +1,4 @@
-package registry_test
+package embedded_test
 
 import (
 	"context"
@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
 func TestEmbeddedConfigErrors(t *testing.T) {
-	checkGoroutines(t)
+	channeltest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -23,17 +26,17 @@ func TestEmbeddedConfigErrors(t *testing.T) {
 	defer l.Close()
 	cases := []struct {
 		name string
-		cfg  registry.EmbeddedConfig
+		cfg  embedded.Config
 		want string
 	}{
-		{"no dir", registry.EmbeddedConfig{}, "Dir is required"},
-		{"not loopback", registry.EmbeddedConfig{Dir: t.TempDir(), ClientAddr: "0.0.0.0:0"}, "loopback"},
-		{"bad addr", registry.EmbeddedConfig{Dir: t.TempDir(), PeerAddr: "nonsense"}, "PeerAddr"},
-		{"port taken", registry.EmbeddedConfig{Dir: t.TempDir(), ClientAddr: l.Addr().String()}, l.Addr().String()},
+		{"no dir", embedded.Config{}, "Dir is required"},
+		{"not loopback", embedded.Config{Dir: t.TempDir(), ClientAddr: "0.0.0.0:0"}, "loopback"},
+		{"bad addr", embedded.Config{Dir: t.TempDir(), PeerAddr: "nonsense"}, "PeerAddr"},
+		{"port taken", embedded.Config{Dir: t.TempDir(), ClientAddr: l.Addr().String()}, l.Addr().String()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := registry.StartEmbedded(ctx, tc.cfg)
+			e, err := embedded.Start(ctx, tc.cfg)
 			if err == nil {
 				e.Close()
 				t.Fatal("started")
@@ -49,12 +52,11 @@ func TestEmbeddedConfigErrors(t *testing.T) {
 }
 
 func TestEmbeddedRestartKeepsDataAndPorts(t *testing.T) {
-	checkGoroutines(t)
-	e := startEtcd(t)
+	channeltest.CheckLeaks(t)
+	e, r, _ := registrytest.Start(t, 2*time.Second)
 	eps := e.Endpoints()
-	r := open(t, e, 2*time.Second)
 	ctx := context.Background()
-	if err := r.PublishDescriptor(ctx, "orders", "1.0.0", descriptor("orders", "1.0.0", "")); err != nil {
+	if err := r.PublishDescriptor(ctx, "orders", "1.0.0", []byte(`{"service":"orders","version":"1.0.0","channels":{"rpc":"tcp+msgpack"},"methods":{}}`)); err != nil {
 		t.Fatal(err)
 	}
 	e.Stop()
@@ -79,7 +81,7 @@ func TestEmbeddedRestartKeepsDataAndPorts(t *testing.T) {
 	}
 	// A second etcd on the same data directory fails at once instead of hanging.
 	start := time.Now()
-	other, err := registry.StartEmbedded(rctx, registry.EmbeddedConfig{Dir: e.Dir()})
+	other, err := embedded.Start(rctx, embedded.Config{Dir: e.Dir()})
 	if err == nil {
 		other.Close()
 		t.Fatal("second etcd started on a data dir in use")

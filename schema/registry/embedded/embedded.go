@@ -1,4 +1,8 @@
-package registry
+// Package embedded runs a real etcd server inside the process, on loopback, for one
+// machine that needs nothing else: the CLI's default registry, the demo and tests.
+// Only programs that start a registry link it; clients of a registry need only
+// package registry.
+package embedded
 
 import (
 	"context"
@@ -15,10 +19,13 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	"go.etcd.io/etcd/server/v3/embed"
 	"google.golang.org/grpc"
+
+	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/internal/zaplog"
 )
 
-// EmbeddedConfig configures an etcd server run inside the process.
-type EmbeddedConfig struct {
+// Config configures an etcd server run inside the process.
+type Config struct {
 	// Dir is the data directory; it is created if missing and reused on restart.
 	Dir string
 	// ClientAddr and PeerAddr are loopback host:port pairs. Empty or port 0
@@ -31,10 +38,10 @@ type EmbeddedConfig struct {
 // lockFile, inside the data directory, is held by the process running etcd there.
 const lockFile = "jesus.lock"
 
-// Embedded is an etcd server running in this process, listening on loopback only.
+// Server is an etcd server running in this process, listening on loopback only.
 // Its methods are safe for concurrent use.
-type Embedded struct {
-	cfg        EmbeddedConfig
+type Server struct {
+	cfg        Config
 	clientAddr string
 	peerAddr   string
 
@@ -45,8 +52,8 @@ type Embedded struct {
 	closed   bool
 }
 
-// StartEmbedded starts etcd in cfg.Dir and waits until it serves clients or ctx ends.
-func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+// Start starts etcd in cfg.Dir and waits until it serves clients or ctx ends.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("registry: embedded etcd: Dir is required")
 	}
@@ -62,7 +69,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := &Embedded{cfg: cfg, clientAddr: clientAddr, peerAddr: peerAddr}
+		e := &Server{cfg: cfg, clientAddr: clientAddr, peerAddr: peerAddr}
 		err = e.start(ctx)
 		if err == nil {
 			return e, nil
@@ -109,11 +116,11 @@ func loopbackAddr(field, addr string) (string, error) {
 	return l.Addr().String(), nil
 }
 
-func (e *Embedded) start(ctx context.Context) error {
+func (e *Server) start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return fmt.Errorf("%w: embedded etcd", ErrClosed)
+		return fmt.Errorf("%w: embedded etcd", registry.ErrClosed)
 	}
 	if e.etcd != nil {
 		return nil
@@ -148,7 +155,7 @@ func (e *Embedded) start(ctx context.Context) error {
 	c.InitialCluster = c.InitialClusterFromName(c.Name)
 	c.ListenMetricsUrls = nil
 	c.Logger = "zap"
-	c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(e.cfg.Logger))
+	c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zaplog.New(e.cfg.Logger))
 	// One member on loopback: shorter election settings get it serving sooner.
 	c.TickMs = 50
 	c.ElectionMs = 500
@@ -199,12 +206,12 @@ func (s stoppableStream) Context() context.Context { return s.ctx }
 
 // Endpoints returns the client URLs, e.g. ["http://127.0.0.1:2379"]. They stay the
 // same across Stop and Restart.
-func (e *Embedded) Endpoints() []string {
+func (e *Server) Endpoints() []string {
 	return []string{"http://" + e.clientAddr}
 }
 
 // Stop stops etcd, keeping its data directory and ports for Restart.
-func (e *Embedded) Stop() {
+func (e *Server) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.etcd != nil {
@@ -218,19 +225,19 @@ func (e *Embedded) Stop() {
 
 // Restart starts a stopped etcd again on the same data directory and ports.
 // It is a no-op when etcd is running.
-func (e *Embedded) Restart(ctx context.Context) error {
+func (e *Server) Restart(ctx context.Context) error {
 	return e.start(ctx)
 }
 
 // Running reports whether etcd is started.
-func (e *Embedded) Running() bool {
+func (e *Server) Running() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.etcd != nil
 }
 
 // Close stops etcd for good. It is safe to call more than once.
-func (e *Embedded) Close() error {
+func (e *Server) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
@@ -239,4 +246,4 @@ func (e *Embedded) Close() error {
 }
 
 // Dir returns the data directory.
-func (e *Embedded) Dir() string { return e.cfg.Dir }
+func (e *Server) Dir() string { return e.cfg.Dir }
