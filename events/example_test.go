@@ -9,6 +9,7 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
@@ -62,7 +63,7 @@ func Example() {
 	if _, err := srv.ListenChannel(ctx, "domain", "http+json+gzip://127.0.0.1:0"); err != nil {
 		panic(err)
 	}
-	if _, err := srv.Register(ctx, reg, billing); err != nil {
+	if _, err := discovery.Register(ctx, srv, reg, billing); err != nil {
 		panic(err)
 	}
 	for len(cache.Instances("billing")) == 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
@@ -177,7 +178,7 @@ func startNodeVia(t testing.TB, set *schema.Set, reg *registry.Registry, cache *
 	}
 	t.Cleanup(func() { srv.Close() })
 	if eps == nil {
-		if _, err := srv.Register(ctx, reg, d); err != nil {
+		if _, err := discovery.Register(ctx, srv, reg, d); err != nil {
 			t.Fatal(err)
 		}
 		return &node{srv, bus}

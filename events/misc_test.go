@@ -8,6 +8,7 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 )
 
 // TestNobodyListensOrNobodyIsUp: an event nobody listens to is not an error; a listening
@@ -72,7 +73,7 @@ func TestListenerValidatesInHandlerWithoutServerValidation(t *testing.T) {
 	_, err = srv.ListenChannel(ctx, "domain", "http+json+gzip://127.0.0.1:0")
 	must(t, err)
 	defer srv.Close()
-	_, err = srv.Register(ctx, reg, d)
+	_, err = discovery.Register(ctx, srv, reg, d)
 	must(t, err)
 	waitFor(t, "fussy", func() bool { return len(cache.Instances("fussy")) == 1 })
 	orders := emitter(t, set, cache, "orders")

@@ -963,6 +963,24 @@ func (s *suite) testConnClose(t *testing.T) {
 	}
 }
 
+// Eventually waits until cond holds, checking it every few milliseconds, and fails t
+// with what when timeout passes first; it returns how long it took. It is for state with
+// nothing to wait on (a counter, a cache fed by a watch); where there is a channel or an
+// event, wait on that instead. Every test package of the project uses it.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		<-tick.C
+	}
+	return time.Since(start)
+}
+
 // CheckLeaks fails t if goroutines started during the test are still running when it ends
 // (after every other cleanup has run), with a bounded wait for those that are finishing.
 // Every test package of the project uses it.

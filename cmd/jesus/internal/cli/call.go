@@ -13,6 +13,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/spf13/cobra"
 )
@@ -161,7 +162,7 @@ Examples:
 			if chName != "" && !d.Channels[chName] {
 				return usagef("call: %s@%s has no channel %q", svc, ver, chName)
 			}
-			disc := jesus.NewDiscovery(cache)
+			disc := discovery.New(cache)
 			defer disc.Close()
 			var res jesus.Resolver = disc
 			if chName != "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
@@ -244,7 +245,7 @@ func TestCallRefusesBadReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Register(ctxT(t), reg, d); err != nil {
+	if _, err := discovery.Register(ctxT(t), s, reg, d); err != nil {
 		t.Fatal(err)
 	}
 	call := func(args ...string) result {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -117,8 +118,8 @@ type Node struct {
 	Server *jesus.Server
 	Bus    *events.Bus
 	Client *jesus.Client
-	Compat *jesus.Compat
-	disc   *jesus.Discovery
+	Compat *discovery.Compat
+	disc   *discovery.Discovery
 }
 
 // Close stops the node at once.
@@ -162,7 +163,7 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 	v := events.NewValidation(w.Set, d, jesus.ServiceSchemas(w.Set, d.Service, d.Version))
 	n := &Node{Desc: d}
 	n.Server = jesus.NewServer(svc, jesus.WithValidation(v), jesus.WithLogger(logger))
-	n.disc = jesus.NewDiscovery(w.Cache)
+	n.disc = discovery.New(w.Cache)
 	// What the node sends and receives is held to what its descriptor declares under calls,
 	// else to the receiver's published schemas.
 	n.Client = jesus.NewClient(svc, jesus.WithResolver(n.disc), jesus.WithValidation(jesus.CallerSchemas(w.Set, d.Service, d.Version, n.disc)), jesus.WithLogger(logger))
@@ -178,7 +179,7 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 		n.Close()
 		return nil, compat.Report{}, err
 	}
-	c, err := jesus.StartCompat(d, w.Cache, jesus.CompatPolicy{}, logger)
+	c, err := discovery.StartCompat(d, w.Cache, discovery.CompatPolicy{}, logger)
 	if err != nil {
 		n.Close()
 		return nil, compat.Report{}, err
@@ -188,7 +189,7 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 		n.Close()
 		return nil, compat.Report{}, err
 	}
-	if _, err := n.Server.Register(ctx, w.Reg, d); err != nil {
+	if _, err := discovery.Register(ctx, n.Server, w.Reg, d); err != nil {
 		n.Close()
 		return nil, compat.Report{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -145,7 +146,7 @@ func sampleOrder() Order {
 // client is the demo's own client: it resolves methods and validates requests through the
 // registry. With chName it goes to that channel of the receiver instead of the method's.
 func (d *run) client(chName string) (*jesus.Client, func()) {
-	disc := jesus.NewDiscovery(d.w.Cache)
+	disc := discovery.New(d.w.Cache)
 	var res jesus.Resolver = disc
 	if chName != "" {
 		res = disc.OnChannel(chName)
@@ -518,7 +519,7 @@ func (d *run) breaking() error {
 	d13 := set.Get("orders", "1.3.0")
 	d.t.printf("orders@1.3.0 changes calls.billing.charge.response.properties.status to {\"const\": \"accepted\"}")
 	start := time.Now()
-	c, err := jesus.StartCompat(d13, d.w.Cache, jesus.CompatPolicy{}, nil)
+	c, err := discovery.StartCompat(d13, d.w.Cache, discovery.CompatPolicy{}, nil)
 	if err == nil {
 		c.Close()
 		return errors.New("orders@1.3.0 started although billing may answer \"declined\"")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
@@ -69,7 +70,7 @@ func Server(ctx context.Context, reg *registry.Registry, addr string) (*jesus.Se
 	if _, err := srv.ListenChannel(ctx, "domain", "http+json+gzip://"+addr); err != nil {
 		return nil, err
 	}
-	if _, err := srv.Register(ctx, reg, d); err != nil { // publishes orders@1.2.0, registers under a lease
+	if _, err := discovery.Register(ctx, srv, reg, d); err != nil { // publishes orders@1.2.0, registers under a lease
 		return nil, err
 	}
 	return srv, nil // srv.Shutdown(ctx) deregisters, then drains
@@ -78,7 +79,7 @@ func Server(ctx context.Context, reg *registry.Registry, addr string) (*jesus.Se
 // Client calls orders.get through the registry: it picks the method's channel (tcp, from
 // orders.json) and a live instance, and validates the request before sending it.
 func Client(ctx context.Context, cache *registry.Cache) (Order, error) {
-	disc := jesus.NewDiscovery(cache) // cache, err := reg.Watch(ctx): no etcd round trip per call
+	disc := discovery.New(cache) // cache, err := reg.Watch(ctx): no etcd round trip per call
 	defer disc.Close()
 	c := jesus.NewClient("shop", jesus.WithResolver(disc), jesus.WithValidation(disc))
 	defer c.Close()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/tour"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
@@ -225,7 +226,7 @@ func TestTour(t *testing.T) {
 	if _, err := billing.ListenChannel(ctx, "domain", "http+json+gzip://127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := billing.Register(ctx, reg, set.Service("billing")); err != nil {
+	if _, err := discovery.Register(ctx, billing, reg, set.Service("billing")); err != nil {
 		t.Fatal(err)
 	}
 	waitInstance(t, ctx, cache, "billing")

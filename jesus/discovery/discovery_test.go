@@ -1,11 +1,13 @@
-package jesus_test
+package discovery_test
 
 import (
 	"context"
-	"github.com/jesus-go/jesus/schema/registry/registrytest"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jesus-go/jesus/jesus/discovery"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 
 	"github.com/google/uuid"
 	"github.com/jesus-go/jesus/jesus"
@@ -46,7 +48,7 @@ func billingInstance(t *testing.T, set *schema.Set, reg *registry.Registry, name
 	}
 	t.Cleanup(func() { s.Close() })
 	if register {
-		if _, err := s.Register(ctx, reg, d); err != nil {
+		if _, err := discovery.Register(ctx, s, reg, d); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -85,18 +87,6 @@ func (c *counts) get(name string) int64 {
 	return c.n[name]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a cache that has nothing to wait on
-	}
-	return time.Since(start)
-}
-
 func TestDiscoveryBalancesAndFailsOver(t *testing.T) {
 	leakCheck(t)
 	set := loadSchemas(t)
@@ -106,7 +96,7 @@ func TestDiscoveryBalancesAndFailsOver(t *testing.T) {
 	billingInstance(t, set, reg, "b", &calls, true)
 	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
 
-	disc := jesus.NewDiscovery(cache)
+	disc := discovery.New(cache)
 	defer disc.Close()
 	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithValidation(disc))
 	defer c.Close()
@@ -156,7 +146,7 @@ func TestDiscoverySkipsDeadInstance(t *testing.T) {
 	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
 	dead.Close() // listeners gone, registration left behind
 
-	disc := jesus.NewDiscovery(cache)
+	disc := discovery.New(cache)
 	defer disc.Close()
 	c := jesus.NewClient("orders", jesus.WithResolver(disc))
 	defer c.Close()

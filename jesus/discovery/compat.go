@@ -1,4 +1,4 @@
-package jesus
+package discovery
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -27,11 +28,11 @@ type CompatPolicy struct {
 func CheckPeers(self *schema.Descriptor, cache *registry.Cache) (compat.Report, error) {
 	selfDoc, err := self.Bundle()
 	if err != nil {
-		return compat.Report{}, Errorf(CodeInvalidArgument, "bundle %s: %w", self.ID(), err)
+		return compat.Report{}, jesus.Errorf(jesus.CodeInvalidArgument, "bundle %s: %w", self.ID(), err)
 	}
 	me, err := compat.ParseDesc(selfDoc)
 	if err != nil {
-		return compat.Report{}, Errorf(CodeInvalidArgument, "%s: %w", self.ID(), err)
+		return compat.Report{}, jesus.Errorf(jesus.CodeInvalidArgument, "%s: %w", self.ID(), err)
 	}
 	peers := map[string]compat.Desc{}
 	svcs := cache.Services()
@@ -126,7 +127,7 @@ func StartCompat(self *schema.Descriptor, cache *registry.Cache, policy CompatPo
 	c.last = rep
 	if failed(rep, policy) {
 		if !policy.Warn {
-			return nil, &Error{Code: CodeIncompatible, Service: self.ID(), Message: fmt.Sprintf("%s refuses to start: %s\n%s", self.ID(), rep.Verdict(), rep.String())}
+			return nil, &jesus.Error{Code: jesus.CodeIncompatible, Service: self.ID(), Message: fmt.Sprintf("%s refuses to start: %s\n%s", self.ID(), rep.Verdict(), rep.String())}
 		}
 		c.breaks.Add(1)
 		logger.Warn("jesus: starting although incompatible with peers", "service", self.ID(), "verdict", rep.Verdict().String(), "report", rep.String())

@@ -1,4 +1,4 @@
-package jesus_test
+package discovery_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -55,7 +56,7 @@ func TestStartupCompatibility(t *testing.T) {
 	orders := set.Service("orders")
 	waitFor(t, "descriptors in the cache", func() bool { return len(cache.Services()) == 2 })
 
-	c, err := jesus.StartCompat(orders, cache, jesus.CompatPolicy{}, nil)
+	c, err := discovery.StartCompat(orders, cache, discovery.CompatPolicy{}, nil)
 	if err != nil {
 		t.Fatalf("the example services must be provably compatible: %v", err)
 	}
@@ -75,11 +76,11 @@ func TestStartupCompatibility(t *testing.T) {
 	t.Logf("break noticed %v after billing@2.0.0 was published:\n%s", took.Round(time.Millisecond), c.Report())
 
 	// A new orders instance now refuses to start, with the report; warn starts anyway.
-	_, err = jesus.StartCompat(orders, cache, jesus.CompatPolicy{}, nil)
+	_, err = discovery.StartCompat(orders, cache, discovery.CompatPolicy{}, nil)
 	if !errors.Is(err, jesus.ErrIncompatible) || !strings.Contains(err.Error(), "billing@2.0.0") || !strings.Contains(err.Error(), "taxId") {
 		t.Fatalf("want a refusal naming billing@2.0.0 and /taxId, got %v", err)
 	}
-	w, err := jesus.StartCompat(orders, cache, jesus.CompatPolicy{Warn: true}, nil)
+	w, err := discovery.StartCompat(orders, cache, discovery.CompatPolicy{Warn: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
