@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jesus-go/jesus/channel/codes"
 )
 
 // Transport opens client connections and listeners of one kind ("tcp", "unix", "http", "udp").
@@ -135,14 +137,15 @@ type OneWayListenerCounter interface {
 	OneWayListenerStats() OneWayListenerStats
 }
 
-// Error codes the channel layer itself puts on the wire in TypeError replies. They are
-// part of the closed set of codes of package jesus.
+// Error codes the channel layer itself puts on the wire in TypeError replies, as the
+// strings of Envelope.ErrCode. The set is defined once, in package codes.
 const (
-	CodeInvalidArgument   = "invalid_argument"
-	CodeResourceExhausted = "resource_exhausted"
-	CodeUnavailable       = "unavailable"
-	CodeUnimplemented     = "unimplemented"
-	CodeInternal          = "internal"
+	CodeInvalidArgument   = string(codes.InvalidArgument)
+	CodeResourceExhausted = string(codes.ResourceExhausted)
+	CodeUnavailable       = string(codes.Unavailable)
+	CodeUnimplemented     = string(codes.Unimplemented)
+	CodeInternal          = string(codes.Internal)
+	CodeDeadlineExceeded  = string(codes.DeadlineExceeded)
 )
 
 // Errors of the channel layer. Transports wrap them with details (sizes, addresses).

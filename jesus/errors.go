@@ -7,40 +7,33 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jesus-go/jesus/channel/codes"
+
 	"github.com/jesus-go/jesus/channel"
 )
 
-// Code is the stable, closed set of error codes. The strings are part of the wire format.
-type Code string
+// Code is the stable, closed set of error codes (package codes defines it once for every
+// layer). The strings are part of the wire format.
+type Code = codes.Code
 
 // The codes. Their meaning follows gRPC's where the names agree.
 const (
-	CodeCanceled           Code = "canceled"            // the caller gave up
-	CodeUnknown            Code = "unknown"             // an error without a code
-	CodeInvalidArgument    Code = "invalid_argument"    // the request is malformed or fails its schema
-	CodeDeadlineExceeded   Code = "deadline_exceeded"   // the deadline passed before the call completed
-	CodeNotFound           Code = "not_found"           // a thing the call names does not exist
-	CodeAlreadyExists      Code = "already_exists"      // a thing the call creates exists already
-	CodePermissionDenied   Code = "permission_denied"   // the caller may not do this
-	CodeResourceExhausted  Code = "resource_exhausted"  // a limit was hit (concurrency, size)
-	CodeFailedPrecondition Code = "failed_precondition" // the system is not in a state to do this
-	CodeUnimplemented      Code = "unimplemented"       // no such method, or not in this mode or over this channel
-	CodeInternal           Code = "internal"            // a bug, e.g. a handler panic or a response that fails its schema
-	CodeUnavailable        Code = "unavailable"         // no instance, connection lost, server shutting down
-	CodeUnauthenticated    Code = "unauthenticated"     // the caller is not known
-	CodeIncompatible       Code = "incompatible"        // caller and receiver schemas do not agree
-	CodeBadResponse        Code = "bad_response"        // the receiver broke the contract: its reply fails the schema the caller expects
+	CodeCanceled           = codes.Canceled
+	CodeUnknown            = codes.Unknown
+	CodeInvalidArgument    = codes.InvalidArgument
+	CodeDeadlineExceeded   = codes.DeadlineExceeded
+	CodeNotFound           = codes.NotFound
+	CodeAlreadyExists      = codes.AlreadyExists
+	CodePermissionDenied   = codes.PermissionDenied
+	CodeResourceExhausted  = codes.ResourceExhausted
+	CodeFailedPrecondition = codes.FailedPrecondition
+	CodeUnimplemented      = codes.Unimplemented
+	CodeInternal           = codes.Internal
+	CodeUnavailable        = codes.Unavailable
+	CodeUnauthenticated    = codes.Unauthenticated
+	CodeIncompatible       = codes.Incompatible
+	CodeBadResponse        = codes.BadResponse
 )
-
-var knownCodes = map[Code]bool{
-	CodeCanceled: true, CodeUnknown: true, CodeInvalidArgument: true, CodeDeadlineExceeded: true,
-	CodeNotFound: true, CodeAlreadyExists: true, CodePermissionDenied: true, CodeResourceExhausted: true,
-	CodeFailedPrecondition: true, CodeUnimplemented: true, CodeInternal: true, CodeUnavailable: true,
-	CodeUnauthenticated: true, CodeIncompatible: true, CodeBadResponse: true,
-}
-
-// Valid reports whether c is one of the codes above.
-func (c Code) Valid() bool { return knownCodes[c] }
 
 // Failure is one reason a message failed its schema.
 type Failure struct {

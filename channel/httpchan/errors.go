@@ -6,72 +6,17 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jesus-go/jesus/channel/codes"
+
 	"github.com/jesus-go/jesus/channel"
 )
 
-// StatusFromCode returns the HTTP status that carries an error code.
-func StatusFromCode(code string) int {
-	switch code {
-	case "invalid_argument":
-		return http.StatusBadRequest
-	case "not_found":
-		return http.StatusNotFound
-	case "unimplemented":
-		return http.StatusNotImplemented
-	case "unavailable":
-		return http.StatusServiceUnavailable
-	case "bad_response":
-		// The reply of a receiver further on broke the contract: the gateway's status.
-		return http.StatusBadGateway
-	case "deadline_exceeded":
-		return http.StatusGatewayTimeout
-	case "resource_exhausted":
-		return http.StatusTooManyRequests
-	case "canceled":
-		return StatusCanceled
-	case "incompatible", "already_exists":
-		return http.StatusConflict
-	case "permission_denied":
-		return http.StatusForbidden
-	case "unauthenticated":
-		return http.StatusUnauthorized
-	case "failed_precondition":
-		return http.StatusPreconditionFailed
-	}
-	return http.StatusInternalServerError
-}
+// StatusFromCode returns the HTTP status that carries an error code (see codes.Code.HTTPStatus).
+func StatusFromCode(code string) int { return codes.Code(code).HTTPStatus() }
 
 // CodeFromStatus guesses the error code of a status when the reply has no
-// Jesus-Error-Code (e.g. a proxy answered instead of a jesus server). A bare 502 is a
-// proxy that could not reach the server, so unavailable; only a reply that names the code
-// (body or Jesus-Error-Code) is bad_response.
-func CodeFromStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return "invalid_argument"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "permission_denied"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return "unimplemented"
-	case http.StatusConflict:
-		return "already_exists"
-	case http.StatusPreconditionFailed:
-		return "failed_precondition"
-	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return "resource_exhausted"
-	case StatusCanceled:
-		return "canceled"
-	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
-		return "deadline_exceeded"
-	case http.StatusBadGateway, http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
-}
+// Jesus-Error-Code (see codes.FromHTTPStatus).
+func CodeFromStatus(status int) string { return string(codes.FromHTTPStatus(status)) }
 
 // errorBody is the JSON body of an error reply.
 func errorBody(code, msg string, details []byte) []byte {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/codes"
+
 	"github.com/jesus-go/jesus/channel"
 )
 
@@ -46,7 +48,7 @@ const MaxTimeout = 24 * time.Hour
 const maxTimeoutDigits = 12
 
 // StatusCanceled is the status of a call the caller cancelled (nginx's "client closed request").
-const StatusCanceled = 499
+const StatusCanceled = codes.StatusCanceled
 
 // RequestError is a request the server refuses before running a handler: the HTTP status
 // and the error code it answers with, and a message naming the header or limit involved.
@@ -404,7 +406,7 @@ func methodFromPath(u *url.URL) (string, *RequestError) {
 		return "", badRequest("path %q: %v", truncate(p), err)
 	}
 	if m == "" {
-		return "", &RequestError{Status: http.StatusNotFound, Code: "not_found", Message: "httpchan: no method in path \"/\" (want POST /<method>)"}
+		return "", &RequestError{Status: http.StatusNotFound, Code: string(codes.NotFound), Message: "httpchan: no method in path \"/\" (want POST /<method>)"}
 	}
 	return m, nil
 }
@@ -422,7 +424,7 @@ func parseHead(r *http.Request) (*channel.Envelope, *RequestError) {
 // parseHeadInto is parseHead into an envelope the caller owns (zero, or reset by it).
 func parseHeadInto(r *http.Request, e *channel.Envelope) *RequestError {
 	if r.Method != http.MethodPost {
-		return &RequestError{Status: http.StatusMethodNotAllowed, Code: "unimplemented",
+		return &RequestError{Status: http.StatusMethodNotAllowed, Code: string(codes.Unimplemented),
 			Message: fmt.Sprintf("httpchan: method %s not allowed (want POST /<method>)", truncate(r.Method))}
 	}
 	if r.URL == nil {
