@@ -255,10 +255,7 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 				return nil
 			}
 		}
-		e := jesus.AsError(err)
-		if e.Method == "" {
-			e = &jesus.Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: method, Failures: e.Failures, Remote: e.Remote}
-		}
+		e := jesus.AsError(err).InMethod(method)
 		if isTooLarge(err) {
 			b.st.oversize.Add(1)
 			return e

@@ -313,11 +313,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	method, mode := call.Method, call.Mode
 	route, err := c.o.resolver.Resolve(ctx, method)
 	if err != nil {
-		e := AsError(err)
-		if e.Method == "" {
-			e = &Error{Code: e.Code, Message: e.Message, Method: method, err: err}
-		}
-		return nil, nil, e
+		return nil, nil, AsError(err).InMethod(method)
 	}
 	call.Peer = route.Spec.Addr
 	pl, err := c.o.codecs.Pipeline(route.Spec.Codec)
@@ -382,8 +378,7 @@ func (c *Client) routeFailed(r Route, method string, err error) error {
 	if fr, ok := c.o.resolver.(FailureReporter); ok {
 		fr.Failed(r, err)
 	}
-	e := AsError(err)
-	return &Error{Code: e.Code, Message: e.Message, Method: method, err: err}
+	return AsError(err).InMethod(method)
 }
 
 // sendError maps an error from Open or Recv to an *Error naming the method.
@@ -595,8 +590,7 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 	cn, tr, err := c.conn(ctx, r.Route.Spec)
 	if err != nil {
-		e := AsError(err)
-		return &Error{Code: e.Code, Message: e.Message, Method: r.Method, err: err}
+		return AsError(err).InMethod(r.Method)
 	}
 	if err := checkCaps(tr.Caps(), r.Mode, r.Route.Spec); err != nil {
 		return &Error{Code: CodeUnimplemented, Method: r.Method, Message: err.Error(), err: err}

@@ -207,10 +207,15 @@ func fromEnvelope(env *channel.Envelope, method string) *Error {
 }
 
 // contextError maps a context error to an *Error naming the method.
-func contextError(err error, method string) *Error {
-	e := AsError(err)
-	if e.Method == "" {
-		e = &Error{Code: e.Code, Message: e.Message, Method: method, Service: e.Service, Failures: e.Failures, Remote: e.Remote, err: e.err}
+func contextError(err error, method string) *Error { return AsError(err).InMethod(method) }
+
+// InMethod returns e naming method, keeping every other field: e itself when it names a
+// method already, else a copy (e may be a sentinel or shared).
+func (e *Error) InMethod(method string) *Error {
+	if e.Method != "" || method == "" {
+		return e
 	}
-	return e
+	c := *e
+	c.Method = method
+	return &c
 }

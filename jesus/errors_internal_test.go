@@ -1,6 +1,7 @@
 package jesus
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/jesus-go/jesus/channel"
@@ -20,4 +21,20 @@ func FuzzRemoteError(f *testing.F) {
 		}
 		_ = e.Error()
 	})
+}
+
+// InMethod adds the method and keeps every other field, without touching a shared error.
+func TestInMethodKeepsFields(t *testing.T) {
+	cause := errors.New("cause")
+	e := &Error{Code: CodeInvalidArgument, Message: "m", Service: "s@1.0.0", Failures: []Failure{{Pointer: "/a"}}, Remote: true, err: cause}
+	got := e.InMethod("s.m")
+	if got == e || e.Method != "" {
+		t.Fatal("InMethod changed its receiver")
+	}
+	if got.Method != "s.m" || got.Code != e.Code || got.Message != "m" || got.Service != e.Service || len(got.Failures) != 1 || !got.Remote || !errors.Is(got, cause) {
+		t.Fatalf("fields lost: %+v", got)
+	}
+	if got.InMethod("other") != got {
+		t.Fatal("a named method was replaced")
+	}
 }

@@ -597,10 +597,7 @@ func (c *call) fail(err error) {
 		return
 	}
 	c.done = true
-	e := AsError(err)
-	if e.Method == "" {
-		e = &Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: c.env.Method, Failures: e.Failures}
-	}
+	e := AsError(err).InMethod(c.env.Method)
 	if c.env.Mode == ModeNoResponse || c.env.Mode == 0 {
 		// Nothing goes back to the caller; the transport counts the request as dropped
 		// (and tells the sender where it can), so that no one-way message vanishes unseen.
