@@ -509,7 +509,7 @@ func (s *Set) Service(name string) *Descriptor {
 	defer s.mu.RUnlock()
 	var best *Descriptor
 	for _, d := range s.descs[name] {
-		if best == nil || compareSemver(d.Version, best.Version) > 0 {
+		if best == nil || CompareVersions(d.Version, best.Version) > 0 {
 			best = d
 		}
 	}
@@ -537,7 +537,7 @@ func (s *Set) Services() []*Descriptor {
 		if out[i].Service != out[j].Service {
 			return out[i].Service < out[j].Service
 		}
-		return compareSemver(out[i].Version, out[j].Version) < 0
+		return CompareVersions(out[i].Version, out[j].Version) < 0
 	})
 	return out
 }

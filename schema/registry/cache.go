@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jesus-go/jesus/schema"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -238,7 +239,7 @@ func (c *Cache) applyDelete(v *view, key []byte) (Change, bool) {
 func latestOf(m map[string][]byte) string {
 	best := ""
 	for ver := range m {
-		if best == "" || compareVersionStrings(ver, best) > 0 {
+		if best == "" || schema.CompareVersions(ver, best) > 0 {
 			best = ver
 		}
 	}
@@ -529,7 +530,7 @@ func (c *Cache) Versions(service string) []string {
 	c.mu.RLock()
 	out := slices.Collect(maps.Keys(c.v.descs[service]))
 	c.mu.RUnlock()
-	slices.SortFunc(out, compareVersionStrings)
+	slices.SortFunc(out, schema.CompareVersions)
 	return out
 }
 

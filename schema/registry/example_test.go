@@ -65,15 +65,3 @@ func Example() {
 	// orders@1.2.0: {"service":"orders","version":"1.2.0","channels":{"rpc":"tcp+msgpack+zstd"},"methods":{}}
 	// orders-1 tcp+msgpack+zstd://127.0.0.1:4101
 }
-
-// ExampleParseVersion shows semver precedence as used to order versions.
-func ExampleParseVersion() {
-	a, _ := registry.ParseVersion("1.2.0-rc.1")
-	b, _ := registry.ParseVersion("1.2.0")
-	fmt.Println(a.Compare(b), b.Compare(a), a.Pre)
-	_, err := registry.ParseVersion("1.02.0")
-	fmt.Println(err)
-	// Output:
-	// -1 1 [rc 1]
-	// registry: invalid: version "1.02.0": part 2 "02" is not a number without leading zeros
-}

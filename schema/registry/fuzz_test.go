@@ -26,28 +26,3 @@ func FuzzParseInstance(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseVersion(f *testing.F) {
-	for _, s := range []string{"1.2.0", "0.0.0-alpha.1+build.5", "1.0.0-0A.is.legal", "01.0.0", "1.0", "1.0.0-", "1.0.0+", "99999999999999999999.0.0"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, err := registry.ParseVersion(s)
-		if err != nil {
-			if !errors.Is(err, registry.ErrInvalid) {
-				t.Fatalf("error does not wrap ErrInvalid: %v", err)
-			}
-			return
-		}
-		if got := v.String(); got != s {
-			t.Fatalf("round trip: %q -> %q", s, got)
-		}
-		if v.Compare(v) != 0 {
-			t.Fatalf("%q not equal to itself", s)
-		}
-		w, err := registry.ParseVersion(v.String())
-		if err != nil || w.Compare(v) != 0 {
-			t.Fatalf("reparse %q: %v", s, err)
-		}
-	})
-}

@@ -39,7 +39,7 @@ func (in Instance) Validate() error {
 	if !ValidService(in.Service) {
 		return fmt.Errorf("%w: instance %s: service %q: want ^[a-z][a-z0-9-]*$, at most %d bytes", ErrInvalid, in.ID, in.Service, maxServiceLen)
 	}
-	if _, err := ParseVersion(in.Version); err != nil {
+	if err := checkVersion(in.Version); err != nil {
 		return fmt.Errorf("instance %s: %w", in.ID, err)
 	}
 	if len(in.Endpoints) > maxEndpoints {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry/internal/zaplog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
@@ -224,7 +225,7 @@ func (r *Registry) parseKey(key string) (kind keyKind, service, name string) {
 	}
 	switch parts[1] {
 	case "versions":
-		if _, err := ParseVersion(parts[2]); err == nil {
+		if checkVersion(parts[2]) == nil {
 			return keyVersion, parts[0], parts[2]
 		}
 	case "instances":
@@ -281,7 +282,7 @@ func (r *Registry) canonical(service, version string, doc []byte) ([]byte, error
 	if !ValidService(service) {
 		return nil, fmt.Errorf("%w: service %q: want ^[a-z][a-z0-9-]*$, at most %d bytes", ErrInvalid, service, maxServiceLen)
 	}
-	if _, err := ParseVersion(version); err != nil {
+	if err := checkVersion(version); err != nil {
 		return nil, fmt.Errorf("service %s: %w", service, err)
 	}
 	if len(doc) > r.cfg.MaxDescriptorSize {
@@ -340,7 +341,7 @@ func (r *Registry) Descriptor(ctx context.Context, service, version string) ([]b
 	if !ValidService(service) {
 		return nil, fmt.Errorf("%w: service %q", ErrInvalid, service)
 	}
-	if _, err := ParseVersion(version); err != nil {
+	if err := checkVersion(version); err != nil {
 		return nil, err
 	}
 	cctx, cancel := r.callCtx(ctx)
@@ -373,7 +374,7 @@ func (r *Registry) Versions(ctx context.Context, service string) ([]string, erro
 			out = append(out, v)
 		}
 	}
-	slices.SortFunc(out, compareVersionStrings)
+	slices.SortFunc(out, schema.CompareVersions)
 	return out, nil
 }
 
