@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/backoff"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -231,7 +232,7 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 	extra[ExtraEvent], extra[ExtraID] = d.ev.name, d.id
 	req := jesus.Request{Method: method, Mode: d.ev.mode, Codec: d.ev.pl.Name(), Data: d.data, Extra: extra, CorrID: d.corrID}
 	var avoid string // the endpoint that failed last, so a retry goes elsewhere
-	wait := b.o.backoff
+	bo := backoff.Backoff{Min: b.o.backoff, Max: b.o.backoffMax}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			b.st.retries.Add(1)
@@ -278,7 +279,7 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 				b.markBad(avoid)
 			}
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(bo.Next())
 		select {
 		case <-b.done:
 			t.Stop()
@@ -292,7 +293,6 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 				Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
 		case <-t.C:
 		}
-		wait = min(wait*2, b.o.backoffMax)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/backoff"
 	"github.com/jesus-go/jesus/schema"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -316,14 +317,10 @@ func (c *Cache) run() {
 			return
 		}
 		c.r.log.Warn("registry: watch ended, listing again", "from", from, "err", err)
-		wait := relistMin
+		bo := backoff.Backoff{Min: relistMin, Max: relistMax}
 		for {
-			t := time.NewTimer(wait)
-			select {
-			case <-c.ctx.Done():
-				t.Stop()
+			if bo.Wait(c.ctx) != nil {
 				return
-			case <-t.C:
 			}
 			v, rev, err := c.list(c.ctx)
 			if err == nil {
@@ -333,8 +330,7 @@ func (c *Cache) run() {
 			if c.ctx.Err() != nil {
 				return
 			}
-			c.r.log.Warn("registry: list failed, will retry", "in", wait, "err", err)
-			wait = min(wait*2, relistMax)
+			c.r.log.Warn("registry: list failed, will retry", "err", err)
 		}
 	}
 }

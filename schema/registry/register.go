@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/backoff"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -125,7 +126,7 @@ func (g *Registration) run(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 		g.mu.Unlock()
 		lost := time.Now()
 		g.r.log.Warn("registry: lease lost, registering again", "service", g.inst.Service, "id", g.inst.ID)
-		wait := reregisterMin
+		bo := backoff.Backoff{Min: reregisterMin, Max: reregisterMax}
 		for {
 			var err error
 			ka, err = g.register(g.ctx)
@@ -136,15 +137,10 @@ func (g *Registration) run(ka <-chan *clientv3.LeaseKeepAliveResponse) {
 			if g.ctx.Err() != nil {
 				return
 			}
-			g.r.log.Warn("registry: register failed, will retry", "service", g.inst.Service, "id", g.inst.ID, "in", wait, "err", err)
-			t := time.NewTimer(wait)
-			select {
-			case <-g.ctx.Done():
-				t.Stop()
+			g.r.log.Warn("registry: register failed, will retry", "service", g.inst.Service, "id", g.inst.ID, "err", err)
+			if bo.Wait(g.ctx) != nil {
 				return
-			case <-t.C:
 			}
-			wait = min(wait*2, reregisterMax)
 		}
 	}
 }
