@@ -4,9 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -14,18 +12,18 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
-	"github.com/jesus-go/jesus/schema/registry"
 )
 
 // Bus emits the events one service declares and runs the handlers of those it listens to.
 // Create it with New; see the package documentation for what it guarantees.
 type Bus struct {
-	self  *schema.Descriptor
-	set   *schema.Set
-	srv   *jesus.Server
-	cache *registry.Cache
-	o     options
+	self *schema.Descriptor
+	set  *schema.Set
+	srv  *jesus.Server
+	disc *discovery.Discovery
+	o    options
 
 	out map[string]*outEvent // events self emits, by name
 
@@ -37,14 +35,10 @@ type Bus struct {
 	seqs     map[seqKey]*seqStream
 	routeMu  sync.Mutex
 	routes   atomic.Pointer[routeTable]
-	listens  map[string][]string // "svc@ver" -> events it listens to (parsed once per version)
-	bad      sync.Map            // endpoint key -> time.Time until which it is avoided
-	badMarks atomic.Uint64
-	eps      sync.Map // registered endpoint -> endpoint, parsed
-	epsN     atomic.Int64
 	bufs     sync.Pool     // *[]byte: encoded payloads, reused once an emit returns
 	extras   sync.Pool     // map[string]string: event meta of one delivery, reused once it ends
 	cli      *jesus.Client // sends every event; its connections are shared by all emits
+	ownCli   bool          // cli was made by New: Close closes it, route changes prune it
 	connMu   sync.Mutex    // guards closed and the start of inFlight
 	closed   bool
 	done     chan struct{} // closed by Close: retries stop
@@ -68,9 +62,6 @@ type outEvent struct {
 	transport string          // its transport, e.g. "http"
 	pl        *codec.Pipeline // its codec, e.g. json+gzip
 	v         jesus.Validator // its payload schema
-
-	routes  sync.Map // endpoint key -> jesus.Route with this event's codec
-	routesN atomic.Int64
 }
 
 type seqKey struct{ instance, event string }
@@ -85,23 +76,29 @@ type seqStream struct {
 // event); past it they start again under a new source id, which listeners see as new streams.
 const maxSeqStreams = 1 << 16
 
-// New returns the bus of service self (a descriptor of set). It emits the events self
-// declares, finding listeners and their live instances in cache; handlers registered with
-// On are served by srv under "<self>.event:<event>". srv may be nil for a bus that only
-// emits. See NewValidation for creating srv so that listeners validate before the ack.
-func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *registry.Cache, opts ...Option) (*Bus, error) {
-	if self == nil || set == nil || cache == nil {
-		return nil, fmt.Errorf("events: New needs a descriptor, its schema set and a registry cache")
+// New returns the bus of service self (a descriptor of set).
+//
+// It emits the events self declares to the services that listen to them, found through
+// disc (the registry), sending with cli: cli's codecs, transports, limits and
+// interceptors apply to events as to calls. A nil cli gets a client of the bus's own,
+// closed by Close. A nil disc makes a bus that only listens.
+//
+// Handlers registered with On are served by srv, checked against self's listen schemas
+// before any ack; a nil srv makes a bus that only emits.
+func New(self *schema.Descriptor, set *schema.Set, disc *discovery.Discovery, cli *jesus.Client, srv *jesus.Server, opts ...Option) (*Bus, error) {
+	if self == nil || set == nil {
+		return nil, fmt.Errorf("events: New needs a descriptor and its schema set")
 	}
-	b := &Bus{self: self, set: set, srv: srv, cache: cache, o: defaults(),
-		out: map[string]*outEvent{}, seqs: map[seqKey]*seqStream{}, listens: map[string][]string{},
+	b := &Bus{self: self, set: set, srv: srv, disc: disc, cli: cli, o: defaults(),
+		out: map[string]*outEvent{}, seqs: map[seqKey]*seqStream{},
 		on: map[string]bool{}, done: make(chan struct{})}
 	for _, o := range opts {
 		o.apply(&b.o)
 	}
 	b.o.fill()
-	b.cli = jesus.NewClient(self.Service, jesus.WithCodecs(b.o.codecs), jesus.WithTransports(b.o.transports),
-		jesus.WithChannelConfig(b.o.cfg), jesus.WithLogger(b.o.logger))
+	if b.cli == nil {
+		b.cli, b.ownCli = jesus.NewClient(self.Service), true
+	}
 	b.newSource()
 	if _, err := rand.Read(b.idBase[:]); err != nil {
 		return nil, fmt.Errorf("events: random id base: %w", err)
@@ -117,11 +114,11 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 		if ev.Mode != jesus.ModeNoResponse && ev.Mode != jesus.ModeAck {
 			return nil, fmt.Errorf("events: %s event %q: mode %s; events are noResponse or ack", self.ID(), name, ev.Mode)
 		}
-		pl, err := b.o.codecs.Pipeline(ch.Codec())
+		pl, err := b.cli.Codecs().Pipeline(ch.Codec())
 		if err != nil {
 			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
 		}
-		if _, err := b.o.transports.Get(ch.Transport); err != nil {
+		if _, err := b.cli.Transports().Get(ch.Transport); err != nil {
 			return nil, fmt.Errorf("events: %s event %q: channel %q: %w", self.ID(), name, ev.Channel, err)
 		}
 		v, err := set.Validator(self.Service, self.Version, schema.PartEventPayload, name)
@@ -157,10 +154,11 @@ func (b *Bus) newSource() {
 	b.src.Store(&s)
 }
 
-// Close closes the bus's connections and every Tail channel, and waits for Emits in flight
-// to end (their sends fail, and ack events are not retried any more). Handlers registered with On stay on the server, which is
-// the caller's; events that arrive after Close are still handled but not tailed.
-// Close is safe to call more than once.
+// Close closes every Tail channel and waits for Emits in flight to end: ack events are not
+// retried any more, and with a client of the bus's own (New with a nil cli) its
+// connections close, so that sends in flight fail at once. Handlers registered with On
+// stay on the server, which is the caller's; events that arrive after Close are still
+// handled but not tailed. Close is safe to call more than once.
 func (b *Bus) Close() error {
 	b.connMu.Lock()
 	if !b.closed {
@@ -168,15 +166,19 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	b.connMu.Unlock()
-	first := b.cli.Close()
+	var first error
+	if b.ownCli {
+		first = b.cli.Close()
+	}
 	b.inFlight.Wait()
 	b.tails.close()
 	return first
 }
 
-// routeTable maps events to the services that listen to them, for one cache revision.
+// routeTable maps events to the services that listen to them, for one generation of
+// what discovery knows.
 type routeTable struct {
-	rev     int64
+	gen     uint64
 	byEvent map[string]*listeners
 }
 
@@ -187,51 +189,35 @@ type listeners struct {
 	methods  []string
 }
 
-// listenersOf returns the services whose latest descriptor listens to event. The table is
-// rebuilt when the cache's revision moves, so a new listener is seen by the next Emit
-// without a watch of our own.
+// listenersOf returns the services whose latest descriptor listens to event (as the one
+// parse of each descriptor in discovery says). The table is rebuilt when discovery's
+// generation moves, so a new listener is seen by the next Emit.
 func (b *Bus) listenersOf(event string) *listeners {
-	rev := b.cache.Revision()
-	if t := b.routes.Load(); t != nil && t.rev == rev {
+	gen := b.disc.Generation()
+	if t := b.routes.Load(); t != nil && t.gen == gen {
 		return t.byEvent[event]
 	}
 	b.routeMu.Lock()
 	defer b.routeMu.Unlock()
-	if t := b.routes.Load(); t != nil && t.rev == rev {
+	if t := b.routes.Load(); t != nil && t.gen == gen {
 		return t.byEvent[event]
 	}
-	t := &routeTable{rev: rev, byEvent: map[string]*listeners{}}
-	for _, svc := range b.cache.Services() {
-		ver, doc, ok := b.cache.Latest(svc)
-		if !ok {
+	t := &routeTable{gen: gen, byEvent: map[string]*listeners{}}
+	for name := range b.out {
+		svcs := b.disc.Listeners(name)
+		if len(svcs) == 0 {
 			continue
 		}
-		key := svc + "@" + ver
-		evs, seen := b.listens[key]
-		if !seen {
-			evs = parseListens(doc)
-			if len(b.listens) >= maxParsedDescriptors {
-				clear(b.listens)
-			}
-			b.listens[key] = evs
+		l := &listeners{services: svcs}
+		for _, svc := range svcs {
+			l.methods = append(l.methods, WireMethod(svc, name))
 		}
-		for _, e := range evs {
-			l := t.byEvent[e]
-			if l == nil {
-				l = &listeners{}
-				t.byEvent[e] = l
-			}
-			l.services = append(l.services, svc)
-		}
-	}
-	for e, l := range t.byEvent {
-		sort.Strings(l.services)
-		for _, svc := range l.services {
-			l.methods = append(l.methods, WireMethod(svc, e))
-		}
+		t.byEvent[name] = l
 	}
 	b.routes.Store(t)
-	b.pruneConns()
+	if b.ownCli {
+		b.pruneConns()
+	}
 	return t.byEvent[event]
 }
 
@@ -239,35 +225,16 @@ func (b *Bus) listenersOf(event string) *listeners {
 // that instances coming and going do not leave sockets behind. A send in flight on such
 // a connection fails and is retried elsewhere (ack).
 func (b *Bus) pruneConns() {
+	cache := b.disc.Cache()
 	live := map[string]bool{}
-	for _, svc := range b.cache.Services() {
-		for _, in := range b.cache.Instances(svc) {
+	for _, svc := range cache.Services() {
+		for _, in := range cache.Instances(svc) {
 			for _, ep := range in.Endpoints {
 				if sp, err := channel.ParseSpec(ep); err == nil {
-					live[endpointKey(sp)] = true
+					live[sp.Transport+"://"+sp.Addr] = true
 				}
 			}
 		}
 	}
 	b.cli.Prune(func(transport, addr string) bool { return live[transport+"://"+addr] })
-}
-
-// maxParsedDescriptors bounds the memo of parsed listens (one per service version).
-const maxParsedDescriptors = 4096
-
-// parseListens reads the names under "listens" of a descriptor document; a document that
-// does not parse listens to nothing (the registry keeps only valid JSON).
-func parseListens(doc []byte) []string {
-	var d struct {
-		Listens map[string]json.RawMessage `json:"listens"`
-	}
-	if json.Unmarshal(doc, &d) != nil {
-		return nil
-	}
-	out := make([]string, 0, len(d.Listens))
-	for e := range d.Listens {
-		out = append(out, e)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -24,11 +24,19 @@
 // # Validation
 //
 // The emitter checks each payload against its own events[E].payload before sending; the
-// listener checks it against its listens[E].payload. For the listener to refuse an invalid
-// payload before acknowledging it, create its server with NewValidation and its bus with
-// WithServerValidation; a refusal then reaches the emitter as invalid_argument naming the
-// listener and each failing pointer, in Result.Failed. A bus without it checks payloads
-// itself, after the ack.
+// listener's server checks it against the listener's listens[E].payload before the ack
+// (On registers its handler so, whatever validation the server was created with). A
+// refusal reaches the emitter as invalid_argument naming the listener and each failing
+// pointer, in Result.Failed, and is counted in the listener's Stats.Invalid.
+//
+// # Layering
+//
+// A Bus is a layer on jesus, not a second stack: events are sent with a *jesus.Client
+// (its codecs, transports, limits and interceptors apply), served by a *jesus.Server
+// (event handlers are registered with jesus.CheckRequests, jesus.Unlisted and an
+// interceptor that reads the event meta and suppresses duplicates), and routed by
+// jesus/discovery, the same picker with the same memory of failed endpoints as calls.
+// A listening service with no live instance in the registry fails at once (unavailable).
 //
 // Duplicate suppression is per listening instance. A retry after a lost acknowledgement
 // that lands on another instance of the same service runs that service's handler a second

@@ -13,8 +13,8 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/backoff"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
-	"github.com/jesus-go/jesus/schema/registry"
 )
 
 // Keys of Meta.Extra on an event request (PROTOCOL.md, section 8). Over http they arrive
@@ -103,6 +103,10 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	}
 	b.st.emitted.Add(1)
 	res.ID = b.newID()
+	if b.disc == nil {
+		return res, &jesus.Error{Code: jesus.CodeFailedPrecondition, Service: b.self.ID(), Method: event,
+			Message: "events: this bus was made without discovery (New with a nil disc) and only listens"}
+	}
 	ls := b.listenersOf(event)
 	if ls == nil || len(ls.services) == 0 {
 		return res, nil
@@ -237,7 +241,7 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 		if attempt > 0 {
 			b.st.retries.Add(1)
 		}
-		route, err := d.pick(svc, avoid)
+		route, err := b.disc.Pick(svc, discovery.Want{Channel: d.ev.chName, Transport: d.ev.transport, Codec: d.ev.pl.Name(), Avoid: avoid})
 		if err == nil {
 			req.Route = route
 			if d.ev.mode == jesus.ModeNoResponse {
@@ -265,7 +269,9 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 			b.st.dropped.Add(1)
 			return e
 		}
-		if !retryable(e) || ctx.Err() != nil {
+		if !retryable(e) || errors.Is(err, discovery.ErrNoInstance) || ctx.Err() != nil {
+			// No live instance: the listener is gone from the registry, and waiting for
+			// one to come back would only hold the emitter until its deadline.
 			b.st.failed.Add(1)
 			if ctx.Err() != nil && e.Code != jesus.CodeDeadlineExceeded && e.Code != jesus.CodeCanceled {
 				e = &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
@@ -273,10 +279,10 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 			}
 			return e
 		}
-		if ep := route.Spec; ep.Addr != "" {
-			avoid = endpointKey(ep)
+		if route.Spec.Addr != "" {
+			avoid = discovery.EndpointKey(route)
 			if e.Code == jesus.CodeUnavailable || !e.Remote {
-				b.markBad(avoid)
+				b.disc.Failed(route, err)
 			}
 		}
 		t := time.NewTimer(bo.Next())
@@ -307,135 +313,6 @@ func (d *delivery) send(ctx context.Context, req *jesus.Request) error {
 		d.b.st.sent.Add(1)
 	}
 	return nil
-}
-
-// pick chooses a live instance of svc with an endpoint on the event's transport (the
-// channel of the same name preferred), round robin, avoiding endpoints that just failed.
-func (d *delivery) pick(svc, avoid string) (jesus.Route, error) {
-	b := d.b
-	checkBad := avoid != "" || b.badMarks.Load() > 0
-	var now time.Time
-	if checkBad {
-		now = time.Now()
-	}
-	usable := func(in registry.Instance, strict bool) (endpoint, bool) {
-		ep, ok := b.endpointFor(in, d.ev.chName, d.ev.transport)
-		if !ok {
-			return endpoint{}, false
-		}
-		if strict && checkBad {
-			if ep.key == avoid {
-				return ep, false
-			}
-			if until, bad := b.bad.Load(ep.key); bad && now.Before(until.(time.Time)) {
-				return ep, false
-			}
-		}
-		return ep, true
-	}
-	inst, err := b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, true); return !ok })
-	if err != nil {
-		// Every instance failed lately: try them anyway rather than give up early.
-		inst, err = b.cache.Pick(svc, "", func(in registry.Instance) bool { _, ok := usable(in, false); return !ok })
-	}
-	if err != nil {
-		if len(b.cache.Instances(svc)) > 0 {
-			// Live instances, none on the event's transport: retrying cannot help.
-			return jesus.Route{}, &jesus.Error{Code: jesus.CodeIncompatible, Service: svc,
-				Message: fmt.Sprintf("events: %s event %s goes over %s, and no live instance of %s offers a %s endpoint: %v", b.self.ID(), d.ev.name, d.ev.transport, svc, d.ev.transport, err)}
-		}
-		return jesus.Route{}, &jesus.Error{Code: jesus.CodeUnavailable, Service: svc,
-			Message: fmt.Sprintf("events: no live instance of %s: %v", svc, err)}
-	}
-	ep, _ := usable(inst, false)
-	return d.ev.route(ep, inst.ID), nil
-}
-
-// routeKey names a memoised route: an endpoint and the instance registering it.
-type routeKey struct{ endpoint, instance string }
-
-// route returns the route to endpoint ep of instance inst with the event's codec, made
-// once: building the channel name on every emit would cost an allocation.
-func (ev *outEvent) route(ep endpoint, inst string) jesus.Route {
-	k := routeKey{ep.key, inst}
-	if r, ok := ev.routes.Load(k); ok {
-		return r.(jesus.Route)
-	}
-	sp := ep.sp
-	sp.Codec = ev.pl.Name()
-	r := jesus.NewRoute(sp, inst)
-	if ev.routesN.Add(1) > maxParsedEndpoints {
-		ev.routes.Clear()
-		ev.routesN.Store(0)
-	}
-	ev.routes.Store(k, r)
-	return r
-}
-
-// markBad makes picks avoid endpoint key for a while. Expired marks are swept now and
-// then, so the map follows the endpoints that failed lately.
-func (b *Bus) markBad(key string) {
-	now := time.Now()
-	b.bad.Store(key, now.Add(b.o.hold))
-	if b.badMarks.Add(1)%256 == 0 {
-		b.bad.Range(func(k, v any) bool {
-			if !now.Before(v.(time.Time)) {
-				b.bad.CompareAndDelete(k, v)
-			}
-			return true
-		})
-	}
-}
-
-// endpointKey names an endpoint whatever the codec: "transport://addr".
-func endpointKey(sp channel.Spec) string { return sp.Transport + "://" + sp.Addr }
-
-// endpoint is a registered endpoint, parsed.
-type endpoint struct {
-	sp  channel.Spec
-	key string // endpointKey(sp)
-	ok  bool   // it parsed and has an address
-}
-
-// maxParsedEndpoints bounds the memo of parsed endpoints.
-const maxParsedEndpoints = 4096
-
-// parseEndpoint parses a registered endpoint once; picks happen on every emit.
-func (b *Bus) parseEndpoint(raw string) endpoint {
-	if e, ok := b.eps.Load(raw); ok {
-		return e.(endpoint)
-	}
-	var e endpoint
-	if sp, err := channel.ParseSpec(raw); err == nil && sp.Addr != "" {
-		e = endpoint{sp: sp, key: endpointKey(sp), ok: true}
-	}
-	if b.epsN.Add(1) > maxParsedEndpoints {
-		b.eps.Clear()
-		b.epsN.Store(0)
-	}
-	b.eps.Store(raw, e)
-	return e
-}
-
-// endpointFor returns the instance's endpoint on transport, preferring the channel named
-// name; among others the first by channel name.
-func (b *Bus) endpointFor(in registry.Instance, name, transport string) (endpoint, bool) {
-	if raw, ok := in.Endpoints[name]; ok {
-		if e := b.parseEndpoint(raw); e.ok && e.sp.Transport == transport {
-			return e, true
-		}
-	}
-	var best endpoint
-	bestName, found := "", false
-	for n, raw := range in.Endpoints {
-		if n == name || (found && n > bestName) {
-			continue
-		}
-		if e := b.parseEndpoint(raw); e.ok && e.sp.Transport == transport {
-			best, bestName, found = e, n, true
-		}
-	}
-	return best, found
 }
 
 // nextSeq returns the next sequence number of the stream to one listening instance, and

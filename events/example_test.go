@@ -42,12 +42,11 @@ func Example() {
 	}
 	defer cache.Close()
 
-	// The listener: a server that checks payloads against billing's listens before it acks.
+	// The listener: its handlers check payloads against billing's listens before the ack.
 	billing := set.Service("billing")
-	v := events.NewValidation(set, billing, nil)
-	srv := jesus.NewServer("billing", jesus.WithValidation(v))
+	srv := jesus.NewServer("billing")
 	defer srv.Close()
-	bus, err := events.New(billing, set, srv, cache, events.WithServerValidation(v))
+	bus, err := events.New(billing, set, nil, nil, srv) // nil discovery and client: it only listens
 	if err != nil {
 		panic(err)
 	}
@@ -66,12 +65,13 @@ func Example() {
 	if _, err := discovery.Register(ctx, srv, reg, billing); err != nil {
 		panic(err)
 	}
-	for len(cache.Instances("billing")) == 0 {
+	// The emitter: it finds listeners and their instances through discovery.
+	disc := discovery.New(cache)
+	defer disc.Close()
+	for len(disc.Listeners("order.created")) == 0 || len(cache.Instances("billing")) == 0 {
 		time.Sleep(time.Millisecond) // the cache follows etcd's watch
 	}
-
-	// The emitter.
-	orders, err := events.New(set.Service("orders"), set, nil, cache)
+	orders, err := events.New(set.Service("orders"), set, disc, nil, nil) // nil client: one of its own
 	if err != nil {
 		panic(err)
 	}
@@ -119,7 +119,9 @@ func ExampleEmit_invalid() {
 		panic(err)
 	}
 	defer cache.Close()
-	orders, err := events.New(set.Service("orders"), set, nil, cache)
+	disc := discovery.New(cache)
+	defer disc.Close()
+	orders, err := events.New(set.Service("orders"), set, disc, nil, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -31,19 +31,3 @@ func FuzzReadMeta(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseListens feeds hostile descriptor documents (as the registry holds them) to the
-// router's reading of listens: no panic, names sorted and unique.
-func FuzzParseListens(f *testing.F) {
-	f.Add([]byte(`{"service":"audit","listens":{"order.created":{"payload":{}},"log":{"payload":{}}}}`))
-	f.Add([]byte(`{"listens":[]}`))
-	f.Add([]byte(`{"listens":{"a":1,"a":2}}`))
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		evs := parseListens(doc)
-		for i := 1; i < len(evs); i++ {
-			if evs[i-1] >= evs[i] {
-				t.Fatalf("not sorted and unique: %q", evs)
-			}
-		}
-	})
-}

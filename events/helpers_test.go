@@ -161,9 +161,8 @@ func startNodeVia(t testing.TB, set *schema.Set, reg *registry.Registry, cache *
 	if d == nil {
 		t.Fatalf("no descriptor of %s", svc)
 	}
-	v := events.NewValidation(set, d, jesus.ServiceSchemas(set, d.Service, d.Version))
-	srv := jesus.NewServer(svc, jesus.WithValidation(v))
-	bus, err := events.New(d, set, srv, cache, events.WithServerValidation(v))
+	srv := jesus.NewServer(svc, jesus.WithValidation(jesus.ServiceSchemas(set, d.Service, d.Version)))
+	bus, err := events.New(d, set, newDisc(t, cache), nil, srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +224,17 @@ func stubMethods(srv *jesus.Server, d *schema.Descriptor) {
 // emitter returns a bus of service svc that only emits.
 func emitter(t testing.TB, set *schema.Set, cache *registry.Cache, svc string, opts ...events.Option) *events.Bus {
 	t.Helper()
-	b, err := events.New(set.Service(svc), set, nil, cache, opts...)
+	b, err := events.New(set.Service(svc), set, newDisc(t, cache), nil, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// newDisc follows cache until the test ends.
+func newDisc(t testing.TB, cache *registry.Cache) *discovery.Discovery {
+	d := discovery.New(cache)
+	t.Cleanup(d.Close)
+	return d
 }

@@ -24,15 +24,14 @@ type Event[T any] struct {
 }
 
 // On registers h as this service's handler of event, which self must declare under
-// listens, on the bus's server as method "<self>.event:<event>". The server decodes the
-// payload into T and, when created with NewValidation (and the bus with
-// WithServerValidation), checks it against self's listen schema before acknowledging.
-// Otherwise the bus checks it before h runs, but after the ack: an invalid ack event is
-// then acknowledged, counted in Stats.Invalid and not handled. h runs once per event id within the dedup window; its ctx
-// carries the incoming message, so calls and emits made with it pass the corrid on. An
-// error h returns is logged by the server and counted in Stats.HandlerErrors; it does
-// not make the emitter retry (the ack was already sent). Register handlers before the
-// server is registered in the registry.
+// listens, on the bus's server as method "<self>.event:<event>". The server checks the
+// payload against self's listen schema before it acknowledges (an invalid event is
+// refused with invalid_argument naming the listener and every failing pointer, counted
+// in Stats.Invalid) and decodes it into T. h runs once per event id within the dedup
+// window; its ctx carries the incoming message, so calls and emits made with it pass the
+// corrid on. An error h returns is logged by the server and counted in
+// Stats.HandlerErrors; it does not make the emitter retry (the ack was already sent).
+// Register handlers before the server is registered in the registry.
 func On[T any](b *Bus, event string, h func(ctx context.Context, ev Event[T]) error) error {
 	if b.srv == nil {
 		return fmt.Errorf("events: %s: On needs a bus with a server", b.self.ID())
@@ -40,13 +39,13 @@ func On[T any](b *Bus, event string, h func(ctx context.Context, ev Event[T]) er
 	if _, ok := b.self.Listens[event]; !ok {
 		return fmt.Errorf("events: %s does not listen to %q: declare it under listens", b.self.ID(), event)
 	}
-	var check *schema.Validator
-	if b.o.validation == nil {
-		v, err := b.set.Validator(b.self.Service, b.self.Version, schema.PartListenPayload, event)
-		if err != nil {
-			return fmt.Errorf("events: %s listen %q: payload schema: %w", b.self.ID(), event, err)
-		}
-		check = v
+	v, err := b.set.Validator(b.self.Service, b.self.Version, schema.PartListenPayload, event)
+	if err != nil {
+		return fmt.Errorf("events: %s listen %q: payload schema: %w", b.self.ID(), event, err)
+	}
+	var check jesus.Validator // nil: the listen schema accepts anything
+	if v != nil {
+		check = counting{jesus.SchemaValidator(v), &b.st.invalid}
 	}
 	b.onMu.Lock()
 	defer b.onMu.Unlock()
@@ -55,20 +54,17 @@ func On[T any](b *Bus, event string, h func(ctx context.Context, ev Event[T]) er
 	}
 	b.on[event] = true
 	jesus.HandleOneWay(b.srv, WireMethod(b.self.Service, event), func(ctx context.Context, p T) error {
-		in, ok := b.accept(ctx, event, check)
-		if !ok {
-			return nil
-		}
+		in := ctx.Value(incomingKey{}).(*incoming)
 		ev := Event[T]{Name: event, ID: in.id, From: in.from, CorrID: in.corrID, At: in.at, Payload: p}
 		if b.tails.active() {
-			b.tail(in, p)
+			b.tail(*in, p)
 		}
 		if err := h(ctx, ev); err != nil {
 			b.st.handlerErrors.Add(1)
 			return err
 		}
 		return nil
-	})
+	}, jesus.CheckRequests(check), jesus.Unlisted(), jesus.WithHandlerInterceptors(listenInterceptor{b, event}))
 	return nil
 }
 
@@ -80,51 +76,52 @@ type incoming struct {
 	src                     string
 }
 
-// accept reads the event's meta, counts it, and reports whether the handler should run:
-// not for a duplicate, a malformed meta or (without server validation) an invalid payload.
-func (b *Bus) accept(ctx context.Context, event string, check *schema.Validator) (incoming, bool) {
-	msg, ok := jesus.MsgFromContext(ctx)
-	if !ok {
-		b.st.decodeErrors.Add(1)
-		return incoming{}, false
+type incomingKey struct{}
+
+// listenInterceptor runs around every event handler of a bus, after the payload passed
+// the listen schema (and, for ack events, after the ack): it reads the event's meta,
+// counts the event, suppresses duplicates and passes the meta on in the context.
+type listenInterceptor struct {
+	b     *Bus
+	event string
+}
+
+func (l listenInterceptor) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
+	return func(ctx context.Context, call *jesus.Invocation) error {
+		in, ok := l.b.accept(call, l.event)
+		if !ok {
+			return nil
+		}
+		return next(context.WithValue(ctx, incomingKey{}, &in), call)
 	}
-	in, err := readMeta(msg.Meta.Extra, event)
+}
+
+func (l listenInterceptor) WrapStream(next jesus.StreamFunc) jesus.StreamFunc { return next }
+
+// accept reads the event's meta, counts it, and reports whether the handler should run:
+// not for a duplicate or a malformed meta.
+func (b *Bus) accept(call *jesus.Invocation, event string) (incoming, bool) {
+	in, err := readMeta(call.Meta.Extra, event)
 	if err != nil {
 		b.st.decodeErrors.Add(1)
-		b.o.logger.Warn("events: dropped an event with bad meta", "method", msg.Method, "from", msg.Meta.From, "corrid", msg.Meta.CorrID, "err", err)
+		b.o.logger.Warn("events: dropped an event with bad meta", "method", call.Method, "from", call.Meta.From, "corrid", call.Meta.CorrID, "err", err)
 		return in, false
 	}
-	in.from, in.corrID = msg.Meta.From, msg.Meta.CorrID
-	if msg.Meta.ReqIn > 0 {
-		in.at = time.Unix(0, msg.Meta.ReqIn)
-	}
-	if check != nil {
-		// No server validation: check here. For ack events the ack is already sent.
-		if err := b.checkPayload(msg, check); err != nil {
-			b.st.invalid.Add(1)
-			b.o.logger.Warn("events: dropped an event whose payload fails the listen schema", "event", event, "id", in.id, "from", in.from, "err", err)
-			return in, false
-		}
+	in.from, in.corrID = call.Meta.From, call.Meta.CorrID
+	if call.Meta.ReqIn > 0 {
+		in.at = time.Unix(0, call.Meta.ReqIn)
 	}
 	// noResponse events are never retried by the emitter, so only ack events are checked
 	// for duplicates (and only they fill the window).
-	if msg.Mode == jesus.ModeAck && !b.dedup.first(event+"\x00"+in.id, time.Now()) {
+	if call.Mode == jesus.ModeAck && !b.dedup.first(event+"\x00"+in.id, time.Now()) {
 		b.st.duplicates.Add(1)
 		return in, false
 	}
 	b.st.received.Add(1)
-	if in.seq > 0 && msg.Mode == jesus.ModeNoResponse {
+	if in.seq > 0 && call.Mode == jesus.ModeNoResponse {
 		b.streams.arrive(streamKey{in.src, event}, in.seq)
 	}
 	return in, true
-}
-
-func (b *Bus) checkPayload(msg *jesus.Msg, v *schema.Validator) error {
-	pl, err := b.o.codecs.Pipeline(msg.Codec)
-	if err != nil {
-		return err
-	}
-	return jesus.Decode(pl, jesus.SchemaValidator(v), msg.Data, nil)
 }
 
 // Limits on event meta read from the wire.

@@ -3,10 +3,6 @@ package events
 import (
 	"log/slog"
 	"time"
-
-	"github.com/jesus-go/jesus/channel"
-	"github.com/jesus-go/jesus/codec"
-	"github.com/jesus-go/jesus/jesus"
 )
 
 // Option configures a Bus.
@@ -17,9 +13,6 @@ type optionFunc func(*options)
 func (f optionFunc) apply(o *options) { f(o) }
 
 type options struct {
-	codecs       *codec.Registry
-	transports   channel.Set
-	cfg          channel.Config
 	logger       *slog.Logger
 	timeout      time.Duration
 	attempt      time.Duration
@@ -30,7 +23,6 @@ type options struct {
 	dedupWindow  time.Duration
 	dedupEntries int
 	tailBuffer   int
-	validation   *Validation
 }
 
 func defaults() options {
@@ -49,19 +41,9 @@ func defaults() options {
 
 func (o *options) fill() {
 	d := defaults()
-	if o.codecs == nil {
-		o.codecs = codec.NewRegistry(codec.DefaultLimits())
-	}
-	if o.transports == nil {
-		o.transports = jesus.DefaultTransports()
-	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.cfg.Logger == nil {
-		o.cfg.Logger = o.logger
-	}
-	o.cfg = o.cfg.WithDefaults()
 	if o.timeout <= 0 {
 		o.timeout = d.timeout
 	}
@@ -91,22 +73,8 @@ func (o *options) fill() {
 	}
 }
 
-// WithCodecs sets the codec registry used to encode payloads (default:
-// codec.NewRegistry(codec.DefaultLimits())).
-func WithCodecs(r *codec.Registry) Option { return optionFunc(func(o *options) { o.codecs = r }) }
-
-// WithTransports sets the transports events are sent over (default: jesus.DefaultTransports()).
-func WithTransports(s channel.Set) Option {
-	return optionFunc(func(o *options) { o.transports = s })
-}
-
-// WithChannelConfig sets the limits of the emitter's connections (e.g. MaxDatagram for
-// udp); zero fields keep their defaults.
-func WithChannelConfig(cfg channel.Config) Option {
-	return optionFunc(func(o *options) { o.cfg = cfg })
-}
-
-// WithLogger sets the logger (default: discard).
+// WithLogger sets the logger of the bus's own warnings (dropped events with bad meta;
+// default: discard). Connections, codecs and limits are the jesus client's and server's.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
 
 // WithTimeout bounds an Emit of an ack event whose context has no deadline (default 10 s):
@@ -137,10 +105,3 @@ func WithDedup(window time.Duration, entries int) Option {
 // WithTailBuffer sets the buffer of each Tail channel (default 256 records); a tail that
 // falls further behind loses records (Stats.TailDropped).
 func WithTailBuffer(n int) Option { return optionFunc(func(o *options) { o.tailBuffer = n }) }
-
-// WithServerValidation tells the bus that its server was created with v (see
-// NewValidation), so that listeners' payloads are checked before the ack and not again
-// in the bus; Stats.Invalid then counts v's refusals.
-func WithServerValidation(v *Validation) Option {
-	return optionFunc(func(o *options) { o.validation = v })
-}

@@ -39,9 +39,6 @@ func (b *Bus) Stats() Stats {
 		DecodeErrors: b.st.decodeErrors.Load(), Invalid: b.st.invalid.Load(),
 		HandlerErrors: b.st.handlerErrors.Load(), TailDropped: b.st.tailDropped.Load(),
 	}
-	if v := b.o.validation; v != nil {
-		s.Invalid += v.Invalid()
-	}
 	s.Lost = b.streams.lost()
 	s.Evicted = b.dedup.evictedCount()
 	return s

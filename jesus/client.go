@@ -121,6 +121,16 @@ func NewClient(name string, opts ...Option) *Client {
 	return c
 }
 
+// Name is the calling service's name (Meta.From of its requests).
+func (c *Client) Name() string { return c.name }
+
+// Codecs is the client's codec registry (WithCodecs), for layers that encode their own
+// data and send it with Do.
+func (c *Client) Codecs() *codec.Registry { return c.o.codecs }
+
+// Transports is the client's set of transports (WithTransports).
+func (c *Client) Transports() channel.Set { return c.o.transports }
+
 // Close closes every connection; calls in flight fail with unavailable. Repeat-safe.
 func (c *Client) Close() error {
 	c.mu.Lock()

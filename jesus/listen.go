@@ -55,8 +55,8 @@ func LoopbackAddrs(dir string) func(name string, sp channel.Spec) string {
 
 // CheckDescriptor reports every difference between the handlers registered on s and the
 // methods d declares: a declared method without a handler, a handler for an undeclared
-// method, or a handler whose mode differs from the declared one. Handlers named
-// "<service>.event:<event>" are event listeners and are not methods: they are ignored.
+// method, or a handler whose mode differs from the declared one. Handlers registered
+// with Unlisted (event listeners, the service API) are not methods: they are ignored.
 func (s *Server) CheckDescriptor(d *schema.Descriptor) error {
 	methods := *s.methods.Load()
 	var problems []string
@@ -70,9 +70,9 @@ func (s *Server) CheckDescriptor(d *schema.Descriptor) error {
 			problems = append(problems, fmt.Sprintf("%s is declared %s but its handler is %s", wire, m.Mode, h.kind))
 		}
 	}
-	for wire := range methods {
-		if strings.HasPrefix(wire, d.Service+".event:") {
-			continue // event listeners (package events) follow the descriptor's listens, not its methods
+	for wire, h := range methods {
+		if h.unlisted {
+			continue
 		}
 		name, ok := strings.CutPrefix(wire, d.Service+".")
 		if _, declared := d.Methods[name]; !ok || !declared {

@@ -93,6 +93,10 @@ type method struct {
 	// vals are the method's validators, looked up on its first request: a server's
 	// Validation describes its own descriptor, which does not change while it runs.
 	vals atomic.Pointer[methodVals]
+	// req replaces the server's Validation for requests when reqSet (CheckRequests).
+	req      Validator
+	reqSet   bool
+	unlisted bool // serves no method of the descriptor (Unlisted)
 }
 
 type methodVals struct{ req, res Validator }
@@ -103,6 +107,9 @@ func (m *method) validators(v Validation) *methodVals {
 		return mv
 	}
 	mv := &methodVals{req: validatorOf(v, partRequest, m.name), res: validatorOf(v, partResponse, m.name)}
+	if m.reqSet {
+		mv.req = m.req
+	}
 	m.vals.Store(mv)
 	return mv
 }
@@ -153,10 +160,10 @@ func hasDot(s string) bool {
 }
 
 // Handle registers a response-mode method: one request, one response or error.
-func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, req Req) (Res, error)) {
-	m := &method{name: name, kind: "response"}
+func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, req Req) (Res, error), opts ...HandlerOption) {
+	m, ics := newMethod(s, name, "response", opts)
 	m.modes[ModeResponse] = true
-	m.unary = chainUnary(s.o.intercept, func(ctx context.Context, inv *Invocation) error {
+	m.unary = chainUnary(ics, func(ctx context.Context, inv *Invocation) error {
 		res, err := h(ctx, *inv.Request.(*Req))
 		if err == nil {
 			inv.Response = &res
@@ -192,10 +199,10 @@ func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, re
 // HandleOneWay registers a method that returns nothing: the caller chooses noResponse
 // (Send: fire and forget) or ack (Ack: the server answers once it has accepted the request
 // — decoded, validated, admitted — and then runs h; a graceful Shutdown waits for h).
-func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, req Req) error) {
-	m := &method{name: name, kind: "one-way (noResponse or ack)"}
+func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, req Req) error, opts ...HandlerOption) {
+	m, ics := newMethod(s, name, "one-way (noResponse or ack)", opts)
 	m.modes[ModeNoResponse], m.modes[ModeAck] = true, true
-	m.unary = chainUnary(s.o.intercept, func(ctx context.Context, inv *Invocation) error {
+	m.unary = chainUnary(ics, func(ctx context.Context, inv *Invocation) error {
 		return h(ctx, *inv.Request.(*Req))
 	})
 	m.serve = func(ctx context.Context, c *call) {
@@ -244,10 +251,10 @@ func (d *detached) Value(key any) any           { return d.values.Value(key) }
 // HandleStream registers a stream method: the handler sends 0..N items with send, then
 // returns nil (end) or an error. send blocks while the caller is not reading (flow
 // control) and fails once the caller has gone away; the handler should return then.
-func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Context, req Req, send func(Item) error) error) {
-	m := &method{name: name, kind: "stream"}
+func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Context, req Req, send func(Item) error) error, opts ...HandlerOption) {
+	m, ics := newMethod(s, name, "stream", opts)
 	m.modes[ModeStream] = true
-	m.stream = chainStream(s.o.intercept, func(ctx context.Context, inv *Invocation, send func(any) error) error {
+	m.stream = chainStream(ics, func(ctx context.Context, inv *Invocation, send func(any) error) error {
 		return h(ctx, *inv.Request.(*Req), func(it Item) error { return send(it) })
 	})
 	m.serve = func(ctx context.Context, c *call) {

@@ -3,13 +3,13 @@ package discovery
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -44,18 +44,25 @@ func Register(ctx context.Context, s *jesus.Server, reg *registry.Registry, d *s
 }
 
 // Discovery resolves methods to live instances through the registry's watch-fed cache
-// (no etcd round trip per call), round robin, skipping for a moment an endpoint whose
-// connection failed. It also validates requests against the receivers' descriptors
-// (latest version of each service) and keeps its schemas current as versions appear.
+// (no etcd round trip per call) and validates requests and replies against the
+// receivers' descriptors (latest version of each service), kept current as versions
+// appear. It is the one route picker of the project: calls (Resolve) and events (Pick)
+// share its round robin and its memory of endpoints that failed. Safe for concurrent use.
 type Discovery struct {
 	cache *registry.Cache
 	hold  time.Duration // how long a failed endpoint is skipped
 
-	mu     sync.Mutex
-	set    *schema.Set
-	valid  atomic.Pointer[validation]
-	bad    sync.Map // endpoint -> time.Time until which it is skipped
-	routes sync.Map // endpoint -> parsed jesus.Route (without Instance)
+	mu    sync.Mutex
+	set   *schema.Set
+	rev   atomic.Int64  // the cache revision the set and listeners were built at
+	gen   atomic.Uint64 // bumped by every refresh
+	valid atomic.Pointer[validation]
+	lists atomic.Pointer[map[string][]string] // event -> services whose latest descriptor listens to it
+
+	bad      sync.Map // endpoint key -> time.Time until which it is skipped
+	badMarks atomic.Uint64
+	routes   sync.Map // routeKey -> jesus.Route without its instance
+	routesN  atomic.Int64
 
 	stop func()
 	done chan struct{}
@@ -82,10 +89,15 @@ func (d *Discovery) Close() {
 	<-d.done
 }
 
-// refresh adds descriptors the set does not have yet and renews the validator cache.
+// Cache is the registry cache d follows.
+func (d *Discovery) Cache() *registry.Cache { return d.cache }
+
+// refresh adds the descriptors the set does not have yet (each parsed and compiled once,
+// for validation, routing and events alike) and renews what is derived from them.
 func (d *Discovery) refresh() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	rev := d.cache.Revision()
 	for _, svc := range d.cache.Services() {
 		for _, v := range d.cache.Versions(svc) {
 			if d.set.Get(svc, v) != nil {
@@ -96,14 +108,51 @@ func (d *Discovery) refresh() {
 			}
 		}
 	}
+	lists := map[string][]string{}
+	for _, svc := range d.cache.Services() {
+		if desc := d.set.Service(svc); desc != nil {
+			for ev := range desc.Listens {
+				lists[ev] = append(lists[ev], svc)
+			}
+		}
+	}
+	for _, l := range lists {
+		sort.Strings(l)
+	}
+	d.lists.Store(&lists)
 	d.valid.Store(&validation{jesus.ReceiverSchemas(d.set)})
+	d.rev.Store(rev)
+	d.gen.Add(1)
+}
+
+// current brings d up to the cache's revision at once, so that a caller that saw the
+// cache move (a new listener, a new version) does not wait for the background refresh.
+func (d *Discovery) current() {
+	if d.cache.Revision() != d.rev.Load() {
+		d.refresh()
+	}
 }
 
 // Schemas returns the descriptors known so far.
 func (d *Discovery) Schemas() *schema.Set {
+	d.current()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.set
+}
+
+// Generation changes whenever what d knows of the registry changes (descriptors or
+// instances), for callers that derive tables from it.
+func (d *Discovery) Generation() uint64 {
+	d.current()
+	return d.gen.Load()
+}
+
+// Listeners returns the services whose latest descriptor lists event under listens,
+// sorted. The slice is shared: do not change it.
+func (d *Discovery) Listeners(event string) []string {
+	d.current()
+	return (*d.lists.Load())[event]
 }
 
 // RequestValidator implements jesus.Validation.
@@ -116,8 +165,8 @@ func (d *Discovery) ResponseValidator(method string) jesus.Validator {
 	return d.valid.Load().ResponseValidator(method)
 }
 
-// Resolve implements jesus.Resolver: the method's channel comes from the receiver's latest
-// descriptor, the instance from a round-robin pick among those offering that channel.
+// Resolve implements jesus.Resolver: the method's channel comes from the receiver's
+// latest descriptor, the instance from a round-robin pick among those offering it.
 func (d *Discovery) Resolve(ctx context.Context, method string) (jesus.Route, error) {
 	svc, name, ok := strings.Cut(method, ".")
 	if !ok {
@@ -131,38 +180,13 @@ func (d *Discovery) Resolve(ctx context.Context, method string) (jesus.Route, er
 	if !ok {
 		return jesus.Route{}, jesus.Errorf(jesus.CodeUnimplemented, "%s declares no method %s", desc.ID(), name)
 	}
-	return d.pick(svc, m.Channel)
-}
-
-// jesus.Route picks a live instance of svc offering the named channel.
-func (d *Discovery) pick(svc, chName string) (jesus.Route, error) {
-	now := time.Now()
-	inst, err := d.cache.Pick(svc, chName, func(in registry.Instance) bool {
-		ep, _ := in.Endpoint(chName)
-		until, bad := d.bad.Load(ep)
-		return bad && now.Before(until.(time.Time))
-	})
-	if err != nil {
-		return jesus.Route{}, jesus.Errorf(jesus.CodeUnavailable, "%v", err)
-	}
-	ep, _ := inst.Endpoint(chName)
-	if r, ok := d.routes.Load(ep); ok {
-		route := r.(jesus.Route)
-		route.Instance = inst.ID
-		return route, nil
-	}
-	sp, err := channel.ParseSpec(ep)
-	if err != nil {
-		return jesus.Route{}, jesus.Errorf(jesus.CodeInternal, "instance %s of %s: endpoint %q: %v", inst.ID, svc, ep, err)
-	}
-	route := jesus.NewRoute(sp, "")
-	d.routes.Store(ep, route)
-	route.Instance = inst.ID
-	return route, nil
+	return d.Pick(svc, Want{Channel: m.Channel})
 }
 
 // RouteChannel resolves a route to a live instance of svc on the channel named chName.
-func (d *Discovery) RouteChannel(svc, chName string) (jesus.Route, error) { return d.pick(svc, chName) }
+func (d *Discovery) RouteChannel(svc, chName string) (jesus.Route, error) {
+	return d.Pick(svc, Want{Channel: chName})
+}
 
 // OnChannel returns a resolver that sends every call to the channel named chName of the
 // receiver, instead of the channel its descriptor gives the method (e.g. to call an http
@@ -176,15 +200,10 @@ type namedChannel struct {
 
 func (r namedChannel) Resolve(_ context.Context, method string) (jesus.Route, error) {
 	svc, _, _ := strings.Cut(method, ".")
-	return r.d.pick(svc, r.name)
+	return r.d.Pick(svc, Want{Channel: r.name})
 }
 
 func (r namedChannel) Failed(rt jesus.Route, err error) { r.d.Failed(rt, err) }
-
-// Failed implements FailureReporter: the endpoint is skipped for a short while.
-func (d *Discovery) Failed(r jesus.Route, err error) {
-	d.bad.Store(r.Spec.String(), time.Now().Add(d.hold))
-}
 
 // validation boxes the current jesus.Validation for an atomic swap.
 type validation struct{ jesus.Validation }

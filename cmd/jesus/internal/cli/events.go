@@ -13,6 +13,7 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -144,7 +145,9 @@ Example:
 			if err != nil {
 				return withCode(ExitFailure, fmt.Errorf("emit: descriptor for %s: %w", event, err))
 			}
-			bus, err := events.New(self, set, nil, cache)
+			disc := discovery.New(cache)
+			defer disc.Close()
+			bus, err := events.New(self, set, disc, nil, nil)
 			if err != nil {
 				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
 			}
@@ -325,10 +328,9 @@ func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*
 		return fail(withCode(ExitFailure, fmt.Errorf("listen: descriptor: %w", err)))
 	}
 	self := set.Service(name)
-	v := events.NewValidation(set, self, nil)
-	srv := jesus.NewServer(name, jesus.WithValidation(v))
+	srv := jesus.NewServer(name)
 	undo = append(undo, func() { srv.Close() })
-	bus, err := events.New(self, set, srv, cache, events.WithServerValidation(v))
+	bus, err := events.New(self, set, nil, nil, srv) // it only listens
 	if err != nil {
 		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
 	}

@@ -3,13 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"github.com/jesus-go/jesus/channel/channeltest"
-	"github.com/jesus-go/jesus/schema/registry/registrytest"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
+	"github.com/jesus-go/jesus/schema/registry/registrytest"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/demo"

@@ -160,14 +160,13 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("service", svc)
-	v := events.NewValidation(w.Set, d, jesus.ServiceSchemas(w.Set, d.Service, d.Version))
 	n := &Node{Desc: d}
-	n.Server = jesus.NewServer(svc, jesus.WithValidation(v), jesus.WithLogger(logger))
+	n.Server = jesus.NewServer(svc, jesus.WithValidation(jesus.ServiceSchemas(w.Set, d.Service, d.Version)), jesus.WithLogger(logger))
 	n.disc = discovery.New(w.Cache)
 	// What the node sends and receives is held to what its descriptor declares under calls,
 	// else to the receiver's published schemas.
 	n.Client = jesus.NewClient(svc, jesus.WithResolver(n.disc), jesus.WithValidation(jesus.CallerSchemas(w.Set, d.Service, d.Version, n.disc)), jesus.WithLogger(logger))
-	bus, err := events.New(d, w.Set, n.Server, w.Cache, events.WithServerValidation(v), events.WithLogger(logger))
+	bus, err := events.New(d, w.Set, n.disc, n.Client, n.Server, events.WithLogger(logger))
 	if err != nil {
 		n.Server.Close()
 		n.Client.Close()

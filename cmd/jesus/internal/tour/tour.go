@@ -100,9 +100,9 @@ func Timing(observe func(method string, took time.Duration, code jesus.Code)) je
 }
 
 // Listen makes billing listen to order.created; srv is billing's server, which must be
-// registered (srv.Register) after On, so that emitters find it.
-func Listen(set *schema.Set, srv *jesus.Server, cache *registry.Cache, got chan<- OrderEvent) (*events.Bus, error) {
-	bus, err := events.New(set.Service("billing"), set, srv, cache)
+// registered (discovery.Register) after On, so that emitters find it.
+func Listen(set *schema.Set, srv *jesus.Server, got chan<- OrderEvent) (*events.Bus, error) {
+	bus, err := events.New(set.Service("billing"), set, nil, nil, srv) // no discovery, no client: it only listens
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +115,8 @@ func Listen(set *schema.Set, srv *jesus.Server, cache *registry.Cache, got chan<
 
 // Emit sends order.created from orders to every service that listens to it, over the
 // channel orders.json declares for it (http+json+gzip, ack mode).
-func Emit(ctx context.Context, set *schema.Set, cache *registry.Cache) (events.Result, error) {
-	bus, err := events.New(set.Service("orders"), set, nil, cache) // nil server: emit only
+func Emit(ctx context.Context, set *schema.Set, disc *discovery.Discovery, c *jesus.Client) (events.Result, error) {
+	bus, err := events.New(set.Service("orders"), set, disc, c, nil) // listeners through disc, sent by c; nil server: emit only
 	if err != nil {
 		return events.Result{}, err
 	}

@@ -218,7 +218,7 @@ func TestTour(t *testing.T) {
 	billing := jesus.NewServer("billing")
 	defer billing.Close()
 	evs := make(chan tour.OrderEvent, 1)
-	bus, err := tour.Listen(set, billing, cache, evs)
+	bus, err := tour.Listen(set, billing, evs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,11 @@ func TestTour(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitInstance(t, ctx, cache, "billing")
-	res, err := tour.Emit(ctx, set, cache)
+	disc := discovery.New(cache)
+	defer disc.Close()
+	shop := jesus.NewClient("orders")
+	defer shop.Close()
+	res, err := tour.Emit(ctx, set, disc, shop)
 	if err != nil || !reflect.DeepEqual(res.Acked, []string{"billing"}) {
 		t.Fatalf("Emit: %+v %v", res, err)
 	}
