@@ -5,8 +5,39 @@ import (
 	"strings"
 )
 
-// Transport names known to the channel layer.
-var transportNames = []string{"tcp", "unix", "http", "udp"}
+// The transport names are a closed set, like codec's names: descriptors name them and
+// PROTOCOL.md specifies each. A Set may hold another implementation under a name (e.g.
+// one wrapped for tests), not a new name. transports is the one source of the names and
+// of what each can carry (every implementation's Caps must agree; channeltest checks).
+var transports = []struct {
+	name string
+	caps Caps
+}{
+	{"tcp", Caps{Response: true, Stream: true, Reliable: true}},
+	{"unix", Caps{Response: true, Stream: true, Reliable: true}},
+	{"http", Caps{Response: true, Stream: true, Reliable: true}},
+	{"udp", Caps{}}, // datagrams: noResponse and ack only
+}
+
+// TransportNames returns the transport names, in the order documented.
+func TransportNames() []string {
+	out := make([]string, len(transports))
+	for i, t := range transports {
+		out[i] = t.name
+	}
+	return out
+}
+
+// TransportCaps returns what a transport of that name can carry (MaxMessage, which
+// depends on the configuration, is 0), and false for an unknown name.
+func TransportCaps(name string) (Caps, bool) {
+	for _, t := range transports {
+		if t.name == name {
+			return t.caps, true
+		}
+	}
+	return Caps{}, false
+}
 
 // Spec names a channel: a transport, a codec and, where known, an address.
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
@@ -31,7 +62,7 @@ func ParseSpec(s string) (Spec, error) {
 	parts := strings.Split(name, "+")
 	sp.Transport = parts[0]
 	if !knownTransport(sp.Transport) {
-		return sp, fmt.Errorf("channel: spec %q: unknown transport %q (want one of %s)", s, sp.Transport, strings.Join(transportNames, ", "))
+		return sp, fmt.Errorf("channel: spec %q: unknown transport %q (want one of %s)", s, sp.Transport, strings.Join(TransportNames(), ", "))
 	}
 	switch len(parts) {
 	case 1:
@@ -67,12 +98,8 @@ func (s Spec) Name() string {
 }
 
 func knownTransport(t string) bool {
-	for _, n := range transportNames {
-		if n == t {
-			return true
-		}
-	}
-	return false
+	_, ok := TransportCaps(t)
+	return ok
 }
 
 // Set is a caller-owned lookup of transports by name (no package-level registry).

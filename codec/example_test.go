@@ -66,25 +66,10 @@ func ExampleRegistry_Pipeline() {
 	// true codec: unknown name: compressor "brotli" in "json+brotli" (have gzip, none, s2, zstd)
 }
 
-func ExampleRegistry_FromHTTP() {
-	reg := codec.NewRegistry(codec.Limits{})
-	p, err := reg.FromHTTP("application/json; charset=utf-8", "gzip")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	v, err := p.UnmarshalValue(mustCompress(p, `{"qty": 2.50}`))
-	fmt.Println(p.Name(), v, err)
-	// Output:
-	// json+gzip map[qty:2.50] <nil>
-}
-
-func mustCompress(p *codec.Pipeline, s string) []byte {
-	b, err := p.Compressor().Compress(nil, []byte(s))
-	if err != nil {
-		panic(err)
-	}
-	return b
+func ExampleSerializerOf() {
+	ser, _ := codec.SerializerOf("application/x-msgpack")
+	fmt.Println(ser, codec.MediaType("json"), codec.CompressorNames())
+	// Output: msgpack application/json [none gzip zstd s2]
 }
 
 func ExamplePipeline_Unmarshal_limits() {

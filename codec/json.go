@@ -15,10 +15,6 @@ const (
 	SerializerMsgpack = "msgpack"
 )
 
-// ContentTyper is implemented by serializers that have an HTTP media type.
-type ContentTyper interface {
-	ContentType() string
-}
 
 // NewJSON returns the "json" serializer (encoding/json). Numbers decode as json.Number
 // wherever the target is an interface; nesting deeper than l.MaxDepth, number literals
@@ -40,7 +36,6 @@ type jsonEncoder struct {
 }
 
 func (*jsonSerializer) Name() string        { return SerializerJSON }
-func (*jsonSerializer) ContentType() string { return "application/json" }
 
 func (s *jsonSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	e, _ := s.encoders.Get().(*jsonEncoder)

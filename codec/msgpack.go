@@ -47,7 +47,6 @@ type msgpackDecoder struct {
 }
 
 func (*msgpackSerializer) Name() string        { return SerializerMsgpack }
-func (*msgpackSerializer) ContentType() string { return "application/msgpack" }
 
 func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	e, _ := s.encoders.Get().(*msgpackEncoder)

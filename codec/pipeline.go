@@ -22,11 +22,7 @@ func newPipeline(s Serializer, c Compressor, l Limits) *Pipeline {
 		p.name += "+" + c.Name()
 		p.cenc = c.Name()
 	}
-	if ct, ok := s.(ContentTyper); ok {
-		p.ctype = ct.ContentType()
-	} else {
-		p.ctype = "application/" + s.Name()
-	}
+	p.ctype = MediaType(s.Name())
 	return p
 }
 

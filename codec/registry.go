@@ -54,21 +54,15 @@ func NewRegistry(l Limits) *Registry {
 // Limits returns the limits the registry's decoders enforce, defaults filled in.
 func (r *Registry) Limits() Limits { return r.limits }
 
-func checkName(kind, name string) error {
-	if name == "" || strings.ContainsAny(name, "+; \t") {
-		return fmt.Errorf("codec: %s name %q must be non-empty without '+', ';' or spaces", kind, name)
-	}
-	return nil
-}
-
-// RegisterSerializer adds s, or replaces the serializer of the same name. Pipelines
-// built before keep the serializer they were built with.
+// RegisterSerializer replaces the serializer of s's name, which must be one of
+// SerializerNames (the set is closed). Pipelines built before keep the serializer they
+// were built with.
 func (r *Registry) RegisterSerializer(s Serializer) error {
 	if s == nil {
 		return fmt.Errorf("codec: RegisterSerializer(nil)")
 	}
-	if err := checkName("serializer", s.Name()); err != nil {
-		return err
+	if !KnownSerializer(s.Name()) {
+		return fmt.Errorf("%w: serializer %q: the names are a closed set (%s); an implementation may only replace one", ErrUnknown, s.Name(), strings.Join(SerializerNames(), ", "))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -79,14 +73,15 @@ func (r *Registry) RegisterSerializer(s Serializer) error {
 	return nil
 }
 
-// RegisterCompressor adds c, or replaces the compressor of the same name. Pipelines
-// built before keep the compressor they were built with.
+// RegisterCompressor replaces the compressor of c's name, which must be one of
+// CompressorNames (the set is closed). Pipelines built before keep the compressor they
+// were built with.
 func (r *Registry) RegisterCompressor(c Compressor) error {
 	if c == nil {
 		return fmt.Errorf("codec: RegisterCompressor(nil)")
 	}
-	if err := checkName("compressor", c.Name()); err != nil {
-		return err
+	if !KnownCompressor(c.Name()) {
+		return fmt.Errorf("%w: compressor %q: the names are a closed set (%s); an implementation may only replace one", ErrUnknown, c.Name(), strings.Join(CompressorNames(), ", "))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,56 +142,6 @@ func (r *Registry) remember(name string, p *Pipeline) {
 	m := maps.Clone(old)
 	m[name] = p
 	r.cache.Store(&m)
-}
-
-// FromHTTP returns the pipeline for an HTTP Content-Type and Content-Encoding.
-// Content types: application/json (parameters such as charset are ignored),
-// application/msgpack, application/x-msgpack, application/vnd.msgpack, and the
-// ContentType of any registered serializer that implements ContentTyper. An empty
-// encoding or "identity" means none; "x-gzip" means gzip.
-func (r *Registry) FromHTTP(contentType, contentEncoding string) (*Pipeline, error) {
-	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	var ser string
-	switch mt {
-	case "application/json":
-		ser = SerializerJSON
-	case "application/msgpack", "application/x-msgpack", "application/vnd.msgpack":
-		ser = SerializerMsgpack
-	default:
-		for name, s := range *r.serializers.Load() {
-			if ct, ok := s.(ContentTyper); ok && strings.EqualFold(ct.ContentType(), mt) {
-				ser = name
-				break
-			}
-		}
-		if ser == "" {
-			return nil, fmt.Errorf("%w: content type %q (have application/json, application/msgpack)", ErrUnknown, contentType)
-		}
-	}
-	enc := strings.ToLower(strings.TrimSpace(contentEncoding))
-	switch enc {
-	case "", "identity":
-		enc = CompressorNone
-	case "x-gzip":
-		enc = CompressorGzip
-	case CompressorNone:
-		return nil, fmt.Errorf("%w: content encoding %q (use identity or none at all)", ErrUnknown, contentEncoding)
-	}
-	if strings.Contains(enc, ",") {
-		return nil, fmt.Errorf("%w: content encoding %q: only one encoding is supported", ErrUnknown, contentEncoding)
-	}
-	if ser == SerializerJSON && enc == CompressorNone {
-		return r.Pipeline(SerializerJSON)
-	}
-	if ser == SerializerMsgpack && enc == CompressorNone {
-		return r.Pipeline(SerializerMsgpack)
-	}
-	p, err := r.build(contentType+" + "+contentEncoding, ser, enc)
-	if err != nil {
-		return nil, err
-	}
-	return p.cached(r), nil
 }
 
 // cached returns the cached pipeline of p's name, caching p if there is none.

@@ -409,8 +409,11 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 				bad(ptr+"/response", "%s mode has no response; remove the response schema", m.Mode)
 			}
 		}
-		if spec, ok := channelOf(ptr, m.Channel); ok && spec.Transport == "udp" && (mode == channel.ModeResponse || mode == channel.ModeStream) {
-			bad(ptr, "%s mode over udp channel %q; use tcp, unix or http", m.Mode, m.Channel)
+		if spec, ok := channelOf(ptr, m.Channel); ok {
+			caps, _ := channel.TransportCaps(spec.Transport)
+			if mode == channel.ModeResponse && !caps.Response || mode == channel.ModeStream && !caps.Stream {
+				bad(ptr, "%s mode over %s channel %q; use tcp, unix or http", m.Mode, spec.Transport, m.Channel)
+			}
 		}
 		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response}
 	}

@@ -234,10 +234,12 @@ func payload(n int, seed byte) []byte {
 
 func (s *suite) testName(t *testing.T) {
 	n := s.f.Transport.Name()
-	switch n {
-	case "tcp", "unix", "http", "udp":
-	default:
-		t.Errorf("Name() = %q, want one of tcp, unix, http, udp", n)
+	want, ok := channel.TransportCaps(n)
+	if !ok {
+		t.Errorf("Name() = %q, want one of %v", n, channel.TransportNames())
+	}
+	if got := s.caps; got.Response != want.Response || got.Stream != want.Stream || got.Reliable != want.Reliable {
+		t.Errorf("%s: Caps() %+v disagree with channel.TransportCaps %+v", n, got, want)
 	}
 	if !s.caps.Response && !s.caps.Stream {
 		t.Logf("%s: datagram-style transport (no response, no stream)", n)

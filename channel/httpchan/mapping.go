@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel/codes"
+	"github.com/jesus-go/jesus/codec"
 
 	"github.com/jesus-go/jesus/channel"
 )
@@ -64,20 +65,6 @@ func badRequest(format string, args ...any) *RequestError {
 	return &RequestError{Status: http.StatusBadRequest, Code: channel.CodeInvalidArgument, Message: "httpchan: " + fmt.Sprintf(format, args...)}
 }
 
-// serializers maps serializer names to their media types; the first listed media type
-// of a name is the one written.
-var serializerTypes = map[string]string{
-	"json":    "application/json",
-	"msgpack": "application/msgpack",
-}
-
-var mediaSerializers = map[string]string{
-	"application/json":        "json",
-	"application/msgpack":     "msgpack",
-	"application/x-msgpack":   "msgpack",
-	"application/vnd.msgpack": "msgpack",
-}
-
 var compressors = map[string]bool{"gzip": true, "zstd": true, "s2": true}
 
 // Shared header value slices of the common values, so that mapping a call does not
@@ -100,14 +87,14 @@ func headerValues(v string) []string {
 
 // codecHeaders returns the Content-Type, Content-Encoding and Jesus-Codec values for a
 // codec name. Names the standard headers cannot express travel in Jesus-Codec alone.
-func codecHeaders(codec string) (ctype, cenc, raw string) {
-	if codec == "" {
+func codecHeaders(name string) (ctype, cenc, raw string) {
+	if name == "" {
 		return "", "", ""
 	}
-	ser, comp, hasComp := strings.Cut(codec, "+")
-	ct, ok := serializerTypes[ser]
+	ser, comp, hasComp := strings.Cut(name, "+")
+	ct := codec.MediaType(ser)
 	switch {
-	case !ok:
+	case ct == "":
 	case !hasComp:
 		return ct, "", ""
 	case comp == "none":
@@ -115,7 +102,7 @@ func codecHeaders(codec string) (ctype, cenc, raw string) {
 	case compressors[comp]:
 		return ct, comp, ""
 	}
-	return "application/octet-stream", "", codec
+	return "application/octet-stream", "", name
 }
 
 // codecFromHeaders is the inverse of codecHeaders. An absent Content-Type means the
@@ -137,7 +124,7 @@ func codecFromHeaders(h http.Header) (string, *RequestError) {
 	if err != nil {
 		return "", badRequest("bad Content-Type %q: %v", ct, err)
 	}
-	ser, ok := mediaSerializers[mt]
+	ser, ok := codec.SerializerOf(mt)
 	if !ok {
 		return "", &RequestError{Status: http.StatusUnsupportedMediaType, Code: channel.CodeInvalidArgument,
 			Message: fmt.Sprintf("httpchan: unsupported Content-Type %q (want application/json or application/msgpack)", mt)}
