@@ -15,7 +15,6 @@ const (
 	SerializerMsgpack = "msgpack"
 )
 
-
 // NewJSON returns the "json" serializer (encoding/json). Numbers decode as json.Number
 // wherever the target is an interface; nesting deeper than l.MaxDepth, number literals
 // over 256 characters and exponents beyond ±999 are refused before decoding. HTML
@@ -35,7 +34,7 @@ type jsonEncoder struct {
 	enc *json.Encoder
 }
 
-func (*jsonSerializer) Name() string        { return SerializerJSON }
+func (*jsonSerializer) Name() string { return SerializerJSON }
 
 func (s *jsonSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	e, _ := s.encoders.Get().(*jsonEncoder)

@@ -46,7 +46,7 @@ type msgpackDecoder struct {
 	mapValue func(*msgpack.Decoder) (any, error)
 }
 
-func (*msgpackSerializer) Name() string        { return SerializerMsgpack }
+func (*msgpackSerializer) Name() string { return SerializerMsgpack }
 
 func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	e, _ := s.encoders.Get().(*msgpackEncoder)
