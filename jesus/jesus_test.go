@@ -408,7 +408,13 @@ func TestMultiFanOut(t *testing.T) {
 	leakCheck(t)
 	s1 := jesus.NewServer("a")
 	jesus.Handle(s1, "name", func(ctx context.Context, _ struct{}) (string, error) { return "a", nil })
-	c1 := startServer(t, s1, listenAddr(t, "tcp", "msgpack"))
+	var seen sync.Map // interceptors see every call of a fan-out, Target or not
+	c1 := startServer(t, s1, listenAddr(t, "tcp", "msgpack"), jesus.WithInterceptors(jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
+		return func(ctx context.Context, call *jesus.Invocation) error {
+			seen.Store(call.Method, true)
+			return next(ctx, call)
+		}
+	})))
 	s2 := jesus.NewServer("b")
 	jesus.Handle(s2, "name", func(ctx context.Context, _ struct{}) (string, error) {
 		return "", jesus.NewError(jesus.CodeNotFound, "no b")
@@ -428,6 +434,18 @@ func TestMultiFanOut(t *testing.T) {
 	}
 	if !errors.Is(res["second"], jesus.ErrNotFound) {
 		t.Fatalf("second: %v", res["second"])
+	}
+	for _, m := range []string{"a.name", "b.name"} {
+		if _, ok := seen.Load(m); !ok {
+			t.Errorf("the interceptor did not see %s", m)
+		}
+	}
+	// A fan-out whose context has ended fails every call at once.
+	done, cancel := context.WithCancel(ctxT(t))
+	cancel()
+	res = c1.Multi(done, jesus.MultiCall{Name: "late", Method: "a.name", Req: struct{}{}})
+	if !errors.Is(res["late"], jesus.ErrCanceled) {
+		t.Fatalf("late: %v", res["late"])
 	}
 }
 

@@ -26,8 +26,9 @@ const (
 	ModeStream     = channel.ModeStream
 )
 
-// Msg is a message as a handler or interceptor sees it before typed decoding: the method,
-// the encoded data with its codec, the meta, and the protocol fields.
+// Msg is a message as a handler sees it before typed decoding (MsgFromContext): the
+// method, the encoded data with its codec, the meta, and the protocol fields.
+// Interceptors see an Invocation instead.
 type Msg struct {
 	Method   string
 	Data     []byte // encoded by Codec; valid only during the handler

@@ -30,8 +30,15 @@ func (c *Client) Multi(ctx context.Context, calls ...MultiCall) map[string]error
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, MultiLimit)
 	for _, mc := range calls {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			mu.Lock()
+			out[mc.Name] = contextError(ctx.Err(), mc.Method)
+			mu.Unlock()
+			continue
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
@@ -53,7 +60,10 @@ func (c *Client) Multi(ctx context.Context, calls ...MultiCall) map[string]error
 	return out
 }
 
-// withResolver returns a view of c that shares its connections but resolves with r.
+// withResolver returns a view of c that shares its connections and interceptors but
+// resolves with r.
 func (c *Client) withResolver(r Resolver) *Client {
-	return &Client{name: c.name, o: clientOptions{common: c.o.common, resolver: r}, parent: c}
+	v := &Client{name: c.name, o: clientOptions{common: c.o.common, resolver: r}, parent: c}
+	v.unary = chainUnary(v.o.intercept, v.invoke)
+	return v
 }

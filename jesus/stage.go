@@ -130,12 +130,12 @@ func checkRaw(val Validator, pl *codec.Pipeline, raw []byte) (codecErr, schemaEr
 // "request" or "response from tcp://127.0.0.1:4100".
 func schemaFailure(err error, code Code, method, what string) *Error {
 	e := &Error{Code: code, Method: method, Message: what + " fails its schema", err: err}
-	var fl FailureLister
+	var own *Error // a custom Validator may refuse with an *Error listing its failures
 	if svc, fs, ok := failuresOf(err); ok {
 		e.Service, e.Failures = svc, fs
 		e.Message = what + " fails the schema of " + svc
-	} else if errors.As(err, &fl) {
-		e.Service, e.Failures = fl.ValidationFailures()
+	} else if errors.As(err, &own) && len(own.Failures) > 0 {
+		e.Service, e.Failures = own.Service, own.Failures
 		if e.Service != "" {
 			e.Message = what + " fails the schema of " + e.Service
 		}

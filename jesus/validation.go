@@ -1,6 +1,8 @@
 package jesus
 
-// Validator checks one JSON-ready value (what codec.Pipeline.UnmarshalValue returns).
+// Validator checks one JSON-ready value (what codec.Pipeline.UnmarshalValue returns). A
+// refusal that is an *Error with Failures (or a *schema.ValidationError) is reported with
+// its failing pointers.
 type Validator interface {
 	Validate(v any) error
 }
@@ -17,12 +19,6 @@ type Validation interface {
 	RequestValidator(method string) Validator
 	// ResponseValidator returns the validator of method's response data (stream: one item).
 	ResponseValidator(method string) Validator
-}
-
-// FailureLister is implemented by validation errors that carry every failing pointer.
-type FailureLister interface {
-	error
-	ValidationFailures() (service string, failures []Failure)
 }
 
 type part int

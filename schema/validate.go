@@ -101,9 +101,9 @@ func (v *Validator) Validate(x any) error {
 	return v.explain(x)
 }
 
-// ValidJS reports the verdict of jsonschema/v5 alone, without the compiled fast path; it is
-// there to compare both and to measure the difference.
-func (v *Validator) ValidJS(x any) bool {
+// validJS reports the verdict of jsonschema/v5 alone, without the compiled fast path, for
+// the tests that compare both and measure the difference (export_test.go).
+func (v *Validator) validJS(x any) bool {
 	if _, ok := precheck(x, v.maxDepth); !ok {
 		return false
 	}
