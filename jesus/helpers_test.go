@@ -2,13 +2,14 @@ package jesus_test
 
 import (
 	"context"
-	"github.com/jesus-go/jesus/channel/channeltest"
 	"iter"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
 
 	"github.com/jesus-go/jesus/jesus"
 )
