@@ -57,16 +57,10 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// waitFor polls cond (registry caches and counters have nothing to wait on), bounded.
+// waitFor waits until cond holds: registry caches and counters have nothing to wait on.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	channeltest.Eventually(t, 20*time.Second, what, cond)
 }
 
 func loadSchemas(t testing.TB, extra ...string) *schema.Set {

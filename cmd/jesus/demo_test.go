@@ -3,18 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 )
 
 // TestDemo runs "jesus demo" exactly as the README's first command does, so CI fails when
 // any step misbehaves.
 func TestDemo(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
@@ -48,14 +48,6 @@ func TestDemo(t *testing.T) {
 	}
 	if took > 20*time.Second {
 		t.Errorf("demo took %v; it should stay under 20 s", took)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutine leak after the demo: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
 

@@ -5,12 +5,12 @@ import (
 	"context"
 	"os"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 )
 
@@ -83,7 +83,7 @@ type job struct {
 // change: registry serve gets --listen 127.0.0.1:0, so that the test needs no fixed port;
 // the data directory is a temporary one (JESUS_DATA).
 func TestReadmeCLI(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	t.Chdir("../..")
 	b, err := os.ReadFile("README.md")
 	if err != nil {
@@ -195,12 +195,4 @@ func TestReadmeCLI(t *testing.T) {
 		jobs[i].done <- 0
 	}
 	jobs = nil
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-	}
 }

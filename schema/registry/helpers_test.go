@@ -51,18 +51,10 @@ func open(t testing.TB, e *embedded.Server, ttl time.Duration) *registry.Registr
 	return r
 }
 
-// waitFor polls cond every 5 ms until it holds or timeout passes, and returns how
-// long it took.
+// waitFor waits until cond holds (channeltest.Eventually) and says how long it took.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
+	return channeltest.Eventually(t, timeout, what, cond)
 }
 
 // checkGoroutines fails the test on goroutines left running after it.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
@@ -14,14 +15,8 @@ func TestStart(t *testing.T) {
 	if err := reg.PublishDescriptor(context.Background(), "orders", "1.0.0", doc); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if v, _, ok := cache.Latest("orders"); ok {
-			t.Logf("cache has orders %s", v)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the cache did not see the published descriptor")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the cache: it has nothing to wait on
-	}
+	channeltest.Eventually(t, 10*time.Second, "the published descriptor in the cache", func() bool {
+		_, _, ok := cache.Latest("orders")
+		return ok
+	})
 }

@@ -9,11 +9,11 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/tour"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
@@ -22,20 +22,8 @@ import (
 	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
-func leakCheck(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // polling the count: there is nothing to wait on
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 // blocks returns the fenced code blocks of README.md in the given language.
 func blocks(t *testing.T, readme, lang string) []string {
