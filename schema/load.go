@@ -100,6 +100,20 @@ var compiledMeta = sync.OnceValue(func() *jsonschema.Schema {
 	return meta
 })
 
+// draftURL is the dialect of every schema of a set.
+const draftURL = "https://json-schema.org/draft/2020-12/schema"
+
+// compiledDraft is the JSON Schema 2020-12 meta-schema, used to check every file as a schema
+// document before the compiler sees it: jsonschema/v5 leaves its state half-built after such a
+// failure and panics on the next reference into the same file.
+var compiledDraft = sync.OnceValue(func() *jsonschema.Schema {
+	meta, err := jsonschema.NewCompiler().Compile(draftURL)
+	if err != nil {
+		panic("schema: draft 2020-12 meta-schema: " + err.Error()) // built into jsonschema/v5
+	}
+	return meta
+})
+
 // NewSet returns an empty set.
 func NewSet(opts ...Option) *Set {
 	return &Set{
@@ -272,12 +286,69 @@ func (s *Set) newCompiler(extra map[string][]byte) *jsonschema.Compiler {
 	c.AssertFormat = true
 	c.LoadURL = refuseLoad
 	for n, b := range s.files {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(b)) // parsed before, cannot fail
+		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b))) // parsed before, cannot fail
 	}
 	for n, b := range extra {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(b))
+		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b)))
 	}
 	return c
+}
+
+// compilerDoc returns a file as the compiler sees it. The top-level "$schema" of a descriptor
+// is a hint for editors (often a relative path to descriptor.schema.json); the top level of a
+// descriptor is not a schema, and its schemas are draft 2020-12 whatever it says, so it is left out.
+func compilerDoc(b []byte) []byte {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return b
+	}
+	_, isDesc := top["service"]
+	if _, ok := top["$schema"]; !ok || !isDesc {
+		return b
+	}
+	delete(top, "$schema")
+	out, err := json.Marshal(top)
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+// checkDraft checks a whole file as a draft 2020-12 schema document ($defs and every keyword
+// the dialect knows), so that the compiler only ever sees well-formed schemas. A descriptor's
+// top-level "$schema" is not checked (see compilerDoc).
+func checkDraft(name string, v any) error {
+	if obj, ok := v.(map[string]any); ok {
+		if _, isDesc := obj["service"]; isDesc {
+			if _, ok := obj["$schema"]; ok {
+				c := make(map[string]any, len(obj))
+				for k, x := range obj {
+					c[k] = x
+				}
+				delete(c, "$schema")
+				v = c
+			}
+		}
+	}
+	if err := compiledDraft().Validate(v); err != nil {
+		return metaError(name, err)
+	}
+	return nil
+}
+
+// compile compiles one schema of the set; a panic inside jsonschema/v5 becomes an error that
+// names the file and the pointer, so that no input file can crash a process that loads it.
+func compile(c *jsonschema.Compiler, file, ptr string) (js *jsonschema.Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			js, err = nil, fmt.Errorf("schema: %s: %s: the schema compiler failed on this schema (%v); check its keywords and $refs", file, ptr, r)
+		}
+	}()
+	js, err = c.Compile(baseURL + file + "#" + ptr)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %s: %s: %s", file, ptr, compileMessage(err))
+	}
+	return js, nil
 }
 
 // decodeJSON decodes one file with numbers kept exact, after checking its nesting depth.
@@ -362,6 +433,9 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	}
 	if ptr := findID(obj, ""); ptr != "" {
 		return nil, fmt.Errorf("schema: %s: %s: $id is not supported: schemas of a set are named by file, refer to other files by relative name", name, ptr)
+	}
+	if err := checkDraft(name, v); err != nil {
+		return nil, err
 	}
 	if _, isDesc := obj["service"]; !isDesc {
 		return nil, nil
@@ -471,9 +545,9 @@ func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[v
 	var errs []error
 	for _, pr := range d.Parts() {
 		ptr := pr.Part.pointer(pr.Name)
-		js, err := c.Compile(baseURL + d.File + "#" + ptr)
+		js, err := compile(c, d.File, ptr)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("schema: %s: %s: %s", d.File, ptr, compileMessage(err)))
+			errs = append(errs, err)
 			continue
 		}
 		if cyc := inplaceCycle(js); cyc != "" {
