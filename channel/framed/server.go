@@ -458,6 +458,9 @@ func (sc *srvConn) request(in *inbound) error {
 		return nil
 	}
 	x := &srvExchange{sc: sc, id: id, mode: mode}
+	if e.Timeout > 0 {
+		x.deadline, x.timeout, x.method = channel.ReplyDeadline(time.Now(), e.Timeout), e.Timeout, e.Method
+	}
 	if mode == channel.ModeStream {
 		x.credits = e.Credits
 		if x.credits == 0 {
@@ -553,7 +556,14 @@ func (sc *srvConn) serve(x *srvExchange, in *inbound) {
 	answered := x.terminal
 	x.mu.Unlock()
 	if !answered && x.mode != channel.ModeNoResponse && x.ctx.Err() == nil {
-		sc.reject(x.id, x.mode, channel.CodeInternal, "framed: handler returned without a terminal reply")
+		if channel.IsLate(x.deadline) {
+			var late channel.Envelope
+			channel.LateReply(&late, x.method, x.timeout, "")
+			late.ID, late.Mode = x.id, x.mode
+			sc.l.send(&late)
+		} else {
+			sc.reject(x.id, x.mode, channel.CodeInternal, "framed: handler returned without a terminal reply")
+		}
 	}
 	sc.mu.Lock()
 	delete(sc.xs, x.id)
@@ -575,6 +585,12 @@ type srvExchange struct {
 	creditCh chan struct{}
 	terminal bool // noResponse: the handler refused the request (a TypeError reply)
 	returned bool
+
+	// A request with a timeout: a terminal reply after deadline goes out as
+	// channel.LateReply (deadline_exceeded), the same on every transport.
+	deadline time.Time
+	timeout  time.Duration
+	method   string
 }
 
 func (x *srvExchange) Peer() string { return x.sc.peer }
@@ -635,6 +651,9 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		}
 	}
 	e := *r
+	if r.Type.Terminal() && channel.IsLate(x.deadline) {
+		channel.LateReply(&e, x.method, x.timeout, r.Meta.CorrID)
+	}
 	e.ID, e.Mode = x.id, x.mode
 	b, err := appendFrame(&e, x.sc.ls.cfg.MaxMessage, x.sc.ls.t.where)
 	if err != nil {

@@ -158,6 +158,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	env := &call.env
+	received := time.Now()
 	rerr := parseHeadInto(r, env)
 	if rerr != nil {
 		l.refuseOneWay(mode)
@@ -193,6 +194,9 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := &call.rc
 	rw := &call.rw
 	rw.l, rw.w, rw.rc, rw.mode, rw.peer = l, w, rc, env.Mode, r.RemoteAddr
+	if env.Timeout > 0 {
+		rw.deadline, rw.timeout, rw.method = channel.ReplyDeadline(received, env.Timeout), env.Timeout, env.Method
+	}
 	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
 		if rerr = rw.startCredits(r, env); rerr != nil {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
@@ -338,6 +342,12 @@ type replyWriter struct {
 	cut      sync.WaitGroup // a write-cutting function of writeFrame that may be running
 
 	credit *credits
+
+	// A request with a timeout: a terminal reply after deadline goes out as
+	// channel.LateReply (504 deadline_exceeded), the same on every transport.
+	deadline time.Time
+	timeout  time.Duration
+	method   string
 }
 
 const (
@@ -364,6 +374,13 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		rw.dropped = true
 		rw.l.oneWayDropped.Add(1)
 		return nil
+	}
+	if reply.Type.Terminal() && channel.IsLate(rw.deadline) {
+		// The handler's ctx has most likely ended with the deadline: the late error
+		// goes out all the same, within WriteTimeout.
+		var late channel.Envelope
+		channel.LateReply(&late, rw.method, rw.timeout, reply.Meta.CorrID)
+		reply, ctx = &late, context.WithoutCancel(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -531,18 +548,26 @@ func (rw *replyWriter) finish() {
 	if rw.panicked {
 		msg = "httpchan: handler panicked"
 	}
+	code := channel.CodeInternal
+	if channel.IsLate(rw.deadline) {
+		var late channel.Envelope
+		channel.LateReply(&late, rw.method, rw.timeout, "")
+		code, msg = late.ErrCode, late.ErrMessage
+	}
 	switch rw.state {
 	case stateIdle:
 		rw.state = stateDone
-		writeError(rw.w, http.StatusInternalServerError, channel.CodeInternal, msg, nil)
+		writeError(rw.w, StatusFromCode(code), code, msg, nil)
 		rw.rc.Flush() // a flow-controlled caller ends its credit stream once it has the reply
 	case stateStreaming:
-		if rw.panicked {
-			msg = "httpchan: handler panicked before ending the stream"
-		} else {
-			msg = "httpchan: handler returned before ending the stream"
+		if code == channel.CodeInternal {
+			if rw.panicked {
+				msg = "httpchan: handler panicked before ending the stream"
+			} else {
+				msg = "httpchan: handler returned before ending the stream"
+			}
 		}
-		rw.frame = appendFrame(rw.frame[:0], &channel.Envelope{Type: channel.TypeError, Mode: channel.ModeStream, ErrCode: channel.CodeInternal, ErrMessage: msg})
+		rw.frame = appendFrame(rw.frame[:0], &channel.Envelope{Type: channel.TypeError, Mode: channel.ModeStream, ErrCode: code, ErrMessage: msg})
 		rw.state = stateDone
 		rw.setWriteDeadline()
 		if _, err := rw.w.Write(rw.frame); err == nil {
