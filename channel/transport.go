@@ -177,7 +177,7 @@ func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 type Config struct {
 	MaxMessage      int           // max encoded envelope, checked before allocating (4 MiB)
 	MaxInFlight     int           // max concurrent requests per connection (1024)
-	MaxPendingBytes int           // max queued outbound bytes per connection before it is dropped as a slow reader (16 MiB)
+	MaxPendingBytes int           // max memory held by queued outbound frames per connection (their buffers' capacity) before it is dropped as a slow reader (16 MiB)
 	WriteTimeout    time.Duration // max time one write may block (10 s)
 	DialTimeout     time.Duration // max time to connect (5 s)
 	StreamWindow    int           // stream items the caller lets the sender have in flight (64)

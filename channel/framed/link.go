@@ -149,11 +149,12 @@ func (l *link) deadErr() error {
 }
 
 // push appends an encoded frame to the queue; it never blocks. The link owns b from
-// here on, also on error. A peer that lets MaxPendingBytes pile up is disconnected.
+// here on, also on error. A peer that lets MaxPendingBytes pile up (counted as held)
+// is disconnected.
 // wasEmpty tells the caller that no one is draining the queue yet: it must signal
 // the writer or drain it itself.
 func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
-	n := len(*b)
+	n := held(b)
 	l.mu.Lock()
 	if l.err != nil || l.closing {
 		err := l.deadErr()
@@ -167,7 +168,7 @@ func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 	if queued := l.qBytes + n; queued > l.cfg.MaxPendingBytes {
 		l.mu.Unlock() // queued was read under the lock: the writer changes qBytes
 		putBuf(b)
-		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), queued, l.cfg.MaxPendingBytes)
+		err := fmt.Errorf("framed: peer %s is not reading: %d bytes held by queued frames would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), queued, l.cfg.MaxPendingBytes)
 		l.close(err)
 		return false, fmt.Errorf("%w: %v", channel.ErrClosed, err)
 	}
@@ -177,6 +178,11 @@ func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 	l.mu.Unlock()
 	return wasEmpty, nil
 }
+
+// held is what a queued frame costs against MaxPendingBytes: the capacity of its buffer,
+// which stays allocated until the frame is written, not the length of the frame (a
+// 230-byte reply sits in a 512-byte pooled buffer).
+func held(b *[]byte) int { return cap(*b) }
 
 // enqueue queues a frame for the writer goroutine. The reader uses it: it must never
 // block on the socket, or two peers whose readers both wait on writes would stall.
@@ -272,7 +278,7 @@ func (l *link) drainLocked() bool {
 		batch := l.batch
 		taken = 0
 		for _, b := range batch {
-			taken += len(*b)
+			taken += held(b)
 		}
 		closing, linger := l.closing, l.linger
 		l.mu.Unlock()
