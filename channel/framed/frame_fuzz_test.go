@@ -57,7 +57,7 @@ func FuzzFrameReader(f *testing.F) {
 			if frames > len(data) {
 				t.Fatalf("%d frames from %d bytes", frames, len(data))
 			}
-			b, err := readFrame(br, limit)
+			b, _, err := readFrame(br, limit, nil)
 			if err != nil {
 				var pe *protoError
 				if errors.As(err, &pe) || err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -88,7 +88,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Arrives in 1000-byte pieces: the buffer grows with the data.
-	got, err := readFrame(bufio.NewReader(&pieces{data: *b, sizes: []byte{}}), 1<<20)
+	got, _, err := readFrame(bufio.NewReader(&pieces{data: *b, sizes: []byte{}}), 1<<20, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

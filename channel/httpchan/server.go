@@ -38,7 +38,8 @@ type listener struct {
 	served   atomic.Bool
 	closing  atomic.Bool
 	inFlight atomic.Int64
-	detached sync.WaitGroup // handlers that outlive their ServeHTTP (ack, noResponse)
+	budget   *channel.Budget // what the listener holds for all its peers (Config.MemoryBudget)
+	detached sync.WaitGroup  // handlers that outlive their ServeHTTP (ack, noResponse)
 
 	oneWayReceived atomic.Uint64
 	oneWayDropped  atomic.Uint64
@@ -54,10 +55,13 @@ func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, er
 	if err != nil {
 		return nil, fmt.Errorf("httpchan: listen %s: %w", addr, err)
 	}
-	l := &listener{cfg: cfg, log: cfg.Logger, ln: ln, addr: ln.Addr().String()}
-	l.base, l.cancel = context.WithCancel(context.Background())
+	l := &listener{cfg: cfg, log: cfg.Logger, addr: ln.Addr().String(), budget: channel.BudgetOf(cfg)}
+	ll := &limitListener{Listener: ln, max: int64(cfg.MaxConns), budget: l.budget, log: cfg.Logger.Warn}
+	l.ln = ll
+	l.base, l.cancel = context.WithCancel(channel.WithBudget(context.Background(), l.budget))
 	l.srv = &http.Server{
 		Handler:           l,
+		ConnState:         ll.trackConn,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
@@ -187,6 +191,8 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if !detached {
 			l.inFlight.Add(-1)
+			l.budget.Release(call.charged)
+			call.charged = 0
 		}
 	}()
 
@@ -203,9 +209,29 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
+		// The body is charged to the budget before it is read: its declared length, or
+		// for a chunked one the most it may be; then what its buffer holds.
+		want := int64(limit)
+		if r.ContentLength >= 0 {
+			want = r.ContentLength
+		}
+		if !l.budget.Acquire(want) {
+			l.refuseOneWay(mode)
+			w.Header().Set("Connection", "close")
+			writeError(w, StatusFromCode(channel.CodeResourceExhausted), channel.CodeResourceExhausted, fmt.Sprintf(
+				"httpchan: a body of up to %d bytes would exceed the listener's memory budget of %d bytes (%d in use); retry later",
+				want, l.budget.Limit(), l.budget.Used()), nil)
+			return
+		}
 		// The limit is readBody's: Content-Length was checked above, and a chunked body
 		// is cut off past it; the refusal closes the connection.
 		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
+		call.charged = int64(cap(env.Data))
+		if call.charged > want {
+			l.budget.Acquire(call.charged - want) // a pooled buffer larger than the body: held all the same
+		} else {
+			l.budget.Release(want - call.charged)
+		}
 		if cap(env.Data) > cap(call.body) {
 			call.body = env.Data[:0]
 		}
@@ -229,10 +255,11 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			defer l.detached.Done()
 			defer l.inFlight.Add(-1)
 			l.run(l.base, hb.h, env, rw)
+			l.budget.Release(call.charged)
 		}()
 	case channel.ModeAck:
 		detached, recycle = true, false
-		l.serveAck(r, hb.h, env, rw)
+		l.serveAck(r, hb.h, call)
 	default:
 		l.run(r.Context(), hb.h, env, rw)
 		rw.finish()
@@ -245,10 +272,11 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inside ServeHTTP (response, stream) is reused once it has returned; ack and noResponse
 // handlers outlive ServeHTTP and their calls are left to the collector.
 type serverCall struct {
-	env  channel.Envelope
-	body []byte
-	rw   replyWriter
-	rc   http.ResponseController
+	env     channel.Envelope
+	body    []byte
+	rw      replyWriter
+	rc      http.ResponseController
+	charged int64 // of the listener's budget, for body
 }
 
 var callPool = sync.Pool{New: func() any { return new(serverCall) }}
@@ -272,19 +300,22 @@ func (c *serverCall) reset() {
 
 // serveAck runs an ack-mode handler in its own goroutine, so that the connection is free
 // for the next request once the 202 is out while the handler goes on running.
-func (l *listener) serveAck(r *http.Request, h channel.Handler, env *channel.Envelope, rw *replyWriter) {
+func (l *listener) serveAck(r *http.Request, h channel.Handler, call *serverCall) {
+	env, rw := &call.env, &call.rw
 	ctx, cancel := context.WithCancel(l.base)
 	// The caller gave up before the ack: later replies fail, and the handler's ctx ends.
 	stop := context.AfterFunc(r.Context(), func() { rw.abandon(cancel) })
 	rw.acked = make(chan struct{})
 	done := make(chan struct{})
 	l.detached.Add(1)
+	charged := call.charged
 	go func() {
 		defer l.detached.Done()
 		defer l.inFlight.Add(-1)
 		defer cancel()
 		l.run(ctx, h, env, rw)
 		rw.finish()
+		l.budget.Release(charged)
 		close(done)
 	}()
 	select {

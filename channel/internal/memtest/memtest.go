@@ -74,6 +74,29 @@ func (s *Sampler) sample() {
 	s.mu.Unlock()
 }
 
+// Settle samples until the heap stops growing (no new MiB for half a second) or wait
+// passes: the load has taken what it is going to take.
+func (s *Sampler) Settle(wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	var last uint64
+	for stable := 0; stable < 10 && time.Now().Before(deadline); {
+		s.sample()
+		if f := s.Peek(); f.HeapPeak > last+1<<20 {
+			last, stable = f.HeapPeak, 0
+		} else {
+			stable++
+		}
+		time.Sleep(50 * time.Millisecond) // polling the heap: there is nothing to wait on
+	}
+}
+
+// Peek returns the figures so far.
+func (s *Sampler) Peek() Figures {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.f
+}
+
 // Stop ends sampling and returns the figures.
 func (s *Sampler) Stop() Figures {
 	close(s.stop)
