@@ -169,4 +169,10 @@ func TestFrameOverBudget(t *testing.T) {
 	}
 	budget.Release(fill)
 	checkCall(t, good)
+	// Everything charged is given back once the connections are gone.
+	good.Close()
+	ln.Close()
+	if used := budget.Used(); used != 0 {
+		t.Fatalf("%d bytes of the budget still held after the listener closed", used)
+	}
 }

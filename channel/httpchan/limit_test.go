@@ -106,8 +106,18 @@ func TestBodyOverBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer x.Close()
 	if r, err := x.Recv(testCtx(t)); err != nil || r.Type != channel.TypeResponse {
 		t.Fatalf("after release: %v %v", r, err)
+	}
+	x.Close()
+	// Everything charged is given back once the connections are gone.
+	c.Close()
+	ln.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for budget.Used() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes of the budget still held after the listener closed", budget.Used())
+		}
+		time.Sleep(10 * time.Millisecond) // net/http reports closed connections on its own time
 	}
 }

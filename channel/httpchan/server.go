@@ -226,11 +226,15 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The limit is readBody's: Content-Length was checked above, and a chunked body
 		// is cut off past it; the refusal closes the connection.
 		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
-		call.charged = int64(cap(env.Data))
-		if call.charged > want {
-			l.budget.Acquire(call.charged - want) // a pooled buffer larger than the body: held all the same
-		} else {
-			l.budget.Release(want - call.charged)
+		// Charged from here on: what the body's buffer holds (a pooled one may be larger).
+		switch held := int64(cap(env.Data)); {
+		case held < want:
+			l.budget.Release(want - held)
+			call.charged = held
+		case held > want && l.budget.Acquire(held-want):
+			call.charged = held
+		default:
+			call.charged = want
 		}
 		if cap(env.Data) > cap(call.body) {
 			call.body = env.Data[:0]
