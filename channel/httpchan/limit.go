@@ -1,6 +1,7 @@
 package httpchan
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -52,4 +53,44 @@ func (ll *limitListener) trackConn(_ net.Conn, st http.ConnState) {
 		ll.n.Add(-1)
 		ll.budget.Release(connCost)
 	}
+}
+
+// bodyCharge is what a body is charged before it is read: its declared length, or for a
+// chunked one the most it may be.
+func bodyCharge(contentLength int64, limit int) int64 {
+	if contentLength >= 0 {
+		return contentLength
+	}
+	return int64(limit)
+}
+
+// chargeBody takes a request body's charge from the budget before it is read, or refuses
+// the request (429 resource_exhausted, the connection closed: its body is not read) and
+// reports false.
+func (l *listener) chargeBody(w http.ResponseWriter, r *http.Request, mode channel.Mode, limit int) bool {
+	want := bodyCharge(r.ContentLength, limit)
+	if l.budget.Acquire(want) {
+		return true
+	}
+	l.refuseOneWay(mode)
+	w.Header().Set("Connection", "close")
+	writeError(w, StatusFromCode(channel.CodeResourceExhausted), channel.CodeResourceExhausted, fmt.Sprintf(
+		"httpchan: a body of up to %d bytes would exceed the listener's memory budget of %d bytes (%d in use); retry later",
+		want, l.budget.Limit(), l.budget.Used()), nil)
+	return false
+}
+
+// settleBody turns a body's charge into what its buffer holds (held bytes; a pooled buffer
+// may be larger than the body) and returns the charge the request keeps until its handler
+// is done.
+func (l *listener) settleBody(held int, contentLength int64, limit int) int64 {
+	want, h := bodyCharge(contentLength, limit), int64(held)
+	switch {
+	case h < want:
+		l.budget.Release(want - h)
+		return h
+	case h > want && l.budget.Acquire(h-want):
+		return h
+	}
+	return want
 }

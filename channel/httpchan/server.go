@@ -209,33 +209,13 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		// The body is charged to the budget before it is read: its declared length, or
-		// for a chunked one the most it may be; then what its buffer holds.
-		want := int64(limit)
-		if r.ContentLength >= 0 {
-			want = r.ContentLength
-		}
-		if !l.budget.Acquire(want) {
-			l.refuseOneWay(mode)
-			w.Header().Set("Connection", "close")
-			writeError(w, StatusFromCode(channel.CodeResourceExhausted), channel.CodeResourceExhausted, fmt.Sprintf(
-				"httpchan: a body of up to %d bytes would exceed the listener's memory budget of %d bytes (%d in use); retry later",
-				want, l.budget.Limit(), l.budget.Used()), nil)
+		if !l.chargeBody(w, r, mode, limit) {
 			return
 		}
 		// The limit is readBody's: Content-Length was checked above, and a chunked body
 		// is cut off past it; the refusal closes the connection.
 		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
-		// Charged from here on: what the body's buffer holds (a pooled one may be larger).
-		switch held := int64(cap(env.Data)); {
-		case held < want:
-			l.budget.Release(want - held)
-			call.charged = held
-		case held > want && l.budget.Acquire(held-want):
-			call.charged = held
-		default:
-			call.charged = want
-		}
+		call.charged = l.settleBody(cap(env.Data), r.ContentLength, limit)
 		if cap(env.Data) > cap(call.body) {
 			call.body = env.Data[:0]
 		}
