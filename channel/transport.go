@@ -180,17 +180,26 @@ func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 type Config struct {
 	MaxMessage      int           // max encoded envelope, checked before allocating (4 MiB)
 	MaxInFlight     int           // max concurrent requests per connection (1024)
-	MaxPendingBytes int           // max queued outbound bytes per connection before it is dropped as a slow reader (16 MiB)
+	MaxPendingBytes int           // max memory held by queued outbound frames per connection (their buffers' capacity) before it is dropped as a slow reader (16 MiB)
 	WriteTimeout    time.Duration // max time one write may block (10 s)
 	DialTimeout     time.Duration // max time to connect (5 s)
 	StreamWindow    int           // stream items the caller lets the sender have in flight (64)
 	OneWayWindow    int           // framed: one-way credit a server grants per connection; a noResponse request costs 1 + size/4 KiB (1024)
 	PoolSize        int           // client connections per address on framed transports (2)
 	KeepAlive       time.Duration // ping interval on idle framed connections; <0 disables (30 s)
+	FrameTimeout    time.Duration // framed: max time from a frame's header to its last byte, so a partial frame is not held for long (20 s)
+
+	// MemoryBudget bounds what a listener holds for all its peers together: connections'
+	// buffers, frames and bodies being read, queued replies (DefaultMemoryBudget: a quarter
+	// of GOMEMLIMIT when set, else 128 MiB). Budget, when set, is shared instead (e.g. by
+	// every listener of one server) and MemoryBudget is ignored.
+	MemoryBudget int64
+	Budget       *Budget
+	MaxConns     int // connections per listener (framed, http); more are closed at once (1024)
 
 	ReadHeaderTimeout time.Duration // http (10 s)
-	ReadTimeout       time.Duration // http, whole request (60 s)
-	IdleTimeout       time.Duration // http keep-alive idle (120 s)
+	ReadTimeout       time.Duration // http, whole request body (20 s)
+	IdleTimeout       time.Duration // http keep-alive idle (30 s)
 	MaxHeaderBytes    int           // http (64 KiB)
 
 	MaxDatagram   int           // udp payload bytes (1400, under common MTUs; max 65507)
@@ -212,9 +221,12 @@ func DefaultConfig() Config {
 		OneWayWindow:      1024,
 		PoolSize:          2,
 		KeepAlive:         30 * time.Second,
+		FrameTimeout:      20 * time.Second,
+		MemoryBudget:      DefaultMemoryBudget(),
+		MaxConns:          1024,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		MaxDatagram:       1400,
 		RetryInterval:     50 * time.Millisecond,
@@ -245,6 +257,11 @@ func (c Config) WithDefaults() Config {
 	setInt(&c.OneWayWindow, d.OneWayWindow)
 	setInt(&c.PoolSize, d.PoolSize)
 	setDur(&c.KeepAlive, d.KeepAlive)
+	setDur(&c.FrameTimeout, d.FrameTimeout)
+	if c.MemoryBudget == 0 {
+		c.MemoryBudget = d.MemoryBudget
+	}
+	setInt(&c.MaxConns, d.MaxConns)
 	setDur(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
 	setDur(&c.ReadTimeout, d.ReadTimeout)
 	setDur(&c.IdleTimeout, d.IdleTimeout)
@@ -275,6 +292,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("channel: PoolSize %d must be at least 1", c.PoolSize)
 	case c.MaxDatagram < 64 || c.MaxDatagram > 65507:
 		return fmt.Errorf("channel: MaxDatagram %d is outside 64..65507", c.MaxDatagram)
+	case c.Budget == nil && c.MemoryBudget < int64(c.MaxMessage):
+		return fmt.Errorf("channel: MemoryBudget %d is below MaxMessage %d: a message of the maximum size could never be read", c.MemoryBudget, c.MaxMessage)
+	case c.Budget != nil && c.Budget.Limit() < int64(c.MaxMessage):
+		return fmt.Errorf("channel: Budget of %d bytes is below MaxMessage %d: a message of the maximum size could never be read", c.Budget.Limit(), c.MaxMessage)
+	case c.MaxConns < 1:
+		return fmt.Errorf("channel: MaxConns %d must be at least 1", c.MaxConns)
 	case c.MaxPendingBytes < c.MaxMessage:
 		return fmt.Errorf("channel: MaxPendingBytes %d is below MaxMessage %d", c.MaxPendingBytes, c.MaxMessage)
 	}

@@ -272,10 +272,10 @@ func (s *Set) newCompiler(extra map[string][]byte) *jsonschema.Compiler {
 	c.AssertFormat = true
 	c.LoadURL = refuseLoad
 	for n, b := range s.files {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(b)) // parsed before, cannot fail
+		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b))) // parsed before, cannot fail
 	}
 	for n, b := range extra {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(b))
+		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b)))
 	}
 	return c
 }
@@ -362,6 +362,9 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	}
 	if ptr := findID(obj, ""); ptr != "" {
 		return nil, fmt.Errorf("schema: %s: %s: $id is not supported: schemas of a set are named by file, refer to other files by relative name", name, ptr)
+	}
+	if err := checkDraft(name, v); err != nil {
+		return nil, err
 	}
 	if _, isDesc := obj["service"]; !isDesc {
 		return nil, nil
@@ -467,43 +470,6 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
-}
-
-// compileDescriptor compiles every schema of d and stores its validators in out.
-func (s *Set) compileDescriptor(c *jsonschema.Compiler, d *Descriptor, out map[vkey]*Validator) error {
-	var errs []error
-	for _, pr := range d.Parts() {
-		ptr := pr.Part.pointer(pr.Name)
-		js, err := c.Compile(baseURL + d.File + "#" + ptr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("schema: %s: %s: %s", d.File, ptr, compileMessage(err)))
-			continue
-		}
-		if cyc := inplaceCycle(js); cyc != "" {
-			errs = append(errs, fmt.Errorf("schema: %s: %s: $ref cycle that never consumes input, cannot be satisfied: %s", d.File, ptr, cyc))
-			continue
-		}
-		v := &Validator{
-			Service: d.Service, Version: d.Version, Part: pr.Part, Name: pr.Name,
-			js: js, fast: compileFast(js, s.opts.maxDepth), maxDepth: s.opts.maxDepth,
-		}
-		out[vkey{d.Service, d.Version, pr.Part, pr.Name}] = v
-	}
-	return errors.Join(errs...)
-}
-
-// compileMessage shortens a jsonschema compile error and strips the set's URL prefix.
-func compileMessage(err error) string {
-	msg := err.Error()
-	var se *jsonschema.SchemaError
-	if errors.As(err, &se) && se.Err != nil {
-		msg = se.Err.Error()
-	}
-	msg = strings.ReplaceAll(strings.TrimPrefix(msg, "jsonschema: "), baseURL, "")
-	if rest, ok := strings.CutPrefix(msg, "infinite loop "); ok {
-		msg = "$ref cycle that never consumes input, cannot be satisfied: " + rest
-	}
-	return msg
 }
 
 // Service returns the latest version (semver precedence) of a service, or nil.

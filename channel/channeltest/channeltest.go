@@ -78,6 +78,7 @@ func Run(t *testing.T, f Factory) {
 		{"RecvContext", s.testRecvContext},
 		{"StreamError", s.testStreamError},
 		{"Peer", s.testPeer},
+		{"LateReply", s.testLateReply},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1109,5 +1110,54 @@ func (s *suite) testPeer(t *testing.T) {
 	}
 	if p := <-peers; p == "" {
 		t.Error("ReplyWriter.Peer() is empty")
+	}
+}
+
+// testLateReply: a handler that replies, or returns without a reply, after the caller's
+// deadline (the request's Timeout) yields channel.LateReply on every transport: code
+// deadline_exceeded and the same message.
+func (s *suite) testLateReply(t *testing.T) {
+	cfg := s.config()
+	const timeout = 50 * time.Millisecond
+	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		// The handler waits for the deadline itself (the transport does not apply it),
+		// and a little past it.
+		dl, cancel := context.WithTimeout(ctx, req.Timeout+10*time.Millisecond)
+		defer cancel()
+		<-dl.Done()
+		if ctx.Err() != nil || strings.HasPrefix(string(req.Data), "silent") {
+			return
+		}
+		switch req.Mode {
+		case channel.ModeResponse:
+			w.Send(dl, &channel.Envelope{Type: channel.TypeResponse, Data: []byte("late")})
+		case channel.ModeAck:
+			w.Send(dl, &channel.Envelope{Type: channel.TypeAck})
+		case channel.ModeStream:
+			w.Send(dl, &channel.Envelope{Type: channel.TypeEnd})
+		}
+	}))
+	c := s.dial(t, srv.ln.Addr(), cfg)
+	modes := []channel.Mode{s.replyMode()}
+	if s.caps.Response {
+		modes = append(modes, channel.ModeAck)
+	}
+	if s.caps.Stream {
+		modes = append(modes, channel.ModeStream)
+	}
+	var want channel.Envelope
+	channel.LateReply(&want, "svc.slow", timeout, "")
+	for _, mode := range modes {
+		for _, data := range []string{"reply", "silent"} {
+			// Padded: udp bounds a reply to 3 times its request, and the error must fit.
+			req := &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.slow", Timeout: timeout, Data: []byte(data + strings.Repeat(" ", 64))}
+			r, err := call(tctx(t), c, req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", mode, data, err)
+			}
+			if r.Type != channel.TypeError || r.ErrCode != channel.CodeDeadlineExceeded || r.ErrMessage != want.ErrMessage {
+				t.Errorf("%s %s: got %s %q %q, want error %q %q", mode, data, r.Type, r.ErrCode, r.ErrMessage, want.ErrCode, want.ErrMessage)
+			}
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"time"
 
 	"github.com/jesus-go/jesus/channel"
 )
@@ -16,7 +18,8 @@ const (
 	framedVersion  = 1
 	frameHeaderLen = 4
 	// growStep bounds the first allocation for a frame: a peer that declares a large frame
-	// and then sends little of it costs memory for what it sent, not what it declared.
+	// and then sends less than this costs no more than it; one that sends more holds the
+	// declared size, charged to the listener's budget, for at most FrameTimeout.
 	growStep = 64 << 10
 )
 
@@ -43,16 +46,21 @@ func checkPreface(b []byte) error {
 // protoError is a violation of the framing by the peer: the reader answers it with a
 // TypeError (CodeInvalidArgument, id when known) and closes the connection.
 type protoError struct {
-	id  uint64
-	msg string
+	id   uint64
+	msg  string
+	code string // "" is channel.CodeInvalidArgument
 }
 
 func (e *protoError) Error() string { return "framed: " + e.msg }
 
-// readFrame reads one frame from r into a pooled buffer and returns it. The declared
-// length is checked against max before anything is allocated, and the buffer grows
-// with the bytes that actually arrive.
-func readFrame(r *bufio.Reader, max int) (*[]byte, error) {
+// readFrame reads one frame from r into a pooled buffer and returns it with the bytes
+// charged for it to lk's budget (which the caller releases with the buffer). The declared
+// length is checked against max before anything is allocated; a frame larger than
+// growStep is read into growStep bytes first, and only once more arrives into a buffer of
+// its declared size, charged before it is allocated: over the budget the frame is refused
+// (a protoError with CodeResourceExhausted). A frame not yet
+// buffered whole must arrive within FrameTimeout. lk may be nil (no budget, no timeout).
+func readFrame(r *bufio.Reader, max int, lk *link) (*[]byte, int64, error) {
 	// Peek, not io.ReadFull into an array: the array would escape through io.Reader,
 	// one allocation per frame.
 	hdr, err := r.Peek(frameHeaderLen)
@@ -60,48 +68,73 @@ func readFrame(r *bufio.Reader, max int) (*[]byte, error) {
 		if len(hdr) > 0 && err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	n := binary.BigEndian.Uint32(hdr)
 	r.Discard(frameHeaderLen)
 	if n == 0 || uint64(n) > uint64(max) {
-		return nil, &protoError{msg: fmt.Sprintf("frame length %d is outside 1..%d (MaxMessage)", n, max)}
+		return nil, 0, &protoError{msg: fmt.Sprintf("frame length %d is outside 1..%d (MaxMessage)", n, max)}
 	}
 	size := int(n)
-	first := size
-	if first > growStep {
-		first = growStep
+	var budget *channel.Budget
+	if lk != nil {
+		budget = lk.budget
+		if lk.cfg.FrameTimeout > 0 && r.Buffered() < size {
+			lk.nc.SetReadDeadline(time.Now().Add(lk.cfg.FrameTimeout))
+			defer lk.endFrameDeadline()
+		}
 	}
+	first := min(size, growStep)
 	bp := getBuf(first)
+	charged := int64(cap(*bp))
+	if !budget.Acquire(charged) {
+		putBuf(bp)
+		return nil, 0, overBudget(size, budget)
+	}
 	b := (*bp)[:0]
 	for len(b) < size {
-		want := size
-		if cap(b) < want {
-			// Double, but never past the declared size.
-			nc := 2 * cap(b)
-			if nc > size {
-				nc = size
+		if len(b) == cap(b) {
+			// The first step is full: past it the frame gets its declared size at once
+			// (growing by doubling would leave as much again in garbage, which the
+			// budget cannot see), charged before the copy, when old and new are both held.
+			if !budget.Acquire(int64(size)) {
+				*bp = b
+				putBuf(bp)
+				budget.Release(charged)
+				return nil, 0, overBudget(size, budget)
 			}
-			if nc > cap(b) {
-				nb := make([]byte, len(b), nc)
-				copy(nb, b)
-				b = nb
-			}
-			want = cap(b)
+			nb := make([]byte, len(b), size)
+			copy(nb, b)
+			*bp = b
+			putBuf(bp)
+			budget.Release(charged)
+			b, charged = nb, int64(size)
+			bp = &nb
 		}
+		want := min(size, cap(b))
 		m, err := io.ReadFull(r, b[len(b):want])
 		b = b[:len(b)+m]
 		if err != nil {
 			*bp = b
 			putBuf(bp)
+			budget.Release(charged)
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = fmt.Errorf("framed: a %d-byte frame did not arrive within FrameTimeout (%d bytes came): %w", size, len(b), err)
+			}
+			return nil, 0, err
 		}
 	}
 	*bp = b
-	return bp, nil
+	return bp, charged, nil
+}
+
+func overBudget(size int, b *channel.Budget) error {
+	return &protoError{code: channel.CodeResourceExhausted, msg: fmt.Sprintf(
+		"a %d-byte frame would exceed the listener's memory budget of %d bytes (%d in use); retry later", size, b.Limit(), b.Used())}
 }
 
 // appendFrame encodes e as a frame into a pooled buffer, or returns a *channel.TooLargeError

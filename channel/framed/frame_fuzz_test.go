@@ -52,12 +52,20 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(req[:len(req)-2], []byte{1})
 	f.Fuzz(func(t *testing.T, data, sizes []byte) {
 		br := bufio.NewReaderSize(&pieces{data: data, sizes: sizes}, 64)
+		// A budget smaller than the 4 KiB tier: some frames are refused. Whatever
+		// happens, every byte charged comes back.
+		lk := &link{cfg: &channel.Config{}, budget: channel.NewBudget(2 << 10)}
+		defer func() {
+			if used := lk.budget.Used(); used != 0 {
+				t.Fatalf("%d bytes of the budget not given back", used)
+			}
+		}()
 		consumed := 0
 		for frames := 0; ; frames++ {
 			if frames > len(data) {
 				t.Fatalf("%d frames from %d bytes", frames, len(data))
 			}
-			b, err := readFrame(br, limit)
+			b, charged, err := readFrame(br, limit, lk)
 			if err != nil {
 				var pe *protoError
 				if errors.As(err, &pe) || err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -76,7 +84,11 @@ func FuzzFrameReader(f *testing.F) {
 			if err := channel.ParseEnvelope(*b, &e); err != nil && !errors.Is(err, channel.ErrMalformed) {
 				t.Fatalf("parse error %v does not wrap ErrMalformed", err)
 			}
+			if charged != int64(cap(*b)) {
+				t.Fatalf("a buffer of %d bytes charged %d", cap(*b), charged)
+			}
 			putBuf(b)
+			lk.budget.Release(charged)
 		}
 	})
 }
@@ -88,7 +100,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Arrives in 1000-byte pieces: the buffer grows with the data.
-	got, err := readFrame(bufio.NewReader(&pieces{data: *b, sizes: []byte{}}), 1<<20)
+	got, _, err := readFrame(bufio.NewReader(&pieces{data: *b, sizes: []byte{}}), 1<<20, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

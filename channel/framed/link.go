@@ -40,6 +40,22 @@ type link struct {
 	halfClosed bool      // drainLinger finished: nothing more is written; guarded by wmu
 
 	activity atomic.Bool // a frame arrived since the keep-alive timer last looked
+
+	// budget is the listener's memory budget (nil on the client side): frames being read
+	// and queued frames are charged to it, and released when their buffers are.
+	budget *channel.Budget
+
+	lingerUntil atomic.Int64 // unix nanoseconds of the read deadline halfClose set, or 0
+}
+
+// endFrameDeadline lifts the FrameTimeout deadline once a frame is read, unless a
+// half-close set its own meanwhile (halfClose stores it before setting it, and this
+// looks after clearing, so one of the two sets it last).
+func (l *link) endFrameDeadline() {
+	l.nc.SetReadDeadline(time.Time{})
+	if t := l.lingerUntil.Load(); t != 0 {
+		l.nc.SetReadDeadline(time.Unix(0, t))
+	}
 }
 
 func newLink(nc net.Conn, cfg *channel.Config, where string) *link {
@@ -66,6 +82,7 @@ func (l *link) close(cause error) {
 	close(l.dead)
 	l.mu.Unlock()
 	for _, b := range q {
+		l.budget.Release(int64(held(b)))
 		putBuf(b)
 	}
 	l.nc.Close()
@@ -119,7 +136,9 @@ func (l *link) halfClose() bool {
 	if !ok || cw.CloseWrite() != nil {
 		return false
 	}
-	l.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	dl := time.Now().Add(lingerTimeout)
+	l.lingerUntil.Store(dl.UnixNano()) // before the deadline: see endFrameDeadline
+	l.nc.SetReadDeadline(dl)
 	l.halfClosed = true
 	return true
 }
@@ -149,11 +168,12 @@ func (l *link) deadErr() error {
 }
 
 // push appends an encoded frame to the queue; it never blocks. The link owns b from
-// here on, also on error. A peer that lets MaxPendingBytes pile up is disconnected.
+// here on, also on error. A peer that lets MaxPendingBytes pile up (counted as held)
+// is disconnected.
 // wasEmpty tells the caller that no one is draining the queue yet: it must signal
 // the writer or drain it itself.
 func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
-	n := len(*b)
+	n := held(b)
 	l.mu.Lock()
 	if l.err != nil || l.closing {
 		err := l.deadErr()
@@ -167,7 +187,14 @@ func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 	if queued := l.qBytes + n; queued > l.cfg.MaxPendingBytes {
 		l.mu.Unlock() // queued was read under the lock: the writer changes qBytes
 		putBuf(b)
-		err := fmt.Errorf("framed: peer %s is not reading: %d bytes queued would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), queued, l.cfg.MaxPendingBytes)
+		err := fmt.Errorf("framed: peer %s is not reading: %d bytes held by queued frames would exceed MaxPendingBytes %d", l.nc.RemoteAddr(), queued, l.cfg.MaxPendingBytes)
+		l.close(err)
+		return false, fmt.Errorf("%w: %v", channel.ErrClosed, err)
+	}
+	if !l.budget.Acquire(int64(n)) {
+		l.mu.Unlock()
+		putBuf(b)
+		err := fmt.Errorf("framed: peer %s: a %d-byte reply would exceed the listener's memory budget of %d bytes (%d in use; MemoryBudget)", l.nc.RemoteAddr(), n, l.budget.Limit(), l.budget.Used())
 		l.close(err)
 		return false, fmt.Errorf("%w: %v", channel.ErrClosed, err)
 	}
@@ -177,6 +204,11 @@ func (l *link) push(b *[]byte) (wasEmpty bool, err error) {
 	l.mu.Unlock()
 	return wasEmpty, nil
 }
+
+// held is what a queued frame costs against MaxPendingBytes: the capacity of its buffer,
+// which stays allocated until the frame is written, not the length of the frame (a
+// 230-byte reply sits in a 512-byte pooled buffer).
+func held(b *[]byte) int { return cap(*b) }
 
 // enqueue queues a frame for the writer goroutine. The reader uses it: it must never
 // block on the socket, or two peers whose readers both wait on writes would stall.
@@ -272,7 +304,7 @@ func (l *link) drainLocked() bool {
 		batch := l.batch
 		taken = 0
 		for _, b := range batch {
-			taken += len(*b)
+			taken += held(b)
 		}
 		closing, linger := l.closing, l.linger
 		l.mu.Unlock()
@@ -305,10 +337,12 @@ func (l *link) drainLocked() bool {
 		}
 		for i, b := range batch {
 			_, err := bw.Write(*b)
+			l.budget.Release(int64(held(b)))
 			putBuf(b)
 			batch[i] = nil
 			if err != nil {
 				for _, r := range batch[i+1:] {
+					l.budget.Release(int64(held(r)))
 					putBuf(r)
 				}
 				clear(batch)
@@ -329,14 +363,14 @@ var errHandedOff = errors.New("framed: reading was handed to another goroutine")
 // returned because dispatch handed reading to another goroutine (errHandedOff).
 func (l *link) readLoop(br *bufio.Reader, dispatch func(*inbound) error) (handedOff bool) {
 	for {
-		b, err := readFrame(br, l.cfg.MaxMessage)
+		b, charged, err := readFrame(br, l.cfg.MaxMessage, l)
 		if err != nil {
 			l.fail(err)
 			return false
 		}
 		l.activity.Store(true)
 		in := getInbound()
-		in.buf = b
+		in.buf, in.budget, in.charged = b, l.budget, charged
 		if err := channel.ParseEnvelope(*b, &in.env); err != nil {
 			id := in.env.ID
 			in.release()
@@ -371,18 +405,25 @@ func (l *link) fail(err error) {
 	}
 	var pe *protoError
 	if errors.As(err, &pe) {
+		code := pe.code
+		if code == "" {
+			code = channel.CodeInvalidArgument
+		}
 		l.cfg.Logger.Warn("framed: closing a connection after a framing violation", "peer", l.nc.RemoteAddr().String(), "err", pe.msg)
-		l.send(&channel.Envelope{Type: channel.TypeError, ID: pe.id, ErrCode: channel.CodeInvalidArgument, ErrMessage: pe.Error()})
+		l.send(&channel.Envelope{Type: channel.TypeError, ID: pe.id, ErrCode: code, ErrMessage: pe.Error()})
 		l.drain() // the writer flushes the error, then closes
 		return
 	}
 	l.close(err)
 }
 
-// inbound is a received envelope and the pooled buffer its Data aliases.
+// inbound is a received envelope and the pooled buffer its Data aliases, with what that
+// buffer was charged to the listener's budget.
 type inbound struct {
-	env channel.Envelope
-	buf *[]byte
+	env     channel.Envelope
+	buf     *[]byte
+	budget  *channel.Budget
+	charged int64
 }
 
 var inboundPool = sync.Pool{New: func() any { return new(inbound) }}
@@ -394,7 +435,8 @@ func (in *inbound) release() {
 		return
 	}
 	putBuf(in.buf)
-	in.buf = nil
+	in.budget.Release(in.charged)
+	in.buf, in.budget, in.charged = nil, nil, 0
 	in.env = channel.Envelope{}
 	inboundPool.Put(in)
 }

@@ -51,12 +51,19 @@ type listener struct {
 
 	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
 	owTasks               sync.Pool     // *oneWayTask
+
+	budget  *channel.Budget // what the listener holds for all its peers (Config.MemoryBudget)
+	refused atomic.Uint64   // connections closed at accept: over MaxConns or the budget
 }
+
+// connCost is what one server connection holds whatever it does: its bufio reader and
+// writer (32 KiB each) and its goroutines' stacks, charged to the budget at accept.
+const connCost = 72 << 10
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{t: t, nl: nl, cfg: cfg, base: ctx, kill: cancel, conns: make(map[*srvConn]struct{}),
-		pool: workerpool.New(workerIdle), owTasks: sync.Pool{New: newOneWayTask}}
+		pool: workerpool.New(workerIdle), owTasks: sync.Pool{New: newOneWayTask}, budget: channel.BudgetOf(cfg)}
 	l.inlineTimer = time.AfterFunc(time.Hour, l.checkInline)
 	l.inlineTimer.Stop()
 	return l
@@ -146,6 +153,18 @@ func (l *listener) Serve(h channel.Handler) error {
 		if l.stopping {
 			l.mu.Unlock()
 			nc.Close()
+			continue
+		}
+		if len(l.conns) >= l.cfg.MaxConns || !l.budget.Acquire(connCost) {
+			// Refused before anything is spent on it: closed before the preface, which a
+			// client reports as a connection the server closed.
+			n := len(l.conns)
+			l.mu.Unlock()
+			nc.Close()
+			if r := l.refused.Add(1); r&(r-1) == 0 { // log the 1st, 2nd, 4th, 8th ...
+				l.cfg.Logger.Warn("framed: connection refused", "listener", l.Addr(), "conns", n, "max_conns", l.cfg.MaxConns,
+					"budget_used", l.budget.Used(), "budget", l.budget.Limit())
+			}
 			continue
 		}
 		sc := &srvConn{ls: l, h: h, xs: make(map[uint64]*srvExchange)}
@@ -300,8 +319,12 @@ func (sc *srvConn) finish() {
 
 func (sc *srvConn) forget() {
 	sc.ls.mu.Lock()
+	_, ok := sc.ls.conns[sc]
 	delete(sc.ls.conns, sc)
 	sc.ls.mu.Unlock()
+	if ok {
+		sc.ls.budget.Release(connCost)
+	}
 }
 
 func (sc *srvConn) closeHard() {
@@ -363,8 +386,9 @@ func (sc *srvConn) run(nc net.Conn) {
 	if sc.peer == "" || sc.peer == "@" {
 		sc.peer = ls.t.name + ":" + ls.Addr()
 	}
-	sc.ctx, sc.cancel = context.WithCancel(ls.base)
+	sc.ctx, sc.cancel = context.WithCancel(channel.WithBudget(ls.base, ls.budget))
 	lk := newLink(nc, &ls.cfg, ls.t.where)
+	lk.budget = ls.budget
 	lk.onClose = func(error) { sc.cancel() }
 	sc.br = br
 	sc.mu.Lock()
@@ -458,6 +482,9 @@ func (sc *srvConn) request(in *inbound) error {
 		return nil
 	}
 	x := &srvExchange{sc: sc, id: id, mode: mode}
+	if e.Timeout > 0 {
+		x.deadline, x.timeout, x.method = channel.ReplyDeadline(time.Now(), e.Timeout), e.Timeout, e.Method
+	}
 	if mode == channel.ModeStream {
 		x.credits = e.Credits
 		if x.credits == 0 {
@@ -553,7 +580,14 @@ func (sc *srvConn) serve(x *srvExchange, in *inbound) {
 	answered := x.terminal
 	x.mu.Unlock()
 	if !answered && x.mode != channel.ModeNoResponse && x.ctx.Err() == nil {
-		sc.reject(x.id, x.mode, channel.CodeInternal, "framed: handler returned without a terminal reply")
+		if channel.IsLate(x.deadline) {
+			var late channel.Envelope
+			channel.LateReply(&late, x.method, x.timeout, "")
+			late.ID, late.Mode = x.id, x.mode
+			sc.l.send(&late)
+		} else {
+			sc.reject(x.id, x.mode, channel.CodeInternal, "framed: handler returned without a terminal reply")
+		}
 	}
 	sc.mu.Lock()
 	delete(sc.xs, x.id)
@@ -575,6 +609,12 @@ type srvExchange struct {
 	creditCh chan struct{}
 	terminal bool // noResponse: the handler refused the request (a TypeError reply)
 	returned bool
+
+	// A request with a timeout: a terminal reply after deadline goes out as
+	// channel.LateReply (deadline_exceeded), the same on every transport.
+	deadline time.Time
+	timeout  time.Duration
+	method   string
 }
 
 func (x *srvExchange) Peer() string { return x.sc.peer }
@@ -635,6 +675,9 @@ func (x *srvExchange) Send(ctx context.Context, r *channel.Envelope) error {
 		}
 	}
 	e := *r
+	if r.Type.Terminal() && channel.IsLate(x.deadline) {
+		channel.LateReply(&e, x.method, x.timeout, r.Meta.CorrID)
+	}
 	e.ID, e.Mode = x.id, x.mode
 	b, err := appendFrame(&e, x.sc.ls.cfg.MaxMessage, x.sc.ls.t.where)
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 func TCP() channel.Transport { return tcpTransport }
 
 // Unix returns the framed transport over unix stream sockets ("unix"). Addresses are
-// socket paths; Listen fails when the path exists, and Close removes it.
+// socket paths. Listen removes a socket file left behind by a listener that died (a
+// connect to it is refused) and fails when something is live on it or the path is not a
+// socket; Close removes it.
 func Unix() channel.Transport { return unixTransport }
 
 var (
@@ -59,6 +61,11 @@ func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config)
 	}
 	if err := t.checkAddr(addr); err != nil {
 		return nil, err
+	}
+	if t.name == "unix" {
+		if err := clearStaleSocket(ctx, addr); err != nil {
+			return nil, err
+		}
 	}
 	var lc net.ListenConfig
 	nl, err := lc.Listen(ctx, t.name, addr)

@@ -38,7 +38,8 @@ type listener struct {
 	served   atomic.Bool
 	closing  atomic.Bool
 	inFlight atomic.Int64
-	detached sync.WaitGroup // handlers that outlive their ServeHTTP (ack, noResponse)
+	budget   *channel.Budget // what the listener holds for all its peers (Config.MemoryBudget)
+	detached sync.WaitGroup  // handlers that outlive their ServeHTTP (ack, noResponse)
 
 	oneWayReceived atomic.Uint64
 	oneWayDropped  atomic.Uint64
@@ -54,10 +55,13 @@ func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, er
 	if err != nil {
 		return nil, fmt.Errorf("httpchan: listen %s: %w", addr, err)
 	}
-	l := &listener{cfg: cfg, log: cfg.Logger, ln: ln, addr: ln.Addr().String()}
-	l.base, l.cancel = context.WithCancel(context.Background())
+	l := &listener{cfg: cfg, log: cfg.Logger, addr: ln.Addr().String(), budget: channel.BudgetOf(cfg)}
+	ll := &limitListener{Listener: ln, max: int64(cfg.MaxConns), budget: l.budget, log: cfg.Logger.Warn}
+	l.ln = ll
+	l.base, l.cancel = context.WithCancel(channel.WithBudget(context.Background(), l.budget))
 	l.srv = &http.Server{
 		Handler:           l,
+		ConnState:         ll.trackConn,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
@@ -158,6 +162,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	env := &call.env
+	received := time.Now()
 	rerr := parseHeadInto(r, env)
 	if rerr != nil {
 		l.refuseOneWay(mode)
@@ -186,6 +191,8 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if !detached {
 			l.inFlight.Add(-1)
+			l.budget.Release(call.charged)
+			call.charged = 0
 		}
 	}()
 
@@ -193,15 +200,22 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := &call.rc
 	rw := &call.rw
 	rw.l, rw.w, rw.rc, rw.mode, rw.peer = l, w, rc, env.Mode, r.RemoteAddr
+	if env.Timeout > 0 {
+		rw.deadline, rw.timeout, rw.method = channel.ReplyDeadline(received, env.Timeout), env.Timeout, env.Method
+	}
 	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
 		if rerr = rw.startCredits(r, env); rerr != nil {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
 			return
 		}
 	} else {
+		if !l.chargeBody(w, r, mode, limit) {
+			return
+		}
 		// The limit is readBody's: Content-Length was checked above, and a chunked body
 		// is cut off past it; the refusal closes the connection.
 		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
+		call.charged = l.settleBody(cap(env.Data), r.ContentLength, limit)
 		if cap(env.Data) > cap(call.body) {
 			call.body = env.Data[:0]
 		}
@@ -225,10 +239,11 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			defer l.detached.Done()
 			defer l.inFlight.Add(-1)
 			l.run(l.base, hb.h, env, rw)
+			l.budget.Release(call.charged)
 		}()
 	case channel.ModeAck:
 		detached, recycle = true, false
-		l.serveAck(r, hb.h, env, rw)
+		l.serveAck(r, hb.h, call)
 	default:
 		l.run(r.Context(), hb.h, env, rw)
 		rw.finish()
@@ -241,10 +256,11 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inside ServeHTTP (response, stream) is reused once it has returned; ack and noResponse
 // handlers outlive ServeHTTP and their calls are left to the collector.
 type serverCall struct {
-	env  channel.Envelope
-	body []byte
-	rw   replyWriter
-	rc   http.ResponseController
+	env     channel.Envelope
+	body    []byte
+	rw      replyWriter
+	rc      http.ResponseController
+	charged int64 // of the listener's budget, for body
 }
 
 var callPool = sync.Pool{New: func() any { return new(serverCall) }}
@@ -268,19 +284,22 @@ func (c *serverCall) reset() {
 
 // serveAck runs an ack-mode handler in its own goroutine, so that the connection is free
 // for the next request once the 202 is out while the handler goes on running.
-func (l *listener) serveAck(r *http.Request, h channel.Handler, env *channel.Envelope, rw *replyWriter) {
+func (l *listener) serveAck(r *http.Request, h channel.Handler, call *serverCall) {
+	env, rw := &call.env, &call.rw
 	ctx, cancel := context.WithCancel(l.base)
 	// The caller gave up before the ack: later replies fail, and the handler's ctx ends.
 	stop := context.AfterFunc(r.Context(), func() { rw.abandon(cancel) })
 	rw.acked = make(chan struct{})
 	done := make(chan struct{})
 	l.detached.Add(1)
+	charged := call.charged
 	go func() {
 		defer l.detached.Done()
 		defer l.inFlight.Add(-1)
 		defer cancel()
 		l.run(ctx, h, env, rw)
 		rw.finish()
+		l.budget.Release(charged)
 		close(done)
 	}()
 	select {
@@ -338,6 +357,12 @@ type replyWriter struct {
 	cut      sync.WaitGroup // a write-cutting function of writeFrame that may be running
 
 	credit *credits
+
+	// A request with a timeout: a terminal reply after deadline goes out as
+	// channel.LateReply (504 deadline_exceeded), the same on every transport.
+	deadline time.Time
+	timeout  time.Duration
+	method   string
 }
 
 const (
@@ -364,6 +389,13 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		rw.dropped = true
 		rw.l.oneWayDropped.Add(1)
 		return nil
+	}
+	if reply.Type.Terminal() && channel.IsLate(rw.deadline) {
+		// The handler's ctx has most likely ended with the deadline: the late error
+		// goes out all the same, within WriteTimeout.
+		var late channel.Envelope
+		channel.LateReply(&late, rw.method, rw.timeout, reply.Meta.CorrID)
+		reply, ctx = &late, context.WithoutCancel(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -531,18 +563,26 @@ func (rw *replyWriter) finish() {
 	if rw.panicked {
 		msg = "httpchan: handler panicked"
 	}
+	code := channel.CodeInternal
+	if channel.IsLate(rw.deadline) {
+		var late channel.Envelope
+		channel.LateReply(&late, rw.method, rw.timeout, "")
+		code, msg = late.ErrCode, late.ErrMessage
+	}
 	switch rw.state {
 	case stateIdle:
 		rw.state = stateDone
-		writeError(rw.w, http.StatusInternalServerError, channel.CodeInternal, msg, nil)
+		writeError(rw.w, StatusFromCode(code), code, msg, nil)
 		rw.rc.Flush() // a flow-controlled caller ends its credit stream once it has the reply
 	case stateStreaming:
-		if rw.panicked {
-			msg = "httpchan: handler panicked before ending the stream"
-		} else {
-			msg = "httpchan: handler returned before ending the stream"
+		if code == channel.CodeInternal {
+			if rw.panicked {
+				msg = "httpchan: handler panicked before ending the stream"
+			} else {
+				msg = "httpchan: handler returned before ending the stream"
+			}
 		}
-		rw.frame = appendFrame(rw.frame[:0], &channel.Envelope{Type: channel.TypeError, Mode: channel.ModeStream, ErrCode: channel.CodeInternal, ErrMessage: msg})
+		rw.frame = appendFrame(rw.frame[:0], &channel.Envelope{Type: channel.TypeError, Mode: channel.ModeStream, ErrCode: code, ErrMessage: msg})
 		rw.state = stateDone
 		rw.setWriteDeadline()
 		if _, err := rw.w.Write(rw.frame); err == nil {

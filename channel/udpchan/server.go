@@ -29,6 +29,7 @@ type Stats struct {
 	Overloaded uint64 // requests over MaxInFlight: ack ones answered resource_exhausted, noResponse ones dropped
 	Evicted    uint64 // answered exchanges forgotten before their dedup window ended, at the table's bound
 	Remembered uint64 // exchanges in the dedup table now (a gauge, not a count)
+	Trimmed    uint64 // replies cut down (or, when not even a bare reply fits, not sent) to stay within 3x the request's size
 }
 
 // Listener is the server side: one socket, one reader loop (Serve), handlers in
@@ -58,7 +59,7 @@ type Listener struct {
 	idleDone bool
 	dedup    *dedupTable
 
-	received, dropped, oversize, malformed, duplicates, overloaded atomic.Uint64
+	received, dropped, oversize, malformed, duplicates, overloaded, trimmed atomic.Uint64
 
 	owReceived, owDropped atomic.Uint64 // noResponse requests read, and of those not run
 }
@@ -77,6 +78,10 @@ type inbound struct {
 	cancel context.CancelFunc
 	e      *dedupEntry
 	task   func()
+	// deadline is when a reply is late (channel.ReplyDeadline); reqSize the bytes of the
+	// request datagram, which bound its reply (amplification).
+	deadline time.Time
+	reqSize  int
 }
 
 func listen(ctx context.Context, addr string, cfg channel.Config, o options) (*Listener, error) {
@@ -124,7 +129,7 @@ func (l *Listener) Stats() Stats {
 	return Stats{
 		Received: l.received.Load(), Dropped: l.dropped.Load(), Oversize: l.oversize.Load(),
 		Malformed: l.malformed.Load(), Duplicates: l.duplicates.Load(), Overloaded: l.overloaded.Load(),
-		Evicted: ev, Remembered: rem,
+		Evicted: ev, Remembered: rem, Trimmed: l.trimmed.Load(),
 	}
 }
 
@@ -280,7 +285,7 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 		l.duplicates.Add(1)
 		l.putInbound(in)
 		if reply != nil {
-			l.pc.WriteToUDPAddrPort(reply, peer) // best effort: the sender retransmits
+			l.write(reply, n, peer) // best effort: the sender retransmits
 		}
 		return
 	}
@@ -304,7 +309,8 @@ func (l *Listener) startAck(in *inbound, n int, peer netip.AddrPort) {
 	l.active.Add(1)
 	l.handlers.Add(1)
 	l.mu.Unlock()
-	in.ctx, in.cancel, in.e, in.peer = ctx, cancel, e, peer
+	in.ctx, in.cancel, in.e, in.peer, in.reqSize = ctx, cancel, e, peer, n
+	in.deadline = channel.ReplyDeadline(time.Now(), in.env.Timeout)
 	l.workers.Go(in.task)
 }
 
@@ -313,11 +319,13 @@ func (l *Listener) run(in *inbound) {
 	defer l.handlers.Done()
 	ctx, cancel, e := in.ctx, in.cancel, in.e
 	w := &in.w
-	*w = replyWriter{l: l, peer: in.peer, id: in.env.ID, mode: in.env.Mode, e: e}
+	*w = replyWriter{l: l, peer: in.peer, id: in.env.ID, mode: in.env.Mode, e: e,
+		deadline: in.deadline, timeout: in.env.Timeout, method: in.env.Method, reqSize: in.reqSize}
 	method := in.env.Method
 	l.h.ServeExchange(ctx, &in.env, w)
 	if e != nil && !w.terminal {
-		// The caller would retransmit until its deadline; tell it instead.
+		// The caller would retransmit until its deadline; tell it instead (Send turns
+		// this into deadline_exceeded when that has passed).
 		w.Send(context.Background(), &channel.Envelope{Type: channel.TypeError, ErrCode: channel.CodeInternal,
 			ErrMessage: fmt.Sprintf("udpchan: handler of %q returned without an ack or error", method)})
 	}
@@ -350,29 +358,32 @@ func (l *Listener) cancelExchange(k dedupKey) {
 	}
 }
 
-// amplification bounds an error the transport sends on its own to this many times the
-// size of the request it answers, so that the listener cannot be used to reflect a
-// larger flood at a spoofed source address.
-const amplification = 3
-
 // sendError answers a request of reqSize bytes that no handler will see. Nothing is
-// cached: a retransmission is judged afresh (capacity may be back by then). Where the
-// error would exceed the amplification bound it goes without its message, or not at all.
+// cached: a retransmission is judged afresh (capacity may be back by then). The error is
+// bounded like every reply (see bounded).
 func (l *Listener) sendError(peer netip.AddrPort, reqSize int, id uint64, mode channel.Mode, code, msg string) {
 	e := channel.Envelope{Type: channel.TypeError, Mode: mode, ID: id, ErrCode: code, ErrMessage: msg}
-	b := channel.AppendEnvelope(nil, &e)
-	if len(b) > amplification*reqSize {
-		e.ErrMessage = ""
-		if b = channel.AppendEnvelope(b[:0], &e); len(b) > amplification*reqSize {
-			return
-		}
+	l.write(channel.AppendEnvelope(nil, &e), reqSize, peer) // best effort, like every udp datagram
+}
+
+// write sends a reply datagram, bounded to the amplification limit of the request it
+// answers; cut-down and unsent replies are counted (Stats.Trimmed).
+func (l *Listener) write(reply []byte, reqSize int, peer netip.AddrPort) error {
+	b, cut := bounded(reply, reqSize)
+	if cut {
+		l.trimmed.Add(1)
 	}
-	l.pc.WriteToUDPAddrPort(b, peer) // best effort, like every udp datagram
+	if b == nil {
+		return nil
+	}
+	_, err := l.pc.WriteToUDPAddrPort(b, peer)
+	return err
 }
 
 func (l *Listener) putInbound(in *inbound) {
 	// Hold no references to Meta, strings, contexts or entries.
 	in.env, in.w, in.ctx, in.cancel, in.e = channel.Envelope{}, replyWriter{}, nil, nil, nil
+	in.deadline, in.reqSize = time.Time{}, 0
 	l.pool.Put(in)
 }
 
@@ -432,6 +443,11 @@ type replyWriter struct {
 	mode     channel.Mode
 	e        *dedupEntry
 	terminal bool
+
+	deadline time.Time     // a reply after it goes out as channel.LateReply
+	timeout  time.Duration // the request's
+	method   string
+	reqSize  int // bytes of the request datagram
 }
 
 func (w *replyWriter) Peer() string { return w.peer.String() }
@@ -465,6 +481,9 @@ func (w *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error {
 	// ctx is not consulted: a datagram write does not block, and an ack the handler
 	// decided to send is worth sending even when its context just ended.
 	r := *reply
+	if channel.IsLate(w.deadline) {
+		channel.LateReply(&r, w.method, w.timeout, reply.Meta.CorrID)
+	}
 	r.ID, r.Mode = w.id, w.mode
 	b := channel.AppendEnvelope(nil, &r)
 	if len(b) > w.l.limit {
@@ -477,7 +496,7 @@ func (w *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error {
 	w.l.mu.Lock()
 	w.l.dedup.answer(w.e, b, time.Now())
 	w.l.mu.Unlock()
-	if _, err := w.l.pc.WriteToUDPAddrPort(b, w.peer); err != nil {
+	if err := w.l.write(b, w.reqSize, w.peer); err != nil {
 		return closedErr("send "+r.Type.String(), err)
 	}
 	return nil
