@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// CodeDeadlineExceeded is the code of the reply that replaces one sent after the caller's
-// deadline (see LateReply).
-const CodeDeadlineExceeded = "deadline_exceeded"
-
 // ReplyDeadline is the time after which a reply to a request that arrived at received
 // with a relative timeout is late; the zero time when the request has no timeout.
 func ReplyDeadline(received time.Time, timeout time.Duration) time.Time {
