@@ -37,3 +37,15 @@ func (c counting) ValidateEncoded(serializer string, raw []byte) (bool, error) {
 	}
 	return handled, err
 }
+
+// JournalKey is the idempotency key of an event request for a server journal
+// (journal.WithKey): the event's name and id, so that an emitter's retry after a lost
+// ack, even to a listener that restarted, is acked again without running twice.
+func JournalKey(m jesus.Meta) string {
+	id, _ := lookup(m.Extra, ExtraID)
+	if id == "" {
+		return ""
+	}
+	ev, _ := lookup(m.Extra, ExtraEvent)
+	return ev + "\x00" + id
+}

@@ -103,6 +103,10 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 			c.fail(err)
 			return
 		}
+		if !c.journalAccept(ctx) {
+			return
+		}
+		defer c.journalDone() // after the handler, even one that panicked
 		if c.env.Mode == ModeAck {
 			if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); err != nil {
 				c.srv.o.logger.Debug("jesus: ack not delivered", "method", c.env.Method, "err", err)

@@ -85,6 +85,7 @@ func WithInterceptors(ics ...Interceptor) Option {
 type serverOptions struct {
 	common
 	maxConcurrent int
+	journal       Journal
 }
 
 type clientOptions struct {

@@ -42,6 +42,9 @@ type Server struct {
 
 	panics       atomic.Uint64
 	oneWayErrors atomic.Uint64
+	replayOnce   sync.Once
+	replayed     atomic.Uint64 // journaled requests run again at start
+	duplicates   atomic.Uint64 // journaled requests acked again without running
 }
 
 // ServerStats are a server's figures since NewServer.
@@ -55,6 +58,9 @@ type ServerStats struct {
 	// OneWayErrors counts one-way handlers that returned an error after the request was
 	// accepted (each is logged).
 	OneWayErrors uint64
+	// Replayed counts journaled requests run again at start (WithJournal); Duplicates,
+	// journaled requests acked again without running because their key was accepted before.
+	Replayed, Duplicates uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -62,7 +68,7 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	all := s.all
 	s.mu.Unlock()
-	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load()}
+	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(), Replayed: s.replayed.Load(), Duplicates: s.duplicates.Load()}
 	for _, l := range all {
 		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
 			ls := lc.OneWayListenerStats()
@@ -197,6 +203,12 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 	s.listeners = append(s.listeners, l)
 	s.all = append(s.all, l)
 	s.serveWG.Add(1)
+	if s.o.journal != nil {
+		s.replayOnce.Do(func() {
+			s.serveWG.Add(1)
+			go s.replay()
+		})
+	}
 	s.mu.Unlock()
 	go func() {
 		defer s.serveWG.Done()
@@ -286,8 +298,14 @@ func (s *Server) stop() ([]*listening, []func(context.Context) error) {
 
 // ServeExchange implements channel.Handler for one listener.
 func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w channel.ReplyWriter) {
+	l.serveExchange(ctx, env, w, 0)
+}
+
+// serveExchange serves one request; jseq is its journal sequence number when it is a
+// replay of a request a previous process accepted (see Journal), else 0.
+func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w channel.ReplyWriter, jseq uint64) {
 	s := l.srv
-	c := &call{srv: s, env: env, w: w, listener: l}
+	c := &call{srv: s, env: env, w: w, listener: l, jseq: jseq}
 	defer c.release()
 	if s.draining.Load() {
 		c.fail(Errorf(CodeUnavailable, "%s is shutting down", s.name))
@@ -353,7 +371,8 @@ type call struct {
 	env      *channel.Envelope
 	w        channel.ReplyWriter
 	pl       *codec.Pipeline
-	done     bool // a terminal reply was sent (or attempted)
+	done     bool   // a terminal reply was sent (or attempted)
+	jseq     uint64 // the request's journal sequence number, when it is journaled
 
 	// Parts of the call that live as long as it, allocated with it.
 	msg Msg         // the incoming message
