@@ -170,15 +170,23 @@ func (o Opened) Release() {
 
 // Open returns the serialized form of data within the limits: data itself for the
 // compressor none, else data decompressed once into a pooled buffer.
-func (p *Pipeline) Open(data []byte) (Opened, error) {
+func (p *Pipeline) Open(data []byte) (Opened, error) { return p.OpenLimit(data, 0) }
+
+// OpenLimit is Open with a lower limit on the decompressed size than the pipeline's own
+// MaxDecompressed (0: the pipeline's), e.g. what a server's memory budget can grant now;
+// a message past it fails with ErrTooLarge.
+func (p *Pipeline) OpenLimit(data []byte, limit int) (Opened, error) {
+	if limit <= 0 || limit > p.limits.MaxDecompressed {
+		limit = p.limits.MaxDecompressed
+	}
 	if p.identity {
-		if len(data) > p.limits.MaxDecompressed {
+		if len(data) > limit {
 			return Opened{}, p.tooLarge(len(data))
 		}
 		return Opened{Raw: data}, nil
 	}
 	sp := getScratch()
-	raw, err := p.comp.Decompress((*sp)[:0], data, p.limits.MaxDecompressed)
+	raw, err := p.comp.Decompress((*sp)[:0], data, limit)
 	if err != nil {
 		putScratch(sp, raw)
 		return Opened{}, err

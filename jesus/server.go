@@ -61,6 +61,10 @@ type ServerStats struct {
 	// Replayed counts journaled requests run again at start (WithJournal); Duplicates,
 	// journaled requests acked again without running because their key was accepted before.
 	Replayed, Duplicates uint64
+	// The server's memory budget (channel.Config.MemoryBudget), shared by all its
+	// channels: bytes held for peers now, the limit, and admissions it refused.
+	MemoryUsed, MemoryLimit int64
+	MemoryRefused           uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -68,7 +72,8 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	all := s.all
 	s.mu.Unlock()
-	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(), Replayed: s.replayed.Load(), Duplicates: s.duplicates.Load()}
+	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(), Replayed: s.replayed.Load(), Duplicates: s.duplicates.Load(),
+		MemoryUsed: s.o.cfg.Budget.Used(), MemoryLimit: s.o.cfg.Budget.Limit(), MemoryRefused: s.o.cfg.Budget.Refused()}
 	for _, l := range all {
 		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
 			ls := lc.OneWayListenerStats()
@@ -127,6 +132,11 @@ func NewServer(name string, opts ...Option) *Server {
 		o.applyServer(&s.o)
 	}
 	s.o.fill()
+	if s.o.cfg.Budget == nil {
+		// One budget for every channel of the server: a peer cannot get around it by
+		// spreading over listeners.
+		s.o.cfg.Budget = channel.NewBudget(s.o.cfg.MemoryBudget)
+	}
 	if s.o.maxConcurrent <= 0 {
 		s.o.maxConcurrent = 4096
 	}
@@ -373,6 +383,8 @@ type call struct {
 	pl       *codec.Pipeline
 	done     bool   // a terminal reply was sent (or attempted)
 	jseq     uint64 // the request's journal sequence number, when it is journaled
+	budget   *channel.Budget
+	held     int64 // bytes of budget held for the decoded request, until release
 
 	// Parts of the call that live as long as it, allocated with it.
 	msg Msg         // the incoming message
@@ -392,6 +404,10 @@ func (c *call) release() {
 	if c.buf != nil {
 		putBuf(c.buf, *c.buf)
 		c.buf = nil
+	}
+	if c.held > 0 {
+		c.budget.Release(c.held)
+		c.held = 0
 	}
 }
 
@@ -417,7 +433,15 @@ func (c *incomingCtx) Value(key any) any {
 }
 
 func (c *call) decodeRequest(v any) error {
-	codecErr, schemaErr := decodeChecked(c.pl, c.vals.req, c.env.Data, v)
+	var codecErr, schemaErr error
+	if b := channel.BudgetFrom(c.in.Context); b != nil && c.pl.Compressed() {
+		codecErr, schemaErr = c.decodeBudgeted(b, v)
+	} else {
+		codecErr, schemaErr = decodeChecked(c.pl, c.vals.req, c.env.Data, v)
+	}
+	if e, ok := codecErr.(*Error); ok { // refused by the budget
+		return e.InMethod(c.env.Method)
+	}
 	if codecErr != nil {
 		return &Error{Code: codecCode(codecErr), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), codecErr), err: codecErr}
 	}
@@ -425,6 +449,33 @@ func (c *call) decodeRequest(v any) error {
 		return schemaFailure(schemaErr, CodeInvalidArgument, c.env.Method, "request")
 	}
 	return nil
+}
+
+// decodeFactor is the memory a decompressed request is charged at, per byte of its
+// limit: the decompressed bytes, the growth of their buffer and the decoded value.
+const decodeFactor = 3
+
+// decodeBudgeted decodes a compressed request against the listener's memory budget,
+// which it holds until the call ends: first within a limit in proportion to the
+// compressed size (what ordinary messages need), and only a message that expands past it
+// again within MaxDecompressed, if the budget can grant that much now. A flood of
+// decompression bombs is refused with resource_exhausted before it is spent.
+func (c *call) decodeBudgeted(b *channel.Budget, v any) (codecErr, schemaErr error) {
+	max := c.pl.Limits().MaxDecompressed
+	limit := min(max, 64<<10+16*len(c.env.Data))
+	for {
+		if !b.Acquire(int64(limit * decodeFactor)) {
+			return Errorf(CodeResourceExhausted, "%s: the server's memory budget cannot hold a request expanding to %d bytes now (%d of %d bytes in use)",
+				c.srv.name, limit, b.Used(), b.Limit()), nil
+		}
+		c.budget, c.held = b, int64(limit*decodeFactor)
+		codecErr, schemaErr = decodeWithin(c.pl, c.vals.req, c.env.Data, v, limit)
+		if limit == max || !errors.Is(codecErr, codec.ErrTooLarge) {
+			return codecErr, schemaErr
+		}
+		b.Release(c.held)
+		c.held, limit = 0, max
+	}
 }
 
 // codecCode is the code of a failure to decode a peer's data: over a size limit is

@@ -81,17 +81,29 @@ func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []
 
 // decodeChecked is Decode with the two kinds of failure apart.
 func decodeChecked(pl *codec.Pipeline, val Validator, data []byte, v any) (codecErr, schemaErr error) {
-	if val == nil {
+	return decodeWithin(pl, val, data, v, 0)
+}
+
+// decodeWithin is decodeChecked with the decompressed size bounded by limit (0: the
+// pipeline's MaxDecompressed).
+func decodeWithin(pl *codec.Pipeline, val Validator, data []byte, v any, limit int) (codecErr, schemaErr error) {
+	if val == nil && limit == 0 {
 		if v == nil {
 			return nil, nil
 		}
 		return pl.Unmarshal(data, v), nil
 	}
-	raw, err := pl.Open(data)
+	raw, err := pl.OpenLimit(data, limit)
 	if err != nil {
 		return err, nil
 	}
 	defer raw.Release()
+	if val == nil {
+		if v == nil {
+			return nil, nil
+		}
+		return pl.Decode(raw.Raw, v), nil
+	}
 	if codecErr, schemaErr = checkRaw(val, pl, raw.Raw); codecErr != nil || schemaErr != nil {
 		return codecErr, schemaErr
 	}
