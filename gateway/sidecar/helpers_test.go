@@ -49,13 +49,33 @@ func shortDir(t testing.TB) string {
 	return dir
 }
 
-func startEnv(t testing.TB, mod func(*sidecar.Config)) *env {
+// startRegistry starts an etcd and loads testdata/services; etcd's endpoints are returned
+// for a sidecar in another process.
+func startRegistry(t testing.TB) (*env, []string) {
 	t.Helper()
-	_, reg, cache := registrytest.Start(t, time.Second)
+	emb, reg, cache := registrytest.Start(t, time.Second)
 	set, err := schema.LoadDir(filepath.Join("testdata", "services"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &env{reg: reg, cache: cache, set: set}, emb.Endpoints()
+}
+
+// unixClient is an HTTP client whose every request goes to the unix socket sock.
+func unixClient(t testing.TB, sock string) *http.Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// startEnv starts an etcd and a sidecar in this process, served on TCP and a unix socket.
+func startEnv(t testing.TB, mod func(*sidecar.Config)) *env {
+	t.Helper()
+	e, _ := startRegistry(t)
+	reg, cache := e.reg, e.cache
 	dir := shortDir(t)
 	cfg := sidecar.Config{Registry: reg, Cache: cache, SocketDir: dir, HealthInterval: 200 * time.Millisecond}
 	if mod != nil {
@@ -88,15 +108,11 @@ func startEnv(t testing.TB, mod func(*sidecar.Config)) *env {
 		_ = sc.Shutdown(ctx)
 		wg.Wait()
 	})
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
 	ttr := &http.Transport{Proxy: nil}
 	t.Cleanup(ttr.CloseIdleConnections)
-	return &env{reg: reg, cache: cache, sc: sc, base: "http://" + tl.Addr().String(), sock: sock,
-		http: &http.Client{Transport: ttr}, unix: &http.Client{Transport: tr}, set: set}
+	e.sc, e.base, e.sock = sc, "http://"+tl.Addr().String(), sock
+	e.http, e.unix = &http.Client{Transport: ttr}, unixClient(t, sock)
+	return e
 }
 
 // reply is an API answer read whole.
