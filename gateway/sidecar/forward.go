@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -184,33 +185,46 @@ func (a *app) streamApp(ctx context.Context, method string, req any, send func(a
 			n--
 			continue
 		}
-		var sl streamLine
-		if err := json.Unmarshal(line, &sl); err != nil {
-			return jesus.Errorf(jesus.CodeInternal, "sidecar: app %s: line %d of the stream of %s is not JSON: %s", a.d.ID(), n, method, jsonErr(err, len(line)))
-		}
+		item, end, appErr, err := parseStreamLine(line)
 		switch {
-		case sl.Error != nil:
-			code := sl.Error.Code
-			if !code.Valid() {
-				code = jesus.CodeUnknown
-			}
-			e := jesus.NewError(code, sl.Error.Message)
-			e.Service = a.d.Service
-			return e
-		case sl.End != nil:
+		case err != nil:
+			return jesus.Errorf(jesus.CodeInternal, "sidecar: app %s: line %d of the stream of %s: %v", a.d.ID(), n, method, err)
+		case appErr != nil:
+			appErr.Service = a.d.Service
+			return appErr
+		case end:
 			return nil
-		case sl.Item != nil:
-			item, err := decodeJSON(sl.Item, "app "+a.d.ID()+" stream item")
-			if err != nil {
-				return jesus.Errorf(jesus.CodeInternal, "%s", jesus.AsError(err).Message)
-			}
-			if err := send(item); err != nil {
-				return err
-			}
-		default:
-			return jesus.Errorf(jesus.CodeInternal, "sidecar: app %s: line %d of the stream of %s has none of item, end, error", a.d.ID(), n, method)
+		}
+		if err := send(item); err != nil {
+			return err
 		}
 	}
+}
+
+// parseStreamLine reads one line of an app's stream: an item, the end, or the app's
+// error (appErr, with its code). err says the line is none of these.
+func parseStreamLine(line []byte) (item any, end bool, appErr *jesus.Error, err error) {
+	var sl streamLine
+	if err := json.Unmarshal(line, &sl); err != nil {
+		return nil, false, nil, fmt.Errorf("not JSON: %s", jsonErr(err, len(line)))
+	}
+	switch {
+	case sl.Error != nil:
+		code := sl.Error.Code
+		if !code.Valid() {
+			code = jesus.CodeUnknown
+		}
+		return nil, false, jesus.NewError(code, sl.Error.Message), nil
+	case sl.End != nil:
+		return nil, true, nil, nil
+	case sl.Item != nil:
+		item, err := decodeJSON(sl.Item, "stream item")
+		if err != nil {
+			return nil, false, nil, err
+		}
+		return item, false, nil, nil
+	}
+	return nil, false, nil, errors.New("none of item, end, error")
 }
 
 var errLineTooLong = errors.New("line too long")
