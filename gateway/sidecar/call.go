@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -241,9 +240,9 @@ func setSSEHeaders(w http.ResponseWriter) {
 
 // writeNDJSON writes v as one line and flushes it, within writeTimeout.
 func writeNDJSON(w http.ResponseWriter, rc *http.ResponseController, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(map[string]any{"error": toErrorJSON(jesus.Errorf(jesus.CodeInternal, "sidecar: item is not JSON: %v", err))})
+		b, _ = marshal(map[string]any{"error": toErrorJSON(jesus.Errorf(jesus.CodeInternal, "sidecar: item is not JSON: %v", err))})
 	}
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := w.Write(append(b, '\n')); err != nil {
@@ -255,10 +254,10 @@ func writeNDJSON(w http.ResponseWriter, rc *http.ResponseController, v any) erro
 // writeSSE writes v as one server-sent event (data on one line: JSON has no raw
 // newlines) and flushes it, within writeTimeout.
 func writeSSE(w http.ResponseWriter, rc *http.ResponseController, event, id string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		event = "error"
-		b, _ = json.Marshal(toErrorJSON(jesus.Errorf(jesus.CodeInternal, "sidecar: event is not JSON: %v", err)))
+		b, _ = marshal(toErrorJSON(jesus.Errorf(jesus.CodeInternal, "sidecar: event is not JSON: %v", err)))
 	}
 	return writeSSERaw(w, rc, event, id, b)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/jesus-go/jesus/channel/httpchan"
 	"github.com/jesus-go/jesus/jesus"
@@ -49,13 +50,40 @@ func toErrorJSON(err error) errorJSON {
 	if d.Service != "" || d.Method != "" || len(d.Failures) > 0 {
 		out.Details = &d
 	}
+	if len(d.Failures) > 0 && !strings.Contains(out.Message, d.Failures[0].Message) {
+		// One line a person can act on: the method and the first failing pointer.
+		f := d.Failures[0]
+		ptr := f.Pointer
+		if ptr == "" {
+			ptr = "(root)"
+		}
+		if d.Method != "" && !strings.Contains(out.Message, d.Method) {
+			out.Message += " (" + d.Method + ")"
+		}
+		out.Message += ": " + ptr + ": " + f.Message
+		if n := len(d.Failures) - 1; n > 0 {
+			out.Message += fmt.Sprintf(" (and %d more in details)", n)
+		}
+	}
 	return out
+}
+
+// marshal is json.Marshal without HTML escaping: the API speaks to programs, and "<"
+// in a schema message should read as "<".
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // writeError answers err with the status of its code, Jesus-Error-Code and the JSON body.
 func writeError(w http.ResponseWriter, err error) {
 	e := toErrorJSON(err)
-	b, _ := json.Marshal(e) // plain strings and slices always marshal
+	b, _ := marshal(e) // plain strings and slices always marshal
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set(httpchan.HeaderErrorCode, string(e.Code))
@@ -66,7 +94,7 @@ func writeError(w http.ResponseWriter, err error) {
 
 // writeJSON answers v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		writeError(w, jesus.Errorf(jesus.CodeInternal, "sidecar: encoding the reply: %v", err))
 		return

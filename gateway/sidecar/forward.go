@@ -56,7 +56,7 @@ func (a *app) handle(name string, mode channel.Mode) {
 // closes the response body and calls cancel.
 func (a *app) post(ctx context.Context, path string, mode channel.Mode, body any, extra http.Header) (*http.Response, context.CancelFunc, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.s.cfg.AppTimeout)
-	b, err := json.Marshal(body)
+	b, err := marshal(body)
 	if err != nil {
 		cancel()
 		return nil, nil, jesus.Errorf(jesus.CodeInternal, "sidecar: app %s: encoding the request as JSON: %v", a.d.ID(), err)
@@ -265,7 +265,7 @@ type eventJSON struct {
 // onEvent runs for each event the app listens to, once it passed the app's listen
 // schema and was acknowledged: it goes to the subscribers, and is pushed to the app.
 func (a *app) onEvent(ctx context.Context, ev events.Event[any]) error {
-	data, err := json.Marshal(eventJSON{Event: ev.Name, ID: ev.ID, From: ev.From, CorrID: ev.CorrID, At: ev.At, Service: a.d.Service, Payload: ev.Payload})
+	data, err := marshal(eventJSON{Event: ev.Name, ID: ev.ID, From: ev.From, CorrID: ev.CorrID, At: ev.At, Service: a.d.Service, Payload: ev.Payload})
 	if err != nil {
 		return jesus.Errorf(jesus.CodeInternal, "sidecar: app %s: event %s as JSON: %v", a.d.ID(), ev.Name, err)
 	}

@@ -59,7 +59,7 @@ func (s *Sidecar) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var wmu sync.Mutex
 	write := func(m wsOut) error {
-		b, err := json.Marshal(m)
+		b, err := marshal(m)
 		if err != nil {
 			return err
 		}
