@@ -224,6 +224,9 @@ func startClock(t testing.TB, e *env) *clock {
 		}
 		return nil
 	})
+	jesus.Handle(srv, "clock.echo", func(ctx context.Context, req map[string]any) (map[string]any, error) {
+		return req, nil
+	})
 	// bad answers what its own schema forbids: the server turns it into internal.
 	jesus.Handle(srv, "clock.bad", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		return map[string]any{"ok": "yes"}, nil
