@@ -163,7 +163,7 @@ func TestAppRegisterBadInput(t *testing.T) {
 		{"name differs", "/v1/apps/other", `{"descriptor":` + desc + `,"url":"http://127.0.0.1:1"}`, 400, "invalid_argument", []string{`"other"`}},
 		{"bad descriptor", "/v1/apps/greeter", `{"descriptor":{"service":"greeter","version":"one"},"url":"http://127.0.0.1:1"}`, 400, "invalid_argument", []string{"greeter"}},
 		{"bad url", "/v1/apps/greeter", `{"descriptor":` + desc + `,"url":"ftp://x"}`, 400, "invalid_argument", []string{"ftp://x"}},
-		{"oversized", "/v1/apps/greeter", `{"descriptor":` + desc + `,"url":"` + strings.Repeat("x", 9000) + `"}`, 429, "resource_exhausted", []string{"limit"}},
+		{"oversized", "/v1/apps/greeter", `{"descriptor":` + desc + `,"url":"` + strings.Repeat("x", 9000) + `"}`, 413, "resource_exhausted", []string{"limit"}},
 		{"incompatible", "/v1/apps/greeter", `{"descriptor":{"service":"greeter","version":"1.0.0","channels":{"rpc":"http+json"},` +
 			`"calls":{"clock.now":{"request":{"type":"object"},"response":{"type":"object"}}}},"url":"http://127.0.0.1:1"}`, 409, "incompatible", []string{"clock"}},
 	}

@@ -78,7 +78,7 @@ func TestCallBadInput(t *testing.T) {
 		{"malformed JSON", "/v1/call/clock.now", `{"zone":`, nil, 400, "invalid_argument", []string{"not valid JSON", "offset"}},
 		{"two values", "/v1/call/clock.now", `{} {}`, nil, 400, "invalid_argument", []string{"more than one JSON value"}},
 		{"empty body", "/v1/call/clock.now", ``, nil, 400, "invalid_argument", []string{"empty body"}},
-		{"oversized body", "/v1/call/clock.now", `{"zone":"` + strings.Repeat("x", 2000) + `"}`, nil, 429, "resource_exhausted", []string{"limit of 1024 bytes"}},
+		{"oversized body", "/v1/call/clock.now", `{"zone":"` + strings.Repeat("x", 2000) + `"}`, nil, 413, "resource_exhausted", []string{"the limit is 1024"}},
 		{"unknown service", "/v1/call/nosuch.now", `{}`, nil, 404, "not_found", []string{`"nosuch"`}},
 		{"unknown method", "/v1/call/clock.later", `{}`, nil, 404, "not_found", []string{`"later"`, "methods: bad, echo, now, ticks"}},
 		{"no method", "/v1/call/clock", `{}`, nil, 400, "invalid_argument", []string{"SERVICE.METHOD"}},

@@ -88,7 +88,11 @@ func writeError(w http.ResponseWriter, err error) {
 	h.Set("Content-Type", "application/json")
 	h.Set(httpchan.HeaderErrorCode, string(e.Code))
 	h.Del("Content-Length")
-	w.WriteHeader(httpchan.StatusFromCode(string(e.Code)))
+	status := httpchan.StatusFromCode(string(e.Code))
+	if errors.Is(err, errTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
 
@@ -104,17 +108,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// readBody reads r's body, at most limit bytes: more is resource_exhausted.
+// errTooLarge marks a body over the limit: its reply is 413, as the http channel's.
+var errTooLarge = errors.New("body too large")
+
+// readBody reads r's body, at most limit bytes: more is resource_exhausted (413).
 func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: body of %d bytes is over the limit of %d bytes", what, r.ContentLength, limit)
+		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: %w: %d bytes, the limit is %d", what, errTooLarge, r.ContentLength, limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: %s: reading the body: %v", what, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: body is over the limit of %d bytes", what, limit)
+		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: %w: more than %d bytes, the limit", what, errTooLarge, limit)
 	}
 	return b, nil
 }
