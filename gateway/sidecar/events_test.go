@@ -131,7 +131,9 @@ func TestEvents(t *testing.T) {
 		wantError(t, e.do(t, "GET", "/v1/events?name=greeted", nil, nil), 404, "not_found", `"greeted"`)
 		wantError(t, e.do(t, "GET", "/v1/events", nil, nil), 400, "invalid_argument", "name=")
 	})
-	if st := e.sc.Stats(); st.Pushed < 2 || st.Emits["greeted"].Count < 2 {
+	// The push runs after the ack: it is counted a moment after the emit returned.
+	waitFor(t, 5*time.Second, "two pushes counted", func() bool { return e.sc.Stats().Pushed == 2 })
+	if st := e.sc.Stats(); st.Emits["greeted"].Count < 2 || st.Emits["greeted"].Errors["invalid_argument"] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }
