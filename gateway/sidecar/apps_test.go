@@ -2,7 +2,9 @@ package sidecar_test
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,25 @@ func TestAppRegisterBadInput(t *testing.T) {
 	}
 	if n := len(e.cache.Instances("greeter")); n != 0 {
 		t.Fatalf("%d greeter instances", n)
+	}
+}
+
+// An app that opens no port: it serves on a unix socket the sidecar reaches.
+func TestAppOnUnixSocket(t *testing.T) {
+	e := startEnv(t, nil)
+	sock := filepath.Join(shortDir(t), "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := serveGoApp(t, ln)
+	a.url = "unix://" + sock
+	registerGoApp(t, e, a, nil)
+	r := e.do(t, "POST", "/v1/call/greeter.hello", []byte(`{"name":"Ux"}`), nil)
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"greeting":"hello Ux"}` {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	if apps := e.sc.Apps(); len(apps) != 1 || !apps[0].Registered || apps[0].HealthCheck != "http://app/health" {
+		t.Fatalf("apps %+v", apps)
 	}
 }

@@ -245,3 +245,32 @@ func TestManySubscribers(t *testing.T) {
 	e.unix.Transport.(*http.Transport).CloseIdleConnections()
 	waitFor(t, 10*time.Second, "goroutines back", func() bool { return runtime.NumGoroutine() <= base+10 })
 }
+
+// A WebSocket, subscribed or not, ends when the sidecar shuts down, and Shutdown waits
+// for its handler.
+func TestWebSocketShutdown(t *testing.T) {
+	e := startEnv(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.base, "http")+"/v1/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := ws.Read(ctx)
+		read <- err
+	}()
+	if err := e.sc.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read:
+		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Fatalf("read: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the socket stayed open after Shutdown")
+	}
+}

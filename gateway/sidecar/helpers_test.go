@@ -267,6 +267,18 @@ type goApp struct {
 
 func startGoApp(t testing.TB) *goApp {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := serveGoApp(t, ln)
+	a.url = "http://" + ln.Addr().String()
+	return a
+}
+
+// serveGoApp serves the app on ln.
+func serveGoApp(t testing.TB, ln net.Listener) *goApp {
+	t.Helper()
 	a := &goApp{pushed: make(chan []byte, 64)}
 	a.healthy.Store(true)
 	mux := http.NewServeMux()
@@ -329,10 +341,6 @@ func startGoApp(t testing.TB) *goApp {
 		}
 		fmt.Fprint(w, "ok")
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
@@ -347,7 +355,6 @@ func startGoApp(t testing.TB) *goApp {
 		})
 	}
 	t.Cleanup(a.stop)
-	a.url = "http://" + ln.Addr().String()
 	return a
 }
 

@@ -26,6 +26,7 @@ type Sidecar struct {
 	apps     map[string]*app     // by service
 	emitters map[string]*emitter // by service@version: emit-only buses of published services
 	servers  []*http.Server
+	wsConns  sync.WaitGroup // WebSocket handlers: their connections are hijacked
 	closed   bool
 	done     chan struct{} // closed by Close: long requests (SSE, WebSocket) end
 }
@@ -122,6 +123,20 @@ func (s *Sidecar) Shutdown(ctx context.Context) error {
 		if err := hs.Shutdown(ctx); err != nil {
 			_ = hs.Close()
 			errs = append(errs, err)
+		}
+	}
+	wsDone := make(chan struct{})
+	go func() {
+		s.wsConns.Wait()
+		close(wsDone)
+	}()
+	select {
+	case <-wsDone:
+	case <-ctx.Done():
+		// Each ends within writeTimeout of done closing; wait that long at most.
+		select {
+		case <-wsDone:
+		case <-time.After(writeTimeout):
 		}
 	}
 	for _, e := range emitters {

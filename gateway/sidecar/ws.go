@@ -49,6 +49,11 @@ func (s *Sidecar) handleWS(w http.ResponseWriter, r *http.Request) {
 		}
 		defer s.subs.unsubscribe(sb)
 	}
+	if !s.wsEnter() {
+		writeError(w, jesus.Errorf(jesus.CodeUnavailable, "sidecar: shutting down"))
+		return
+	}
+	defer s.wsConns.Done()
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept answered the client
@@ -69,22 +74,28 @@ func (s *Sidecar) handleWS(w http.ResponseWriter, r *http.Request) {
 		defer wmu.Unlock()
 		return c.Write(wctx, websocket.MessageText, b)
 	}
+	// One goroutine closes the socket when the sidecar stops (a hijacked connection is
+	// not the http.Server's any more) and, with a subscription, writes its events.
 	var wg sync.WaitGroup
-	if sb != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if sb != nil {
 			s.wsEvents(ctx, sb, write)
-		}()
-	}
+		} else {
+			select {
+			case <-ctx.Done():
+			case <-s.done:
+			}
+		}
+		if s.isClosed() {
+			_ = c.Close(websocket.StatusGoingAway, "sidecar shutting down")
+		}
+		cancel() // a failed write ends the reading too
+	}()
 	s.wsRead(ctx, c, from, write)
 	cancel()
 	wg.Wait()
-	if s.isClosed() {
-		_ = c.Close(websocket.StatusGoingAway, "sidecar shutting down")
-		return
-	}
 	_ = c.Close(websocket.StatusNormalClosure, "")
 }
 
@@ -157,4 +168,15 @@ func (s *Sidecar) wsEmit(ctx context.Context, from string, b []byte) wsOut {
 		return fail(m.Ref, err)
 	}
 	return wsOut{Type: "result", Ref: m.Ref, Result: &res}
+}
+
+// wsEnter counts a WebSocket handler in, unless the sidecar is stopping.
+func (s *Sidecar) wsEnter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wsConns.Add(1)
+	return true
 }
