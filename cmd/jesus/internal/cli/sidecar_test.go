@@ -36,14 +36,21 @@ func TestSidecarServes(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	desc := filepath.Join(dir, "app.json")
 	if err := os.WriteFile(desc, []byte(`{"service":"tiny","version":"1.0.0","channels":{"rpc":"http+json"},
-	  "methods":{"ping":{"mode":"response","channel":"rpc","request":{"type":"object"},"response":{"type":"object"}}}}`), 0o600); err != nil {
+	  "methods":{"ping":{"mode":"response","channel":"rpc","request":{"type":"object"},"response":{"type":"object"}},
+	             "count":{"mode":"stream","channel":"rpc","request":{"type":"object"},"response":{"type":"integer"}}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"pong":true}`) })}
+	app := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/count" {
+			fmt.Fprint(w, "{\"item\":1}\n{\"item\":2}\n{\"end\":{}}\n")
+			return
+		}
+		fmt.Fprint(w, `{"pong":true}`)
+	})}
 	go app.Serve(ln)
 	t.Cleanup(func() { app.Close() })
 
@@ -81,6 +88,16 @@ func TestSidecarServes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The CLI through the sidecar, with no etcd of its own.
+	via := "--sidecar=unix:" + sock
+	jesusCmd(t, "", "call", via, "tiny.ping", `{"x":1}`).want(t, cli.ExitOK, `{"pong":true}`)
+	jesusCmd(t, "", "call", via, "tiny.count", `{}`).want(t, cli.ExitOK, "1\n2\n")
+	jesusCmd(t, "", "call", via, "tiny.pong", `{}`).wantErr(t, cli.ExitFailure, `has no method "pong"`)
+	jesusCmd(t, "", "call", via, "tiny.ping", `{`).wantErr(t, cli.ExitUsage, "not valid JSON")
+	jesusCmd(t, "", "call", via, "--channel", "rpc", "tiny.ping", `{}`).wantErr(t, cli.ExitUsage, "--channel")
+	jesusCmd(t, "", "emit", via, "nothing.happened", `{}`).wantErr(t, cli.ExitFailure, `declares event "nothing.happened"`)
+	jesusCmd(t, "", "call", "--sidecar", "unix:"+filepath.Join(dir, "none.sock"), "tiny.ping", `{}`).wantErr(t, cli.ExitUnavailable, "did not answer")
+
 	cancel()
 	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("exit %d\n%s", code, errb.String())
