@@ -18,12 +18,13 @@ const appRegisterTimeout = 30 * time.Second
 
 func (s *Sidecar) handlePutApp(w http.ResponseWriter, r *http.Request) {
 	svc := r.PathValue("service")
-	body, err := readBody(r, s.cfg.MaxBody, "register app "+svc)
+	body, release, err := s.body(r, "register app "+svc)
 	if err != nil {
 		s.stats.rejected.Add(1)
 		writeError(w, err)
 		return
 	}
+	defer release()
 	var cfg AppConfig
 	if err := json.Unmarshal(body, &cfg); err != nil {
 		s.stats.rejected.Add(1)

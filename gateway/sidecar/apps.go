@@ -250,7 +250,7 @@ func (a *app) start(ctx context.Context) error {
 	}
 	a.compat = compat
 	v := events.NewValidation(a.set, d, jesus.ServiceSchemas(a.set, d.Service, d.Version))
-	a.srv = jesus.NewServer(d.Service, jesus.WithValidation(v), jesus.WithLogger(s.cfg.Logger))
+	a.srv = jesus.NewServer(d.Service, jesus.WithValidation(v), jesus.WithLogger(s.cfg.Logger), jesus.WithMaxConcurrent(s.cfg.MaxConcurrent))
 	for name, m := range d.Methods {
 		a.handle(name, m.Mode)
 	}

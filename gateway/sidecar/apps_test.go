@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +197,34 @@ func TestAppOnUnixSocket(t *testing.T) {
 	}
 	if apps := e.sc.Apps(); len(apps) != 1 || !apps[0].Registered || apps[0].HealthCheck != "http://app/health" {
 		t.Fatalf("apps %+v", apps)
+	}
+}
+
+// Request bodies held by calls in flight are bounded in total, not only one by one.
+func TestBodiesInFlightBounded(t *testing.T) {
+	e := startEnv(t, func(c *sidecar.Config) { c.MaxBody = 4000; c.MaxBodies = 8000 })
+	a := startGoApp(t)
+	registerGoApp(t, e, a, nil)
+	body := []byte(`{"name":"Slow","waitMs":60000}` + strings.Repeat(" ", 3500))
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.do(t, "POST", "/v1/call/greeter.hello", body, map[string]string{"Jesus-Timeout": "3000"})
+		}()
+	}
+	waitFor(t, 10*time.Second, "two slow calls at the app", func() bool { return len(a.reached("hello")) == 2 })
+	wantError(t, e.do(t, "POST", "/v1/call/greeter.hello", body, nil), 429, "resource_exhausted", "bytes of request bodies in flight, the limit is 8000")
+	// A small one still fits.
+	r := e.do(t, "POST", "/v1/call/greeter.hello", []byte(`{"name":"Quick"}`), nil)
+	if r.status != 200 {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	wg.Wait()
+	// Their bodies were given back.
+	r = e.do(t, "POST", "/v1/call/greeter.hello", []byte(`{"name":"Big"}`+strings.Repeat(" ", 3500)), nil)
+	if r.status != 200 {
+		t.Fatalf("after the slow calls: %d %s", r.status, r.body)
 	}
 }

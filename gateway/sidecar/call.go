@@ -54,12 +54,13 @@ func (s *Sidecar) handleCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	body, err := readBody(r, s.cfg.MaxBody, what)
+	body, release, err := s.body(r, what)
 	if err != nil {
 		s.stats.rejected.Add(1)
 		writeError(w, err)
 		return
 	}
+	defer release()
 	req, err := decodeJSON(body, what)
 	if err != nil {
 		s.stats.rejected.Add(1)

@@ -22,6 +22,12 @@ type Config struct {
 	// MaxBody bounds every request body the API reads and every reply an app sends,
 	// in bytes. Default 4 MiB.
 	MaxBody int64
+	// MaxBodies bounds the request bodies held by all API requests in flight together,
+	// in bytes; a request over it is refused with resource_exhausted. Default 256 MiB.
+	MaxBodies int64
+	// MaxConcurrent caps the requests each app's server forwards at once; more are
+	// refused with resource_exhausted. Default 256.
+	MaxConcurrent int
 	// CallTimeout bounds a call or an emit whose request carries no Jesus-Timeout.
 	// Default 30 s.
 	CallTimeout time.Duration
@@ -56,6 +62,8 @@ func DefaultConfig() Config {
 	return Config{
 		Name:             "jesus-sidecar",
 		MaxBody:          4 << 20,
+		MaxBodies:        256 << 20,
+		MaxConcurrent:    256,
 		CallTimeout:      30 * time.Second,
 		AppTimeout:       30 * time.Second,
 		HealthInterval:   2 * time.Second,
@@ -74,6 +82,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = d.MaxBody
+	}
+	if c.MaxBodies == 0 {
+		c.MaxBodies = d.MaxBodies
+	}
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = d.MaxConcurrent
 	}
 	if c.CallTimeout == 0 {
 		c.CallTimeout = d.CallTimeout
@@ -109,6 +123,10 @@ func (c Config) Validate() error {
 		return errors.New("sidecar: Config.Registry and Config.Cache are required")
 	case c.MaxBody < 1:
 		return fmt.Errorf("sidecar: MaxBody %d: want at least 1 byte", c.MaxBody)
+	case c.MaxBodies < c.MaxBody:
+		return fmt.Errorf("sidecar: MaxBodies %d: want at least MaxBody (%d)", c.MaxBodies, c.MaxBody)
+	case c.MaxConcurrent < 1:
+		return fmt.Errorf("sidecar: MaxConcurrent %d: want at least 1", c.MaxConcurrent)
 	case c.CallTimeout < 0 || c.AppTimeout < 0:
 		return errors.New("sidecar: CallTimeout and AppTimeout must not be negative")
 	case c.HealthInterval < 10*time.Millisecond:

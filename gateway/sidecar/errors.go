@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/jesus-go/jesus/channel/httpchan"
 	"github.com/jesus-go/jesus/jesus"
@@ -124,6 +125,29 @@ func readBody(r *http.Request, limit int64, what string) ([]byte, error) {
 		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: %w: more than %d bytes, the limit", what, errTooLarge, limit)
 	}
 	return b, nil
+}
+
+// body reads r's body within MaxBody and within the total of MaxBodies for all requests
+// in flight; release gives the bytes back once the request is done with them.
+func (s *Sidecar) body(r *http.Request, what string) (b []byte, release func(), err error) {
+	want := s.cfg.MaxBody
+	if r.ContentLength >= 0 && r.ContentLength <= want {
+		want = r.ContentLength
+	}
+	if used := s.bodies.Add(want); used > s.cfg.MaxBodies {
+		s.bodies.Add(-want)
+		return nil, nil, jesus.Errorf(jesus.CodeResourceExhausted, "sidecar: %s: %d bytes of request bodies in flight, the limit is %d; retry", what, used-want, s.cfg.MaxBodies)
+	}
+	b, err = readBody(r, s.cfg.MaxBody, what)
+	if err != nil {
+		s.bodies.Add(-want)
+		return nil, nil, err
+	}
+	// Hold what the body really takes (a chunked one reserved the maximum).
+	s.bodies.Add(int64(len(b)) - want)
+	held := int64(len(b))
+	var once sync.Once
+	return b, func() { once.Do(func() { s.bodies.Add(-held) }) }, nil
 }
 
 // decodeJSON decodes exactly one JSON value of data, numbers kept as json.Number (so

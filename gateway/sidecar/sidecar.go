@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jesus-go/jesus/jesus"
@@ -21,6 +22,8 @@ type Sidecar struct {
 	mux   *http.ServeMux
 	subs  *hub
 	stats stats
+	// bodies is the bytes of request bodies held by requests in flight (Config.MaxBodies).
+	bodies atomic.Int64
 
 	mu       sync.Mutex
 	apps     map[string]*app     // by service

@@ -20,8 +20,8 @@ type sidecarFlags struct {
 	desc, addr, health                   string
 	interval, callTimeout, appTimeout    time.Duration
 	noPush, warn, allowUnproven          bool
-	maxBody                              int64
-	maxSubs                              int
+	maxBody, maxBodies                   int64
+	maxSubs, maxConcurrent               int
 }
 
 func newSidecarCmd(g *globals) *cobra.Command {
@@ -76,6 +76,8 @@ Examples:
 	fl.DurationVar(&f.callTimeout, "call-timeout", 30*time.Second, "deadline of a call or emit whose request has no Jesus-Timeout")
 	fl.DurationVar(&f.appTimeout, "app-timeout", 30*time.Second, "deadline of one request forwarded to an app")
 	fl.Int64Var(&f.maxBody, "max-body", 4<<20, "largest request body, app reply or WebSocket message, in bytes")
+	fl.Int64Var(&f.maxBodies, "max-bodies", 256<<20, "most bytes of request bodies held by all API requests in flight")
+	fl.IntVar(&f.maxConcurrent, "max-concurrent", 256, "most requests forwarded to one app at once")
 	fl.IntVar(&f.maxSubs, "max-subscribers", 1024, "most SSE and WebSocket subscribers at once")
 	fl.BoolVar(&f.warn, "compat-warn", false, "register an app that fails the startup compatibility check anyway (logged)")
 	fl.BoolVar(&f.allowUnproven, "allow-unproven", false, "treat compatibility that cannot be proven as compatible")
@@ -117,7 +119,7 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 	defer cache.Close()
 	logger := slog.New(slog.NewTextHandler(g.env.Stderr, nil))
 	sc, err := sidecar.New(sidecar.Config{
-		Registry: cn.reg, Cache: cache, MaxBody: f.maxBody, CallTimeout: f.callTimeout, AppTimeout: f.appTimeout,
+		Registry: cn.reg, Cache: cache, MaxBody: f.maxBody, MaxBodies: f.maxBodies, MaxConcurrent: f.maxConcurrent, CallTimeout: f.callTimeout, AppTimeout: f.appTimeout,
 		HealthInterval: f.interval, MaxSubscribers: f.maxSubs, ChannelHost: f.channelHost, SocketDir: f.socketDir,
 		Compat: jesus.CompatPolicy{Warn: f.warn, AllowUnproven: f.allowUnproven}, Logger: logger,
 	})
