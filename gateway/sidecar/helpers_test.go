@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/gateway/sidecar"
 	"github.com/jesus-go/jesus/jesus"
@@ -53,6 +54,7 @@ func shortDir(t testing.TB) string {
 // for a sidecar in another process.
 func startRegistry(t testing.TB) (*env, []string) {
 	t.Helper()
+	channeltest.CheckLeaks(t) // first, so that its check runs after every other cleanup
 	emb, reg, cache := registrytest.Start(t, time.Second)
 	set, err := schema.LoadDir(filepath.Join("testdata", "services"))
 	if err != nil {
