@@ -54,8 +54,8 @@ func shortDir(t testing.TB) string {
 // for a sidecar in another process.
 func startRegistry(t testing.TB) (*env, []string) {
 	t.Helper()
-	channeltest.CheckLeaks(t) // first, so that its check runs after every other cleanup
-	emb, reg, cache := registrytest.Start(t, time.Second)
+	channeltest.CheckLeaks(t)                   // first, so that its check runs after every other cleanup
+	emb, reg, cache := registrytest.Start(t, 0) // the default lease: a loaded machine must not lose it
 	set, err := schema.LoadDir(filepath.Join("testdata", "services"))
 	if err != nil {
 		t.Fatal(err)
