@@ -101,6 +101,14 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 	if f.socketDir == "" && f.unix != "" {
 		f.socketDir = filepath.Dir(f.unix)
 	}
+	if f.socketDir != "" {
+		// Socket paths go into the registry: other processes, elsewhere, dial them.
+		abs, err := filepath.Abs(f.socketDir)
+		if err != nil {
+			return usagef("sidecar: --socket-dir %s: %v", f.socketDir, err)
+		}
+		f.socketDir = abs
+	}
 	lns, err := sidecarListeners(f)
 	if err != nil {
 		return err
