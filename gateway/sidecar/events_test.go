@@ -213,20 +213,28 @@ func mustJSON(v any) string {
 // Many waiting SSE clients cost a bounded buffer each; over the limit they are refused;
 // clients that go away leave no goroutine behind.
 func TestManySubscribers(t *testing.T) {
-	const n = 300
+	const n = 1000
 	e := startEnv(t, func(c *sidecar.Config) { c.MaxSubscribers = n; c.SubscriberBuffer = 4 })
 	c := startClock(t, e)
 	a := startGoApp(t)
 	registerGoApp(t, e, a, map[string]any{"push": false})
 	base := runtime.NumGoroutine()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	subs := make([]*sseClient, n)
 	for i := range subs {
 		subs[i] = subscribeSSE(t, e.unix, "http://sidecar", "name=tick&service=greeter")
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// Both ends of every connection are in this process: the figure is an upper bound.
+	t.Logf("%d waiting SSE clients: %d goroutines, heap %+d KiB (%d bytes each, client and server side)",
+		n, runtime.NumGoroutine()-base, (int64(after.HeapInuse)-int64(before.HeapInuse))/1024, (int64(after.HeapInuse)-int64(before.HeapInuse))/n)
 	if st := e.sc.Stats(); st.Subscribers != n {
 		t.Fatalf("%d subscribers", st.Subscribers)
 	}
-	wantError(t, doOn(t, e.unix, "http://sidecar", "GET", "/v1/events?name=tick", nil, nil), 429, "resource_exhausted", "300")
+	wantError(t, doOn(t, e.unix, "http://sidecar", "GET", "/v1/events?name=tick", nil, nil), 429, "resource_exhausted", "1000")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// One event reaches every waiting subscriber (drops of slow ones: hub_internal_test.go).
