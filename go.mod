@@ -3,6 +3,7 @@ module github.com/jesus-go/jesus
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/google/uuid v1.6.0
 	github.com/klauspost/compress v1.20.3
 	github.com/nats-io/nats-server/v2 v2.15.2

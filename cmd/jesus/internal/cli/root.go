@@ -131,10 +131,11 @@ embedded etcd in that directory for the duration of the command.
 		newDemoCmd(g),
 		newRegistryCmd(g),
 		newSchemaCmd(g),
-		newCallCmd(g),
-		newEmitCmd(g),
+		viaSidecar(g, newCallCmd(g)),
+		viaSidecar(g, newEmitCmd(g)),
 		newListenCmd(g),
 		newCheckCmd(g),
+		newSidecarCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
