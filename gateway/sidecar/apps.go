@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	jdisc "github.com/jesus-go/jesus/jesus/discovery"
+
 	"github.com/google/uuid"
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
@@ -71,7 +73,7 @@ type app struct {
 	srv    *jesus.Server
 	bus    *events.Bus
 	client *jesus.Client
-	compat *jesus.Compat
+	compat *jdisc.Compat
 	inst   registry.Instance
 
 	mu       sync.Mutex
@@ -249,12 +251,11 @@ func (a *app) start(ctx context.Context) error {
 		return err
 	}
 	a.compat = compat
-	v := events.NewValidation(a.set, d, jesus.ServiceSchemas(a.set, d.Service, d.Version))
-	a.srv = jesus.NewServer(d.Service, jesus.WithValidation(v), jesus.WithLogger(s.cfg.Logger), jesus.WithMaxConcurrent(s.cfg.MaxConcurrent))
+	a.srv = jesus.NewServer(d.Service, jesus.WithValidation(jesus.ServiceSchemas(a.set, d.Service, d.Version)), jesus.WithLogger(s.cfg.Logger), jesus.WithMaxConcurrent(s.cfg.MaxConcurrent))
 	for name, m := range d.Methods {
 		a.handle(name, m.Mode)
 	}
-	a.bus, err = newBus(d, a.set, a.srv, s.cfg.Cache, events.WithServerValidation(v), events.WithLogger(s.cfg.Logger))
+	a.bus, err = newBus(d, a.set, s.disc, a.srv, events.WithLogger(s.cfg.Logger))
 	if err != nil {
 		return jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: app %s: %v", d.ID(), err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	jdisc "github.com/jesus-go/jesus/jesus/discovery"
+
 	"github.com/jesus-go/jesus/gateway/sidecar"
 	"github.com/jesus-go/jesus/jesus"
 )
@@ -18,7 +20,7 @@ import (
 // before they leave only when validate is set.
 func receiverClient(t testing.TB, e *env, validate bool) *jesus.Client {
 	t.Helper()
-	disc := jesus.NewDiscovery(e.cache)
+	disc := jdisc.New(e.cache)
 	t.Cleanup(disc.Close)
 	opts := []jesus.Option{jesus.WithResolver(disc)}
 	if validate {

@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jesus-go/jesus/jesus"
+	jdisc "github.com/jesus-go/jesus/jesus/discovery"
+
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -51,7 +52,7 @@ type Config struct {
 	// descriptor declares a unix channel.
 	SocketDir string
 	// Compat is the policy of the startup compatibility check of every app.
-	Compat jesus.CompatPolicy
+	Compat jdisc.CompatPolicy
 	// Logger receives what the sidecar cannot return to anyone (push failures, health
 	// changes). Default: discard.
 	Logger *slog.Logger

@@ -167,7 +167,7 @@ func (s *Sidecar) busOf(from string) (*schema.Descriptor, *events.Bus, error) {
 	if d == nil {
 		return nil, nil, jesus.Errorf(jesus.CodeInternal, "sidecar: emit: the published descriptor %s does not load", key)
 	}
-	bus, err := newBus(d, set, nil, s.cfg.Cache, events.WithLogger(s.cfg.Logger))
+	bus, err := newBus(d, set, s.disc, nil, events.WithLogger(s.cfg.Logger))
 	if err != nil {
 		return nil, nil, jesus.Errorf(jesus.CodeInternal, "sidecar: emit as %s: %v", key, err)
 	}

@@ -40,14 +40,6 @@ func toErrorJSON(err error) errorJSON {
 		out.Message = je.Error()
 	}
 	d := errorDetails{Service: je.Service, Method: je.Method, Failures: je.Failures}
-	var fl jesus.FailureLister
-	if len(d.Failures) == 0 && errors.As(err, &fl) {
-		svc, fs := fl.ValidationFailures()
-		d.Failures = fs
-		if d.Service == "" {
-			d.Service = svc
-		}
-	}
 	if d.Service != "" || d.Method != "" || len(d.Failures) > 0 {
 		out.Details = &d
 	}

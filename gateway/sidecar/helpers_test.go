@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	jdisc "github.com/jesus-go/jesus/jesus/discovery"
+
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/gateway/sidecar"
@@ -249,7 +251,7 @@ func startClock(t testing.TB, e *env) *clock {
 	if err := srv.ListenDescriptor(ctx, d, jesus.LoopbackAddrs(dir)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Register(ctx, e.reg, d); err != nil {
+	if _, err := jdisc.Register(ctx, srv, e.reg, d); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "clock registered", func() bool { return len(e.cache.Instances("clock")) > 0 })

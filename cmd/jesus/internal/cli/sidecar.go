@@ -10,8 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/jesus/discovery"
+
 	"github.com/jesus-go/jesus/gateway/sidecar"
-	"github.com/jesus-go/jesus/jesus"
 	"github.com/spf13/cobra"
 )
 
@@ -129,7 +130,7 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 	sc, err := sidecar.New(sidecar.Config{
 		Registry: cn.reg, Cache: cache, MaxBody: f.maxBody, MaxBodies: f.maxBodies, MaxConcurrent: f.maxConcurrent, CallTimeout: f.callTimeout, AppTimeout: f.appTimeout,
 		HealthInterval: f.interval, MaxSubscribers: f.maxSubs, ChannelHost: f.channelHost, SocketDir: f.socketDir,
-		Compat: jesus.CompatPolicy{Warn: f.warn, AllowUnproven: f.allowUnproven}, Logger: logger,
+		Compat: discovery.CompatPolicy{Warn: f.warn, AllowUnproven: f.allowUnproven}, Logger: logger,
 	})
 	if err != nil {
 		closeAll(lns)
