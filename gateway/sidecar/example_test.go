@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jesus-go/jesus/schema/registry/embedded"
+
 	"github.com/jesus-go/jesus/gateway/sidecar"
 	"github.com/jesus-go/jesus/schema/registry"
 )
@@ -22,7 +24,7 @@ func Example() {
 	defer cancel()
 	dir, _ := os.MkdirTemp("", "sidecar-example")
 	defer os.RemoveAll(dir)
-	etcd, err := registry.StartEmbedded(ctx, registry.EmbeddedConfig{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
 	if err != nil {
 		panic(err)
 	}

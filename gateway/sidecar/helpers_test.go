@@ -210,8 +210,7 @@ func startClock(t testing.TB, e *env) *clock {
 	t.Helper()
 	ctx := context.Background()
 	d := e.set.Service("clock")
-	v := events.NewValidation(e.set, d, jesus.ServiceSchemas(e.set, d.Service, d.Version))
-	srv := jesus.NewServer("clock", jesus.WithValidation(v))
+	srv := jesus.NewServer("clock", jesus.WithValidation(jesus.ServiceSchemas(e.set, d.Service, d.Version)))
 	t.Cleanup(func() { srv.Close() })
 	jesus.Handle(srv, "clock.now", func(ctx context.Context, req struct {
 		Zone string `json:"zone" msgpack:"zone"`
@@ -235,7 +234,9 @@ func startClock(t testing.TB, e *env) *clock {
 	jesus.Handle(srv, "clock.bad", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		return map[string]any{"ok": "yes"}, nil
 	})
-	bus, err := events.New(d, e.set, srv, e.cache, events.WithServerValidation(v))
+	disc := jdisc.New(e.cache)
+	t.Cleanup(disc.Close)
+	bus, err := events.New(d, e.set, disc, nil, srv)
 	if err != nil {
 		t.Fatal(err)
 	}
