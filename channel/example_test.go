@@ -20,7 +20,7 @@ func ExampleParseSpec() {
 	// Output:
 	// tcp msgpack+zstd 127.0.0.1:7000
 	// tcp+msgpack+zstd
-	// channel: spec "quic+json": unknown transport "quic" (want one of tcp, unix, http, udp)
+	// channel: spec "quic+json": unknown transport "quic" (want one of tcp, unix, http, udp, hub)
 }
 
 func ExampleAppendEnvelope() {

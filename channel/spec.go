@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// Transport names known to the channel layer.
-var transportNames = []string{"tcp", "unix", "http", "udp"}
+// Transport names known to the channel layer. "hub" is implemented outside it (package
+// gateway/hub): a server listening on it serves through a hub instead of opening a port.
+var transportNames = []string{"tcp", "unix", "http", "udp", "hub"}
 
 // Spec names a channel: a transport, a codec and, where known, an address.
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
