@@ -192,5 +192,3 @@ func post(t testing.TB, url, body string, hdr ...string) (int, http.Header, stri
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
 }
-
-
