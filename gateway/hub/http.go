@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -290,13 +291,13 @@ func validQueue(s string) bool {
 // readBody reads at most limit bytes of the request body.
 func readBody(w http.ResponseWriter, r *http.Request, limit int, what string) ([]byte, error) {
 	if r.ContentLength > int64(limit) {
-		return nil, jesus.Errorf(jesus.CodeResourceExhausted, "hub: %s body of %d bytes exceeds the limit of %d bytes", what, r.ContentLength, limit)
+		return nil, tooLarge{jesus.Errorf(jesus.CodeResourceExhausted, "hub: %s body of %d bytes exceeds the limit of %d bytes", what, r.ContentLength, limit)}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, jesus.Errorf(jesus.CodeResourceExhausted, "hub: %s body exceeds the limit of %d bytes", what, limit)
+			return nil, tooLarge{jesus.Errorf(jesus.CodeResourceExhausted, "hub: %s body exceeds the limit of %d bytes", what, limit)}
 		}
 		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "hub: reading the %s body: %v", what, err)
 	}
@@ -347,7 +348,11 @@ func truncateN(s string, n int) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"code":"internal","message":"hub: encoding the reply failed"}`)
 	}
@@ -358,9 +363,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, err error) {
+	var tl tooLarge
+	if errors.As(err, &tl) {
+		w.Header().Set("Connection", "close") // the rest of the body is not read
+		writeErrorStatus(w, http.StatusRequestEntityTooLarge, tl.e)
+		return
+	}
 	e := jesus.AsError(err)
 	writeErrorStatus(w, httpchan.StatusFromCode(string(e.Code)), e)
 }
+
+// tooLarge is a body over the limit: 413, as the http channel answers it.
+type tooLarge struct{ e *jesus.Error }
+
+func (t tooLarge) Error() string { return t.e.Error() }
 
 func writeErrorStatus(w http.ResponseWriter, status int, err error) {
 	e := jesus.AsError(err)
