@@ -135,6 +135,7 @@ embedded etcd in that directory for the duration of the command.
 		newEmitCmd(g),
 		newListenCmd(g),
 		newCheckCmd(g),
+		newHubCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
