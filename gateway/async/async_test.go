@@ -229,4 +229,3 @@ func TestTrackerURLHook(t *testing.T) {
 		t.Fatalf("send without the interceptor: %v", err)
 	}
 }
-
