@@ -18,6 +18,9 @@ func FuzzParseJob(f *testing.F) {
 		var env channel.Envelope
 		id, err := parseJob(data, &env)
 		if err != nil {
+			if len(id) > 64 {
+				t.Fatalf("refused job with an id of %d bytes", len(id))
+			}
 			return
 		}
 		if id == "" || len(id) > 64 || env.Method == "" || env.Codec != "json" || len(env.Data) == 0 {

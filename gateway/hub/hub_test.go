@@ -178,3 +178,34 @@ func http200(code int) string {
 	}
 	return "status " + strings.Repeat("?", 0) + string(rune('0'+code/100)) + "xx"
 }
+
+// A job a Go worker cannot run (a bare queue name, no method) is answered with the
+// reason, not left to lapse from worker to worker.
+func TestGoWorkerRefusesBareJob(t *testing.T) {
+	h, addr := startHub(t, hub.Config{})
+	goWorker(t, addr, nil)
+	eventually(t, "the worker polling", func() bool { return h.Stats().Waiting > 0 })
+	code, hdr, body := post(t, "http://"+addr+"/service/greeter", `{"name":"x"}`)
+	if code != 400 || hdr.Get("Jesus-Error-Code") != "invalid_argument" || !strings.Contains(body, "names no method") {
+		t.Fatalf("bare job: %d %s", code, body)
+	}
+}
+
+// Several hubs: a Go worker finds every live hub in the registry and serves the calls
+// queued at each.
+func TestWorkerPullsFromEveryHub(t *testing.T) {
+	reg, cache, _ := registryWith(t)
+	h1, addr1 := startHub(t, hub.Config{Registry: reg, Cache: cache})
+	h2, addr2 := startHub(t, hub.Config{Registry: reg, Cache: cache})
+	goWorker(t, "registry", cache)
+	eventually(t, "the worker polling both hubs", func() bool { return h1.Stats().Waiting > 0 && h2.Stats().Waiting > 0 })
+	for _, a := range []string{addr1, addr2} {
+		code, _, body := post(t, "http://"+a+"/service/greeter.hello", `{"name":"ada"}`)
+		if code != 200 || !strings.Contains(body, `"hello, ada"`) {
+			t.Fatalf("hub %s: %d %s", a, code, body)
+		}
+	}
+	eventually(t, "both hubs fronting greeter", func() bool {
+		return len(cache.Instances("greeter")) == 2 && h1.Stats().Fronted == 1 && h2.Stats().Fronted == 1
+	})
+}

@@ -77,7 +77,7 @@ func (w *Worker) Listen(ctx context.Context, addr string, cfg channel.Config) (c
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	l.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: l.pollers + 4, IdleConnTimeout: time.Minute,
+	l.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2*l.pollers + 4, IdleConnTimeout: time.Minute, DisableCompression: true,
 		ResponseHeaderTimeout: l.wait + 30*time.Second}}
 	l.hard, l.kill = context.WithCancel(context.Background())
 	l.polling, l.stopPolling = context.WithCancel(l.hard)
@@ -181,6 +181,11 @@ func (l *workerListener) poller(ctx context.Context, hubAddr string, h channel.H
 	var env channel.Envelope
 	for ctx.Err() == nil {
 		id, err := l.fetch(ctx, hubAddr, &env)
+		if err != nil && id != "" { // a job this worker cannot run: its caller learns why
+			rw := &jobReply{l: l, hub: hubAddr, id: id}
+			rw.postError(channel.CodeInvalidArgument, err.Error(), nil)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
