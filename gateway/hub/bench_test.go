@@ -1,8 +1,8 @@
 package hub_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"slices"
