@@ -71,7 +71,7 @@ func (h *Hub) reconcile(stopAll bool) {
 		case desc == nil && q.front != nil:
 			todo = append(todo, frontChange{q: q, old: q.front})
 			q.starting, q.front = true, nil
-		case q.front == nil && !active && q.jobs.Len() == 0 && q.waiters.Len() == 0 && !h.hasJobsLocked(name):
+		case q.front == nil && !active && q.open == 0 && q.waiters.Len() == 0:
 			delete(h.queues, name)
 		}
 	}
@@ -98,15 +98,6 @@ func (h *Hub) reconcile(stopAll bool) {
 			h.stopFront(f)
 		}
 	}
-}
-
-func (h *Hub) hasJobsLocked(service string) bool {
-	for _, j := range h.jobs {
-		if j.service == service {
-			return true
-		}
-	}
-	return false
 }
 
 // startFront listens on the channels of d and registers them as an instance of d's

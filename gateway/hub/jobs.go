@@ -51,6 +51,7 @@ type queue struct {
 	lastSeen time.Time // the last poll or answer of a worker
 	front    *front    // the jesus-native face of the service, when registered
 	starting bool      // a front is being started or stopped outside the lock
+	open     int       // open jobs of the service: queued or held by a worker
 }
 
 // waiter is one long-poll waiting for a job.
@@ -113,6 +114,7 @@ func (h *Hub) enqueue(j *job) error {
 		return jesus.Errorf(jesus.CodeResourceExhausted, "hub: open jobs hold %d bytes; %d more exceed the hub's limit of %d", h.bytes, len(j.body), h.cfg.MaxJobBytes)
 	}
 	h.jobs[j.id] = j
+	q.open++
 	h.bytes += int64(len(j.body))
 	h.stats.accepted++
 	h.offerLocked(q, j, false)
@@ -178,12 +180,13 @@ func (h *Hub) dropLocked(j *job) {
 	if j.lease != nil {
 		j.lease.Stop()
 	}
-	if j.state == jobQueued && j.elem != nil {
-		if q := h.queues[j.service]; q != nil {
+	if q := h.queues[j.service]; q != nil {
+		q.open--
+		if j.state == jobQueued && j.elem != nil {
 			q.jobs.Remove(j.elem)
 		}
-		j.elem = nil
 	}
+	j.elem = nil
 	j.state = jobDone
 }
 
