@@ -37,6 +37,13 @@ func (h *Hub) routes() *http.ServeMux {
 	mux.HandleFunc("/service/{name}", h.onlyMethod(http.MethodPost, h.serveCall))
 	mux.HandleFunc("/service/{name}/jobs", h.onlyMethod(http.MethodGet, h.servePoll))
 	mux.HandleFunc("/jobs/{id}", h.onlyMethod(http.MethodPost, h.serveAnswer))
+	mux.HandleFunc("/jobs/{id}/lease", h.onlyMethod(http.MethodPost, func(w http.ResponseWriter, r *http.Request) {
+		if err := h.renew(r.PathValue("id")); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
 	mux.HandleFunc("/stats", h.onlyMethod(http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, h.Stats())
 	}))
@@ -173,7 +180,9 @@ func (h *Hub) servePoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(headerAttempt, strconv.Itoa(j.attempt))
-	writeJSON(w, http.StatusOK, wireJobOf(j))
+	wj := wireJobOf(j)
+	wj.LeaseMs = h.cfg.Lease.Milliseconds()
+	writeJSON(w, http.StatusOK, wj)
 }
 
 // serveAnswer is POST /jobs/{id}: a worker's answer, or with Jesus-Error-Code its error.

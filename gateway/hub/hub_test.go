@@ -209,3 +209,40 @@ func TestWorkerPullsFromEveryHub(t *testing.T) {
 		return len(cache.Instances("greeter")) == 2 && h1.Stats().Fronted == 1 && h2.Stats().Fronted == 1
 	})
 }
+
+// A Go worker renews the lease of a call that runs longer than the lease, so the job is
+// not given to another worker while it runs.
+func TestGoWorkerRenewsLease(t *testing.T) {
+	leakCheck(t)
+	h, addr := startHub(t, hub.Config{Lease: 200 * time.Millisecond})
+	set := jesus.DefaultTransports()
+	set["hub"] = &hub.Worker{Service: "long", Pollers: 2, Wait: time.Second}
+	srv := jesus.NewServer("long", jesus.WithTransports(set))
+	runs := make(chan struct{}, 4)
+	jesus.Handle(srv, "run", func(ctx context.Context, req map[string]any) (string, error) {
+		runs <- struct{}{}
+		t := time.NewTimer(time.Second) // five leases
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return "done", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	})
+	if _, err := srv.Listen(testCtx(t), "hub+json://"+addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	eventually(t, "the worker polling", func() bool { return h.Stats().Waiting == 2 })
+	code, _, body := post(t, "http://"+addr+"/service/long.run", `{}`)
+	if code != 200 || body != `"done"` {
+		t.Fatalf("long call: %d %s", code, body)
+	}
+	if s := h.Stats(); s.Lapsed != 0 || len(runs) != 1 {
+		t.Fatalf("lapsed %d, runs %d", s.Lapsed, len(runs))
+	}
+	if code, _, body := post(t, "http://"+addr+"/jobs/nope/lease", ``); code != 404 || !strings.Contains(body, "no open job") {
+		t.Fatalf("renewing an unknown job: %d %s", code, body)
+	}
+}

@@ -301,3 +301,21 @@ func (h *Hub) queueLocked(service string, create bool) (*queue, error) {
 	h.queues[service] = q
 	return q, nil
 }
+
+// renew extends the lease of a job a worker holds by a full lease from now.
+func (h *Hub) renew(id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	j := h.jobs[id]
+	if j == nil {
+		return jesus.Errorf(jesus.CodeNotFound, "hub: no open job %q (answered already, given up by its caller, or never given)", id)
+	}
+	if j.state != jobLeased {
+		return jesus.Errorf(jesus.CodeFailedPrecondition, "hub: job %q is back in its queue: its lease ended before it was renewed", id)
+	}
+	j.lease.Stop()
+	j.leaseN++
+	n := j.leaseN
+	j.lease = time.AfterFunc(h.cfg.Lease, func() { h.lapse(j, n) })
+	return nil
+}

@@ -19,6 +19,7 @@ type wireJob struct {
 	Mode            string          `json:"mode,omitempty"`
 	TimeoutMs       int64           `json:"timeoutMs,omitempty"`
 	Attempt         int             `json:"attempt"`
+	LeaseMs         int64           `json:"leaseMs,omitempty"`
 	Meta            *wireMeta       `json:"meta,omitempty"`
 }
 
@@ -80,30 +81,36 @@ const (
 // server runs. It never panics and refuses what a hub would not send; with an error it
 // returns the job's id when that could be read, so that the refusal can be answered.
 func parseJob(data []byte, env *channel.Envelope) (id string, err error) {
+	id, _, err = parseJobLease(data, env)
+	return id, err
+}
+
+// parseJobLease is parseJob that also returns the job's lease (0: not given).
+func parseJobLease(data []byte, env *channel.Envelope) (id string, lease time.Duration, err error) {
 	var w wireJob
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&w); err != nil {
-		return "", fmt.Errorf("hub: job is not JSON: %w", err)
+		return "", 0, fmt.Errorf("hub: job is not JSON: %w", err)
 	}
 	if dec.More() {
-		return "", fmt.Errorf("hub: job has data after its JSON object")
+		return "", 0, fmt.Errorf("hub: job has data after its JSON object")
 	}
 	if w.ID == "" || len(w.ID) > 64 {
-		return "", fmt.Errorf("hub: job id of %d bytes; want 1 to 64", len(w.ID))
+		return "", 0, fmt.Errorf("hub: job id of %d bytes; want 1 to 64", len(w.ID))
 	}
 	// From here on the id is good: the worker answers the refusal, so the caller hears it.
 	switch {
 	case len(w.OriginalRequest) == 0:
-		return w.ID, fmt.Errorf("hub: job %s has no originalRequest", w.ID)
+		return w.ID, 0, fmt.Errorf("hub: job %s has no originalRequest", w.ID)
 	case w.Method == "" || len(w.Method) > maxJobMethod:
-		return w.ID, fmt.Errorf("hub: job %s names no method: POST /service/<service>.<method> to reach a jesus service", w.ID)
+		return w.ID, 0, fmt.Errorf("hub: job %s names no method: POST /service/<service>.<method> to reach a jesus service", w.ID)
 	case w.TimeoutMs < 0 || w.TimeoutMs > maxJobTimeout:
-		return w.ID, fmt.Errorf("hub: job %s: timeoutMs %d outside 0..%d", w.ID, w.TimeoutMs, maxJobTimeout)
+		return w.ID, 0, fmt.Errorf("hub: job %s: timeoutMs %d outside 0..%d", w.ID, w.TimeoutMs, maxJobTimeout)
 	}
 	mode := channel.ModeResponse
 	if w.Mode != "" {
 		if mode, err = channel.ParseMode(w.Mode); err != nil || mode == channel.ModeStream {
-			return w.ID, fmt.Errorf("hub: job %s: mode %q is not noResponse, ack or response", w.ID, w.Mode)
+			return w.ID, 0, fmt.Errorf("hub: job %s: mode %q is not noResponse, ack or response", w.ID, w.Mode)
 		}
 	}
 	env.Reset()
@@ -113,13 +120,16 @@ func parseJob(data []byte, env *channel.Envelope) (id string, err error) {
 	if m := w.Meta; m != nil {
 		for _, s := range []string{m.CorrID, m.UserID, m.From, m.Trace} {
 			if len(s) > maxJobMeta {
-				return w.ID, fmt.Errorf("hub: job %s: a meta string of %d bytes; at most %d", w.ID, len(s), maxJobMeta)
+				return w.ID, 0, fmt.Errorf("hub: job %s: a meta string of %d bytes; at most %d", w.ID, len(s), maxJobMeta)
 			}
 		}
 		if len(m.Extra) > channel.MaxExtra {
-			return w.ID, fmt.Errorf("hub: job %s: %d extra meta entries; at most %d", w.ID, len(m.Extra), channel.MaxExtra)
+			return w.ID, 0, fmt.Errorf("hub: job %s: %d extra meta entries; at most %d", w.ID, len(m.Extra), channel.MaxExtra)
 		}
 		env.Meta = channel.Meta{CorrID: m.CorrID, UserID: m.UserID, From: m.From, Trace: m.Trace, Extra: m.Extra}
 	}
-	return w.ID, nil
+	if w.LeaseMs > 0 && w.LeaseMs <= maxJobTimeout {
+		lease = time.Duration(w.LeaseMs) * time.Millisecond
+	}
+	return w.ID, lease, nil
 }

@@ -180,7 +180,7 @@ func (l *workerListener) poller(ctx context.Context, hubAddr string, h channel.H
 	backoff := 50 * time.Millisecond
 	var env channel.Envelope
 	for ctx.Err() == nil {
-		id, err := l.fetch(ctx, hubAddr, &env)
+		id, lease, err := l.fetch(ctx, hubAddr, &env)
 		if err != nil && id != "" { // a job this worker cannot run: its caller learns why
 			rw := &jobReply{l: l, hub: hubAddr, id: id}
 			rw.postError(channel.CodeInvalidArgument, err.Error(), nil)
@@ -199,7 +199,7 @@ func (l *workerListener) poller(ctx context.Context, hubAddr string, h channel.H
 		if id == "" {
 			continue
 		}
-		l.run(hubAddr, id, &env, h)
+		l.run(hubAddr, id, lease, &env, h)
 	}
 }
 
@@ -213,36 +213,40 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // fetch polls hubAddr once; id is "" when no job came within the wait.
-func (l *workerListener) fetch(ctx context.Context, hubAddr string, env *channel.Envelope) (id string, err error) {
+func (l *workerListener) fetch(ctx context.Context, hubAddr string, env *channel.Envelope) (id string, lease time.Duration, err error) {
 	u := "http://" + hubAddr + "/service/" + url.PathEscape(l.w.Service) + "/jobs?wait=" + l.wait.String()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(l.cfg.MaxMessage)+64<<10+1))
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	switch {
 	case resp.StatusCode == http.StatusNoContent:
-		return "", nil
+		return "", 0, nil
 	case resp.StatusCode != http.StatusOK:
-		return "", fmt.Errorf("hub: poll %s: HTTP %d: %s", hubAddr, resp.StatusCode, truncateN(string(body), 200))
+		return "", 0, fmt.Errorf("hub: poll %s: HTTP %d: %s", hubAddr, resp.StatusCode, truncateN(string(body), 200))
 	case len(body) > l.cfg.MaxMessage+64<<10:
-		return "", fmt.Errorf("hub: job from %s exceeds the limit of %d bytes", hubAddr, l.cfg.MaxMessage)
+		return "", 0, fmt.Errorf("hub: job from %s exceeds the limit of %d bytes", hubAddr, l.cfg.MaxMessage)
 	}
-	return parseJob(body, env)
+	return parseJobLease(body, env)
 }
 
 // run serves one job through the server's handler and makes sure the hub hears an
 // answer: the reply, or for one-way calls that the handler is done.
-func (l *workerListener) run(hubAddr, id string, env *channel.Envelope, h channel.Handler) {
+func (l *workerListener) run(hubAddr, id string, lease time.Duration, env *channel.Envelope, h channel.Handler) {
 	rw := &jobReply{l: l, hub: hubAddr, id: id, mode: env.Mode}
+	if lease > 0 {
+		stop := l.renewing(hubAddr, id, lease)
+		defer stop()
+	}
 	h.ServeExchange(l.hard, env, rw)
 	if !rw.posted {
 		if env.Mode == channel.ModeResponse {
@@ -251,6 +255,40 @@ func (l *workerListener) run(hubAddr, id string, env *channel.Envelope, h channe
 			rw.post(nil, "")
 		}
 	}
+}
+
+// renewing renews the lease of a running job every third of the lease, so that a long
+// call is not given to another worker; stop ends it.
+func (l *workerListener) renewing(hubAddr, id string, lease time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(lease/3, 10*time.Millisecond))
+		defer t.Stop()
+		u := "http://" + hubAddr + "/jobs/" + url.PathEscape(id) + "/lease"
+		for {
+			select {
+			case <-done:
+				return
+			case <-l.hard.Done():
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(l.hard, lease/3+time.Second)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+			if resp, err := l.client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					l.log.Warn("hub: lease not renewed", "hub", hubAddr, "job", id, "status", resp.StatusCode)
+				}
+			}
+			cancel()
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // jobReply is the channel.ReplyWriter of one job.

@@ -31,6 +31,7 @@ post the answers back.
                                 name is "service.method" for a service with a descriptor
   GET  /service/{name}/jobs     the next job, {"id","originalRequest",...}; 204 after ?wait=
   POST /jobs/{id}               answer a job (JSON body; with Jesus-Error-Code, an error)
+  POST /jobs/{id}/lease         keep holding a job that takes longer than --lease
   GET  /stats                   queued, leased and waiting counts
 
 A worker holds a job for --lease; if it has not answered by then (it died), the job goes
