@@ -108,17 +108,19 @@ func (h *Hub) startFront(d *schema.Descriptor) (*front, error) {
 	for name, m := range d.Methods {
 		h.handleMethod(srv, d.Service+"."+name, m.Mode)
 	}
-	addr := h.cfg.FrontAddr
-	if addr == nil {
-		addr = func(service, name string, sp channel.Spec) string {
-			if sp.Transport != "unix" {
-				return "127.0.0.1:0"
+	addr := func(service, name string, sp channel.Spec) string {
+		if h.cfg.FrontAddr != nil {
+			if a := h.cfg.FrontAddr(service, name, sp); a != "" {
+				return a
 			}
-			if f.dir == "" {
-				f.dir, _ = os.MkdirTemp("", "jesus-hub-")
-			}
-			return filepath.Join(f.dir, name+".sock")
 		}
+		if sp.Transport != "unix" {
+			return "127.0.0.1:0"
+		}
+		if f.dir == "" {
+			f.dir, _ = os.MkdirTemp("", "jesus-hub-")
+		}
+		return filepath.Join(f.dir, name+".sock")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -22,8 +22,8 @@ type Config struct {
 	// the hub is a plain AstroHub: queues by name, no schemas.
 	Registry *registry.Registry
 	Cache    *registry.Cache
-	// FrontAddr places the channels of a fronted service (default: 127.0.0.1 with a
-	// free port; unix sockets in a directory of the hub's own).
+	// FrontAddr places the channels of a fronted service; "" (and the default) is
+	// 127.0.0.1 with a free port, and for unix a socket in a directory of the hub's own.
 	FrontAddr func(service, name string, sp channel.Spec) string
 
 	MaxBody     int           // bytes of one request or answer body (4 MiB)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/gateway/hub"
 	"github.com/spf13/cobra"
 )
@@ -16,6 +17,7 @@ import (
 func newHubCmd(g *globals) *cobra.Command {
 	var (
 		addr       string
+		frontHost  string
 		noRegistry bool
 		dur        time.Duration
 		cfg        = hub.DefaultConfig()
@@ -53,11 +55,20 @@ Example:
 It runs until interrupted, or for --for. PROTOCOL.md, section 10, has the details.`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if frontHost != "" {
+				cfg.FrontAddr = func(service, name string, sp channel.Spec) string {
+					if sp.Transport == "unix" {
+						return "" // the hub's own socket directory
+					}
+					return net.JoinHostPort(frontHost, "0")
+				}
+			}
 			return runHub(c.Context(), g, addr, noRegistry, dur, cfg)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	f.StringVar(&frontHost, "front-host", "127.0.0.1", "host the channels of fronted services listen on (free ports), as callers reach it")
 	f.BoolVar(&noRegistry, "no-registry", false, "run without etcd: queues by name, no schemas, nothing registered")
 	f.DurationVar(&dur, "for", 0, "stop after this long (0: until interrupted)")
 	f.DurationVar(&cfg.Lease, "lease", cfg.Lease, "how long a worker holds a job before it goes to another worker")
