@@ -179,9 +179,11 @@ func (h *Hub) servePoll(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	w.Header().Set(headerAttempt, strconv.Itoa(j.attempt))
+	h.mu.Lock() // a lapsing lease changes the job
 	wj := wireJobOf(j)
+	h.mu.Unlock()
 	wj.LeaseMs = h.cfg.Lease.Milliseconds()
+	w.Header().Set(headerAttempt, strconv.Itoa(wj.Attempt))
 	writeJSON(w, http.StatusOK, wj)
 }
 
