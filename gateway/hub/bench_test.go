@@ -52,8 +52,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	}
 	b.Cleanup(func() { direct.Close() })
 
-	disc := jesus.NewDiscovery(cache)
-	b.Cleanup(disc.Close)
+	disc := discovery(b, cache)
 	viaHub := jesus.NewClient("bench", jesus.WithResolver(disc))
 	b.Cleanup(func() { viaHub.Close() })
 	toDirect := jesus.NewClient("bench", jesus.WithTarget(bound.String()))

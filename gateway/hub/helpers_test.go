@@ -192,3 +192,10 @@ func post(t testing.TB, url, body string, hdr ...string) (int, http.Header, stri
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
 }
+
+// discovery is the tests' one use of the registry-backed resolver of package jesus.
+func discovery(t testing.TB, cache *registry.Cache) *jesus.Discovery {
+	d := jesus.NewDiscovery(cache)
+	t.Cleanup(d.Close)
+	return d
+}

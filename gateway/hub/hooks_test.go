@@ -47,8 +47,7 @@ func TestHookThroughHub(t *testing.T) {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 
-	disc := jesus.NewDiscovery(cache)
-	t.Cleanup(disc.Close)
+	disc := discovery(t, cache)
 	c := jesus.NewClient("caller", jesus.WithResolver(disc), jesus.WithInterceptors(async.Interceptor()))
 	t.Cleanup(func() { c.Close() })
 	eventually(t, "doubler fronted by the hub", func() bool { return h.Stats().Fronted == 1 && len(cache.Instances("doubler")) == 1 })

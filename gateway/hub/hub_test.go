@@ -21,8 +21,7 @@ func TestWorkersThroughRegistry(t *testing.T) {
 	pyWorker(t, addr, "pyecho", "py-2")
 	goWorker(t, "registry", cache)
 
-	disc := jesus.NewDiscovery(cache)
-	t.Cleanup(disc.Close)
+	disc := discovery(t, cache)
 	c := jesus.NewClient("tester", jesus.WithResolver(disc), jesus.WithValidation(disc))
 	t.Cleanup(func() { c.Close() })
 	ctx := testCtx(t)
