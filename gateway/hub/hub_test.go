@@ -190,22 +190,27 @@ func TestGoWorkerRefusesBareJob(t *testing.T) {
 	}
 }
 
-// Several hubs: a Go worker finds every live hub in the registry and serves the calls
-// queued at each.
+// Several hubs: a Go worker finds every live hub in the registry, a Python worker is
+// given both, and each serves the calls queued at every hub.
 func TestWorkerPullsFromEveryHub(t *testing.T) {
 	reg, cache, _ := registryWith(t)
 	h1, addr1 := startHub(t, hub.Config{Registry: reg, Cache: cache})
 	h2, addr2 := startHub(t, hub.Config{Registry: reg, Cache: cache})
 	goWorker(t, "registry", cache)
-	eventually(t, "the worker polling both hubs", func() bool { return h1.Stats().Waiting > 0 && h2.Stats().Waiting > 0 })
+	pyWorker(t, addr1+","+addr2, "pyecho", "py-both")
+	eventually(t, "the workers polling both hubs", func() bool { return h1.Stats().Waiting > 1 && h2.Stats().Waiting > 1 })
 	for _, a := range []string{addr1, addr2} {
 		code, _, body := post(t, "http://"+a+"/service/greeter.hello", `{"name":"ada"}`)
 		if code != 200 || !strings.Contains(body, `"hello, ada"`) {
 			t.Fatalf("hub %s: %d %s", a, code, body)
 		}
+		code, _, body = post(t, "http://"+a+"/service/pyecho.echo", `{"text":"hi"}`)
+		if code != 200 || !strings.Contains(body, `"py-both"`) {
+			t.Fatalf("hub %s: %d %s", a, code, body)
+		}
 	}
-	eventually(t, "both hubs fronting greeter", func() bool {
-		return len(cache.Instances("greeter")) == 2 && h1.Stats().Fronted == 1 && h2.Stats().Fronted == 1
+	eventually(t, "both hubs fronting both services", func() bool {
+		return len(cache.Instances("greeter")) == 2 && len(cache.Instances("pyecho")) == 2 && h1.Stats().Fronted == 2 && h2.Stats().Fronted == 2
 	})
 }
 
