@@ -159,6 +159,15 @@ func TestTrackerURLHook(t *testing.T) {
 	resp := async.NewResponder(async.ResponderConfig{})
 	t.Cleanup(func() { resp.Shutdown(ctx) })
 	dsrv := receiver(t, resp, nil, nil)
+	kept := make(chan async.Hook, 1)
+	jesus.HandleOneWay(dsrv, "later", func(ctx context.Context, req num) error {
+		h, ok, err := async.HookFrom(ctx)
+		if err != nil || !ok {
+			return jesus.NewError(jesus.CodeInvalidArgument, "no hook")
+		}
+		kept <- h // a long job: answered after the handler returned
+		return nil
+	})
 	bound, err := dsrv.Listen(ctx, "tcp+json://127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +206,16 @@ func TestTrackerURLHook(t *testing.T) {
 	}
 	if g := <-answers; jesus.CodeOf(g.a.Err()) != jesus.CodeInvalidArgument || g.a.Error.Message != "n must not be negative" {
 		t.Fatalf("error: %+v", g.a.Error)
+	}
+
+	// A receiver that keeps the hook and answers when its work is done.
+	id, err = tr.Send(ctx, c, "doubler.later", num{N: 5}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.RespondLater(<-kept, num{N: 50}, nil)
+	if g := <-answers; g.a.ID != id || g.a.Decode(&res) != nil || res.N != 50 {
+		t.Fatalf("later: %+v %s", g.a, g.a.Result)
 	}
 
 	// A receiver that never answers: the timeout runs the error handler, and Shutdown
