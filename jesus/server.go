@@ -192,6 +192,24 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 	if sp.Addr == "" {
 		return sp, Errorf(CodeInvalidArgument, "channel %s: no address to listen on", spec)
 	}
+	return s.listen(ctx, tr, sp)
+}
+
+// ListenVia serves tr, a transport the caller supplies that callers never dial (such as
+// gateway/hub's Worker, which opens no port and pulls calls from hubs), with the codec
+// named and at addr, in tr's own terms. Its name stays outside the closed set of channel
+// transports: no descriptor names it. It returns the spec it serves under.
+func (s *Server) ListenVia(ctx context.Context, tr channel.Transport, codecName, addr string) (channel.Spec, error) {
+	sp := channel.Spec{Transport: tr.Name(), Codec: codecName, Addr: addr}
+	if _, err := s.o.codecs.Pipeline(codecName); err != nil {
+		return sp, Errorf(CodeInvalidArgument, "%s: %v", sp, err)
+	}
+	return s.listen(ctx, tr, sp)
+}
+
+// listen binds sp with tr and serves it in the background.
+func (s *Server) listen(ctx context.Context, tr channel.Transport, sp channel.Spec) (channel.Spec, error) {
+	spec := sp.String()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

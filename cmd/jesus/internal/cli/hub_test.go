@@ -1,0 +1,47 @@
+package cli_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+)
+
+func TestHubHelp(t *testing.T) {
+	leakCheck(t)
+	jesusCmd(t, "", "hub", "--help").want(t, cli.ExitOK, "POST /service/{name}", "GET  /service/{name}/jobs", "POST /jobs/{id}", "--lease", "--max-queue", "resource_exhausted", "gateway/hub.Worker")
+	jesusCmd(t, "", "hub", "extra").wantErr(t, cli.ExitUsage, "takes 0 argument(s)")
+	jesusCmd(t, "", "hub", "--no-registry", "--for", "-1s").wantErr(t, cli.ExitUsage, "--for must not be negative")
+}
+
+// jesus hub runs the API on the registry, and stops when its context ends.
+func TestHubServes(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"hub", "--etcd", ep, "--listen", "127.0.0.1:0"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	errb.waitFor(t, "hub listening on http://")
+	addr := regexp.MustCompile(`http://(\S+)`).FindStringSubmatch(errb.String())[1]
+	resp, err := http.Post("http://"+addr+"/service/nosuch", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || !strings.Contains(string(b), "unknown service") {
+		t.Fatalf("POST to an unknown service: %d %s", resp.StatusCode, b)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("hub exited %d:\n%s", code, errb.String())
+	}
+}
