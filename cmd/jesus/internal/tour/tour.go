@@ -10,6 +10,7 @@ import (
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
+	"github.com/jesus-go/jesus/jesus/journal"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
@@ -124,4 +125,15 @@ func Emit(ctx context.Context, set *schema.Set, disc *discovery.Discovery, c *je
 	return events.Emit(ctx, bus, "order.created", OrderEvent{OrderID: "o-1", CustomerID: "c-1",
 		Total: Money{Amount: 39.9, Currency: "EUR"}, At: "2026-01-02T03:04:05Z"})
 	// res.Acked lists the services that acknowledged it, e.g. [billing audit]
+}
+
+// Durable makes billing's acks mean "it will run": each ack-mode request is on disk
+// before its ack and replayed at the next start if the process died before its handler
+// returned; a retried event whose id was accepted before is acked again, not run twice.
+func Durable(path string) (*jesus.Server, *journal.Journal, error) {
+	j, err := journal.Open(path, journal.WithKey(events.JournalKey)) // a bbolt file
+	if err != nil {
+		return nil, nil, err
+	}
+	return jesus.NewServer("billing", jesus.WithJournal(j)), j, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -252,5 +253,17 @@ func waitInstance(t *testing.T, ctx context.Context, cache *registry.Cache, svc 
 		case <-ctx.Done():
 			t.Fatalf("no instance of %s", svc)
 		}
+	}
+}
+
+func TestDurable(t *testing.T) {
+	srv, j, err := tour.Durable(filepath.Join(t.TempDir(), "billing.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	defer srv.Close()
+	if j.Len() != 0 {
+		t.Fatalf("%d pending in a new journal", j.Len())
 	}
 }
