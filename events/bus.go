@@ -28,21 +28,23 @@ type Bus struct {
 	out map[string]*outEvent // events self emits, by name
 
 	// emitter state
-	idBase   [8]byte                // random, per bus: the first half of every event id
-	idNext   atomic.Uint64          // the second half
-	src      atomic.Pointer[string] // names this bus's sequence streams; renewed when seqs is reset
-	seqMu    sync.Mutex
-	seqs     map[seqKey]*seqStream
-	routeMu  sync.Mutex
-	routes   atomic.Pointer[routeTable]
-	bufs     sync.Pool     // *[]byte: encoded payloads, reused once an emit returns
-	extras   sync.Pool     // map[string]string: event meta of one delivery, reused once it ends
-	cli      *jesus.Client // sends every event; its connections are shared by all emits
-	ownCli   bool          // cli was made by New: Close closes it, route changes prune it
-	connMu   sync.Mutex    // guards closed and the start of inFlight
-	closed   bool
-	done     chan struct{} // closed by Close: retries stop
-	inFlight sync.WaitGroup
+	idBase     [8]byte                // random, per bus: the first half of every event id
+	idNext     atomic.Uint64          // the second half
+	src        atomic.Pointer[string] // names this bus's sequence streams; renewed when seqs is reset
+	seqMu      sync.Mutex
+	seqs       map[seqKey]*seqStream
+	routeMu    sync.Mutex
+	routes     atomic.Pointer[routeTable]
+	bufs       sync.Pool     // *[]byte: encoded payloads, reused once an emit returns
+	extras     sync.Pool     // map[string]string: event meta of one delivery, reused once it ends
+	cli        *jesus.Client // sends every event; its connections are shared by all emits
+	ownCli     bool          // cli was made by New: Close closes it, route changes prune it
+	connMu     sync.Mutex    // guards closed and the start of inFlight
+	closed     bool
+	done       chan struct{} // closed by Close: retries stop
+	inFlight   sync.WaitGroup
+	outbox     *outbox       // WithOutbox, else nil
+	outboxDone chan struct{} // closed when redeliver returns
 
 	// listener state
 	onMu    sync.Mutex
@@ -127,6 +129,14 @@ func New(self *schema.Descriptor, set *schema.Set, disc *discovery.Discovery, cl
 		}
 		b.out[name] = &outEvent{name: name, mode: ev.Mode, chName: ev.Channel, transport: ch.Transport, pl: pl, v: jesus.SchemaValidator(v)}
 	}
+	if b.o.outboxPath != "" {
+		ob, err := openOutbox(b.o.outboxPath, b.o.outboxAge, b.o.outboxEvery)
+		if err != nil {
+			return nil, err
+		}
+		b.outbox, b.outboxDone = ob, make(chan struct{})
+		go b.redeliver()
+	}
 	return b, nil
 }
 
@@ -171,6 +181,12 @@ func (b *Bus) Close() error {
 		first = b.cli.Close()
 	}
 	b.inFlight.Wait()
+	if b.outbox != nil {
+		<-b.outboxDone
+		if err := b.outbox.db.Close(); first == nil {
+			first = err
+		}
+	}
 	b.tails.close()
 	return first
 }

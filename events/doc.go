@@ -29,6 +29,17 @@
 // refusal reaches the emitter as invalid_argument naming the listener and each failing
 // pointer, in Result.Failed, and is counted in the listener's Stats.Invalid.
 //
+// # Outbox
+//
+// With WithOutbox, an ack event is written to a bbolt file before its first send and
+// stays there until every listening service acknowledged it: the services Emit reports
+// as failed for a reason that may pass (unreachable, no live instance, busy, slow) are
+// retried in the background, across restarts of the emitter, until they acknowledge or
+// the outbox's age passes. Then, or at once for a refusal that retrying cannot change,
+// the event goes to the dead letters (Bus.DeadLetters), with the last error of each
+// service. With a journal on the listeners (jesus.WithJournal, events.JournalKey), an
+// event retried after a lost ack is not handled twice.
+//
 // # Layering
 //
 // A Bus is a layer on jesus, not a second stack: events are sent with a *jesus.Client

@@ -130,6 +130,17 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 	if d.corrID == "" {
 		d.corrID = res.ID // an emit that starts a chain: its id is a fine corrid
 	}
+	if b.outbox != nil && ev.mode == jesus.ModeAck {
+		e := &outboxEntry{Event: event, ID: res.ID, CorrID: d.corrID, Data: append([]byte(nil), data...), Pending: services, Created: time.Now()}
+		if err := b.outbox.put(e); err != nil {
+			return res, &jesus.Error{Code: jesus.CodeUnavailable, Method: event, Message: "events: outbox: " + err.Error()}
+		}
+		defer func() {
+			if err := b.outbox.settle(e, res.Failed, time.Now()); err != nil {
+				b.o.logger.Error("events: outbox not updated", "event", event, "id", res.ID, "err", err)
+			}
+		}()
+	}
 	if len(services) == 1 {
 		// The common case, without the fan-out's goroutines and slices.
 		switch err := d.to(ctx, services[0], ls.methods[0]); {

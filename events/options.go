@@ -23,6 +23,9 @@ type options struct {
 	dedupWindow  time.Duration
 	dedupEntries int
 	tailBuffer   int
+	outboxPath   string
+	outboxAge    time.Duration
+	outboxEvery  time.Duration
 }
 
 func defaults() options {
@@ -36,6 +39,7 @@ func defaults() options {
 		dedupWindow:  10 * time.Minute,
 		dedupEntries: 100_000,
 		tailBuffer:   256,
+		outboxEvery:  time.Second,
 	}
 }
 
@@ -71,6 +75,9 @@ func (o *options) fill() {
 	if o.tailBuffer <= 0 {
 		o.tailBuffer = d.tailBuffer
 	}
+	if o.outboxEvery <= 0 {
+		o.outboxEvery = d.outboxEvery
+	}
 }
 
 // WithLogger sets the logger of the bus's own warnings (dropped events with bad meta;
@@ -105,3 +112,9 @@ func WithDedup(window time.Duration, entries int) Option {
 // WithTailBuffer sets the buffer of each Tail channel (default 256 records); a tail that
 // falls further behind loses records (Stats.TailDropped).
 func WithTailBuffer(n int) Option { return optionFunc(func(o *options) { o.tailBuffer = n }) }
+
+// WithOutboxRetry sets the first pause between delivery rounds of the outbox (default
+// 1 s, growing with jitter up to 30 times that while nothing gets through).
+func WithOutboxRetry(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.outboxEvery = d })
+}

@@ -13,6 +13,9 @@ type Stats struct {
 	Dropped  uint64 // noResponse deliveries that could not be sent (no instance, send error)
 	Oversize uint64 // deliveries refused by the transport as too large (e.g. over a udp datagram)
 	Failed   uint64 // ack deliveries that failed for good (refused, or no ack before the deadline)
+	// Redelivered counts ack deliveries the outbox (WithOutbox) got through after Emit
+	// had returned them as failed.
+	Redelivered uint64
 
 	// Listener side.
 	Received      uint64 // distinct events accepted for a handler of this bus (duplicates not included)
@@ -26,7 +29,7 @@ type Stats struct {
 }
 
 type counters struct {
-	emitted, sent, acked, retries, dropped, oversize, failed                atomic.Uint64
+	emitted, sent, acked, retries, dropped, oversize, failed, redelivered   atomic.Uint64
 	received, duplicates, decodeErrors, invalid, handlerErrors, tailDropped atomic.Uint64
 }
 
@@ -35,7 +38,7 @@ func (b *Bus) Stats() Stats {
 	s := Stats{
 		Emitted: b.st.emitted.Load(), Sent: b.st.sent.Load(), Acked: b.st.acked.Load(),
 		Retries: b.st.retries.Load(), Dropped: b.st.dropped.Load(), Oversize: b.st.oversize.Load(),
-		Failed: b.st.failed.Load(), Received: b.st.received.Load(), Duplicates: b.st.duplicates.Load(),
+		Failed: b.st.failed.Load(), Redelivered: b.st.redelivered.Load(), Received: b.st.received.Load(), Duplicates: b.st.duplicates.Load(),
 		DecodeErrors: b.st.decodeErrors.Load(), Invalid: b.st.invalid.Load(),
 		HandlerErrors: b.st.handlerErrors.Load(), TailDropped: b.st.tailDropped.Load(),
 	}

@@ -1,0 +1,81 @@
+package events_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/jesus"
+)
+
+// TestOutboxSurvivesTheEmittersRestart: an ack event billing could not take (no live
+// instance) stays in the emitter's outbox across a restart of the emitter, and reaches
+// billing, once, when billing comes up.
+func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	ctx := ctxT(t)
+	doc, _ := set.Service("billing").Bundle()
+	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
+	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	path := filepath.Join(t.TempDir(), "orders.outbox")
+
+	first, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil, events.WithOutbox(path, time.Hour))
+	must(t, err)
+	res, err := events.Emit(ctx, first, "order.created", order(1))
+	if jesus.CodeOf(res.Failed["billing"]) != jesus.CodeUnavailable || err == nil {
+		t.Fatalf("billing is down: %+v %v", res, err)
+	}
+	if first.Outboxed() != 1 {
+		t.Fatalf("%d in the outbox", first.Outboxed())
+	}
+	must(t, first.Close()) // the emitter stops
+
+	second, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
+		events.WithOutbox(path, time.Hour), events.WithOutboxRetry(20*time.Millisecond))
+	must(t, err)
+	defer second.Close()
+	var got atomic.Int64
+	var id atomic.Value
+	startNode(t, set, reg, cache, "billing", true, func(b *events.Bus) {
+		must(t, events.On(b, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
+			got.Add(1)
+			id.Store(ev.ID)
+			return nil
+		}))
+	})
+	waitFor(t, "the outbox to deliver", func() bool { return got.Load() == 1 && second.Outboxed() == 0 })
+	if id.Load() != res.ID || second.Stats().Redelivered != 1 {
+		t.Fatalf("delivered %v (want %s), stats %+v", id.Load(), res.ID, second.Stats())
+	}
+	if dl, err := second.DeadLetters(); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters %v %v", dl, err)
+	}
+}
+
+// TestOutboxDeadLetters: an event older than the outbox's age, or refused by a listener
+// for good, goes to the dead letters with the reason of each service.
+func TestOutboxDeadLetters(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	ctx := ctxT(t)
+	doc, _ := set.Service("billing").Bundle()
+	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
+	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	b, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
+		events.WithOutbox(filepath.Join(t.TempDir(), "o"), time.Millisecond), events.WithOutboxRetry(10*time.Millisecond))
+	must(t, err)
+	defer b.Close()
+	res, _ := events.Emit(ctx, b, "order.created", order(2))
+	var dl []events.DeadLetter
+	waitFor(t, "a dead letter", func() bool { dl, _ = b.DeadLetters(); return len(dl) == 1 })
+	if dl[0].ID != res.ID || dl[0].Event != "order.created" || dl[0].Failed["billing"] == "" || b.Outboxed() != 0 {
+		t.Fatalf("dead letter %+v, %d outboxed", dl[0], b.Outboxed())
+	}
+	t.Logf("dead letter: %s", dl[0].Failed["billing"])
+}
