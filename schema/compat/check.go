@@ -438,7 +438,7 @@ func (c *checker) checkValues(vals []any, b node, path string) res {
 		}
 		if !ok {
 			return res{st: stBad, wit: v, hasWit: true, diffs: []Difference{{Pointer: path,
-				Reason: fmt.Sprintf("%s may send %s%s, which %s does not allow", c.o.aName, locPrefix(path), render(v), c.o.bName)}}}
+				Reason: fmt.Sprintf("%s can send %s%s, which %s does not allow", c.o.aName, locPrefix(path), render(v), c.o.bName), confirmed: true}}}
 		}
 	}
 	return okRes()
@@ -455,7 +455,7 @@ func (c *checker) mustBeEmpty(a aset, b node, path string) res {
 	r := res{st: stBad, diffs: []Difference{{Pointer: path,
 		Reason: fmt.Sprintf("%s allows %s, which %s forbids", c.o.aName, what, c.o.bName)}}}
 	if w, ok := c.findWitness(a, kAll, b, nil); ok {
-		r.wit, r.hasWit = w, true
+		r.wit, r.hasWit, r.diffs[0].confirmed = w, true, true
 	}
 	return r
 }
@@ -465,18 +465,26 @@ func (c *checker) mustBeEmpty(a aset, b node, path string) res {
 func (c *checker) definite(a aset, k kinds, b node, path, reason string, hints []hint) res {
 	r := res{st: stBad, diffs: []Difference{{Pointer: path, Reason: reason}}}
 	if w, ok := c.findWitness(a, k, b, hints); ok {
-		r.wit, r.hasWit = w, true
+		r.wit, r.hasWit, r.diffs[0].confirmed = w, true, true
 	}
 	return r
 }
 
-// maybe records a comparison the checker cannot decide; a witness upgrades it
-// to a difference.
-func (c *checker) maybe(a aset, k kinds, b node, path, reason string, hints []hint) res {
+// maybe records a comparison the checker cannot decide: unsure says why. A
+// witness upgrades it to a difference, worded as a fact: A allows the witness,
+// which rule (B's keyword that rejects it) does not.
+func (c *checker) maybe(a aset, k kinds, b node, path, unsure, rule string, hints []hint) res {
 	if w, ok := c.findWitness(a, k, b, hints); ok {
-		return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason}}}
+		return c.refuted(w, path, rule)
 	}
-	return unknown(reason)
+	return unknown(unsure)
+}
+
+// refuted is the difference shown by w, a value at path that A allows and
+// B's rule rejects.
+func (c *checker) refuted(w any, path, rule string) res {
+	reason := fmt.Sprintf("%s allows %s%s, which %s's %s rejects", c.o.aName, locPrefix(path), render(w), c.o.bName, rule)
+	return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason, confirmed: true}}}
 }
 
 // local compares A against B's own keywords (not its $ref or combinators).
@@ -487,7 +495,7 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 	var rs []res
 	if extra := ak &^ bk; extra != 0 {
 		rs = append(rs, c.definite(a, extra, b, path,
-			fmt.Sprintf("%s allows %s at %s, which %s does not (it allows %s)", c.o.aName, extra, c.ptrName(path), c.o.bName, bk), nil))
+			fmt.Sprintf("%s allows %s at %s, where %s allows only %s", c.o.aName, extra, c.ptrName(path), c.o.bName, bk), nil))
 	}
 	ak &= bk
 	if ak == 0 {
@@ -503,7 +511,8 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 				continue
 			}
 			rs = append(rs, c.maybe(a, k, b, path,
-				fmt.Sprintf("%s allows %s values at %s that %s's enum/const does not list", c.o.aName, k, c.ptrName(path), c.o.bName), nil))
+				fmt.Sprintf("cannot tell whether every %s %s allows at %s is listed in %s's enum or const", k, c.o.aName, c.ptrName(path), c.o.bName),
+				enumWord(bm), nil))
 		}
 		return combine(rs...)
 	}
@@ -540,7 +549,7 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 	for _, kw := range kws {
 		rs = append(rs, c.maybe(a, ak&unmodelled[kw], b, path,
 			fmt.Sprintf("%s uses %q at %s, which the checker does not model and %s does not carry identically", c.o.bName, kw, c.ptrName(path), c.o.aName),
-			nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
+			strconv.Quote(kw), nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
 	}
 	return combine(rs...)
 }
@@ -584,23 +593,47 @@ func (c *checker) top(an, bn node) Result {
 		return errA == nil && errB == nil && okA && !okB
 	}
 	if r.st == stBad && r.hasWit && confirm(r.wit) {
-		return Result{Verdict: Incompatible, Witness: r.wit, Differences: r.diffs, Reason: r.diffs[0].Reason}
+		diffs := confirmedOnly(r.diffs)
+		return Result{Verdict: Incompatible, Witness: r.wit, Differences: diffs, Reason: diffs[0].Reason}
 	}
 	// Search A's instances for a counterexample the analysis did not build.
 	for _, w := range c.gen(as, kAll, 0, nil) {
 		if confirm(w) {
 			// The witness came from the search, not from a difference the
-			// analysis pinned down: say what it shows, then the suspicions.
-			diffs := []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName)}}
-			if r.st == stBad {
-				diffs = append(diffs, r.diffs...)
-			}
+			// analysis pinned down: the witness is the one difference.
+			diffs := []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName), confirmed: true}}
 			return Result{Verdict: Incompatible, Witness: w, Differences: diffs, Reason: diffs[0].Reason}
 		}
 	}
 	if r.st == stBad {
 		return Result{Verdict: Unproven, Differences: r.diffs,
-			Reason: "suspected difference not confirmed by a witness (" + c.o.aName + " may admit no such value): " + r.diffs[0].Reason}
+			Reason: "no value confirms the suspected difference: " + r.diffs[0].Reason}
 	}
-	return Result{Verdict: Unproven, Reason: strings.Join(r.why, "; ")}
+	u := Result{Verdict: Unproven, Reason: r.why[0]}
+	if len(r.why) > 1 {
+		for _, w := range r.why {
+			u.Differences = append(u.Differences, Difference{Reason: w})
+		}
+	}
+	return u
+}
+
+// confirmedOnly keeps the differences a value showed, each once; the first
+// is the one the result's witness shows.
+func confirmedOnly(diffs []Difference) []Difference {
+	out := diffs[:1:1]
+	for _, d := range diffs[1:] {
+		if d.confirmed && !slices.ContainsFunc(out, func(o Difference) bool { return o.Pointer == d.Pointer && o.Reason == d.Reason }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// enumWord names B's enum or const keyword in a reason.
+func enumWord(bm map[string]any) string {
+	if _, ok := bm["const"]; ok {
+		return `"const"`
+	}
+	return `"enum"`
 }

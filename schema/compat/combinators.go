@@ -20,7 +20,8 @@ func (c *checker) anyOf(a aset, b node, branches []node, path string, depth int)
 		return okRes()
 	}
 	return c.maybe(a, kAll, b, path,
-		fmt.Sprintf("%s allows values at %s that may match none of %s's anyOf branches", c.o.aName, c.ptrName(path), c.o.bName), nil)
+		fmt.Sprintf("cannot prove that every value %s allows at %s matches one of %s's anyOf branches", c.o.aName, c.ptrName(path), c.o.bName),
+		`"anyOf"`, nil)
 }
 
 // oneOf: A ⊆ exactly-one-of(B1…Bn) holds if A fits some Bi and is disjoint
@@ -48,7 +49,8 @@ func (c *checker) oneOf(a aset, b node, branches []node, path string, depth int)
 		return okRes()
 	}
 	return c.maybe(a, kAll, b, path,
-		fmt.Sprintf("%s allows values at %s that may match none or several of %s's oneOf branches", c.o.aName, c.ptrName(path), c.o.bName), nil)
+		fmt.Sprintf("cannot prove that every value %s allows at %s matches exactly one of %s's oneOf branches", c.o.aName, c.ptrName(path), c.o.bName),
+		`"oneOf"`, nil)
 }
 
 func (c *checker) not(a aset, b node, path string, depth int) res {
@@ -57,7 +59,8 @@ func (c *checker) not(a aset, b node, path string, depth int) res {
 		return okRes()
 	}
 	return c.maybe(a, kAll, b, path,
-		fmt.Sprintf("%s allows values at %s that may match what %s's \"not\" excludes", c.o.aName, c.ptrName(path), c.o.bName), nil)
+		fmt.Sprintf("cannot prove that the values %s allows at %s stay clear of what %s's \"not\" excludes", c.o.aName, c.ptrName(path), c.o.bName),
+		`"not"`, nil)
 }
 
 func (c *checker) perKind(a aset, f func(aset) bool) bool {

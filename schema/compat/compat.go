@@ -95,6 +95,8 @@ type Difference struct {
 	Pointer string `json:"pointer"`
 	// Reason is a one-line explanation.
 	Reason string `json:"reason"`
+	// confirmed: a value shows this difference at Pointer.
+	confirmed bool
 }
 
 // Result is the outcome of Check.

@@ -54,8 +54,8 @@ func TestCheckCallReport(t *testing.T) {
 	}
 	text := rep.String()
 	for _, want := range []string{
-		"orders@1.3.0 calls billing.charge on billing@2.0.0: request: caller may omit /customer/email, which billing@2.0.0 requires",
-		`orders@1.3.0 calls billing.charge on billing@2.0.0: response: receiver may send /status "refunded", which the caller does not allow`,
+		"orders@1.3.0 calls billing.charge on billing@2.0.0: request: caller can omit /customer/email, which billing@2.0.0 requires",
+		`orders@1.3.0 calls billing.charge on billing@2.0.0: response: receiver can send /status "refunded", which the caller does not allow`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)
@@ -185,6 +185,21 @@ func TestDescriptorSchemaKeyword(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep := compat.CheckCall(d, "a.m", d); rep.Verdict() != compat.Compatible {
+		t.Fatalf("%s", rep)
+	}
+}
+
+// TestRefToDescriptorRoot: "#" inside a descriptor is the descriptor, not a schema; the
+// check refuses it instead of reading it as a schema that accepts everything.
+func TestRefToDescriptorRoot(t *testing.T) {
+	d, err := compat.ParseDesc([]byte(`{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},
+		"methods":{"m":{"mode":"noResponse","channel":"rpc","request":{"type":"integer"}}},
+		"calls":{"a.m":{"request":{"$ref":"#"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := compat.CheckCall(d, "a.m", d)
+	if rep.Verdict() == compat.Compatible || !strings.Contains(rep.String(), `$ref "#" points at a service descriptor`) {
 		t.Fatalf("%s", rep)
 	}
 }

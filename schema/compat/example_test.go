@@ -20,7 +20,7 @@ func ExampleCheckJSON() {
 	// Output:
 	// compatible
 	// incompatible
-	// caller may omit /currency, which billing@2.0.0 requires
+	// caller can omit /currency, which billing@2.0.0 requires
 	// 1
 }
 
@@ -36,7 +36,7 @@ func ExampleCheckCall() {
 	fmt.Print(rep)
 	// Output:
 	// orders@1.3.0 calls billing.charge on billing@2.0.0: request: compatible
-	// orders@1.3.0 calls billing.charge on billing@2.0.0: response: receiver may send /status "refunded", which the caller does not allow
+	// orders@1.3.0 calls billing.charge on billing@2.0.0: response: receiver can send /status "refunded", which the caller does not allow
 	//   for example: {"status":"refunded"}
 	// incompatible (1 compatible, 1 incompatible, 0 cannot prove)
 }

@@ -216,10 +216,10 @@ func (c *checker) numbers(a aset, ks kinds, b node, path string) res {
 		alo, ahi := intRange(an)
 		blo, bhi := intRange(bn)
 		if blo != nil && (alo == nil || alo.Cmp(blo) < 0) {
-			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s below %s's lower bound %s", A, at, B, blo), hints))
+			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s %s", A, at, lowWord(B, bn)), hints))
 		}
 		if bhi != nil && (ahi == nil || ahi.Cmp(bhi) > 0) {
-			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s above %s's upper bound %s", A, at, B, bhi), hints))
+			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s %s", A, at, highWord(B, bn)), hints))
 		}
 		for _, m := range bn.mults {
 			if !intMultOK(an, alo, ahi, m) {
@@ -229,10 +229,10 @@ func (c *checker) numbers(a aset, ks kinds, b node, path string) res {
 	}
 	if ks&kFrac != 0 {
 		if bn.lo != nil && (an.lo == nil || an.lo.Cmp(bn.lo) < 0 || (an.lo.Cmp(bn.lo) == 0 && !an.loX && bn.loX)) {
-			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s below %s's minimum %s", A, at, B, ratValue(bn.lo)), hints))
+			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s %s", A, at, lowWord(B, bn)), hints))
 		}
 		if bn.hi != nil && (an.hi == nil || an.hi.Cmp(bn.hi) > 0 || (an.hi.Cmp(bn.hi) == 0 && !an.hiX && bn.hiX)) {
-			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s above %s's maximum %s", A, at, B, ratValue(bn.hi)), hints))
+			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s %s", A, at, highWord(B, bn)), hints))
 		}
 		for _, m := range bn.mults {
 			ok := false
@@ -278,12 +278,12 @@ func (c *checker) strings(a aset, b node, path string) res {
 	}
 	for _, p := range sortedKeys(bs.patterns) {
 		if !as.patterns[p] {
-			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires pattern %q at %s, which %s does not require identically", B, p, at, A), hints))
+			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("cannot prove that the strings %s allows at %s match %s's pattern %q", A, at, B, p), "pattern "+strconv.Quote(p), hints))
 		}
 	}
 	for _, f := range sortedKeys(bs.formats) {
 		if !as.formats[f] {
-			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires format %q at %s, which %s does not", B, f, at, A), hints))
+			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("cannot prove that the strings %s allows at %s are valid under %s's format %q", A, at, B, f), "format "+strconv.Quote(f), hints))
 		}
 	}
 	return combine(rs...)
@@ -320,7 +320,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 		at := child(path, p)
 		aS, forb := propNodes(a, p)
 		if bReq[p] && (forb || !aReq[p]) {
-			verb := "may omit"
+			verb := "can omit"
 			if forb {
 				verb = "never sends"
 			}
@@ -362,7 +362,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 			at := child(path, fresh)
 			r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
 			if r.st != stOK && len(r.diffs) > 0 {
-				r.diffs[0].Reason += fmt.Sprintf(" (an additional property, e.g. %q)", fresh)
+				r.diffs[0].Reason += fmt.Sprintf(" (%s stands for any additional property)", at)
 			}
 			if r.st == stBad && r.hasWit {
 				r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
@@ -505,4 +505,21 @@ func (c *checker) wrapArr(a aset, b node, i int, w any) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// lowWord says where B's lower bound cuts: "below B's minimum 1" or, for an
+// exclusive bound, "at or below B's exclusiveMinimum 0".
+func lowWord(B string, n numb) string {
+	if n.loX {
+		return fmt.Sprintf("at or below %s's exclusiveMinimum %s", B, ratValue(n.lo))
+	}
+	return fmt.Sprintf("below %s's minimum %s", B, ratValue(n.lo))
+}
+
+// highWord is lowWord for the upper bound.
+func highWord(B string, n numb) string {
+	if n.hiX {
+		return fmt.Sprintf("at or above %s's exclusiveMaximum %s", B, ratValue(n.hi))
+	}
+	return fmt.Sprintf("above %s's maximum %s", B, ratValue(n.hi))
 }

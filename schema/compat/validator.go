@@ -114,6 +114,7 @@ func precheck(docs map[string]any, f string) error {
 	// Below these keywords the keys are names, not keywords.
 	nameMaps := map[string]bool{"properties": true, "patternProperties": true, "$defs": true,
 		"definitions": true, "dependentSchemas": true, "dependentRequired": true}
+	inDesc := false
 	var walk func(v any, root, names bool, name string, depth int) error
 	walk = func(v any, root, names bool, name string, depth int) error {
 		if budget--; budget < 0 {
@@ -130,6 +131,9 @@ func precheck(docs map[string]any, f string) error {
 				}
 				if _, ok := t["$id"]; ok && !root {
 					return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
+				}
+				if r, ok := t["$ref"].(string); ok && inDesc && (r == "#" || r == "") {
+					return fmt.Errorf("compat: %q: $ref %q points at a service descriptor, which is not a schema", name, r)
 				}
 			}
 			for k, e := range t {
@@ -148,6 +152,8 @@ func precheck(docs map[string]any, f string) error {
 	}
 	for name, d := range docs {
 		if strings.HasPrefix(name, prefix) {
+			m, _ := d.(map[string]any)
+			inDesc = m != nil && isDescriptor(m)
 			if err := walk(d, true, false, path.Base(name), 0); err != nil {
 				return err
 			}
