@@ -101,6 +101,13 @@ type checker struct {
 	// valErr records the first failure to compile or run a validation; a
 	// Compatible verdict reached while validations failed is not trusted.
 	valErr error
+	// regex holds the compiled NFA of each pattern met, or why there is none.
+	regex map[string]regexEntry
+}
+
+type regexEntry struct {
+	n   *rnfa
+	err error
 }
 
 func newChecker(docs map[string]any, o options) *checker {

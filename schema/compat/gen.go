@@ -173,6 +173,10 @@ func strCands(s strb, hints []hint) []any {
 	}
 	lens := []int64{s.minL, s.minL + 1, s.maxL}
 	for _, h := range hints {
+		if h.isStr {
+			out = append(out, h.str)
+			continue
+		}
 		lens = append(lens, h.n)
 	}
 	lens = append(lens, 0, 1, 3)

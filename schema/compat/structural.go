@@ -163,9 +163,11 @@ func (c *checker) kindsOf(a aset) kinds {
 
 // hint is an extra boundary the witness generator should try.
 type hint struct {
-	num  *big.Rat
-	n    int64  // a length or count
-	name string // a property name worth trying
+	num   *big.Rat
+	n     int64  // a length or count
+	name  string // a property name worth trying
+	str   string // a string worth trying (with n = -1)
+	isStr bool
 }
 
 // nameHints collects the strings in a keyword value: property names that an
@@ -266,7 +268,8 @@ func intMultOK(an numb, lo, hi *big.Int, m *big.Rat) bool {
 }
 
 func (c *checker) strings(a aset, b node, path string) res {
-	as, bs := strInfo(a.maps()), strInfo([]map[string]any{b.obj()})
+	as, aPats := withFormats(strInfo(a.maps()))
+	bs := strInfo([]map[string]any{b.obj()})
 	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
 	hints := []hint{{n: bs.minL - 1}, {n: bs.maxL + 1}, {n: as.minL}, {n: as.maxL}}
 	var rs []res
@@ -278,7 +281,7 @@ func (c *checker) strings(a aset, b node, path string) res {
 	}
 	for _, p := range sortedKeys(bs.patterns) {
 		if !as.patterns[p] {
-			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("cannot prove that the strings %s allows at %s match %s's pattern %q", A, at, B, p), "pattern "+strconv.Quote(p), hints))
+			rs = append(rs, c.pattern(a, b, as, aPats, p, path, hints))
 		}
 	}
 	for _, f := range sortedKeys(bs.formats) {
