@@ -415,3 +415,20 @@ func TestBooleanFragmentsAndRootRefs(t *testing.T) {
 		t.Fatalf("number file: %v", err)
 	}
 }
+
+func TestParse(t *testing.T) {
+	d, err := schema.Parse("a@1.0.0.json", []byte(`{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},
+		"methods":{"m":{"mode":"noResponse","channel":"rpc","request":{"type":"integer"}}}}`))
+	if err != nil || d.ID() != "a@1.0.0" || d.File != "a@1.0.0.json" {
+		t.Fatalf("%v %+v", err, d)
+	}
+	if _, err := d.Bundle(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := schema.Parse("f.json", []byte(`{"type":"integer"}`)); err == nil || !strings.Contains(err.Error(), "not a service descriptor") {
+		t.Fatalf("fragment: %v", err)
+	}
+	if _, err := schema.Parse("b.json", []byte(`{"service":"b"}`)); err == nil {
+		t.Fatal("an invalid descriptor parsed")
+	}
+}
