@@ -103,6 +103,8 @@ type checker struct {
 	valErr error
 	// regex holds the compiled NFA of each pattern met, or why there is none.
 	regex map[string]regexEntry
+	// pre holds the outcome of precheck per document.
+	pre map[string]error
 }
 
 type regexEntry struct {
@@ -111,7 +113,13 @@ type regexEntry struct {
 }
 
 func newChecker(docs map[string]any, o options) *checker {
-	return &checker{docs: docs, val: newValidator(docs), o: o, stack: map[string]string{}}
+	return newShared(docs, newValidator(docs), map[string]error{}, o)
+}
+
+// newShared returns a checker that uses (and fills) a validator and the
+// results of prechecks that outlive it.
+func newShared(docs map[string]any, val *validator, pre map[string]error, o options) *checker {
+	return &checker{docs: docs, val: val, pre: pre, o: o, stack: map[string]string{}}
 }
 
 // aset is A's side of a comparison: a conjunction of schema nodes (after
@@ -576,7 +584,12 @@ func (c *checker) top(an, bn node) Result {
 		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.bName, err)}
 	}
 	for _, f := range []string{an.file, bn.file} {
-		if err := precheck(c.docs, f); err != nil {
+		err, ok := c.pre[f]
+		if !ok {
+			err = precheck(c.docs, f)
+			c.pre[f] = err
+		}
+		if err != nil {
 			return Result{Verdict: Unproven, Reason: err.Error()}
 		}
 	}

@@ -3,6 +3,7 @@ package compat_test
 import (
 	"fmt"
 
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 )
 
@@ -25,10 +26,10 @@ func ExampleCheckJSON() {
 }
 
 func ExampleCheckCall() {
-	orders, _ := compat.ParseDesc([]byte(`{"service":"orders","version":"1.3.0",
+	orders, _ := schema.Parse("orders@1.3.0.json", []byte(`{"service":"orders","version":"1.3.0","channels":{"rpc":"tcp+msgpack"},
 		"calls":{"billing.charge":{"request":{"type":"object","properties":{"amount":{"type":"integer"}}},
 		                           "response":{"type":"object","properties":{"status":{"enum":["paid","declined"]}}}}}}`))
-	billing, _ := compat.ParseDesc([]byte(`{"service":"billing","version":"2.0.0","channels":{"rpc":"tcp+msgpack"},
+	billing, _ := schema.Parse("billing@2.0.0.json", []byte(`{"service":"billing","version":"2.0.0","channels":{"rpc":"tcp+msgpack"},
 		"methods":{"charge":{"mode":"response","channel":"rpc",
 		  "request":{"type":"object","properties":{"amount":{"type":"number"}}},
 		  "response":{"type":"object","required":["status"],"properties":{"status":{"enum":["paid","declined","refunded"]}}}}}}`))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/spf13/cobra"
 )
@@ -93,24 +94,18 @@ func runCheck(ctx context.Context, g *globals, f checkFlags, args []string) erro
 }
 
 // loadLocal loads the descriptors named on the command line.
-func loadLocal(args []string) ([]compat.Desc, error) {
-	var out []compat.Desc
+func loadLocal(args []string) ([]*schema.Descriptor, error) {
+	var out []*schema.Descriptor
 	for _, p := range args {
 		l, err := loadPath(p)
 		if err != nil {
 			return nil, &loadError{source: p, err: err}
 		}
 		for _, d := range l.descs {
-			doc, err := d.Bundle()
-			if err != nil {
+			if _, err := d.Bundle(); err != nil {
 				return nil, &loadError{source: d.ID(), err: err}
 			}
-			cd, err := compat.ParseDesc(doc)
-			if err != nil {
-				return nil, &loadError{source: d.ID(), err: err}
-			}
-			cd.File = d.Service + "@" + d.Version + ".json"
-			out = append(out, cd)
+			out = append(out, d)
 		}
 	}
 	return out, nil
@@ -118,7 +113,7 @@ func loadLocal(args []string) ([]compat.Desc, error) {
 
 // loadLive loads the latest published descriptor of every service of the registry that
 // skip does not name.
-func loadLive(ctx context.Context, g *globals, skip map[string]bool) ([]compat.Desc, error) {
+func loadLive(ctx context.Context, g *globals, skip map[string]bool) ([]*schema.Descriptor, error) {
 	cn, err := g.open(ctx)
 	if err != nil {
 		return nil, err
@@ -129,7 +124,7 @@ func loadLive(ctx context.Context, g *globals, skip map[string]bool) ([]compat.D
 		return nil, registryErr(fmt.Errorf("check: %w", err))
 	}
 	defer cache.Close()
-	var out []compat.Desc
+	var out []*schema.Descriptor
 	for _, svc := range cache.Services() {
 		if skip[svc] {
 			continue
@@ -138,12 +133,11 @@ func loadLive(ctx context.Context, g *globals, skip map[string]bool) ([]compat.D
 		if !ok {
 			continue
 		}
-		cd, err := compat.ParseDesc(doc)
+		d, err := schema.Parse(svc+"@"+ver+".json", doc)
 		if err != nil {
 			return nil, &loadError{source: svc + "@" + ver + " in the registry", err: err}
 		}
-		cd.File = svc + "@" + ver + ".json"
-		out = append(out, cd)
+		out = append(out, d)
 	}
 	return out, nil
 }

@@ -58,3 +58,15 @@ func TestCheckBooleanFragments(t *testing.T) {
 	dir = writeFiles(t, map[string]string{"any.json": `false`, "num.json": `{"type":"number"}`, "b.json": checkRecv, "a.json": checkCaller})
 	jesusCmd(t, "", "check", dir).want(t, cli.ExitFailure, "a@1.0.0 calls b.m on b@1.0.0: request:", `for example: ""`)
 }
+
+// TestCheckPatterns: a caller's pattern that allows longer ids than the receiver's is
+// decided, with the string that shows it.
+func TestCheckPatterns(t *testing.T) {
+	dir := copySchemas(t, func(doc map[string]any) {
+		unproven(doc)
+		req := doc["calls"].(map[string]any)["billing.charge"].(map[string]any)["request"].(map[string]any)
+		req["properties"].(map[string]any)["customerId"] = map[string]any{"type": "string", "pattern": "^c[a-z0-9]{2,}$"}
+	})
+	jesusCmd(t, "", "check", dir).want(t, cli.ExitFailure,
+		`request: caller allows /customerId "c00000`, `which billing@1.0.0's pattern "^[A-Za-z0-9_-]{1,64}$" rejects`)
+}
