@@ -25,62 +25,23 @@ type CompatPolicy struct {
 // service that listens to it, and each event it listens to against every emitter. A peer
 // that is not in the registry yet is not checked (Compat re-checks when it appears).
 func CheckPeers(self *schema.Descriptor, cache *registry.Cache) (compat.Report, error) {
-	selfDoc, err := self.Bundle()
-	if err != nil {
+	if _, err := self.Bundle(); err != nil {
 		return compat.Report{}, Errorf(CodeInvalidArgument, "bundle %s: %w", self.ID(), err)
 	}
-	me, err := compat.ParseDesc(selfDoc)
-	if err != nil {
-		return compat.Report{}, Errorf(CodeInvalidArgument, "%s: %w", self.ID(), err)
-	}
-	peers := map[string]compat.Desc{}
 	svcs := cache.Services()
 	sort.Strings(svcs)
+	var peers []*schema.Descriptor
 	for _, svc := range svcs {
 		if svc == self.Service {
 			continue
 		}
-		if _, doc, ok := cache.Latest(svc); ok {
-			if d, err := compat.ParseDesc(doc); err == nil {
-				peers[svc] = d
+		if ver, doc, ok := cache.Latest(svc); ok {
+			if d, err := schema.Parse(svc+"@"+ver+".json", doc); err == nil {
+				peers = append(peers, d)
 			}
 		}
 	}
-	var rep compat.Report
-	callKeys := make([]string, 0, len(me.Calls))
-	for k := range me.Calls {
-		callKeys = append(callKeys, k)
-	}
-	sort.Strings(callKeys)
-	for _, key := range callKeys {
-		svc := key
-		for i := 0; i < len(key); i++ {
-			if key[i] == '.' {
-				svc = key[:i]
-				break
-			}
-		}
-		if recv, ok := peers[svc]; ok {
-			rep.Items = append(rep.Items, compat.CheckCall(me, key, recv).Items...)
-		}
-	}
-	for _, svc := range svcs {
-		peer, ok := peers[svc]
-		if !ok {
-			continue
-		}
-		for ev := range me.Events {
-			if peer.Listens[ev] {
-				rep.Items = append(rep.Items, compat.CheckEvent(me, ev, peer).Items...)
-			}
-		}
-		for ev := range me.Listens {
-			if _, emits := peer.Events[ev]; emits {
-				rep.Items = append(rep.Items, compat.CheckEvent(peer, ev, me).Items...)
-			}
-		}
-	}
-	return rep, nil
+	return compat.CheckPeers(self, peers), nil
 }
 
 func failed(rep compat.Report, p CompatPolicy) bool {
