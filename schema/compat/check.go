@@ -101,15 +101,35 @@ type checker struct {
 	// valErr records the first failure to compile or run a validation; a
 	// Compatible verdict reached while validations failed is not trusted.
 	valErr error
-	// regex holds the compiled NFA of each pattern met, or why there is none.
-	regex map[string]regexEntry
+	// regex holds the automata of the patterns met and the outcome of
+	// searches over them; a Checker shares it between checks.
+	regex *regexCache
 	// pre holds the outcome of precheck per document.
 	pre map[string]error
+	// compiled: the schemas are known to compile (package schema compiled
+	// every schema of a descriptor when it loaded it), so they are compiled
+	// only when a value is validated against them.
+	compiled bool
 }
 
 type regexEntry struct {
 	n   *rnfa
 	err error
+}
+
+type searchEntry struct {
+	w     string
+	found bool
+	err   error
+}
+
+type regexCache struct {
+	nfa    map[string]regexEntry
+	search map[string]searchEntry
+}
+
+func newRegexCache() *regexCache {
+	return &regexCache{nfa: map[string]regexEntry{}, search: map[string]searchEntry{}}
 }
 
 func newChecker(docs map[string]any, o options) *checker {
@@ -119,7 +139,7 @@ func newChecker(docs map[string]any, o options) *checker {
 // newShared returns a checker that uses (and fills) a validator and the
 // results of prechecks that outlive it.
 func newShared(docs map[string]any, val *validator, pre map[string]error, o options) *checker {
-	return &checker{docs: docs, val: val, pre: pre, o: o, stack: map[string]string{}}
+	return &checker{docs: docs, val: val, pre: pre, o: o, stack: map[string]string{}, regex: newRegexCache()}
 }
 
 // aset is A's side of a comparison: a conjunction of schema nodes (after
@@ -593,11 +613,16 @@ func (c *checker) top(an, bn node) Result {
 			return Result{Verdict: Unproven, Reason: err.Error()}
 		}
 	}
-	if _, err := c.val.schema(a); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.aName, internalURLs.Replace(err.Error()))}
-	}
-	if _, err := c.val.schema(b); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.bName, internalURLs.Replace(err.Error()))}
+	for _, s := range []struct {
+		n    node
+		name string
+	}{{a, c.o.aName}, {b, c.o.bName}} {
+		if c.compiled {
+			break
+		}
+		if _, err := c.val.schema(s.n); err != nil {
+			return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", s.name, internalURLs.Replace(err.Error()))}
+		}
 	}
 	as := c.expand([]node{a}, nil, kAll)
 	r := c.sub(as, b, "", 0)

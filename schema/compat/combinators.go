@@ -108,10 +108,8 @@ func (c *checker) meetHints(a, x aset) []hint {
 	ms := append(a.maps(), x.maps()...)
 	hints := numHints(numInfo(ms))
 	s, implied := withFormats(strInfo(ms))
-	if ns, err := c.nfas(s, implied); err == nil {
-		if w, found, err := regSearch(ns, nil, s.minL, s.maxL); err == nil && found {
-			hints = append(hints, hint{str: w, isStr: true, n: -1})
-		}
+	if w, found, err := c.search(patternsOf(s, implied), "", s.minL, s.maxL); err == nil && found {
+		hints = append(hints, hint{str: w, isStr: true, n: -1})
 	}
 	return hints
 }
@@ -192,11 +190,7 @@ func (c *checker) disjointKind(a, x aset, k kinds, depth int) bool {
 		if len(s.patterns) == 0 && len(implied) == 0 {
 			return false
 		}
-		ns, err := c.nfas(s, implied)
-		if err != nil {
-			return false
-		}
-		_, found, err := regSearch(ns, nil, s.minL, s.maxL)
+		_, found, err := c.search(patternsOf(s, implied), "", s.minL, s.maxL)
 		return err == nil && !found
 	case kArr:
 		lo, hi := countb(ms, "minItems", "maxItems")

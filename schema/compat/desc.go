@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -25,9 +27,12 @@ type Checker struct {
 	// docs are the decoded bundles under their file names in the validator.
 	docs    map[string]any
 	val     *validator
+	regex   *regexCache
 	pre     map[string]error
 	loaded  map[string]*loadedDesc // by content key
-	results map[string]cached      // by relation key
+	byPtr   map[*schema.Descriptor]*loadedDesc
+	results map[string]cached // by relation key
+	stale   int               // documents of forgotten descriptors still in docs
 	seq     int
 	ran     int
 }
@@ -58,8 +63,11 @@ func NewChecker(opts ...Option) *Checker {
 func (k *Checker) reset() {
 	k.docs = map[string]any{trueDoc: true}
 	k.val = newValidator(k.docs)
+	k.val.byContent = map[string]*jsonschema.Schema{}
+	k.regex = newRegexCache()
 	k.pre = map[string]error{}
 	k.loaded = map[string]*loadedDesc{}
+	k.byPtr = map[*schema.Descriptor]*loadedDesc{}
 	k.results = map[string]cached{}
 }
 
@@ -71,8 +79,18 @@ func (k *Checker) Checked() int {
 	return k.ran
 }
 
-// load bundles and decodes d once per content.
+// load bundles and decodes d once per content (a descriptor is immutable, so
+// once per pointer too).
 func (k *Checker) load(d *schema.Descriptor) *loadedDesc {
+	if l, ok := k.byPtr[d]; ok {
+		return l
+	}
+	l := k.loadContent(d)
+	k.byPtr[d] = l
+	return l
+}
+
+func (k *Checker) loadContent(d *schema.Descriptor) *loadedDesc {
 	b, err := d.Bundle()
 	sum := sha256.Sum256(b)
 	key := d.ID() + "#" + hex.EncodeToString(sum[:12])
@@ -115,7 +133,9 @@ func (k *Checker) check(a, b node, opts ...Option) Result {
 	for _, opt := range append(append([]Option(nil), k.opts...), opts...) {
 		opt.apply(&o)
 	}
-	return newShared(k.docs, k.val, k.pre, o).top(a, b)
+	c := newShared(k.docs, k.val, k.pre, o)
+	c.compiled, c.regex = true, k.regex
+	return c.top(a, b)
 }
 
 // remember returns the items of the relation key, computing them once.
@@ -329,30 +349,47 @@ func (k *Checker) CheckPeers(self *schema.Descriptor, peers []*schema.Descriptor
 	return rep
 }
 
-// collect forgets descriptors not in live, and the relations that involve
-// them, once they are more than the live ones: the compiled schemas of the
-// shared validator cannot be dropped one by one, so it starts afresh.
+// collect forgets descriptors not in live and the relations that involve
+// them. The compiled schemas of the shared validator cannot be dropped one by
+// one: once the forgotten documents outnumber the live ones, the validator
+// starts afresh (what was proven about live descriptors is kept).
 func (k *Checker) collect(live []*schema.Descriptor) {
 	keep := map[string]bool{}
+	ptrs := map[*schema.Descriptor]bool{}
 	for _, d := range live {
 		keep[k.load(d).key] = true
+		ptrs[d] = true
 	}
-	if len(k.loaded) <= 2*len(keep)+16 {
-		return
-	}
-	old, results := k.loaded, k.results
-	k.reset()
-	for key, l := range old {
-		if keep[key] {
-			k.loaded[key] = l
+	for key, l := range k.loaded {
+		if !keep[key] {
+			delete(k.loaded, key)
 			if l.file != "" {
-				k.docs[l.file] = l.doc
+				k.stale++
 			}
 		}
 	}
-	for key, r := range results {
-		if keep[r.keys[0]] && keep[r.keys[1]] {
-			k.results[key] = r
+	for d := range k.byPtr {
+		if !ptrs[d] {
+			delete(k.byPtr, d)
+		}
+	}
+	for key, r := range k.results {
+		if !keep[r.keys[0]] || !keep[r.keys[1]] {
+			delete(k.results, key)
+		}
+	}
+	if k.stale <= len(keep)+16 {
+		return
+	}
+	k.stale = 0
+	k.docs = map[string]any{trueDoc: true}
+	k.val = newValidator(k.docs)
+	k.val.byContent = map[string]*jsonschema.Schema{}
+	k.regex = newRegexCache()
+	k.pre = map[string]error{}
+	for _, l := range k.loaded {
+		if l.file != "" {
+			k.docs[l.file] = l.doc
 		}
 	}
 }

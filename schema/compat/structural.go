@@ -273,11 +273,28 @@ func (c *checker) strings(a aset, b node, path string) res {
 	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
 	hints := []hint{{n: bs.minL - 1}, {n: bs.maxL + 1}, {n: as.minL}, {n: as.maxL}}
 	var rs []res
+	// A's patterns bound lengths too: "^SKU-[0-9]{4}$" has no string longer
+	// than 8. The automata say whether a string of A's patterns breaks B's
+	// bound, and give one.
+	lengthOK := func(lo, hi int64) (bool, []hint) {
+		if len(as.patterns) == 0 && len(aPats) == 0 {
+			return false, hints
+		}
+		w, found, err := c.search(patternsOf(as, aPats), "", lo, hi)
+		if err != nil {
+			return false, hints
+		}
+		return !found, append([]hint{{str: w, isStr: true, n: -1}}, hints...)
+	}
 	if bs.minL > as.minL {
-		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s shorter than %s's minLength %d", A, at, B, bs.minL), hints))
+		if ok, h := lengthOK(as.minL, min(bs.minL-1, maxOr(as.maxL, bs.minL-1))); !ok {
+			rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s shorter than %s's minLength %d", A, at, B, bs.minL), h))
+		}
 	}
 	if bs.maxL >= 0 && (as.maxL < 0 || as.maxL > bs.maxL) {
-		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s longer than %s's maxLength %d", A, at, B, bs.maxL), hints))
+		if ok, h := lengthOK(max(as.minL, bs.maxL+1), as.maxL); !ok {
+			rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s longer than %s's maxLength %d", A, at, B, bs.maxL), h))
+		}
 	}
 	for _, p := range sortedKeys(bs.patterns) {
 		if !as.patterns[p] {
@@ -525,4 +542,12 @@ func highWord(B string, n numb) string {
 		return fmt.Sprintf("at or above %s's exclusiveMaximum %s", B, ratValue(n.hi))
 	}
 	return fmt.Sprintf("above %s's maximum %s", B, ratValue(n.hi))
+}
+
+// maxOr is m, or d when m is unbounded (negative).
+func maxOr(m, d int64) int64 {
+	if m < 0 {
+		return d
+	}
+	return m
 }
