@@ -264,8 +264,10 @@ func (n *rnfa) step(set []int, r rune) []int {
 	return n.closure(next, false, false)
 }
 
-func (n *rnfa) accepts(set []int) bool {
-	return slices.Contains(n.closure(set, false, true), n.final)
+// accepts reports whether the string read so far matches; at the start of
+// the string (the empty string) "^" holds as well as "$".
+func (n *rnfa) accepts(set []int, atStart bool) bool {
+	return slices.Contains(n.closure(set, atStart, true), n.final)
 }
 
 func inRanges(ranges []rune, r rune) bool {
@@ -377,7 +379,7 @@ func regSearch(accept []*rnfa, reject *rnfa, minL, maxL int64) (w string, found 
 	seen := map[string]bool{key(start, 0): true}
 	for i := 0; i < len(nodes); i++ {
 		cur := nodes[i]
-		if cur.length >= minL && (maxL < 0 || cur.length <= maxL) && wanted(all, cur.sets, reject != nil) {
+		if cur.length >= minL && (maxL < 0 || cur.length <= maxL) && wanted(all, cur.sets, reject != nil, cur.length == 0) {
 			var rs []rune
 			for j := i; j > 0; j = nodes[j].parent {
 				rs = append(rs, nodes[j].r)
@@ -423,15 +425,15 @@ func regSearch(accept []*rnfa, reject *rnfa, minL, maxL int64) (w string, found 
 
 // wanted: every accepting NFA accepts here and, with a reject NFA (the last
 // one), it does not.
-func wanted(all []*rnfa, sets [][]int, hasReject bool) bool {
+func wanted(all []*rnfa, sets [][]int, hasReject, atStart bool) bool {
 	last := len(all)
 	if hasReject {
 		last--
 	}
 	for k := 0; k < last; k++ {
-		if !all[k].accepts(sets[k]) {
+		if !all[k].accepts(sets[k], atStart) {
 			return false
 		}
 	}
-	return !hasReject || !all[last].accepts(sets[last])
+	return !hasReject || !all[last].accepts(sets[last], atStart)
 }
