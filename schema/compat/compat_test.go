@@ -85,6 +85,8 @@ var pairs = []pair{
 	{"uuid ⊆ hex pattern", `{"type":"string","format":"uuid"}`, `{"type":"string","pattern":"^[0-9a-fA-F-]{36}$"}`, C, ""},
 	{"date-time ⊆ starts with a date", `{"type":"string","format":"date-time"}`, `{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]","minLength":20}`, C, ""},
 	{"ipv4 ⊆ no letters", `{"type":"string","format":"ipv4"}`, `{"type":"string","pattern":"^[0-9.+-]+$"}`, C, ""},
+	{"uuid-shaped pattern ⊆ uuid", `{"type":"string","pattern":"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}`, `{"type":"string","format":"uuid"}`, C, ""},
+	{"loose pattern ⊄ uuid", `{"type":"string","pattern":"^[0-9a-f-]{36}$"}`, `{"type":"string","format":"uuid"}`, I, `format "uuid"`},
 	{"date pattern ⊄ date format", `{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}`, `{"type":"string","format":"date"}`, I, "format"},
 	{"no pattern⊄pattern", `{"type":"string"}`, `{"type":"string","pattern":"^[a-z]+$"}`, I, ""},
 	{"format same", `{"type":"string","format":"email"}`, `{"type":"string","format":"email"}`, C, ""},

@@ -12,16 +12,19 @@ package compat
 type implied struct {
 	pattern    string
 	minL, maxL int64 // maxL < 0: unbounded
+	// exact: the format accepts exactly the strings of the pattern, so on
+	// B's side too it can be compared as a pattern.
+	exact bool
 }
 
 const timeRE = `[0-9+-]{2}:[0-9+-]{2}:[0-9+-]{2}(\.[0-9]+)?([Zz]|[+-][0-9+-]{2}:[0-9+-]{2})`
 
 var formatImplies = map[string]implied{
-	"date":      {`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, 10, 10},
-	"uuid":      {`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`, 36, 36},
-	"time":      {`^` + timeRE + `$`, 9, -1},
-	"date-time": {`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]` + timeRE + `$`, 20, -1},
-	"ipv4":      {`^[+-]?[0-9]+(\.[+-]?[0-9]+){3}$`, 7, -1},
+	"date":      {`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, 10, 10, false},
+	"uuid":      {`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`, 36, 36, true},
+	"time":      {`^` + timeRE + `$`, 9, -1, false},
+	"date-time": {`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]` + timeRE + `$`, 20, -1, false},
+	"ipv4":      {`^[+-]?[0-9]+(\.[+-]?[0-9]+){3}$`, 7, -1, false},
 }
 
 // withFormats narrows A's string bounds by what its formats imply and

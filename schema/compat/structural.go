@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // numb is the numeric part of a conjunction: the tightest bounds and every
@@ -302,6 +303,15 @@ func (c *checker) strings(a aset, b node, path string) res {
 		}
 	}
 	for _, f := range sortedKeys(bs.formats) {
+		if im := formatImplies[f]; im.exact && !as.formats[f] {
+			// B's format is a regular language: compare it as a pattern.
+			r := c.pattern(a, b, as, aPats, im.pattern, path, hints)
+			if r.st == stBad && len(r.diffs) > 0 {
+				r.diffs[0].Reason = strings.Replace(r.diffs[0].Reason, "pattern "+strconv.Quote(im.pattern), "format "+strconv.Quote(f), 1)
+			}
+			rs = append(rs, r)
+			continue
+		}
 		if !as.formats[f] {
 			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("cannot prove that the strings %s allows at %s are valid under %s's format %q", A, at, B, f), "format "+strconv.Quote(f), hints))
 		}
