@@ -106,6 +106,9 @@ type checker struct {
 	regex *regexCache
 	// pre holds the outcome of precheck per document.
 	pre map[string]error
+	// kinds memoizes inhabited; kdepth bounds its recursion.
+	kinds  map[string]kinds
+	kdepth int
 	// compiled: the schemas are known to compile (package schema compiled
 	// every schema of a descriptor when it loaded it), so they are compiled
 	// only when a value is validated against them.

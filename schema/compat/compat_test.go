@@ -143,6 +143,12 @@ var pairs = []pair{
 	{"not on B disjoint", `{"type":"string"}`, `{"not":{"type":"null"}}`, C, ""},
 	{"not on B overlapping", `{"type":["string","null"]}`, `{"not":{"type":"null"}}`, I, "not"},
 	{"not enum", `{"enum":["a","b"]}`, `{"not":{"const":"c"}}`, C, ""},
+	// A that admits nothing is contained in anything
+	{"empty: format and length", `{"type":"string","format":"date","maxLength":9}`, `{"type":"null"}`, C, ""},
+	{"empty: patterns meet nowhere", `{"type":"string","allOf":[{"pattern":"^a+$"},{"pattern":"^b"}]}`, `false`, C, ""},
+	{"empty: required property has no value", `{"type":"object","required":["a"],"properties":{"a":{"type":"integer","minimum":5,"maximum":4}}}`, `{"type":"string"}`, C, ""},
+	{"empty: union of empties", `{"anyOf":[{"type":"string","minLength":3,"maxLength":2},{"type":"array","minItems":1,"items":false}]}`, `{"type":"null"}`, C, ""},
+	{"not empty: optional property", `{"type":"object","properties":{"a":false}}`, `{"type":"string"}`, I, "object"},
 	// not: disjointness, or a value in both
 	{"not: disjoint ranges", `{"type":"integer","minimum":10}`, `{"not":{"type":"integer","maximum":5}}`, C, ""},
 	{"not: ranges meet", `{"type":"integer","minimum":3}`, `{"not":{"type":"integer","maximum":5}}`, I, `"not"`},

@@ -159,6 +159,68 @@ func (c *checker) kindsOf(a aset) kinds {
 	if lo, hi := countb(ms, "minProperties", "maxProperties"); hi >= 0 && lo > hi {
 		k &^= kObj
 	}
+	if k != 0 && c.kdepth < 3 {
+		c.kdepth++
+		k = c.inhabited(a, ms, k)
+		c.kdepth--
+	}
+	return k
+}
+
+// inhabited drops the kinds of k that A admits no value of for a reason
+// below its own keywords: strings whose patterns, formats and lengths meet in
+// no string, objects with a required property no value can fill, arrays
+// whose required items no value can fill, and unions whose every branch is
+// empty. The answers are kept per conjunction.
+func (c *checker) inhabited(a aset, ms []map[string]any, k kinds) kinds {
+	key := a.key()
+	if len(a.disj) > 0 {
+		key += "|" + a.disj[0].key
+	}
+	if c.kinds == nil {
+		c.kinds = map[string]kinds{}
+	}
+	if v, ok := c.kinds[key]; ok {
+		return k & v
+	}
+	c.steps++
+	if k&kStr != 0 {
+		s, implied := withFormats(strInfo(ms))
+		if s.maxL >= 0 && s.minL > s.maxL {
+			k &^= kStr
+		} else if len(s.patterns) > 0 || len(implied) > 0 {
+			if _, found, err := c.search(patternsOf(s, implied), "", s.minL, s.maxL); err == nil && !found {
+				k &^= kStr
+			}
+		}
+	}
+	if k&kObj != 0 {
+		for _, p := range sortedKeys(required(a)) {
+			nodes, forb := propNodes(a, p)
+			if forb || (len(nodes) > 0 && c.kindsOf(c.expand(nodes, nil, kAll)) == 0) {
+				k &^= kObj
+				break
+			}
+		}
+	}
+	if k&kArr != 0 {
+		lo, _ := countb(ms, "minItems", "maxItems")
+		for i := 0; int64(i) < lo && i < 8; i++ {
+			nodes, forb := itemNodes(a, i)
+			if forb || (len(nodes) > 0 && c.kindsOf(c.expand(nodes, nil, kAll)) == 0) {
+				k &^= kArr
+				break
+			}
+		}
+	}
+	if len(a.disj) > 0 && k != 0 {
+		var any kinds
+		for _, br := range a.disj[0].branches {
+			any |= c.kindsOf(c.branch(a, br))
+		}
+		k &= any
+	}
+	c.kinds[key] = k
 	return k
 }
 
