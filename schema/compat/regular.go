@@ -311,6 +311,20 @@ func alphabet(ns []*rnfa) ([]rune, error) {
 			reps = append(reps, r)
 		}
 	}
+	// The search tries the readable ones first, so that of the shortest
+	// strings it reports one a person reads easily.
+	rank := func(r rune) int {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return 0
+		case r < 0x80 && unicode.IsPrint(r):
+			return 1
+		case unicode.IsPrint(r):
+			return 2
+		}
+		return 3
+	}
+	slices.SortStableFunc(reps, func(x, y rune) int { return rank(x) - rank(y) })
 	return reps, nil
 }
 
