@@ -55,3 +55,17 @@ func TestWording(t *testing.T) {
 		}
 	}
 }
+
+// TestLinesWitnessFollowsItsDifference: with two causes, the example printed
+// is the one of the first, right under it.
+func TestLinesWitnessFollowsItsDifference(t *testing.T) {
+	caller := parse(t, `{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},"calls":{"b.m":{"request":
+		{"type":"object","properties":{"n":{"type":"number"},"s":{"type":"string"}}}}}}`)
+	recv := parse(t, `{"service":"b","version":"1.0.0","channels":{"rpc":"tcp+json"},"methods":{"m":{"mode":"noResponse","channel":"rpc","request":
+		{"type":"object","properties":{"n":{"type":"integer"},"s":{"type":"string","maxLength":2}}}}}}`)
+	rep := compat.CheckCall(caller, "b.m", recv)
+	lines := rep.Items[0].Lines()
+	if len(lines) != 3 || !strings.Contains(lines[0], "/n") || !strings.HasPrefix(lines[1], "  for example: ") || !strings.Contains(lines[2], "/s") {
+		t.Fatalf("%q", lines)
+	}
+}
