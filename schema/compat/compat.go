@@ -7,10 +7,10 @@
 package compat
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
-	"strings"
 )
 
 // Verdict is the outcome of a check. Values are ordered by severity for
@@ -184,7 +184,7 @@ func decodeJSON(data []byte) (any, error) {
 	if len(data) > maxDocBytes {
 		return nil, fmt.Errorf("document of %d bytes exceeds the limit of %d bytes", len(data), maxDocBytes)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {

@@ -91,7 +91,13 @@ func (k *Checker) load(d *schema.Descriptor) *loadedDesc {
 }
 
 func (k *Checker) loadContent(d *schema.Descriptor) *loadedDesc {
-	b, err := d.Bundle()
+	// A descriptor whose references all stay inside it is its own bundle.
+	b, err := d.Raw, error(nil)
+	doc, derr := decodeJSON(b)
+	if derr != nil || externalRef(doc) {
+		b, err = d.Bundle()
+		doc = nil
+	}
 	sum := sha256.Sum256(b)
 	key := d.ID() + "#" + hex.EncodeToString(sum[:12])
 	if l, ok := k.loaded[key]; ok {
@@ -103,10 +109,11 @@ func (k *Checker) loadContent(d *schema.Descriptor) *loadedDesc {
 		l.err = err
 		return l
 	}
-	doc, err := decodeJSON(b)
-	if err != nil {
-		l.err = err
-		return l
+	if doc == nil {
+		if doc, err = decodeJSON(b); err != nil {
+			l.err = err
+			return l
+		}
 	}
 	k.seq++
 	l.file = fmt.Sprintf("d%d/%s@%s.json", k.seq, d.Service, d.Version)
@@ -421,4 +428,26 @@ func CheckAll(descs []*schema.Descriptor, opts ...Option) Report {
 // CheckPeers is Checker.CheckPeers on a Checker of its own.
 func CheckPeers(self *schema.Descriptor, peers []*schema.Descriptor, opts ...Option) Report {
 	return NewChecker(opts...).CheckPeers(self, peers)
+}
+
+// externalRef reports whether a document holds a $ref to another document.
+func externalRef(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if r, ok := t["$ref"].(string); ok && !strings.HasPrefix(r, "#") {
+			return true
+		}
+		for _, e := range t {
+			if externalRef(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if externalRef(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
