@@ -4,6 +4,8 @@
 // what the caller expects, an emitter's event payload against a listener's.
 // It answers compatible, incompatible with a concrete witness checked by a real
 // validator, or "cannot prove" with the reason; it never passes silently.
+// Descriptors are the *schema.Descriptor of package schema; a Checker keeps
+// what it compiled and proved, so a fleet is re-checked only where it changed.
 package compat
 
 import (

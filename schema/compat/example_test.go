@@ -41,3 +41,35 @@ func ExampleCheckCall() {
 	//   for example: {"status":"refunded"}
 	// incompatible (1 compatible, 1 incompatible, 0 cannot prove)
 }
+
+func ExampleChecker() {
+	load := func(doc string) *schema.Descriptor {
+		d, err := schema.Parse("d.json", []byte(doc))
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}
+	billing := load(`{"service":"billing","version":"2.0.0","channels":{"rpc":"tcp+msgpack"},
+		"methods":{"charge":{"mode":"response","channel":"rpc",
+		  "request":{"type":"object","properties":{"ref":{"type":"string","pattern":"^[A-Z]{2}-[0-9]+$"}}},
+		  "response":{"type":"object","properties":{"status":{"enum":["paid","declined"]}}}}}}`)
+	orders := load(`{"service":"orders","version":"1.3.0","channels":{"rpc":"tcp+msgpack"},
+		"calls":{"billing.charge":{"request":{"type":"object","properties":{"ref":{"type":"string","pattern":"^OR-[0-9]{1,9}$"}}}}}}`)
+	k := compat.NewChecker()
+	fmt.Println(k.CheckAll([]*schema.Descriptor{orders, billing}).Verdict(), k.Checked())
+
+	// A new version of the caller: only its relations are proven again.
+	orders2 := load(`{"service":"orders","version":"1.4.0","channels":{"rpc":"tcp+msgpack"},
+		"calls":{"billing.charge":{"request":{"type":"object","properties":{"ref":{"type":"string","pattern":"^or-[0-9]+$"}}}}}}`)
+	rep := k.CheckAll([]*schema.Descriptor{orders2, billing})
+	fmt.Print(rep)
+	fmt.Println(k.Checked())
+	// Output:
+	// compatible 1
+	// orders@1.4.0 calls billing.charge on billing@2.0.0: request: caller allows /ref "or-0", which billing@2.0.0's pattern "^[A-Z]{2}-[0-9]+$" rejects
+	//   for example: {"ref":"or-0"}
+	// orders@1.4.0 calls billing.charge on billing@2.0.0: response: compatible
+	// incompatible (1 compatible, 1 incompatible, 0 cannot prove)
+	// 2
+}
