@@ -71,12 +71,44 @@ func (c *checker) oneOf(a aset, b node, branches []node, path string, depth int)
 		}
 		return false
 	}
-	if fits(a) || c.perKind(a, fits) {
+	if fits(a) || c.perKind(a, fits) || c.splitCovered(a, branches) {
 		return okRes()
+	}
+	// A value of A that two branches accept (or none): look in A ∧ branch.
+	for _, br := range branches {
+		both := c.expand(append(slices.Clone(a.nodes), br), a.used, a.mask)
+		x := c.expand([]node{br}, nil, kAll)
+		for _, v := range c.gen(both, kAll, 0, c.meetHints(a, x)) {
+			if c.validA(a, v) {
+				if ok, err := c.validB(b, v); err == nil && !ok {
+					return c.refuted(v, path, `"oneOf"`)
+				}
+			}
+		}
 	}
 	return c.maybe(a, kAll, b, path,
 		fmt.Sprintf("cannot prove that every value %s allows at %s matches exactly one of %s's oneOf branches", c.o.aName, c.ptrName(path), c.o.bName),
 		`"oneOf"`, nil)
+}
+
+// splitCovered: A's numbers are covered by number intervals among the
+// branches, and no two branches share a value, so each number of A matches
+// exactly one branch.
+func (c *checker) splitCovered(a aset, branches []node) bool {
+	if k := c.kindsOf(a); k == 0 || k&^kNum != 0 {
+		return false
+	}
+	if ok, _ := c.numCovered(a, branches); !ok {
+		return false
+	}
+	for i := range branches {
+		for j := i + 1; j < len(branches); j++ {
+			if !c.disjoint(c.expand(branches[i:i+1], nil, kAll), c.expand(branches[j:j+1], nil, kAll), 0) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // not: A ⊆ not X holds exactly when A and X are disjoint. When they are not
