@@ -473,6 +473,12 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 	if bHi >= 0 && (aHi < 0 || aHi > bHi) {
 		rs = append(rs, c.definite(a, kObj, b, path, fmt.Sprintf("%s allows objects at %s with more than %d properties", A, c.ptrName(path), bHi), nil))
 	}
+	if _, ok := bm["propertyNames"]; ok && !exempt(a.nodes, bm, "propertyNames") {
+		rs = append(rs, c.propertyNames(a, b, path, depth))
+	}
+	if deps, ok := bm["dependentRequired"].(map[string]any); ok {
+		rs = append(rs, c.dependentRequired(a, b, deps, path))
+	}
 	return combine(rs...)
 }
 
