@@ -421,6 +421,9 @@ func (c *checker) sub(a aset, b node, path string, depth int) res {
 	if _, ok := bm["not"]; ok && !sameKeyword(a, bm, "not") {
 		rs = append(rs, c.not(a, b, path, depth))
 	}
+	if _, ok := bm["if"]; ok && !exempt(a.nodes, bm, "if") {
+		rs = append(rs, c.ifThenElse(a, b, path, depth))
+	}
 	return combine(rs...)
 }
 

@@ -443,3 +443,40 @@ func endsAfter(hi *big.Rat, hiX bool, cur *big.Rat, curX bool) bool {
 	}
 	return false
 }
+
+// ifThenElse: A ⊆ (if I then T else E). When every value of A meets I, A ⊆
+// T decides; when none does (A and I disjoint), A ⊆ E; otherwise A ∧ I ⊆ T
+// and A ⊆ E (A standing in for A without I) together prove it. Failing
+// that, a value of A or of A ∧ I that B rejects is the witness.
+func (c *checker) ifThenElse(a aset, b node, path string, depth int) res {
+	bm := b.obj()
+	cond := b.child("if")
+	branch := func(a aset, kw string) res {
+		if _, ok := bm[kw]; !ok {
+			return okRes()
+		}
+		return c.sub(a, b.child(kw), path, depth+1)
+	}
+	if c.sub(a, cond, path, depth+1).st == stOK {
+		return branch(a, "then")
+	}
+	x := c.expand([]node{cond}, nil, kAll)
+	if c.disjoint(a, x, 0) {
+		return branch(a, "else")
+	}
+	both := c.expand(append(slices.Clone(a.nodes), cond), a.used, a.mask)
+	if branch(both, "then").st == stOK && branch(a, "else").st == stOK {
+		return okRes()
+	}
+	rule := `"if"/"then"/"else"`
+	for _, s := range []aset{both, a} {
+		for _, v := range c.gen(s, kAll, 0, c.meetHints(a, x)) {
+			if c.validA(a, v) {
+				if ok, err := c.validB(b, v); err == nil && !ok {
+					return c.refuted(v, path, rule)
+				}
+			}
+		}
+	}
+	return unknown(fmt.Sprintf("cannot prove that the values %s allows at %s meet %s's %s", c.o.aName, c.ptrName(path), c.o.bName, rule))
+}

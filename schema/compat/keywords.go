@@ -26,7 +26,7 @@ var unmodelled = map[string]kinds{
 	"unevaluatedItems": kArr, "additionalItems": kArr,
 	"dependentSchemas":  kObj,
 	"patternProperties": kObj, "unevaluatedProperties": kObj, "dependencies": kObj,
-	"if": kAll, "then": kAll, "else": kAll, "$dynamicRef": kAll, "$recursiveRef": kAll,
+	"$dynamicRef": kAll, "$recursiveRef": kAll,
 }
 
 // groups are keywords whose meaning depends on each other: they are exempt
