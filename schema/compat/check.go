@@ -582,6 +582,9 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 		if owner := groupOwner[kw]; owner != "" && bm[owner] == nil {
 			continue // then/else without if, min/maxContains without contains: no-ops
 		}
+		if (kw == "contains" || kw == "minContains") && c.containsHolds(a, b, path, depth) {
+			continue
+		}
 		if k, ok := unmodelled[kw]; ok && k&ak != 0 && !exempt(a.nodes, bm, kw) {
 			kws = append(kws, kw)
 		}

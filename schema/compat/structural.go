@@ -629,3 +629,29 @@ func maxOr(m, d int64) int64 {
 	}
 	return m
 }
+
+// containsHolds proves B's contains (with its minContains, and no
+// maxContains): A's arrays have at least minContains positions, below A's
+// minItems, whose items all lie in B's contains schema.
+func (c *checker) containsHolds(a aset, b node, path string, depth int) bool {
+	bm := b.obj()
+	if _, ok := bm["maxContains"]; ok {
+		return false
+	}
+	need := int64(1)
+	if v, ok := toInt(bm["minContains"]); ok {
+		need = v
+	}
+	aLo, _ := countb(a.maps(), "minItems", "maxItems")
+	x := b.child("contains")
+	for i := 0; int64(i) < aLo && i < 16 && need > 0; i++ {
+		nodes, forb := itemNodes(a, i)
+		if forb {
+			return false
+		}
+		if c.sub(c.expand(nodes, nil, kAll), x, child(path, strconv.Itoa(i)), depth+1).st == stOK {
+			need--
+		}
+	}
+	return need <= 0
+}
