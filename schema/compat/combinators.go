@@ -329,42 +329,9 @@ var numericOnly = map[string]bool{"type": true, "minimum": true, "maximum": true
 func (c *checker) numCovered(a aset, branches []node) (ok bool, gap *big.Rat) {
 	k := c.kindsOf(a)
 	an := numInfo(a.maps())
-	type iv struct {
-		lo, hi   *big.Rat
-		loX, hiX bool
-	}
-	var ivs []iv
-	for _, br := range branches {
-		m := br.obj()
-		if b, isBool := br.v.(bool); isBool && b {
-			return true, nil
-		}
-		if m == nil {
-			continue
-		}
-		plain := true
-		for kw := range m {
-			if assertion[kw] && !numericOnly[kw] {
-				plain = false
-			}
-		}
-		if !plain || k&^typeKinds(m["type"]) != 0 {
-			continue // the branch does not take every number kind of A
-		}
-		n := numInfo([]map[string]any{m})
-		if k == kInt {
-			lo, hi := intRange(n)
-			var v iv
-			if lo != nil {
-				v.lo = new(big.Rat).SetInt(lo)
-			}
-			if hi != nil {
-				v.hi = new(big.Rat).SetInt(hi)
-			}
-			ivs = append(ivs, v)
-			continue
-		}
-		ivs = append(ivs, iv{n.lo, n.hi, n.loX, n.hiX})
+	ivs, all := intervals(k, branches)
+	if all {
+		return true, nil
 	}
 	// Sweep from A's lower end: cur is the least number not yet covered
 	// (curX: cur itself is covered, what is above it is not).
@@ -410,6 +377,50 @@ func (c *checker) numCovered(a aset, branches []node) (ok bool, gap *big.Rat) {
 	}
 	mid := new(big.Rat).Add(cur, next)
 	return false, mid.Quo(mid, big.NewRat(2, 1))
+}
+
+type iv struct {
+	lo, hi   *big.Rat
+	loX, hiX bool
+}
+
+// intervals reads the branches that are plain number intervals taking
+// every kind of k (for integers, as integer ranges); all is set when a
+// branch is the schema true.
+func intervals(k kinds, branches []node) (ivs []iv, all bool) {
+	for _, br := range branches {
+		if b, isBool := br.v.(bool); isBool && b {
+			return nil, true
+		}
+		m := br.obj()
+		if m == nil {
+			continue
+		}
+		plain := true
+		for kw := range m {
+			if assertion[kw] && !numericOnly[kw] {
+				plain = false
+			}
+		}
+		if !plain || k&^typeKinds(m["type"]) != 0 {
+			continue // the branch does not take every number kind of A
+		}
+		n := numInfo([]map[string]any{m})
+		if k == kInt {
+			lo, hi := intRange(n)
+			var v iv
+			if lo != nil {
+				v.lo = new(big.Rat).SetInt(lo)
+			}
+			if hi != nil {
+				v.hi = new(big.Rat).SetInt(hi)
+			}
+			ivs = append(ivs, v)
+			continue
+		}
+		ivs = append(ivs, iv{n.lo, n.hi, n.loX, n.hiX})
+	}
+	return ivs, false
 }
 
 // startsBy: an interval starting at (lo, loX) contains the point just at or

@@ -160,22 +160,15 @@ func (n *rnfa) build(re *syntax.Regexp, depth int) (in, out int, err error) {
 			n.st[so].eps = append(n.st[so].eps, o)
 		}
 		return i, o, nil
-	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest:
-		si, so, err := n.build(re.Sub[0], depth+1)
-		if err != nil {
-			return 0, 0, err
-		}
-		i, o := n.add(rstate{}), n.add(rstate{})
-		n.st[i].eps = append(n.st[i].eps, si)
-		if re.Op != syntax.OpPlus {
-			n.st[i].eps = append(n.st[i].eps, o)
-		}
-		n.st[so].eps = append(n.st[so].eps, o)
-		if re.Op != syntax.OpQuest {
-			n.st[so].eps = append(n.st[so].eps, si)
-		}
-		return i, o, nil
-	case syntax.OpRepeat:
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		return n.repeat(re, depth)
+	}
+	return 0, 0, fmt.Errorf("%s is not supported (line and word boundaries differ between RE2 and ECMA-262)", opName(re))
+}
+
+// repeat builds x*, x+, x? and what Simplify leaves of x{n,m}.
+func (n *rnfa) repeat(re *syntax.Regexp, depth int) (in, out int, err error) {
+	if re.Op == syntax.OpRepeat {
 		// Simplify leaves only x{0} and friends; expand what remains.
 		if re.Max < 0 || re.Max > 100 {
 			return 0, 0, errRegexBudget
@@ -189,7 +182,20 @@ func (n *rnfa) build(re *syntax.Regexp, depth int) (in, out int, err error) {
 		}
 		return n.build(&syntax.Regexp{Op: syntax.OpConcat, Sub: subs}, depth+1)
 	}
-	return 0, 0, fmt.Errorf("%s is not supported (line and word boundaries differ between RE2 and ECMA-262)", opName(re))
+	si, so, err := n.build(re.Sub[0], depth+1)
+	if err != nil {
+		return 0, 0, err
+	}
+	i, o := n.add(rstate{}), n.add(rstate{})
+	n.st[i].eps = append(n.st[i].eps, si)
+	if re.Op != syntax.OpPlus {
+		n.st[i].eps = append(n.st[i].eps, o)
+	}
+	n.st[so].eps = append(n.st[so].eps, o)
+	if re.Op != syntax.OpQuest {
+		n.st[so].eps = append(n.st[so].eps, si)
+	}
+	return i, o, nil
 }
 
 func opName(re *syntax.Regexp) string {

@@ -281,31 +281,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 	}
 	// Properties neither side names: A's additionalProperties against B's.
 	if !bAdd.isTrue() {
-		var aAdd []node
-		forb := false
-		for _, n := range a.nodes {
-			m := n.obj()
-			if _, ok := m["patternProperties"]; ok {
-				continue
-			}
-			if _, ok := m["additionalProperties"]; ok {
-				s := n.child("additionalProperties")
-				forb = forb || s.isFalse()
-				aAdd = append(aAdd, s)
-			}
-		}
-		if !forb {
-			fresh := freshName(names)
-			at := child(path, fresh)
-			r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
-			if r.st != stOK && len(r.diffs) > 0 {
-				r.diffs[0].Reason += fmt.Sprintf(" (%s stands for any additional property)", at)
-			}
-			if r.st == stBad && r.hasWit {
-				r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
-			}
-			rs = append(rs, r)
-		}
+		rs = append(rs, c.additional(a, b, bAdd, names, path, depth))
 	}
 	aLo, aHi := countb(a.maps(), "minProperties", "maxProperties")
 	bLo, bHi := countb([]map[string]any{bm}, "minProperties", "maxProperties")
@@ -325,6 +301,37 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 		rs = append(rs, c.dependentRequired(a, b, deps, path))
 	}
 	return combine(rs...)
+}
+
+// additional compares what A allows for properties neither side names with
+// B's additionalProperties, at a fresh name standing for them.
+func (c *checker) additional(a aset, b, bAdd node, names map[string]bool, path string, depth int) res {
+	var aAdd []node
+	forb := false
+	for _, n := range a.nodes {
+		m := n.obj()
+		if _, ok := m["patternProperties"]; ok {
+			continue
+		}
+		if _, ok := m["additionalProperties"]; ok {
+			s := n.child("additionalProperties")
+			forb = forb || s.isFalse()
+			aAdd = append(aAdd, s)
+		}
+	}
+	if !forb {
+		fresh := freshName(names)
+		at := child(path, fresh)
+		r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
+		if r.st != stOK && len(r.diffs) > 0 {
+			r.diffs[0].Reason += fmt.Sprintf(" (%s stands for any additional property)", at)
+		}
+		if r.st == stBad && r.hasWit {
+			r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
+		}
+		return r
+	}
+	return okRes()
 }
 
 func freshName(names map[string]bool) string {
