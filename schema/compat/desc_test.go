@@ -167,3 +167,27 @@ func TestRefToDescriptorRoot(t *testing.T) {
 		t.Fatalf("%v: %s", r.Verdict, r.Reason)
 	}
 }
+
+// TestCheckerShared: one Checker used from several goroutines at once gives
+// the answers of a fresh one.
+func TestCheckerShared(t *testing.T) {
+	descs := loadSet(t)
+	want := compat.CheckAll(descs).String()
+	k := compat.NewChecker()
+	var wg sync.WaitGroup
+	got := make([]string, 4)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = k.CheckAll(descs).String()
+			_ = k.CheckPeers(descs[0], descs[1:])
+		}()
+	}
+	wg.Wait()
+	for _, g := range got {
+		if g != want {
+			t.Fatalf("shared Checker:\n%s\nfresh:\n%s", g, want)
+		}
+	}
+}
