@@ -203,3 +203,17 @@ type PartName struct {
 	Part Part
 	Name string
 }
+
+// Parse loads one self-contained descriptor, such as a bundle the registry holds, into a
+// set of its own under the file name name ("orders@1.3.0.json"): the one parse of a
+// published descriptor that discovery, events, compatibility checks and the CLI share.
+func Parse(name string, data []byte, opts ...Option) (*Descriptor, error) {
+	s := NewSet(opts...)
+	if err := s.Add(name, data); err != nil {
+		return nil, err
+	}
+	for _, d := range s.Services() {
+		return d, nil
+	}
+	return nil, fmt.Errorf("schema: %s is not a service descriptor (no top-level \"service\")", name)
+}

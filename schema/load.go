@@ -356,9 +356,12 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := v.(bool); ok {
+		return nil, nil // a fragment that is the boolean schema true or false
+	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("schema: %s: top level is %s, want an object", name, jsonTypeName(v))
+		return nil, fmt.Errorf("schema: %s: top level is %s, want an object (a descriptor or a schema) or a boolean schema", name, jsonTypeName(v))
 	}
 	if ptr := findID(obj, ""); ptr != "" {
 		return nil, fmt.Errorf("schema: %s: %s: $id is not supported: schemas of a set are named by file, refer to other files by relative name", name, ptr)
@@ -371,6 +374,9 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	}
 	if err := s.meta.Validate(v); err != nil {
 		return nil, metaError(name, err)
+	}
+	if ptr := findRootRef(obj, ""); ptr != "" {
+		return nil, fmt.Errorf("schema: %s: %s: $ref to \"#\" points at the descriptor itself, which is not a schema; put the schema under \"$defs\" and refer to \"#/$defs/<name>\"", name, ptr)
 	}
 	var rd rawDescriptor
 	if err := json.Unmarshal(data, &rd); err != nil {
@@ -586,6 +592,42 @@ func walkID(v any, ptr string, nameMap bool) string {
 	case []any:
 		for i, e := range t {
 			if p := walkID(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// findRootRef returns the pointer of the first "$ref" in a descriptor whose target is the
+// descriptor's own root ("#" or ""): the root is a descriptor, not a schema, and a
+// validator would read it as a schema that accepts everything.
+func findRootRef(v any, ptr string) string {
+	return walkRootRef(v, ptr, false)
+}
+
+func walkRootRef(v any, ptr string, nameMap bool) string {
+	switch t := v.(type) {
+	case map[string]any:
+		if r, ok := t["$ref"].(string); ok && !nameMap && (r == "#" || r == "") {
+			return ptr + "/$ref"
+		}
+		for _, k := range sortedKeys(t) {
+			if !nameMap {
+				switch k {
+				case "const", "enum", "default", "examples":
+					continue
+				}
+			}
+			isNames := !nameMap && (k == "properties" || k == "patternProperties" || k == "$defs" || k == "definitions" || k == "dependentSchemas" ||
+				k == "methods" || k == "events" || k == "listens" || k == "calls" || k == "channels")
+			if p := walkRootRef(t[k], ptr+"/"+escapeToken(k), isNames); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if p := walkRootRef(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
 				return p
 			}
 		}

@@ -380,3 +380,55 @@ func waitGoroutines(t *testing.T, before int) {
 		runtime.Gosched()
 	}
 }
+
+// TestBooleanFragmentsAndRootRefs: a fragment file may be the boolean schema true or false;
+// a $ref to "#" inside a descriptor is refused, because "#" is the descriptor, not a schema.
+func TestBooleanFragmentsAndRootRefs(t *testing.T) {
+	s := schema.NewSet()
+	for name, body := range map[string]string{"any.json": `true`, "none.json": `false`} {
+		if err := s.Add(name, []byte(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	desc := `{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},"methods":{
+		"m":{"mode":"response","channel":"rpc","request":{"$ref":"any.json"},"response":{"$ref":"none.json"}}}}`
+	if err := s.Add("a.json", []byte(desc)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Validator("a", "", schema.PartRequest, "m")
+	if err != nil || v.Validate(map[string]any{"x": 1}) != nil {
+		t.Fatalf("true fragment: %v", err)
+	}
+	v, err = s.Validator("a", "", schema.PartResponse, "m")
+	if err != nil || v.Validate(map[string]any{}) == nil {
+		t.Fatalf("false fragment: %v", err)
+	}
+	if _, err := s.Service("a").Bundle(); err != nil {
+		t.Fatal(err)
+	}
+	err = schema.NewSet().Add("b.json", []byte(`{"service":"b","version":"1.0.0","channels":{"rpc":"tcp+json"},"methods":{
+		"m":{"mode":"noResponse","channel":"rpc","request":{"type":"object","properties":{"next":{"$ref":"#"}}}}}}`))
+	if err == nil || !strings.Contains(err.Error(), `b.json: /methods/m/request/properties/next/$ref: $ref to "#" points at the descriptor itself`) {
+		t.Fatalf("$ref to #: %v", err)
+	}
+	if err := schema.NewSet().Add("c.json", []byte(`3`)); err == nil || !strings.Contains(err.Error(), "top level is number") {
+		t.Fatalf("number file: %v", err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	d, err := schema.Parse("a@1.0.0.json", []byte(`{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},
+		"methods":{"m":{"mode":"noResponse","channel":"rpc","request":{"type":"integer"}}}}`))
+	if err != nil || d.ID() != "a@1.0.0" || d.File != "a@1.0.0.json" {
+		t.Fatalf("%v %+v", err, d)
+	}
+	if _, err := d.Bundle(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := schema.Parse("f.json", []byte(`{"type":"integer"}`)); err == nil || !strings.Contains(err.Error(), "not a service descriptor") {
+		t.Fatalf("fragment: %v", err)
+	}
+	if _, err := schema.Parse("b.json", []byte(`{"service":"b"}`)); err == nil {
+		t.Fatal("an invalid descriptor parsed")
+	}
+}

@@ -26,62 +26,35 @@ type CompatPolicy struct {
 // service that listens to it, and each event it listens to against every emitter. A peer
 // that is not in the registry yet is not checked (Compat re-checks when it appears).
 func CheckPeers(self *schema.Descriptor, cache *registry.Cache) (compat.Report, error) {
-	selfDoc, err := self.Bundle()
-	if err != nil {
+	return checkPeers(self, cache, map[string]*schema.Descriptor{})
+}
+
+// checkPeers is CheckPeers with parsed peers remembered by service@version in parsed
+// (a published version never changes), so that a re-check parses only new versions.
+func checkPeers(self *schema.Descriptor, cache *registry.Cache, parsed map[string]*schema.Descriptor) (compat.Report, error) {
+	if _, err := self.Bundle(); err != nil {
 		return compat.Report{}, jesus.Errorf(jesus.CodeInvalidArgument, "bundle %s: %w", self.ID(), err)
 	}
-	me, err := compat.ParseDesc(selfDoc)
-	if err != nil {
-		return compat.Report{}, jesus.Errorf(jesus.CodeInvalidArgument, "%s: %w", self.ID(), err)
-	}
-	peers := map[string]compat.Desc{}
 	svcs := cache.Services()
 	sort.Strings(svcs)
+	var peers []*schema.Descriptor
 	for _, svc := range svcs {
 		if svc == self.Service {
 			continue
 		}
-		if _, doc, ok := cache.Latest(svc); ok {
-			if d, err := compat.ParseDesc(doc); err == nil {
-				peers[svc] = d
+		if ver, doc, ok := cache.Latest(svc); ok {
+			key := svc + "@" + ver
+			d, seen := parsed[key]
+			if !seen {
+				d, _ = schema.Parse(key+".json", doc) // a peer that does not parse is not checked
+				parsed[key] = d
+			}
+			if d != nil {
+				peers = append(peers, d)
 			}
 		}
 	}
-	var rep compat.Report
-	callKeys := make([]string, 0, len(me.Calls))
-	for k := range me.Calls {
-		callKeys = append(callKeys, k)
-	}
-	sort.Strings(callKeys)
-	for _, key := range callKeys {
-		svc := key
-		for i := 0; i < len(key); i++ {
-			if key[i] == '.' {
-				svc = key[:i]
-				break
-			}
-		}
-		if recv, ok := peers[svc]; ok {
-			rep.Items = append(rep.Items, compat.CheckCall(me, key, recv).Items...)
-		}
-	}
-	for _, svc := range svcs {
-		peer, ok := peers[svc]
-		if !ok {
-			continue
-		}
-		for ev := range me.Events {
-			if peer.Listens[ev] {
-				rep.Items = append(rep.Items, compat.CheckEvent(me, ev, peer).Items...)
-			}
-		}
-		for ev := range me.Listens {
-			if _, emits := peer.Events[ev]; emits {
-				rep.Items = append(rep.Items, compat.CheckEvent(peer, ev, me).Items...)
-			}
-		}
-	}
-	return rep, nil
+	return compat.CheckPeers(self, peers), nil
 }
 
 func failed(rep compat.Report, p CompatPolicy) bool {
@@ -108,6 +81,8 @@ type Compat struct {
 	mu     sync.Mutex
 	last   compat.Report
 
+	parsed map[string]*schema.Descriptor // peers by service@version; used by one check at a time
+
 	stop func()
 	done chan struct{}
 }
@@ -120,7 +95,8 @@ func StartCompat(self *schema.Descriptor, cache *registry.Cache, policy CompatPo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Compat{self: self, cache: cache, policy: policy, log: logger, done: make(chan struct{})}
-	rep, err := CheckPeers(self, cache)
+	c.parsed = map[string]*schema.Descriptor{}
+	rep, err := checkPeers(self, cache, c.parsed)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +128,7 @@ func StartCompat(self *schema.Descriptor, cache *registry.Cache, policy CompatPo
 }
 
 func (c *Compat) recheck() {
-	rep, err := CheckPeers(c.self, c.cache)
+	rep, err := checkPeers(c.self, c.cache, c.parsed) // recheck runs on one goroutine
 	if err != nil {
 		c.log.Error("jesus: compatibility re-check failed", "service", c.self.ID(), "err", err)
 		return

@@ -101,10 +101,48 @@ type checker struct {
 	// valErr records the first failure to compile or run a validation; a
 	// Compatible verdict reached while validations failed is not trusted.
 	valErr error
+	// regex holds the automata of the patterns met and the outcome of
+	// searches over them; a Checker shares it between checks.
+	regex *regexCache
+	// pre holds the outcome of precheck per document.
+	pre map[string]error
+	// kinds memoizes inhabited; kdepth bounds its recursion.
+	kinds  map[string]kinds
+	kdepth int
+	// compiled: the schemas are known to compile (package schema compiled
+	// every schema of a descriptor when it loaded it), so they are compiled
+	// only when a value is validated against them.
+	compiled bool
+}
+
+type regexEntry struct {
+	n   *rnfa
+	err error
+}
+
+type searchEntry struct {
+	w     string
+	found bool
+	err   error
+}
+
+type regexCache struct {
+	nfa    map[string]regexEntry
+	search map[string]searchEntry
+}
+
+func newRegexCache() *regexCache {
+	return &regexCache{nfa: map[string]regexEntry{}, search: map[string]searchEntry{}}
 }
 
 func newChecker(docs map[string]any, o options) *checker {
-	return &checker{docs: docs, val: newValidator(docs), o: o, stack: map[string]string{}}
+	return newShared(docs, newValidator(docs), map[string]error{}, o)
+}
+
+// newShared returns a checker that uses (and fills) a validator and the
+// results of prechecks that outlive it.
+func newShared(docs map[string]any, val *validator, pre map[string]error, o options) *checker {
+	return &checker{docs: docs, val: val, pre: pre, o: o, stack: map[string]string{}, regex: newRegexCache()}
 }
 
 // aset is A's side of a comparison: a conjunction of schema nodes (after
@@ -383,6 +421,9 @@ func (c *checker) sub(a aset, b node, path string, depth int) res {
 	if _, ok := bm["not"]; ok && !sameKeyword(a, bm, "not") {
 		rs = append(rs, c.not(a, b, path, depth))
 	}
+	if _, ok := bm["if"]; ok && !exempt(a.nodes, bm, "if") {
+		rs = append(rs, c.ifThenElse(a, b, path, depth))
+	}
 	return combine(rs...)
 }
 
@@ -438,7 +479,7 @@ func (c *checker) checkValues(vals []any, b node, path string) res {
 		}
 		if !ok {
 			return res{st: stBad, wit: v, hasWit: true, diffs: []Difference{{Pointer: path,
-				Reason: fmt.Sprintf("%s may send %s%s, which %s does not allow", c.o.aName, locPrefix(path), render(v), c.o.bName)}}}
+				Reason: fmt.Sprintf("%s can send %s%s, which %s does not allow", c.o.aName, locPrefix(path), render(v), c.o.bName), confirmed: true}}}
 		}
 	}
 	return okRes()
@@ -455,7 +496,7 @@ func (c *checker) mustBeEmpty(a aset, b node, path string) res {
 	r := res{st: stBad, diffs: []Difference{{Pointer: path,
 		Reason: fmt.Sprintf("%s allows %s, which %s forbids", c.o.aName, what, c.o.bName)}}}
 	if w, ok := c.findWitness(a, kAll, b, nil); ok {
-		r.wit, r.hasWit = w, true
+		r.wit, r.hasWit, r.diffs[0].confirmed = w, true, true
 	}
 	return r
 }
@@ -465,18 +506,26 @@ func (c *checker) mustBeEmpty(a aset, b node, path string) res {
 func (c *checker) definite(a aset, k kinds, b node, path, reason string, hints []hint) res {
 	r := res{st: stBad, diffs: []Difference{{Pointer: path, Reason: reason}}}
 	if w, ok := c.findWitness(a, k, b, hints); ok {
-		r.wit, r.hasWit = w, true
+		r.wit, r.hasWit, r.diffs[0].confirmed = w, true, true
 	}
 	return r
 }
 
-// maybe records a comparison the checker cannot decide; a witness upgrades it
-// to a difference.
-func (c *checker) maybe(a aset, k kinds, b node, path, reason string, hints []hint) res {
+// maybe records a comparison the checker cannot decide: unsure says why. A
+// witness upgrades it to a difference, worded as a fact: A allows the witness,
+// which rule (B's keyword that rejects it) does not.
+func (c *checker) maybe(a aset, k kinds, b node, path, unsure, rule string, hints []hint) res {
 	if w, ok := c.findWitness(a, k, b, hints); ok {
-		return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason}}}
+		return c.refuted(w, path, rule)
 	}
-	return unknown(reason)
+	return unknown(unsure)
+}
+
+// refuted is the difference shown by w, a value at path that A allows and
+// B's rule rejects.
+func (c *checker) refuted(w any, path, rule string) res {
+	reason := fmt.Sprintf("%s allows %s%s, which %s's %s rejects", c.o.aName, locPrefix(path), render(w), c.o.bName, rule)
+	return res{st: stBad, wit: w, hasWit: true, diffs: []Difference{{Pointer: path, Reason: reason, confirmed: true}}}
 }
 
 // local compares A against B's own keywords (not its $ref or combinators).
@@ -487,7 +536,7 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 	var rs []res
 	if extra := ak &^ bk; extra != 0 {
 		rs = append(rs, c.definite(a, extra, b, path,
-			fmt.Sprintf("%s allows %s at %s, which %s does not (it allows %s)", c.o.aName, extra, c.ptrName(path), c.o.bName, bk), nil))
+			fmt.Sprintf("%s allows %s at %s, where %s allows only %s", c.o.aName, extra, c.ptrName(path), c.o.bName, bk), nil))
 	}
 	ak &= bk
 	if ak == 0 {
@@ -503,7 +552,8 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 				continue
 			}
 			rs = append(rs, c.maybe(a, k, b, path,
-				fmt.Sprintf("%s allows %s values at %s that %s's enum/const does not list", c.o.aName, k, c.ptrName(path), c.o.bName), nil))
+				fmt.Sprintf("cannot tell whether every %s %s allows at %s is listed in %s's enum or const", k, c.o.aName, c.ptrName(path), c.o.bName),
+				enumWord(bm), nil))
 		}
 		return combine(rs...)
 	}
@@ -532,6 +582,9 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 		if owner := groupOwner[kw]; owner != "" && bm[owner] == nil {
 			continue // then/else without if, min/maxContains without contains: no-ops
 		}
+		if (kw == "contains" || kw == "minContains") && c.containsHolds(a, b, path, depth) {
+			continue
+		}
 		if k, ok := unmodelled[kw]; ok && k&ak != 0 && !exempt(a.nodes, bm, kw) {
 			kws = append(kws, kw)
 		}
@@ -540,67 +593,7 @@ func (c *checker) local(a aset, b node, path string, depth int) res {
 	for _, kw := range kws {
 		rs = append(rs, c.maybe(a, ak&unmodelled[kw], b, path,
 			fmt.Sprintf("%s uses %q at %s, which the checker does not model and %s does not carry identically", c.o.bName, kw, c.ptrName(path), c.o.aName),
-			nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
+			strconv.Quote(kw), nameHints(bm[kw], []hint{{n: 2}, {n: 3}})))
 	}
 	return combine(rs...)
-}
-
-// internalURLs strips the in-memory URLs the validator sees from messages.
-var internalURLs = strings.NewReplacer("jesus:///a/", "", "jesus:///b/", "")
-
-// top runs a whole check and turns the analysis into a Result, confirming
-// any witness with the validator.
-func (c *checker) top(an, bn node) Result {
-	a, err := at(c.docs, an.file, an.ptr)
-	if err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.aName, err)}
-	}
-	b, err := at(c.docs, bn.file, bn.ptr)
-	if err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s: %v", c.o.bName, err)}
-	}
-	for _, f := range []string{an.file, bn.file} {
-		if err := precheck(c.docs, f); err != nil {
-			return Result{Verdict: Unproven, Reason: err.Error()}
-		}
-	}
-	if _, err := c.val.schema(a); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.aName, internalURLs.Replace(err.Error()))}
-	}
-	if _, err := c.val.schema(b); err != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("schema %s does not compile: %s", c.o.bName, internalURLs.Replace(err.Error()))}
-	}
-	as := c.expand([]node{a}, nil, kAll)
-	r := c.sub(as, b, "", 0)
-	if r.st == stOK && c.valErr != nil {
-		return Result{Verdict: Unproven, Reason: fmt.Sprintf("a validation needed for the proof failed: %v", c.valErr)}
-	}
-	if r.st == stOK {
-		return Result{Verdict: Compatible, Reason: fmt.Sprintf("every instance of %s is valid under %s", c.o.aName, c.o.bName)}
-	}
-	confirm := func(w any) bool {
-		okA, errA := c.val.valid(a, w)
-		okB, errB := c.validB(b, w)
-		return errA == nil && errB == nil && okA && !okB
-	}
-	if r.st == stBad && r.hasWit && confirm(r.wit) {
-		return Result{Verdict: Incompatible, Witness: r.wit, Differences: r.diffs, Reason: r.diffs[0].Reason}
-	}
-	// Search A's instances for a counterexample the analysis did not build.
-	for _, w := range c.gen(as, kAll, 0, nil) {
-		if confirm(w) {
-			// The witness came from the search, not from a difference the
-			// analysis pinned down: say what it shows, then the suspicions.
-			diffs := []Difference{{Reason: fmt.Sprintf("%s allows %s, which %s rejects", c.o.aName, render(w), c.o.bName)}}
-			if r.st == stBad {
-				diffs = append(diffs, r.diffs...)
-			}
-			return Result{Verdict: Incompatible, Witness: w, Differences: diffs, Reason: diffs[0].Reason}
-		}
-	}
-	if r.st == stBad {
-		return Result{Verdict: Unproven, Differences: r.diffs,
-			Reason: "suspected difference not confirmed by a witness (" + c.o.aName + " may admit no such value): " + r.diffs[0].Reason}
-	}
-	return Result{Verdict: Unproven, Reason: strings.Join(r.why, "; ")}
 }

@@ -4,13 +4,15 @@
 // what the caller expects, an emitter's event payload against a listener's.
 // It answers compatible, incompatible with a concrete witness checked by a real
 // validator, or "cannot prove" with the reason; it never passes silently.
+// Descriptors are the *schema.Descriptor of package schema; a Checker keeps
+// what it compiled and proved, so a fleet is re-checked only where it changed.
 package compat
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
-	"strings"
 )
 
 // Verdict is the outcome of a check. Values are ordered by severity for
@@ -95,6 +97,8 @@ type Difference struct {
 	Pointer string `json:"pointer"`
 	// Reason is a one-line explanation.
 	Reason string `json:"reason"`
+	// confirmed: a value shows this difference at Pointer.
+	confirmed bool
 }
 
 // Result is the outcome of Check.
@@ -182,7 +186,7 @@ func decodeJSON(data []byte) (any, error) {
 	if len(data) > maxDocBytes {
 		return nil, fmt.Errorf("document of %d bytes exceeds the limit of %d bytes", len(data), maxDocBytes)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {

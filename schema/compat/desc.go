@@ -1,246 +1,297 @@
 package compat
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/schema"
 )
 
-// Desc is the view of a service descriptor that the descriptor-level checks
-// need. Build it with ParseDesc or ParseSet.
-type Desc struct {
-	Service  string
-	Version  string
-	Channels map[string]bool
-	Methods  map[string]Endpoint
-	Events   map[string]Endpoint
-	Listens  map[string]bool
-	Calls    map[string]Endpoint // Mode is set only when the descriptor declares one
-	// Doc is the whole decoded document: the root of local $refs.
-	Doc any
-	// File is the document's file name ("orders.json"); relative $refs
-	// resolve against it.
-	File string
-	// Files holds the other documents of the set by file name.
-	Files map[string]any
+// Checker checks service descriptors against each other and remembers what it
+// did: each descriptor is bundled and decoded once, each schema compiled once
+// into one shared validator, and each relation (a call or an event between two
+// descriptors) proven once for as long as neither descriptor's content
+// changes. A re-check after one descriptor changed therefore re-runs only the
+// relations that involve it. The methods are safe for concurrent use; they
+// run one at a time.
+type Checker struct {
+	mu   sync.Mutex
+	opts []Option
+	// docs are the decoded bundles under their file names in the validator.
+	docs    map[string]any
+	val     *validator
+	regex   *regexCache
+	pre     map[string]error
+	loaded  map[string]*loadedDesc // by content key
+	byPtr   map[*schema.Descriptor]*loadedDesc
+	results map[string]cached // by relation key
+	stale   int               // documents of forgotten descriptors still in docs
+	seq     int
+	ran     int
 }
 
-// Endpoint is the mode and channel of a method, event or call.
-type Endpoint struct {
-	Mode    string
-	Channel string
+type loadedDesc struct {
+	key  string // service@version#content-hash
+	file string // the file name of its bundle among docs
+	doc  any    // the decoded bundle
+	err  error  // why it could not be bundled
 }
 
-// ID is "service@version".
-func (d Desc) ID() string { return d.Service + "@" + d.Version }
+type cached struct {
+	keys  [2]string
+	items []Item
+}
 
-func (d Desc) schema(keys ...string) (Schema, bool) {
-	v := lookup(d.Doc, keys)
-	if v == nil {
-		return Schema{Root: true}, false
+// trueDoc names the document "true": the schema of a part a descriptor leaves
+// out (a call that declares no response accepts any).
+const trueDoc = "true.json"
+
+// NewChecker returns a Checker whose checks use opts.
+func NewChecker(opts ...Option) *Checker {
+	k := &Checker{opts: opts}
+	k.reset()
+	return k
+}
+
+func (k *Checker) reset() {
+	k.docs = map[string]any{trueDoc: true}
+	k.val = newValidator(k.docs)
+	k.val.byContent = map[string]*jsonschema.Schema{}
+	k.regex = newRegexCache()
+	k.pre = map[string]error{}
+	k.loaded = map[string]*loadedDesc{}
+	k.byPtr = map[*schema.Descriptor]*loadedDesc{}
+	k.results = map[string]cached{}
+}
+
+// Checked returns how many relations the Checker has proven so far, not
+// counting those it answered from what it remembered.
+func (k *Checker) Checked() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.ran
+}
+
+// load bundles and decodes d once per content (a descriptor is immutable, so
+// once per pointer too).
+func (k *Checker) load(d *schema.Descriptor) *loadedDesc {
+	if l, ok := k.byPtr[d]; ok {
+		return l
 	}
-	p := ""
-	for _, k := range keys {
-		p += "/" + escapePtr(k)
-	}
-	return Schema{Root: d.Doc, Pointer: p, Name: d.File, Files: d.Files}, true
+	l := k.loadContent(d)
+	k.byPtr[d] = l
+	return l
 }
 
-// ParseDesc decodes one service descriptor (self-contained, or bundled by
-// the registry). Only the fields the checks use are read; validating the
-// descriptor against its meta-schema is package schema's job.
-func ParseDesc(data []byte) (Desc, error) {
-	doc, err := decodeJSON(data)
+func (k *Checker) loadContent(d *schema.Descriptor) *loadedDesc {
+	// A descriptor whose references all stay inside it is its own bundle.
+	b, err := d.Raw, error(nil)
+	doc, derr := decodeJSON(b)
+	if derr != nil || externalRef(doc) {
+		b, err = d.Bundle()
+		doc = nil
+	}
+	sum := sha256.Sum256(b)
+	key := d.ID() + "#" + hex.EncodeToString(sum[:12])
+	if l, ok := k.loaded[key]; ok {
+		return l
+	}
+	l := &loadedDesc{key: key}
+	k.loaded[key] = l
 	if err != nil {
-		return Desc{}, fmt.Errorf("compat: descriptor: %w", err)
+		l.err = err
+		return l
 	}
-	return descFrom(doc, "")
+	if doc == nil {
+		if doc, err = decodeJSON(b); err != nil {
+			l.err = err
+			return l
+		}
+	}
+	k.seq++
+	l.file = fmt.Sprintf("d%d/%s@%s.json", k.seq, d.Service, d.Version)
+	l.doc = doc
+	k.docs[l.file] = doc
+	return l
 }
 
-// ParseSet decodes a directory of schema files (file name → content). Files
-// with a "service" field are descriptors; the others are shared documents
-// that descriptors may reference ("common.defs.json#/$defs/X").
-func ParseSet(files map[string][]byte) ([]Desc, error) {
-	docs := make(map[string]any, len(files))
-	names := make([]string, 0, len(files))
-	for name, data := range files {
-		doc, err := decodeJSON(data)
-		if err != nil {
-			return nil, fmt.Errorf("compat: %s: %w", name, err)
-		}
-		docs[name] = doc
-		names = append(names, name)
+// part is one schema of a loaded descriptor, by JSON pointer; a part the
+// descriptor leaves out is the schema true.
+func (k *Checker) part(l *loadedDesc, keys ...string) node {
+	p := ""
+	for _, key := range keys {
+		p += "/" + escapePtr(key)
 	}
-	sort.Strings(names)
-	var out []Desc
-	for _, name := range names {
-		m, ok := docs[name].(map[string]any)
-		if !ok || m["service"] == nil {
-			continue
-		}
-		d, err := descFrom(m, name)
-		if err != nil {
-			return nil, fmt.Errorf("compat: %s: %w", name, err)
-		}
-		d.Files = docs
-		out = append(out, d)
+	if lookup(k.docs[l.file], keys) == nil {
+		return node{file: trueDoc}
 	}
-	return out, nil
+	return node{file: l.file, ptr: p}
 }
 
-func descFrom(doc any, file string) (Desc, error) {
-	m, ok := doc.(map[string]any)
-	if !ok {
-		return Desc{}, fmt.Errorf("compat: descriptor is not a JSON object")
+func (k *Checker) check(a, b node, opts ...Option) Result {
+	o := defaultOptions()
+	for _, opt := range append(append([]Option(nil), k.opts...), opts...) {
+		opt.apply(&o)
 	}
-	d := Desc{Doc: doc, Channels: map[string]bool{}, Methods: map[string]Endpoint{},
-		Events: map[string]Endpoint{}, Listens: map[string]bool{}, Calls: map[string]Endpoint{}}
-	if d.Service, ok = m["service"].(string); !ok || d.Service == "" {
-		return Desc{}, fmt.Errorf("compat: descriptor field \"service\" must be a non-empty string")
+	c := newShared(k.docs, k.val, k.pre, o)
+	c.compiled, c.regex = true, k.regex
+	return c.top(a, b)
+}
+
+// remember returns the items of the relation key, computing them once.
+func (k *Checker) remember(key string, a, b *loadedDesc, f func() []Item) []Item {
+	full := key + "\x00" + a.key + "\x00" + b.key
+	if r, ok := k.results[full]; ok {
+		return r.items
 	}
-	if d.Version, ok = m["version"].(string); !ok || d.Version == "" {
-		return Desc{}, fmt.Errorf("compat: descriptor %q: field \"version\" must be a non-empty string", d.Service)
-	}
-	d.File = file
-	if d.File == "" {
-		d.File = path.Base(d.Service) + ".json"
-	}
-	if ch, ok := m["channels"].(map[string]any); ok {
-		for k := range ch {
-			d.Channels[k] = true
-		}
-	}
-	for _, f := range []struct {
-		field string
-		into  map[string]Endpoint
-	}{{"methods", d.Methods}, {"events", d.Events}, {"calls", d.Calls}} {
-		raw, present := m[f.field]
-		if !present {
-			continue
-		}
-		entries, ok := raw.(map[string]any)
-		if !ok {
-			return Desc{}, fmt.Errorf("compat: descriptor %q: field %q must be an object", d.Service, f.field)
-		}
-		for name, v := range entries {
-			e, ok := v.(map[string]any)
-			if !ok {
-				return Desc{}, fmt.Errorf("compat: descriptor %q: %s.%s must be an object", d.Service, f.field, name)
-			}
-			mode, _ := e["mode"].(string)
-			channel, _ := e["channel"].(string)
-			f.into[name] = Endpoint{Mode: mode, Channel: channel}
-		}
-	}
-	if raw, present := m["listens"]; present {
-		entries, ok := raw.(map[string]any)
-		if !ok {
-			return Desc{}, fmt.Errorf("compat: descriptor %q: field \"listens\" must be an object", d.Service)
-		}
-		for name := range entries {
-			d.Listens[name] = true
-		}
-	}
-	return d, nil
+	k.ran++
+	items := f()
+	k.results[full] = cached{keys: [2]string{a.key, b.key}, items: items}
+	return items
 }
 
 // CheckCall checks one entry of the caller's "calls" against the receiver:
-// the method exists and is offered on a channel, modes agree, the caller's
+// the method exists and is offered on a channel it declares, the caller's
 // request ⊆ the receiver's request, and the receiver's response (or stream
 // item) ⊆ the response the caller expects.
-func CheckCall(caller Desc, callKey string, receiver Desc, opts ...Option) Report {
-	base := Item{Kind: KindCall, From: caller.ID(), To: receiver.ID(), Name: callKey}
-	fail := func(part, reason string) Report {
-		it := base
-		it.Part, it.Verdict, it.Reason = part, Incompatible, reason
-		return Report{Items: []Item{it}}
-	}
-	call, ok := caller.Calls[callKey]
-	if !ok {
-		return fail("call", fmt.Sprintf("%s does not declare a call to %s", caller.ID(), callKey))
-	}
-	svc, method, ok := strings.Cut(callKey, ".")
-	if !ok || method == "" {
-		return fail("call", fmt.Sprintf("call %q is not of the form service.method", callKey))
-	}
-	if svc != receiver.Service {
-		return fail("call", fmt.Sprintf("receiver %s is not service %q", receiver.ID(), svc))
-	}
-	m, ok := receiver.Methods[method]
-	if !ok {
-		return fail("method", fmt.Sprintf("%s has no method %q", receiver.ID(), method))
-	}
-	if !receiver.Channels[m.Channel] {
-		return fail("channel", fmt.Sprintf("%s offers method %q on channel %q, which it does not declare", receiver.ID(), method, m.Channel))
-	}
-	if call.Mode != "" && call.Mode != m.Mode {
-		return fail("mode", fmt.Sprintf("caller uses mode %q, %s serves %q in mode %q", call.Mode, receiver.ID(), method, m.Mode))
-	}
-	var rep Report
-	callerReq, _ := caller.schema("calls", callKey, "request")
-	recvReq, _ := receiver.schema("methods", method, "request")
-	rep.Items = append(rep.Items, fromResult(base, "request",
-		Check(callerReq, recvReq, append([]Option{WithNames("caller", receiver.ID())}, opts...)...)))
-	callerRes, expects := caller.schema("calls", callKey, "response")
-	switch m.Mode {
-	case "response", "stream":
-		part := "response"
-		if m.Mode == "stream" {
-			part = "stream item"
-		}
-		recvRes, _ := receiver.schema("methods", method, "response")
-		rep.Items = append(rep.Items, fromResult(base, part,
-			Check(recvRes, callerRes, append([]Option{WithNames("receiver", "the caller")}, opts...)...)))
-	default:
-		if expects {
+func (k *Checker) CheckCall(caller *schema.Descriptor, callKey string, receiver *schema.Descriptor) Report {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return Report{Items: k.call(caller, callKey, receiver)}
+}
+
+func (k *Checker) call(caller *schema.Descriptor, callKey string, receiver *schema.Descriptor) []Item {
+	cl, rl := k.load(caller), k.load(receiver)
+	return clone(k.remember("call\x00"+callKey, cl, rl, func() []Item {
+		base := Item{Kind: KindCall, From: caller.ID(), To: receiver.ID(), Name: callKey}
+		fail := func(part, reason string) []Item {
 			it := base
-			it.Part, it.Verdict = "response", Incompatible
-			it.Reason = fmt.Sprintf("%s serves %q in mode %q, which sends no response, but the caller expects one", receiver.ID(), method, m.Mode)
-			rep.Items = append(rep.Items, it)
+			it.Part, it.Verdict, it.Reason = part, Incompatible, reason
+			return []Item{it}
 		}
-	}
-	return rep
+		call, ok := caller.Calls[callKey]
+		if !ok {
+			return fail("call", fmt.Sprintf("%s does not declare a call to %s", caller.ID(), callKey))
+		}
+		svc, method, ok := strings.Cut(callKey, ".")
+		if !ok || method == "" {
+			return fail("call", fmt.Sprintf("call %q is not of the form service.method", callKey))
+		}
+		if svc != receiver.Service {
+			return fail("call", fmt.Sprintf("receiver %s is not service %q", receiver.ID(), svc))
+		}
+		m, ok := receiver.Methods[method]
+		if !ok {
+			return fail("method", fmt.Sprintf("%s has no method %q", receiver.ID(), method))
+		}
+		if _, ok := receiver.Channels[m.Channel]; !ok {
+			return fail("channel", fmt.Sprintf("%s offers method %q on channel %q, which it does not declare", receiver.ID(), method, m.Channel))
+		}
+		if err := firstErr(cl, rl); err != nil {
+			return []Item{unloaded(base, "request", err)}
+		}
+		items := []Item{fromResult(base, "request", k.check(k.part(cl, "calls", callKey, "request"), k.part(rl, "methods", method, "request"),
+			WithNames("caller", receiver.ID())))}
+		switch m.Mode {
+		case channel.ModeResponse, channel.ModeStream:
+			part := "response"
+			if m.Mode == channel.ModeStream {
+				part = "stream item"
+			}
+			items = append(items, fromResult(base, part, k.check(k.part(rl, "methods", method, "response"), k.part(cl, "calls", callKey, "response"),
+				WithNames("receiver", "the caller"))))
+		default:
+			if len(call.Response) > 0 {
+				it := base
+				it.Part, it.Verdict = "response", Incompatible
+				it.Reason = fmt.Sprintf("%s serves %q in mode %q, which sends no response, but the caller expects one", receiver.ID(), method, m.Mode)
+				items = append(items, it)
+			}
+		}
+		return items
+	}))
 }
 
 // CheckEvent checks that every payload the emitter may send for event is
 // accepted by the listener.
-func CheckEvent(emitter Desc, event string, listener Desc, opts ...Option) Report {
-	base := Item{Kind: KindEvent, From: emitter.ID(), To: listener.ID(), Name: event, Part: "payload"}
-	ev, ok := emitter.Events[event]
-	switch {
-	case !ok:
-		base.Verdict, base.Reason = Incompatible, fmt.Sprintf("%s does not emit %q", emitter.ID(), event)
-		return Report{Items: []Item{base}}
-	case !listener.Listens[event]:
-		base.Verdict, base.Reason = Incompatible, fmt.Sprintf("%s does not listen to %q", listener.ID(), event)
-		return Report{Items: []Item{base}}
-	case !emitter.Channels[ev.Channel]:
-		base.Part, base.Verdict = "channel", Incompatible
-		base.Reason = fmt.Sprintf("%s emits %q on channel %q, which it does not declare", emitter.ID(), event, ev.Channel)
-		return Report{Items: []Item{base}}
-	}
-	a, _ := emitter.schema("events", event, "payload")
-	b, _ := listener.schema("listens", event, "payload")
-	return Report{Items: []Item{fromResult(base, "payload",
-		Check(a, b, append([]Option{WithNames("emitter", listener.ID())}, opts...)...))}}
+func (k *Checker) CheckEvent(emitter *schema.Descriptor, event string, listener *schema.Descriptor) Report {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return Report{Items: k.event(emitter, event, listener)}
 }
+
+func (k *Checker) event(emitter *schema.Descriptor, event string, listener *schema.Descriptor) []Item {
+	el, ll := k.load(emitter), k.load(listener)
+	return clone(k.remember("event\x00"+event, el, ll, func() []Item {
+		base := Item{Kind: KindEvent, From: emitter.ID(), To: listener.ID(), Name: event, Part: "payload"}
+		ev, ok := emitter.Events[event]
+		_, listens := listener.Listens[event]
+		_, declared := emitter.Channels[ev.Channel]
+		switch {
+		case !ok:
+			base.Verdict, base.Reason = Incompatible, fmt.Sprintf("%s does not emit %q", emitter.ID(), event)
+			return []Item{base}
+		case !listens:
+			base.Verdict, base.Reason = Incompatible, fmt.Sprintf("%s does not listen to %q", listener.ID(), event)
+			return []Item{base}
+		case !declared:
+			base.Part, base.Verdict = "channel", Incompatible
+			base.Reason = fmt.Sprintf("%s emits %q on channel %q, which it does not declare", emitter.ID(), event, ev.Channel)
+			return []Item{base}
+		}
+		if err := firstErr(el, ll); err != nil {
+			return []Item{unloaded(base, "payload", err)}
+		}
+		return []Item{fromResult(base, "payload", k.check(k.part(el, "events", event, "payload"), k.part(ll, "listens", event, "payload"),
+			WithNames("emitter", listener.ID())))}
+	}))
+}
+
+func firstErr(ls ...*loadedDesc) error {
+	for _, l := range ls {
+		if l.err != nil {
+			return l.err
+		}
+	}
+	return nil
+}
+
+func unloaded(base Item, part string, err error) Item {
+	base.Part, base.Verdict, base.Reason = part, Unproven, fmt.Sprintf("the descriptors cannot be bundled: %v", err)
+	return base
+}
+
+func clone(items []Item) []Item { return append([]Item(nil), items...) }
 
 // CheckAll checks a whole set of descriptors: every "calls" entry against
 // every version of its receiver in the set, and every emitted event against
 // every listener of it. An emitted event nobody listens to is fine; a
 // listened event nobody emits is a note; a call whose receiver is not in the
-// set cannot be proven.
-func CheckAll(descs []Desc, opts ...Option) Report {
-	sorted := append([]Desc(nil), descs...)
+// set cannot be proven. What the Checker remembers of descriptors that are not
+// in descs any more is dropped once it outweighs the rest.
+func (k *Checker) CheckAll(descs []*schema.Descriptor) Report {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	sorted := append([]*schema.Descriptor(nil), descs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID() < sorted[j].ID() })
-	bySvc := map[string][]Desc{}
+	bySvc := map[string][]*schema.Descriptor{}
+	emitters := map[string][]*schema.Descriptor{}
 	for _, d := range sorted {
 		bySvc[d.Service] = append(bySvc[d.Service], d)
+		for _, ev := range sortedMapKeys(d.Events) {
+			emitters[ev] = append(emitters[ev], d)
+		}
 	}
 	var rep Report
 	for _, d := range sorted {
-		for _, key := range sortedEndpoints(d.Calls) {
+		for _, key := range sortedMapKeys(d.Calls) {
 			svc, _, _ := strings.Cut(key, ".")
 			recv := bySvc[svc]
 			if len(recv) == 0 {
@@ -249,33 +300,154 @@ func CheckAll(descs []Desc, opts ...Option) Report {
 				continue
 			}
 			for _, r := range recv {
-				rep.Items = append(rep.Items, CheckCall(d, key, r, opts...).Items...)
+				rep.Items = append(rep.Items, k.call(d, key, r)...)
 			}
 		}
 	}
 	for _, l := range sorted {
-		for _, ev := range sortedKeys(l.Listens) {
-			found := false
-			for _, e := range sorted {
-				if _, ok := e.Events[ev]; ok {
-					found = true
-					rep.Items = append(rep.Items, CheckEvent(e, ev, l, opts...).Items...)
-				}
-			}
-			if !found {
+		for _, ev := range sortedMapKeys(l.Listens) {
+			if len(emitters[ev]) == 0 {
 				rep.Items = append(rep.Items, Item{Kind: KindNote, From: l.ID(), Name: ev, Verdict: Compatible,
 					Reason: fmt.Sprintf("%s listens to %q, which no service in the set emits", l.ID(), ev)})
+			}
+			for _, e := range emitters[ev] {
+				rep.Items = append(rep.Items, k.event(e, ev, l)...)
+			}
+		}
+	}
+	k.collect(sorted)
+	return rep
+}
+
+// CheckPeers checks self against its peers (other services' descriptors,
+// typically the latest live version of each): every call of self to a peer,
+// every event self emits that a peer listens to, and every event self
+// listens to that a peer emits. A call to a service that is not among the
+// peers is not checked.
+func (k *Checker) CheckPeers(self *schema.Descriptor, peers []*schema.Descriptor) Report {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	sorted := append([]*schema.Descriptor(nil), peers...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID() < sorted[j].ID() })
+	var rep Report
+	for _, key := range sortedMapKeys(self.Calls) {
+		svc, _, _ := strings.Cut(key, ".")
+		for _, p := range sorted {
+			if p.Service == svc && p.Service != self.Service {
+				rep.Items = append(rep.Items, k.call(self, key, p)...)
+			}
+		}
+	}
+	for _, p := range sorted {
+		if p.Service == self.Service {
+			continue
+		}
+		for _, ev := range sortedMapKeys(self.Events) {
+			if _, ok := p.Listens[ev]; ok {
+				rep.Items = append(rep.Items, k.event(self, ev, p)...)
+			}
+		}
+		for _, ev := range sortedMapKeys(self.Listens) {
+			if _, ok := p.Events[ev]; ok {
+				rep.Items = append(rep.Items, k.event(p, ev, self)...)
 			}
 		}
 	}
 	return rep
 }
 
-func sortedEndpoints(m map[string]Endpoint) []string {
+// collect forgets descriptors not in live and the relations that involve
+// them. The compiled schemas of the shared validator cannot be dropped one by
+// one: once the forgotten documents outnumber the live ones, the validator
+// starts afresh (what was proven about live descriptors is kept).
+func (k *Checker) collect(live []*schema.Descriptor) {
+	keep := map[string]bool{}
+	ptrs := map[*schema.Descriptor]bool{}
+	for _, d := range live {
+		keep[k.load(d).key] = true
+		ptrs[d] = true
+	}
+	for key, l := range k.loaded {
+		if !keep[key] {
+			delete(k.loaded, key)
+			if l.file != "" {
+				k.stale++
+			}
+		}
+	}
+	for d := range k.byPtr {
+		if !ptrs[d] {
+			delete(k.byPtr, d)
+		}
+	}
+	for key, r := range k.results {
+		if !keep[r.keys[0]] || !keep[r.keys[1]] {
+			delete(k.results, key)
+		}
+	}
+	if k.stale <= len(keep)+16 {
+		return
+	}
+	k.stale = 0
+	k.docs = map[string]any{trueDoc: true}
+	k.val = newValidator(k.docs)
+	k.val.byContent = map[string]*jsonschema.Schema{}
+	k.regex = newRegexCache()
+	k.pre = map[string]error{}
+	for _, l := range k.loaded {
+		if l.file != "" {
+			k.docs[l.file] = l.doc
+		}
+	}
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// CheckCall is Checker.CheckCall on a Checker of its own.
+func CheckCall(caller *schema.Descriptor, callKey string, receiver *schema.Descriptor, opts ...Option) Report {
+	return NewChecker(opts...).CheckCall(caller, callKey, receiver)
+}
+
+// CheckEvent is Checker.CheckEvent on a Checker of its own.
+func CheckEvent(emitter *schema.Descriptor, event string, listener *schema.Descriptor, opts ...Option) Report {
+	return NewChecker(opts...).CheckEvent(emitter, event, listener)
+}
+
+// CheckAll is Checker.CheckAll on a Checker of its own.
+func CheckAll(descs []*schema.Descriptor, opts ...Option) Report {
+	return NewChecker(opts...).CheckAll(descs)
+}
+
+// CheckPeers is Checker.CheckPeers on a Checker of its own.
+func CheckPeers(self *schema.Descriptor, peers []*schema.Descriptor, opts ...Option) Report {
+	return NewChecker(opts...).CheckPeers(self, peers)
+}
+
+// externalRef reports whether a document holds a $ref to another document.
+func externalRef(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if r, ok := t["$ref"].(string); ok && !strings.HasPrefix(r, "#") {
+			return true
+		}
+		for _, e := range t {
+			if externalRef(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if externalRef(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

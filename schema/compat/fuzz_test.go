@@ -3,6 +3,7 @@ package compat_test
 import (
 	"testing"
 
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 )
 
@@ -31,18 +32,18 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-// FuzzParseDesc feeds arbitrary descriptor bytes to ParseDesc and checks
-// the calls of whatever parses against itself.
-func FuzzParseDesc(f *testing.F) {
+// FuzzCheckDescriptor feeds arbitrary descriptor bytes to schema.Parse and
+// checks the calls and events of whatever parses against itself.
+func FuzzCheckDescriptor(f *testing.F) {
 	f.Add([]byte(`{"service":"a","version":"1.0.0","channels":{"rpc":"tcp+json"},"methods":{"m":{"mode":"response","channel":"rpc","request":{},"response":{}}},"calls":{"a.m":{"request":{"type":"string"}}}}`))
 	f.Add([]byte(`{"service":"a","version":"1","events":{"e":{"channel":"x","payload":{"$ref":"#/nope"}}},"listens":{"e":{"payload":false}}}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := compat.ParseDesc(data)
+		d, err := schema.Parse("d.json", data)
 		if err != nil {
 			return
 		}
-		rep := compat.CheckAll([]compat.Desc{d}, compat.WithBudget(2000, 32))
+		rep := compat.CheckAll([]*schema.Descriptor{d}, compat.WithBudget(2000, 32))
 		_ = rep.String()
 		if _, err := rep.MarshalJSON(); err != nil {
 			t.Fatal(err)

@@ -173,6 +173,10 @@ func strCands(s strb, hints []hint) []any {
 	}
 	lens := []int64{s.minL, s.minL + 1, s.maxL}
 	for _, h := range hints {
+		if h.isStr {
+			out = append(out, h.str)
+			continue
+		}
 		lens = append(lens, h.n)
 	}
 	lens = append(lens, 0, 1, 3)
@@ -297,11 +301,11 @@ func (c *checker) arrCands(a aset, depth int, hints []hint) []any {
 	return out
 }
 
-// Samples returns up to n distinct instances valid under s: boundary values
+// samples returns up to n distinct instances valid under s: boundary values
 // derived from the schema plus random variations of them, each confirmed
-// with the validator. It is meant for tests (property tests of services and
-// of this package). The seed makes the output reproducible.
-func Samples(s Schema, n int, seed uint64) []any {
+// with the validator. The property tests draw A's instances from it; the
+// seed makes the output reproducible.
+func samples(s Schema, n int, seed uint64) []any {
 	docs := map[string]any{}
 	name := addDocs(docs, "a", s)
 	c := newChecker(docs, defaultOptions())

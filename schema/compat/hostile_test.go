@@ -30,6 +30,10 @@ func TestHostileSchemas(t *testing.T) {
 		{"big enum", bigEnum, `{"type":"integer","maximum":4000}`},
 		{"huge bounds", `{"type":"string","minLength":1e18}`, `{"type":"string","maxLength":1e17}`},
 		{"huge numbers", `{"type":"number","minimum":1e300,"multipleOf":1e-300}`, `{"type":"number","multipleOf":3e-300}`},
+		{"nested repetition", `{"type":"string","pattern":"^((a|b){1,30}c){1,30}$"}`, `{"type":"string","pattern":"^((a|b){1,29}c){1,30}$"}`},
+		{"unicode classes", `{"type":"string","pattern":"^\\p{L}+$"}`, `{"type":"string","pattern":"^[\\p{Lu}\\p{Ll}]+$"}`},
+		{"many patterns", `{"type":"string","allOf":[{"pattern":"a.*b.*c"},{"pattern":"c.*b.*a"},{"pattern":"^.{0,40}$"},{"pattern":"(ab|ba)+"}]}`, `{"type":"string","pattern":"^[abc]*$"}`},
+		{"state blow-up", `{"type":"string","pattern":"(a|b)*a(a|b){12}$"}`, `{"type":"string","pattern":"(a|b)*a(a|b){11}$"}`},
 	}
 	for _, c := range cases {
 		start := time.Now()

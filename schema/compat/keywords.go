@@ -24,9 +24,9 @@ func annotation(k string) bool { return !assertion[k] }
 var unmodelled = map[string]kinds{
 	"uniqueItems": kArr, "contains": kArr, "minContains": kArr, "maxContains": kArr,
 	"unevaluatedItems": kArr, "additionalItems": kArr,
-	"dependentRequired": kObj, "dependentSchemas": kObj, "propertyNames": kObj,
+	"dependentSchemas":  kObj,
 	"patternProperties": kObj, "unevaluatedProperties": kObj, "dependencies": kObj,
-	"if": kAll, "then": kAll, "else": kAll, "$dynamicRef": kAll, "$recursiveRef": kAll,
+	"$dynamicRef": kAll, "$recursiveRef": kAll,
 }
 
 // groups are keywords whose meaning depends on each other: they are exempt

@@ -117,7 +117,7 @@ func randomSchema(rng *rand.Rand, depth int) string {
 	var kw []string
 	add := func(s string, args ...any) { kw = append(kw, fmt.Sprintf(s, args...)) }
 	types := []string{"null", "boolean", "integer", "number", "string", "object", "array"}
-	switch rng.IntN(14) {
+	switch rng.IntN(16) {
 	case 0:
 		return []string{`true`, `false`}[rng.IntN(2)]
 	case 1:
@@ -132,6 +132,13 @@ func randomSchema(rng *rand.Rand, depth int) string {
 		add(`"not":%s`, randomSchema(rng, depth+1))
 	case 6:
 		add(`"allOf":[%s,%s]`, randomSchema(rng, depth+1), randomSchema(rng, depth+1))
+	case 7:
+		bounds := []string{"0", "2", "2.5", "3", "5"}
+		add(`"anyOf":[{"%s":%s},{"%s":%s}]`, []string{"maximum", "exclusiveMaximum"}[rng.IntN(2)], bounds[rng.IntN(5)],
+			[]string{"minimum", "exclusiveMinimum"}[rng.IntN(2)], bounds[rng.IntN(5)])
+	case 8:
+		add(`"not":{"type":"%s","%s":%s}`, []string{"integer", "number", "string"}[rng.IntN(3)],
+			[]string{"minimum", "maximum", "maxLength", "pattern"}[rng.IntN(4)], []string{"2", "3", `"^a"`}[rng.IntN(3)])
 	}
 	t := types[rng.IntN(len(types))]
 	if rng.IntN(4) == 0 {
@@ -158,7 +165,8 @@ func randomSchema(rng *rand.Rand, depth int) string {
 			add(`"maxLength":%d`, 1+rng.IntN(4))
 		}
 		if rng.IntN(4) == 0 {
-			add(`"pattern":"%s"`, []string{"^a", "^[a-z]+$", "b"}[rng.IntN(3)])
+			pats := []string{"^a", "^[a-z]+$", "b", "^[a-c]+$", "[0-9]", "^a.b$", "^(ab|cd)+$", "^\\\\d{2}$", "(?i)^A", "c$"}
+			add(`"pattern":"%s"`, pats[rng.IntN(len(pats))])
 		}
 		if rng.IntN(6) == 0 {
 			add(`"format":"%s"`, []string{"email", "date"}[rng.IntN(2)])

@@ -73,15 +73,20 @@ func (it Item) Lines() []string {
 	case Unproven:
 		return []string{head + ": cannot prove: " + it.Reason}
 	}
+	// The witness shows the first difference: it follows that line.
+	reasons := []string{it.Reason}
+	if len(it.Differences) > 0 {
+		reasons = reasons[:0]
+		for _, d := range it.Differences {
+			reasons = append(reasons, d.Reason)
+		}
+	}
 	var out []string
-	if len(it.Differences) == 0 {
-		out = append(out, head+": "+it.Reason)
-	}
-	for _, d := range it.Differences {
-		out = append(out, head+": "+d.Reason)
-	}
-	if it.Witness != nil {
-		out = append(out, "  for example: "+string(it.Witness))
+	for i, r := range reasons {
+		out = append(out, head+": "+r)
+		if i == 0 && it.Witness != nil {
+			out = append(out, "  for example: "+string(it.Witness))
+		}
 	}
 	return out
 }

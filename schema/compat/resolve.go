@@ -125,6 +125,9 @@ func resolveRef(docs map[string]any, from node, ref string) (node, error) {
 	if f != "" && !strings.HasPrefix(f, "/") {
 		return node{}, fmt.Errorf("compat: $ref %q: anchors are not supported", ref)
 	}
+	if m, ok := docs[target].(map[string]any); ok && f == "" && isDescriptor(m) {
+		return node{}, fmt.Errorf("compat: $ref %q points at a service descriptor, which is not a schema", ref)
+	}
 	return at(docs, target, f)
 }
 

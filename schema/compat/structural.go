@@ -5,91 +5,8 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 )
-
-// numb is the numeric part of a conjunction: the tightest bounds and every
-// multipleOf.
-type numb struct {
-	lo, hi   *big.Rat
-	loX, hiX bool
-	mults    []*big.Rat
-}
-
-func numInfo(ms []map[string]any) numb {
-	var n numb
-	lower := func(v any, excl bool) {
-		r, ok := toRat(v)
-		if !ok {
-			return
-		}
-		if n.lo == nil || r.Cmp(n.lo) > 0 || (r.Cmp(n.lo) == 0 && excl) {
-			n.lo, n.loX = r, excl
-		}
-	}
-	upper := func(v any, excl bool) {
-		r, ok := toRat(v)
-		if !ok {
-			return
-		}
-		if n.hi == nil || r.Cmp(n.hi) < 0 || (r.Cmp(n.hi) == 0 && excl) {
-			n.hi, n.hiX = r, excl
-		}
-	}
-	for _, m := range ms {
-		lower(m["minimum"], false)
-		lower(m["exclusiveMinimum"], true)
-		upper(m["maximum"], false)
-		upper(m["exclusiveMaximum"], true)
-		if r, ok := toRat(m["multipleOf"]); ok && r.Sign() > 0 {
-			n.mults = append(n.mults, r)
-		}
-	}
-	return n
-}
-
-// below reports whether every number under the upper bound (hi, hiX) is below
-// every number above the lower bound (lo, loX), i.e. the ranges do not meet.
-func below(hi *big.Rat, hiX bool, lo *big.Rat, loX bool) bool {
-	if hi == nil || lo == nil {
-		return false
-	}
-	c := hi.Cmp(lo)
-	return c < 0 || (c == 0 && (hiX || loX))
-}
-
-func ceilRat(r *big.Rat) *big.Int {
-	q, m := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int))
-	if m.Sign() != 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
-}
-
-func floorRat(r *big.Rat) *big.Int {
-	q, _ := new(big.Int).DivMod(r.Num(), r.Denom(), new(big.Int))
-	return q
-}
-
-// intRange is the inclusive integer range of n (nil: unbounded).
-func intRange(n numb) (lo, hi *big.Int) {
-	if n.lo != nil {
-		lo = ceilRat(n.lo)
-		if n.loX && n.lo.IsInt() {
-			lo.Add(lo, big.NewInt(1))
-		}
-	}
-	if n.hi != nil {
-		hi = floorRat(n.hi)
-		if n.hiX && n.hi.IsInt() {
-			hi.Sub(hi, big.NewInt(1))
-		}
-	}
-	return lo, hi
-}
-
-func isMultiple(x, m *big.Rat) bool {
-	return new(big.Rat).Quo(x, m).IsInt()
-}
 
 type strb struct {
 	minL, maxL int64 // maxL < 0: unbounded
@@ -158,14 +75,78 @@ func (c *checker) kindsOf(a aset) kinds {
 	if lo, hi := countb(ms, "minProperties", "maxProperties"); hi >= 0 && lo > hi {
 		k &^= kObj
 	}
+	if k != 0 && c.kdepth < 3 {
+		c.kdepth++
+		k = c.inhabited(a, ms, k)
+		c.kdepth--
+	}
+	return k
+}
+
+// inhabited drops the kinds of k that A admits no value of for a reason
+// below its own keywords: strings whose patterns, formats and lengths meet in
+// no string, objects with a required property no value can fill, arrays
+// whose required items no value can fill, and unions whose every branch is
+// empty. The answers are kept per conjunction.
+func (c *checker) inhabited(a aset, ms []map[string]any, k kinds) kinds {
+	key := a.key()
+	if len(a.disj) > 0 {
+		key += "|" + a.disj[0].key
+	}
+	if c.kinds == nil {
+		c.kinds = map[string]kinds{}
+	}
+	if v, ok := c.kinds[key]; ok {
+		return k & v
+	}
+	c.steps++
+	if k&kStr != 0 {
+		s, implied := withFormats(strInfo(ms))
+		if s.maxL >= 0 && s.minL > s.maxL {
+			k &^= kStr
+		} else if len(s.patterns) > 0 || len(implied) > 0 {
+			if _, found, err := c.search(patternsOf(s, implied), "", s.minL, s.maxL); err == nil && !found {
+				k &^= kStr
+			}
+		}
+	}
+	if k&kObj != 0 {
+		for _, p := range sortedKeys(required(a)) {
+			nodes, forb := propNodes(a, p)
+			if forb || (len(nodes) > 0 && c.kindsOf(c.expand(nodes, nil, kAll)) == 0) {
+				k &^= kObj
+				break
+			}
+		}
+	}
+	if k&kArr != 0 {
+		lo, _ := countb(ms, "minItems", "maxItems")
+		for i := 0; int64(i) < lo && i < 8; i++ {
+			nodes, forb := itemNodes(a, i)
+			if forb || (len(nodes) > 0 && c.kindsOf(c.expand(nodes, nil, kAll)) == 0) {
+				k &^= kArr
+				break
+			}
+		}
+	}
+	if len(a.disj) > 0 && k != 0 {
+		var any kinds
+		for _, br := range a.disj[0].branches {
+			any |= c.kindsOf(c.branch(a, br))
+		}
+		k &= any
+	}
+	c.kinds[key] = k
 	return k
 }
 
 // hint is an extra boundary the witness generator should try.
 type hint struct {
-	num  *big.Rat
-	n    int64  // a length or count
-	name string // a property name worth trying
+	num   *big.Rat
+	n     int64  // a length or count
+	name  string // a property name worth trying
+	str   string // a string worth trying (with n = -1)
+	isStr bool
 }
 
 // nameHints collects the strings in a keyword value: property names that an
@@ -194,96 +175,52 @@ func nameHints(v any, out []hint) []hint {
 
 var annotationKeyword = map[string]bool{"title": true, "description": true, "$comment": true, "default": true, "examples": true}
 
-func numHints(n numb) []hint {
-	var h []hint
-	for _, r := range []*big.Rat{n.lo, n.hi} {
-		if r != nil {
-			h = append(h, hint{num: r})
-		}
-	}
-	for _, m := range n.mults {
-		h = append(h, hint{num: m})
-	}
-	return h
-}
-
-func (c *checker) numbers(a aset, ks kinds, b node, path string) res {
-	an, bn := numInfo(a.maps()), numInfo([]map[string]any{b.obj()})
-	hints := append(numHints(an), numHints(bn)...)
-	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
-	var rs []res
-	if ks&kInt != 0 {
-		alo, ahi := intRange(an)
-		blo, bhi := intRange(bn)
-		if blo != nil && (alo == nil || alo.Cmp(blo) < 0) {
-			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s below %s's lower bound %s", A, at, B, blo), hints))
-		}
-		if bhi != nil && (ahi == nil || ahi.Cmp(bhi) > 0) {
-			rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s above %s's upper bound %s", A, at, B, bhi), hints))
-		}
-		for _, m := range bn.mults {
-			if !intMultOK(an, alo, ahi, m) {
-				rs = append(rs, c.definite(a, kInt, b, path, fmt.Sprintf("%s allows integers at %s that are not multiples of %s", A, at, ratValue(m)), hints))
-			}
-		}
-	}
-	if ks&kFrac != 0 {
-		if bn.lo != nil && (an.lo == nil || an.lo.Cmp(bn.lo) < 0 || (an.lo.Cmp(bn.lo) == 0 && !an.loX && bn.loX)) {
-			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s below %s's minimum %s", A, at, B, ratValue(bn.lo)), hints))
-		}
-		if bn.hi != nil && (an.hi == nil || an.hi.Cmp(bn.hi) > 0 || (an.hi.Cmp(bn.hi) == 0 && !an.hiX && bn.hiX)) {
-			rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s above %s's maximum %s", A, at, B, ratValue(bn.hi)), hints))
-		}
-		for _, m := range bn.mults {
-			ok := false
-			for _, am := range an.mults {
-				if isMultiple(am, m) {
-					ok = true
-				}
-			}
-			if !ok {
-				rs = append(rs, c.definite(a, kFrac, b, path, fmt.Sprintf("%s allows numbers at %s that are not multiples of %s", A, at, ratValue(m)), hints))
-			}
-		}
-	}
-	return combine(rs...)
-}
-
-// intMultOK reports whether every integer of A is a multiple of m.
-func intMultOK(an numb, lo, hi *big.Int, m *big.Rat) bool {
-	one := big.NewRat(1, 1)
-	if isMultiple(one, m) {
-		return true
-	}
-	for _, am := range an.mults {
-		// The integer multiples of p/q (reduced) are the multiples of p.
-		p := new(big.Rat).SetInt(am.Num())
-		if isMultiple(p, m) {
-			return true
-		}
-	}
-	return lo != nil && hi != nil && lo.Cmp(hi) == 0 && isMultiple(new(big.Rat).SetInt(lo), m)
-}
-
 func (c *checker) strings(a aset, b node, path string) res {
-	as, bs := strInfo(a.maps()), strInfo([]map[string]any{b.obj()})
+	as, aPats := withFormats(strInfo(a.maps()))
+	bs := strInfo([]map[string]any{b.obj()})
 	A, B, at := c.o.aName, c.o.bName, c.ptrName(path)
 	hints := []hint{{n: bs.minL - 1}, {n: bs.maxL + 1}, {n: as.minL}, {n: as.maxL}}
 	var rs []res
+	// A's patterns bound lengths too: "^SKU-[0-9]{4}$" has no string longer
+	// than 8. The automata say whether a string of A's patterns breaks B's
+	// bound, and give one.
+	lengthOK := func(lo, hi int64) (bool, []hint) {
+		if len(as.patterns) == 0 && len(aPats) == 0 {
+			return false, hints
+		}
+		w, found, err := c.search(patternsOf(as, aPats), "", lo, hi)
+		if err != nil {
+			return false, hints
+		}
+		return !found, append([]hint{{str: w, isStr: true, n: -1}}, hints...)
+	}
 	if bs.minL > as.minL {
-		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s shorter than %s's minLength %d", A, at, B, bs.minL), hints))
+		if ok, h := lengthOK(as.minL, min(bs.minL-1, maxOr(as.maxL, bs.minL-1))); !ok {
+			rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s shorter than %s's minLength %d", A, at, B, bs.minL), h))
+		}
 	}
 	if bs.maxL >= 0 && (as.maxL < 0 || as.maxL > bs.maxL) {
-		rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s longer than %s's maxLength %d", A, at, B, bs.maxL), hints))
+		if ok, h := lengthOK(max(as.minL, bs.maxL+1), as.maxL); !ok {
+			rs = append(rs, c.definite(a, kStr, b, path, fmt.Sprintf("%s allows strings at %s longer than %s's maxLength %d", A, at, B, bs.maxL), h))
+		}
 	}
 	for _, p := range sortedKeys(bs.patterns) {
 		if !as.patterns[p] {
-			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires pattern %q at %s, which %s does not require identically", B, p, at, A), hints))
+			rs = append(rs, c.pattern(a, b, as, aPats, p, path, hints))
 		}
 	}
 	for _, f := range sortedKeys(bs.formats) {
+		if im := formatImplies[f]; im.exact && !as.formats[f] {
+			// B's format is a regular language: compare it as a pattern.
+			r := c.pattern(a, b, as, aPats, im.pattern, path, hints)
+			if r.st == stBad && len(r.diffs) > 0 {
+				r.diffs[0].Reason = strings.Replace(r.diffs[0].Reason, "pattern "+strconv.Quote(im.pattern), "format "+strconv.Quote(f), 1)
+			}
+			rs = append(rs, r)
+			continue
+		}
 		if !as.formats[f] {
-			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("%s requires format %q at %s, which %s does not", B, f, at, A), hints))
+			rs = append(rs, c.maybe(a, kStr, b, path, fmt.Sprintf("cannot prove that the strings %s allows at %s are valid under %s's format %q", A, at, B, f), "format "+strconv.Quote(f), hints))
 		}
 	}
 	return combine(rs...)
@@ -320,7 +257,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 		at := child(path, p)
 		aS, forb := propNodes(a, p)
 		if bReq[p] && (forb || !aReq[p]) {
-			verb := "may omit"
+			verb := "can omit"
 			if forb {
 				verb = "never sends"
 			}
@@ -344,31 +281,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 	}
 	// Properties neither side names: A's additionalProperties against B's.
 	if !bAdd.isTrue() {
-		var aAdd []node
-		forb := false
-		for _, n := range a.nodes {
-			m := n.obj()
-			if _, ok := m["patternProperties"]; ok {
-				continue
-			}
-			if _, ok := m["additionalProperties"]; ok {
-				s := n.child("additionalProperties")
-				forb = forb || s.isFalse()
-				aAdd = append(aAdd, s)
-			}
-		}
-		if !forb {
-			fresh := freshName(names)
-			at := child(path, fresh)
-			r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
-			if r.st != stOK && len(r.diffs) > 0 {
-				r.diffs[0].Reason += fmt.Sprintf(" (an additional property, e.g. %q)", fresh)
-			}
-			if r.st == stBad && r.hasWit {
-				r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
-			}
-			rs = append(rs, r)
-		}
+		rs = append(rs, c.additional(a, b, bAdd, names, path, depth))
 	}
 	aLo, aHi := countb(a.maps(), "minProperties", "maxProperties")
 	bLo, bHi := countb([]map[string]any{bm}, "minProperties", "maxProperties")
@@ -381,7 +294,44 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 	if bHi >= 0 && (aHi < 0 || aHi > bHi) {
 		rs = append(rs, c.definite(a, kObj, b, path, fmt.Sprintf("%s allows objects at %s with more than %d properties", A, c.ptrName(path), bHi), nil))
 	}
+	if _, ok := bm["propertyNames"]; ok && !exempt(a.nodes, bm, "propertyNames") {
+		rs = append(rs, c.propertyNames(a, b, path, depth))
+	}
+	if deps, ok := bm["dependentRequired"].(map[string]any); ok {
+		rs = append(rs, c.dependentRequired(a, b, deps, path))
+	}
 	return combine(rs...)
+}
+
+// additional compares what A allows for properties neither side names with
+// B's additionalProperties, at a fresh name standing for them.
+func (c *checker) additional(a aset, b, bAdd node, names map[string]bool, path string, depth int) res {
+	var aAdd []node
+	forb := false
+	for _, n := range a.nodes {
+		m := n.obj()
+		if _, ok := m["patternProperties"]; ok {
+			continue
+		}
+		if _, ok := m["additionalProperties"]; ok {
+			s := n.child("additionalProperties")
+			forb = forb || s.isFalse()
+			aAdd = append(aAdd, s)
+		}
+	}
+	if !forb {
+		fresh := freshName(names)
+		at := child(path, fresh)
+		r := c.sub(c.expand(aAdd, nil, kAll), bAdd, at, depth+1)
+		if r.st != stOK && len(r.diffs) > 0 {
+			r.diffs[0].Reason += fmt.Sprintf(" (%s stands for any additional property)", at)
+		}
+		if r.st == stBad && r.hasWit {
+			r.wit, r.hasWit = c.wrapObj(a, b, fresh, r.wit)
+		}
+		return r
+	}
+	return okRes()
 }
 
 func freshName(names map[string]bool) string {
@@ -505,4 +455,38 @@ func (c *checker) wrapArr(a aset, b node, i int, w any) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// maxOr is m, or d when m is unbounded (negative).
+func maxOr(m, d int64) int64 {
+	if m < 0 {
+		return d
+	}
+	return m
+}
+
+// containsHolds proves B's contains (with its minContains, and no
+// maxContains): A's arrays have at least minContains positions, below A's
+// minItems, whose items all lie in B's contains schema.
+func (c *checker) containsHolds(a aset, b node, path string, depth int) bool {
+	bm := b.obj()
+	if _, ok := bm["maxContains"]; ok {
+		return false
+	}
+	need := int64(1)
+	if v, ok := toInt(bm["minContains"]); ok {
+		need = v
+	}
+	aLo, _ := countb(a.maps(), "minItems", "maxItems")
+	x := b.child("contains")
+	for i := 0; int64(i) < aLo && i < 16 && need > 0; i++ {
+		nodes, forb := itemNodes(a, i)
+		if forb {
+			return false
+		}
+		if c.sub(c.expand(nodes, nil, kAll), x, child(path, strconv.Itoa(i)), depth+1).st == stOK {
+			need--
+		}
+	}
+	return need <= 0
 }

@@ -18,6 +18,10 @@ type validator struct {
 	c     *jsonschema.Compiler
 	cache map[string]*jsonschema.Schema
 	errs  map[string]error
+	// byContent, when set, compiles a subschema without references once per
+	// content: its meaning does not depend on where it sits, and a fleet of
+	// descriptors repeats the same schemas many times.
+	byContent map[string]*jsonschema.Schema
 }
 
 func newValidator(docs map[string]any) *validator {
@@ -66,12 +70,38 @@ func (v *validator) schema(n node) (*jsonschema.Schema, error) {
 	if err, ok := v.errs[full]; ok {
 		return nil, err
 	}
-	s, err := compileSafe(v.c, full)
+	var s *jsonschema.Schema
+	var err error
+	if v.byContent != nil && !hasRef(n.v) {
+		s, err = v.content(n.v)
+	} else {
+		s, err = compileSafe(v.c, full)
+	}
 	if err != nil {
 		v.errs[full] = err
 		return nil, err
 	}
 	v.cache[full] = s
+	return s, nil
+}
+
+func (v *validator) content(x any) (*jsonschema.Schema, error) {
+	b, err := json.Marshal(x) // map keys sorted: equal schemas, equal text
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := v.byContent[string(b)]; ok {
+		return s, nil
+	}
+	u := fmt.Sprintf("jesus:///content/%d.json", len(v.byContent))
+	if err := v.c.AddResource(u, bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	s, err := compileSafe(v.c, u)
+	if err != nil {
+		return nil, err
+	}
+	v.byContent[string(b)] = s
 	return s, nil
 }
 
@@ -114,6 +144,7 @@ func precheck(docs map[string]any, f string) error {
 	// Below these keywords the keys are names, not keywords.
 	nameMaps := map[string]bool{"properties": true, "patternProperties": true, "$defs": true,
 		"definitions": true, "dependentSchemas": true, "dependentRequired": true}
+	inDesc := false
 	var walk func(v any, root, names bool, name string, depth int) error
 	walk = func(v any, root, names bool, name string, depth int) error {
 		if budget--; budget < 0 {
@@ -130,6 +161,9 @@ func precheck(docs map[string]any, f string) error {
 				}
 				if _, ok := t["$id"]; ok && !root {
 					return fmt.Errorf("compat: %q embeds a resource with $id; not supported", name)
+				}
+				if r, ok := t["$ref"].(string); ok && inDesc && (r == "#" || r == "") {
+					return fmt.Errorf("compat: %q: $ref %q points at a service descriptor, which is not a schema", name, r)
 				}
 			}
 			for k, e := range t {
@@ -148,6 +182,8 @@ func precheck(docs map[string]any, f string) error {
 	}
 	for name, d := range docs {
 		if strings.HasPrefix(name, prefix) {
+			m, _ := d.(map[string]any)
+			inDesc = m != nil && isDescriptor(m)
 			if err := walk(d, true, false, path.Base(name), 0); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
-	"github.com/jesus-go/jesus/schema/compat"
+	"github.com/jesus-go/jesus/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -141,7 +141,7 @@ Examples:
 			if !ok {
 				return withCode(ExitFailure, fmt.Errorf("call: no service %q in the registry (%s); see jesus schema ls", svc, cn.where))
 			}
-			d, err := compat.ParseDesc(doc)
+			d, err := schema.Parse(svc+"@"+ver+".json", doc)
 			if err != nil {
 				return withCode(ExitFailure, fmt.Errorf("call: %s@%s: %w", svc, ver, err))
 			}
@@ -155,11 +155,9 @@ Examples:
 				return withCode(ExitFailure, fmt.Errorf("call: %s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", ")))
 			}
 			if mode == 0 {
-				if mode, err = channel.ParseMode(ep.Mode); err != nil {
-					return withCode(ExitFailure, fmt.Errorf("call: %s@%s method %s: %w", svc, ver, method, err))
-				}
+				mode = ep.Mode
 			}
-			if chName != "" && !d.Channels[chName] {
+			if _, ok := d.Channels[chName]; chName != "" && !ok {
 				return usagef("call: %s@%s has no channel %q", svc, ver, chName)
 			}
 			disc := discovery.New(cache)

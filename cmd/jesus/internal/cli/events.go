@@ -15,7 +15,6 @@ import (
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
-	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/spf13/cobra"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -25,7 +24,7 @@ import (
 type emitterOf struct {
 	service, version string
 	doc              []byte
-	desc             compat.Desc
+	desc             *schema.Descriptor
 	spec             string // the event's channel spec, e.g. "http+json+gzip"
 	chName           string
 }
@@ -55,7 +54,7 @@ func emitters(cache *registry.Cache, event string) ([]emitterOf, error) {
 		if !ok {
 			continue
 		}
-		d, err := compat.ParseDesc(doc)
+		d, err := schema.Parse(svc+"@"+ver+".json", doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s@%s: %w", svc, ver, err)
 		}
@@ -82,7 +81,7 @@ func cliEmitter(em emitterOf, event string) (*schema.Set, *schema.Descriptor, er
 		"channels":    map[string]string{em.chName: em.spec},
 		"events": map[string]any{event: map[string]any{
 			"channel": em.chName,
-			"mode":    ep.Mode,
+			"mode":    ep.Mode.String(),
 			"payload": map[string]string{"$ref": file + "#/events/" + event + "/payload"},
 		}},
 	}

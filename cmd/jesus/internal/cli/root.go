@@ -22,6 +22,7 @@ const (
 	ExitUnproven    = 2 // `check` only: compatibility cannot be proven (see --allow-unproven)
 	ExitUsage       = 3 // bad command line or input: unknown flag, wrong arguments, malformed JSON
 	ExitUnavailable = 4 // the registry (etcd) or every instance of a service could not be reached in time
+	ExitInvalid     = 5 // `check` only: a descriptor or fragment could not be loaded, so nothing was checked
 )
 
 const exitCodesHelp = `Exit codes:
@@ -29,7 +30,8 @@ const exitCodesHelp = `Exit codes:
   1  failure: the operation failed or was refused (check: incompatible; demo: a step misbehaved)
   2  check: cannot prove compatibility (0 with --allow-unproven)
   3  usage: unknown command or flag, wrong arguments, malformed JSON input
-  4  unavailable: etcd or the service's instances could not be reached in time`
+  4  unavailable: etcd or the service's instances could not be reached in time
+  5  check: a descriptor or fragment could not be loaded (nothing was checked)`
 
 // Env is what a command run sees of its process: arguments come from Main's caller,
 // streams and environment from here, so tests run commands in-process.
