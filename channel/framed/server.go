@@ -3,6 +3,7 @@ package framed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/jesus-go/jesus/channel/internal/workerpool"
@@ -330,6 +331,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
 	var p [prefaceLen]byte
 	if _, err := io.ReadFull(br, p[:]); err != nil {
+		refusePlaintext(err) // a TLS listener tells a plaintext jesus client why it goes
 		nc.Close()
 		sc.forget()
 		return
@@ -364,6 +366,10 @@ func (sc *srvConn) run(nc net.Conn) {
 		sc.peer = ls.t.name + ":" + ls.Addr()
 	}
 	sc.ctx, sc.cancel = context.WithCancel(ls.base)
+	if tc, ok := nc.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		sc.ctx = channel.WithPeerTLS(sc.ctx, &cs)
+	}
 	lk := newLink(nc, &ls.cfg, ls.t.where)
 	lk.onClose = func(error) { sc.cancel() }
 	sc.br = br

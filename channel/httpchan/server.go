@@ -2,6 +2,7 @@ package httpchan
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,6 +56,9 @@ func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, er
 		return nil, fmt.Errorf("httpchan: listen %s: %w", addr, err)
 	}
 	l := &listener{cfg: cfg, log: cfg.Logger, ln: ln, addr: ln.Addr().String()}
+	if cfg.TLS != nil {
+		l.ln = tls.NewListener(ln, cfg.TLS)
+	}
 	l.base, l.cancel = context.WithCancel(context.Background())
 	l.srv = &http.Server{
 		Handler:           l,
@@ -192,7 +196,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call.rc = *http.NewResponseController(w)
 	rc := &call.rc
 	rw := &call.rw
-	rw.l, rw.w, rw.rc, rw.mode, rw.peer = l, w, rc, env.Mode, r.RemoteAddr
+	rw.l, rw.w, rw.rc, rw.mode, rw.peer, rw.tls = l, w, rc, env.Mode, r.RemoteAddr, r.TLS
 	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
 		if rerr = rw.startCredits(r, env); rerr != nil {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
@@ -305,6 +309,9 @@ func (l *listener) run(ctx context.Context, h channel.Handler, env *channel.Enve
 			}
 		}
 	}()
+	if rw.tls != nil {
+		ctx = channel.WithPeerTLS(ctx, rw.tls)
+	}
 	h.ServeExchange(ctx, env, rw)
 }
 
@@ -326,6 +333,7 @@ type replyWriter struct {
 	rc   *http.ResponseController
 	mode channel.Mode
 	peer string
+	tls  *tls.ConnectionState // the caller's, over TLS; handed to the handler in its ctx
 
 	mu       sync.Mutex
 	state    uint8 // stateIdle, stateStreaming, stateDone
