@@ -10,9 +10,11 @@ var transportNames = []string{"tcp", "unix", "http", "udp"}
 
 // Spec names a channel: a transport, a codec and, where known, an address.
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
-// optionally followed by "://address" ("unix+json:///run/orders.sock").
+// optionally followed by "://address" ("unix+json:///run/orders.sock"). "+tls" right
+// after the transport ("tcp+tls+msgpack+zstd") says the channel speaks TLS only.
 type Spec struct {
 	Transport string // tcp, unix, http, udp
+	TLS       bool   // the channel speaks TLS only (tcp, unix, http); a client refuses it plaintext
 	Codec     string // "serializer+compressor" or "serializer"; checked by package codec
 	Addr      string // host:port, or a socket path for unix; may be empty
 }
@@ -32,6 +34,13 @@ func ParseSpec(s string) (Spec, error) {
 	sp.Transport = parts[0]
 	if !knownTransport(sp.Transport) {
 		return sp, fmt.Errorf("channel: spec %q: unknown transport %q (want one of %s)", s, sp.Transport, strings.Join(transportNames, ", "))
+	}
+	if len(parts) > 1 && parts[1] == "tls" {
+		if sp.Transport == "udp" {
+			return sp, fmt.Errorf("channel: spec %q: udp has no TLS; use tcp, unix or http", s)
+		}
+		sp.TLS = true
+		parts = append(parts[:1:1], parts[2:]...)
 	}
 	switch len(parts) {
 	case 1:
@@ -60,10 +69,14 @@ func (s Spec) String() string {
 
 // Name is the compact form without the address, e.g. "tcp+msgpack+zstd".
 func (s Spec) Name() string {
-	if s.Codec == "" {
-		return s.Transport
+	t := s.Transport
+	if s.TLS {
+		t += "+tls"
 	}
-	return s.Transport + "+" + s.Codec
+	if s.Codec == "" {
+		return t
+	}
+	return t + "+" + s.Codec
 }
 
 func knownTransport(t string) bool {
