@@ -17,12 +17,17 @@ type ChannelSpec struct {
 	Transport  string `json:"transport"`
 	Serializer string `json:"serializer"`
 	Compressor string `json:"compressor,omitempty"`
+	TLS        bool   `json:"tls,omitempty"` // the channel speaks TLS only
 }
 
 // Spec returns the compact form, e.g. "tcp+msgpack+zstd" or "unix+msgpack" when there is
 // no compressor.
 func (c ChannelSpec) Spec() string {
-	s := c.Transport + "+" + c.Serializer
+	s := c.Transport
+	if c.TLS {
+		s += "+tls"
+	}
+	s += "+" + c.Serializer
 	if c.Compressor != "" && c.Compressor != "none" {
 		s += "+" + c.Compressor
 	}
@@ -49,7 +54,7 @@ func (c *ChannelSpec) UnmarshalJSON(b []byte) error {
 		if sp.Addr != "" {
 			return fmt.Errorf("schema: channel %q: a descriptor names a channel kind, not an address", s)
 		}
-		*c = ChannelSpec{Transport: sp.Transport}
+		*c = ChannelSpec{Transport: sp.Transport, TLS: sp.TLS}
 		c.Serializer, c.Compressor, _ = cutPlus(sp.Codec)
 		return nil
 	}
@@ -84,6 +89,9 @@ type Method struct {
 	Channel  string
 	Request  json.RawMessage
 	Response json.RawMessage
+	// Allow names the services that may call the method; empty: any caller. A server
+	// with verified callers (package jesus/auth) enforces it.
+	Allow []string
 }
 
 // Event is an event the service emits.

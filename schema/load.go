@@ -335,6 +335,7 @@ type rawDescriptor struct {
 		Channel  string          `json:"channel"`
 		Request  json.RawMessage `json:"request"`
 		Response json.RawMessage `json:"response"`
+		Allow    []string        `json:"allow"`
 	} `json:"methods"`
 	Events map[string]struct {
 		Mode    string          `json:"mode"`
@@ -412,7 +413,7 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 		if spec, ok := channelOf(ptr, m.Channel); ok && spec.Transport == "udp" && (mode == channel.ModeResponse || mode == channel.ModeStream) {
 			bad(ptr, "%s mode over udp channel %q; use tcp, unix or http", m.Mode, m.Channel)
 		}
-		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response}
+		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response, Allow: m.Allow}
 	}
 	for _, n := range sortedKeys(rd.Events) {
 		e := rd.Events[n]

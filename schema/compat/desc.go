@@ -3,6 +3,7 @@ package compat
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -30,6 +31,7 @@ type Desc struct {
 type Endpoint struct {
 	Mode    string
 	Channel string
+	Allow   []string // methods: the services that may call it; empty: any
 }
 
 // ID is "service@version".
@@ -130,7 +132,15 @@ func descFrom(doc any, file string) (Desc, error) {
 			}
 			mode, _ := e["mode"].(string)
 			channel, _ := e["channel"].(string)
-			f.into[name] = Endpoint{Mode: mode, Channel: channel}
+			ep := Endpoint{Mode: mode, Channel: channel}
+			if allow, ok := e["allow"].([]any); ok {
+				for _, a := range allow {
+					if s, ok := a.(string); ok {
+						ep.Allow = append(ep.Allow, s)
+					}
+				}
+			}
+			f.into[name] = ep
 		}
 	}
 	if raw, present := m["listens"]; present {
@@ -176,6 +186,9 @@ func CheckCall(caller Desc, callKey string, receiver Desc, opts ...Option) Repor
 	}
 	if call.Mode != "" && call.Mode != m.Mode {
 		return fail("mode", fmt.Sprintf("caller uses mode %q, %s serves %q in mode %q", call.Mode, receiver.ID(), method, m.Mode))
+	}
+	if len(m.Allow) > 0 && !slices.Contains(m.Allow, caller.Service) {
+		return fail("allow", fmt.Sprintf("%s allows %q to be called by %s only; %s is not allowed", receiver.ID(), method, strings.Join(m.Allow, ", "), caller.Service))
 	}
 	var rep Report
 	callerReq, _ := caller.schema("calls", callKey, "request")
