@@ -320,6 +320,9 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		return nil, nil, e
 	}
 	call.Peer = route.Spec.Addr
+	if route.Spec.TLS && c.o.cfg.TLS == nil {
+		return nil, nil, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("channel %s requires TLS and this client has none (channel.Config.TLS): nothing sent in plaintext", route.Spec)}
+	}
 	pl, err := c.o.codecs.Pipeline(route.Spec.Codec)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Method: method, Message: err.Error(), err: err}

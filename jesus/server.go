@@ -294,6 +294,10 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 	if sp.Addr == "" {
 		return sp, Errorf(CodeInvalidArgument, "channel %s: no address to listen on", spec)
 	}
+	if sp.TLS && s.o.cfg.TLS == nil {
+		return sp, Errorf(CodeFailedPrecondition, "channel %s declares TLS but server %s has no TLS config (channel.Config.TLS)", spec, s.name)
+	}
+	sp.TLS = sp.TLS || s.o.cfg.TLS != nil && sp.Transport != "udp" // the bound spec says what the listener speaks
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
