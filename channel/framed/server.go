@@ -249,6 +249,7 @@ type srvConn struct {
 	cancel context.CancelFunc
 	xs     map[uint64]*srvExchange
 	peer   string
+	tls    bool // the connection is a *tls.Conn; set before the first request
 
 	owMu sync.Mutex
 	ow   oneWayIn
@@ -367,6 +368,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	}
 	sc.ctx, sc.cancel = context.WithCancel(ls.base)
 	if tc, ok := nc.(*tls.Conn); ok {
+		sc.tls = true
 		cs := tc.ConnectionState()
 		sc.ctx = channel.WithPeerTLS(sc.ctx, &cs)
 	}
@@ -472,8 +474,10 @@ func (sc *srvConn) request(in *inbound) error {
 		x.creditCh = make(chan struct{}, 1) // only streams wait for credit
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
-	// Alone on the connection, with nothing more read yet: run it here.
-	inline := mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
+	// Alone on the connection, with nothing more read yet: run it here. Not over TLS,
+	// where Buffered cannot see the records tls.Conn holds undelivered: a request run
+	// here would stall the ones behind it until the watchdog hands reading off.
+	inline := !sc.tls && mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
 	sc.xs[id] = x
 	sc.mu.Unlock()
 	ls.handlers.Add(1)
