@@ -25,6 +25,9 @@ type globals struct {
 	etcd        string
 	dataDir     string
 	dialTimeout time.Duration
+
+	// etcd security, as etcdctl spells it
+	caCert, cert, key, user string
 }
 
 func (g *globals) bind(root *cobra.Command) {
@@ -32,6 +35,33 @@ func (g *globals) bind(root *cobra.Command) {
 	f.StringVar(&g.etcd, "etcd", "", "etcd endpoints, comma separated (default $JESUS_ETCD; none: embedded etcd in --data-dir)")
 	f.StringVar(&g.dataDir, "data-dir", "", "data directory of the embedded etcd (default $JESUS_DATA, else "+defaultDataDirHelp+")")
 	f.DurationVar(&g.dialTimeout, "dial-timeout", registry.DefaultDialTimeout, "how long etcd has to answer before a command gives up")
+	f.StringVar(&g.caCert, "cacert", "", "CA bundle (PEM) that signed etcd's certificate, for https endpoints")
+	f.StringVar(&g.cert, "cert", "", "client certificate (PEM) for an etcd that requires one")
+	f.StringVar(&g.key, "key", "", "key (PEM) of --cert")
+	f.StringVar(&g.user, "user", "", "etcd user as name:password (default $JESUS_ETCD_USER)")
+}
+
+// security fills the TLS and auth fields of cfg from the flags.
+func (g *globals) security(cfg *registry.Config) error {
+	if g.caCert != "" || g.cert != "" || g.key != "" {
+		t, err := registry.TLSFiles(g.caCert, g.cert, g.key)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		cfg.TLS = t
+	}
+	u := g.user
+	if u == "" {
+		u = g.env.getenv("JESUS_ETCD_USER")
+	}
+	if u != "" {
+		name, pw, ok := strings.Cut(u, ":")
+		if !ok || name == "" {
+			return usagef("--user wants name:password")
+		}
+		cfg.Username, cfg.Password = name, pw
+	}
+	return nil
 }
 
 func (g *globals) endpoints() []string {
@@ -85,6 +115,9 @@ func (c *conn) Close() {
 func (g *globals) open(ctx context.Context) (*conn, error) {
 	cfg := registry.Config{DialTimeout: g.dialTimeout, CallTimeout: g.dialTimeout}
 	if eps := g.endpoints(); len(eps) > 0 {
+		if err := g.security(&cfg); err != nil {
+			return nil, err
+		}
 		cfg.Endpoints = eps
 		reg, err := registry.Open(ctx, cfg)
 		if err != nil {
