@@ -11,10 +11,13 @@ var transportNames = []string{"tcp", "unix", "http", "udp"}
 // Spec names a channel: a transport, a codec and, where known, an address.
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
 // optionally followed by "://address" ("unix+json:///run/orders.sock"). "+tls" right
-// after the transport ("tcp+tls+msgpack+zstd") says the channel speaks TLS only.
+// after the transport ("tcp+tls+msgpack+zstd") says the channel speaks TLS only, and
+// "+seal" after the codec ("tcp+msgpack+zstd+seal") that request payloads are sealed
+// to the receiving service (package codec/seal).
 type Spec struct {
 	Transport string // tcp, unix, http, udp
 	TLS       bool   // the channel speaks TLS only (tcp, unix, http); a client refuses it plaintext
+	Seal      bool   // request payloads are sealed to the receiving service ("+seal" after the codec)
 	Codec     string // "serializer+compressor" or "serializer"; checked by package codec
 	Addr      string // host:port, or a socket path for unix; may be empty
 }
@@ -41,6 +44,10 @@ func ParseSpec(s string) (Spec, error) {
 		}
 		sp.TLS = true
 		parts = append(parts[:1:1], parts[2:]...)
+	}
+	if n := len(parts); n > 1 && parts[n-1] == "seal" {
+		sp.Seal = true
+		parts = parts[:n-1]
 	}
 	switch len(parts) {
 	case 1:
@@ -73,10 +80,13 @@ func (s Spec) Name() string {
 	if s.TLS {
 		t += "+tls"
 	}
-	if s.Codec == "" {
-		return t
+	if s.Codec != "" {
+		t += "+" + s.Codec
 	}
-	return t + "+" + s.Codec
+	if s.Seal {
+		t += "+seal"
+	}
+	return t
 }
 
 func knownTransport(t string) bool {

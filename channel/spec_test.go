@@ -114,3 +114,16 @@ func TestParseSpecTLS(t *testing.T) {
 		t.Error("tcp+msgpack says TLS")
 	}
 }
+
+func TestParseSpecSeal(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp+msgpack+zstd+seal://127.0.0.1:1": "tcp+msgpack+zstd+seal://127.0.0.1:1",
+		"tcp+tls+msgpack+seal":                "tcp+tls+msgpack+seal",
+		"http+seal":                           "http+json+seal",
+	} {
+		sp, err := channel.ParseSpec(in)
+		if err != nil || !sp.Seal || sp.String() != want || strings.Contains(sp.Codec, "seal") {
+			t.Errorf("ParseSpec(%q) = %+v, %v; want Seal and %q", in, sp, err, want)
+		}
+	}
+}
