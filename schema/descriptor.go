@@ -17,7 +17,8 @@ type ChannelSpec struct {
 	Transport  string `json:"transport"`
 	Serializer string `json:"serializer"`
 	Compressor string `json:"compressor,omitempty"`
-	TLS        bool   `json:"tls,omitempty"` // the channel speaks TLS only
+	TLS        bool   `json:"tls,omitempty"`  // the channel speaks TLS only
+	Seal       bool   `json:"seal,omitempty"` // request payloads are sealed to the service
 }
 
 // Spec returns the compact form, e.g. "tcp+msgpack+zstd" or "unix+msgpack" when there is
@@ -30,6 +31,9 @@ func (c ChannelSpec) Spec() string {
 	s += "+" + c.Serializer
 	if c.Compressor != "" && c.Compressor != "none" {
 		s += "+" + c.Compressor
+	}
+	if c.Seal {
+		s += "+seal"
 	}
 	return s
 }
@@ -54,7 +58,7 @@ func (c *ChannelSpec) UnmarshalJSON(b []byte) error {
 		if sp.Addr != "" {
 			return fmt.Errorf("schema: channel %q: a descriptor names a channel kind, not an address", s)
 		}
-		*c = ChannelSpec{Transport: sp.Transport, TLS: sp.TLS}
+		*c = ChannelSpec{Transport: sp.Transport, TLS: sp.TLS, Seal: sp.Seal}
 		c.Serializer, c.Compressor, _ = cutPlus(sp.Codec)
 		return nil
 	}

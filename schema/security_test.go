@@ -10,7 +10,7 @@ import (
 func TestDescriptorTLSAndAllow(t *testing.T) {
 	fs := fstest.MapFS{"ledger.json": {Data: []byte(`{
   "service": "ledger", "version": "1.0.0",
-  "channels": {"rpc": "tcp+tls+msgpack", "web": {"transport": "http", "tls": true}},
+  "channels": {"rpc": "tcp+tls+msgpack", "web": {"transport": "http", "tls": true}, "sealed": "tcp+msgpack+zstd+seal"},
   "methods": {"post": {"mode": "response", "channel": "rpc", "request": {"type": "integer"}, "response": {"type": "integer"}, "allow": ["orders", "audit"]}}
 }`)}}
 	set, err := schema.LoadFS(fs)
@@ -23,6 +23,9 @@ func TestDescriptorTLSAndAllow(t *testing.T) {
 	}
 	if got := d.Channels["web"].Spec(); got != "http+tls+json" {
 		t.Errorf("web spec %q", got)
+	}
+	if got := d.Channels["sealed"]; got.Spec() != "tcp+msgpack+zstd+seal" || !got.Seal || got.Codec() != "msgpack+zstd" {
+		t.Errorf("sealed spec %+v", got)
 	}
 	if a := d.Methods["post"].Allow; len(a) != 2 || a[0] != "orders" {
 		t.Errorf("allow %v", a)

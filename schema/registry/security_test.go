@@ -126,3 +126,17 @@ func TestEtcdAuth(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 	}
 }
+
+func TestInstanceSealKey(t *testing.T) {
+	in := registry.Instance{ID: "a", Service: "vault", Version: "1.0.0", Endpoints: map[string]string{"rpc": "tcp+msgpack+seal://127.0.0.1:1"},
+		SealKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}
+	if err := in.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"short", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+"} {
+		in.SealKey = bad
+		if err := in.Validate(); err == nil {
+			t.Errorf("sealKey %q accepted", bad)
+		}
+	}
+}
