@@ -343,6 +343,15 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if schemaErr != nil {
 		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
 	}
+	if route.Spec.Seal {
+		sp := getBuf()
+		sealed, err := c.o.sealRequest(*sp, route, method, call.Meta.From, data)
+		defer putBuf(sp, sealed)
+		if err != nil {
+			return nil, nil, err
+		}
+		data = sealed
+	}
 	// Open keeps nothing of the envelope once it returns: it is reused.
 	env := envelopes.Get().(*channel.Envelope)
 	defer func() {

@@ -134,7 +134,7 @@ func (s *Server) Register(ctx context.Context, reg *registry.Registry, d *schema
 	if len(eps) == 0 {
 		return nil, Errorf(CodeFailedPrecondition, "%s listens on no named channel; use ListenChannel or ListenDescriptor first", s.name)
 	}
-	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now()}
+	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now(), SealKey: s.sealKey()}
 	g, err := reg.Register(ctx, inst)
 	if err != nil {
 		return nil, Errorf(CodeUnavailable, "register %s: %w", d.ID(), err)

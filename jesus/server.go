@@ -298,6 +298,9 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 		return sp, Errorf(CodeFailedPrecondition, "channel %s declares TLS but server %s has no TLS config (channel.Config.TLS)", spec, s.name)
 	}
 	sp.TLS = sp.TLS || s.o.cfg.TLS != nil && sp.Transport != "udp" // the bound spec says what the listener speaks
+	if sp.Seal && (s.o.seal == nil || s.o.seal.opener == nil) {
+		return sp, Errorf(CodeFailedPrecondition, "channel %s is sealed but server %s has no opener (WithOpener)", spec, s.name)
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -441,6 +444,12 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 		return
 	}
 	c.pl = pl
+	if l.spec.Seal { // opened before anything reads the payload
+		if err := s.o.openRequest(env, l.specName); err != nil {
+			c.fail(err)
+			return
+		}
+	}
 	c.vals = m.validators(s.o.validation)
 	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
 	c.msg.Meta.Channel = l.specName

@@ -1,0 +1,194 @@
+package jesus_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/framed"
+	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/codec/seal"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+)
+
+type sealedLedger struct {
+	bound  channel.Spec
+	opener *seal.Opener
+	ran    atomic.Int64
+}
+
+func startSealed(t *testing.T, spec string) *sealedLedger {
+	t.Helper()
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &sealedLedger{}
+	l.opener, _ = seal.NewOpener(priv)
+	s := jesus.NewServer("ledger", jesus.WithOpener(l.opener))
+	jesus.Handle(s, "ledger.post", func(ctx context.Context, amount int) (int, error) {
+		l.ran.Add(1)
+		return amount * 2, nil
+	})
+	if l.bound, err = s.Listen(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return l
+}
+
+func sealCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestSealedCalls(t *testing.T) {
+	leakCheck(t)
+	for _, spec := range []string{"tcp+msgpack+zstd+seal://127.0.0.1:0", "http+json+seal://127.0.0.1:0"} {
+		l := startSealed(t, spec)
+		c := jesus.NewClient("orders", jesus.WithTarget(l.bound.String()), jesus.WithSealKeys(jesus.SealTo(l.opener.PublicKey())))
+		defer c.Close()
+		for i := 1; i <= 3; i++ {
+			if n, err := jesus.Call[int, int](sealCtx(t), c, "ledger.post", i); err != nil || n != 2*i {
+				t.Fatalf("%s: sealed call: %d, %v", spec, n, err)
+			}
+		}
+		other, _ := seal.GenerateKey()
+		wrong := jesus.NewClient("orders", jesus.WithTarget(l.bound.String()), jesus.WithSealKeys(jesus.SealTo(other.PublicKey())))
+		defer wrong.Close()
+		_, err := jesus.Call[int, int](sealCtx(t), wrong, "ledger.post", 1)
+		if jesus.CodeOf(err) != jesus.CodeUnauthenticated {
+			t.Fatalf("%s: sealed to the wrong key: %v", spec, err)
+		}
+		t.Logf("wrong key: %v", err)
+		keyless := jesus.NewClient("orders", jesus.WithTarget(l.bound.String()))
+		defer keyless.Close()
+		if _, err := jesus.Call[int, int](sealCtx(t), keyless, "ledger.post", 1); jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
+			t.Fatalf("%s: no keys: %v", spec, err)
+		}
+		if n := l.ran.Load(); n != 3 {
+			t.Fatalf("%s: handler ran %d times, want 3", spec, n)
+		}
+	}
+	s := jesus.NewServer("ledger")
+	defer s.Close()
+	if _, err := s.Listen(sealCtx(t), "tcp+msgpack+seal://127.0.0.1:0"); jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
+		t.Fatalf("sealed channel without an opener: %v", err)
+	}
+}
+
+// TestSealedRefusals sends sealed requests by hand, as PROTOCOL.md §10.3 describes them:
+// a flipped bit, a replay, another caller than the one sealed for, and plaintext are
+// refused with their codes, and the handler runs only for the one good request.
+func TestSealedRefusals(t *testing.T) {
+	leakCheck(t)
+	l := startSealed(t, "tcp+msgpack+seal://127.0.0.1:0")
+	cn, err := framed.TCP().Dial(sealCtx(t), l.bound.Addr, channel.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	pl, _ := codec.NewRegistry(codec.DefaultLimits()).Pipeline("msgpack")
+	plain, _ := pl.Marshal(nil, 21)
+	sealer, _ := seal.NewSealer(l.opener.PublicKey())
+	sealFor := func(from string) []byte {
+		b, err := sealer.Seal(nil, plain, []byte("ledger.post\x00"+from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	send := func(from string, data []byte) (code, msg string) {
+		ex, err := cn.Open(sealCtx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse,
+			Method: "ledger.post", Codec: "msgpack", Meta: channel.Meta{From: from}, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ex.Close()
+		r, err := ex.Recv(sealCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Type != channel.TypeError {
+			return "ok", ""
+		}
+		return r.ErrCode, r.ErrMessage
+	}
+	good := sealFor("orders")
+	flipped := sealFor("orders")
+	flipped[len(flipped)-20] ^= 0x08
+	for _, c := range []struct {
+		name, from string
+		data       []byte
+		code, says string
+	}{
+		{"flipped bit", "orders", flipped, "unauthenticated", "cannot open"},
+		{"sealed for another caller", "billing", sealFor("orders"), "unauthenticated", "cannot open"},
+		{"plaintext", "orders", plain, "invalid_argument", "not sealed"},
+		{"good", "orders", good, "ok", ""},
+		{"replay", "orders", good, "unauthenticated", "replayed"},
+	} {
+		code, msg := send(c.from, c.data)
+		if code != c.code || !strings.Contains(msg, c.says) {
+			t.Fatalf("%s: got %s %q, want %s %q", c.name, code, msg, c.code, c.says)
+		}
+		t.Logf("%s: %s %s", c.name, code, msg)
+	}
+	if n := l.ran.Load(); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
+	}
+}
+
+const vaultDescriptor = `{"service": "vault", "version": "1.0.0",
+  "channels": {"rpc": "tcp+msgpack+zstd+seal"},
+  "methods": {"put": {"mode": "response", "channel": "rpc", "request": {"type": "string"}, "response": {"type": "string"}}}}`
+
+// TestSealedThroughRegistry: each instance publishes its own key; a client that finds
+// instances through the registry seals every request to the one its route picked.
+func TestSealedThroughRegistry(t *testing.T) {
+	leakCheck(t)
+	set, err := schema.LoadFS(fstest.MapFS{"vault.json": {Data: []byte(vaultDescriptor)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := set.Service("vault")
+	reg, cache := startRegistry(t)
+	var calls counts
+	for _, name := range []string{"a", "b"} {
+		priv, _ := seal.GenerateKey()
+		o, _ := seal.NewOpener(priv)
+		s := jesus.NewServer("vault", jesus.WithOpener(o))
+		jesus.Handle(s, "put", func(ctx context.Context, v string) (string, error) { calls.add(name); return name + ":" + v, nil })
+		if err := s.ListenDescriptor(ctxT(t), d, jesus.LoopbackAddrs(t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Register(ctxT(t), reg, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two vault instances", func() bool { return len(cache.Instances("vault")) == 2 })
+	for _, in := range cache.Instances("vault") {
+		if _, err := seal.ParsePublicKey(in.SealKey); err != nil {
+			t.Fatalf("instance %s: %v", in.ID, err)
+		}
+	}
+	disc := jesus.NewDiscovery(cache)
+	defer disc.Close()
+	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithSealKeys(disc.SealKeys()))
+	defer c.Close()
+	for i := 0; i < 20; i++ {
+		if _, err := jesus.Call[string, string](ctxT(t), c, "vault.put", "secret"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls.get("a") == 0 || calls.get("b") == 0 {
+		t.Fatalf("calls a=%d b=%d: both instances should have opened theirs", calls.get("a"), calls.get("b"))
+	}
+}
