@@ -134,6 +134,9 @@ func (g *globals) open(ctx context.Context) (*conn, error) {
 			c := cfg
 			c.Endpoints = []string{ep}
 			c.DialTimeout = min(g.dialTimeout, time.Second)
+			if err := g.security(&c); err != nil { // a serve with --tls-cert wants --cacert and maybe --cert/--key
+				return nil, err
+			}
 			if reg, err := registry.Open(ctx, c); err == nil {
 				return &conn{reg: reg, where: "etcd " + ep + " (jesus registry serve, " + dir + ")"}, nil
 			}
@@ -185,6 +188,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	var listen, peer string
+	var serveTLS registry.EmbeddedTLS
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run an embedded etcd on loopback until interrupted",
@@ -193,7 +197,9 @@ func newRegistryCmd(g *globals) *cobra.Command {
 client URL and writes it to <data-dir>/endpoint, so that other jesus commands on the same
 data directory use this etcd; it stops on SIGINT or SIGTERM (removing that file).
 
-Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
+Other programs reach it with --etcd URL or JESUS_ETCD=URL. With --tls-cert and --tls-key
+it serves https; with --tls-cacert too it requires client certificates (give other
+commands --cacert, --cert and --key).`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			dir, err := g.dir()
@@ -203,7 +209,14 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 			ctx := c.Context()
 			sctx, cancel := context.WithTimeout(ctx, g.dialTimeout+10*time.Second)
 			defer cancel()
-			emb, err := registry.StartEmbedded(sctx, registry.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer})
+			ecfg := registry.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer}
+			if serveTLS.CertFile != "" || serveTLS.KeyFile != "" || serveTLS.CAFile != "" {
+				if serveTLS.CertFile == "" || serveTLS.KeyFile == "" {
+					return usagef("registry serve: --tls-cert and --tls-key go together")
+				}
+				ecfg.TLS = &serveTLS
+			}
+			emb, err := registry.StartEmbedded(sctx, ecfg)
 			if err != nil {
 				return withCode(ExitUnavailable, fmt.Errorf("registry serve: cannot start etcd in %s: %w", dir, err))
 			}
@@ -222,6 +235,9 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 	}
 	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (loopback only; port 0 picks a free one)")
 	serve.Flags().StringVar(&peer, "peer", "127.0.0.1:0", "peer address (loopback only)")
+	serve.Flags().StringVar(&serveTLS.CertFile, "tls-cert", "", "serve clients over TLS with this certificate (PEM)")
+	serve.Flags().StringVar(&serveTLS.KeyFile, "tls-key", "", "key (PEM) of --tls-cert")
+	serve.Flags().StringVar(&serveTLS.CAFile, "tls-cacert", "", "require client certificates that chain to this CA (PEM)")
 	cmd.AddCommand(serve)
 	return cmd
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -47,5 +48,37 @@ func TestEtcdTLSFlags(t *testing.T) {
 	}
 	if code, out := run("--etcd", ep, "--user", "nopassword", "schema", "ls"); code == 0 || !strings.Contains(out, "name:password") {
 		t.Fatalf("--user without a password: exit %d: %s", code, out)
+	}
+}
+
+// TestRegistryServeTLS: "registry serve --tls-cert --tls-key --tls-cacert" serves mutual
+// TLS, and a command on the same data directory reaches it with --cacert/--cert/--key.
+func TestRegistryServeTLS(t *testing.T) {
+	leakCheck(t)
+	ca := tlstest.NewCA("etcd ca")
+	srv, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("etcd", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("cli", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"registry", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
+			"--tls-cert", srv.Cert, "--tls-key", srv.Key, "--tls-cacert", srv.CA}, cli.Env{Stdout: &out, Stderr: &out, Getenv: noEnv})
+	}()
+	out.waitFor(t, "export JESUS_ETCD=https://")
+	r := jesusCmd(t, "", "--data-dir", dir, "--cacert", cl.CA, "--cert", cl.Cert, "--key", cl.Key, "schema", "ls")
+	if r.code != 0 {
+		t.Fatalf("schema ls over TLS: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, out.String())
 	}
 }
