@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"crypto/cipher"
 	"crypto/ecdh"
 	"encoding/binary"
 	"errors"
@@ -24,7 +23,7 @@ type Opener struct {
 	MaxSeen int
 
 	mu    sync.Mutex
-	aeads map[[keyLen]byte]cipher.AEAD
+	aeads map[[keyLen]byte]keys
 	seen  map[[nonceLen]byte]struct{}
 	order []seenID // ids in the order they were opened, for expiry
 	head  int      // first live entry of order
@@ -42,7 +41,7 @@ func NewOpener(priv *ecdh.PrivateKey) (*Opener, error) {
 		return nil, errors.New("seal: the receiver's key must be an X25519 private key")
 	}
 	return &Opener{priv: priv, pub: priv.PublicKey().Bytes(), Window: time.Minute, MaxSeen: 1 << 20,
-		aeads: map[[keyLen]byte]cipher.AEAD{}, seen: map[[nonceLen]byte]struct{}{}}, nil
+		aeads: map[[keyLen]byte]keys{}, seen: map[[nonceLen]byte]struct{}{}}, nil
 }
 
 // PublicKey is the key senders seal to.
@@ -52,8 +51,15 @@ func (o *Opener) PublicKey() *ecdh.PublicKey { return o.priv.PublicKey() }
 // ErrMalformed, ErrOpen (wrong key, a changed bit, other aad), ErrStale or ErrReplay; a
 // payload that fails is not remembered, so a forgery cannot block the real one.
 func (o *Opener) Open(dst, sealed, aad []byte) ([]byte, error) {
+	out, _, err := o.OpenRequest(dst, sealed, aad)
+	return out, err
+}
+
+// OpenRequest is Open that also returns the Reply that seals the answers to the payload,
+// for the sender alone to open.
+func (o *Opener) OpenRequest(dst, sealed, aad []byte) ([]byte, *Reply, error) {
 	if len(sealed) < Overhead || sealed[0] != Version {
-		return dst, ErrMalformed
+		return dst, nil, ErrMalformed
 	}
 	var epk [keyLen]byte
 	copy(epk[:], sealed[1:])
@@ -61,36 +67,36 @@ func (o *Opener) Open(dst, sealed, aad []byte) ([]byte, error) {
 	sent := int64(binary.BigEndian.Uint64(sealed[1+keyLen+nonceLen:]))
 	now := time.Now().UnixNano()
 	if d := now - sent; d > int64(o.Window) || -d > int64(o.Window) {
-		return dst, ErrStale
+		return dst, nil, ErrStale
 	}
-	aead, err := o.aead(epk)
+	k, err := o.keys(epk)
 	if err != nil {
-		return dst, err
+		return dst, nil, err
 	}
-	out, err := aead.Open(dst, nonce, sealed[HeaderLen:], associated(sealed[:HeaderLen], aad))
+	out, err := k.req.Open(dst, nonce, sealed[HeaderLen:], associated(sealed[:HeaderLen], aad, nil))
 	if err != nil {
-		return dst, ErrOpen
+		return dst, nil, ErrOpen
 	}
 	if err := o.remember([nonceLen]byte(nonce), sent, now); err != nil {
-		return dst, err
+		return dst, nil, err
 	}
-	return out, nil
+	return out, newReply(k.reply, sealed[:HeaderLen], aad), nil
 }
 
-func (o *Opener) aead(epk [keyLen]byte) (cipher.AEAD, error) {
+func (o *Opener) keys(epk [keyLen]byte) (keys, error) {
 	o.mu.Lock()
-	a := o.aeads[epk]
+	a, ok := o.aeads[epk]
 	o.mu.Unlock()
-	if a != nil {
+	if ok {
 		return a, nil
 	}
 	pub, err := ecdh.X25519().NewPublicKey(epk[:])
 	if err != nil {
-		return nil, ErrMalformed
+		return keys{}, ErrMalformed
 	}
 	a, err = derive(o.priv, pub, epk[:], o.pub)
 	if err != nil {
-		return nil, err
+		return keys{}, err
 	}
 	o.mu.Lock()
 	if len(o.aeads) >= maxAEADs {

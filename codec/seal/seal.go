@@ -23,14 +23,15 @@ import (
 
 // Layout of a sealed payload (version 1).
 const (
-	Version    = 1
-	keyLen     = 32 // X25519 public key
-	nonceLen   = chacha20poly1305.NonceSizeX
-	HeaderLen  = 1 + keyLen + nonceLen + 8 // version, ephemeral key, nonce, sent time
-	Overhead   = HeaderLen + chacha20poly1305.Overhead
-	hkdfInfo   = "jesus seal v1"
-	maxAEADs   = 4096 // derived keys a receiver keeps, one per sender ephemeral key
-	defaultAge = 10 * time.Minute
+	Version       = 1
+	keyLen        = 32 // X25519 public key
+	nonceLen      = chacha20poly1305.NonceSizeX
+	HeaderLen     = 1 + keyLen + nonceLen + 8 // version, ephemeral key, nonce, sent time
+	Overhead      = HeaderLen + chacha20poly1305.Overhead
+	hkdfInfo      = "jesus seal v1"
+	hkdfReplyInfo = "jesus seal v1 reply"
+	maxAEADs      = 4096 // derived keys a receiver keeps, one per sender ephemeral key
+	defaultAge    = 10 * time.Minute
 )
 
 // Errors of opening. They wrap nothing from the cryptography on purpose: a receiver
@@ -51,7 +52,7 @@ type Sealer struct {
 
 	mu      sync.Mutex
 	epk     []byte
-	aead    cipher.AEAD
+	keys    keys
 	created time.Time
 }
 
@@ -63,49 +64,81 @@ func NewSealer(to *ecdh.PublicKey) (*Sealer, error) {
 	return &Sealer{to: to, RotateEvery: defaultAge}, nil
 }
 
-// derive returns the AEAD of the key agreed between a private key and a public key; epk
-// is the sender's ephemeral public key and rpk the receiver's.
-func derive(priv *ecdh.PrivateKey, pub *ecdh.PublicKey, epk, rpk []byte) (cipher.AEAD, error) {
+// keys are the AEADs agreed between a sender's ephemeral key and a receiver's key: one
+// for requests, one for the replies to them.
+type keys struct{ req, reply cipher.AEAD }
+
+// derive returns the keys agreed between a private key and a public key; epk is the
+// sender's ephemeral public key and rpk the receiver's.
+func derive(priv *ecdh.PrivateKey, pub *ecdh.PublicKey, epk, rpk []byte) (keys, error) {
 	secret, err := priv.ECDH(pub)
 	if err != nil {
-		return nil, ErrOpen // a low-order point: nothing can be opened with it
+		return keys{}, ErrOpen // a low-order point: nothing can be opened with it
 	}
 	salt := make([]byte, 0, 2*keyLen)
 	salt = append(append(salt, epk...), rpk...)
-	key, err := hkdf.Key(sha256.New, secret, salt, hkdfInfo, chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, err
+	var k keys
+	for _, d := range []struct {
+		info string
+		into *cipher.AEAD
+	}{{hkdfInfo, &k.req}, {hkdfReplyInfo, &k.reply}} {
+		key, err := hkdf.Key(sha256.New, secret, salt, d.info, chacha20poly1305.KeySize)
+		if err != nil {
+			return keys{}, err
+		}
+		if *d.into, err = chacha20poly1305.NewX(key); err != nil {
+			return keys{}, err
+		}
 	}
-	return chacha20poly1305.NewX(key)
+	return k, nil
 }
 
-func (s *Sealer) current(now time.Time) ([]byte, cipher.AEAD, error) {
+func (s *Sealer) current(now time.Time) ([]byte, keys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.aead == nil || now.Sub(s.created) >= s.RotateEvery {
+	if s.keys.req == nil || now.Sub(s.created) >= s.RotateEvery {
 		eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 		if err != nil {
-			return nil, nil, fmt.Errorf("seal: %w", err)
+			return nil, keys{}, fmt.Errorf("seal: %w", err)
 		}
 		epk := eph.PublicKey().Bytes()
-		aead, err := derive(eph, s.to, epk, s.to.Bytes())
+		k, err := derive(eph, s.to, epk, s.to.Bytes())
 		if err != nil {
-			return nil, nil, err
+			return nil, keys{}, err
 		}
-		s.epk, s.aead, s.created = epk, aead, now
+		s.epk, s.keys, s.created = epk, k, now
 	}
-	return s.epk, s.aead, nil
+	return s.epk, s.keys, nil
 }
 
 // Seal appends the sealed form of plaintext to dst and returns it. aad is authenticated,
 // not encrypted, and not carried: the receiver passes the same bytes to Open (e.g. the
 // method and the caller, which the envelope carries in the clear).
 func (s *Sealer) Seal(dst, plaintext, aad []byte) ([]byte, error) {
+	out, _, err := s.SealRequest(dst, plaintext, aad)
+	return out, err
+}
+
+// SealRequest is Seal that also returns the Reply that opens the receiver's replies to
+// this payload.
+func (s *Sealer) SealRequest(dst, plaintext, aad []byte) ([]byte, *Reply, error) {
 	now := time.Now()
-	epk, aead, err := s.current(now)
+	epk, k, err := s.current(now)
 	if err != nil {
-		return dst, err
+		return dst, nil, err
 	}
+	start := len(dst)
+	dst, err = appendHeader(dst, epk, now)
+	if err != nil {
+		return dst, nil, err
+	}
+	hdr := dst[start:]
+	out := k.req.Seal(dst, hdr[1+keyLen:1+keyLen+nonceLen], plaintext, associated(hdr, aad, nil))
+	return out, newReply(k.reply, out[start:start+HeaderLen], aad), nil
+}
+
+// appendHeader appends version, epk, a new random nonce and the time.
+func appendHeader(dst, epk []byte, now time.Time) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, Version)
 	dst = append(dst, epk...)
@@ -114,13 +147,12 @@ func (s *Sealer) Seal(dst, plaintext, aad []byte) ([]byte, error) {
 		return dst[:start], fmt.Errorf("seal: %w", err)
 	}
 	dst = append(dst, nonce[:]...)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(now.UnixNano()))
-	ad := associated(dst[start:], aad)
-	return aead.Seal(dst, nonce[:], plaintext, ad), nil
+	return binary.BigEndian.AppendUint64(dst, uint64(now.UnixNano())), nil
 }
 
-// associated is the AEAD's associated data: the header, then the caller's aad.
-func associated(header, aad []byte) []byte {
-	ad := make([]byte, 0, len(header)+len(aad))
-	return append(append(ad, header...), aad...)
+// associated is the AEAD's associated data: the header, the caller's aad, and for a
+// reply the nonce of the request it answers.
+func associated(header, aad, reqNonce []byte) []byte {
+	ad := make([]byte, 0, len(header)+len(aad)+len(reqNonce))
+	return append(append(append(ad, header...), aad...), reqNonce...)
 }

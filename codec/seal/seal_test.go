@@ -202,3 +202,58 @@ func BenchmarkSealOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestReplies: the receiver seals its reply with what the request agreed; only the
+// request's sender opens it, and a reply to another request does not open.
+func TestReplies(t *testing.T) {
+	s, o := pair(t)
+	req1, r1, err := s.SealRequest(nil, []byte("q1"), aad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req2, r2, _ := s.SealRequest(nil, []byte("q2"), aad)
+	_, srv1, err := o.OpenRequest(nil, req1, aad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.OpenRequest(nil, req2, aad); err != nil {
+		t.Fatal(err)
+	}
+	clear(req1) // the Replies keep nothing of the caller's buffers
+	rep, err := srv1.Seal(nil, []byte("answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r1.Open(nil, rep); err != nil || string(got) != "answer" {
+		t.Fatalf("reply: %q, %v", got, err)
+	}
+	if _, err := r2.Open(nil, rep); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("reply opened for another request: %v", err)
+	}
+	rep[len(rep)-1] ^= 1
+	if _, err := r1.Open(nil, rep); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("altered reply: %v", err)
+	}
+	// A request cannot be passed off as a reply, nor a reply as a request.
+	if _, err := r2.Open(nil, req2); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("request opened as a reply: %v", err)
+	}
+	rep[len(rep)-1] ^= 1
+	if _, err := o.Open(nil, rep, aad); err == nil {
+		t.Fatal("reply opened as a request")
+	}
+}
+
+func FuzzOpenReply(f *testing.F) {
+	s, o := pair(f)
+	req, _, _ := s.SealRequest(nil, []byte("q"), aad)
+	_, r, _ := o.OpenRequest(nil, req, aad)
+	good, _ := r.Seal(nil, []byte("seed"))
+	f.Add(good)
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, sealed []byte) {
+		if out, err := r.Open(nil, sealed); err == nil && len(out) != len(sealed)-seal.Overhead {
+			t.Fatalf("opened %d bytes from %d", len(out), len(sealed))
+		}
+	})
+}
