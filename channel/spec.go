@@ -12,12 +12,12 @@ var transportNames = []string{"tcp", "unix", "http", "udp"}
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
 // optionally followed by "://address" ("unix+json:///run/orders.sock"). "+tls" right
 // after the transport ("tcp+tls+msgpack+zstd") says the channel speaks TLS only, and
-// "+seal" after the codec ("tcp+msgpack+zstd+seal") that request payloads are sealed
+// "+seal" after the codec ("tcp+msgpack+zstd+seal") that payloads are sealed
 // to the receiving service (package codec/seal).
 type Spec struct {
 	Transport string // tcp, unix, http, udp
 	TLS       bool   // the channel speaks TLS only (tcp, unix, http); a client refuses it plaintext
-	Seal      bool   // request payloads are sealed to the receiving service ("+seal" after the codec)
+	Seal      bool   // payloads are sealed end to end ("+seal" after the codec): requests to the receiver, replies back to the caller
 	Codec     string // "serializer+compressor" or "serializer"; checked by package codec
 	Addr      string // host:port, or a socket path for unix; may be empty
 }

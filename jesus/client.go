@@ -11,6 +11,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/codec/seal"
 )
 
 // Route is where one call goes: a channel spec with an address.
@@ -280,6 +281,7 @@ type outgoing struct {
 	// share it).
 	val   Validator
 	valOK bool
+	reply *seal.Reply // a sealed request's: opens the replies
 }
 
 // open validates, encodes and sends the request of call, and returns the exchange (nil
@@ -343,14 +345,15 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if schemaErr != nil {
 		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
 	}
+	var reply *seal.Reply
 	if route.Spec.Seal {
 		sp := getBuf()
-		sealed, err := c.o.sealRequest(*sp, route, method, call.Meta.From, data)
+		sealed, r, err := c.o.sealRequest(*sp, route, method, call.Meta.From, data)
 		defer putBuf(sp, sealed)
 		if err != nil {
 			return nil, nil, err
 		}
-		data = sealed
+		data, reply = sealed, r
 	}
 	// Open keeps nothing of the envelope once it returns: it is reused.
 	env := envelopes.Get().(*channel.Envelope)
@@ -379,7 +382,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if ex == nil {
 		return nil, nil, nil
 	}
-	return ex, &outgoing{method: method, route: route, pl: pl}, nil
+	return ex, &outgoing{method: method, route: route, pl: pl, reply: reply}, nil
 }
 
 func checkCaps(caps channel.Caps, mode Mode, sp channel.Spec) error {
@@ -449,7 +452,14 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 	if !out.valOK {
 		out.val, out.valOK = validatorOf(c.o.validation, partResponse, out.method), true
 	}
-	codecErr, schemaErr := decodeChecked(pl, out.val, env.Data, v)
+	data := env.Data
+	if out.reply != nil {
+		var err error
+		if data, err = openReply(out.reply, env, out.method); err != nil {
+			return err
+		}
+	}
+	codecErr, schemaErr := decodeChecked(pl, out.val, data, v)
 	if codecErr != nil {
 		return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("decode %s from %s (%s): %v", env.Type, out.route.Spec.String(), pl.Name(), codecErr), err: codecErr}
 	}
@@ -635,6 +645,15 @@ func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 		if env.Timeout = time.Until(dl); env.Timeout <= 0 {
 			return &Error{Code: CodeDeadlineExceeded, Method: r.Method, Message: "deadline passed before sending"}
 		}
+	}
+	if r.Route.Spec.Seal {
+		sp := getBuf()
+		sealed, _, err := c.o.sealRequest(*sp, r.Route, r.Method, env.Meta.From, r.Data)
+		defer putBuf(sp, sealed)
+		if err != nil {
+			return err
+		}
+		env.Data = sealed // ack and noResponse: no reply payload to open
 	}
 	env.Meta.ReqOut = env.Meta.ReqIn // built and sent in the same breath: one clock read
 	ex, err := cn.Open(ctx, env)

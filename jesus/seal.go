@@ -58,15 +58,15 @@ func sealAAD(method, from string) []byte {
 	return b
 }
 
-// sealRequest seals data for route, appending to dst.
-func (c *common) sealRequest(dst []byte, route Route, method, from string, data []byte) ([]byte, error) {
+// sealRequest seals data for route, appending to dst; the Reply opens the answers.
+func (c *common) sealRequest(dst []byte, route Route, method, from string, data []byte) ([]byte, *seal.Reply, error) {
 	s := c.seal
 	if s == nil || s.keys == nil {
-		return dst, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("channel %s is sealed and this client has no keys to seal to (WithSealKeys)", route.Spec.Name())}
+		return dst, nil, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("channel %s is sealed and this client has no keys to seal to (WithSealKeys)", route.Spec.Name())}
 	}
 	pub, err := s.keys(route)
 	if err != nil || pub == nil {
-		return dst, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("no sealing key for %s (instance %q): %v", route.Spec, route.Instance, err), err: err}
+		return dst, nil, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("no sealing key for %s (instance %q): %v", route.Spec, route.Instance, err), err: err}
 	}
 	k := [32]byte(pub.Bytes())
 	s.mu.Lock()
@@ -74,7 +74,7 @@ func (c *common) sealRequest(dst []byte, route Route, method, from string, data 
 	if sl == nil {
 		if sl, err = seal.NewSealer(pub); err != nil {
 			s.mu.Unlock()
-			return dst, &Error{Code: CodeFailedPrecondition, Method: method, Message: err.Error(), err: err}
+			return dst, nil, &Error{Code: CodeFailedPrecondition, Method: method, Message: err.Error(), err: err}
 		}
 		if s.sealers == nil || len(s.sealers) >= 1024 {
 			s.sealers = map[[32]byte]*seal.Sealer{}
@@ -82,31 +82,40 @@ func (c *common) sealRequest(dst []byte, route Route, method, from string, data 
 		s.sealers[k] = sl
 	}
 	s.mu.Unlock()
-	out, err := sl.Seal(dst, data, sealAAD(method, from))
+	out, reply, err := sl.SealRequest(dst, data, sealAAD(method, from))
 	if err != nil {
-		return dst, &Error{Code: CodeInternal, Method: method, Message: err.Error(), err: err}
+		return dst, nil, &Error{Code: CodeInternal, Method: method, Message: err.Error(), err: err}
 	}
-	return out, nil
+	return out, reply, nil
 }
 
-// openRequest replaces env.Data, sealed, by what it opens to.
-func (c *common) openRequest(env *channel.Envelope, ch string) error {
+// openReply replaces data, a sealed reply, by what it opens to.
+func openReply(r *seal.Reply, env *channel.Envelope, method string) ([]byte, error) {
+	data, err := r.Open(nil, env.Data)
+	if err != nil {
+		return nil, &Error{Code: CodeUnauthenticated, Method: method, Message: fmt.Sprintf("sealed %s from %q refused: %v", env.Type, env.Meta.From, err), err: err}
+	}
+	return data, nil
+}
+
+// openRequest replaces env.Data, sealed, by what it opens to; the Reply seals the answers.
+func (c *common) openRequest(env *channel.Envelope, ch string) (*seal.Reply, error) {
 	var o *seal.Opener
 	if c.seal != nil {
 		o = c.seal.opener
 	}
 	if o == nil {
-		return &Error{Code: CodeInternal, Method: env.Method, Message: fmt.Sprintf("channel %s is sealed and the server has no opener (WithOpener)", ch)}
+		return nil, &Error{Code: CodeInternal, Method: env.Method, Message: fmt.Sprintf("channel %s is sealed and the server has no opener (WithOpener)", ch)}
 	}
-	data, err := o.Open(nil, env.Data, sealAAD(env.Method, env.Meta.From))
+	data, reply, err := o.OpenRequest(nil, env.Data, sealAAD(env.Method, env.Meta.From))
 	switch {
 	case errors.Is(err, seal.ErrMalformed):
-		return &Error{Code: CodeInvalidArgument, Method: env.Method, Message: fmt.Sprintf("channel %s is sealed: the request payload is not sealed (%v)", ch, err), err: err}
+		return nil, &Error{Code: CodeInvalidArgument, Method: env.Method, Message: fmt.Sprintf("channel %s is sealed: the request payload is not sealed (%v)", ch, err), err: err}
 	case err != nil:
-		return &Error{Code: CodeUnauthenticated, Method: env.Method, Message: fmt.Sprintf("channel %s: sealed request from %q refused: %v", ch, env.Meta.From, err), err: err}
+		return nil, &Error{Code: CodeUnauthenticated, Method: env.Method, Message: fmt.Sprintf("channel %s: sealed request from %q refused: %v", ch, env.Meta.From, err), err: err}
 	}
 	env.Data = data
-	return nil
+	return reply, nil
 }
 
 // sealKey is the published form of the server's sealing key, "" without an opener.

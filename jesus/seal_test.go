@@ -35,6 +35,16 @@ func startSealed(t *testing.T, spec string) *sealedLedger {
 		l.ran.Add(1)
 		return amount * 2, nil
 	})
+	jesus.HandleStream(s, "ledger.tail", func(ctx context.Context, n int, send func(int) error) error {
+		l.ran.Add(1)
+		for i := 0; i < n; i++ {
+			if err := send(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	jesus.HandleOneWay(s, "ledger.note", func(ctx context.Context, v int) error { l.ran.Add(1); return nil })
 	if l.bound, err = s.Listen(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +69,21 @@ func TestSealedCalls(t *testing.T) {
 				t.Fatalf("%s: sealed call: %d, %v", spec, n, err)
 			}
 		}
+		got := 0
+		for v, err := range jesus.Stream[int, int](sealCtx(t), c, "ledger.tail", 5) {
+			if err != nil || v != got {
+				t.Fatalf("%s: sealed stream item %d: %d, %v", spec, got, v, err)
+			}
+			got++
+		}
+		if got != 5 {
+			t.Fatalf("%s: %d items", spec, got)
+		}
+		data, _ := codec.NewRegistry(codec.DefaultLimits()).Pipeline(l.bound.Codec)
+		b, _ := data.Marshal(nil, 1)
+		if err := c.Do(sealCtx(t), &jesus.Request{Method: "ledger.note", Mode: jesus.ModeAck, Route: jesus.NewRoute(l.bound, ""), Codec: l.bound.Codec, Data: b}); err != nil {
+			t.Fatalf("%s: sealed Do: %v", spec, err)
+		}
 		other, _ := seal.GenerateKey()
 		wrong := jesus.NewClient("orders", jesus.WithTarget(l.bound.String()), jesus.WithSealKeys(jesus.SealTo(other.PublicKey())))
 		defer wrong.Close()
@@ -72,8 +97,8 @@ func TestSealedCalls(t *testing.T) {
 		if _, err := jesus.Call[int, int](sealCtx(t), keyless, "ledger.post", 1); jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
 			t.Fatalf("%s: no keys: %v", spec, err)
 		}
-		if n := l.ran.Load(); n != 3 {
-			t.Fatalf("%s: handler ran %d times, want 3", spec, n)
+		if n := l.ran.Load(); n != 5 {
+			t.Fatalf("%s: handlers ran %d times, want 5", spec, n)
 		}
 	}
 	s := jesus.NewServer("ledger")
@@ -104,6 +129,7 @@ func TestSealedRefusals(t *testing.T) {
 		}
 		return b
 	}
+	var lastReply []byte
 	send := func(from string, data []byte) (code, msg string) {
 		ex, err := cn.Open(sealCtx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse,
 			Method: "ledger.post", Codec: "msgpack", Meta: channel.Meta{From: from}, Data: data})
@@ -116,11 +142,15 @@ func TestSealedRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r.Type != channel.TypeError {
+			lastReply = append([]byte(nil), r.Data...)
 			return "ok", ""
 		}
 		return r.ErrCode, r.ErrMessage
 	}
-	good := sealFor("orders")
+	good, goodReply, err := sealer.SealRequest(nil, plain, []byte("ledger.post\x00orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	flipped := sealFor("orders")
 	flipped[len(flipped)-20] ^= 0x08
 	for _, c := range []struct {
@@ -142,6 +172,18 @@ func TestSealedRefusals(t *testing.T) {
 	}
 	if n := l.ran.Load(); n != 1 {
 		t.Fatalf("handler ran %d times, want 1", n)
+	}
+	// The response went back sealed, for this request's sender alone.
+	var n int
+	if err := pl.Unmarshal(lastReply, &n); err == nil && n == 42 {
+		t.Fatal("the response travelled in the clear")
+	}
+	opened, err := goodReply.Open(nil, lastReply)
+	if err != nil {
+		t.Fatalf("open the sealed response: %v", err)
+	}
+	if err := pl.Unmarshal(opened, &n); err != nil || n != 42 {
+		t.Fatalf("sealed response: %d, %v", n, err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/codec/seal"
 )
 
 // Server serves the methods of one service over one or more channels at once.
@@ -445,7 +446,7 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 	}
 	c.pl = pl
 	if l.spec.Seal { // opened before anything reads the payload
-		if err := s.o.openRequest(env, l.specName); err != nil {
+		if c.sealed, err = s.o.openRequest(env, l.specName); err != nil {
 			c.fail(err)
 			return
 		}
@@ -497,6 +498,9 @@ type call struct {
 	buf  *[]byte
 	out  channel.Envelope
 	vals *methodVals // the method's validators
+
+	sealed  *seal.Reply // on a sealed channel: seals the replies for the caller alone
+	sealBuf *[]byte
 }
 
 // release gives back what the call borrowed, once it has sent its last reply.
@@ -504,6 +508,10 @@ func (c *call) release() {
 	if c.buf != nil {
 		putBuf(c.buf, *c.buf)
 		c.buf = nil
+	}
+	if c.sealBuf != nil {
+		putBuf(c.sealBuf, *c.sealBuf)
+		c.sealBuf = nil
 	}
 }
 
@@ -597,6 +605,17 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		e := schemaFailure(schemaErr, CodeInternal, c.env.Method, "the handler's "+t.String())
 		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
 		return nil, e
+	}
+	if c.sealed != nil {
+		if c.sealBuf == nil {
+			c.sealBuf = getBuf()
+		}
+		sealed, err := c.sealed.Seal((*c.sealBuf)[:0], data)
+		*c.sealBuf = sealed[:0]
+		if err != nil {
+			return nil, Errorf(CodeInternal, "%s: seal %s: %w", c.env.Method, t, err)
+		}
+		data = sealed
 	}
 	c.out = channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
 	c.out.Meta.CorrID = c.env.Meta.CorrID

@@ -18,7 +18,7 @@ type ChannelSpec struct {
 	Serializer string `json:"serializer"`
 	Compressor string `json:"compressor,omitempty"`
 	TLS        bool   `json:"tls,omitempty"`  // the channel speaks TLS only
-	Seal       bool   `json:"seal,omitempty"` // request payloads are sealed to the service
+	Seal       bool   `json:"seal,omitempty"` // payloads are sealed end to end (codec/seal)
 }
 
 // Spec returns the compact form, e.g. "tcp+msgpack+zstd" or "unix+msgpack" when there is
