@@ -234,3 +234,18 @@ func TestSealedThroughRegistry(t *testing.T) {
 		t.Fatalf("calls a=%d b=%d: both instances should have opened theirs", calls.get("a"), calls.get("b"))
 	}
 }
+
+// TestSealedUDP: ack and noResponse over a sealed udp channel; retransmissions of the
+// same sealed datagram are the transport's duplicates, not replays the handler sees.
+func TestSealedUDP(t *testing.T) {
+	leakCheck(t)
+	l := startSealed(t, "udp+msgpack+seal://127.0.0.1:0")
+	c := jesus.NewClient("orders", jesus.WithTarget(l.bound.String()), jesus.WithSealKeys(jesus.SealTo(l.opener.PublicKey())))
+	defer c.Close()
+	for i := 0; i < 5; i++ {
+		if err := jesus.Ack(sealCtx(t), c, "ledger.note", i); err != nil {
+			t.Fatalf("sealed ack over udp: %v", err)
+		}
+	}
+	waitFor(t, "five notes", func() bool { return l.ran.Load() == 5 })
+}
