@@ -7,8 +7,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/tlsconf"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/auth"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
@@ -123,4 +126,26 @@ func Emit(ctx context.Context, set *schema.Set, cache *registry.Cache) (events.R
 	return events.Emit(ctx, bus, "order.created", OrderEvent{OrderID: "o-1", CustomerID: "c-1",
 		Total: Money{Amount: 39.9, Currency: "EUR"}, At: "2026-01-02T03:04:05Z"})
 	// res.Acked lists the services that acknowledged it, e.g. [billing audit]
+}
+
+// Secure serves a ledger with mutual TLS from PEM files (read again when they change) and
+// verified callers: a caller is the service its certificate names, and only the services
+// that desc's "allow" lists may call a method.
+func Secure(ctx context.Context, desc *schema.Descriptor, caFile, certFile, keyFile string) (*jesus.Server, error) {
+	src, err := tlsconf.Load(tlsconf.Files{CA: caFile, Cert: certFile, Key: keyFile})
+	if err != nil {
+		return nil, err
+	}
+	// One Source serves both roles: the listener (it requires client certificates that
+	// chain to the CA) and the dialer.
+	mtls := jesus.WithChannelConfig(channel.Config{TLS: src.Config()})
+	srv := jesus.NewServer("ledger", mtls, jesus.WithInterceptors(auth.Interceptor(auth.Config{
+		TrustDomain: "example.org",        // the caller is spiffe://example.org/<service>
+		Allow:       auth.AllowFrom(desc), // "allow": [...] of each method
+	})))
+	jesus.Handle(srv, "post", func(ctx context.Context, amount int) (int, error) { return amount, nil })
+	if _, err := srv.Listen(ctx, "tcp+msgpack+zstd://127.0.0.1:0"); err != nil { // bound as tcp+tls+msgpack+zstd
+		return nil, err
+	}
+	return srv, nil
 }
