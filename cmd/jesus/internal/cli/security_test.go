@@ -5,9 +5,16 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/tlsconf"
 	"github.com/jesus-go/jesus/channel/tlsconf/tlstest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/codec/seal"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/auth"
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -80,5 +87,55 @@ func TestRegistryServeTLS(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exit %d: %s", code, out.String())
+	}
+}
+
+// TestCallSecured: "jesus call" reaches a service that speaks mutual TLS, verifies its
+// callers and seals its channel, given --tls-* and --from; without them it sends nothing.
+func TestCallSecured(t *testing.T) {
+	leakCheck(t)
+	ep, reg, _ := etcd(t)
+	set, err := schema.LoadFS(fstest.MapFS{"vault.json": {Data: []byte(`{"service": "vault", "version": "1.0.0",
+  "channels": {"rpc": "tcp+tls+msgpack+seal"},
+  "methods": {"put": {"mode": "response", "channel": "rpc", "request": {"type": "string"}, "response": {"type": "string"}, "allow": ["ops"]}}}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := set.Service("vault")
+	ca := tlstest.NewCA("mesh")
+	mtls := func(service string) (tlstest.Paths, channel.Config) {
+		p, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost(service, "example.org"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := tlsconf.Load(tlsconf.Files{CA: p.CA, Cert: p.Cert, Key: p.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, channel.Config{TLS: src.Config()}
+	}
+	_, srvCfg := mtls("vault")
+	priv, _ := seal.GenerateKey()
+	opener, _ := seal.NewOpener(priv)
+	srv := jesus.NewServer("vault", jesus.WithChannelConfig(srvCfg), jesus.WithOpener(opener),
+		jesus.WithInterceptors(auth.Interceptor(auth.Config{TrustDomain: "example.org", Allow: auth.AllowFrom(d)})))
+	jesus.Handle(srv, "put", func(ctx context.Context, v string) (string, error) { return "stored " + v, nil })
+	if err := srv.ListenDescriptor(ctxT(t), d, jesus.LoopbackAddrs(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.Register(ctxT(t), reg, d); err != nil {
+		t.Fatal(err)
+	}
+	ops, _ := mtls("ops")
+	r := jesusCmd(t, "", "--etcd", ep, "call", "vault.put", `"x"`, "--tls-cacert", ops.CA, "--tls-cert", ops.Cert, "--tls-key", ops.Key, "--from", "ops")
+	r.want(t, 0, `"stored x"`)
+	r = jesusCmd(t, "", "--etcd", ep, "call", "vault.put", `"x"`, "--tls-cacert", ops.CA, "--tls-cert", ops.Cert, "--tls-key", ops.Key)
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unauthenticated") {
+		t.Fatalf("From that is not the certificate's: exit %d: %s", r.code, r.stderr)
+	}
+	r = jesusCmd(t, "", "--etcd", ep, "call", "vault.put", `"x"`)
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "requires TLS") {
+		t.Fatalf("without TLS: exit %d: %s", r.code, r.stderr)
 	}
 }
