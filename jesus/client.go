@@ -322,8 +322,8 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		return nil, nil, e
 	}
 	call.Peer = route.Spec.Addr
-	if route.Spec.TLS && c.o.cfg.TLS == nil {
-		return nil, nil, &Error{Code: CodeFailedPrecondition, Method: method, Message: fmt.Sprintf("channel %s requires TLS and this client has none (channel.Config.TLS): nothing sent in plaintext", route.Spec)}
+	if err := c.o.refusePlaintext(route, method); err != nil {
+		return nil, nil, err
 	}
 	pl, err := c.o.codecs.Pipeline(route.Spec.Codec)
 	if err != nil {
@@ -615,6 +615,9 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 
 // do sends r; call carries the meta interceptors may have changed (nil: built here).
 func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
+	if err := c.o.refusePlaintext(r.Route, r.Method); err != nil {
+		return err
+	}
 	cn, tr, err := c.conn(ctx, r.Route.Spec)
 	if err != nil {
 		e := AsError(err)

@@ -170,3 +170,18 @@ func TestServiceOfDNS(t *testing.T) {
 		t.Fatal("a certificate without a URI SAN named a service")
 	}
 }
+
+// TestPlaintextDo: Client.Do (events go through it) sends nothing in plaintext to a TLS
+// channel either.
+func TestPlaintextDo(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	ca := tlstest.NewCA("mesh")
+	for _, spec := range []string{"tcp+msgpack://127.0.0.1:0", "http+json://127.0.0.1:0"} {
+		l := startLedger(t, tlsFor(t, ca, tlstest.Localhost("ledger", domain)), spec, auth.Config{TrustDomain: domain})
+		c := client(t, "orders", channel.Config{}, l.bound)
+		err := c.Do(ctx(t), &jesus.Request{Method: "ledger.post", Mode: jesus.ModeAck, Route: jesus.NewRoute(l.bound, ""), Codec: l.bound.Codec, Data: []byte{1}})
+		if jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
+			t.Fatalf("%s: Do in plaintext to a TLS channel: %v", spec, err)
+		}
+	}
+}
