@@ -41,9 +41,14 @@ func TransportCaps(name string) (Caps, bool) {
 
 // Spec names a channel: a transport, a codec and, where known, an address.
 // Its compact form is "transport+serializer+compressor", e.g. "tcp+msgpack+zstd",
-// optionally followed by "://address" ("unix+json:///run/orders.sock").
+// optionally followed by "://address" ("unix+json:///run/orders.sock"). "+tls" right
+// after the transport ("tcp+tls+msgpack+zstd") says the channel speaks TLS only, and
+// "+seal" after the codec ("tcp+msgpack+zstd+seal") that payloads are sealed
+// to the receiving service (package codec/seal).
 type Spec struct {
 	Transport string // tcp, unix, http, udp
+	TLS       bool   // the channel speaks TLS only (tcp, unix, http); a client refuses it plaintext
+	Seal      bool   // payloads are sealed end to end ("+seal" after the codec): requests to the receiver, replies back to the caller
 	Codec     string // "serializer+compressor" or "serializer"; checked by package codec
 	Addr      string // host:port, or a socket path for unix; may be empty
 }
@@ -63,6 +68,17 @@ func ParseSpec(s string) (Spec, error) {
 	sp.Transport = parts[0]
 	if !knownTransport(sp.Transport) {
 		return sp, fmt.Errorf("channel: spec %q: unknown transport %q (want one of %s)", s, sp.Transport, strings.Join(TransportNames(), ", "))
+	}
+	if len(parts) > 1 && parts[1] == "tls" {
+		if sp.Transport == "udp" {
+			return sp, fmt.Errorf("channel: spec %q: udp has no TLS; use tcp, unix or http", s)
+		}
+		sp.TLS = true
+		parts = append(parts[:1:1], parts[2:]...)
+	}
+	if n := len(parts); n > 1 && parts[n-1] == "seal" {
+		sp.Seal = true
+		parts = parts[:n-1]
 	}
 	switch len(parts) {
 	case 1:
@@ -91,10 +107,17 @@ func (s Spec) String() string {
 
 // Name is the compact form without the address, e.g. "tcp+msgpack+zstd".
 func (s Spec) Name() string {
-	if s.Codec == "" {
-		return s.Transport
+	t := s.Transport
+	if s.TLS {
+		t += "+tls"
 	}
-	return s.Transport + "+" + s.Codec
+	if s.Codec != "" {
+		t += "+" + s.Codec
+	}
+	if s.Seal {
+		t += "+seal"
+	}
+	return t
 }
 
 func knownTransport(t string) bool {

@@ -95,3 +95,35 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSpecTLS(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp+tls+msgpack+zstd://127.0.0.1:1": "tcp+tls+msgpack+zstd://127.0.0.1:1",
+		"http+tls":                           "http+tls+json",
+		"unix+tls+json:///s.sock":            "unix+tls+json:///s.sock",
+	} {
+		sp, err := channel.ParseSpec(in)
+		if err != nil || !sp.TLS || sp.String() != want {
+			t.Errorf("ParseSpec(%q) = %+v, %v; want TLS and %q", in, sp, err, want)
+		}
+	}
+	if _, err := channel.ParseSpec("udp+tls+json"); err == nil {
+		t.Error("udp+tls accepted")
+	}
+	if sp, _ := channel.ParseSpec("tcp+msgpack"); sp.TLS {
+		t.Error("tcp+msgpack says TLS")
+	}
+}
+
+func TestParseSpecSeal(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp+msgpack+zstd+seal://127.0.0.1:1": "tcp+msgpack+zstd+seal://127.0.0.1:1",
+		"tcp+tls+msgpack+seal":                "tcp+tls+msgpack+seal",
+		"http+seal":                           "http+json+seal",
+	} {
+		sp, err := channel.ParseSpec(in)
+		if err != nil || !sp.Seal || sp.String() != want || strings.Contains(sp.Codec, "seal") {
+			t.Errorf("ParseSpec(%q) = %+v, %v; want Seal and %q", in, sp, err, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,6 +206,12 @@ type Config struct {
 	MaxDatagram   int           // udp payload bytes (1400, under common MTUs; max 65507)
 	RetryInterval time.Duration // udp ack mode: first retransmission delay, doubling (50 ms)
 	DedupWindow   time.Duration // udp: how long a receiver remembers an exchange for duplicate suppression (1 min)
+
+	// TLS, when set, makes tcp, unix and http speak TLS: Listen uses it as the server
+	// config and Dial as the client config (an empty ServerName becomes the host of the
+	// address). Package channel/tlsconf builds one for both roles from files and reloads
+	// it. nil: plaintext. udp ignores it.
+	TLS *tls.Config
 
 	Logger *slog.Logger // nil: discard
 }

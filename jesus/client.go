@@ -11,6 +11,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/codec/seal"
 )
 
 // Client calls methods of other services. It is safe for concurrent use; connections are
@@ -245,6 +246,7 @@ type outgoing struct {
 	// share it).
 	val   Validator
 	valOK bool
+	reply *seal.Reply // a sealed request's: opens the replies
 }
 
 // open validates, encodes and sends the request of call, and returns the exchange (nil
@@ -281,6 +283,9 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		return nil, nil, AsError(err).InMethod(method)
 	}
 	call.Peer = route.Spec.Addr
+	if err := c.o.refusePlaintext(route, method); err != nil {
+		return nil, nil, err
+	}
 	pl, err := c.o.codecs.Pipeline(route.Spec.Codec)
 	if err != nil {
 		return nil, nil, &Error{Code: CodeInvalidArgument, Method: method, Message: err.Error(), err: err}
@@ -300,6 +305,16 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	}
 	if schemaErr != nil {
 		return nil, nil, schemaFailure(schemaErr, CodeInvalidArgument, method, "request")
+	}
+	var reply *seal.Reply
+	if route.Spec.Seal {
+		sp := getBuf()
+		sealed, r, err := c.o.sealRequest(*sp, route, method, call.Meta.From, data)
+		defer putBuf(sp, sealed)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, reply = sealed, r
 	}
 	// Open keeps nothing of the envelope once it returns: it is reused.
 	env := envelopes.Get().(*channel.Envelope)
@@ -328,7 +343,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if ex == nil {
 		return nil, nil, nil
 	}
-	return ex, &outgoing{method: method, route: route, pl: pl}, nil
+	return ex, &outgoing{method: method, route: route, pl: pl, reply: reply}, nil
 }
 
 func checkCaps(caps channel.Caps, mode Mode, sp channel.Spec) error {
@@ -397,7 +412,14 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 	if !out.valOK {
 		out.val, out.valOK = validatorOf(c.o.validation, partResponse, out.method), true
 	}
-	codecErr, schemaErr := decodeChecked(pl, out.val, env.Data, v)
+	data := env.Data
+	if out.reply != nil {
+		var err error
+		if data, err = openReply(out.reply, env, out.method); err != nil {
+			return err
+		}
+	}
+	codecErr, schemaErr := decodeChecked(pl, out.val, data, v)
 	if codecErr != nil {
 		return &Error{Code: CodeInternal, Method: out.method, Message: fmt.Sprintf("decode %s from %s (%s): %v", env.Type, out.route.Spec.String(), pl.Name(), codecErr), err: codecErr}
 	}

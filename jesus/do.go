@@ -41,6 +41,9 @@ func (c *Client) Do(ctx context.Context, r *Request) error {
 
 // do sends r; call carries the meta interceptors may have changed (nil: built here).
 func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
+	if err := c.o.refusePlaintext(r.Route, r.Method); err != nil {
+		return err
+	}
 	cn, tr, err := c.conn(ctx, r.Route.Spec)
 	if err != nil {
 		return AsError(err).InMethod(r.Method)
@@ -70,6 +73,15 @@ func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 		if env.Timeout = time.Until(dl); env.Timeout <= 0 {
 			return &Error{Code: CodeDeadlineExceeded, Method: r.Method, Message: "deadline passed before sending"}
 		}
+	}
+	if r.Route.Spec.Seal {
+		sp := getBuf()
+		sealed, _, err := c.o.sealRequest(*sp, r.Route, r.Method, env.Meta.From, r.Data)
+		defer putBuf(sp, sealed)
+		if err != nil {
+			return err
+		}
+		env.Data = sealed // ack and noResponse: no reply payload to open
 	}
 	env.Meta.ReqOut = env.Meta.ReqIn // built and sent in the same breath: one clock read
 	ex, err := cn.Open(ctx, env)

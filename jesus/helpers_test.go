@@ -97,3 +97,9 @@ func waitStable(t *testing.T, n *atomic.Int64) {
 		}
 	}
 }
+
+// waitFor waits until cond holds (channeltest.Eventually): a counter has nothing to wait on.
+func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	return channeltest.Eventually(t, 15*time.Second, what, cond)
+}

@@ -28,6 +28,7 @@ type common struct {
 	logger     *slog.Logger
 	validation Validation
 	intercept  []Interceptor
+	seal       *sealing // nil: no sealed channels
 }
 
 func (c *common) fill() {

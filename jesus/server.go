@@ -11,6 +11,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/codec/seal"
 )
 
 // Server serves the methods of one service over one or more channels at once.
@@ -192,6 +193,13 @@ func (s *Server) Listen(ctx context.Context, spec string) (channel.Spec, error) 
 	if sp.Addr == "" {
 		return sp, Errorf(CodeInvalidArgument, "channel %s: no address to listen on", spec)
 	}
+	if sp.TLS && s.o.cfg.TLS == nil {
+		return sp, Errorf(CodeFailedPrecondition, "channel %s declares TLS but server %s has no TLS config (channel.Config.TLS)", spec, s.name)
+	}
+	sp.TLS = sp.TLS || s.o.cfg.TLS != nil && sp.Transport != "udp" // the bound spec says what the listener speaks
+	if sp.Seal && (s.o.seal == nil || s.o.seal.opener == nil) {
+		return sp, Errorf(CodeFailedPrecondition, "channel %s is sealed but server %s has no opener (WithOpener)", spec, s.name)
+	}
 	return s.listen(ctx, tr, sp)
 }
 
@@ -365,6 +373,12 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 		return
 	}
 	c.pl = pl
+	if l.spec.Seal { // opened before anything reads the payload
+		if c.sealed, err = s.o.openRequest(env, l.specName); err != nil {
+			c.fail(err)
+			return
+		}
+	}
 	c.vals = m.validators(s.o.validation)
 	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
 	c.msg.Meta.Channel = l.specName
@@ -415,6 +429,9 @@ type call struct {
 	buf  *[]byte
 	out  channel.Envelope
 	vals *methodVals // the method's validators
+
+	sealed  *seal.Reply // on a sealed channel: seals the replies for the caller alone
+	sealBuf *[]byte
 }
 
 // release gives back what the call borrowed, once it has sent its last reply.
@@ -426,6 +443,10 @@ func (c *call) release() {
 	if c.held > 0 {
 		c.budget.Release(c.held)
 		c.held = 0
+	}
+	if c.sealBuf != nil {
+		putBuf(c.sealBuf, *c.sealBuf)
+		c.sealBuf = nil
 	}
 }
 
@@ -554,6 +575,17 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		e := schemaFailure(schemaErr, CodeInternal, c.env.Method, "the handler's "+t.String())
 		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
 		return nil, e
+	}
+	if c.sealed != nil {
+		if c.sealBuf == nil {
+			c.sealBuf = getBuf()
+		}
+		sealed, err := c.sealed.Seal((*c.sealBuf)[:0], data)
+		*c.sealBuf = sealed[:0]
+		if err != nil {
+			return nil, Errorf(CodeInternal, "%s: seal %s: %w", c.env.Method, t, err)
+		}
+		data = sealed
 	}
 	c.out = channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
 	c.out.Meta.CorrID = c.env.Meta.CorrID

@@ -17,14 +17,23 @@ type ChannelSpec struct {
 	Transport  string `json:"transport"`
 	Serializer string `json:"serializer"`
 	Compressor string `json:"compressor,omitempty"`
+	TLS        bool   `json:"tls,omitempty"`  // the channel speaks TLS only
+	Seal       bool   `json:"seal,omitempty"` // payloads are sealed end to end (codec/seal)
 }
 
 // Spec returns the compact form, e.g. "tcp+msgpack+zstd" or "unix+msgpack" when there is
 // no compressor.
 func (c ChannelSpec) Spec() string {
-	s := c.Transport + "+" + c.Serializer
+	s := c.Transport
+	if c.TLS {
+		s += "+tls"
+	}
+	s += "+" + c.Serializer
 	if c.Compressor != "" && c.Compressor != "none" {
 		s += "+" + c.Compressor
+	}
+	if c.Seal {
+		s += "+seal"
 	}
 	return s
 }
@@ -49,7 +58,7 @@ func (c *ChannelSpec) UnmarshalJSON(b []byte) error {
 		if sp.Addr != "" {
 			return fmt.Errorf("schema: channel %q: a descriptor names a channel kind, not an address", s)
 		}
-		*c = ChannelSpec{Transport: sp.Transport}
+		*c = ChannelSpec{Transport: sp.Transport, TLS: sp.TLS, Seal: sp.Seal}
 		c.Serializer, c.Compressor, _ = cutPlus(sp.Codec)
 		return nil
 	}
@@ -84,6 +93,9 @@ type Method struct {
 	Channel  string
 	Request  json.RawMessage
 	Response json.RawMessage
+	// Allow names the services that may call the method; empty: any caller. A server
+	// with verified callers (package jesus/auth) enforces it.
+	Allow []string
 }
 
 // Event is an event the service emits.

@@ -335,6 +335,7 @@ type rawDescriptor struct {
 		Channel  string          `json:"channel"`
 		Request  json.RawMessage `json:"request"`
 		Response json.RawMessage `json:"response"`
+		Allow    []string        `json:"allow"`
 	} `json:"methods"`
 	Events map[string]struct {
 		Mode    string          `json:"mode"`
@@ -424,7 +425,7 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 				bad(ptr, "%s mode over %s channel %q; use tcp, unix or http", m.Mode, spec.Transport, m.Channel)
 			}
 		}
-		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response}
+		d.Methods[n] = Method{Mode: mode, Channel: m.Channel, Request: m.Request, Response: m.Response, Allow: m.Allow}
 	}
 	for _, n := range sortedKeys(rd.Events) {
 		e := rd.Events[n]

@@ -3,6 +3,7 @@ package framed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ type client struct {
 	t    *transport
 	addr string
 	cfg  channel.Config
+	tls  *tls.Config // cfg.TLS with the server name filled in; nil for plaintext
 
 	next   atomic.Uint32
 	slots  []slot
@@ -177,6 +179,11 @@ func (c *client) dial(ctx context.Context) (*cliConn, error) {
 		dl = cdl
 	}
 	nc.SetDeadline(dl)
+	if c.tls != nil {
+		if nc, err = handshake(ctx, nc, c.tls); err != nil {
+			return nil, fmt.Errorf("framed: TLS handshake with %s %s: %w", c.t.name, c.addr, err)
+		}
+	}
 	br := bufio.NewReaderSize(nc, 32<<10)
 	if _, err := nc.Write(preface(flagOneWay)); err != nil {
 		nc.Close()
@@ -190,6 +197,10 @@ func (c *client) dial(ctx context.Context) (*cliConn, error) {
 	if err := checkPreface(p[:]); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%w (%s)", err, c.addr)
+	}
+	if err := earlyRefusal(br, p[5], c.addr); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
 	cc := &cliConn{c: c, l: newLink(nc, &c.cfg, c.t.where), xs: make(map[uint64]*exchange)}

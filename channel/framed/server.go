@@ -3,6 +3,7 @@ package framed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/jesus-go/jesus/channel/internal/workerpool"
@@ -267,6 +268,7 @@ type srvConn struct {
 	cancel context.CancelFunc
 	xs     map[uint64]*srvExchange
 	peer   string
+	tls    bool // the connection is a *tls.Conn; set before the first request
 
 	owMu sync.Mutex
 	ow   oneWayIn
@@ -353,6 +355,7 @@ func (sc *srvConn) run(nc net.Conn) {
 	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
 	var p [prefaceLen]byte
 	if _, err := io.ReadFull(br, p[:]); err != nil {
+		refusePlaintext(err) // a TLS listener tells a plaintext jesus client why it goes
 		nc.Close()
 		sc.forget()
 		return
@@ -387,6 +390,11 @@ func (sc *srvConn) run(nc net.Conn) {
 		sc.peer = ls.t.name + ":" + ls.Addr()
 	}
 	sc.ctx, sc.cancel = context.WithCancel(channel.WithBudget(ls.base, ls.budget))
+	if tc, ok := nc.(*tls.Conn); ok {
+		sc.tls = true
+		cs := tc.ConnectionState()
+		sc.ctx = channel.WithPeerTLS(sc.ctx, &cs)
+	}
 	lk := newLink(nc, &ls.cfg, ls.t.where)
 	lk.budget = ls.budget
 	lk.onClose = func(error) { sc.cancel() }
@@ -493,8 +501,10 @@ func (sc *srvConn) request(in *inbound) error {
 		x.creditCh = make(chan struct{}, 1) // only streams wait for credit
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
-	// Alone on the connection, with nothing more read yet: run it here.
-	inline := mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
+	// Alone on the connection, with nothing more read yet: run it here. Not over TLS,
+	// where Buffered cannot see the records tls.Conn holds undelivered: a request run
+	// here would stall the ones behind it until the watchdog hands reading off.
+	inline := !sc.tls && mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
 	sc.xs[id] = x
 	sc.mu.Unlock()
 	ls.handlers.Add(1)

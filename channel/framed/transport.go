@@ -2,6 +2,7 @@ package framed
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 
@@ -50,7 +51,7 @@ func (t *transport) Dial(ctx context.Context, addr string, cfg channel.Config) (
 	if err := t.checkAddr(addr); err != nil {
 		return nil, err
 	}
-	return &client{t: t, addr: addr, cfg: cfg, slots: make([]slot, cfg.PoolSize)}, nil
+	return &client{t: t, addr: addr, cfg: cfg, slots: make([]slot, cfg.PoolSize), tls: clientTLS(t.name, addr, cfg.TLS)}, nil
 }
 
 // Listen binds addr; Serve starts accepting.
@@ -71,6 +72,9 @@ func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config)
 	nl, err := lc.Listen(ctx, t.name, addr)
 	if err != nil {
 		return nil, fmt.Errorf("framed: listen %s %s: %w", t.name, addr, err)
+	}
+	if cfg.TLS != nil {
+		nl = tls.NewListener(nl, cfg.TLS)
 	}
 	return newListener(t, nl, cfg), nil
 }

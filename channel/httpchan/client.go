@@ -2,6 +2,7 @@ package httpchan
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,8 +42,9 @@ type conn struct {
 	// The client's own path for response, ack and noResponse calls over http (wire.go).
 	wire     bool
 	dialer   *net.Dialer
-	dialAddr string // host:port
-	basePath string // the escaped path prefix, no trailing slash
+	wireTLS  *tls.Config // the client TLS config of wire connections; nil for plaintext
+	dialAddr string      // host:port
+	basePath string      // the escaped path prefix, no trailing slash
 	pool     wirePool
 
 	oneWay oneWayCounts
@@ -107,9 +109,10 @@ func dial(addr string, cfg channel.Config) (*conn, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
-	c := &conn{cfg: cfg, base: u.String(), baseURL: u, tr: tr, wire: u.Scheme == "http", dialer: d, dialAddr: u.Host, basePath: u.EscapedPath()}
+	wireTLS := withTLS(tr, u, cfg.TLS)
+	c := &conn{cfg: cfg, base: u.String(), baseURL: u, tr: tr, wire: u.Scheme == "http" || wireTLS != nil, wireTLS: wireTLS, dialer: d, dialAddr: u.Host, basePath: u.EscapedPath()}
 	if u.Port() == "" {
-		c.dialAddr = net.JoinHostPort(u.Hostname(), "80")
+		c.dialAddr = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil

@@ -2,6 +2,7 @@ package httpchan
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,7 +58,10 @@ func listen(ctx context.Context, addr string, cfg channel.Config) (*listener, er
 	}
 	l := &listener{cfg: cfg, log: cfg.Logger, addr: ln.Addr().String(), budget: channel.BudgetOf(cfg)}
 	ll := &limitListener{Listener: ln, max: int64(cfg.MaxConns), budget: l.budget, log: cfg.Logger.Warn}
-	l.ln = ll
+	l.ln = ll // connections over the limit are closed before any handshake
+	if cfg.TLS != nil {
+		l.ln = tls.NewListener(ll, cfg.TLS)
+	}
 	l.base, l.cancel = context.WithCancel(channel.WithBudget(context.Background(), l.budget))
 	l.srv = &http.Server{
 		Handler:           l,
@@ -199,7 +203,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call.rc = *http.NewResponseController(w)
 	rc := &call.rc
 	rw := &call.rw
-	rw.l, rw.w, rw.rc, rw.mode, rw.peer = l, w, rc, env.Mode, r.RemoteAddr
+	rw.l, rw.w, rw.rc, rw.mode, rw.peer, rw.tls = l, w, rc, env.Mode, r.RemoteAddr, r.TLS
 	if env.Timeout > 0 {
 		rw.deadline, rw.timeout, rw.method = channel.ReplyDeadline(received, env.Timeout), env.Timeout, env.Method
 	}
@@ -324,6 +328,9 @@ func (l *listener) run(ctx context.Context, h channel.Handler, env *channel.Enve
 			}
 		}
 	}()
+	if rw.tls != nil {
+		ctx = channel.WithPeerTLS(ctx, rw.tls)
+	}
 	h.ServeExchange(ctx, env, rw)
 }
 
@@ -345,6 +352,7 @@ type replyWriter struct {
 	rc   *http.ResponseController
 	mode channel.Mode
 	peer string
+	tls  *tls.ConnectionState // the caller's, over TLS; handed to the handler in its ctx
 
 	mu       sync.Mutex
 	state    uint8 // stateIdle, stateStreaming, stateDone

@@ -34,11 +34,11 @@ func (transport) Dial(ctx context.Context, addr string, cfg channel.Config) (cha
 }
 
 // Listen binds addr, "host:port" or "http://host:port" ("127.0.0.1:0" picks a free port).
-// The listener serves plain HTTP/1.1; put TLS in front of it where needed.
+// The listener serves HTTP/1.1, over TLS when cfg.TLS is set ("https://" addresses too).
 func (transport) Listen(ctx context.Context, addr string, cfg channel.Config) (channel.Listener, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return listen(ctx, strings.TrimPrefix(addr, "http://"), cfg)
+	return listen(ctx, strings.TrimPrefix(strings.TrimPrefix(addr, "http://"), "https://"), cfg)
 }

@@ -119,8 +119,19 @@ func (c *conn) get(ctx context.Context) (*wireConn, error) {
 		p.signal()
 		return nil, err
 	}
+	raw := nc
+	if c.wireTLS != nil {
+		if nc, err = handshake(ctx, nc, c.wireTLS, c.cfg.DialTimeout); err != nil {
+			<-p.open
+			p.signal()
+			return nil, err
+		}
+	}
 	w := &wireConn{nc: nc, br: bufio.NewReaderSize(nc, wireReadBuffer), buf: make([]byte, 0, 1024)}
-	w.init(nc)
+	// Peek at the socket under TLS: what a TLS 1.3 server sends unasked (session
+	// tickets) comes before the first reply and is read with it, so bytes on an idle
+	// connection still mean an alert or a close.
+	w.init(raw)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -34,7 +34,7 @@ func Register(ctx context.Context, s *jesus.Server, reg *registry.Registry, d *s
 	if len(eps) == 0 {
 		return nil, jesus.Errorf(jesus.CodeFailedPrecondition, "%s listens on no named channel; use ListenChannel or ListenDescriptor first", s.Name())
 	}
-	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now()}
+	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now(), SealKey: s.SealKey()}
 	g, err := reg.Register(ctx, inst)
 	if err != nil {
 		return nil, jesus.Errorf(jesus.CodeUnavailable, "register %s: %w", d.ID(), err)

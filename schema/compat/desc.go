@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -193,6 +194,9 @@ func (k *Checker) call(caller *schema.Descriptor, callKey string, receiver *sche
 		}
 		if _, ok := receiver.Channels[m.Channel]; !ok {
 			return fail("channel", fmt.Sprintf("%s offers method %q on channel %q, which it does not declare", receiver.ID(), method, m.Channel))
+		}
+		if len(m.Allow) > 0 && !slices.Contains(m.Allow, caller.Service) {
+			return fail("allow", fmt.Sprintf("%s allows %q to be called by %s only; %s is not allowed", receiver.ID(), method, strings.Join(m.Allow, ", "), caller.Service))
 		}
 		if err := firstErr(cl, rl); err != nil {
 			return []Item{unloaded(base, "request", err)}

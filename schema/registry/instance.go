@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +23,9 @@ type Instance struct {
 	Version   string            `json:"version"`   // descriptor version the instance serves
 	Endpoints map[string]string `json:"endpoints"` // channel name -> "spec://address", e.g. "tcp+msgpack+zstd://127.0.0.1:4101"
 	StartedAt time.Time         `json:"startedAt"` // RFC 3339 with nanoseconds
+	// SealKey is the X25519 public key callers seal requests to on the instance's sealed
+	// ("+seal") channels: 32 bytes in base64url without padding (43 characters).
+	SealKey string `json:"sealKey,omitempty"`
 }
 
 // Endpoint returns the instance's address for the named channel.
@@ -41,6 +45,9 @@ func (in Instance) Validate() error {
 	}
 	if err := checkVersion(in.Version); err != nil {
 		return fmt.Errorf("instance %s: %w", in.ID, err)
+	}
+	if in.SealKey != "" && !validSealKey(in.SealKey) {
+		return fmt.Errorf("%w: instance %s: sealKey %q: want 43 characters of base64url (32 bytes)", ErrInvalid, in.ID, in.SealKey)
 	}
 	if len(in.Endpoints) > maxEndpoints {
 		return fmt.Errorf("%w: instance %s: %d endpoints, at most %d", ErrInvalid, in.ID, len(in.Endpoints), maxEndpoints)
@@ -79,4 +86,11 @@ func ParseInstance(data []byte) (Instance, error) {
 		return Instance{}, err
 	}
 	return in, nil
+}
+
+// validSealKey checks the published form of an X25519 key: 43 base64url characters
+// whose last one carries no bits beyond the 256.
+func validSealKey(k string) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(k)
+	return err == nil && len(b) == 32
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,12 @@ type Config struct {
 	// Logger receives warnings (lost leases, broken watches, skipped bad records)
 	// and the etcd client's own log lines. Nil: nothing is logged.
 	Logger *slog.Logger
+	// TLS is the client TLS config towards etcd ("https://" endpoints): the CA that
+	// signed etcd's certificate, and a client certificate where etcd requires one.
+	// TLSFiles builds it from PEM files. Nil: plaintext.
+	TLS *tls.Config
+	// Username and Password authenticate to an etcd with auth enabled. Empty: none.
+	Username, Password string
 }
 
 func (c *Config) setDefaults() error {
@@ -116,20 +123,23 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 		DialKeepAliveTime:    5 * time.Second,
 		DialKeepAliveTimeout: 2 * time.Second,
 		Logger:               zaplog.New(cfg.Logger),
+		TLS:                  cfg.TLS,
+		Username:             cfg.Username,
+		Password:             cfg.Password,
 		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
 			MinConnectTimeout: cfg.DialTimeout,
 		})},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("registry: etcd client for %v: %w", cfg.Endpoints, err)
+		return nil, fmt.Errorf("registry: etcd client for %v%s: %w", cfg.Endpoints, cfg.securityHint(), err)
 	}
 	r := &Registry{cfg: cfg, cli: cli, log: log, owned: map[closer]struct{}{}}
 	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
 	if _, err := cli.Get(pctx, cfg.Prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
 		cli.Close()
-		return nil, &opError{op: fmt.Sprintf("open %v (dial timeout %s)", cfg.Endpoints, cfg.DialTimeout), err: err, unavailable: true}
+		return nil, &opError{op: fmt.Sprintf("open %v (dial timeout %s%s)", cfg.Endpoints, cfg.DialTimeout, cfg.securityHint()), err: err, unavailable: true}
 	}
 	return r, nil
 }

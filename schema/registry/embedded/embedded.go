@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"google.golang.org/grpc"
 
@@ -33,6 +34,16 @@ type Config struct {
 	ClientAddr, PeerAddr string
 	// Logger receives etcd's own log lines. Nil: etcd logs nothing.
 	Logger *slog.Logger
+	// TLS, when set, makes etcd serve its clients over TLS (https:// endpoints).
+	TLS *TLSFiles
+}
+
+// TLSFiles names the PEM files of an embedded etcd that serves TLS to its clients.
+type TLSFiles struct {
+	CertFile, KeyFile string // etcd's certificate (with an IP SAN for the loopback address) and key
+	// CAFile, when set, is the CA that client certificates must chain to: etcd then
+	// requires one (mutual TLS).
+	CAFile string
 }
 
 // lockFile, inside the data directory, is held by the process running etcd there.
@@ -143,7 +154,7 @@ func (e *Server) start(ctx context.Context) error {
 			lock.Close()
 		}
 	}()
-	cu := url.URL{Scheme: "http", Host: e.clientAddr}
+	cu := url.URL{Scheme: e.scheme(), Host: e.clientAddr}
 	pu := url.URL{Scheme: "http", Host: e.peerAddr}
 	c := embed.NewConfig()
 	c.Name = "jesus"
@@ -153,6 +164,9 @@ func (e *Server) start(ctx context.Context) error {
 	c.ListenPeerUrls = []url.URL{pu}
 	c.AdvertisePeerUrls = []url.URL{pu}
 	c.InitialCluster = c.InitialClusterFromName(c.Name)
+	if t := e.cfg.TLS; t != nil {
+		c.ClientTLSInfo = transport.TLSInfo{CertFile: t.CertFile, KeyFile: t.KeyFile, TrustedCAFile: t.CAFile, ClientCertAuth: t.CAFile != ""}
+	}
 	c.ListenMetricsUrls = nil
 	c.Logger = "zap"
 	c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zaplog.New(e.cfg.Logger))
@@ -207,7 +221,14 @@ func (s stoppableStream) Context() context.Context { return s.ctx }
 // Endpoints returns the client URLs, e.g. ["http://127.0.0.1:2379"]. They stay the
 // same across Stop and Restart.
 func (e *Server) Endpoints() []string {
-	return []string{"http://" + e.clientAddr}
+	return []string{e.scheme() + "://" + e.clientAddr}
+}
+
+func (e *Server) scheme() string {
+	if e.cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // Stop stops etcd, keeping its data directory and ports for Restart.

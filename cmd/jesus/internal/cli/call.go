@@ -85,6 +85,7 @@ func callErr(err error) error {
 func newCallCmd(g *globals) *cobra.Command {
 	var modeFlag, chName string
 	var timeout time.Duration
+	var sec callerTLS
 	cmd := &cobra.Command{
 		Use:   "call SERVICE.METHOD [JSON]",
 		Short: "Call a method of a live service",
@@ -166,7 +167,11 @@ Examples:
 			if chName != "" {
 				res = disc.OnChannel(chName)
 			}
-			cl := jesus.NewClient(cliService, jesus.WithResolver(res), jesus.WithValidation(disc))
+			opts, from, err := sec.options(disc)
+			if err != nil {
+				return err
+			}
+			cl := jesus.NewClient(from, append(opts, jesus.WithResolver(res), jesus.WithValidation(disc))...)
 			defer cl.Close()
 			start := time.Now()
 			switch mode {
@@ -206,5 +211,6 @@ Examples:
 	cmd.Flags().StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
 	cmd.Flags().StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole call, including reaching etcd (0: none, e.g. for a long stream)")
+	sec.bind(cmd)
 	return cmd
 }

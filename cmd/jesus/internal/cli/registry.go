@@ -26,6 +26,9 @@ type globals struct {
 	etcd        string
 	dataDir     string
 	dialTimeout time.Duration
+
+	// etcd security, as etcdctl spells it
+	caCert, cert, key, user string
 }
 
 func (g *globals) bind(root *cobra.Command) {
@@ -33,6 +36,33 @@ func (g *globals) bind(root *cobra.Command) {
 	f.StringVar(&g.etcd, "etcd", "", "etcd endpoints, comma separated (default $JESUS_ETCD; none: embedded etcd in --data-dir)")
 	f.StringVar(&g.dataDir, "data-dir", "", "data directory of the embedded etcd (default $JESUS_DATA, else "+defaultDataDirHelp+")")
 	f.DurationVar(&g.dialTimeout, "dial-timeout", registry.DefaultDialTimeout, "how long etcd has to answer before a command gives up")
+	f.StringVar(&g.caCert, "cacert", "", "CA bundle (PEM) that signed etcd's certificate, for https endpoints")
+	f.StringVar(&g.cert, "cert", "", "client certificate (PEM) for an etcd that requires one")
+	f.StringVar(&g.key, "key", "", "key (PEM) of --cert")
+	f.StringVar(&g.user, "user", "", "etcd user as name:password (default $JESUS_ETCD_USER)")
+}
+
+// security fills the TLS and auth fields of cfg from the flags.
+func (g *globals) security(cfg *registry.Config) error {
+	if g.caCert != "" || g.cert != "" || g.key != "" {
+		t, err := registry.TLSFiles(g.caCert, g.cert, g.key)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		cfg.TLS = t
+	}
+	u := g.user
+	if u == "" {
+		u = g.env.getenv("JESUS_ETCD_USER")
+	}
+	if u != "" {
+		name, pw, ok := strings.Cut(u, ":")
+		if !ok || name == "" {
+			return usagef("--user wants name:password")
+		}
+		cfg.Username, cfg.Password = name, pw
+	}
+	return nil
 }
 
 func (g *globals) endpoints() []string {
@@ -86,6 +116,9 @@ func (c *conn) Close() {
 func (g *globals) open(ctx context.Context) (*conn, error) {
 	cfg := registry.Config{DialTimeout: g.dialTimeout, CallTimeout: g.dialTimeout}
 	if eps := g.endpoints(); len(eps) > 0 {
+		if err := g.security(&cfg); err != nil {
+			return nil, err
+		}
 		cfg.Endpoints = eps
 		reg, err := registry.Open(ctx, cfg)
 		if err != nil {
@@ -102,6 +135,9 @@ func (g *globals) open(ctx context.Context) (*conn, error) {
 			c := cfg
 			c.Endpoints = []string{ep}
 			c.DialTimeout = min(g.dialTimeout, time.Second)
+			if err := g.security(&c); err != nil { // a serve with --tls-cert wants --cacert and maybe --cert/--key
+				return nil, err
+			}
 			if reg, err := registry.Open(ctx, c); err == nil {
 				return &conn{reg: reg, where: "etcd " + ep + " (jesus registry serve, " + dir + ")"}, nil
 			}
@@ -153,6 +189,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	var listen, peer string
+	var serveTLS embedded.TLSFiles
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run an embedded etcd on loopback until interrupted",
@@ -161,7 +198,9 @@ func newRegistryCmd(g *globals) *cobra.Command {
 client URL and writes it to <data-dir>/endpoint, so that other jesus commands on the same
 data directory use this etcd; it stops on SIGINT or SIGTERM (removing that file).
 
-Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
+Other programs reach it with --etcd URL or JESUS_ETCD=URL. With --tls-cert and --tls-key
+it serves https; with --tls-cacert too it requires client certificates (give other
+commands --cacert, --cert and --key).`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			dir, err := g.dir()
@@ -171,7 +210,14 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 			ctx := c.Context()
 			sctx, cancel := context.WithTimeout(ctx, g.dialTimeout+10*time.Second)
 			defer cancel()
-			emb, err := embedded.Start(sctx, embedded.Config{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer})
+			ecfg := embedded.Config{Dir: filepath.Join(dir, "etcd"), ClientAddr: listen, PeerAddr: peer}
+			if serveTLS.CertFile != "" || serveTLS.KeyFile != "" || serveTLS.CAFile != "" {
+				if serveTLS.CertFile == "" || serveTLS.KeyFile == "" {
+					return usagef("registry serve: --tls-cert and --tls-key go together")
+				}
+				ecfg.TLS = &serveTLS
+			}
+			emb, err := embedded.Start(sctx, ecfg)
 			if err != nil {
 				return withCode(ExitUnavailable, fmt.Errorf("registry serve: cannot start etcd in %s: %w", dir, err))
 			}
@@ -190,6 +236,9 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 	}
 	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (loopback only; port 0 picks a free one)")
 	serve.Flags().StringVar(&peer, "peer", "127.0.0.1:0", "peer address (loopback only)")
+	serve.Flags().StringVar(&serveTLS.CertFile, "tls-cert", "", "serve clients over TLS with this certificate (PEM)")
+	serve.Flags().StringVar(&serveTLS.KeyFile, "tls-key", "", "key (PEM) of --tls-cert")
+	serve.Flags().StringVar(&serveTLS.CAFile, "tls-cacert", "", "require client certificates that chain to this CA (PEM)")
 	cmd.AddCommand(serve)
 	return cmd
 }

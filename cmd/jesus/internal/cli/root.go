@@ -122,7 +122,8 @@ and runs a demo of the whole thing on an embedded etcd.
 Registry: --etcd (or JESUS_ETCD) names etcd endpoints, comma separated. Without them
 a command uses the etcd of a running "jesus registry serve" on the data directory
 (--data-dir, JESUS_DATA, default ` + defaultDataDirHelp + `), or starts an
-embedded etcd in that directory for the duration of the command.
+embedded etcd in that directory for the duration of the command. For an etcd with
+TLS or auth, --cacert, --cert, --key and --user name:password work as with etcdctl.
 
 ` + exitCodesHelp,
 		SilenceUsage:  true,

@@ -7,8 +7,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/tlsconf"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/auth"
 	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/jesus/journal"
 	"github.com/jesus-go/jesus/schema"
@@ -136,4 +139,26 @@ func Durable(path string) (*jesus.Server, *journal.Journal, error) {
 		return nil, nil, err
 	}
 	return jesus.NewServer("billing", jesus.WithJournal(j)), j, nil
+}
+
+// Secure serves a ledger with mutual TLS from PEM files (read again when they change) and
+// verified callers: a caller is the service its certificate names, and only the services
+// that desc's "allow" lists may call a method.
+func Secure(ctx context.Context, desc *schema.Descriptor, caFile, certFile, keyFile string) (*jesus.Server, error) {
+	src, err := tlsconf.Load(tlsconf.Files{CA: caFile, Cert: certFile, Key: keyFile})
+	if err != nil {
+		return nil, err
+	}
+	// One Source serves both roles: the listener (it requires client certificates that
+	// chain to the CA) and the dialer.
+	mtls := jesus.WithChannelConfig(channel.Config{TLS: src.Config()})
+	srv := jesus.NewServer("ledger", mtls, jesus.WithInterceptors(auth.Interceptor(auth.Config{
+		TrustDomain: "example.org",        // the caller is spiffe://example.org/<service>
+		Allow:       auth.AllowFrom(desc), // "allow": [...] of each method
+	})))
+	jesus.Handle(srv, "post", func(ctx context.Context, amount int) (int, error) { return amount, nil })
+	if _, err := srv.Listen(ctx, "tcp+msgpack+zstd://127.0.0.1:0"); err != nil { // bound as tcp+tls+msgpack+zstd
+		return nil, err
+	}
+	return srv, nil
 }

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/tlsconf"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
+)
+
+// callerTLS is how the CLI meets services that speak TLS or verify callers.
+type callerTLS struct {
+	caCert, cert, key, from string
+}
+
+func (c *callerTLS) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.caCert, "tls-cacert", "", "CA bundle (PEM) the service's certificate chains to; turns on TLS towards the service")
+	f.StringVar(&c.cert, "tls-cert", "", "client certificate (PEM) for services that require mutual TLS")
+	f.StringVar(&c.key, "tls-key", "", "key (PEM) of --tls-cert")
+	f.StringVar(&c.from, "from", cliService, "the caller's service name (Meta.From); with verified callers, the one its certificate names")
+}
+
+// options returns the client options and the caller's name. Sealed channels use the keys
+// the instances publish.
+func (c *callerTLS) options(disc *discovery.Discovery) ([]jesus.Option, string, error) {
+	opts := []jesus.Option{jesus.WithSealKeys(disc.SealKeys())}
+	if c.caCert == "" && c.cert == "" && c.key == "" {
+		return opts, c.from, nil
+	}
+	src, err := tlsconf.Load(tlsconf.Files{CA: c.caCert, Cert: c.cert, Key: c.key, CheckEvery: -1})
+	if err != nil {
+		return nil, "", usagef("%v (--tls-cacert, --tls-cert, --tls-key)", err)
+	}
+	return append(opts, jesus.WithChannelConfig(channel.Config{TLS: src.Config()})), c.from, nil
+}
