@@ -1,8 +1,8 @@
 package registry_test
 
 import (
-	"github.com/jesus-go/jesus/schema/registry/embedded"
 	"context"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 	"strings"
 	"testing"
 	"time"
