@@ -40,8 +40,8 @@ func TestMetaSchemaNamesAreTheChannelNames(t *testing.T) {
 		if len(forms) != 2 {
 			t.Fatalf("%s: $defs/channel has %d forms, want the string and the object", file, len(forms))
 		}
-		want := "^(" + strings.Join(channel.TransportNames(), "|") + ")(\\+(" + strings.Join(codec.SerializerNames(), "|") +
-			")(\\+(" + strings.Join(codec.CompressorNames(), "|") + "))?)?$"
+		want := "^(" + strings.Join(channel.TransportNames(), "|") + ")(\\+tls)?(\\+(" + strings.Join(codec.SerializerNames(), "|") +
+			")(\\+(" + strings.Join(codec.CompressorNames(), "|") + "))?)?(\\+seal)?$"
 		if forms[0].Pattern != want {
 			t.Errorf("%s: channel pattern %q, want %q", file, forms[0].Pattern, want)
 		}
