@@ -39,8 +39,11 @@ type listener struct {
 	served   atomic.Bool
 	closing  atomic.Bool
 	inFlight atomic.Int64
-	budget   *channel.Budget // what the listener holds for all its peers (Config.MemoryBudget)
-	detached sync.WaitGroup  // handlers that outlive their ServeHTTP (ack, noResponse)
+	// detachedOneWay counts noResponse handlers running after their 204; past
+	// maxDetachedOneWay the next one runs before it (flow control).
+	detachedOneWay atomic.Int64
+	budget         *channel.Budget // what the listener holds for all its peers (Config.MemoryBudget)
+	detached       sync.WaitGroup  // handlers that outlive their ServeHTTP (ack, noResponse)
 
 	oneWayReceived atomic.Uint64
 	oneWayDropped  atomic.Uint64
@@ -236,12 +239,22 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch env.Mode {
 	case channel.ModeNoResponse:
+		if l.detachedOneWay.Load() >= maxDetachedOneWay {
+			// Flow control: with this many one-way handlers running on their own, the next
+			// runs before its 204, so that a sender that outruns them waits on its
+			// connection instead of piling up work (and goroutines) here.
+			l.run(l.base, hb.h, env, rw)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 		detached, recycle = true, false
+		l.detachedOneWay.Add(1)
 		l.detached.Add(1)
 		go func() {
 			defer l.detached.Done()
 			defer l.inFlight.Add(-1)
+			defer l.detachedOneWay.Add(-1)
 			l.run(l.base, hb.h, env, rw)
 			l.budget.Release(call.charged)
 		}()
@@ -268,6 +281,9 @@ type serverCall struct {
 }
 
 var callPool = sync.Pool{New: func() any { return new(serverCall) }}
+
+// maxDetachedOneWay is how many noResponse handlers may run after their 204 at once.
+const maxDetachedOneWay = 128
 
 // maxPooledBody is the largest body buffer a pooled call keeps: a call in flight never
 // pins more than this for a small request.
