@@ -7,6 +7,7 @@ import (
 	"iter"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -370,7 +371,9 @@ func (c *Client) sendError(ctx context.Context, r Route, method string, err erro
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, channel.ErrClosed) || notSent(err) {
+	if errors.Is(err, channel.ErrClosed) || notSent(err) || errors.Is(err, syscall.ECONNREFUSED) {
+		// Gone, never reached, or (udp) nothing listens there: the resolver hears of it,
+		// so that the next call goes to another instance.
 		return c.routeFailed(r, method, Errorf(CodeUnavailable, "%s: %w", r.Spec.String(), err))
 	}
 	code := CodeOf(err)

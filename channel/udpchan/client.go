@@ -361,9 +361,34 @@ func (c *Conn) readLoop() {
 			if errors.Is(err, net.ErrClosed) || c.isClosed() {
 				return
 			}
-			continue // e.g. ECONNREFUSED: nobody listens yet; retransmission goes on
+			if refused(err) {
+				c.failRefused(err)
+			}
+			continue
 		}
 		c.handleReply(buf[:n], &hdr)
+	}
+}
+
+// failRefused ends, with an error naming the refusal, the ack exchanges that were sent
+// again at least once and still have no answer: the peer's host says nothing listens on
+// its port (an ICMP port-unreachable). The first transmission of a newer exchange may
+// have met a listener starting up, so it is left to its retransmission. Callers fail over
+// at once, as they do when a tcp dial is refused, instead of retransmitting to a dead
+// instance until their deadline.
+func (c *Conn) failRefused(cause error) {
+	c.mu.Lock()
+	var gone []*exchange
+	for _, x := range c.pending {
+		x.mu.Lock()
+		if x.resent && !x.finished {
+			gone = append(gone, x)
+		}
+		x.mu.Unlock()
+	}
+	c.mu.Unlock()
+	for _, x := range gone {
+		x.finish(nil, fmt.Errorf("udpchan: request %d to %s: nothing listens there (%w)", x.id, c.uc.RemoteAddr(), cause))
 	}
 }
 
@@ -407,6 +432,7 @@ type exchange struct {
 	timer    *time.Timer
 	interval time.Duration
 	finished bool
+	resent   bool // retransmitted at least once
 	reply    *channel.Envelope
 	err      error
 
@@ -422,6 +448,7 @@ func (x *exchange) retransmit() {
 	if _, err := x.c.uc.Write(x.pkt); err == nil || refused(err) {
 		x.c.retransmits.Add(1)
 	}
+	x.resent = true
 	x.interval = min(2*x.interval, max(maxBackoff, x.c.cfg.RetryInterval))
 	x.timer.Reset(x.interval)
 }
