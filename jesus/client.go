@@ -351,6 +351,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if env.Meta.Channel == "" {
 		env.Meta.Channel = route.Spec.Name()
 	}
+	call.Meta.Channel = env.Meta.Channel // for interceptors, once next returned
 	// A deadline means nothing to accepted one-way work, which the receiver runs to the
 	// end: a noResponse request carries none.
 	if dl, ok := ctx.Deadline(); ok && mode != ModeNoResponse {

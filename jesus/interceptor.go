@@ -8,7 +8,8 @@ type Invocation struct {
 	Method string // "service.method"
 	Mode   Mode
 	// Meta on a client is what will be sent: an interceptor may set Trace, UserID and
-	// Extra before calling next. On a server it is the incoming meta, to read.
+	// Extra before calling next; once next has picked a route, Meta.Channel names the
+	// channel the call went over. On a server it is the incoming meta, to read.
 	Meta Meta
 	// Peer on a server is the caller's address; on a client, the receiver's address once
 	// next has picked a route ("" before).
