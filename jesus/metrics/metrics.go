@@ -30,7 +30,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	inflight *prometheus.GaugeVec
+	inflight *prometheus.Desc // read from series at each scrape
 	reg      prometheus.Registerer
 
 	// series caches the resolved metrics of one (side, method, mode, channel), so that a
@@ -46,7 +46,7 @@ type seriesKey struct {
 }
 
 type series struct {
-	inflight prometheus.Gauge
+	inflight atomic.Int64 // an add is cheaper than a float gauge's compare-and-swap loop
 	latency  prometheus.Observer
 	// byCode holds the counters of each code, resolved on first use; slot 0 is "ok".
 	byCode [len(codes) + 1]atomic.Pointer[codeCounters]
@@ -87,10 +87,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Calls that ended in an error, by code."}, withCode),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
 			Help: "Time from the call's start to its end, on either side.", Buckets: DefaultBuckets}, base),
-		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "requests_in_flight",
-			Help: "Calls started and not yet finished."}, base),
+		inflight: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "requests_in_flight"),
+			"Calls started and not yet finished.", base, nil),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.errors, m.latency, m.inflight} {
+	for _, c := range []prometheus.Collector{m.requests, m.errors, m.latency, inflight{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -113,12 +113,12 @@ func (ic interceptor) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
 		var s *series
 		if inv.Server {
 			s = m.seriesOf(inv, inv.Meta.Channel)
-			s.inflight.Inc()
+			s.inflight.Add(1)
 		}
 		err := next(ctx, inv)
 		if s == nil { // a client learns its channel once next picked the route
 			s = m.seriesOf(inv, clientChannel(inv))
-			s.inflight.Inc()
+			s.inflight.Add(1)
 		}
 		s.done(start, err)
 		return err
@@ -132,12 +132,12 @@ func (ic interceptor) WrapStream(next jesus.StreamFunc) jesus.StreamFunc {
 		var s *series
 		if inv.Server {
 			s = m.seriesOf(inv, inv.Meta.Channel)
-			s.inflight.Inc()
+			s.inflight.Add(1)
 		}
 		err := next(ctx, inv, send)
 		if s == nil {
 			s = m.seriesOf(inv, clientChannel(inv))
-			s.inflight.Inc()
+			s.inflight.Add(1)
 		}
 		s.done(start, err)
 		return err
@@ -157,7 +157,7 @@ func clientChannel(inv *jesus.Invocation) string {
 
 func (s *series) done(start time.Time, err error) {
 	s.latency.Observe(time.Since(start).Seconds())
-	s.inflight.Dec()
+	s.inflight.Add(-1)
 	code := jesus.Code("ok")
 	if err != nil {
 		code = jesus.AsError(err).Code
@@ -205,11 +205,23 @@ func (m *Metrics) seriesOf(inv *jesus.Invocation, ch string) *series {
 	}
 	labels := []string{side, svc, inv.Method, inv.Mode.String(), ch}
 	s := &series{
-		inflight: m.inflight.WithLabelValues(labels...),
 		latency:  m.latency.WithLabelValues(labels...),
 		labels:   labels,
 		m:        m,
 	}
 	v, _ := m.series.LoadOrStore(k, s)
 	return v.(*series)
+}
+
+// inflight reports the in-flight count of every series.
+type inflight struct{ m *Metrics }
+
+func (c inflight) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.inflight }
+
+func (c inflight) Collect(ch chan<- prometheus.Metric) {
+	c.m.series.Range(func(_, v any) bool {
+		s := v.(*series)
+		ch <- prometheus.MustNewConstMetric(c.m.inflight, prometheus.GaugeValue, float64(s.inflight.Load()), s.labels...)
+		return true
+	})
 }

@@ -7,7 +7,9 @@ package tracing
 
 import (
 	"context"
+	"reflect"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jesus-go/jesus/jesus"
 	"go.opentelemetry.io/otel"
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName is the instrumentation scope of the spans.
@@ -43,28 +46,71 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 
 // Interceptor returns the tracing interceptor; install it on clients and servers with
 // jesus.WithInterceptors, or use On.
+//
+// Without WithTracerProvider it follows otel's global provider, looked up per call so
+// that one installed later is used. While that is the default no-op (nothing installed)
+// or a noop.TracerProvider, a call costs no span: the incoming trace context still goes
+// on to the next hop, as jesus passes it without tracing.
 func Interceptor(opts ...Option) jesus.Interceptor {
 	c := config{prop: propagation.TraceContext{}}
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.tp == nil {
-		c.tp = otel.GetTracerProvider()
+	ic := &interceptor{prop: c.prop}
+	if c.tp != nil {
+		ic.fixed = &tracerOf{tp: c.tp, tracer: c.tp.Tracer(ScopeName), off: isNoop(c.tp)}
 	}
-	return &interceptor{tracer: c.tp.Tracer(ScopeName), prop: c.prop}
+	return ic
 }
 
 // On turns tracing on for a jesus.Client or jesus.Server.
 func On(opts ...Option) jesus.Option { return jesus.WithInterceptors(Interceptor(opts...)) }
 
 type interceptor struct {
-	tracer trace.Tracer
+	fixed  *tracerOf                // from WithTracerProvider; nil: the global one
+	global atomic.Pointer[tracerOf] // the global provider last seen, with its tracer
 	prop   propagation.TextMapPropagator
+}
+
+// tracerOf is a provider, its tracer, and whether its spans are all no-ops.
+type tracerOf struct {
+	tp     trace.TracerProvider
+	tracer trace.Tracer
+	off    bool
+}
+
+// isNoop reports whether tp's spans are known to be no-ops: noop.TracerProvider, or otel's
+// global default while no provider is installed. Any other provider may record.
+func isNoop(tp trace.TracerProvider) bool {
+	if _, ok := tp.(noop.TracerProvider); ok {
+		return true
+	}
+	t := reflect.TypeOf(tp)
+	return t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" &&
+		t.Elem().Name() == "tracerProvider"
+}
+
+// tracer returns the tracer of this call.
+func (ic *interceptor) tracer() *tracerOf {
+	if ic.fixed != nil {
+		return ic.fixed
+	}
+	tp := otel.GetTracerProvider()
+	if t := ic.global.Load(); t != nil && t.tp == tp {
+		return t
+	}
+	t := &tracerOf{tp: tp, tracer: tp.Tracer(ScopeName), off: isNoop(tp)}
+	ic.global.Store(t)
+	return t
 }
 
 func (ic *interceptor) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
 	return func(ctx context.Context, inv *jesus.Invocation) error {
-		ctx, span := ic.start(ctx, inv)
+		t := ic.tracer()
+		if t.off {
+			return next(ctx, inv)
+		}
+		ctx, span := ic.start(ctx, t.tracer, inv)
 		err := next(ctx, inv)
 		ic.end(span, inv, err)
 		return err
@@ -73,7 +119,11 @@ func (ic *interceptor) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
 
 func (ic *interceptor) WrapStream(next jesus.StreamFunc) jesus.StreamFunc {
 	return func(ctx context.Context, inv *jesus.Invocation, send func(any) error) error {
-		ctx, span := ic.start(ctx, inv)
+		t := ic.tracer()
+		if t.off {
+			return next(ctx, inv, send)
+		}
+		ctx, span := ic.start(ctx, t.tracer, inv)
 		items := 0
 		err := next(ctx, inv, func(it any) error {
 			items++
@@ -87,17 +137,23 @@ func (ic *interceptor) WrapStream(next jesus.StreamFunc) jesus.StreamFunc {
 	}
 }
 
+// The start options, made once: an option is an interface value, allocated when made.
+var (
+	clientSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+)
+
 // start opens the span of inv: a server span under the caller's context from the meta,
 // or a client span under ctx's whose context goes into the outgoing meta.
-func (ic *interceptor) start(ctx context.Context, inv *jesus.Invocation) (context.Context, trace.Span) {
-	kind := trace.SpanKindClient
+func (ic *interceptor) start(ctx context.Context, tracer trace.Tracer, inv *jesus.Invocation) (context.Context, trace.Span) {
+	opts := clientSpan
 	if inv.Server {
-		kind = trace.SpanKindServer
+		opts = serverSpan
 		if inv.Meta.Trace != "" {
 			ctx = ic.prop.Extract(ctx, metaCarrier{m: &inv.Meta})
 		}
 	}
-	ctx, span := ic.tracer.Start(ctx, inv.Method, trace.WithSpanKind(kind))
+	ctx, span := tracer.Start(ctx, inv.Method, opts...)
 	if !inv.Server {
 		if sc := span.SpanContext(); sc.IsValid() {
 			ic.prop.Inject(ctx, metaCarrier{m: &inv.Meta})

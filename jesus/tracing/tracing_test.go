@@ -9,6 +9,7 @@ import (
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/tracing"
+	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -243,5 +244,35 @@ func TestErrorStatusAndExtraNotShared(t *testing.T) {
 	}
 	if len(extra) != 1 {
 		t.Fatalf("caller's Extra changed: %v", extra)
+	}
+}
+
+// TestGlobalProviderInstalledLater: an interceptor made before the application installs
+// its provider follows it from then on.
+func TestGlobalProviderInstalledLater(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	s := jesus.NewServer("calc", tracing.On())
+	jesus.Handle(s, "get", func(_ context.Context, n int) (int, error) { return n, nil })
+	bound, err := s.Listen(ctxT(t), "tcp+msgpack://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cli := jesus.NewClient("caller", jesus.WithTarget(bound.String()), tracing.On())
+	defer cli.Close()
+	if _, err := jesus.Call[int, int](ctxT(t), cli, "calc.get", 1); err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	defer otel.SetTracerProvider(prev)
+	if _, err := jesus.Call[int, int](ctxT(t), cli, "calc.get", 1); err != nil {
+		t.Fatal(err)
+	}
+	if spans := waitSpans(t, exp, 2); len(spans) != 2 {
+		t.Fatalf("%d spans: %v", len(spans), names(spans))
 	}
 }
