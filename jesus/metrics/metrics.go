@@ -205,9 +205,9 @@ func (m *Metrics) seriesOf(inv *jesus.Invocation, ch string) *series {
 	}
 	labels := []string{side, svc, inv.Method, inv.Mode.String(), ch}
 	s := &series{
-		latency:  m.latency.WithLabelValues(labels...),
-		labels:   labels,
-		m:        m,
+		latency: m.latency.WithLabelValues(labels...),
+		labels:  labels,
+		m:       m,
 	}
 	v, _ := m.series.LoadOrStore(k, s)
 	return v.(*series)
