@@ -42,6 +42,7 @@ type Server struct {
 
 	panics       atomic.Uint64
 	oneWayErrors atomic.Uint64
+	svcAPI       serviceAPI // $ping, $info, $stats: serviceapi.go
 }
 
 // ServerStats are a server's figures since NewServer.
@@ -92,7 +93,8 @@ type method struct {
 	stream StreamFunc
 	// vals are the method's validators, looked up on its first request: a server's
 	// Validation describes its own descriptor, which does not change while it runs.
-	vals atomic.Pointer[methodVals]
+	vals  atomic.Pointer[methodVals]
+	stats methodStats // for $stats
 }
 
 type methodVals struct{ req, res Validator }
@@ -121,6 +123,7 @@ func NewServer(name string, opts ...Option) *Server {
 	s.hard, s.hardCancel = context.WithCancel(context.Background())
 	empty := map[string]*method{}
 	s.methods.Store(&empty)
+	s.svcAPI.init(s)
 	return s
 }
 
@@ -221,6 +224,7 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 			err = h(&c.det, req)
 		}
 		if err != nil {
+			c.failure = AsError(err)
 			c.srv.oneWayErrors.Add(1)
 			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
 		}
@@ -413,6 +417,9 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 	}
 	m := (*s.methods.Load())[env.Method]
 	if m == nil {
+		m = s.apiLookup(env.Method)
+	}
+	if m == nil {
 		c.fail(Errorf(CodeUnimplemented, "service %s has no method %q", s.name, env.Method))
 		return
 	}
@@ -427,6 +434,8 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 		c.fail(Errorf(CodeResourceExhausted, "%s: server limit of %d concurrent calls reached", s.name, cap(s.sem)))
 		return
 	}
+	start := time.Now()
+	defer func() { m.stats.record(time.Since(start), c.failure) }()
 	codecName := env.Codec
 	if codecName == "" {
 		codecName = l.spec.Codec
@@ -471,7 +480,8 @@ type call struct {
 	env      *channel.Envelope
 	w        channel.ReplyWriter
 	pl       *codec.Pipeline
-	done     bool // a terminal reply was sent (or attempted)
+	done     bool   // a terminal reply was sent (or attempted)
+	failure  *Error // how the call failed, for $stats; nil while it has not
 
 	// Parts of the call that live as long as it, allocated with it.
 	msg Msg         // the incoming message
@@ -601,6 +611,7 @@ func (c *call) fail(err error) {
 	if e.Method == "" {
 		e = &Error{Code: e.Code, Message: e.Message, Service: e.Service, Method: c.env.Method, Failures: e.Failures}
 	}
+	c.failure = e
 	if c.env.Mode == ModeNoResponse || c.env.Mode == 0 {
 		// Nothing goes back to the caller; the transport counts the request as dropped
 		// (and tells the sender where it can), so that no one-way message vanishes unseen.
