@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -97,6 +96,7 @@ func (s *Server) ListenDescriptor(ctx context.Context, d *schema.Descriptor, add
 	if err := s.CheckDescriptor(d); err != nil {
 		return err
 	}
+	s.SetDescriptor(d)
 	names := make([]string, 0, len(d.Channels))
 	for n := range d.Channels {
 		names = append(names, n)
@@ -134,7 +134,8 @@ func (s *Server) Register(ctx context.Context, reg *registry.Registry, d *schema
 	if len(eps) == 0 {
 		return nil, Errorf(CodeFailedPrecondition, "%s listens on no named channel; use ListenChannel or ListenDescriptor first", s.name)
 	}
-	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now()}
+	s.SetDescriptor(d)
+	inst := registry.Instance{ID: s.ID(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now()}
 	g, err := reg.Register(ctx, inst)
 	if err != nil {
 		return nil, Errorf(CodeUnavailable, "register %s: %w", d.ID(), err)
