@@ -136,6 +136,7 @@ embedded etcd in that directory for the duration of the command.
 		newListenCmd(g),
 		newCheckCmd(g),
 	)
+	root.AddCommand(newOpsCmds(g)...)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})

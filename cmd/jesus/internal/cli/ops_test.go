@@ -1,0 +1,81 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/jesus"
+)
+
+func TestOpsCommands(t *testing.T) {
+	leakCheck(t)
+	ep, reg, cache := etcd(t)
+	s := services(t, reg, cache)
+	run := func(args ...string) result {
+		return jesusCmd(t, "", append([]string{"--etcd", ep}, args...)...)
+	}
+	orders := s.Orders.Server
+
+	r := run("ls")
+	r.want(t, cli.ExitOK, "SERVICE", "orders", "billing", "audit", "1.2.0", orders.ID())
+
+	run("ping", "orders").want(t, cli.ExitOK, orders.ID(), "1.2.0")
+	r = run("ping", "orders", "--json")
+	r.want(t, cli.ExitOK)
+	var p jesus.Ping
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil || p.ID != orders.ID() || p.Version != "1.2.0" || p.Service != "orders" {
+		t.Fatalf("ping --json: %q %v", r.stdout, err)
+	}
+
+	run("info", "orders").want(t, cli.ExitOK, "orders.create", "orders.submit", "noResponse,ack", "rpc", "domain=http+json+gzip://")
+
+	// Traffic, one failure among it, then stats.
+	run("call", "orders.create", orderJSON).want(t, cli.ExitOK)
+	run("call", "orders.get", `{"id":"o-1"}`).want(t, cli.ExitOK)
+	run("call", "orders.get", `{"id":"o-404"}`).wantErr(t, cli.ExitFailure, "not_found")
+	r = run("stats", "orders", "--json")
+	r.want(t, cli.ExitOK)
+	var st jesus.Stats
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("stats --json: %q %v", r.stdout, err)
+	}
+	found := false
+	for _, m := range st.Methods {
+		if m.Name == "orders.get" {
+			found = true
+			if m.Requests != 2 || m.Errors != 1 || !strings.HasPrefix(m.LastError, "not_found") || m.P99Nanos <= 0 {
+				t.Fatalf("orders.get stats: %+v", m)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no orders.get in %+v", st)
+	}
+	run("stats", "orders").want(t, cli.ExitOK, "METHOD", "orders.get", "not_found")
+
+	r = run("describe", "orders.create")
+	r.want(t, cli.ExitOK, "mode:     response", "channel:  rpc (tcp+msgpack+zstd)", "request schema:", `"customer"`,
+		"response schema:", "example request:", "(valid against the request schema)")
+	r = run("describe", "orders.create", "--json")
+	r.want(t, cli.ExitOK)
+	var d struct {
+		Example      json.RawMessage `json:"example"`
+		ExampleValid bool            `json:"exampleValid"`
+		ExampleNote  string          `json:"exampleNote"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || !d.ExampleValid {
+		t.Fatalf("describe --json: %q %v", r.stdout, err)
+	}
+	// The example is a request the live service accepts.
+	run("call", "orders.create", string(d.Example)).want(t, cli.ExitOK, `"id"`)
+	for _, m := range []string{"orders.get", "orders.watch", "orders.touch", "orders.submit", "billing.charge"} {
+		run("describe", m).want(t, cli.ExitOK, "(valid against the request schema)")
+	}
+
+	run("ping", "nosuch").wantErr(t, cli.ExitFailure, `no service "nosuch"`)
+	run("describe", "orders.nosuch").wantErr(t, cli.ExitFailure, `has no method "nosuch"`)
+	run("describe", "orders").wantErr(t, cli.ExitUsage, "is not SERVICE.METHOD")
+	run("ping").wantErr(t, cli.ExitUsage, "takes 1 argument(s)")
+}
