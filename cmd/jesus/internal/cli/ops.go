@@ -19,10 +19,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newOpsCmds returns the operating commands: ls, ping, info, stats, describe.
+// newOpsCmds returns the operating commands: ls, ping, info, stats, describe, dashboard.
 func newOpsCmds(g *globals) []*cobra.Command {
 	return []*cobra.Command{newTopLsCmd(g), newAPICmd(g, jesus.APIPing), newAPICmd(g, jesus.APIInfo),
-		newAPICmd(g, jesus.APIStats), newDescribeCmd(g)}
+		newAPICmd(g, jesus.APIStats), newDescribeCmd(g), newDashboardCmd(g)}
 }
 
 func newTopLsCmd(g *globals) *cobra.Command {
