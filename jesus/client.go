@@ -470,9 +470,16 @@ func (c *Client) Invoke(ctx context.Context, method string, mode Mode, req, res 
 		call := Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
 		return c.invoke(ctx, &call)
 	}
-	call := &Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
-	return c.unary(ctx, call)
+	// Interceptors keep nothing of the Invocation once the call returned: it is reused.
+	call := invocations.Get().(*Invocation)
+	*call = Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
+	err := c.unary(ctx, call)
+	*call = Invocation{}
+	invocations.Put(call)
+	return err
 }
+
+var invocations = sync.Pool{New: func() any { return new(Invocation) }}
 
 // invoke is the innermost UnaryFunc of a client.
 func (c *Client) invoke(ctx context.Context, call *Invocation) error {
