@@ -30,24 +30,30 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	inflight *prometheus.Desc // read from series at each scrape
+	inflight *prometheus.Desc // read from the entries at each scrape
 	reg      prometheus.Registerer
 
-	// series caches the resolved metrics of one (side, method, mode, channel), so that a
-	// call costs one map lookup, not a hash of every label on every vector.
-	series sync.Map // seriesKey -> *series
+	// entries holds one entry per method, copy-on-write: a call looks its method up with
+	// one string hash and no lock, not a hash of every label on every vector.
+	entries atomic.Pointer[map[string]*entry]
+	mu      sync.Mutex // serialises writers of entries
 }
 
-type seriesKey struct {
-	server  bool
-	method  string
-	mode    jesus.Mode
-	channel string
+// entry is one method's figures: calls in flight per side and mode, and the resolved
+// series of each side, mode and channel it was seen on.
+type entry struct {
+	method, service string
+	inflight        [2][5]atomic.Int64 // [server][mode]; an add is cheaper than a float gauge's CAS loop
+	used            [2][5]atomic.Bool
+	series          atomic.Pointer[[]*series] // copy-on-write, a handful at most
+	mu              sync.Mutex
 }
 
 type series struct {
-	inflight atomic.Int64 // an add is cheaper than a float gauge's compare-and-swap loop
-	latency  prometheus.Observer
+	server  bool
+	mode    jesus.Mode
+	channel string
+	latency prometheus.Observer
 	// byCode holds the counters of each code, resolved on first use; slot 0 is "ok".
 	byCode [len(codes) + 1]atomic.Pointer[codeCounters]
 	labels []string // side, service, method, mode, channel
@@ -79,6 +85,7 @@ func slotOf(c jesus.Code) int {
 func New(reg prometheus.Registerer) (*Metrics, error) {
 	base := []string{"side", "service", "method", "mode", "channel"}
 	withCode := append(append([]string(nil), base...), "code")
+	empty := map[string]*entry{}
 	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "requests_total",
@@ -88,8 +95,9 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "request_duration_seconds",
 			Help: "Time from the call's start to its end, on either side.", Buckets: DefaultBuckets}, base),
 		inflight: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "requests_in_flight"),
-			"Calls started and not yet finished.", base, nil),
+			"Calls started and not yet finished.", []string{"side", "service", "method", "mode"}, nil),
 	}
+	m.entries.Store(&empty)
 	for _, c := range []prometheus.Collector{m.requests, m.errors, m.latency, inflight{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -106,63 +114,76 @@ func (m *Metrics) Interceptor() jesus.Interceptor { return interceptor{m} }
 
 type interceptor struct{ m *Metrics }
 
+// epoch makes durations from one read of the monotonic clock each: time.Now reads the
+// wall clock as well, and on some machines a clock read is a good part of a call.
+var epoch = time.Now()
+
 func (ic interceptor) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
 	m := ic.m
+	var last atomic.Pointer[entry] // a server wraps each method apart: it hits every time
 	return func(ctx context.Context, inv *jesus.Invocation) error {
-		start := time.Now()
-		var s *series
-		if inv.Server {
-			s = m.seriesOf(inv, inv.Meta.Channel)
-			s.inflight.Add(1)
-		}
+		e, side, mode := m.begin(inv, &last)
+		start := time.Since(epoch)
 		err := next(ctx, inv)
-		if s == nil { // a client learns its channel once next picked the route
-			s = m.seriesOf(inv, clientChannel(inv))
-			s.inflight.Add(1)
-		}
-		s.done(start, err)
+		m.end(e, inv, side, mode, time.Since(epoch)-start, err)
 		return err
 	}
 }
 
 func (ic interceptor) WrapStream(next jesus.StreamFunc) jesus.StreamFunc {
 	m := ic.m
+	var last atomic.Pointer[entry]
 	return func(ctx context.Context, inv *jesus.Invocation, send func(any) error) error {
-		start := time.Now()
-		var s *series
-		if inv.Server {
-			s = m.seriesOf(inv, inv.Meta.Channel)
-			s.inflight.Add(1)
-		}
+		e, side, mode := m.begin(inv, &last)
+		start := time.Since(epoch)
 		err := next(ctx, inv, send)
-		if s == nil {
-			s = m.seriesOf(inv, clientChannel(inv))
-			s.inflight.Add(1)
-		}
-		s.done(start, err)
+		m.end(e, inv, side, mode, time.Since(epoch)-start, err)
 		return err
 	}
 }
 
-// clientChannel is the channel a client call went over, once sent.
-func clientChannel(inv *jesus.Invocation) string {
-	if inv.Meta.Channel != "" {
-		return inv.Meta.Channel
+// begin finds inv's entry and counts the call in flight.
+func (m *Metrics) begin(inv *jesus.Invocation, last *atomic.Pointer[entry]) (e *entry, side, mode int) {
+	e = last.Load()
+	if e == nil || e.method != inv.Method {
+		e = m.entryOf(inv.Method)
+		last.Store(e)
 	}
-	if r, ok := inv.Request.(*jesus.Request); ok {
-		return r.Route.Spec.Name()
+	if inv.Server {
+		side = 1
 	}
-	return ""
+	if inv.Mode.Valid() {
+		mode = int(inv.Mode)
+	}
+	e.inflight[side][mode].Add(1)
+	if !e.used[side][mode].Load() {
+		e.used[side][mode].Store(true)
+	}
+	return e, side, mode
 }
 
-func (s *series) done(start time.Time, err error) {
-	s.latency.Observe(time.Since(start).Seconds())
-	s.inflight.Add(-1)
+// end records a finished call; a client learns its channel once next picked the route.
+func (m *Metrics) end(e *entry, inv *jesus.Invocation, side, mode int, took time.Duration, err error) {
+	e.inflight[side][mode].Add(-1)
+	ch := inv.Meta.Channel
+	if ch == "" && !inv.Server {
+		ch = clientChannel(inv)
+	}
+	s := e.seriesOf(m, inv.Server, inv.Mode, ch)
+	s.latency.Observe(took.Seconds())
 	code := jesus.Code("ok")
 	if err != nil {
 		code = jesus.AsError(err).Code
 	}
 	s.count(code, err != nil)
+}
+
+// clientChannel is the channel a client call went over, once sent.
+func clientChannel(inv *jesus.Invocation) string {
+	if r, ok := inv.Request.(*jesus.Request); ok {
+		return r.Route.Spec.Name()
+	}
+	return ""
 }
 
 // count adds one call that ended with code (failed false: "ok").
@@ -190,38 +211,74 @@ func (s *series) count(code jesus.Code, failed bool) {
 	}
 }
 
-func (m *Metrics) seriesOf(inv *jesus.Invocation, ch string) *series {
-	k := seriesKey{server: inv.Server, method: inv.Method, mode: inv.Mode, channel: ch}
-	if v, ok := m.series.Load(k); ok {
-		return v.(*series)
+// entryOf returns the entry of method, made on first use.
+func (m *Metrics) entryOf(method string) *entry {
+	if e := (*m.entries.Load())[method]; e != nil {
+		return e
 	}
-	side := "client"
-	if inv.Server {
-		side = "server"
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.entries.Load()
+	if e := old[method]; e != nil {
+		return e
 	}
-	svc := inv.Method
-	if i := strings.IndexByte(svc, '.'); i >= 0 {
-		svc = svc[:i]
+	svc, _, _ := strings.Cut(method, ".")
+	e := &entry{method: method, service: svc}
+	empty := []*series{}
+	e.series.Store(&empty)
+	next := make(map[string]*entry, len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
-	labels := []string{side, svc, inv.Method, inv.Mode.String(), ch}
-	s := &series{
-		latency: m.latency.WithLabelValues(labels...),
-		labels:  labels,
-		m:       m,
-	}
-	v, _ := m.series.LoadOrStore(k, s)
-	return v.(*series)
+	next[method] = e
+	m.entries.Store(&next)
+	return e
 }
 
-// inflight reports the in-flight count of every series.
+// seriesOf returns e's series of one side, mode and channel, made on first use.
+func (e *entry) seriesOf(m *Metrics, server bool, mode jesus.Mode, ch string) *series {
+	for _, s := range *e.series.Load() {
+		if s.server == server && s.mode == mode && s.channel == ch {
+			return s
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := *e.series.Load()
+	for _, s := range old {
+		if s.server == server && s.mode == mode && s.channel == ch {
+			return s
+		}
+	}
+	labels := []string{sideName(server), e.service, e.method, mode.String(), ch}
+	s := &series{server: server, mode: mode, channel: ch, latency: m.latency.WithLabelValues(labels...), labels: labels, m: m}
+	next := append(append(make([]*series, 0, len(old)+1), old...), s)
+	e.series.Store(&next)
+	return s
+}
+
+func sideName(server bool) string {
+	if server {
+		return "server"
+	}
+	return "client"
+}
+
+// inflight reports the calls in flight of every method, side and mode seen.
 type inflight struct{ m *Metrics }
 
 func (c inflight) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.inflight }
 
 func (c inflight) Collect(ch chan<- prometheus.Metric) {
-	c.m.series.Range(func(_, v any) bool {
-		s := v.(*series)
-		ch <- prometheus.MustNewConstMetric(c.m.inflight, prometheus.GaugeValue, float64(s.inflight.Load()), s.labels...)
-		return true
-	})
+	for _, e := range *c.m.entries.Load() {
+		for side := range e.inflight {
+			for mode := range e.inflight[side] {
+				if !e.used[side][mode].Load() {
+					continue
+				}
+				ch <- prometheus.MustNewConstMetric(c.m.inflight, prometheus.GaugeValue, float64(e.inflight[side][mode].Load()),
+					sideName(side == 1), e.service, e.method, jesus.Mode(mode).String())
+			}
+		}
+	}
 }
