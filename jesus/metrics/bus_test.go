@@ -14,7 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// TestBusCollected: a bus's Stats snapshot is exported under jesus_events_*.
+// TestBusCollected: a bus's Stats snapshot is exported under jesus_events_*, a registry
+// cache's watch state under jesus_registry_*.
 func TestBusCollected(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	_, _, cache := registrytest.Start(t, 2*time.Second)
@@ -35,6 +36,9 @@ func TestBusCollected(t *testing.T) {
 	if err := m.AddBus("orders", bus); err != nil {
 		t.Fatal(err)
 	}
+	if err := m.AddCache("main", cache); err != nil {
+		t.Fatal(err)
+	}
 	type logRecord struct {
 		Level string `json:"level"`
 		Msg   string `json:"msg"`
@@ -46,7 +50,10 @@ func TestBusCollected(t *testing.T) {
 	}
 	text := scrape(t, reg)
 	want := `jesus_events_emitted_total{service="orders"} 1`
-	if !strings.Contains(text, want) || !strings.Contains(text, `jesus_events_lost_total{service="orders"} 0`) {
-		t.Fatalf("missing %s in\n%s", want, text)
+	for _, w := range []string{want, `jesus_events_lost_total{service="orders"} 0`, `jesus_registry_lists_total{cache="main"} 1`,
+		`jesus_registry_services{cache="main"} 0`} {
+		if !strings.Contains(text, w) {
+			t.Fatalf("missing %s in\n%s", w, text)
+		}
 	}
 }

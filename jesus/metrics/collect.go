@@ -3,6 +3,7 @@ package metrics
 import (
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -97,4 +98,37 @@ func (m *Metrics) AddBus(service string, b *events.Bus) error {
 			float64(st.Duplicates), float64(st.DecodeErrors), float64(st.Invalid), float64(st.Lost),
 			float64(st.HandlerErrors), float64(st.Evicted), float64(st.TailDropped)}
 	}))
+}
+
+// AddCache registers a collector of a registry cache's watch state: the etcd revision it
+// reflects, how often it listed etcd (one more after each broken or compacted watch), and
+// the services and live instances it sees.
+func (m *Metrics) AddCache(name string, c *registry.Cache) error {
+	return m.reg.Register(&cacheCollector{c: c, descs: [4]*prometheus.Desc{
+		prometheus.NewDesc(Namespace+"_registry_revision", "The etcd revision the registry cache reflects.", nil, prometheus.Labels{"cache": name}),
+		prometheus.NewDesc(Namespace+"_registry_lists_total", "Times the cache listed etcd: 1, plus one per recovery from a broken watch.", nil, prometheus.Labels{"cache": name}),
+		prometheus.NewDesc(Namespace+"_registry_services", "Services with a published version or a live instance.", nil, prometheus.Labels{"cache": name}),
+		prometheus.NewDesc(Namespace+"_registry_instances", "Live instances per service.", []string{"service"}, prometheus.Labels{"cache": name}),
+	}})
+}
+
+type cacheCollector struct {
+	c     *registry.Cache
+	descs [4]*prometheus.Desc
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	svcs := c.c.Services()
+	ch <- prometheus.MustNewConstMetric(c.descs[0], prometheus.GaugeValue, float64(c.c.Revision()))
+	ch <- prometheus.MustNewConstMetric(c.descs[1], prometheus.CounterValue, float64(c.c.Lists()))
+	ch <- prometheus.MustNewConstMetric(c.descs[2], prometheus.GaugeValue, float64(len(svcs)))
+	for _, s := range svcs {
+		ch <- prometheus.MustNewConstMetric(c.descs[3], prometheus.GaugeValue, float64(len(c.c.Instances(s))), s)
+	}
 }
