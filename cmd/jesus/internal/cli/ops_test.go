@@ -1,7 +1,11 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -78,4 +82,50 @@ func TestOpsCommands(t *testing.T) {
 	run("describe", "orders.nosuch").wantErr(t, cli.ExitFailure, `has no method "nosuch"`)
 	run("describe", "orders").wantErr(t, cli.ExitUsage, "is not SERVICE.METHOD")
 	run("ping").wantErr(t, cli.ExitUsage, "takes 1 argument(s)")
+}
+
+// TestAdminFlag: a long-running command opens /metrics, /healthz and /readyz by flag.
+func TestAdminFlag(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--admin", addr},
+			cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	errb.waitFor(t, "admin: http://"+addr)
+	out.waitFor(t, "dashboard: http://")
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ok", "/metrics": "go_goroutines"} {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("GET %s: %d %.200q", path, res.StatusCode, b)
+		}
+	}
+	// The page and its state answer too.
+	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(out.String(), "dashboard: "))[0], "/")
+	res, err := http.Get(dash + "/api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /api/state: %d", res.StatusCode)
+	}
+	cancel()
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("dashboard exited %d: %s", code, errb.String())
+	}
 }

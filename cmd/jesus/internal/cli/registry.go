@@ -151,7 +151,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	var listen, peer string
+	var listen, peer, adminAddr string
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run an embedded etcd on loopback until interrupted",
@@ -181,6 +181,11 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 				return withCode(ExitFailure, fmt.Errorf("registry serve: %w", err))
 			}
 			defer os.Remove(epPath)
+			stopAdmin, err := startAdmin(adminAddr, g)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			fmt.Fprintf(g.env.Stdout, "etcd serving on %s (data in %s); stop with Ctrl-C\nexport JESUS_ETCD=%s\n", ep, dir, ep)
 			<-ctx.Done()
 			fmt.Fprintln(g.env.Stdout, "etcd stopping")
@@ -189,6 +194,7 @@ Other programs reach it with --etcd URL or JESUS_ETCD=URL.`,
 	}
 	serve.Flags().StringVar(&listen, "listen", "127.0.0.1:2379", "client address (loopback only; port 0 picks a free one)")
 	serve.Flags().StringVar(&peer, "peer", "127.0.0.1:0", "peer address (loopback only)")
+	addAdminFlag(serve, &adminAddr)
 	cmd.AddCommand(serve)
 	return cmd
 }
