@@ -101,7 +101,7 @@ func New(self *schema.Descriptor, set *schema.Set, srv *jesus.Server, cache *reg
 	}
 	b.o.fill()
 	b.cli = jesus.NewClient(self.Service, jesus.WithCodecs(b.o.codecs), jesus.WithTransports(b.o.transports),
-		jesus.WithChannelConfig(b.o.cfg), jesus.WithLogger(b.o.logger))
+		jesus.WithChannelConfig(b.o.cfg), jesus.WithLogger(b.o.logger), jesus.WithInterceptors(b.o.intercept...))
 	b.newSource()
 	if _, err := rand.Read(b.idBase[:]); err != nil {
 		return nil, fmt.Errorf("events: random id base: %w", err)

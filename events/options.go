@@ -31,6 +31,7 @@ type options struct {
 	dedupEntries int
 	tailBuffer   int
 	validation   *Validation
+	intercept    []jesus.Interceptor // intercept.go
 }
 
 func defaults() options {
