@@ -456,8 +456,8 @@ func (l *listening) ServeExchange(ctx context.Context, env *channel.Envelope, w 
 		c.fail(Errorf(CodeResourceExhausted, "%s: server limit of %d concurrent calls reached", s.name, cap(s.sem)))
 		return
 	}
-	start := time.Now()
-	defer func() { m.stats.record(time.Since(start), c.failure) }()
+	start := monotonic()
+	defer func() { m.stats.record(monotonic()-start, c.failure) }()
 	codecName := env.Codec
 	if codecName == "" {
 		codecName = l.spec.Codec

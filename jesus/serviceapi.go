@@ -170,6 +170,13 @@ func (s *Server) stats() Stats {
 	return st
 }
 
+// epoch anchors monotonic: time.Since(epoch) reads the monotonic clock once, where
+// time.Now reads the wall clock as well.
+var epoch = time.Now()
+
+// monotonic is the time since the process's epoch, for measuring durations cheaply.
+func monotonic() time.Duration { return time.Since(epoch) }
+
 // latencyBuckets holds processing times in buckets of a quarter of a power of two
 // (nanoseconds), so that a percentile costs no sample store and is off by at most 25%.
 const latencyBuckets = 64 * 4
