@@ -1,10 +1,13 @@
 // Package metrics exports what jesus clients, servers and event buses do as Prometheus
 // metrics: an Interceptor counts calls, errors by code, latency and calls in flight per
 // service, method, mode and channel on both ends, and collectors read the Stats of
-// clients, servers and buses (one-way drops, udp losses, panics, event deliveries).
+// clients, servers, buses and registry caches (one-way drops, udp losses, panics, event
+// deliveries, the registry watch) at each scrape.
 //
-// Metrics are off unless a Client or Server is given Option(); a nil *Metrics is never
-// needed: with no option, nothing is counted and nothing is paid.
+// Metrics are off unless a Client or Server is given Metrics.Option (a bus:
+// events.WithInterceptors(m.Interceptor())); without it nothing is counted and nothing is
+// paid. A client's latency is the whole call; a server's runs from after the request was
+// decoded and checked to the end of the handler, as interceptors see it.
 package metrics
 
 import (
