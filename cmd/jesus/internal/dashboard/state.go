@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,8 +153,12 @@ func (d *Dashboard) poll(ctx context.Context) {
 func (d *Dashboard) fold(s *Service, st *jesus.Stats, now time.Time, seen map[sampleKey]bool) {
 	for _, ms := range st.Methods {
 		i := indexOf(s.Methods, ms.Name)
-		if i < 0 {
-			s.Methods = append(s.Methods, Method{Name: ms.Name})
+		if i < 0 { // not in the descriptor: an event listener ("<service>.event:<event>")
+			m := Method{Name: ms.Name}
+			if strings.Contains(ms.Name, ".event:") {
+				m.Mode = "event"
+			}
+			s.Methods = append(s.Methods, m)
 			i = len(s.Methods) - 1
 		}
 		m := &s.Methods[i]
