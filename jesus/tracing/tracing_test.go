@@ -276,3 +276,43 @@ func TestGlobalProviderInstalledLater(t *testing.T) {
 		t.Fatalf("%d spans: %v", len(spans), names(spans))
 	}
 }
+
+func TestStreamSpans(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	s := jesus.NewServer("count", tracing.On(tracing.WithTracerProvider(tp)))
+	jesus.HandleStream(s, "upto", func(_ context.Context, n int, send func(int) error) error {
+		for i := 1; i <= n; i++ {
+			if err := send(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	bound, err := s.Listen(ctxT(t), "unix+msgpack://"+filepath.Join(t.TempDir(), "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cli := jesus.NewClient("caller", jesus.WithTarget(bound.String()), tracing.On(tracing.WithTracerProvider(tp)))
+	defer cli.Close()
+	for _, err := range jesus.Stream[int, int](ctxT(t), cli, "count.upto", 3) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	spans := waitSpans(t, exp, 2)
+	for _, sp := range spans {
+		items := -1
+		for _, a := range sp.Attributes {
+			if a.Key == "jesus.stream.items" {
+				items = int(a.Value.AsInt64())
+			}
+		}
+		if items != 3 || sp.Name != "count.upto" {
+			t.Errorf("%s %s: items %d", sp.Name, sp.SpanKind, items)
+		}
+	}
+}
