@@ -42,7 +42,9 @@ type Server struct {
 
 	panics       atomic.Uint64
 	oneWayErrors atomic.Uint64
-	svcAPI       serviceAPI // $ping, $info, $stats: serviceapi.go
+	// requests refused and replies withheld because they fail the service's schema
+	invalidRequests, invalidReplies atomic.Uint64
+	svcAPI                          serviceAPI // $ping, $info, $stats: serviceapi.go
 }
 
 // ServerStats are a server's figures since NewServer.
@@ -56,6 +58,9 @@ type ServerStats struct {
 	// OneWayErrors counts one-way handlers that returned an error after the request was
 	// accepted (each is logged).
 	OneWayErrors uint64
+	// InvalidRequests counts requests refused because they fail the service's schema;
+	// InvalidReplies, responses and stream items of handlers that failed it (not sent).
+	InvalidRequests, InvalidReplies uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -63,7 +68,8 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	all := s.all
 	s.mu.Unlock()
-	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load()}
+	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(),
+		InvalidRequests: s.invalidRequests.Load(), InvalidReplies: s.invalidReplies.Load()}
 	for _, l := range all {
 		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
 			ls := lc.OneWayListenerStats()
@@ -553,6 +559,7 @@ func (c *call) decodeRequest(v any) error {
 		return &Error{Code: codecCode(codecErr), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), codecErr), err: codecErr}
 	}
 	if schemaErr != nil {
+		c.srv.invalidRequests.Add(1)
 		return schemaFailure(schemaErr, CodeInvalidArgument, c.env.Method, "request")
 	}
 	return nil
@@ -612,6 +619,7 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), codecErr)
 	}
 	if schemaErr != nil {
+		c.srv.invalidReplies.Add(1)
 		// A handler that returns what its own schema forbids is a server bug, not the caller's.
 		e := schemaFailure(schemaErr, CodeInternal, c.env.Method, "the handler's "+t.String())
 		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
