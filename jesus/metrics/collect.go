@@ -45,12 +45,44 @@ var serverStats = []stat{
 	{"oneway_handler_errors_total", "One-way handlers that returned an error after the request was accepted."},
 }
 
-// AddServer registers a collector of s.Stats() under the label service=s.Name().
+// AddServer registers a collector of s.Stats() under the label service=s.Name(), with
+// its schema refusals in jesus_validation_refusals_total.
 func (m *Metrics) AddServer(s *jesus.Server) error {
-	return m.reg.Register(newStatsCollector("server", s.Name(), serverStats, func() []float64 {
+	err := m.reg.Register(newStatsCollector("server", s.Name(), serverStats, func() []float64 {
 		st := s.Stats()
 		return []float64{float64(st.OneWay.Received), float64(st.OneWay.Dropped), float64(st.Panics), float64(st.OneWayErrors)}
 	}))
+	if err != nil {
+		return err
+	}
+	return m.reg.Register(newRefusals(s.Name(), "server", func() (req, res uint64) {
+		st := s.Stats()
+		return st.InvalidRequests, st.InvalidReplies
+	}))
+}
+
+// refusals reports one client's or server's schema refusals by part.
+type refusals struct {
+	desc *prometheus.Desc
+	side string
+	read func() (req, res uint64)
+}
+
+func newRefusals(service, side string, read func() (req, res uint64)) refusals {
+	return refusals{side: side, read: read, desc: prometheus.NewDesc(Namespace+"_validation_refusals_total",
+		"Messages refused because they fail a schema, by side and part: a server refuses requests and "+
+			"withholds its handlers' responses and items; a client refuses responses and items (bad_response).",
+		[]string{"side", "part"}, prometheus.Labels{"service": service})}
+}
+
+func (r refusals) Describe(ch chan<- *prometheus.Desc) { ch <- r.desc }
+
+func (r refusals) Collect(ch chan<- prometheus.Metric) {
+	req, res := r.read()
+	if r.side == "server" {
+		ch <- prometheus.MustNewConstMetric(r.desc, prometheus.CounterValue, float64(req), r.side, "request")
+	}
+	ch <- prometheus.MustNewConstMetric(r.desc, prometheus.CounterValue, float64(res), r.side, "response")
 }
 
 var clientStats = []stat{
@@ -64,11 +96,15 @@ var clientStats = []stat{
 // AddClient registers a collector of c.Stats() under the label service=name (the name
 // the client was created with).
 func (m *Metrics) AddClient(name string, c *jesus.Client) error {
-	return m.reg.Register(newStatsCollector("client", name, clientStats, func() []float64 {
+	err := m.reg.Register(newStatsCollector("client", name, clientStats, func() []float64 {
 		st := c.Stats()
 		return []float64{float64(st.OneWay.Sent), float64(st.OneWay.Delivered), float64(st.OneWay.Dropped),
 			float64(st.OneWay.Lost), float64(st.BadResponses)}
 	}))
+	if err != nil {
+		return err
+	}
+	return m.reg.Register(newRefusals(name, "client", func() (req, res uint64) { return 0, c.Stats().BadResponses }))
 }
 
 var busStats = []stat{

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -173,5 +174,72 @@ func eventually(t *testing.T, cond func() bool, what func() string) {
 		case <-deadline:
 			t.Fatalf("condition not met within 10s:\n%s", what())
 		}
+	}
+}
+
+// refuse is a validator that refuses one string.
+type refuse string
+
+func (r refuse) Validate(v any) error {
+	if s, ok := v.(string); ok && s == string(r) {
+		return errors.New("refused " + s)
+	}
+	return nil
+}
+
+// validation gives every method the same request and response validators.
+type validation struct{ req, res jesus.Validator }
+
+func (v validation) RequestValidator(string) jesus.Validator  { return v.req }
+func (v validation) ResponseValidator(string) jesus.Validator { return v.res }
+
+func TestValidationRefusals(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := jesus.NewServer("echo", jesus.WithValidation(validation{refuse("bad"), refuse("worse")}))
+	jesus.Handle(s, "say", func(_ context.Context, in string) (string, error) {
+		switch in {
+		case "evil":
+			return "worse", nil
+		case "o":
+			return "odd", nil
+		}
+		return in, nil
+	})
+	bound, err := s.Listen(ctxT(t), "tcp+json://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := jesus.NewClient("caller", jesus.WithTarget(bound.String()), jesus.WithValidation(validation{nil, refuse("odd")}))
+	defer c.Close()
+	if err := m.AddServer(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddClient("caller", c); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	for in, code := range map[string]jesus.Code{"bad": jesus.CodeInvalidArgument, "evil": jesus.CodeInternal, "o": jesus.CodeBadResponse, "fine": ""} {
+		if _, err := jesus.Call[string, string](ctx, c, "echo.say", in); jesus.CodeOf(err) != code && !(code == "" && err == nil) {
+			t.Fatalf("%s: %v, want %s", in, err, code)
+		}
+	}
+	text := scrape(t, reg)
+	for _, w := range []string{
+		`jesus_validation_refusals_total{part="request",service="echo",side="server"} 1`,
+		`jesus_validation_refusals_total{part="response",service="echo",side="server"} 1`,
+		`jesus_validation_refusals_total{part="response",service="caller",side="client"} 1`,
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing %s", w)
+		}
+	}
+	if t.Failed() {
+		t.Log(text)
 	}
 }
