@@ -46,10 +46,18 @@ type Metrics struct {
 // series of each side, mode and channel it was seen on.
 type entry struct {
 	method, service string
-	inflight        [2][5]atomic.Int64 // [server][mode]; an add is cheaper than a float gauge's CAS loop
-	used            [2][5]atomic.Bool
+	side            [2]sideCounts             // [server]: a client and a server in one process touch apart lines
 	series          atomic.Pointer[[]*series] // copy-on-write, a handful at most
 	mu              sync.Mutex
+}
+
+// sideCounts are one side's calls in flight per mode; an add is cheaper than a float
+// gauge's compare-and-swap loop. The padding keeps each side on its own cache lines.
+type sideCounts struct {
+	_        [64]byte
+	inflight [5]atomic.Int64
+	used     [5]atomic.Bool
+	_        [64]byte
 }
 
 type series struct {
@@ -158,16 +166,17 @@ func (m *Metrics) begin(inv *jesus.Invocation, last *atomic.Pointer[entry]) (e *
 	if inv.Mode.Valid() {
 		mode = int(inv.Mode)
 	}
-	e.inflight[side][mode].Add(1)
-	if !e.used[side][mode].Load() {
-		e.used[side][mode].Store(true)
+	sc := &e.side[side]
+	sc.inflight[mode].Add(1)
+	if !sc.used[mode].Load() {
+		sc.used[mode].Store(true)
 	}
 	return e, side, mode
 }
 
 // end records a finished call; a client learns its channel once next picked the route.
 func (m *Metrics) end(e *entry, inv *jesus.Invocation, side, mode int, took time.Duration, err error) {
-	e.inflight[side][mode].Add(-1)
+	e.side[side].inflight[mode].Add(-1)
 	ch := inv.Meta.Channel
 	if ch == "" && !inv.Server {
 		ch = clientChannel(inv)
@@ -274,12 +283,13 @@ func (c inflight) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.inflight }
 
 func (c inflight) Collect(ch chan<- prometheus.Metric) {
 	for _, e := range *c.m.entries.Load() {
-		for side := range e.inflight {
-			for mode := range e.inflight[side] {
-				if !e.used[side][mode].Load() {
+		for side := range e.side {
+			sc := &e.side[side]
+			for mode := range sc.inflight {
+				if !sc.used[mode].Load() {
 					continue
 				}
-				ch <- prometheus.MustNewConstMetric(c.m.inflight, prometheus.GaugeValue, float64(e.inflight[side][mode].Load()),
+				ch <- prometheus.MustNewConstMetric(c.m.inflight, prometheus.GaugeValue, float64(sc.inflight[mode].Load()),
 					sideName(side == 1), e.service, e.method, jesus.Mode(mode).String())
 			}
 		}
