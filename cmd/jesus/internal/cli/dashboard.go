@@ -18,6 +18,7 @@ import (
 func newDashboardCmd(g *globals) *cobra.Command {
 	var listen, adminAddr string
 	var interval time.Duration
+	var evs []string
 	cmd := &cobra.Command{
 		Use:   "dashboard",
 		Short: "Serve a web page of the live system: services, instances, methods, rates, compatibility, events",
@@ -25,10 +26,12 @@ func newDashboardCmd(g *globals) *cobra.Command {
 of the registry: versions, live instances and their endpoints, methods with their
 schemas, request and error rates and latencies from each instance's $stats (asked every
 --interval), the compatibility of every caller/receiver pair, and recent registry events.
-It runs until interrupted. --admin also opens /metrics, /healthz and /readyz.
+With --events it also joins as a listener of those events (as "jesus listen" does) and
+shows each one among the recent events. It runs until interrupted. --admin also opens
+/metrics, /healthz and /readyz.
 
 Example:
-  jesus dashboard --listen 127.0.0.1:8090`,
+  jesus dashboard --listen 127.0.0.1:8090 --events order.created,log`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
@@ -45,6 +48,13 @@ Example:
 			defer stopAdmin()
 			d := dashboard.New(dashboard.Config{Cache: cache, Interval: interval})
 			defer d.Close()
+			if len(evs) > 0 {
+				stop, err := feedEvents(ctx, cn, evs, d)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return withCode(ExitFailure, fmt.Errorf("dashboard: listen on %s: %w", listen, err))
@@ -71,6 +81,7 @@ Example:
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address of the page")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often every instance is asked for $stats")
+	cmd.Flags().StringSliceVar(&evs, "events", nil, "also listen to these events and show them (comma separated)")
 	addAdminFlag(cmd, &adminAddr)
 	return cmd
 }
@@ -95,4 +106,37 @@ func startAdmin(addr string, g *globals) (func(), error) {
 	}
 	fmt.Fprintf(g.env.Stderr, "admin: http://%s/metrics /healthz /readyz\n", bound)
 	return func() { _ = a.Close() }, nil
+}
+
+// feedEvents listens to evs as "jesus listen" does and records each on d; stop ends it.
+func feedEvents(ctx context.Context, cn *conn, evs []string, d *dashboard.Dashboard) (stop func(), err error) {
+	l, err := startListener(ctx, cn.reg, evs)
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case rec, ok := <-l.tail:
+				if !ok {
+					return
+				}
+				p := string(rec.Payload)
+				if len(p) > 200 {
+					p = p[:200] + "…"
+				}
+				d.Record("event", fmt.Sprintf("%s from %s (corrid %s): %s", rec.Event, rec.From, rec.CorrID, p))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		l.close()
+	}, nil
 }

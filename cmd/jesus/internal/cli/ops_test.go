@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/jesus"
@@ -127,5 +128,47 @@ func TestAdminFlag(t *testing.T) {
 	cancel()
 	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("dashboard exited %d: %s", code, errb.String())
+	}
+}
+
+// TestDashboardEvents: with --events the dashboard shows the events it listens to.
+func TestDashboardEvents(t *testing.T) {
+	leakCheck(t)
+	ep, reg, cache := etcd(t)
+	services(t, reg, cache)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Main(ctx, []string{"--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--interval", "100ms", "--events", "order.created"},
+			cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != cli.ExitOK {
+			t.Errorf("dashboard exited %d: %s", code, errb.String())
+		}
+	}()
+	out.waitFor(t, "dashboard: http://")
+	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(out.String(), "dashboard: "))[0], "/")
+	jesusCmd(t, "", "--etcd", ep, "emit", "order.created",
+		`{"orderId":"o-9","customerId":"c-1","total":{"amount":21,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`).want(t, cli.ExitOK)
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := http.Get(dash + "/api/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), `order.created from jesus-cli`) && strings.Contains(string(b), `o-9`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no order.created among the events:\n%s", b)
+		}
+		<-tick.C
 	}
 }

@@ -136,6 +136,10 @@ func (d *Dashboard) State() State {
 	return st
 }
 
+// Record adds an event of the caller's to the recent events (e.g. a domain event the
+// caller listens to).
+func (d *Dashboard) Record(kind, text string) { d.event(kind, text) }
+
 func (d *Dashboard) event(kind, text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
