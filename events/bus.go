@@ -99,7 +99,7 @@ func New(self *schema.Descriptor, set *schema.Set, disc *discovery.Discovery, cl
 	}
 	b.o.fill()
 	if b.cli == nil {
-		b.cli, b.ownCli = jesus.NewClient(self.Service), true
+		b.cli, b.ownCli = jesus.NewClient(self.Service, jesus.WithInterceptors(b.o.intercept...)), true
 	}
 	b.newSource()
 	if _, err := rand.Read(b.idBase[:]); err != nil {

@@ -3,6 +3,8 @@ package events
 import (
 	"log/slog"
 	"time"
+
+	"github.com/jesus-go/jesus/jesus"
 )
 
 // Option configures a Bus.
@@ -26,6 +28,7 @@ type options struct {
 	outboxPath   string
 	outboxAge    time.Duration
 	outboxEvery  time.Duration
+	intercept    []jesus.Interceptor // intercept.go
 }
 
 func defaults() options {

@@ -328,6 +328,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 	if env.Meta.Channel == "" {
 		env.Meta.Channel = route.Spec.Name()
 	}
+	call.Meta.Channel = env.Meta.Channel // for interceptors, once next returned
 	// A deadline means nothing to accepted one-way work, which the receiver runs to the
 	// end: a noResponse request carries none.
 	if dl, ok := ctx.Deadline(); ok && mode != ModeNoResponse {
@@ -454,9 +455,16 @@ func (c *Client) Invoke(ctx context.Context, method string, mode Mode, req, res 
 		call := Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
 		return c.invoke(ctx, &call)
 	}
-	call := &Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
-	return c.unary(ctx, call)
+	// Interceptors keep nothing of the Invocation once the call returned: it is reused.
+	call := invocations.Get().(*Invocation)
+	*call = Invocation{Method: method, Mode: mode, Request: req, Response: res, Meta: OutgoingMeta(ctx, c.name)}
+	err := c.unary(ctx, call)
+	*call = Invocation{}
+	invocations.Put(call)
+	return err
 }
+
+var invocations = sync.Pool{New: func() any { return new(Invocation) }}
 
 // invoke is the innermost UnaryFunc of a client.
 func (c *Client) invoke(ctx context.Context, call *Invocation) error {

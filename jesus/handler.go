@@ -2,6 +2,7 @@ package jesus
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -58,24 +59,40 @@ func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, re
 	m.unary = chainUnary(ics, func(ctx context.Context, inv *Invocation) error {
 		res, err := h(ctx, *inv.Request.(*Req))
 		if err == nil {
-			inv.Response = &res
+			if p, ok := inv.Response.(*Res); ok {
+				*p = res
+			} else {
+				inv.Response = &res
+			}
 		}
 		return err
 	})
+	// With interceptors the request and the response escape to the heap: they live in a
+	// pooled pair, given back once the reply is sent.
+	pairs := sync.Pool{New: func() any { return new(pair[Req, Res]) }}
 	m.serve = func(ctx context.Context, c *call) {
-		var req Req
-		if err := c.decodeRequest(&req); err != nil {
-			c.fail(err)
-			return
-		}
 		if m.unary != nil {
-			r := req // only this branch lets the request escape
-			inv := c.invocation(&r)
+			x := pairs.Get().(*pair[Req, Res])
+			defer func() {
+				*x = pair[Req, Res]{}
+				pairs.Put(x)
+			}()
+			if err := c.decodeRequest(&x.req); err != nil {
+				c.fail(err)
+				return
+			}
+			inv := c.invocation(&x.req)
+			inv.Response = &x.res
 			if err := m.unary(ctx, inv); err != nil {
 				c.fail(err)
 				return
 			}
 			c.reply(ctx, channel.TypeResponse, inv.Response)
+			return
+		}
+		var req Req
+		if err := c.decodeRequest(&req); err != nil {
+			c.fail(err)
 			return
 		}
 		res, err := h(ctx, req)
@@ -86,6 +103,12 @@ func Handle[Req, Res any](s *Server, name string, h func(ctx context.Context, re
 		c.reply(ctx, channel.TypeResponse, res)
 	}
 	s.register(m)
+}
+
+// pair holds the request and response of one intercepted call.
+type pair[Req, Res any] struct {
+	req Req
+	res Res
 }
 
 // HandleOneWay registers a method that returns nothing: the caller chooses noResponse
@@ -124,6 +147,7 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 			err = h(&c.det, req)
 		}
 		if err != nil {
+			c.failure = AsError(err)
 			c.srv.oneWayErrors.Add(1)
 			c.srv.o.logger.Warn("jesus: one-way handler failed", "method", c.env.Method, "corrid", c.env.Meta.CorrID, "err", err)
 		}

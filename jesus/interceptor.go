@@ -8,7 +8,8 @@ type Invocation struct {
 	Method string // "service.method"
 	Mode   Mode
 	// Meta on a client is what will be sent: an interceptor may set Trace, UserID and
-	// Extra before calling next. On a server it is the incoming meta, to read.
+	// Extra before calling next; once next has picked a route, Meta.Channel names the
+	// channel the call went over. On a server it is the incoming meta, to read.
 	Meta Meta
 	// Peer on a server is the caller's address; on a client, the receiver's address once
 	// next has picked a route ("" before).
@@ -18,7 +19,7 @@ type Invocation struct {
 	Request any
 	// Response on a client is where the response is decoded (a pointer; nil for one-way
 	// calls). On a server, once next returned nil, a pointer to the handler's response
-	// (nil for one-way calls).
+	// (nil for one-way calls); before, it may already point at where that will be.
 	Response any
 	// Server is true for an incoming call.
 	Server bool
@@ -39,7 +40,9 @@ type StreamFunc func(ctx context.Context, call *Invocation, send func(item any) 
 // Interceptor. A wrapper that does nothing returns next itself. Interceptors run after
 // the message is checked against its schema on receipt, and before it is encoded and
 // checked on sending; a Server runs them for requests it accepted, a Client for every
-// call, including Do. They must be safe for concurrent use.
+// call, including Do. They must be safe for concurrent use, and keep nothing of an
+// Invocation (nor what its Request and Response point at) once the call returned: both
+// ends reuse them.
 type Interceptor interface {
 	WrapUnary(next UnaryFunc) UnaryFunc
 	WrapStream(next StreamFunc) StreamFunc

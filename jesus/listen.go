@@ -92,6 +92,7 @@ func (s *Server) ListenDescriptor(ctx context.Context, d *schema.Descriptor, add
 	if err := s.CheckDescriptor(d); err != nil {
 		return err
 	}
+	s.SetDescriptor(d)
 	names := make([]string, 0, len(d.Channels))
 	for n := range d.Channels {
 		names = append(names, n)

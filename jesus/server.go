@@ -46,6 +46,9 @@ type Server struct {
 	replayOnce   sync.Once
 	replayed     atomic.Uint64 // journaled requests run again at start
 	duplicates   atomic.Uint64 // journaled requests acked again without running
+	// requests refused and replies withheld because they fail the service's schema
+	invalidRequests, invalidReplies atomic.Uint64
+	svcAPI                          serviceAPI // $ping, $info, $stats: serviceapi.go
 }
 
 // ServerStats are a server's figures since NewServer.
@@ -66,6 +69,9 @@ type ServerStats struct {
 	// channels: bytes held for peers now, the limit, and admissions it refused.
 	MemoryUsed, MemoryLimit int64
 	MemoryRefused           uint64
+	// InvalidRequests counts requests refused because they fail the service's schema;
+	// InvalidReplies, responses and stream items of handlers that failed it (not sent).
+	InvalidRequests, InvalidReplies uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -74,7 +80,8 @@ func (s *Server) Stats() ServerStats {
 	all := s.all
 	s.mu.Unlock()
 	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(), Replayed: s.replayed.Load(), Duplicates: s.duplicates.Load(),
-		MemoryUsed: s.o.cfg.Budget.Used(), MemoryLimit: s.o.cfg.Budget.Limit(), MemoryRefused: s.o.cfg.Budget.Refused()}
+		MemoryUsed: s.o.cfg.Budget.Used(), MemoryLimit: s.o.cfg.Budget.Limit(), MemoryRefused: s.o.cfg.Budget.Refused(),
+		InvalidRequests: s.invalidRequests.Load(), InvalidReplies: s.invalidReplies.Load()}
 	for _, l := range all {
 		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
 			ls := lc.OneWayListenerStats()
@@ -108,7 +115,8 @@ type method struct {
 	// req replaces the server's Validation for requests when reqSet (CheckRequests).
 	req      Validator
 	reqSet   bool
-	unlisted bool // serves no method of the descriptor (Unlisted)
+	unlisted bool        // serves no method of the descriptor (Unlisted)
+	stats    methodStats // for $stats
 }
 
 type methodVals struct{ req, res Validator }
@@ -145,6 +153,7 @@ func NewServer(name string, opts ...Option) *Server {
 	s.hard, s.hardCancel = context.WithCancel(context.Background())
 	empty := map[string]*method{}
 	s.methods.Store(&empty)
+	s.svcAPI.init(s)
 	return s
 }
 
@@ -349,6 +358,9 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 	}
 	m := (*s.methods.Load())[env.Method]
 	if m == nil {
+		m = s.apiLookup(env.Method)
+	}
+	if m == nil {
 		c.fail(Errorf(CodeUnimplemented, "service %s has no method %q", s.name, env.Method))
 		return
 	}
@@ -363,6 +375,8 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 		c.fail(Errorf(CodeResourceExhausted, "%s: server limit of %d concurrent calls reached", s.name, cap(s.sem)))
 		return
 	}
+	start := monotonic()
+	defer func() { m.stats.record(monotonic()-start, c.failure) }()
 	codecName := env.Codec
 	if codecName == "" {
 		codecName = l.spec.Codec
@@ -416,7 +430,8 @@ type call struct {
 	done     bool   // a terminal reply was sent (or attempted)
 	jseq     uint64 // the request's journal sequence number, when it is journaled
 	budget   *channel.Budget
-	held     int64 // bytes of budget held for the decoded request, until release
+	held     int64  // bytes of budget held for the decoded request, until release
+	failure  *Error // how the call failed, for $stats; nil while it has not
 
 	// Parts of the call that live as long as it, allocated with it.
 	msg Msg         // the incoming message
@@ -485,6 +500,7 @@ func (c *call) decodeRequest(v any) error {
 		return &Error{Code: codecCode(codecErr), Method: c.env.Method, Message: fmt.Sprintf("decode request (%s): %v", c.pl.Name(), codecErr), err: codecErr}
 	}
 	if schemaErr != nil {
+		c.srv.invalidRequests.Add(1)
 		return schemaFailure(schemaErr, CodeInvalidArgument, c.env.Method, "request")
 	}
 	return nil
@@ -571,6 +587,7 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		return nil, Errorf(CodeInternal, "%s: encode %s (%s): %w", c.env.Method, t, c.pl.Name(), codecErr)
 	}
 	if schemaErr != nil {
+		c.srv.invalidReplies.Add(1)
 		// A handler that returns what its own schema forbids is a server bug, not the caller's.
 		e := schemaFailure(schemaErr, CodeInternal, c.env.Method, "the handler's "+t.String())
 		e.Message = "the handler's " + t.String() + " fails the service's own schema (" + e.Service + ")"
@@ -600,6 +617,7 @@ func (c *call) fail(err error) {
 	}
 	c.done = true
 	e := AsError(err).InMethod(c.env.Method)
+	c.failure = e
 	if c.env.Mode == ModeNoResponse || c.env.Mode == 0 {
 		// Nothing goes back to the caller; the transport counts the request as dropped
 		// (and tells the sender where it can), so that no one-way message vanishes unseen.

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -34,7 +33,8 @@ func Register(ctx context.Context, s *jesus.Server, reg *registry.Registry, d *s
 	if len(eps) == 0 {
 		return nil, jesus.Errorf(jesus.CodeFailedPrecondition, "%s listens on no named channel; use ListenChannel or ListenDescriptor first", s.Name())
 	}
-	inst := registry.Instance{ID: uuid.NewString(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now(), SealKey: s.SealKey()}
+	s.SetDescriptor(d)
+	inst := registry.Instance{ID: s.ID(), Service: d.Service, Version: d.Version, Endpoints: eps, StartedAt: time.Now(), SealKey: s.SealKey()}
 	g, err := reg.Register(ctx, inst)
 	if err != nil {
 		return nil, jesus.Errorf(jesus.CodeUnavailable, "register %s: %w", d.ID(), err)

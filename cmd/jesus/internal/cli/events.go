@@ -205,6 +205,7 @@ func pickEmitter(ems []emitterOf, event, from string) (emitterOf, error) {
 func newListenCmd(g *globals) *cobra.Command {
 	var count int
 	var dur time.Duration
+	var adminAddr string
 	cmd := &cobra.Command{
 		Use:   "listen EVENT...",
 		Short: "Tail events as JSON lines",
@@ -234,6 +235,11 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 				return err
 			}
 			defer l.close()
+			stopAdmin, err := startAdmin(adminAddr, g)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			fmt.Fprintf(g.env.Stderr, "listening to %s as %s (%s)\n", strings.Join(args, ", "), l.service, cn.where)
 			if dur > 0 {
 				var cancel context.CancelFunc
@@ -266,6 +272,7 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many events (0: no limit)")
 	cmd.Flags().DurationVar(&dur, "for", 0, "stop after this long (0: until interrupted)")
+	addAdminFlag(cmd, &adminAddr)
 	return cmd
 }
 

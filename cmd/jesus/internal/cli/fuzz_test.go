@@ -52,3 +52,42 @@ func BenchmarkReadJSON(b *testing.B) {
 		}
 	}
 }
+
+// FuzzExample feeds arbitrary schemas (as a published descriptor may hold) to describe's
+// example generator: it never panics, and what it makes is small and encodes to JSON.
+func FuzzExample(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"object","required":["a"],"properties":{"a":{"type":"string","pattern":"^[A-Z]{3}-[0-9]{4,8}$"}}}`,
+		`{"$ref":"#/$defs/X"}`, `{"$ref":"#"}`, `{"allOf":[{"$ref":"#"},{"required":["x"]}]}`,
+		`{"type":"array","minItems":1000000000,"items":{"type":"array","minItems":1000000000}}`,
+		`{"type":"string","minLength":2147483647}`, `{"type":"string","pattern":"((a{1000}){1000}){1000}"}`,
+		`{"type":"number","minimum":5,"maximum":1,"multipleOf":0.01}`, `{"enum":[]}`, `false`, `[`,
+		`{"type":["null","integer"],"exclusiveMinimum":1e308}`, `{"oneOf":[{"const":{"a":1}}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var root any
+		if json.Unmarshal([]byte(s), &root) != nil {
+			return
+		}
+		m, _ := root.(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		v, _ := exampleOf(m, root)
+		b, err := json.Marshal(v)
+		if err != nil {
+			// NaN and infinities have no JSON spelling; a schema can ask for one.
+			if !strings.Contains(err.Error(), "unsupported value") {
+				t.Fatalf("example %#v of %q does not encode: %v", v, s, err)
+			}
+			return
+		}
+		if len(b) > 64<<20 {
+			t.Fatalf("example of %q is %d bytes", s, len(b))
+		}
+		r := resolver{root: m}
+		_, _ = json.Marshal(r.inline(root, 0))
+	})
+}

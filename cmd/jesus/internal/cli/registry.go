@@ -188,7 +188,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	var listen, peer string
+	var listen, peer, adminAddr string
 	var serveTLS embedded.TLSFiles
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -228,6 +228,11 @@ commands --cacert, --cert and --key).`,
 				return withCode(ExitFailure, fmt.Errorf("registry serve: %w", err))
 			}
 			defer os.Remove(epPath)
+			stopAdmin, err := startAdmin(adminAddr, g)
+			if err != nil {
+				return err
+			}
+			defer stopAdmin()
 			fmt.Fprintf(g.env.Stdout, "etcd serving on %s (data in %s); stop with Ctrl-C\nexport JESUS_ETCD=%s\n", ep, dir, ep)
 			<-ctx.Done()
 			fmt.Fprintln(g.env.Stdout, "etcd stopping")
@@ -239,6 +244,7 @@ commands --cacert, --cert and --key).`,
 	serve.Flags().StringVar(&serveTLS.CertFile, "tls-cert", "", "serve clients over TLS with this certificate (PEM)")
 	serve.Flags().StringVar(&serveTLS.KeyFile, "tls-key", "", "key (PEM) of --tls-cert")
 	serve.Flags().StringVar(&serveTLS.CAFile, "tls-cacert", "", "require client certificates that chain to this CA (PEM)")
+	addAdminFlag(serve, &adminAddr)
 	cmd.AddCommand(serve)
 	return cmd
 }

@@ -141,6 +141,7 @@ TLS or auth, --cacert, --cert, --key and --user name:password work as with etcdc
 		newSidecarCmd(g),
 		newHubCmd(g),
 	)
+	root.AddCommand(newOpsCmds(g)...)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
