@@ -220,3 +220,15 @@ func errorOf(err error) *AnswerError {
 }
 
 func (h Hook) String() string { return fmt.Sprintf("%s (id %s)", h.Target, h.ID) }
+
+// WithHook returns ctx carrying h for the requests sent with it over a client that has
+// Interceptor(): each carries the hook in its meta, as with Tracker.Send, but nothing here
+// tracks the answer. It is for callers that take answers elsewhere, such as the sidecar,
+// which passes on the hook of an application in another language. h is checked as a
+// receiver checks it.
+func WithHook(ctx context.Context, h Hook) (context.Context, error) {
+	if _, err := ParseHook(h.extra()); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, hookKey{}, &outgoing{hook: h}), nil
+}

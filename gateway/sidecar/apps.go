@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/gateway/async"
 	jdisc "github.com/jesus-go/jesus/jesus/discovery"
 
 	"github.com/google/uuid"
@@ -267,7 +268,7 @@ func (a *app) start(ctx context.Context) error {
 	if err := a.srv.ListenDescriptor(ctx, d, a.addr); err != nil {
 		return err
 	}
-	a.client = jesus.NewClient(d.Service, jesus.WithResolver(s.disc.resolver()),
+	a.client = jesus.NewClient(d.Service, jesus.WithResolver(s.disc.resolver()), jesus.WithInterceptors(async.Interceptor()),
 		jesus.WithValidation(jesus.CallerSchemas(a.set, d.Service, d.Version, s.disc.validation())), jesus.WithLogger(s.cfg.Logger))
 	doc, err := d.Bundle()
 	if err != nil {

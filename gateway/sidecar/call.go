@@ -70,6 +70,28 @@ func (s *Sidecar) handleCall(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(headerCorrID, jesus.CorrID(ctx))
 	start := time.Now()
 	written := false
+	hook, err := hookOf(r, what)
+	if err != nil {
+		s.stats.rejected.Add(1)
+		writeError(w, err)
+		return
+	}
+	switch {
+	case hook != nil:
+		err = s.callWithHook(ctx, w, cl, target, mode, req, hook)
+		written = err == nil
+	default:
+		written, err = s.invokeMode(ctx, w, r, cl, target, mode, req)
+	}
+	s.stats.call(target, err, time.Since(start))
+	if err != nil && !written {
+		writeError(w, err)
+	}
+}
+
+// invokeMode makes the call in mode and writes its reply; written reports whether a
+// reply (or part of a stream) went out.
+func (s *Sidecar) invokeMode(ctx context.Context, w http.ResponseWriter, r *http.Request, cl *jesus.Client, target string, mode jesus.Mode, req any) (written bool, err error) {
 	switch mode {
 	case jesus.ModeStream:
 		written, err = s.stream(ctx, w, r, cl, target, req)
@@ -87,10 +109,7 @@ func (s *Sidecar) handleCall(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 		}
 	}
-	s.stats.call(target, err, time.Since(start))
-	if err != nil && !written {
-		writeError(w, err)
-	}
+	return written, err
 }
 
 // lookupMethod finds the latest descriptor of target's service, as loaded by the

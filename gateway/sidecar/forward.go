@@ -122,7 +122,7 @@ func validHeaderValue(v string) bool {
 
 // callApp forwards a response, ack or noResponse request and decodes the response.
 func (a *app) callApp(ctx context.Context, method string, mode channel.Mode, req any) (any, error) {
-	resp, cancel, err := a.post(ctx, "/"+url.PathEscape(method), mode, req, nil)
+	resp, cancel, err := a.post(ctx, "/"+url.PathEscape(method), mode, req, hookHeaders(ctx))
 	if err != nil {
 		return nil, err
 	}

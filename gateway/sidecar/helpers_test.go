@@ -21,6 +21,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/gateway/async"
 	"github.com/jesus-go/jesus/gateway/sidecar"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
@@ -230,6 +231,17 @@ func startClock(t testing.TB, e *env) *clock {
 	jesus.Handle(srv, "clock.echo", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		return req, nil
 	})
+	// later answers to the caller's response hook, after the ack.
+	answers := async.NewResponder(async.ResponderConfig{})
+	t.Cleanup(func() { answers.Shutdown(context.Background()) })
+	async.Handle(srv, "clock.later", answers, func(ctx context.Context, req struct {
+		Zone string `json:"zone" msgpack:"zone"`
+	}) (map[string]any, error) {
+		if req.Zone == "nowhere" {
+			return nil, jesus.NewError(jesus.CodeNotFound, "no zone nowhere")
+		}
+		return map[string]any{"zone": req.Zone, "unix": 1767225600}, nil
+	})
 	// bad answers what its own schema forbids: the server turns it into internal.
 	jesus.Handle(srv, "clock.bad", func(ctx context.Context, req map[string]any) (map[string]any, error) {
 		return map[string]any{"ok": "yes"}, nil
@@ -332,6 +344,11 @@ func serveGoApp(t testing.TB, ln net.Listener) *goApp {
 	})
 	mux.HandleFunc("POST /note", func(w http.ResponseWriter, r *http.Request) {
 		record(r)
+		if h := r.Header.Get("Jesus-Hook"); h != "" { // a caller wants the answer later
+			a.mu.Lock()
+			a.got = append(a.got, "hook "+h+" "+r.Header.Get("Jesus-Hook-Id"))
+			a.mu.Unlock()
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /events/tick", func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jesus-go/jesus/gateway/async"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -16,12 +17,13 @@ import (
 // Serve (on as many listeners as wanted, e.g. TCP and a unix socket) or mount Handler,
 // and stop it with Shutdown or Close.
 type Sidecar struct {
-	cfg   Config
-	disc  *discovery
-	calls *jesus.Client // calls made without an app of this sidecar as sender
-	mux   *http.ServeMux
-	subs  *hub
-	stats stats
+	cfg     Config
+	disc    *discovery
+	calls   *jesus.Client    // calls made without an app of this sidecar as sender
+	answers *async.Responder // delivers applications' answers to response hooks
+	mux     *http.ServeMux
+	subs    *hub
+	stats   stats
 	// bodies is the bytes of request bodies held by requests in flight (Config.MaxBodies).
 	bodies atomic.Int64
 
@@ -48,7 +50,9 @@ func New(cfg Config) (*Sidecar, error) {
 		done:     make(chan struct{}),
 	}
 	s.disc = newDiscovery(cfg.Cache)
-	s.calls = jesus.NewClient(cfg.Name, jesus.WithResolver(s.disc.resolver()), jesus.WithValidation(s.disc.validation()), jesus.WithLogger(cfg.Logger))
+	s.calls = jesus.NewClient(cfg.Name, jesus.WithResolver(s.disc.resolver()), jesus.WithValidation(s.disc.validation()), jesus.WithLogger(cfg.Logger),
+		jesus.WithInterceptors(async.Interceptor()))
+	s.answers = async.NewResponder(async.ResponderConfig{Client: s.calls, Logger: cfg.Logger})
 	s.subs = newHub(cfg.MaxSubscribers, cfg.SubscriberBuffer)
 	s.routes()
 	return s, nil
@@ -58,6 +62,7 @@ func (s *Sidecar) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /v1/call/{target}", s.handleCall)
 	m.HandleFunc("POST /v1/emit/{event}", s.handleEmit)
+	m.HandleFunc("POST /v1/answer", s.handleAnswer)
 	m.HandleFunc("GET /v1/events", s.handleSSE)
 	m.HandleFunc("GET /v1/ws", s.handleWS)
 	m.HandleFunc("PUT /v1/apps/{service}", s.handlePutApp)
@@ -119,6 +124,7 @@ func (s *Sidecar) Shutdown(ctx context.Context) error {
 
 	s.subs.close()
 	var errs []error
+	errs = append(errs, s.answers.Shutdown(ctx))
 	for _, a := range apps {
 		errs = append(errs, a.stop(ctx))
 	}
