@@ -38,6 +38,7 @@ so that an application in any language can take part in jesus without a jesus li
                                    the reply on return; Jesus-Mode overrides the declared mode;
                                    streams come as NDJSON, or SSE with Accept: text/event-stream
   POST   /v1/emit/EVENT            emit an event; the reply names who acknowledged it
+  POST   /v1/answer                an app's later answer to a call that came with Jesus-Hook
   GET    /v1/events?name=EVENT     the events the apps here listen to, as server-sent events
   GET    /v1/ws?name=EVENT         a WebSocket that emits and receives events
   PUT    /v1/apps/SERVICE          register an app: {"descriptor": {...}, "url": "http://...",
