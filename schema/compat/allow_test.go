@@ -17,7 +17,7 @@ func TestCheckCallAllow(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller := func(svc string) *schema.Descriptor {
-		d, err := schema.Parse(svc+".json", []byte(`{"service": "`+svc+`", "version": "2.0.0", "channels": {},
+		d, err := schema.Parse(svc+".json", []byte(`{"service": "`+svc+`", "version": "2.0.0", "channels": {"rpc": "tcp"},
   "calls": {"ledger.post": {"request": {"type": "integer"}, "response": {"type": "integer"}}}}`))
 		if err != nil {
 			t.Fatal(err)
