@@ -49,6 +49,11 @@ func newMethod(s *Server, name, kind string, opts []HandlerOption) (*method, []I
 	if len(o.intercept) > 0 {
 		ics = append(append([]Interceptor(nil), s.o.intercept...), o.intercept...)
 	}
+	for _, ic := range ics {
+		if a, ok := ic.(Admitter); ok {
+			m.admit = append(m.admit, a)
+		}
+	}
 	return m, ics
 }
 

@@ -48,6 +48,17 @@ type Interceptor interface {
 	WrapStream(next StreamFunc) StreamFunc
 }
 
+// An Admitter is an Interceptor that can also refuse a call before the server does
+// anything for it: Admit runs for every incoming call of a server that has it among its
+// interceptors (or a handler's), once the method and mode are known and before the
+// request is decoded, acked or run, so that a refused ack call is never acked. The
+// Invocation's Request and Response are nil. Caller identity and allow-lists
+// (jesus/auth) are admitters.
+type Admitter interface {
+	Interceptor
+	Admit(ctx context.Context, call *Invocation) error
+}
+
 // UnaryInterceptorFunc is an Interceptor that wraps unary calls only.
 type UnaryInterceptorFunc func(next UnaryFunc) UnaryFunc
 

@@ -117,6 +117,7 @@ type method struct {
 	reqSet   bool
 	unlisted bool        // serves no method of the descriptor (Unlisted)
 	stats    methodStats // for $stats
+	admit    []Admitter  // interceptors that may refuse a call before anything is done for it
 }
 
 type methodVals struct{ req, res Validator }
@@ -414,6 +415,12 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 			c.fail(Errorf(CodeInternal, "%s: handler panicked: %v", env.Method, r))
 		}
 	}()
+	for _, a := range m.admit {
+		if err := a.Admit(ctx, c.invocation(nil)); err != nil {
+			c.fail(err)
+			return
+		}
+	}
 	m.serve(ctx, c)
 	if ctx.Err() != nil && !c.done {
 		c.fail(contextError(ctx.Err(), env.Method))

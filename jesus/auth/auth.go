@@ -46,36 +46,22 @@ func AllowFrom(d *schema.Descriptor) map[string][]string {
 }
 
 // Interceptor returns the server interceptor that enforces cfg. On a client it does
-// nothing. A refused call never reaches the handler. For ack-mode methods the ack goes out
-// before interceptors run, so the caller of a refused ack call sees its ack; the refusal
-// is counted as a one-way handler error on the server.
+// nothing. It is a jesus.Admitter: a call is refused before its request is decoded, acked
+// or run, so a refused ack call is never acked and never reaches the handler.
 func Interceptor(cfg Config) jesus.Interceptor {
 	return &verifier{cfg: cfg}
 }
 
 type verifier struct{ cfg Config }
 
-func (v *verifier) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc {
-	return func(ctx context.Context, call *jesus.Invocation) error {
-		if call.Server {
-			if err := v.check(ctx, call); err != nil {
-				return err
-			}
-		}
-		return next(ctx, call)
-	}
+// Admit implements jesus.Admitter: the server asks before it does anything for a call.
+func (v *verifier) Admit(ctx context.Context, call *jesus.Invocation) error {
+	return v.check(ctx, call)
 }
 
-func (v *verifier) WrapStream(next jesus.StreamFunc) jesus.StreamFunc {
-	return func(ctx context.Context, call *jesus.Invocation, send func(any) error) error {
-		if call.Server {
-			if err := v.check(ctx, call); err != nil {
-				return err
-			}
-		}
-		return next(ctx, call, send)
-	}
-}
+// WrapUnary and WrapStream add nothing: Admit has checked the call.
+func (v *verifier) WrapUnary(next jesus.UnaryFunc) jesus.UnaryFunc    { return next }
+func (v *verifier) WrapStream(next jesus.StreamFunc) jesus.StreamFunc { return next }
 
 // check verifies the caller of call and its permission.
 func (v *verifier) check(ctx context.Context, call *jesus.Invocation) error {

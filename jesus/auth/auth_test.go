@@ -46,6 +46,7 @@ func startLedger(t *testing.T, cfg channel.Config, spec string, ac auth.Config) 
 		m, _ := jesus.MsgFromContext(ctx)
 		return m.Meta.From, nil
 	})
+	jesus.HandleOneWay(s, "ledger.note", func(ctx context.Context, n int) error { l.ran.Add(1); return nil })
 	jesus.HandleStream(s, "ledger.tail", func(ctx context.Context, n int, send func(int) error) error {
 		l.ran.Add(1)
 		return send(n)
@@ -183,5 +184,19 @@ func TestPlaintextDo(t *testing.T) {
 		if jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
 			t.Fatalf("%s: Do in plaintext to a TLS channel: %v", spec, err)
 		}
+	}
+}
+
+// TestRefusedAckIsNotAcked: the verifier refuses before the server acks, so a caller
+// outside a one-way method's allow list gets permission_denied, not an ack.
+func TestRefusedAckIsNotAcked(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	q := startLedger(t, channel.Config{}, "tcp+msgpack://127.0.0.1:0", auth.Config{Plaintext: true, Allow: map[string][]string{"ledger.note": {"billing"}}})
+	qc := client(t, "orders", channel.Config{}, q.bound)
+	if err := jesus.Ack(ctx(t), qc, "ledger.note", 1); jesus.CodeOf(err) != jesus.CodePermissionDenied {
+		t.Fatalf("ack from a caller not allowed: %v", err)
+	}
+	if q.ran.Load() != 0 {
+		t.Fatal("the refused ack ran")
 	}
 }
