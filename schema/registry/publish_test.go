@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -154,4 +155,20 @@ func TestOpenEtcdDown(t *testing.T) {
 	if took > 2*time.Second {
 		t.Fatalf("Open took %s with DialTimeout 500ms", took)
 	}
+}
+
+// TestOpenSaysWhy: an etcd that cannot be reached is reported with the cause a TCP
+// connection gives, not only the client's deadline.
+func TestOpenSaysWhy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, err = registry.Open(context.Background(), registry.Config{Endpoints: []string{"http://" + addr}, DialTimeout: 200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), addr+": connection refused") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("open of a closed port: %v", err)
+	}
+	t.Log(err)
 }

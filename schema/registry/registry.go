@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -139,7 +142,11 @@ func Open(ctx context.Context, cfg Config) (*Registry, error) {
 	defer cancel()
 	if _, err := cli.Get(pctx, cfg.Prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
 		cli.Close()
-		return nil, &opError{op: fmt.Sprintf("open %v (dial timeout %s%s)", cfg.Endpoints, cfg.DialTimeout, cfg.securityHint()), err: err, unavailable: true}
+		op := fmt.Sprintf("open %v (dial timeout %s%s)", cfg.Endpoints, cfg.DialTimeout, cfg.securityHint())
+		if why := diagnose(cfg.Endpoints); why != "" {
+			op += " [" + why + "]"
+		}
+		return nil, &opError{op: op, err: err, unavailable: true}
 	}
 	return r, nil
 }
@@ -404,4 +411,29 @@ func (r *Registry) Services(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// diagnose says why etcd did not answer, as far as a TCP connection to each endpoint
+// tells (e.g. "127.0.0.1:2379: connection refused"): the etcd client only reports that
+// its deadline passed.
+func diagnose(endpoints []string) string {
+	var why []string
+	for _, ep := range endpoints {
+		hostport := ep
+		if u, err := url.Parse(ep); err == nil && u.Host != "" {
+			hostport = u.Host
+		}
+		c, err := net.DialTimeout("tcp", hostport, 500*time.Millisecond)
+		if err != nil {
+			var sys *os.SyscallError
+			msg := err.Error()
+			if errors.As(err, &sys) {
+				msg = sys.Err.Error()
+			}
+			why = append(why, hostport+": "+msg)
+			continue
+		}
+		c.Close()
+	}
+	return strings.Join(why, "; ")
 }
