@@ -170,3 +170,13 @@ func (c *Compat) Close() {
 		<-c.done
 	}
 }
+
+// Check is a readiness check (jesus/admin's AddCheck): nil while the last check passed,
+// else an error naming the service and the verdict, on one line.
+func (c *Compat) Check() error {
+	if c.Ready() {
+		return nil
+	}
+	rep := c.Report()
+	return fmt.Errorf("%s is %s with a live peer (%d differences; jesus check --live lists them)", c.self.ID(), rep.Verdict(), len(rep.Items))
+}

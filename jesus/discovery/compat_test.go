@@ -62,7 +62,7 @@ func TestStartupCompatibility(t *testing.T) {
 	}
 	defer c.Close()
 	rep := c.Report()
-	if !c.Ready() || rep.Verdict() != compat.Compatible || len(rep.Items) < 3 {
+	if c.Check() != nil || !c.Ready() || rep.Verdict() != compat.Compatible || len(rep.Items) < 3 {
 		t.Fatalf("ready=%v verdict=%v items=%d\n%s", c.Ready(), rep.Verdict(), len(rep.Items), rep)
 	}
 	t.Logf("startup check of %s: %d pairs, %s", orders.ID(), len(rep.Items), rep.Verdict())
@@ -72,6 +72,9 @@ func TestStartupCompatibility(t *testing.T) {
 	took := waitFor(t, "the break to be noticed", func() bool { return !c.Ready() })
 	if c.Breaks() != 1 || !strings.Contains(c.Report().String(), "taxId") {
 		t.Fatalf("breaks=%d report:\n%s", c.Breaks(), c.Report())
+	}
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "incompatible") {
+		t.Fatalf("readiness check after the break: %v", err)
 	}
 	t.Logf("break noticed %v after billing@2.0.0 was published:\n%s", took.Round(time.Millisecond), c.Report())
 

@@ -94,18 +94,25 @@ func addAdminFlag(cmd *cobra.Command, addr *string) {
 // startAdmin opens the admin listener when addr is set: the process's Go and process
 // metrics on /metrics, liveness and readiness. It returns how to stop it.
 func startAdmin(addr string, g *globals) (func(), error) {
+	_, stop, err := openAdmin(addr, g)
+	return stop, err
+}
+
+// openAdmin is startAdmin that also returns the Admin (nil without addr), for commands
+// that add their servers and checks to it.
+func openAdmin(addr string, g *globals) (*admin.Admin, func(), error) {
 	if addr == "" {
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := admin.New(reg)
 	bound, err := a.Listen(addr)
 	if err != nil {
-		return nil, withCode(ExitFailure, err)
+		return nil, nil, withCode(ExitFailure, err)
 	}
 	fmt.Fprintf(g.env.Stderr, "admin: http://%s/metrics /healthz /readyz\n", bound)
-	return func() { _ = a.Close() }, nil
+	return a, func() { _ = a.Close() }, nil
 }
 
 // feedEvents listens to evs as "jesus listen" does and records each on d; stop ends it.

@@ -10,6 +10,7 @@ import (
 func newDemoCmd(g *globals) *cobra.Command {
 	var schemas string
 	var verbose, serve bool
+	var adminAddr string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -40,6 +41,14 @@ services running until interrupted, so that other commands (call, emit, listen, 
 				}
 				defer cn.Close()
 				cfg.Registry = cn.reg
+				a, stopAdmin, err := openAdmin(adminAddr, g)
+				if err != nil {
+					return err
+				}
+				defer stopAdmin()
+				cfg.Admin = a
+			} else if adminAddr != "" {
+				return usagef("demo: --admin goes with --serve")
 			}
 			return withCode(ExitFailure, demo.Run(c.Context(), cfg))
 		},
@@ -48,5 +57,6 @@ services running until interrupted, so that other commands (call, emit, listen, 
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the services' log lines")
 	cmd.Flags().BoolVar(&serve, "serve", false, "use the configured registry and keep the services up until interrupted")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "bound of the whole demo")
+	addAdminFlag(cmd, &adminAddr)
 	return cmd
 }

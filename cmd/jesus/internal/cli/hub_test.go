@@ -45,3 +45,34 @@ func TestHubServes(t *testing.T) {
 		t.Fatalf("hub exited %d:\n%s", code, errb.String())
 	}
 }
+
+// demo --serve --admin: /readyz is ready once the demo's services run and pass their
+// startup compatibility checks, and names what is not ready otherwise.
+func TestDemoServeAdmin(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"demo", "--serve", "--etcd", ep, "--admin", "127.0.0.1:0", "--schemas", "../../../../schemas"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
+	}()
+	errb.waitFor(t, "admin: http://")
+	addr := regexp.MustCompile(`admin: http://(\S+?)/metrics`).FindStringSubmatch(errb.String())[1]
+	out.waitFor(t, "services stay up until interrupted")
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz: %d %s", resp.StatusCode, b)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("demo exited %d:\n%s%s", code, out.String(), errb.String())
+	}
+	jesusCmd(t, "", "demo", "--admin", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--admin goes with --serve")
+}

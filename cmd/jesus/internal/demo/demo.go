@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/jesus/admin"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
@@ -39,6 +40,9 @@ type Config struct {
 	// Serve keeps the services running after the steps, instead of shutting them down,
 	// until ctx ends; then they shut down gracefully.
 	Serve bool
+	// Admin, with Serve, gets the services' servers (readiness while they drain) and
+	// their startup compatibility checks (readiness while one fails).
+	Admin *admin.Admin
 }
 
 // FindSchemas returns dir when set, else the first schemas/ directory holding orders.json
@@ -157,6 +161,12 @@ func Run(ctx context.Context, cfg Config) error {
 
 // serve keeps the services up until ctx ends.
 func (d *run) serve(ctx context.Context) error {
+	if a := d.cfg.Admin; a != nil {
+		for _, n := range []*Node{d.svcs.Orders, d.svcs.Billing, d.svcs.Audit} {
+			a.AddServer(n.Server)
+			a.AddCheck(n.Desc.Service+" compatibility", n.Compat.Check)
+		}
+	}
 	o := d.svcs.Orders.Server.Endpoints()
 	fmt.Fprintf(d.cfg.Out, "\nservices stay up until interrupted (%s); orders' channels:\n", d.where)
 	for _, name := range sortedKeys(o) {
