@@ -21,13 +21,14 @@ type Client struct {
 	name string
 	o    clientOptions
 
-	mu     sync.Mutex
-	conns  map[connKey]*connEntry
-	live   atomic.Pointer[map[connKey]channel.Conn] // the dialled ones of conns, read without the lock
-	closed bool
-	gone   channel.OneWayStats // counts of connections already closed
-	parent *Client             // set on views that share the parent's connections
-	bad    atomic.Uint64       // replies and items that failed the expected schema
+	mu                sync.Mutex
+	conns             map[connKey]*connEntry
+	live              atomic.Pointer[map[connKey]channel.Conn] // the dialled ones of conns, read without the lock
+	closed            bool
+	gone              channel.OneWayStats // counts of connections already closed
+	parent            *Client             // set on views that share the parent's connections
+	bad               atomic.Uint64       // replies and items that failed the expected schema
+	bytesOut, bytesIn atomic.Uint64       // data bytes of requests sent, of replies and items received
 
 	unary  UnaryFunc  // interceptors around invoke; nil without interceptors
 	doFn   UnaryFunc  // interceptors around Do; nil without interceptors
@@ -147,6 +148,10 @@ type ClientStats struct {
 	// BadResponses counts replies and stream items refused because they fail the
 	// schema the client expects (code bad_response).
 	BadResponses uint64
+	// BytesOut and BytesIn count the data of the requests sent and of the replies and
+	// stream items received, as they travel (serialized, compressed, sealed); envelope
+	// and framing bytes are not included.
+	BytesOut, BytesIn uint64
 }
 
 // Stats returns a snapshot of the client's figures.
@@ -155,7 +160,7 @@ func (c *Client) Stats() ClientStats {
 		return c.parent.Stats()
 	}
 	c.mu.Lock()
-	st := ClientStats{OneWay: c.gone, BadResponses: c.bad.Load()}
+	st := ClientStats{OneWay: c.gone, BadResponses: c.bad.Load(), BytesOut: c.bytesOut.Load(), BytesIn: c.bytesIn.Load()}
 	open := make([]channel.Conn, 0, len(c.conns))
 	for _, e := range c.conns {
 		select {
@@ -317,6 +322,7 @@ func (c *Client) openOnce(ctx context.Context, call *Invocation) (channel.Exchan
 		}
 		data, reply = sealed, r
 	}
+	c.root().bytesOut.Add(uint64(len(data)))
 	// Open keeps nothing of the envelope once it returns: it is reused.
 	env := envelopes.Get().(*channel.Envelope)
 	defer func() {
@@ -417,6 +423,7 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 		out.val, out.valOK = validatorOf(c.o.validation, partResponse, out.method), true
 	}
 	data := env.Data
+	c.root().bytesIn.Add(uint64(len(data)))
 	if out.reply != nil {
 		var err error
 		if data, err = openReply(out.reply, env, out.method); err != nil {

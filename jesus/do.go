@@ -83,6 +83,7 @@ func (c *Client) do(ctx context.Context, r *Request, call *Invocation) error {
 		}
 		env.Data = sealed // ack and noResponse: no reply payload to open
 	}
+	c.root().bytesOut.Add(uint64(len(env.Data)))
 	env.Meta.ReqOut = env.Meta.ReqIn // built and sent in the same breath: one clock read
 	ex, err := cn.Open(ctx, env)
 	if err != nil {

@@ -526,3 +526,32 @@ func TestTraceSurvivesAUserIDOfTheHandlers(t *testing.T) {
 		t.Fatalf("trace and user after a hop whose handler set a user id: %q", got)
 	}
 }
+
+// TestBytesCounted: the data bytes a client sends are the ones its server reads, and the
+// other way round, for responses and stream items alike.
+func TestBytesCounted(t *testing.T) {
+	leakCheck(t)
+	s := jesus.NewServer("svc")
+	jesus.Handle(s, "echo", func(ctx context.Context, v string) (string, error) { return v + v, nil })
+	jesus.HandleStream(s, "items", func(ctx context.Context, n int, send func(int) error) error {
+		for i := range n {
+			if err := send(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	c := startServer(t, s, listenAddr(t, "tcp", "json+gzip"))
+	if _, err := jesus.Call[string, string](ctxT(t), c, "svc.echo", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range jesus.Stream[int, int](ctxT(t), c, "svc.items", 3) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, ss := c.Stats(), s.Stats()
+	if cs.BytesOut == 0 || cs.BytesIn == 0 || cs.BytesOut != ss.BytesIn || cs.BytesIn != ss.BytesOut {
+		t.Fatalf("client out %d in %d, server in %d out %d", cs.BytesOut, cs.BytesIn, ss.BytesIn, ss.BytesOut)
+	}
+}

@@ -48,7 +48,8 @@ type Server struct {
 	duplicates   atomic.Uint64 // journaled requests acked again without running
 	// requests refused and replies withheld because they fail the service's schema
 	invalidRequests, invalidReplies atomic.Uint64
-	svcAPI                          serviceAPI // $ping, $info, $stats: serviceapi.go
+	bytesIn, bytesOut               atomic.Uint64 // data bytes of requests read, of replies and items sent
+	svcAPI                          serviceAPI    // $ping, $info, $stats: serviceapi.go
 }
 
 // ServerStats are a server's figures since NewServer.
@@ -72,6 +73,9 @@ type ServerStats struct {
 	// InvalidRequests counts requests refused because they fail the service's schema;
 	// InvalidReplies, responses and stream items of handlers that failed it (not sent).
 	InvalidRequests, InvalidReplies uint64
+	// BytesIn and BytesOut count the data of the requests admitted and of the replies
+	// and stream items sent, as they travel (serialized, compressed, sealed).
+	BytesIn, BytesOut uint64
 }
 
 // Stats returns a snapshot of the server's figures.
@@ -81,7 +85,8 @@ func (s *Server) Stats() ServerStats {
 	s.mu.Unlock()
 	st := ServerStats{Panics: s.panics.Load(), OneWayErrors: s.oneWayErrors.Load(), Replayed: s.replayed.Load(), Duplicates: s.duplicates.Load(),
 		MemoryUsed: s.o.cfg.Budget.Used(), MemoryLimit: s.o.cfg.Budget.Limit(), MemoryRefused: s.o.cfg.Budget.Refused(),
-		InvalidRequests: s.invalidRequests.Load(), InvalidReplies: s.invalidReplies.Load()}
+		InvalidRequests: s.invalidRequests.Load(), InvalidReplies: s.invalidReplies.Load(),
+		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load()}
 	for _, l := range all {
 		if lc, ok := l.ln.(channel.OneWayListenerCounter); ok {
 			ls := lc.OneWayListenerStats()
@@ -415,6 +420,7 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 			c.fail(Errorf(CodeInternal, "%s: handler panicked: %v", env.Method, r))
 		}
 	}()
+	s.bytesIn.Add(uint64(len(env.Data)))
 	for _, a := range m.admit {
 		if err := a.Admit(ctx, c.invocation(nil)); err != nil {
 			c.fail(err)
@@ -611,6 +617,7 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		}
 		data = sealed
 	}
+	c.srv.bytesOut.Add(uint64(len(data)))
 	c.out = channel.Envelope{Type: t, Codec: c.pl.Name(), Data: data}
 	c.out.Meta.CorrID = c.env.Meta.CorrID
 	c.out.Meta.From = c.srv.name

@@ -43,6 +43,8 @@ var serverStats = []stat{
 	{"oneway_dropped_total", "noResponse requests dropped without running (shutting down, invalid, unknown method, a limit, a panic)."},
 	{"panics_total", "Handlers that panicked."},
 	{"oneway_handler_errors_total", "One-way handlers that returned an error after the request was accepted."},
+	{"received_bytes_total", "Data bytes of the requests admitted, as they travel (serialized, compressed, sealed)."},
+	{"sent_bytes_total", "Data bytes of the responses and stream items sent, as they travel."},
 }
 
 // AddServer registers a collector of s.Stats() under the label service=s.Name(), with
@@ -50,7 +52,8 @@ var serverStats = []stat{
 func (m *Metrics) AddServer(s *jesus.Server) error {
 	err := m.reg.Register(newStatsCollector("server", s.Name(), serverStats, func() []float64 {
 		st := s.Stats()
-		return []float64{float64(st.OneWay.Received), float64(st.OneWay.Dropped), float64(st.Panics), float64(st.OneWayErrors)}
+		return []float64{float64(st.OneWay.Received), float64(st.OneWay.Dropped), float64(st.Panics), float64(st.OneWayErrors),
+			float64(st.BytesIn), float64(st.BytesOut)}
 	}))
 	if err != nil {
 		return err
@@ -91,6 +94,8 @@ var clientStats = []stat{
 	{"oneway_dropped_total", "noResponse requests the receiver dropped (or udp could not send, e.g. oversize)."},
 	{"oneway_lost_total", "noResponse requests whose fate is unknown (connection lost before a verdict)."},
 	{"bad_responses_total", "Replies and stream items refused because they fail the schema the client expects."},
+	{"sent_bytes_total", "Data bytes of the requests sent, as they travel (serialized, compressed, sealed)."},
+	{"received_bytes_total", "Data bytes of the responses and stream items received, as they travel."},
 }
 
 // AddClient registers a collector of c.Stats() under the label service=name (the name
@@ -99,7 +104,7 @@ func (m *Metrics) AddClient(name string, c *jesus.Client) error {
 	err := m.reg.Register(newStatsCollector("client", name, clientStats, func() []float64 {
 		st := c.Stats()
 		return []float64{float64(st.OneWay.Sent), float64(st.OneWay.Delivered), float64(st.OneWay.Dropped),
-			float64(st.OneWay.Lost), float64(st.BadResponses)}
+			float64(st.OneWay.Lost), float64(st.BadResponses), float64(st.BytesOut), float64(st.BytesIn)}
 	}))
 	if err != nil {
 		return err
