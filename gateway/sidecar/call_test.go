@@ -80,7 +80,7 @@ func TestCallBadInput(t *testing.T) {
 		{"empty body", "/v1/call/clock.now", ``, nil, 400, "invalid_argument", []string{"empty body"}},
 		{"oversized body", "/v1/call/clock.now", `{"zone":"` + strings.Repeat("x", 2000) + `"}`, nil, 413, "resource_exhausted", []string{"the limit is 1024"}},
 		{"unknown service", "/v1/call/nosuch.now", `{}`, nil, 404, "not_found", []string{`"nosuch"`}},
-		{"unknown method", "/v1/call/clock.later", `{}`, nil, 404, "not_found", []string{`"later"`, "methods: bad, echo, now, ticks"}},
+		{"unknown method", "/v1/call/clock.later", `{}`, nil, 404, "not_found", []string{`"later"`, "methods: bad, echo, now, remind, ticks"}},
 		{"no method", "/v1/call/clock", `{}`, nil, 400, "invalid_argument", []string{"SERVICE.METHOD"}},
 		{"bad timeout", "/v1/call/clock.now", `{"zone":"a"}`, map[string]string{"Jesus-Timeout": "soon"}, 400, "invalid_argument", []string{"Jesus-Timeout"}},
 		{"unknown sender", "/v1/call/clock.now", `{"zone":"a"}`, map[string]string{"Jesus-From": "ghost"}, 400, "invalid_argument", []string{`"ghost"`}},

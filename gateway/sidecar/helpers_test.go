@@ -234,7 +234,7 @@ func startClock(t testing.TB, e *env) *clock {
 	// later answers to the caller's response hook, after the ack.
 	answers := async.NewResponder(async.ResponderConfig{})
 	t.Cleanup(func() { answers.Shutdown(context.Background()) })
-	async.Handle(srv, "clock.later", answers, func(ctx context.Context, req struct {
+	async.Handle(srv, "clock.remind", answers, func(ctx context.Context, req struct {
 		Zone string `json:"zone" msgpack:"zone"`
 	}) (map[string]any, error) {
 		if req.Zone == "nowhere" {

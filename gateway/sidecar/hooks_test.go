@@ -51,7 +51,7 @@ func TestCallWithHook(t *testing.T) {
 	e := startEnv(t, nil)
 	startClock(t, e)
 	url, got := hookSink(t)
-	r := e.do(t, "POST", "/v1/call/clock.later", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": url, "Jesus-Hook-Id": "req-1"})
+	r := e.do(t, "POST", "/v1/call/clock.remind", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": url, "Jesus-Hook-Id": "req-1"})
 	if r.status != http.StatusAccepted || r.header.Get("Jesus-Hook-Id") != "req-1" || r.json(t)["id"] != "req-1" {
 		t.Fatalf("call with a hook: %d %s", r.status, r.body)
 	}
@@ -59,7 +59,7 @@ func TestCallWithHook(t *testing.T) {
 	if a["id"] != "req-1" || a["result"].(map[string]any)["zone"] != "UTC" {
 		t.Fatalf("answer %v", a)
 	}
-	r = e.do(t, "POST", "/v1/call/clock.later", []byte(`{"zone":"nowhere"}`), map[string]string{"Jesus-Hook": url})
+	r = e.do(t, "POST", "/v1/call/clock.remind", []byte(`{"zone":"nowhere"}`), map[string]string{"Jesus-Hook": url})
 	id := r.json(t)["id"]
 	a = answer(t, got)
 	if a["id"] != id || a["error"].(map[string]any)["code"] != "not_found" {
@@ -67,8 +67,8 @@ func TestCallWithHook(t *testing.T) {
 	}
 	// A hook on a method that answers at once, a bad hook, a bad deadline: refused.
 	wantError(t, e.do(t, "POST", "/v1/call/clock.now", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": url}), http.StatusBadRequest, "invalid_argument", "ack mode")
-	wantError(t, e.do(t, "POST", "/v1/call/clock.later", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": "ftp://x"}), http.StatusBadRequest, "invalid_argument", "Jesus-Hook")
-	wantError(t, e.do(t, "POST", "/v1/call/clock.later", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": url, "Jesus-Hook-Deadline": "soon"}), http.StatusBadRequest, "invalid_argument", "Jesus-Hook-Deadline")
+	wantError(t, e.do(t, "POST", "/v1/call/clock.remind", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": "ftp://x"}), http.StatusBadRequest, "invalid_argument", "Jesus-Hook")
+	wantError(t, e.do(t, "POST", "/v1/call/clock.remind", []byte(`{"zone":"UTC"}`), map[string]string{"Jesus-Hook": url, "Jesus-Hook-Deadline": "soon"}), http.StatusBadRequest, "invalid_argument", "Jesus-Hook-Deadline")
 }
 
 // TestAnswer: an application that was called with a hook answers later through the
