@@ -137,6 +137,7 @@ embedded etcd in that directory for the duration of the command.
 		newCheckCmd(g),
 		newSidecarCmd(g),
 		newHubCmd(g),
+		newGenCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
