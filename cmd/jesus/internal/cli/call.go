@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema/compat"
@@ -24,12 +23,12 @@ const maxInput = 16 << 20
 // cliService is the name the CLI calls, emits and listens as (Meta.From).
 const cliService = "jesus-cli"
 
-// readJSON decodes the JSON value of args[i], or of stdin when there is no such argument,
-// with numbers kept as json.Number. Anything but exactly one JSON value is ExitUsage.
+// readJSON decodes the JSON value of args[i], or of stdin when there is no such argument
+// or it is "-", with numbers kept as json.Number. Anything but exactly one JSON value is ExitUsage.
 func readJSON(args []string, i int, stdin io.Reader, what string) (any, error) {
 	var data []byte
 	src := "argument"
-	if len(args) > i {
+	if len(args) > i && args[i] != "-" {
 		data = []byte(args[i])
 	} else {
 		src = "stdin"
@@ -85,6 +84,7 @@ func callErr(err error) error {
 func newCallCmd(g *globals) *cobra.Command {
 	var modeFlag, chName string
 	var timeout time.Duration
+	var o callOpts
 	cmd := &cobra.Command{
 		Use:   "call SERVICE.METHOD [JSON]",
 		Short: "Call a method of a live service",
@@ -104,7 +104,14 @@ The mode is the method's declared one unless --mode says otherwise:
 Examples:
   jesus call orders.get '{"id":"o-1"}'
   echo '{"id":"o-1"}' | jesus call orders.watch
-  jesus call orders.submit '{"id":"o-1"}' --channel rpc --mode ack`,
+  jesus call orders.submit '{"id":"o-1"}' --channel rpc --mode ack
+  jesus call orders.get '{"id":"o-1"}' -H userid=ada -H traceparent=00-...-01
+  jesus call orders.get - --target tcp+msgpack+zstd://127.0.0.1:4100 < ref.json
+
+"-" as JSON reads the request from stdin. Modes are read in any letter case.
+With --target the call goes straight to that channel, without etcd: the mode is --mode,
+else the method's mode in --schemas, else response; only with --schemas are the request
+and the reply checked.`,
 		Args: argsBetween(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, method, ok := strings.Cut(args[0], ".")
@@ -117,8 +124,8 @@ Examples:
 			}
 			var mode jesus.Mode
 			if modeFlag != "" {
-				if mode, err = channel.ParseMode(modeFlag); err != nil {
-					return usagef("call: --mode %q: want noResponse, ack, response or stream", modeFlag)
+				if mode, err = parseMode(modeFlag); err != nil {
+					return usagef("call: --mode %q: want noResponse, ack, response or stream (any case)", modeFlag)
 				}
 			}
 			ctx := c.Context()
@@ -126,6 +133,18 @@ Examples:
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
+			}
+			ctx, metaOpts, err := o.meta(ctx)
+			if err != nil {
+				return err
+			}
+			if o.target != "" {
+				cl, mode, err := o.targetClient(svc, method, mode, metaOpts)
+				if err != nil {
+					return err
+				}
+				defer cl.Close()
+				return o.invoke(ctx, cl, args[0], mode, req, g.env.Stdout, g.env.Stderr)
 			}
 			cn, err := g.open(ctx)
 			if err != nil {
@@ -155,7 +174,7 @@ Examples:
 				return withCode(ExitFailure, fmt.Errorf("call: %s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", ")))
 			}
 			if mode == 0 {
-				if mode, err = channel.ParseMode(ep.Mode); err != nil {
+				if mode, err = parseMode(ep.Mode); err != nil {
 					return withCode(ExitFailure, fmt.Errorf("call: %s@%s method %s: %w", svc, ver, method, err))
 				}
 			}
@@ -168,45 +187,14 @@ Examples:
 			if chName != "" {
 				res = disc.OnChannel(chName)
 			}
-			cl := jesus.NewClient(cliService, jesus.WithResolver(res), jesus.WithValidation(disc))
+			cl := jesus.NewClient(cliService, append(metaOpts, jesus.WithResolver(res), jesus.WithValidation(disc))...)
 			defer cl.Close()
-			start := time.Now()
-			switch mode {
-			case jesus.ModeStream:
-				n := 0
-				for item, err := range jesus.Stream[any, any](ctx, cl, args[0], req) {
-					if err != nil {
-						return callErr(err)
-					}
-					n++
-					if err := writeJSONLine(g.env.Stdout, item); err != nil {
-						return withCode(ExitFailure, fmt.Errorf("call: item %d: %w", n, err))
-					}
-				}
-				fmt.Fprintf(g.env.Stderr, "%s: stream ended after %d item(s) in %v\n", args[0], n, time.Since(start).Round(time.Microsecond))
-			case jesus.ModeResponse:
-				var out any
-				if err := cl.Invoke(ctx, args[0], mode, req, &out); err != nil {
-					return callErr(err)
-				}
-				if err := writeJSONLine(g.env.Stdout, out); err != nil {
-					return withCode(ExitFailure, fmt.Errorf("call: response: %w", err))
-				}
-			default:
-				if err := cl.Invoke(ctx, args[0], mode, req, nil); err != nil {
-					return callErr(err)
-				}
-				what := "acknowledged"
-				if mode == jesus.ModeNoResponse {
-					what = "sent (noResponse: no answer expected)"
-				}
-				fmt.Fprintf(g.env.Stderr, "%s: %s in %v\n", args[0], what, time.Since(start).Round(time.Microsecond))
-			}
-			return nil
+			return o.invoke(ctx, cl, args[0], mode, req, g.env.Stdout, g.env.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
 	cmd.Flags().StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
+	o.bind(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole call, including reaching etcd (0: none, e.g. for a long stream)")
 	return cmd
 }

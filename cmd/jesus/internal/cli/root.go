@@ -98,7 +98,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &s) {
 		return s.code
 	}
-	fmt.Fprintf(env.Stderr, "jesus: %v\n", err)
+	// A message that already starts with "jesus: " (a *jesus.Error) is printed once.
+	fmt.Fprintf(env.Stderr, "jesus: %s\n", strings.TrimPrefix(err.Error(), "jesus: "))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -125,7 +126,9 @@ embedded etcd in that directory for the duration of the command.
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("jesus {{.Version}}\n")
 	g.bind(root)
 	root.AddCommand(
 		newDemoCmd(g),
