@@ -100,7 +100,7 @@ func newSchemaCmd(g *globals) *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	cmd.AddCommand(newLintCmd(g), newPushCmd(g), newLsCmd(g), newShowCmd(g))
+	cmd.AddCommand(newLintCmd(g), newPushCmd(g), newLsCmd(g), newShowCmd(g), newSchemaDiffCmd(g))
 	return cmd
 }
 
