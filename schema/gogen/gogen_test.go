@@ -78,6 +78,8 @@ func TestCompiles(t *testing.T) {
 		"Any any",
 		"Range map[string]float64",
 		"type Alias = Tags",
+		"type Tree = Forest",
+		"type Forest []Tree",
 		"type MoneyMoney struct", // shop's Money took the name first
 		"Money(ctx context.Context, req ShopFrontMoneyRequest) iter.Seq2[MoneyMoney, error]",
 		"Count(ctx context.Context, req int64) ([]Money, error)",

@@ -216,6 +216,11 @@ func (g *gen) declareKey(key, name, file, src string, m map[string]any) (*decl, 
 			return nil, err
 		}
 		d.nilable = nilable
+		if strings.HasPrefix(t, "[]") || strings.HasPrefix(t, "map[") {
+			// A defined type, not an alias: schemas may recurse through arrays and maps.
+			fmt.Fprintf(&b, "type %s %s\n\n", d.name, t)
+			break
+		}
 		fmt.Fprintf(&b, "type %s = %s\n\n", d.name, t)
 	}
 	d.body = b.String()
