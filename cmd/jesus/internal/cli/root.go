@@ -141,6 +141,7 @@ embedded etcd in that directory for the duration of the command.
 		newSidecarCmd(g),
 		newHubCmd(g),
 		newGenCmd(g),
+		newExportCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
