@@ -7,13 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/jesus-go/jesus/jesus"
-	"github.com/jesus-go/jesus/jesus/discovery"
-	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/spf13/cobra"
 )
 
@@ -138,57 +135,11 @@ and the reply checked.`,
 			if err != nil {
 				return err
 			}
-			if o.target != "" {
-				cl, mode, err := o.targetClient(svc, method, mode, metaOpts)
-				if err != nil {
-					return err
-				}
-				defer cl.Close()
-				return o.invoke(ctx, cl, args[0], mode, req, g.env.Stdout, g.env.Stderr)
-			}
-			cn, err := g.open(ctx)
+			cl, mode, done, err := o.client(ctx, g, "call", svc, method, chName, mode, metaOpts)
 			if err != nil {
 				return err
 			}
-			defer cn.Close()
-			cache, err := cn.reg.Watch(ctx)
-			if err != nil {
-				return registryErr(fmt.Errorf("call: %w", err))
-			}
-			defer cache.Close()
-			ver, doc, ok := cache.Latest(svc)
-			if !ok {
-				return withCode(ExitFailure, fmt.Errorf("call: no service %q in the registry (%s); see jesus schema ls", svc, cn.where))
-			}
-			d, err := compat.ParseDesc(doc)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("call: %s@%s: %w", svc, ver, err))
-			}
-			ep, ok := d.Methods[method]
-			if !ok {
-				names := make([]string, 0, len(d.Methods))
-				for m := range d.Methods {
-					names = append(names, m)
-				}
-				sort.Strings(names)
-				return withCode(ExitFailure, fmt.Errorf("call: %s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", ")))
-			}
-			if mode == 0 {
-				if mode, err = parseMode(ep.Mode); err != nil {
-					return withCode(ExitFailure, fmt.Errorf("call: %s@%s method %s: %w", svc, ver, method, err))
-				}
-			}
-			if chName != "" && !d.Channels[chName] {
-				return usagef("call: %s@%s has no channel %q", svc, ver, chName)
-			}
-			disc := discovery.New(cache)
-			defer disc.Close()
-			var res jesus.Resolver = disc
-			if chName != "" {
-				res = disc.OnChannel(chName)
-			}
-			cl := jesus.NewClient(cliService, append(metaOpts, jesus.WithResolver(res), jesus.WithValidation(disc))...)
-			defer cl.Close()
+			defer done()
 			return o.invoke(ctx, cl, args[0], mode, req, g.env.Stdout, g.env.Stderr)
 		},
 	}

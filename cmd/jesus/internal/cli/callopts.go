@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/spf13/cobra"
 )
 
@@ -152,6 +155,74 @@ type wrapped struct {
 
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
+
+// client returns the client of verb (call, bench) for svc.method and the mode to use:
+// through --target, or through the registry (the method's channel in the receiver's latest
+// descriptor, or chName; a live instance round robin; the published schemas checked).
+// done releases what it opened.
+func (o *callOpts) client(ctx context.Context, g *globals, verb, svc, method, chName string, mode jesus.Mode, metaOpts []jesus.Option) (*jesus.Client, jesus.Mode, func(), error) {
+	if o.target != "" {
+		cl, mode, err := o.targetClient(svc, method, mode, metaOpts)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		return cl, mode, func() { cl.Close() }, nil
+	}
+	var closers []func()
+	done := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*jesus.Client, jesus.Mode, func(), error) {
+		done()
+		return nil, 0, nil, err
+	}
+	cn, err := g.open(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { cn.Close() })
+	cache, err := cn.reg.Watch(ctx)
+	if err != nil {
+		return fail(registryErr(fmt.Errorf("%s: %w", verb, err)))
+	}
+	closers = append(closers, func() { cache.Close() })
+	ver, doc, ok := cache.Latest(svc)
+	if !ok {
+		return fail(withCode(ExitFailure, fmt.Errorf("%s: no service %q in the registry (%s); see jesus schema ls", verb, svc, cn.where)))
+	}
+	d, err := compat.ParseDesc(doc)
+	if err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("%s: %s@%s: %w", verb, svc, ver, err)))
+	}
+	ep, ok := d.Methods[method]
+	if !ok {
+		names := make([]string, 0, len(d.Methods))
+		for m := range d.Methods {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		return fail(withCode(ExitFailure, fmt.Errorf("%s: %s@%s has no method %q (methods: %s)", verb, svc, ver, method, strings.Join(names, ", "))))
+	}
+	if mode == 0 {
+		if mode, err = parseMode(ep.Mode); err != nil {
+			return fail(withCode(ExitFailure, fmt.Errorf("%s: %s@%s method %s: %w", verb, svc, ver, method, err)))
+		}
+	}
+	if chName != "" && !d.Channels[chName] {
+		return fail(usagef("%s: %s@%s has no channel %q", verb, svc, ver, chName))
+	}
+	disc := discovery.New(cache)
+	closers = append(closers, func() { disc.Close() })
+	var res jesus.Resolver = disc
+	if chName != "" {
+		res = disc.OnChannel(chName)
+	}
+	cl := jesus.NewClient(cliService, append(metaOpts, jesus.WithResolver(res), jesus.WithValidation(disc))...)
+	closers = append(closers, func() { cl.Close() })
+	return cl, mode, done, nil
+}
 
 // targetClient is the client of --target: one channel, no registry; with --schemas the
 // mode (when not given) and the checks come from the descriptors.
