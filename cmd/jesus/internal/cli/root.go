@@ -142,6 +142,7 @@ embedded etcd in that directory for the duration of the command.
 		newHubCmd(g),
 		newGenCmd(g),
 		newExportCmd(g),
+		newBenchCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
