@@ -144,6 +144,7 @@ embedded etcd in that directory for the duration of the command.
 		newExportCmd(g),
 		newBenchCmd(g),
 	)
+	addCompletions(root, g)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
