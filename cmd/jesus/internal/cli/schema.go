@@ -105,7 +105,8 @@ func newSchemaCmd(g *globals) *cobra.Command {
 }
 
 func newLintCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "lint DIR|FILE...",
 		Short: "Check descriptor files against the meta-schema and the project's rules",
 		Long: `lint loads every descriptor of each DIR (all *.json files; *.schema.json are
@@ -113,8 +114,8 @@ skipped), or each FILE with the shared fragments of its directory, checks them a
 the descriptor meta-schema and the semantic rules (channels exist, modes have the right
 schemas, no response over udp), and compiles every JSON Schema in them. It needs no etcd.
 
-It prints one line per descriptor that is fine and every problem found; it exits 1 if
-there is any problem.`,
+It prints one line per descriptor that is fine and every problem found (--json: one JSON
+object per descriptor or failed argument); it exits 1 if there is any problem.`,
 		Args: argsBetween(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			out := g.env.Stdout
@@ -123,6 +124,12 @@ there is any problem.`,
 				l, err := loadPath(p)
 				if err != nil {
 					bad++
+					if asJSON {
+						if err := writeJSONLine(out, map[string]any{"path": p, "ok": false, "error": err.Error()}); err != nil {
+							return withCode(ExitFailure, err)
+						}
+						continue
+					}
 					fmt.Fprintf(out, "FAIL %s\n", p)
 					for _, line := range strings.Split(err.Error(), "\n") {
 						fmt.Fprintf(out, "  %s\n", line)
@@ -130,7 +137,14 @@ there is any problem.`,
 					continue
 				}
 				for _, d := range l.descs {
-					fmt.Fprintf(out, "ok   %s (%s)\n", d.ID(), filepath.Join(l.pathDir(), d.File))
+					file := filepath.Join(l.pathDir(), d.File)
+					if asJSON {
+						if err := writeJSONLine(out, map[string]any{"path": file, "ok": true, "service": d.Service, "version": d.Version}); err != nil {
+							return withCode(ExitFailure, err)
+						}
+						continue
+					}
+					fmt.Fprintf(out, "ok   %s (%s)\n", d.ID(), file)
 				}
 			}
 			if bad > 0 {
@@ -139,6 +153,8 @@ there is any problem.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per descriptor or failed argument")
+	return cmd
 }
 
 func (l loaded) pathDir() string {
@@ -149,13 +165,14 @@ func (l loaded) pathDir() string {
 }
 
 func newPushCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "push DIR|FILE...",
 		Short: "Publish descriptors to the registry",
 		Long: `push lints the descriptors (see "schema lint"), then publishes each one to the
 registry as a self-contained bundle under its service and version. A published version
 is immutable: pushing the same content again changes nothing, different content under a
-published version is refused (exit 1).`,
+published version is refused (exit 1). --json prints one JSON object per descriptor.`,
 		Args: argsBetween(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var all []*schema.Descriptor
@@ -180,14 +197,28 @@ published version is refused (exit 1).`,
 				}
 				old, gerr := cn.reg.Descriptor(c.Context(), d.Service, d.Version)
 				err = cn.reg.PublishDescriptor(c.Context(), d.Service, d.Version, doc)
+				result, msg := "published", ""
 				switch {
 				case err != nil:
-					fmt.Fprintf(g.env.Stdout, "FAIL      %s: %v\n", d.ID(), err)
+					result, msg = "failed", err.Error()
 					errs = append(errs, err)
 				case gerr == nil && old != nil:
-					fmt.Fprintf(g.env.Stdout, "unchanged %s\n", d.ID())
-				default:
-					fmt.Fprintf(g.env.Stdout, "published %s\n", d.ID())
+					result = "unchanged"
+				}
+				if asJSON {
+					row := map[string]any{"service": d.Service, "version": d.Version, "result": result}
+					if msg != "" {
+						row["error"] = msg
+					}
+					if err := writeJSONLine(g.env.Stdout, row); err != nil {
+						return withCode(ExitFailure, err)
+					}
+					continue
+				}
+				if result == "failed" {
+					fmt.Fprintf(g.env.Stdout, "FAIL      %s: %s\n", d.ID(), msg)
+				} else {
+					fmt.Fprintf(g.env.Stdout, "%-9s %s\n", result, d.ID())
 				}
 			}
 			if len(errs) > 0 {
@@ -196,6 +227,8 @@ published version is refused (exit 1).`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per descriptor: service, version, result (published, unchanged, failed)")
+	return cmd
 }
 
 func newLsCmd(g *globals) *cobra.Command {
