@@ -293,12 +293,20 @@ func nonNilInst(s []registry.Instance) []registry.Instance {
 
 func newShowCmd(g *globals) *cobra.Command {
 	var instances bool
+	var method string
 	cmd := &cobra.Command{
-		Use:   "show SERVICE[@VERSION]",
-		Short: "Print a published descriptor (default: the latest version)",
-		Args:  argsBetween(1, 1),
+		Use:   "show SERVICE[@VERSION] | SERVICE.METHOD",
+		Short: "Print a published descriptor (default: the latest version), or one method of it",
+		Long: `show prints a published descriptor as indented JSON: the latest version, or the
+one named. SERVICE.METHOD (or --method) prints only that method: its mode, channel and
+request and response schemas with every $ref replaced by what it points to.`,
+		Args: argsBetween(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, ver, _ := strings.Cut(args[0], "@")
+			arg := args[0]
+			if svc, m, ok := strings.Cut(arg, "."); ok && !strings.Contains(arg, "@") && method == "" {
+				arg, method = svc, m
+			}
+			svc, ver, _ := strings.Cut(arg, "@")
 			if !registry.ValidService(svc) {
 				return usagef("schema show: %q is not a service name", svc)
 			}
@@ -326,6 +334,13 @@ func newShowCmd(g *globals) *cobra.Command {
 				}
 				return withCode(ExitFailure, fmt.Errorf("schema show: %s has no version %q (published: %s)", svc, ver, strings.Join(known, ", ")))
 			}
+			if method != "" {
+				out, err := showMethod(doc, svc, ver, method)
+				if err != nil {
+					return withCode(ExitFailure, fmt.Errorf("schema show: %w", err))
+				}
+				doc = out
+			}
 			var buf bytes.Buffer
 			if err := json.Indent(&buf, doc, "", "  "); err != nil {
 				return withCode(ExitFailure, fmt.Errorf("schema show: %s@%s: %w", svc, ver, err))
@@ -346,6 +361,7 @@ func newShowCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&method, "method", "", "print only this method, its schemas with $refs inlined")
 	cmd.Flags().BoolVar(&instances, "instances", false, "also print the live instances, one JSON line each")
 	return cmd
 }

@@ -361,3 +361,28 @@ func unionKeys[V any](a, b map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// showMethod is one method of a published (bundled) descriptor, its schemas with their
+// $refs inlined, as schema show prints it.
+func showMethod(doc []byte, svc, ver, method string) ([]byte, error) {
+	d, err := compat.ParseDesc(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", svc, ver, err)
+	}
+	m, ok := d.Methods[method]
+	if !ok {
+		names := make([]string, 0, len(d.Methods))
+		for n := range d.Methods {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", "))
+	}
+	out := map[string]any{"method": svc + "." + method, "version": ver, "mode": m.Mode, "channel": m.Channel}
+	for _, part := range []string{"request", "response"} {
+		if v := lookupDoc(d.Doc, []string{"methods", method, part}); v != nil {
+			out[part] = inline(d.Doc, v, new(int))
+		}
+	}
+	return json.Marshal(out)
+}

@@ -71,3 +71,16 @@ func TestSchemaDiffRegistry(t *testing.T) {
 	jesusCmd(t, "", "--etcd", ep, "schema", "diff", "orders@1.1.0", "orders@7.0.0").wantErr(t, cli.ExitFailure, "orders@7.0.0", "published: 1.1.0, 1.2.0")
 	jesusCmd(t, "", "--etcd", ep, "schema", "diff", "nobody", "orders").wantErr(t, cli.ExitFailure, `no service "nobody"`)
 }
+
+func TestSchemaShowMethod(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	jesusCmd(t, "", "--etcd", ep, "schema", "push", schemasDir).want(t, cli.ExitOK)
+	r := jesusCmd(t, "", "--etcd", ep, "schema", "show", "orders.get")
+	r.want(t, cli.ExitOK, `"method": "orders.get"`, `"mode": "response"`, `"channel": "rpc"`, `"postalCode"`, `"version": "1.2.0"`)
+	if strings.Contains(r.stdout, "$ref") || strings.Contains(r.stdout, `"events"`) {
+		t.Fatalf("not one method with its $refs inlined:\n%s", r.stdout)
+	}
+	jesusCmd(t, "", "--etcd", ep, "schema", "show", "orders@1.2.0", "--method", "watch").want(t, cli.ExitOK, `"mode": "stream"`, `"one status change"`)
+	jesusCmd(t, "", "--etcd", ep, "schema", "show", "orders.nope").wantErr(t, cli.ExitFailure, `orders@1.2.0 has no method "nope" (methods: create, get, submit, touch, watch)`)
+}
