@@ -92,7 +92,7 @@ func (g *globals) complete(ctx context.Context, prefix string, pick func(compat.
 	}
 	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 	defer cancel()
-	reg := g.openRunning(ctx)
+	reg, _ := g.openRunning(ctx, completionTimeout)
 	if reg == nil {
 		return nil
 	}
@@ -131,23 +131,27 @@ func (g *globals) complete(ctx context.Context, prefix string, pick func(compat.
 }
 
 // openRunning connects to an etcd that is already running (--etcd, JESUS_ETCD, or the one
-// of a jesus registry serve on the data directory); nil when there is none.
-func (g *globals) openRunning(ctx context.Context) *registry.Registry {
+// of a jesus registry serve on the data directory); nil when there is none. It also says
+// where it looked, for messages.
+func (g *globals) openRunning(ctx context.Context, timeout time.Duration) (*registry.Registry, string) {
 	eps := g.endpoints()
+	where := "etcd " + strings.Join(eps, ",")
 	if len(eps) == 0 {
 		dir, err := g.dir()
 		if err != nil {
-			return nil
+			return nil, "no data directory"
 		}
+		where = "no jesus registry serve on " + dir
 		b, err := os.ReadFile(filepath.Join(dir, endpointFile))
 		if err != nil || strings.TrimSpace(string(b)) == "" {
-			return nil
+			return nil, where
 		}
 		eps = []string{strings.TrimSpace(string(b))}
+		where = "etcd " + eps[0] + " (jesus registry serve, " + dir + ")"
 	}
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: eps, DialTimeout: completionTimeout, CallTimeout: completionTimeout})
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: eps, DialTimeout: timeout, CallTimeout: timeout})
 	if err != nil {
-		return nil
+		return nil, where + " did not answer"
 	}
-	return reg
+	return reg, where
 }

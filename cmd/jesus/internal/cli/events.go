@@ -217,6 +217,8 @@ listens with an open payload schema (it shows what emitters send; their own sche
 checked it already) and offers one channel per transport the emitters use, on loopback.
 That descriptor and the instance are held under leases: they are deleted when listen
 stops, and expire within seconds if it dies. Every listen process gets every event.
+It needs a registry others use (--etcd, JESUS_ETCD or a running jesus registry serve);
+it never starts a private embedded etcd, where no emitter would find it.
 
 It runs until interrupted, until --count events arrived, or for --for.`,
 		Args: argsBetween(1, -1),
@@ -225,7 +227,7 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 				return usagef("listen: --count and --for must not be negative")
 			}
 			ctx := c.Context()
-			cn, err := g.open(ctx)
+			cn, err := g.openShared(ctx, "listen")
 			if err != nil {
 				return err
 			}

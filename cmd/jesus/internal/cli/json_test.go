@@ -15,3 +15,12 @@ func TestLintPushJSON(t *testing.T) {
 	jesusCmd(t, "", "--etcd", ep, "schema", "push", "--json", schemasDir).want(t, cli.ExitOK, `{"result":"published","service":"audit","version":"0.3.0"}`)
 	jesusCmd(t, "", "--etcd", ep, "schema", "push", "--json", schemasDir).want(t, cli.ExitOK, `{"result":"unchanged","service":"orders","version":"1.2.0"}`)
 }
+
+// TestListenNeedsARegistry: listen on a private embedded etcd would hear nothing; it says
+// what to start instead.
+func TestListenNeedsARegistry(t *testing.T) {
+	leakCheck(t)
+	dir := t.TempDir()
+	r := jesusCmd(t, "", "--data-dir", dir, "listen", "log", "--count", "1")
+	r.wantErr(t, cli.ExitUnavailable, "listen: no registry to join (no jesus registry serve on "+dir+"): start one with `jesus registry serve`")
+}
