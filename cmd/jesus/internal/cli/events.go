@@ -13,7 +13,6 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
-	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/compat"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -123,35 +122,11 @@ Example:
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
-			cn, err := g.open(ctx)
+			bus, em, done, err := g.emitBus(ctx, "emit", event, from)
 			if err != nil {
 				return err
 			}
-			defer cn.Close()
-			cache, err := cn.reg.Watch(ctx)
-			if err != nil {
-				return registryErr(fmt.Errorf("emit: %w", err))
-			}
-			defer cache.Close()
-			ems, err := emitters(cache, event)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
-			}
-			em, err := pickEmitter(ems, event, from)
-			if err != nil {
-				return err
-			}
-			set, self, err := cliEmitter(em, event)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: descriptor for %s: %w", event, err))
-			}
-			disc := discovery.New(cache)
-			defer disc.Close()
-			bus, err := events.New(self, set, disc, nil, nil)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
-			}
-			defer bus.Close()
+			defer done()
 			res, err := events.Emit[any](ctx, bus, event, payload)
 			line := struct {
 				Event  string            `json:"event"`
