@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/spf13/cobra"
 )
@@ -25,6 +26,8 @@ type benchConfig struct {
 	rate        float64
 	callTimeout time.Duration
 	req         any
+	// op makes one call (or emit); it returns the number of stream items received.
+	op func(ctx context.Context) (uint64, error)
 }
 
 // benchResult is what a bench run measured; it is also the --json document.
@@ -47,11 +50,12 @@ type benchResult struct {
 func newBenchCmd(g *globals) *cobra.Command {
 	var cfg benchConfig
 	var modeFlag, chName string
-	var asJSON, progress bool
+	var asJSON, progress, isEvent bool
+	var from string
 	var o callOpts
 	cmd := &cobra.Command{
-		Use:   "bench SERVICE.METHOD [JSON|-]",
-		Short: "Load a method: throughput and a latency histogram",
+		Use:   "bench SERVICE.METHOD [JSON|-]  |  bench --event EVENT [JSON|-]",
+		Short: "Load a method or an event: throughput and a latency histogram",
 		Long: `bench calls SERVICE.METHOD with the same request (the argument, or stdin) from
 --concurrency callers at once, for --duration or until --count calls were made, as fast
 as the service answers or at --rate calls per second in total. It reaches the service as
@@ -59,16 +63,20 @@ jesus call does (registry or --target, -H meta, the schemas checked on both ends
 prints the throughput and the latency of successful calls: p50, p90, p99, p99.9 and a
 histogram (--json: one JSON document). A stream call's latency runs until its end.
 
+With --event it emits EVENT instead, as jesus emit does (--from picks the declaring
+service): an emit counts once every listener got it (acknowledged it, for ack events).
+
 It exits 1 when any call failed, after the report, naming the first error.
 
 Examples:
   jesus bench orders.get '{"id":"o-1"}' -c 8 -d 5s
-  jesus bench orders.touch '{"id":"o-1"}' --rate 1000 -n 5000 --json`,
+  jesus bench orders.touch '{"id":"o-1"}' --rate 1000 -n 5000 --json
+  jesus bench --event log '{"level":"info","msg":"hi","at":"2026-01-02T03:04:05Z"}' -c 4 -n 1000`,
 		Args: argsBetween(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, method, ok := strings.Cut(args[0], ".")
-			if !ok || svc == "" || method == "" {
-				return usagef("bench: %q is not SERVICE.METHOD", args[0])
+			if !isEvent && (!ok || svc == "" || method == "") {
+				return usagef("bench: %q is not SERVICE.METHOD (for an event: --event)", args[0])
 			}
 			if cfg.concurrency < 1 || cfg.concurrency > 10000 {
 				return usagef("bench: --concurrency %d: want 1 to 10000", cfg.concurrency)
@@ -92,21 +100,40 @@ Examples:
 			}
 			setup, cancel := context.WithTimeout(ctx, 10*time.Second+g.dialTimeout)
 			defer cancel()
-			cl, mode, done, err := o.client(setup, g, "bench", svc, method, chName, cfg.mode, metaOpts)
-			if err != nil {
-				return err
+			if isEvent {
+				bus, em, done, err := g.emitBus(setup, "bench", args[0], from)
+				if err != nil {
+					return err
+				}
+				defer done()
+				if cfg.mode, err = parseMode(em.desc.Events[args[0]].Mode); err != nil {
+					return withCode(ExitFailure, fmt.Errorf("bench: %s@%s event %s: %w", em.service, em.version, args[0], err))
+				}
+				cfg.op = func(ctx context.Context) (uint64, error) {
+					res, err := events.Emit[any](ctx, bus, args[0], cfg.req)
+					if err == nil && len(res.Acked)+len(res.Sent) == 0 {
+						err = jesus.NewError(jesus.CodeUnavailable, "no service listens to "+args[0])
+					}
+					return 0, err
+				}
+			} else {
+				cl, mode, done, err := o.client(setup, g, "bench", svc, method, chName, cfg.mode, metaOpts)
+				if err != nil {
+					return err
+				}
+				defer done()
+				cfg.mode = mode
+				cfg.op = func(ctx context.Context) (uint64, error) { return benchOnce(ctx, cl, cfg) }
 			}
-			defer done()
-			cfg.mode = mode
 			// One call first: a service that cannot be reached fails here, at once.
-			if _, err := benchOnce(setup, cl, cfg); err != nil {
+			if err := benchWarmUp(setup, cfg); err != nil {
 				return o.callErr(cfg.method, err)
 			}
 			var pw io.Writer
 			if progress || isTerminal(g.env.Stderr) {
 				pw = g.env.Stderr
 			}
-			res := runBench(ctx, cl, cfg, pw)
+			res := runBench(ctx, cfg, pw)
 			if asJSON {
 				if err := writeJSONLine(g.env.Stdout, res); err != nil {
 					return withCode(ExitFailure, err)
@@ -132,6 +159,8 @@ Examples:
 	f.StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
 	f.StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
 	f.BoolVar(&asJSON, "json", false, "print the result as one JSON document")
+	f.BoolVar(&isEvent, "event", false, "emit the event named by the first argument instead of calling a method")
+	f.StringVar(&from, "from", "", "with --event: the service whose declaration of the event to use")
 	f.BoolVar(&progress, "progress", false, "show a progress bar on stderr (default: when stderr is a terminal)")
 	o.bind(cmd)
 	return cmd
@@ -146,10 +175,15 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// benchOnce makes one call; it returns the number of stream items received.
-func benchOnce(ctx context.Context, cl *jesus.Client, cfg benchConfig) (uint64, error) {
+func benchWarmUp(ctx context.Context, cfg benchConfig) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.callTimeout)
 	defer cancel()
+	_, err := cfg.op(ctx)
+	return err
+}
+
+// benchOnce makes one call; it returns the number of stream items received.
+func benchOnce(ctx context.Context, cl *jesus.Client, cfg benchConfig) (uint64, error) {
 	switch cfg.mode {
 	case jesus.ModeStream:
 		var n uint64
@@ -176,7 +210,7 @@ type benchWorker struct {
 	items  uint64
 }
 
-func runBench(ctx context.Context, cl *jesus.Client, cfg benchConfig, progress io.Writer) benchResult {
+func runBench(ctx context.Context, cfg benchConfig, progress io.Writer) benchResult {
 	if cfg.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
@@ -196,7 +230,7 @@ func runBench(ctx context.Context, cl *jesus.Client, cfg benchConfig, progress i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.run(ctx, cl, cfg, &issued, &finished, start, interval)
+			w.run(ctx, cfg, &issued, &finished, start, interval)
 		}()
 	}
 	stopProgress := startProgress(progress, cfg, start, &finished)
@@ -234,14 +268,14 @@ func runBench(ctx context.Context, cl *jesus.Client, cfg benchConfig, progress i
 	return res
 }
 
-func (w *benchWorker) run(ctx context.Context, cl *jesus.Client, cfg benchConfig, issued, finished *atomic.Int64, start time.Time, interval time.Duration) {
+func (w *benchWorker) run(ctx context.Context, cfg benchConfig, issued, finished *atomic.Int64, start time.Time, interval time.Duration) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()
 		}
 	}()
-	for ctx.Err() == nil {
+	for !ended(ctx) {
 		k := issued.Add(1)
 		if cfg.count > 0 && k > cfg.count {
 			return
@@ -261,12 +295,14 @@ func (w *benchWorker) run(ctx context.Context, cl *jesus.Client, cfg benchConfig
 				}
 			}
 		}
+		cctx, cancel := context.WithTimeout(ctx, cfg.callTimeout)
 		t0 := time.Now()
-		items, err := benchOnce(ctx, cl, cfg)
+		items, err := cfg.op(cctx)
 		took := time.Since(t0)
+		cancel()
 		w.items += items
 		if err != nil {
-			if ctx.Err() != nil {
+			if ended(ctx) {
 				return // the run ended during the call: it does not count
 			}
 			code := string(jesus.CodeOf(err))
@@ -279,6 +315,16 @@ func (w *benchWorker) run(ctx context.Context, cl *jesus.Client, cfg benchConfig
 		}
 		finished.Add(1)
 	}
+}
+
+// ended tells whether the run is over: canceled, or its deadline passed (a client refuses
+// a call whose deadline passed before the context's timer marks it done).
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // startProgress draws a progress bar on w (nil: none) until the returned stop is called.

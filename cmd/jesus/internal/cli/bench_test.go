@@ -99,3 +99,19 @@ func TestBenchErrors(t *testing.T) {
 		t.Fatalf("stderr: %q", r.stderr)
 	}
 }
+
+// TestBenchEvent emits events through the registry to the demo's listeners.
+func TestBenchEvent(t *testing.T) {
+	leakCheck(t)
+	ep, reg, cache := etcd(t)
+	services(t, reg, cache)
+	r := jesusCmd(t, "", "--etcd", ep, "bench", "--event", "order.created",
+		`{"orderId":"o-9","customerId":"c-1","total":{"amount":21,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`, "-c", "2", "-n", "40", "--json")
+	r.want(t, cli.ExitOK)
+	var res benchJSON
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Calls != 40 || res.Mode != "ack" || res.Method != "order.created" {
+		t.Fatalf("--event: %v %+v", err, res)
+	}
+	jesusCmd(t, "", "--etcd", ep, "bench", "--event", "nobody.emits", `{}`, "-n", "1").wantErr(t, cli.ExitFailure, `no service in the registry declares event "nobody.emits"`)
+	jesusCmd(t, "", "--etcd", ep, "bench", "--event", "order.created", `{"orderId":1}`, "-n", "1").wantErr(t, cli.ExitFailure, "invalid_argument")
+}
