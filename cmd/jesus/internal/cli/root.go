@@ -1,7 +1,7 @@
 // Package cli is the command line of jesus: one cobra command tree (demo, registry serve,
-// schema lint/push/ls/show, call, emit, listen, check) that runs in-process with its own
-// standard streams, so tests drive it exactly as a shell does. Main maps every outcome to
-// one of the documented exit codes.
+// schema lint/push/ls/show/diff, call, emit, listen, check, bench, gen go, export) that
+// runs in-process with its own standard streams, so tests drive it exactly as a shell
+// does. Main maps every outcome to one of the documented exit codes.
 package cli
 
 import (
