@@ -525,6 +525,15 @@ func (s *Set) Files() []string {
 	return sortedKeys(s.files)
 }
 
+// File returns the content of one file of the set by its name ("common.defs.json"), so
+// that tools generating code or documents can follow $refs into fragment files.
+func (s *Set) File(name string) ([]byte, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.files[name]
+	return bytes.Clone(b), ok
+}
+
 // Validator returns the compiled validator of one schema of a service version: part and name
 // select it (name is the method, the event, or "svc.method" for calls). An empty version means
 // the latest one.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -78,10 +79,23 @@ type job struct {
 	done        chan int
 }
 
+// outputsIn puts the file or directory of -o into dir, so that the README's commands
+// write nothing into the repository.
+func outputsIn(args []string, dir string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] == "-o" || out[i] == "--out" {
+			out[i+1] = filepath.Join(dir, out[i+1])
+		}
+	}
+	return out
+}
+
 // TestReadmeCLI runs every command of the README's CLI section, in order, in-process:
 // background commands (&) in goroutines, the others to completion with exit 0. The only
-// change: registry serve gets --listen 127.0.0.1:0, so that the test needs no fixed port;
-// the data directory is a temporary one (JESUS_DATA).
+// changes: registry serve gets --listen 127.0.0.1:0, so that the test needs no fixed port;
+// the data directory is a temporary one (JESUS_DATA); -o writes into a temporary
+// directory. "go install ./cmd/jesus" is skipped: the commands run in-process.
 func TestReadmeCLI(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	t.Chdir("../..")
@@ -91,14 +105,14 @@ func TestReadmeCLI(t *testing.T) {
 	}
 	var block string
 	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
-		if strings.Contains(m[1], "go run ./cmd/jesus registry serve") {
+		if strings.Contains(m[1], "jesus registry serve") {
 			block = m[1]
 		}
 	}
 	if block == "" {
 		t.Fatal("README has no CLI block starting a registry")
 	}
-	data := t.TempDir()
+	data, outDir := t.TempDir(), t.TempDir()
 	env := func(k string) string {
 		if k == "JESUS_DATA" {
 			return data
@@ -133,13 +147,22 @@ func TestReadmeCLI(t *testing.T) {
 		if background {
 			words = words[:len(words)-1]
 		}
-		if len(words) < 4 || strings.Join(words[:3], " ") != "go run ./cmd/jesus" {
-			t.Fatalf("README command %q is not a go run ./cmd/jesus command", line)
+		if strings.Join(words, " ") == "go install ./cmd/jesus" {
+			continue // the commands run in-process
 		}
-		args := words[3:]
+		var args []string
+		switch {
+		case len(words) >= 2 && words[0] == "jesus":
+			args = words[1:]
+		case len(words) >= 4 && strings.Join(words[:3], " ") == "go run ./cmd/jesus":
+			args = words[3:]
+		default:
+			t.Fatalf("README command %q is not a jesus command", line)
+		}
 		if args[0] == "registry" {
 			args = append(args, "--listen", "127.0.0.1:0")
 		}
+		args = outputsIn(args, outDir)
 		ran++
 		out, errOut := &lockedBuffer{}, &lockedBuffer{}
 		e := cli.Env{Stdin: strings.NewReader(stdin), Stdout: out, Stderr: errOut, Getenv: env}

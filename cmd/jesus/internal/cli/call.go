@@ -7,14 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
-	"github.com/jesus-go/jesus/jesus/discovery"
-	"github.com/jesus-go/jesus/schema"
 	"github.com/spf13/cobra"
 )
 
@@ -24,12 +20,12 @@ const maxInput = 16 << 20
 // cliService is the name the CLI calls, emits and listens as (Meta.From).
 const cliService = "jesus-cli"
 
-// readJSON decodes the JSON value of args[i], or of stdin when there is no such argument,
-// with numbers kept as json.Number. Anything but exactly one JSON value is ExitUsage.
+// readJSON decodes the JSON value of args[i], or of stdin when there is no such argument
+// or it is "-", with numbers kept as json.Number. Anything but exactly one JSON value is ExitUsage.
 func readJSON(args []string, i int, stdin io.Reader, what string) (any, error) {
 	var data []byte
 	src := "argument"
-	if len(args) > i {
+	if len(args) > i && args[i] != "-" {
 		data = []byte(args[i])
 	} else {
 		src = "stdin"
@@ -85,7 +81,7 @@ func callErr(err error) error {
 func newCallCmd(g *globals) *cobra.Command {
 	var modeFlag, chName string
 	var timeout time.Duration
-	var sec callerTLS
+	var o callOpts
 	cmd := &cobra.Command{
 		Use:   "call SERVICE.METHOD [JSON]",
 		Short: "Call a method of a live service",
@@ -105,7 +101,14 @@ The mode is the method's declared one unless --mode says otherwise:
 Examples:
   jesus call orders.get '{"id":"o-1"}'
   echo '{"id":"o-1"}' | jesus call orders.watch
-  jesus call orders.submit '{"id":"o-1"}' --channel rpc --mode ack`,
+  jesus call orders.submit '{"id":"o-1"}' --channel rpc --mode ack
+  jesus call orders.get '{"id":"o-1"}' -H userid=ada -H traceparent=00-...-01
+  jesus call orders.get - --target tcp+msgpack+zstd://127.0.0.1:4100 < ref.json
+
+"-" as JSON reads the request from stdin. Modes are read in any letter case.
+With --target the call goes straight to that channel, without etcd: the mode is --mode,
+else the method's mode in --schemas, else response; only with --schemas are the request
+and the reply checked.`,
 		Args: argsBetween(1, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, method, ok := strings.Cut(args[0], ".")
@@ -118,8 +121,8 @@ Examples:
 			}
 			var mode jesus.Mode
 			if modeFlag != "" {
-				if mode, err = channel.ParseMode(modeFlag); err != nil {
-					return usagef("call: --mode %q: want noResponse, ack, response or stream", modeFlag)
+				if mode, err = parseMode(modeFlag); err != nil {
+					return usagef("call: --mode %q: want noResponse, ack, response or stream (any case)", modeFlag)
 				}
 			}
 			ctx := c.Context()
@@ -128,89 +131,22 @@ Examples:
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			cn, err := g.open(ctx)
+			ctx, metaOpts, err := o.meta(ctx)
 			if err != nil {
 				return err
 			}
-			defer cn.Close()
-			cache, err := cn.reg.Watch(ctx)
-			if err != nil {
-				return registryErr(fmt.Errorf("call: %w", err))
-			}
-			defer cache.Close()
-			ver, doc, ok := cache.Latest(svc)
-			if !ok {
-				return withCode(ExitFailure, fmt.Errorf("call: no service %q in the registry (%s); see jesus schema ls", svc, cn.where))
-			}
-			d, err := schema.Parse(svc+"@"+ver+".json", doc)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("call: %s@%s: %w", svc, ver, err))
-			}
-			ep, ok := d.Methods[method]
-			if !ok {
-				names := make([]string, 0, len(d.Methods))
-				for m := range d.Methods {
-					names = append(names, m)
-				}
-				sort.Strings(names)
-				return withCode(ExitFailure, fmt.Errorf("call: %s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", ")))
-			}
-			if mode == 0 {
-				mode = ep.Mode
-			}
-			if _, ok := d.Channels[chName]; chName != "" && !ok {
-				return usagef("call: %s@%s has no channel %q", svc, ver, chName)
-			}
-			disc := discovery.New(cache)
-			defer disc.Close()
-			var res jesus.Resolver = disc
-			if chName != "" {
-				res = disc.OnChannel(chName)
-			}
-			opts, from, err := sec.options(disc)
+			cl, mode, done, err := o.client(ctx, g, "call", svc, method, chName, mode, metaOpts)
 			if err != nil {
 				return err
 			}
-			cl := jesus.NewClient(from, append(opts, jesus.WithResolver(res), jesus.WithValidation(disc))...)
-			defer cl.Close()
-			start := time.Now()
-			switch mode {
-			case jesus.ModeStream:
-				n := 0
-				for item, err := range jesus.Stream[any, any](ctx, cl, args[0], req) {
-					if err != nil {
-						return callErr(err)
-					}
-					n++
-					if err := writeJSONLine(g.env.Stdout, item); err != nil {
-						return withCode(ExitFailure, fmt.Errorf("call: item %d: %w", n, err))
-					}
-				}
-				fmt.Fprintf(g.env.Stderr, "%s: stream ended after %d item(s) in %v\n", args[0], n, time.Since(start).Round(time.Microsecond))
-			case jesus.ModeResponse:
-				var out any
-				if err := cl.Invoke(ctx, args[0], mode, req, &out); err != nil {
-					return callErr(err)
-				}
-				if err := writeJSONLine(g.env.Stdout, out); err != nil {
-					return withCode(ExitFailure, fmt.Errorf("call: response: %w", err))
-				}
-			default:
-				if err := cl.Invoke(ctx, args[0], mode, req, nil); err != nil {
-					return callErr(err)
-				}
-				what := "acknowledged"
-				if mode == jesus.ModeNoResponse {
-					what = "sent (noResponse: no answer expected)"
-				}
-				fmt.Fprintf(g.env.Stderr, "%s: %s in %v\n", args[0], what, time.Since(start).Round(time.Microsecond))
-			}
-			return nil
+			defer done()
+			return o.invoke(ctx, cl, args[0], mode, req, g.env.Stdout, g.env.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
 	cmd.Flags().StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
+	o.bind(cmd)
+	o.sec.bind(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "deadline of the whole call, including reaching etcd (0: none, e.g. for a long stream)")
-	sec.bind(cmd)
 	return cmd
 }

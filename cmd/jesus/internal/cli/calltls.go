@@ -23,15 +23,22 @@ func (c *callerTLS) bind(cmd *cobra.Command) {
 }
 
 // options returns the client options and the caller's name. Sealed channels use the keys
-// the instances publish.
+// the instances publish (disc; nil, as with --target: no sealing).
 func (c *callerTLS) options(disc *discovery.Discovery) ([]jesus.Option, string, error) {
-	opts := []jesus.Option{jesus.WithSealKeys(disc.SealKeys())}
+	from := c.from
+	if from == "" {
+		from = cliService // a command without the TLS flags (bench)
+	}
+	var opts []jesus.Option
+	if disc != nil {
+		opts = append(opts, jesus.WithSealKeys(disc.SealKeys()))
+	}
 	if c.caCert == "" && c.cert == "" && c.key == "" {
-		return opts, c.from, nil
+		return opts, from, nil
 	}
 	src, err := tlsconf.Load(tlsconf.Files{CA: c.caCert, Cert: c.cert, Key: c.key, CheckEvery: -1})
 	if err != nil {
 		return nil, "", usagef("%v (--tls-cacert, --tls-cert, --tls-key)", err)
 	}
-	return append(opts, jesus.WithChannelConfig(channel.Config{TLS: src.Config()})), c.from, nil
+	return append(opts, jesus.WithChannelConfig(channel.Config{TLS: src.Config()})), from, nil
 }

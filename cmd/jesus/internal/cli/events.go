@@ -13,7 +13,6 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
-	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/spf13/cobra"
@@ -122,35 +121,11 @@ Example:
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), timeout)
 			defer cancel()
-			cn, err := g.open(ctx)
+			bus, em, done, err := g.emitBus(ctx, "emit", event, from)
 			if err != nil {
 				return err
 			}
-			defer cn.Close()
-			cache, err := cn.reg.Watch(ctx)
-			if err != nil {
-				return registryErr(fmt.Errorf("emit: %w", err))
-			}
-			defer cache.Close()
-			ems, err := emitters(cache, event)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
-			}
-			em, err := pickEmitter(ems, event, from)
-			if err != nil {
-				return err
-			}
-			set, self, err := cliEmitter(em, event)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: descriptor for %s: %w", event, err))
-			}
-			disc := discovery.New(cache)
-			defer disc.Close()
-			bus, err := events.New(self, set, disc, nil, nil)
-			if err != nil {
-				return withCode(ExitFailure, fmt.Errorf("emit: %w", err))
-			}
-			defer bus.Close()
+			defer done()
 			res, err := events.Emit[any](ctx, bus, event, payload)
 			line := struct {
 				Event  string            `json:"event"`
@@ -217,6 +192,8 @@ listens with an open payload schema (it shows what emitters send; their own sche
 checked it already) and offers one channel per transport the emitters use, on loopback.
 That descriptor and the instance are held under leases: they are deleted when listen
 stops, and expire within seconds if it dies. Every listen process gets every event.
+It needs a registry others use (--etcd, JESUS_ETCD or a running jesus registry serve);
+it never starts a private embedded etcd, where no emitter would find it.
 
 It runs until interrupted, until --count events arrived, or for --for.`,
 		Args: argsBetween(1, -1),
@@ -225,7 +202,7 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 				return usagef("listen: --count and --for must not be negative")
 			}
 			ctx := c.Context()
-			cn, err := g.open(ctx)
+			cn, err := g.openShared(ctx, "listen")
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,7 @@
 // Package cli is the command line of jesus: one cobra command tree (demo, registry serve,
-// schema lint/push/ls/show, call, emit, listen, check) that runs in-process with its own
-// standard streams, so tests drive it exactly as a shell does. Main maps every outcome to
-// one of the documented exit codes.
+// schema lint/push/ls/show/diff, call, emit, listen, check, bench, gen go, export) that
+// runs in-process with its own standard streams, so tests drive it exactly as a shell
+// does. Main maps every outcome to one of the documented exit codes.
 package cli
 
 import (
@@ -100,7 +100,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &s) {
 		return s.code
 	}
-	fmt.Fprintf(env.Stderr, "jesus: %v\n", err)
+	// A message that already starts with "jesus: " (a *jesus.Error) is printed once.
+	fmt.Fprintf(env.Stderr, "jesus: %s\n", strings.TrimPrefix(err.Error(), "jesus: "))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -128,7 +129,9 @@ TLS or auth, --cacert, --cert, --key and --user name:password work as with etcdc
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("jesus {{.Version}}\n")
 	g.bind(root)
 	root.AddCommand(
 		newDemoCmd(g),
@@ -140,8 +143,12 @@ TLS or auth, --cacert, --cert, --key and --user name:password work as with etcdc
 		newCheckCmd(g),
 		newSidecarCmd(g),
 		newHubCmd(g),
+		newGenCmd(g),
+		newExportCmd(g),
+		newBenchCmd(g),
 	)
 	root.AddCommand(newOpsCmds(g)...)
+	addCompletions(root, g)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})

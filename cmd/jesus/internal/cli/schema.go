@@ -100,12 +100,13 @@ func newSchemaCmd(g *globals) *cobra.Command {
 		Args:  argsBetween(0, 0),
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	cmd.AddCommand(newLintCmd(g), newPushCmd(g), newLsCmd(g), newShowCmd(g))
+	cmd.AddCommand(newLintCmd(g), newPushCmd(g), newLsCmd(g), newShowCmd(g), newSchemaDiffCmd(g))
 	return cmd
 }
 
 func newLintCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "lint DIR|FILE...",
 		Short: "Check descriptor files against the meta-schema and the project's rules",
 		Long: `lint loads every descriptor of each DIR (all *.json files; *.schema.json are
@@ -113,8 +114,8 @@ skipped), or each FILE with the shared fragments of its directory, checks them a
 the descriptor meta-schema and the semantic rules (channels exist, modes have the right
 schemas, no response over udp), and compiles every JSON Schema in them. It needs no etcd.
 
-It prints one line per descriptor that is fine and every problem found; it exits 1 if
-there is any problem.`,
+It prints one line per descriptor that is fine and every problem found (--json: one JSON
+object per descriptor or failed argument); it exits 1 if there is any problem.`,
 		Args: argsBetween(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			out := g.env.Stdout
@@ -123,6 +124,12 @@ there is any problem.`,
 				l, err := loadPath(p)
 				if err != nil {
 					bad++
+					if asJSON {
+						if err := writeJSONLine(out, map[string]any{"path": p, "ok": false, "error": err.Error()}); err != nil {
+							return withCode(ExitFailure, err)
+						}
+						continue
+					}
 					fmt.Fprintf(out, "FAIL %s\n", p)
 					for _, line := range strings.Split(err.Error(), "\n") {
 						fmt.Fprintf(out, "  %s\n", line)
@@ -130,7 +137,14 @@ there is any problem.`,
 					continue
 				}
 				for _, d := range l.descs {
-					fmt.Fprintf(out, "ok   %s (%s)\n", d.ID(), filepath.Join(l.pathDir(), d.File))
+					file := filepath.Join(l.pathDir(), d.File)
+					if asJSON {
+						if err := writeJSONLine(out, map[string]any{"path": file, "ok": true, "service": d.Service, "version": d.Version}); err != nil {
+							return withCode(ExitFailure, err)
+						}
+						continue
+					}
+					fmt.Fprintf(out, "ok   %s (%s)\n", d.ID(), file)
 				}
 			}
 			if bad > 0 {
@@ -139,6 +153,8 @@ there is any problem.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per descriptor or failed argument")
+	return cmd
 }
 
 func (l loaded) pathDir() string {
@@ -149,13 +165,14 @@ func (l loaded) pathDir() string {
 }
 
 func newPushCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "push DIR|FILE...",
 		Short: "Publish descriptors to the registry",
 		Long: `push lints the descriptors (see "schema lint"), then publishes each one to the
 registry as a self-contained bundle under its service and version. A published version
 is immutable: pushing the same content again changes nothing, different content under a
-published version is refused (exit 1).`,
+published version is refused (exit 1). --json prints one JSON object per descriptor.`,
 		Args: argsBetween(1, -1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var all []*schema.Descriptor
@@ -180,14 +197,28 @@ published version is refused (exit 1).`,
 				}
 				old, gerr := cn.reg.Descriptor(c.Context(), d.Service, d.Version)
 				err = cn.reg.PublishDescriptor(c.Context(), d.Service, d.Version, doc)
+				result, msg := "published", ""
 				switch {
 				case err != nil:
-					fmt.Fprintf(g.env.Stdout, "FAIL      %s: %v\n", d.ID(), err)
+					result, msg = "failed", err.Error()
 					errs = append(errs, err)
 				case gerr == nil && old != nil:
-					fmt.Fprintf(g.env.Stdout, "unchanged %s\n", d.ID())
-				default:
-					fmt.Fprintf(g.env.Stdout, "published %s\n", d.ID())
+					result = "unchanged"
+				}
+				if asJSON {
+					row := map[string]any{"service": d.Service, "version": d.Version, "result": result}
+					if msg != "" {
+						row["error"] = msg
+					}
+					if err := writeJSONLine(g.env.Stdout, row); err != nil {
+						return withCode(ExitFailure, err)
+					}
+					continue
+				}
+				if result == "failed" {
+					fmt.Fprintf(g.env.Stdout, "FAIL      %s: %s\n", d.ID(), msg)
+				} else {
+					fmt.Fprintf(g.env.Stdout, "%-9s %s\n", result, d.ID())
 				}
 			}
 			if len(errs) > 0 {
@@ -196,6 +227,8 @@ published version is refused (exit 1).`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per descriptor: service, version, result (published, unchanged, failed)")
+	return cmd
 }
 
 func newLsCmd(g *globals) *cobra.Command {
@@ -260,12 +293,20 @@ func nonNilInst(s []registry.Instance) []registry.Instance {
 
 func newShowCmd(g *globals) *cobra.Command {
 	var instances bool
+	var method string
 	cmd := &cobra.Command{
-		Use:   "show SERVICE[@VERSION]",
-		Short: "Print a published descriptor (default: the latest version)",
-		Args:  argsBetween(1, 1),
+		Use:   "show SERVICE[@VERSION] | SERVICE.METHOD",
+		Short: "Print a published descriptor (default: the latest version), or one method of it",
+		Long: `show prints a published descriptor as indented JSON: the latest version, or the
+one named. SERVICE.METHOD (or --method) prints only that method: its mode, channel and
+request and response schemas with every $ref replaced by what it points to.`,
+		Args: argsBetween(1, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, ver, _ := strings.Cut(args[0], "@")
+			arg := args[0]
+			if svc, m, ok := strings.Cut(arg, "."); ok && !strings.Contains(arg, "@") && method == "" {
+				arg, method = svc, m
+			}
+			svc, ver, _ := strings.Cut(arg, "@")
 			if !registry.ValidService(svc) {
 				return usagef("schema show: %q is not a service name", svc)
 			}
@@ -293,6 +334,13 @@ func newShowCmd(g *globals) *cobra.Command {
 				}
 				return withCode(ExitFailure, fmt.Errorf("schema show: %s has no version %q (published: %s)", svc, ver, strings.Join(known, ", ")))
 			}
+			if method != "" {
+				out, err := showMethod(doc, svc, ver, method)
+				if err != nil {
+					return withCode(ExitFailure, fmt.Errorf("schema show: %w", err))
+				}
+				doc = out
+			}
 			var buf bytes.Buffer
 			if err := json.Indent(&buf, doc, "", "  "); err != nil {
 				return withCode(ExitFailure, fmt.Errorf("schema show: %s@%s: %w", svc, ver, err))
@@ -313,6 +361,7 @@ func newShowCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&method, "method", "", "print only this method, its schemas with $refs inlined")
 	cmd.Flags().BoolVar(&instances, "instances", false, "also print the live instances, one JSON line each")
 	return cmd
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/spf13/cobra"
 )
@@ -125,7 +124,7 @@ func (sc *sidecarClient) call(c *cobra.Command, g *globals, args []string) error
 	}
 	h := map[string]string{}
 	if m, _ := c.Flags().GetString("mode"); m != "" {
-		mode, err := channel.ParseMode(m)
+		mode, err := parseMode(m)
 		if err != nil {
 			return usagef("call: --mode %q: want noResponse, ack, response or stream", m)
 		}
