@@ -47,26 +47,13 @@ func (s *Sidecar) handleCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ctx, cancel, err := s.callContext(r, what)
+	ctx, req, done, err := s.readRequest(r, what)
 	if err != nil {
 		s.stats.rejected.Add(1)
 		writeError(w, err)
 		return
 	}
-	defer cancel()
-	body, release, err := s.body(r, what)
-	if err != nil {
-		s.stats.rejected.Add(1)
-		writeError(w, err)
-		return
-	}
-	defer release()
-	req, err := decodeJSON(body, what)
-	if err != nil {
-		s.stats.rejected.Add(1)
-		writeError(w, err)
-		return
-	}
+	defer done()
 	w.Header().Set(headerCorrID, jesus.CorrID(ctx))
 	start := time.Now()
 	written := false
@@ -110,6 +97,28 @@ func (s *Sidecar) invokeMode(ctx context.Context, w http.ResponseWriter, r *http
 		}
 	}
 	return written, err
+}
+
+// readRequest reads what every call and emit starts with: the context of its headers
+// (callContext) and its body as one JSON value. done ends the context and gives the
+// body's share of the in-flight bound back, once the request is answered.
+func (s *Sidecar) readRequest(r *http.Request, what string) (context.Context, any, func(), error) {
+	ctx, cancel, err := s.callContext(r, what)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	body, release, err := s.body(r, what)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	v, err := decodeJSON(body, what)
+	if err != nil {
+		release()
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, v, func() { release(); cancel() }, nil
 }
 
 // lookupMethod finds the latest descriptor of target's service, as loaded by the

@@ -36,26 +36,13 @@ type EmitResult struct {
 func (s *Sidecar) handleEmit(w http.ResponseWriter, r *http.Request) {
 	event := r.PathValue("event")
 	what := "emit " + event
-	ctx, cancel, err := s.callContext(r, what)
+	ctx, payload, done, err := s.readRequest(r, what)
 	if err != nil {
 		s.stats.rejected.Add(1)
 		writeError(w, err)
 		return
 	}
-	defer cancel()
-	body, release, err := s.body(r, what)
-	if err != nil {
-		s.stats.rejected.Add(1)
-		writeError(w, err)
-		return
-	}
-	defer release()
-	payload, err := decodeJSON(body, what)
-	if err != nil {
-		s.stats.rejected.Add(1)
-		writeError(w, err)
-		return
-	}
+	defer done()
 	res, err := s.emit(ctx, r.Header.Get(httpchan.HeaderFrom), event, payload)
 	if err != nil {
 		writeError(w, err)
