@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -516,6 +517,33 @@ func (s *Set) Services() []*Descriptor {
 		return CompareVersions(out[i].Version, out[j].Version) < 0
 	})
 	return out
+}
+
+// Latest returns the latest version of each named service, sorted by name; with no names,
+// of every service of the set. A name the set does not hold is an error, as is an empty
+// result.
+func (s *Set) Latest(services ...string) ([]*Descriptor, error) {
+	names := slices.Clone(services)
+	if len(names) == 0 {
+		for _, d := range s.Services() {
+			if len(names) == 0 || names[len(names)-1] != d.Service {
+				names = append(names, d.Service)
+			}
+		}
+	}
+	sort.Strings(names)
+	var out []*Descriptor
+	for _, n := range names {
+		d := s.Service(n)
+		if d == nil {
+			return nil, fmt.Errorf("no service %q in the set", n)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the set holds no service descriptor")
+	}
+	return out, nil
 }
 
 // Files returns the names of every file of the set, sorted.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/codec"
+	"github.com/jesus-go/jesus/schema"
 )
 
 // TestMetaSchemaNamesAreTheChannelNames: the meta-schema spells the transport, serializer
@@ -53,5 +54,24 @@ func TestMetaSchemaNamesAreTheChannelNames(t *testing.T) {
 				t.Errorf("%s: %s enum %v, want %v", file, field, props[field].Enum, names)
 			}
 		}
+	}
+}
+
+// TestSetLatest: the latest version of each named service, sorted; all without names.
+func TestSetLatest(t *testing.T) {
+	set, err := schema.LoadDir(filepath.Join("..", "schemas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := set.Latest()
+	if err != nil || len(all) < 3 || !slices.IsSortedFunc(all, func(a, b *schema.Descriptor) int { return strings.Compare(a.Service, b.Service) }) {
+		t.Fatalf("all: %v %v", all, err)
+	}
+	two, err := set.Latest("orders", "billing")
+	if err != nil || len(two) != 2 || two[0].Service != "billing" || two[1].Service != "orders" {
+		t.Fatalf("two: %v %v", two, err)
+	}
+	if _, err := set.Latest("nosuch"); err == nil || !strings.Contains(err.Error(), `"nosuch"`) {
+		t.Fatalf("unknown: %v", err)
 	}
 }

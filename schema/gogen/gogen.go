@@ -63,31 +63,11 @@ func Generate(set *schema.Set, opts Options) (map[string][]byte, error) {
 	return res, nil
 }
 
-// pick returns the latest descriptor of each wanted service, sorted by name.
+// pick returns the latest descriptor of each wanted service (all when none), sorted by name.
 func pick(set *schema.Set, want []string) ([]*schema.Descriptor, error) {
-	var names []string
-	if len(want) > 0 {
-		names = append(names, want...)
-		sort.Strings(names)
-	} else {
-		seen := map[string]bool{}
-		for _, d := range set.Services() {
-			if !seen[d.Service] {
-				seen[d.Service] = true
-				names = append(names, d.Service)
-			}
-		}
-	}
-	var out []*schema.Descriptor
-	for _, n := range names {
-		d := set.Service(n)
-		if d == nil {
-			return nil, fmt.Errorf("gogen: no service %q in the set", n)
-		}
-		out = append(out, d)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("gogen: the set holds no service descriptor")
+	out, err := set.Latest(want...)
+	if err != nil {
+		return nil, fmt.Errorf("gogen: %w", err)
 	}
 	return out, nil
 }
