@@ -78,6 +78,12 @@ func compile(c *jsonschema.Compiler, file, ptr string) (js *jsonschema.Schema, e
 		}
 	}()
 	js, err = c.Compile(baseURL + file + "#" + ptr)
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		// The schema fails the draft's meta-schema: name the file's own pointers, not
+		// the draft's internals.
+		return nil, metaError(file, ve)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("schema: %s: %s: %s", file, ptr, compileMessage(err))
 	}

@@ -457,8 +457,20 @@ func metaError(name string, err error) error {
 	if !errors.As(err, &ve) {
 		return fmt.Errorf("schema: %s: %w", name, err)
 	}
+	ls := leaves(ve)
+	// Of the branches of an anyOf that all failed at one place, a type mismatch ("expected
+	// array, but got string") only says which branch it was not; the others say why.
+	informative := map[string]bool{}
+	for _, l := range ls {
+		if !strings.HasPrefix(l.Message, "expected ") {
+			informative[l.InstanceLocation] = true
+		}
+	}
 	var lines []string
-	for _, l := range leaves(ve) {
+	for _, l := range ls {
+		if strings.HasPrefix(l.Message, "expected ") && informative[l.InstanceLocation] {
+			continue
+		}
 		ptr := unescapeInstance(l.InstanceLocation)
 		if ptr == "" {
 			ptr = "/"

@@ -135,9 +135,9 @@ func TestDescriptorErrors(t *testing.T) {
 		{"deep file", map[string]string{"x.json": strings.Repeat("[", 300) + strings.Repeat("]", 300)}, []string{"schema: x.json: nesting deeper than"}},
 		{"duplicate version", map[string]string{"a.json": desc(""), "b.json": desc("")}, []string{"orders@1.0.0 is also declared by"}},
 		{"bad schema", map[string]string{"orders.json": desc(`"t":{"mode":"ack","channel":"rpc","request":{"type":"strnig"}}`)},
-			[]string{"schema: orders.json: /methods/t/request: "}},
+			[]string{"schema: orders.json: /methods/t/request/type: value must be one of"}},
 		{"bad pattern", map[string]string{"orders.json": desc(`"t":{"mode":"ack","channel":"rpc","request":{"pattern":"(?<x"}}`)},
-			[]string{"schema: orders.json: /methods/t/request: "}},
+			[]string{"schema: orders.json: /methods/t/request/pattern: ", "(?<x"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
