@@ -93,7 +93,8 @@ func outputsIn(args []string, dir string) []string {
 
 // TestReadmeCLI runs every command of the README's CLI section, in order, in-process:
 // background commands (&) in goroutines, the others to completion with exit 0. The only
-// changes: registry serve gets --listen 127.0.0.1:0, so that the test needs no fixed port;
+// changes: registry serve gets --listen 127.0.0.1:0 and demo --http 127.0.0.1:0, so that
+// the test needs no fixed port;
 // the data directory is a temporary one (JESUS_DATA); -o writes into a temporary
 // directory. "go install ./cmd/jesus" is skipped: the commands run in-process.
 func TestReadmeCLI(t *testing.T) {
@@ -161,6 +162,11 @@ func TestReadmeCLI(t *testing.T) {
 		}
 		if args[0] == "registry" {
 			args = append(args, "--listen", "127.0.0.1:0")
+		}
+		for i := range args {
+			if args[i] == "--http" && i+1 < len(args) {
+				args[i+1] = "127.0.0.1:0" // a fixed port could be taken where the test runs
+			}
 		}
 		args = outputsIn(args, outDir)
 		ran++

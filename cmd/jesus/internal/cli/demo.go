@@ -10,7 +10,7 @@ import (
 func newDemoCmd(g *globals) *cobra.Command {
 	var schemas string
 	var verbose, serve bool
-	var adminAddr string
+	var adminAddr, httpAddr string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -33,7 +33,10 @@ services running until interrupted, so that other commands (call, emit, listen, 
 --live) and curl can talk to them.`,
 		Args: argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg := demo.Config{Schemas: schemas, Out: g.env.Stdout, Verbose: verbose, Timeout: timeout, Serve: serve}
+			cfg := demo.Config{Schemas: schemas, Out: g.env.Stdout, Verbose: verbose, Timeout: timeout, Serve: serve, HTTPAddr: httpAddr}
+			if httpAddr != "" && !serve {
+				return usagef("demo: --http goes with --serve")
+			}
 			if serve {
 				cn, err := g.open(c.Context())
 				if err != nil {
@@ -58,5 +61,6 @@ services running until interrupted, so that other commands (call, emit, listen, 
 	cmd.Flags().BoolVar(&serve, "serve", false, "use the configured registry and keep the services up until interrupted")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "bound of the whole demo")
 	addAdminFlag(cmd, &adminAddr)
+	cmd.Flags().StringVar(&httpAddr, "http", "", "with --serve: orders' http channel on this address (e.g. 127.0.0.1:8080), for curl")
 	return cmd
 }

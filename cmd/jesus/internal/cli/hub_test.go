@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -54,8 +55,14 @@ func TestDemoServeAdmin(t *testing.T) {
 	ctx, cancel := context.WithCancel(ctxT(t))
 	var out, errb syncBuffer
 	done := make(chan int, 1)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := l.Addr().String() // --http pins orders' http channel here
+	l.Close()
 	go func() {
-		done <- cli.Main(ctx, []string{"demo", "--serve", "--etcd", ep, "--admin", "127.0.0.1:0", "--schemas", "../../../../schemas"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
+		done <- cli.Main(ctx, []string{"demo", "--serve", "--etcd", ep, "--admin", "127.0.0.1:0", "--http", httpAddr, "--schemas", "../../../../schemas"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
 	}()
 	errb.waitFor(t, "admin: http://")
 	addr := regexp.MustCompile(`admin: http://(\S+?)/metrics`).FindStringSubmatch(errb.String())[1]
@@ -69,10 +76,21 @@ func TestDemoServeAdmin(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz: %d %s", resp.StatusCode, b)
 	}
+	// A curl written in advance reaches orders at the pinned address.
+	resp, err = http.Post("http://"+httpAddr+"/orders.get", "application/json", strings.NewReader(`{"id":"o-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && !strings.Contains(string(b), `"code":"not_found"`) {
+		t.Fatalf("orders.get at the pinned address: %d %s", resp.StatusCode, b)
+	}
 	http.DefaultClient.CloseIdleConnections()
 	cancel()
 	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("demo exited %d:\n%s%s", code, out.String(), errb.String())
 	}
 	jesusCmd(t, "", "demo", "--admin", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--admin goes with --serve")
+	jesusCmd(t, "", "demo", "--http", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--http goes with --serve")
 }

@@ -40,6 +40,8 @@ type Config struct {
 	// Serve keeps the services running after the steps, instead of shutting them down,
 	// until ctx ends; then they shut down gracefully.
 	Serve bool
+	// HTTPAddr, with Serve, pins orders' http channel to this loopback address.
+	HTTPAddr string
 	// Admin, with Serve, gets the services' servers (readiness while they drain) and
 	// their startup compatibility checks (readiness while one fails).
 	Admin *admin.Admin

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
@@ -109,6 +110,9 @@ type World struct {
 	Cache  *registry.Cache
 	Dir    string
 	Logger *slog.Logger // nil: discard
+	// HTTPAddr, when set, is where orders serves its http channel (e.g. 127.0.0.1:8080),
+	// so that a curl written in advance reaches it; else a free loopback port.
+	HTTPAddr string
 }
 
 // Node is one running service: its server, event bus, client (resolving through the
@@ -184,7 +188,17 @@ func (w *World) startNode(ctx context.Context, svc string, setup func(*Node) err
 		return nil, compat.Report{}, err
 	}
 	n.Compat = c
-	if err := n.Server.ListenDescriptor(ctx, d, jesus.LoopbackAddrs(w.Dir)); err != nil {
+	addrs := jesus.LoopbackAddrs(w.Dir)
+	if w.HTTPAddr != "" && svc == "orders" {
+		free := addrs
+		addrs = func(name string, sp channel.Spec) string {
+			if sp.Transport == "http" {
+				return w.HTTPAddr
+			}
+			return free(name, sp)
+		}
+	}
+	if err := n.Server.ListenDescriptor(ctx, d, addrs); err != nil {
 		n.Close()
 		return nil, compat.Report{}, err
 	}

@@ -65,7 +65,7 @@ func (d *run) useRegistry() error {
 		return err
 	}
 	d.tmp = tmp
-	d.w = &World{Reg: d.cfg.Registry, Cache: cache, Dir: tmp, Logger: d.logger()}
+	d.w = &World{Reg: d.cfg.Registry, Cache: cache, Dir: tmp, Logger: d.logger(), HTTPAddr: d.cfg.HTTPAddr}
 	return nil
 }
 
