@@ -16,6 +16,7 @@ import (
 	"github.com/jesus-go/jesus/jesus/journal"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
+	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // OrderRef, Order and OrderEvent are the data of orders' schemas; only what the tour uses.
@@ -50,6 +51,28 @@ type (
 		At         string `json:"at"`
 	}
 )
+
+// Registry runs etcd in dir on loopback (what "jesus registry serve" does; with a cluster of
+// your own, registry.Open its endpoints instead) and opens the registry and its
+// watch-fed cache. Close them in reverse order.
+func Registry(ctx context.Context, dir string) (*embedded.Server, *registry.Registry, *registry.Cache, error) {
+	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir}) // a data directory; a free port
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()}) // e.g. http://127.0.0.1:2379
+	if err != nil {
+		etcd.Close()
+		return nil, nil, nil, err
+	}
+	cache, err := reg.Watch(ctx) // follows etcd: calls never wait on it
+	if err != nil {
+		reg.Close()
+		etcd.Close()
+		return nil, nil, nil, err
+	}
+	return etcd, reg, cache, nil
+}
 
 // Server serves orders.get over tcp and http (addr, e.g. "127.0.0.1:8080") and registers
 // the instance, so that clients find it.

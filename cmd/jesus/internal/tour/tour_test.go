@@ -20,7 +20,6 @@ import (
 	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
-	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // leakCheck fails the test on goroutines left running after it.
@@ -128,20 +127,12 @@ func TestTour(t *testing.T) {
 	t.Chdir("../../../..") // the tour runs from the repository root
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir()})
+	e, reg, cache, err := tour.Registry(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer reg.Close()
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer cache.Close()
 
 	srv, err := tour.Server(ctx, reg, "127.0.0.1:0")
