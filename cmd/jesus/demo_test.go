@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,19 @@ func TestDemoFailsNamingTheStep(t *testing.T) {
 	if !strings.Contains(errb.String(), "step 2 (schemas: load and lint schemas/, publish every descriptor)") ||
 		!strings.Contains(out.String(), "demo: FAILED at step 2") {
 		t.Fatalf("the failing step is not named:\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	}
+}
+
+// With --json the verdict is one JSON line on stdout, naming the failing step.
+func TestDemoJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), []string{"demo", "--json", "--schemas", t.TempDir()}, cli.Env{Stdout: &out, Stderr: &errb})
+	var v struct {
+		OK    bool   `json:"ok"`
+		Step  int    `json:"step"`
+		Title string `json:"title"`
+	}
+	if code != cli.ExitFailure || json.Unmarshal(out.Bytes(), &v) != nil || v.OK || v.Step != 2 || !strings.Contains(errb.String(), "demo: FAILED at step 2") {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out.String(), errb.String())
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/demo"
@@ -11,6 +12,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 	var schemas string
 	var verbose, serve bool
 	var adminAddr, httpAddr string
+	var asJSON bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -53,7 +55,19 @@ services running until interrupted, so that other commands (call, emit, listen, 
 			} else if adminAddr != "" {
 				return usagef("demo: --admin goes with --serve")
 			}
-			return withCode(ExitFailure, demo.Run(c.Context(), cfg))
+			if asJSON {
+				cfg.Out = g.env.Stderr // the transcript; stdout gets the verdict
+			}
+			err := demo.Run(c.Context(), cfg)
+			if asJSON {
+				v := map[string]any{"ok": err == nil}
+				var se *demo.StepError
+				if errors.As(err, &se) {
+					v["step"], v["title"], v["error"] = se.Step, se.Title, se.Err.Error()
+				}
+				_ = writeJSONLine(g.env.Stdout, v)
+			}
+			return withCode(ExitFailure, err)
 		},
 	}
 	cmd.Flags().StringVar(&schemas, "schemas", "", "directory of the example descriptors (default: schemas/ here or in a parent directory)")
@@ -61,6 +75,7 @@ services running until interrupted, so that other commands (call, emit, listen, 
 	cmd.Flags().BoolVar(&serve, "serve", false, "use the configured registry and keep the services up until interrupted")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "bound of the whole demo")
 	addAdminFlag(cmd, &adminAddr)
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print the transcript on stderr and the verdict as one JSON line on stdout ({"ok": ..., "step", "title", "error"})`)
 	cmd.Flags().StringVar(&httpAddr, "http", "", "with --serve: orders' http channel on this address (e.g. 127.0.0.1:8080), for curl")
 	return cmd
 }

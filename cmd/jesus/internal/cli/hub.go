@@ -19,6 +19,7 @@ func newHubCmd(g *globals) *cobra.Command {
 		addr       string
 		frontHost  string
 		noRegistry bool
+		asJSON     bool
 		dur        time.Duration
 		cfg        = hub.DefaultConfig()
 	)
@@ -63,7 +64,7 @@ It runs until interrupted, or for --for. PROTOCOL.md, section 11, has the detail
 					return net.JoinHostPort(frontHost, "0")
 				}
 			}
-			return runHub(c.Context(), g, addr, noRegistry, dur, cfg)
+			return runHub(c.Context(), g, addr, noRegistry, dur, asJSON, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -71,6 +72,7 @@ It runs until interrupted, or for --for. PROTOCOL.md, section 11, has the detail
 	f.StringVar(&frontHost, "front-host", "127.0.0.1", "host the channels of fronted services listen on (free ports), as callers reach it")
 	f.BoolVar(&noRegistry, "no-registry", false, "run without etcd: queues by name, no schemas, nothing registered")
 	f.DurationVar(&dur, "for", 0, "stop after this long (0: until interrupted)")
+	f.BoolVar(&asJSON, "json", false, `print where the hub listens as one JSON line on stdout ({"hub": URL, "registry": ...})`)
 	f.DurationVar(&cfg.Lease, "lease", cfg.Lease, "how long a worker holds a job before it goes to another worker")
 	f.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "jobs waiting for a worker, per service")
 	f.IntVar(&cfg.MaxBody, "max-body", cfg.MaxBody, "bytes of one request or answer")
@@ -81,7 +83,7 @@ It runs until interrupted, or for --for. PROTOCOL.md, section 11, has the detail
 	return cmd
 }
 
-func runHub(ctx context.Context, g *globals, addr string, noRegistry bool, dur time.Duration, cfg hub.Config) error {
+func runHub(ctx context.Context, g *globals, addr string, noRegistry bool, dur time.Duration, asJSON bool, cfg hub.Config) error {
 	if dur < 0 {
 		return usagef("hub: --for must not be negative")
 	}
@@ -109,7 +111,11 @@ func runHub(ctx context.Context, g *globals, addr string, noRegistry bool, dur t
 		h.Close()
 		return withCode(ExitUnavailable, fmt.Errorf("hub: listen on %s: %w", addr, err))
 	}
-	fmt.Fprintf(g.env.Stderr, "hub listening on http://%s (%s)\n", ln.Addr(), where)
+	if asJSON {
+		_ = writeJSONLine(g.env.Stdout, map[string]string{"hub": "http://" + ln.Addr().String(), "registry": where})
+	} else {
+		fmt.Fprintf(g.env.Stderr, "hub listening on http://%s (%s)\n", ln.Addr(), where)
+	}
 	served := make(chan error, 1)
 	go func() { served <- h.Serve(ln) }()
 	if dur > 0 {

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -93,4 +94,35 @@ func TestDemoServeAdmin(t *testing.T) {
 	}
 	jesusCmd(t, "", "demo", "--admin", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--admin goes with --serve")
 	jesusCmd(t, "", "demo", "--http", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--http goes with --serve")
+}
+
+// The long-running commands print where they serve as one JSON line with --json.
+func TestServeJSON(t *testing.T) {
+	leakCheck(t)
+	ep, _, _ := etcd(t)
+	for _, c := range []struct {
+		args []string
+		key  string
+	}{
+		{[]string{"hub", "--etcd", ep, "--listen", "127.0.0.1:0", "--json"}, "hub"},
+		{[]string{"sidecar", "--etcd", ep, "--listen", "127.0.0.1:0", "--json"}, "api"},
+		{[]string{"registry", "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--json"}, "etcd"},
+	} {
+		t.Run(c.args[0], func(t *testing.T) {
+			ctx, cancel := context.WithCancel(ctxT(t))
+			var out, errb syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- cli.Main(ctx, c.args, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv}) }()
+			out.waitFor(t, "\n")
+			var m map[string]any
+			line, _, _ := strings.Cut(out.String(), "\n")
+			if err := json.Unmarshal([]byte(line), &m); err != nil || m[c.key] == nil {
+				t.Fatalf("%v: stdout %q: %v", c.args, out.String(), err)
+			}
+			cancel()
+			if code := <-done; code != cli.ExitOK {
+				t.Fatalf("%v exited %d:\n%s", c.args, code, errb.String())
+			}
+		})
+	}
 }

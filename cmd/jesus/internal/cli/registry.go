@@ -189,6 +189,7 @@ func newRegistryCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	var listen, peer, adminAddr string
+	var serveJSON bool
 	var serveTLS embedded.TLSFiles
 	serve := &cobra.Command{
 		Use:   "serve",
@@ -233,6 +234,11 @@ commands --cacert, --cert and --key).`,
 				return err
 			}
 			defer stopAdmin()
+			if serveJSON {
+				_ = writeJSONLine(g.env.Stdout, map[string]string{"etcd": ep, "dataDir": dir})
+				<-ctx.Done()
+				return nil
+			}
 			fmt.Fprintf(g.env.Stdout, "etcd serving on %s (data in %s); stop with Ctrl-C\nexport JESUS_ETCD=%s\n", ep, dir, ep)
 			<-ctx.Done()
 			fmt.Fprintln(g.env.Stdout, "etcd stopping")
@@ -245,6 +251,7 @@ commands --cacert, --cert and --key).`,
 	serve.Flags().StringVar(&serveTLS.KeyFile, "tls-key", "", "key (PEM) of --tls-cert")
 	serve.Flags().StringVar(&serveTLS.CAFile, "tls-cacert", "", "require client certificates that chain to this CA (PEM)")
 	addAdminFlag(serve, &adminAddr)
+	serve.Flags().BoolVar(&serveJSON, "json", false, `print where etcd serves as one JSON line ({"etcd": URL, "dataDir": ...})`)
 	cmd.AddCommand(serve)
 	return cmd
 }

@@ -20,7 +20,7 @@ type sidecarFlags struct {
 	listen, unix, socketDir, channelHost string
 	desc, addr, health                   string
 	interval, callTimeout, appTimeout    time.Duration
-	noPush, warn, allowUnproven          bool
+	noPush, warn, allowUnproven, json    bool
 	maxBody, maxBodies                   int64
 	maxSubs, maxConcurrent               int
 }
@@ -75,6 +75,7 @@ Examples:
 	fl.StringVar(&f.health, "healthcheck-url", "", "health URL of that app, or a path under --server-address (none: no checks)")
 	fl.DurationVar(&f.interval, "healthcheck-interval", 2*time.Second, "how often apps are health-checked (each check waits at most half)")
 	fl.BoolVar(&f.noPush, "no-push", false, "do not push events to that app (it reads /v1/events or /v1/ws)")
+	fl.BoolVar(&f.json, "json", false, `print where the API listens, and the app, as JSON lines on stdout ({"api": ...}, {"app": ...})`)
 	fl.DurationVar(&f.callTimeout, "call-timeout", 30*time.Second, "deadline of a call or emit whose request has no Jesus-Timeout")
 	fl.DurationVar(&f.appTimeout, "app-timeout", 30*time.Second, "deadline of one request forwarded to an app")
 	fl.Int64Var(&f.maxBody, "max-body", 4<<20, "largest request body, app reply or WebSocket message, in bytes")
@@ -146,7 +147,11 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 				logger.Error("sidecar: serving", "addr", ln.Addr().String(), "err", err)
 			}
 		}()
-		fmt.Fprintf(g.env.Stderr, "sidecar: serving the API on %s:%s (registry: %s)\n", ln.Addr().Network(), ln.Addr(), cn.where)
+		if f.json {
+			_ = writeJSONLine(g.env.Stdout, map[string]string{"api": ln.Addr().Network() + ":" + ln.Addr().String(), "registry": cn.where})
+		} else {
+			fmt.Fprintf(g.env.Stderr, "sidecar: serving the API on %s:%s (registry: %s)\n", ln.Addr().Network(), ln.Addr(), cn.where)
+		}
 	}
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -172,7 +177,11 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 		if !info.Registered {
 			state = "waiting for its health check to pass"
 		}
-		fmt.Fprintf(g.env.Stderr, "sidecar: app %s@%s at %s %s; channels %v\n", info.Service, info.Version, info.URL, state, info.Endpoints)
+		if f.json {
+			_ = writeJSONLine(g.env.Stdout, map[string]any{"app": info.Service + "@" + info.Version, "url": info.URL, "registered": info.Registered, "endpoints": info.Endpoints})
+		} else {
+			fmt.Fprintf(g.env.Stderr, "sidecar: app %s@%s at %s %s; channels %v\n", info.Service, info.Version, info.URL, state, info.Endpoints)
+		}
 	}
 	<-ctx.Done()
 	stop()
