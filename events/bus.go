@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -43,8 +44,10 @@ type Bus struct {
 	closed     bool
 	done       chan struct{} // closed by Close: retries stop
 	inFlight   sync.WaitGroup
-	outbox     *outbox       // WithOutbox, else nil
-	outboxDone chan struct{} // closed when redeliver returns
+	outbox     *outbox         // WithOutbox, else nil
+	outboxDone chan struct{}   // closed when redeliver returns
+	closing    context.Context // ends with Close: the outbox's deliveries in flight stop
+	stopAll    context.CancelFunc
 
 	// listener state
 	onMu    sync.Mutex
@@ -135,6 +138,7 @@ func New(self *schema.Descriptor, set *schema.Set, disc *discovery.Discovery, cl
 			return nil, err
 		}
 		b.outbox, b.outboxDone = ob, make(chan struct{})
+		b.closing, b.stopAll = context.WithCancel(context.Background())
 		go b.redeliver()
 	}
 	return b, nil
@@ -173,6 +177,9 @@ func (b *Bus) Close() error {
 	b.connMu.Lock()
 	if !b.closed {
 		close(b.done)
+		if b.stopAll != nil {
+			b.stopAll()
+		}
 	}
 	b.closed = true
 	b.connMu.Unlock()

@@ -225,8 +225,7 @@ func (b *Bus) retryOutbox() (progress bool) {
 		if ev == nil || b.disc == nil {
 			continue // not an event of this service (any more): left for whoever emits it
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.o.timeout)
-		unhook := context.AfterFunc(contextOf(b.done), cancel)
+		ctx, cancel := context.WithTimeout(b.closing, b.o.timeout)
 		d := delivery{b: b, ev: ev, id: e.ID, data: e.Data, corrID: e.CorrID}
 		failed := map[string]error{}
 		for _, svc := range e.Pending {
@@ -237,7 +236,6 @@ func (b *Bus) retryOutbox() (progress bool) {
 				b.st.redelivered.Add(1)
 			}
 		}
-		unhook()
 		cancel()
 		if err := b.outbox.settle(e, failed, time.Now()); err != nil {
 			b.o.logger.Error("events: outbox not updated", "event", e.Event, "id", e.ID, "err", err)
@@ -249,17 +247,4 @@ func (b *Bus) retryOutbox() (progress bool) {
 		}
 	}
 	return progress
-}
-
-// contextOf is a context that ends when done is closed.
-func contextOf(done <-chan struct{}) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-done:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
-	return ctx
 }
