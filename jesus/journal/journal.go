@@ -91,12 +91,8 @@ func (j *Journal) Append(e *jesus.JournalEntry) (uint64, error) {
 	if j.key != nil {
 		e.Key = j.key(e.Meta)
 	}
-	doc, err := json.Marshal(e)
-	if err != nil {
-		return 0, err
-	}
 	var seq uint64
-	err = j.db.Batch(func(tx *bbolt.Tx) error {
+	err := j.db.Batch(func(tx *bbolt.Tx) error {
 		keys := tx.Bucket(bucketKeys)
 		now := time.Now()
 		if e.Key != "" {
@@ -112,7 +108,7 @@ func (j *Journal) Append(e *jesus.JournalEntry) (uint64, error) {
 		// e.Seq is set inside the document too: a batch may run this function again, so
 		// the document is re-encoded with the sequence it finally gets.
 		e.Seq = s
-		doc, err = json.Marshal(e)
+		doc, err := json.Marshal(e)
 		if err != nil {
 			return err
 		}
