@@ -41,6 +41,7 @@ type msgpackEncoder struct {
 
 type msgpackDecoder struct {
 	scan     MsgpackReader // the pre-scan's, kept with the decoder so as not to clear it per call
+	plan     mpDec
 	in       bytes.Reader
 	dec      *msgpack.Decoder
 	mapValue func(*msgpack.Decoder) (any, error)
@@ -62,7 +63,14 @@ func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	switch v.(type) {
 	case map[string]any, []any, json.Number:
 		err = e.appendValue(v, 0)
+	case nil:
+		e.out.b = append(e.out.b, 0xc0)
 	default:
+		t := reflect.TypeOf(v)
+		if p := planOf(t); p != nil {
+			e.out.b, err = p.enc(e.out.b, valuePointer(&v, t), 0)
+			break
+		}
 		err = e.enc.Encode(v)
 	}
 	dst = e.out.b
@@ -83,29 +91,49 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 		*p = val
 		return nil
 	}
-	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
-	d, _ := s.decoders.Get().(*msgpackDecoder)
-	if d == nil {
-		d = new(msgpackDecoder)
-		d.dec = msgpack.NewDecoder(nil)
-		d.dec.SetCustomStructTag("json")
-		d.dec.UseLooseInterfaceDecoding(true)
-		// Maps inside interface-typed fields: the input is already checked, so decode the
-		// raw bytes with the JSON-ready walker.
-		d.mapValue = func(dec *msgpack.Decoder) (any, error) {
-			raw, err := dec.DecodeRaw()
-			if err != nil {
-				return nil, err
-			}
-			return msgpackValue(raw, s.maxDepth)
+	d := s.decoder()
+	defer s.decoders.Put(d)
+	// A compiled plan reads a zero target in one pass. Whatever it cannot read is read
+	// again by the library, from the zero value, so that the result is the library's.
+	if p := planOf(rv.Type().Elem()); p != nil && rv.Elem().IsZero() {
+		ptr := rv.UnsafePointer()
+		if d.plan.decode(data, s.maxDepth, p, ptr) == nil {
+			return nil
 		}
+		typedZero(p.typ, ptr)
 	}
+	return s.libraryUnmarshal(d, data, v)
+}
+
+func (s *msgpackSerializer) decoder() *msgpackDecoder {
+	if d, _ := s.decoders.Get().(*msgpackDecoder); d != nil {
+		return d
+	}
+	d := new(msgpackDecoder)
+	d.dec = msgpack.NewDecoder(nil)
+	d.dec.SetCustomStructTag("json")
+	d.dec.UseLooseInterfaceDecoding(true)
+	// Maps inside interface-typed fields: the input is already checked, so decode the
+	// raw bytes with the JSON-ready walker.
+	d.mapValue = func(dec *msgpack.Decoder) (any, error) {
+		raw, err := dec.DecodeRaw()
+		if err != nil {
+			return nil, err
+		}
+		return msgpackValue(raw, s.maxDepth)
+	}
+	return d
+}
+
+// libraryUnmarshal decodes data into v with the library, after the input check.
+func (s *msgpackSerializer) libraryUnmarshal(d *msgpackDecoder, data []byte, v any) error {
 	mapLike, err := checkMsgpack(&d.scan, data, s.maxDepth)
 	d.scan.Reset(nil, 0)
 	if err != nil {
-		s.decoders.Put(d)
 		return err
 	}
 	if mapLike {
@@ -117,7 +145,6 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	err = d.dec.Decode(v)
 	d.in.Reset(nil)
 	d.dec.ResetReader(nil)
-	s.decoders.Put(d)
 	if err != nil {
 		// The input is well-formed (checked above): the value does not fit the target.
 		return fmt.Errorf("codec: msgpack: %w", err)

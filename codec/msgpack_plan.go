@@ -1,0 +1,387 @@
+package codec
+
+import (
+	"encoding"
+	"reflect"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Compiled plans for the msgpack serializer's commonest Go types. The library finds the
+// encoder of every value by its type at run time (a sync.Map lookup per struct, per
+// field type) and reads fields through reflect.Value; a plan is worked out once per type
+// and then walks the value's memory directly. Plans cover the types messages are made
+// of: structs whose fields carry `json` tags (name, omitempty), bool, the integer kinds,
+// float64, string, []byte, slices, string-keyed maps and pointers of those, named or not.
+// Any type that the library treats specially (its Custom/Marshaler interfaces, the
+// encoding Binary/Text marshalers, IsZero methods, embedded fields, `msgpack` tags,
+// interfaces, arrays, float32, time.Time) has no plan and is left to the library,
+// whole. Types registered with msgpack.Register bypass the library's interfaces and are
+// not seen here: give such a type one of those interfaces instead.
+//
+// A plan writes exactly the library's bytes (compact integers, str8 for strings of 32 to
+// 255 bytes, bin for []byte, nil for nil slices, maps and pointers, struct fields in
+// declaration order) and reads with MsgpackReader, the package's one msgpack parser. A
+// read that fails, or that the library would read otherwise, is handed to the library
+// (see msgpackSerializer.Unmarshal), so a plan never changes what a message decodes to.
+
+// mpPlan is what the serializer knows about one Go type.
+type mpPlan struct {
+	typ reflect.Type
+	// enc appends the value at p. It fails only when values nest deeper than
+	// maxWriteDepth (a cycle through pointers).
+	enc func(b []byte, p unsafe.Pointer, depth int) ([]byte, error)
+	// dec reads the value whose token t has been read into the value at p.
+	dec func(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error
+	// empty reports whether the value at p is empty for `omitempty`, as the library
+	// decides it.
+	empty func(p unsafe.Pointer) bool
+}
+
+// mpField is a struct field of a plan.
+type mpField struct {
+	name      string
+	hdr       []byte // the field's name, encoded
+	off       uintptr
+	omitEmpty bool
+	plan      *mpPlan
+}
+
+// mpPlans holds a *mpPlan per reflect.Type, or noPlan for types left to the library.
+var mpPlans sync.Map
+
+var noPlan = new(mpPlan)
+
+// planOf returns the plan of t, or nil when t is left to the library.
+func planOf(t reflect.Type) *mpPlan {
+	if p, ok := mpPlans.Load(t); ok {
+		if p == noPlan {
+			return nil
+		}
+		return p.(*mpPlan)
+	}
+	c := planCompiler{building: map[reflect.Type]*mpPlan{}}
+	p := c.plan(t)
+	if p == nil {
+		mpPlans.Store(t, noPlan)
+		return nil
+	}
+	// Plans are stored only whole: a failure anywhere in t's tree leaves all of it to
+	// the library.
+	for typ, bp := range c.building {
+		mpPlans.LoadOrStore(typ, bp)
+	}
+	return p
+}
+
+var (
+	libraryTypes = []reflect.Type{
+		reflect.TypeFor[msgpack.CustomEncoder](),
+		reflect.TypeFor[msgpack.CustomDecoder](),
+		reflect.TypeFor[msgpack.Marshaler](),
+		reflect.TypeFor[msgpack.Unmarshaler](),
+		reflect.TypeFor[encoding.BinaryMarshaler](),
+		reflect.TypeFor[encoding.BinaryUnmarshaler](),
+		reflect.TypeFor[encoding.TextMarshaler](),
+		reflect.TypeFor[encoding.TextUnmarshaler](),
+		reflect.TypeFor[interface{ IsZero() bool }](),
+	}
+)
+
+// special reports whether the library treats t, or a pointer to it, in its own way.
+func special(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	for _, i := range libraryTypes {
+		if t.Implements(i) || pt.Implements(i) {
+			return true
+		}
+	}
+	return false
+}
+
+type planCompiler struct {
+	building map[reflect.Type]*mpPlan
+}
+
+// plan compiles the plan of t, or returns nil.
+func (c *planCompiler) plan(t reflect.Type) *mpPlan {
+	if p, ok := c.building[t]; ok {
+		return p // a recursive type: filled in by the call that started it
+	}
+	if p, ok := mpPlans.Load(t); ok {
+		if p == noPlan {
+			return nil
+		}
+		return p.(*mpPlan)
+	}
+	if special(t) {
+		return nil
+	}
+	p := &mpPlan{typ: t}
+	c.building[t] = p
+	ok := true
+	switch t.Kind() {
+	case reflect.Bool:
+		p.enc, p.dec, p.empty = encBool, decBool, func(p unsafe.Pointer) bool { return !*(*bool)(p) }
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		intPlan(p, t.Size())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		uintPlan(p, t.Size())
+	case reflect.Float64:
+		p.enc, p.dec, p.empty = encFloat64, decFloat64, func(p unsafe.Pointer) bool { return *(*float64)(p) == 0 }
+	case reflect.String:
+		p.enc, p.dec, p.empty = encString, decString, func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
+	case reflect.Slice:
+		ok = c.slicePlan(p, t)
+	case reflect.Map:
+		ok = c.mapPlan(p, t)
+	case reflect.Pointer:
+		ok = c.pointerPlan(p, t)
+	case reflect.Struct:
+		ok = c.structPlan(p, t)
+	default:
+		ok = false
+	}
+	if !ok {
+		delete(c.building, t)
+		return nil
+	}
+	return p
+}
+
+func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
+	var fields []mpField
+	anyOmit := false
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous || sf.Name == "_msgpack" || sf.Tag.Get("msgpack") != "" {
+			return false // the library's inlining and options: left to it
+		}
+		tag := sf.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		omit := false
+		for o := range strings.SplitSeq(opts, ",") {
+			switch o {
+			case "":
+			case "omitempty":
+				omit = true
+			default:
+				return false // options the library reads in its own way ("string", "inline", ...)
+			}
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		fp := c.plan(sf.Type)
+		if fp == nil {
+			return false
+		}
+		anyOmit = anyOmit || omit
+		fields = append(fields, mpField{name: name, hdr: append(appendStrHeader(nil, len(name)), name...), off: sf.Offset, omitEmpty: omit, plan: fp})
+	}
+	for i := range fields {
+		for j := range i {
+			if fields[i].name == fields[j].name {
+				return false // duplicate names: the library decides which wins
+			}
+		}
+	}
+	fixed := appendContainerHeader(nil, len(fields), 0x80, 0xde, 0xdf)
+	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
+		if depth > maxWriteDepth {
+			return b, errTooDeepToWrite
+		}
+		if !anyOmit {
+			b = append(b, fixed...)
+		} else {
+			n := 0
+			for i := range fields {
+				if !fields[i].omitEmpty || !fields[i].plan.empty(unsafe.Add(ptr, fields[i].off)) {
+					n++
+				}
+			}
+			b = appendContainerHeader(b, n, 0x80, 0xde, 0xdf)
+		}
+		var err error
+		for i := range fields {
+			f := &fields[i]
+			fp := unsafe.Add(ptr, f.off)
+			if f.omitEmpty && f.plan.empty(fp) {
+				continue
+			}
+			b = append(b, f.hdr...)
+			if b, err = f.plan.enc(b, fp, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	}
+	p.empty = func(ptr unsafe.Pointer) bool {
+		// The library: a struct is empty when none of its fields would be written.
+		for i := range fields {
+			if !fields[i].omitEmpty || !fields[i].plan.empty(unsafe.Add(ptr, fields[i].off)) {
+				return false
+			}
+		}
+		return true
+	}
+	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
+		return d.structValue(tok, ptr, t, fields)
+	}
+	return true
+}
+
+func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {
+	p.empty = func(ptr unsafe.Pointer) bool { return (*sliceHeader)(ptr).len == 0 }
+	if t.Elem().Kind() == reflect.Uint8 {
+		if special(t.Elem()) {
+			return false
+		}
+		p.enc, p.dec = encBytes, decBytes
+		return true
+	}
+	ep := c.plan(t.Elem())
+	if ep == nil {
+		return false
+	}
+	size := t.Elem().Size()
+	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
+		s := (*sliceHeader)(ptr)
+		if s.data == nil {
+			return append(b, 0xc0), nil
+		}
+		if depth > maxWriteDepth {
+			return b, errTooDeepToWrite
+		}
+		b = appendContainerHeader(b, s.len, 0x90, 0xdc, 0xdd)
+		var err error
+		for i := range s.len {
+			if b, err = ep.enc(b, unsafe.Add(s.data, uintptr(i)*size), depth+1); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	}
+	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
+		return d.sliceValue(tok, ptr, t, ep)
+	}
+	return true
+}
+
+func (c *planCompiler) mapPlan(p *mpPlan, t reflect.Type) bool {
+	if t.Key().Kind() != reflect.String || special(t.Key()) {
+		return false
+	}
+	ep := c.plan(t.Elem())
+	if ep == nil {
+		return false
+	}
+	p.empty = func(ptr unsafe.Pointer) bool { return reflect.NewAt(t, ptr).Elem().Len() == 0 }
+	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
+		m := reflect.NewAt(t, ptr).Elem()
+		if m.IsNil() {
+			return append(b, 0xc0), nil
+		}
+		if depth > maxWriteDepth {
+			return b, errTooDeepToWrite
+		}
+		b = appendContainerHeader(b, m.Len(), 0x80, 0xde, 0xdf)
+		v := reflect.New(t.Elem()).Elem()
+		var err error
+		for it := m.MapRange(); it.Next(); {
+			k := it.Key().String()
+			b = append(appendStrHeader(b, len(k)), k...)
+			v.SetIterValue(it)
+			if b, err = ep.enc(b, v.Addr().UnsafePointer(), depth+1); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	}
+	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
+		return d.mapValue(tok, ptr, t, ep)
+	}
+	return true
+}
+
+func (c *planCompiler) pointerPlan(p *mpPlan, t reflect.Type) bool {
+	if t.Elem().Kind() == reflect.Pointer {
+		return false
+	}
+	ep := c.plan(t.Elem())
+	if ep == nil {
+		return false
+	}
+	p.empty = func(ptr unsafe.Pointer) bool { return *(*unsafe.Pointer)(ptr) == nil }
+	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
+		q := *(*unsafe.Pointer)(ptr)
+		if q == nil {
+			return append(b, 0xc0), nil
+		}
+		return ep.enc(b, q, depth+1)
+	}
+	elem := t.Elem()
+	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
+		if tok.Kind == MsgpackNil {
+			*(*unsafe.Pointer)(ptr) = nil
+			return nil
+		}
+		q := *(*unsafe.Pointer)(ptr)
+		if q == nil {
+			q = reflect.New(elem).UnsafePointer()
+			*(*unsafe.Pointer)(ptr) = q
+		}
+		return ep.dec(d, tok, q)
+	}
+	return true
+}
+
+// sliceHeader is the memory layout of a slice.
+type sliceHeader struct {
+	data unsafe.Pointer
+	len  int
+	cap  int
+}
+
+// eface is the memory layout of an interface{} value.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// valuePointer returns a pointer to the value held by v, of type t (reflect.TypeOf(v)),
+// without copying it: an interface holds a pointer-shaped value in its data word itself,
+// any other value behind the pointer in that word.
+func valuePointer(v *any, t reflect.Type) unsafe.Pointer {
+	e := (*eface)(unsafe.Pointer(v))
+	if pointerShaped(t) {
+		return unsafe.Pointer(&e.data)
+	}
+	return e.data
+}
+
+// pointerShaped reports whether the compiler stores values of t in an interface's data
+// word directly: pointers and maps, and structs and arrays that hold just one of those.
+func pointerShaped(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	case reflect.Struct:
+		if t.NumField() != 1 {
+			return false
+		}
+		return pointerShaped(t.Field(0).Type)
+	case reflect.Array:
+		return t.Len() == 1 && pointerShaped(t.Elem())
+	}
+	return false
+}

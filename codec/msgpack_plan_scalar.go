@@ -1,0 +1,315 @@
+package codec
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"unsafe"
+)
+
+var errTooDeepToWrite = errors.New("value nested deeper than 10000 (a cycle?)")
+
+// errPlanMismatch: the message does not read as the plan's type; the library reads it
+// again and says why, or reads it its own way.
+var errPlanMismatch = errors.New("codec: msgpack: message does not fit the compiled plan")
+
+func encBool(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
+	if *(*bool)(p) {
+		return append(b, 0xc3), nil
+	}
+	return append(b, 0xc2), nil
+}
+
+func decBool(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+	switch t.Kind {
+	case MsgpackBool:
+		*(*bool)(p) = t.Bool()
+	case MsgpackNil:
+		*(*bool)(p) = false
+	default:
+		return errPlanMismatch
+	}
+	return nil
+}
+
+func encFloat64(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
+	return appendFloat(b, *(*float64)(p)), nil
+}
+
+func decFloat64(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+	switch t.Kind {
+	case MsgpackFloat:
+		*(*float64)(p) = t.Float()
+	case MsgpackInt:
+		*(*float64)(p) = float64(t.Int())
+	case MsgpackNil:
+		*(*float64)(p) = 0
+	default:
+		return errPlanMismatch // an integer above MaxInt64 wraps in the library
+	}
+	return nil
+}
+
+func encString(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
+	s := *(*string)(p)
+	return append(appendStrHeader(b, len(s)), s...), nil
+}
+
+func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+	switch t.Kind {
+	case MsgpackStr, MsgpackBin:
+		*(*string)(p) = string(d.data[t.Off : t.Off+t.Len])
+	case MsgpackNil:
+		*(*string)(p) = ""
+	default:
+		return errPlanMismatch
+	}
+	return nil
+}
+
+func encBytes(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
+	s := *(*[]byte)(p)
+	if s == nil {
+		return append(b, 0xc0), nil
+	}
+	switch n := len(s); {
+	case n <= math.MaxUint8:
+		b = append(b, 0xc4, byte(n))
+	case n <= math.MaxUint16:
+		b = append(b, 0xc5, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0xc6, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, s...), nil
+}
+
+func decBytes(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+	switch t.Kind {
+	case MsgpackStr, MsgpackBin:
+		// The library reuses the target's room; a fresh copy reads the same.
+		*(*[]byte)(p) = append(make([]byte, 0, t.Len), d.data[t.Off:t.Off+t.Len]...)
+	case MsgpackNil:
+		*(*[]byte)(p) = nil
+	default:
+		return errPlanMismatch
+	}
+	return nil
+}
+
+// intPlan fills p for a signed integer kind of size bytes.
+func intPlan(p *mpPlan, size uintptr) {
+	get, set := intAccess(size)
+	lo, hi := int64(math.MinInt64)>>(64-8*size), int64(math.MaxInt64)>>(64-8*size)
+	p.enc = func(b []byte, ptr unsafe.Pointer, _ int) ([]byte, error) { return appendInt(b, get(ptr)), nil }
+	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
+	p.dec = func(_ *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
+		switch t.Kind {
+		case MsgpackInt:
+			if i := t.Int(); i >= lo && i <= hi {
+				set(ptr, i)
+				return nil
+			}
+		case MsgpackNil:
+			set(ptr, 0)
+			return nil
+		}
+		return errPlanMismatch // out of range: the library truncates
+	}
+}
+
+// uintPlan fills p for an unsigned integer kind of size bytes.
+func uintPlan(p *mpPlan, size uintptr) {
+	get, set := intAccess(size)
+	hi := uint64(math.MaxUint64) >> (64 - 8*size)
+	p.enc = func(b []byte, ptr unsafe.Pointer, _ int) ([]byte, error) {
+		return appendUint(b, uint64(get(ptr))&hi), nil
+	}
+	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
+	p.dec = func(_ *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
+		switch t.Kind {
+		case MsgpackInt:
+			if i := t.Int(); i >= 0 && uint64(i) <= hi {
+				set(ptr, i)
+				return nil
+			}
+		case MsgpackUint:
+			if size == 8 {
+				set(ptr, int64(t.Uint()))
+				return nil
+			}
+		case MsgpackNil:
+			set(ptr, 0)
+			return nil
+		}
+		return errPlanMismatch
+	}
+}
+
+// intAccess reads and writes integers of size bytes; reads sign-extend.
+func intAccess(size uintptr) (func(unsafe.Pointer) int64, func(unsafe.Pointer, int64)) {
+	switch size {
+	case 1:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }, func(p unsafe.Pointer, i int64) { *(*int8)(p) = int8(i) }
+	case 2:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }, func(p unsafe.Pointer, i int64) { *(*int16)(p) = int16(i) }
+	case 4:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }, func(p unsafe.Pointer, i int64) { *(*int32)(p) = int32(i) }
+	}
+	return func(p unsafe.Pointer) int64 { return *(*int64)(p) }, func(p unsafe.Pointer, i int64) { *(*int64)(p) = i }
+}
+
+// mpDec reads one message with the package's reader into a planned value.
+type mpDec struct {
+	r    MsgpackReader
+	data []byte
+	tok  [1]MsgpackToken
+}
+
+// next reads the next token.
+func (d *mpDec) next() (*MsgpackToken, error) {
+	t := &d.tok[0]
+	if n, err := d.r.Read(d.tok[:]); n != 1 {
+		if err == nil {
+			err = errPlanMismatch
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// skip reads past the contents of the container whose header t is (nothing for a scalar).
+func (d *mpDec) skip(t *MsgpackToken) error {
+	if t.Kind != MsgpackArray && t.Kind != MsgpackMap {
+		return nil
+	}
+	for range t.Len {
+		c, err := d.next()
+		if err != nil {
+			return err
+		}
+		if err := d.skip(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decode reads data, a whole message, into the value of plan p at ptr.
+func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer) error {
+	d.data = data
+	d.r.Reset(data, maxDepth)
+	t, err := d.next()
+	if err == nil {
+		err = p.dec(d, t, ptr)
+	}
+	if err == nil {
+		err = d.r.End()
+	}
+	d.data = nil
+	d.r.Reset(nil, 0)
+	return err
+}
+
+func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, fields []mpField) error {
+	switch t.Kind {
+	case MsgpackNil:
+		typedZero(typ, ptr)
+		return nil
+	case MsgpackMap:
+	default:
+		return errPlanMismatch
+	}
+	for i := range t.Len {
+		v, err := d.next()
+		if err != nil {
+			return err
+		}
+		if v.Key != MsgpackStr {
+			return errPlanMismatch
+		}
+		key := d.data[v.KeyOff : v.KeyOff+v.KeyLen]
+		var f *mpField
+		if i < len(fields) && fields[i].name == string(key) { // the writer's order
+			f = &fields[i]
+		} else {
+			for j := range fields {
+				if fields[j].name == string(key) {
+					f = &fields[j]
+					break
+				}
+			}
+		}
+		if f == nil {
+			if err := d.skip(v); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := f.plan.dec(d, v, unsafe.Add(ptr, f.off)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *mpDec) sliceValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, ep *mpPlan) error {
+	switch t.Kind {
+	case MsgpackNil:
+		*(*sliceHeader)(ptr) = sliceHeader{}
+		return nil
+	case MsgpackArray:
+	default:
+		return errPlanMismatch
+	}
+	// The reader has checked that t.Len items fit in the bytes that remain.
+	s := reflect.MakeSlice(typ, t.Len, t.Len)
+	data, size := s.UnsafePointer(), typ.Elem().Size()
+	for i := range t.Len {
+		v, err := d.next()
+		if err != nil {
+			return err
+		}
+		if err := ep.dec(d, v, unsafe.Add(data, uintptr(i)*size)); err != nil {
+			return err
+		}
+	}
+	reflect.NewAt(typ, ptr).Elem().Set(s)
+	return nil
+}
+
+func (d *mpDec) mapValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, ep *mpPlan) error {
+	m := reflect.NewAt(typ, ptr).Elem()
+	switch t.Kind {
+	case MsgpackNil:
+		m.SetZero()
+		return nil
+	case MsgpackMap:
+	default:
+		return errPlanMismatch
+	}
+	if m.IsNil() {
+		m.Set(reflect.MakeMapWithSize(typ, t.Len))
+	}
+	k := reflect.New(typ.Key()).Elem()
+	for range t.Len {
+		v, err := d.next()
+		if err != nil {
+			return err
+		}
+		if v.Key != MsgpackStr {
+			return errPlanMismatch
+		}
+		e := reflect.New(typ.Elem())
+		if err := ep.dec(d, v, e.UnsafePointer()); err != nil {
+			return err
+		}
+		k.SetString(string(d.data[v.KeyOff : v.KeyOff+v.KeyLen]))
+		m.SetMapIndex(k, e.Elem())
+	}
+	return nil
+}
+
+// typedZero sets the value of type typ at ptr to its zero value.
+func typedZero(typ reflect.Type, ptr unsafe.Pointer) {
+	reflect.NewAt(typ, ptr).Elem().SetZero()
+}

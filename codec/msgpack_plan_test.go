@@ -1,0 +1,345 @@
+package codec
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The types of the plan tests: every kind a plan covers, named and not, nested,
+// recursive, with the field options it reads.
+
+type planStatus string
+
+type planLevel uint16
+
+type planMoney struct {
+	Amount   float64    `json:"amount"`
+	Currency planStatus `json:"currency"`
+}
+
+type planLine struct {
+	SKU    string     `json:"sku"`
+	Qty    int        `json:"quantity"`
+	Price  planMoney  `json:"unitPrice"`
+	Note   *string    `json:"note,omitempty"`
+	Tags   []string   `json:"tags,omitempty"`
+	Price2 *planMoney `json:"price2,omitempty"`
+}
+
+type planNode struct {
+	Name     string      `json:"name"`
+	Children []*planNode `json:"children,omitempty"`
+}
+
+type planAll struct {
+	B        bool              `json:"b"`
+	I        int               `json:"i"`
+	I8       int8              `json:"i8"`
+	I16      int16             `json:"i16,omitempty"`
+	I32      int32             `json:"i32"`
+	I64      int64             `json:"i64"`
+	U        uint              `json:"u"`
+	U8       uint8             `json:"u8"`
+	U16      planLevel         `json:"u16"`
+	U32      uint32            `json:"u32,omitempty"`
+	U64      uint64            `json:"u64"`
+	F        float64           `json:"f"`
+	S        string            `json:"s"`
+	Raw      []byte            `json:"raw"`
+	Lines    []planLine        `json:"lines"`
+	Ptr      *planLine         `json:"ptr"`
+	M        map[string]int    `json:"m,omitempty"`
+	MS       map[string]string `json:"ms"`
+	Tree     *planNode         `json:"tree,omitempty"`
+	Untagged string
+	Skipped  string `json:"-"`
+	hidden   int
+	Empty    struct{}   `json:"empty,omitempty"`
+	Money    planMoney  `json:"money,omitempty"`
+	Opt      *planMoney `json:"opt,omitempty"`
+}
+
+// libraryEncoder is the library configured as the serializer configures it.
+func libraryMarshal(t testing.TB, v any) []byte {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetCustomStructTag("json")
+	enc.UseCompactInts(true)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func randString(r *rand.Rand) string {
+	n := []int{0, 1, 5, 31, 32, 255, 256, 300}[r.IntN(8)]
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	return string(b)
+}
+
+func randInt(r *rand.Rand) int64 {
+	switch r.IntN(6) {
+	case 0:
+		return 0
+	case 1:
+		return int64(r.IntN(256)) - 128
+	case 2:
+		return int64(r.Uint32()) - math.MaxUint32/2
+	case 3:
+		return math.MinInt64
+	case 4:
+		return math.MaxInt64
+	}
+	return int64(r.Uint64())
+}
+
+func randLine(r *rand.Rand) planLine {
+	l := planLine{SKU: randString(r), Qty: int(randInt(r)), Price: planMoney{r.NormFloat64() * 1e6, planStatus(randString(r))}}
+	if r.IntN(2) == 0 {
+		s := randString(r)
+		l.Note = &s
+	}
+	for range r.IntN(3) {
+		l.Tags = append(l.Tags, randString(r))
+	}
+	if r.IntN(3) == 0 {
+		l.Price2 = &planMoney{}
+	}
+	return l
+}
+
+// randAll returns a value with at most one entry per map, so that both encoders write
+// the same bytes.
+func randAll(r *rand.Rand) *planAll {
+	v := &planAll{
+		B: r.IntN(2) == 0, I: int(randInt(r)), I8: int8(randInt(r)), I16: int16(randInt(r)), I32: int32(randInt(r)), I64: randInt(r),
+		U: uint(randInt(r)), U8: uint8(randInt(r)), U16: planLevel(randInt(r)), U32: uint32(randInt(r)), U64: uint64(randInt(r)),
+		F: r.NormFloat64(), S: randString(r), Untagged: randString(r), Skipped: "x", hidden: 3,
+	}
+	switch r.IntN(3) {
+	case 0:
+		v.Raw = []byte{}
+	case 1:
+		v.Raw = []byte(randString(r))
+	}
+	for range r.IntN(4) {
+		v.Lines = append(v.Lines, randLine(r))
+	}
+	if r.IntN(2) == 0 {
+		l := randLine(r)
+		v.Ptr = &l
+	}
+	if r.IntN(2) == 0 {
+		v.M = map[string]int{randString(r): int(randInt(r))}
+	}
+	if r.IntN(2) == 0 {
+		v.MS = map[string]string{}
+	}
+	if r.IntN(2) == 0 {
+		v.Tree = &planNode{Name: "root", Children: []*planNode{{Name: "a"}, nil, {Name: "b", Children: []*planNode{{}}}}}
+	}
+	if r.IntN(2) == 0 {
+		v.Money = planMoney{Amount: 1}
+	}
+	if r.IntN(2) == 0 {
+		v.Opt = &planMoney{}
+	}
+	return v
+}
+
+// TestPlanWritesTheLibrarysBytes: a plan writes exactly what the library writes, for
+// values and pointers to values, and the library reads it back.
+func TestPlanWritesTheLibrarysBytes(t *testing.T) {
+	if planOf(reflect.TypeFor[planAll]()) == nil {
+		t.Fatal("planAll has no plan")
+	}
+	s := NewMsgpack(Limits{})
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 2000 {
+		v := randAll(r)
+		for _, x := range []any{v, *v} {
+			got, err := s.Marshal(nil, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := libraryMarshal(t, x); !bytes.Equal(got, want) {
+				t.Fatalf("value %d (%T): plan wrote\n%x\nthe library\n%x", i, x, got, want)
+			}
+		}
+	}
+	// Pointer-shaped values are held in the interface itself.
+	type onePtr struct {
+		P *planMoney `json:"p"`
+	}
+	type oneMap struct {
+		M map[string]bool `json:"m"`
+	}
+	for _, x := range []any{onePtr{&planMoney{Amount: 2}}, onePtr{}, oneMap{map[string]bool{"k": true}}, map[string]string{"a": "b"}, []int{1, 2}, "s", 7, uint8(3)} {
+		got, err := s.Marshal(nil, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := libraryMarshal(t, x); !bytes.Equal(got, want) {
+			t.Fatalf("%T: plan wrote %x, the library %x", x, got, want)
+		}
+	}
+}
+
+// TestPlanReadsAsTheLibrary: what a plan reads equals what the library reads, for the
+// library's own bytes and for mutations of them; what one refuses the other refuses.
+func TestPlanReadsAsTheLibrary(t *testing.T) {
+	s := NewMsgpack(Limits{}).(*msgpackSerializer)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 3000 {
+		data := libraryMarshal(t, randAll(r))
+		if i%2 == 0 { // the library's own bytes read through the plan alone
+			var x planAll
+			var d mpDec
+			if err := d.decode(data, 64, planOf(reflect.TypeFor[planAll]()), unsafe.Pointer(&x)); err != nil {
+				t.Fatalf("%x: the plan did not read the library's bytes: %v", data, err)
+			}
+		}
+		if i%2 == 1 { // a mutation: most still parse, some do not fit
+			data = bytes.Clone(data)
+			for range 1 + r.IntN(3) {
+				data[r.IntN(len(data))] = byte(r.Uint32())
+			}
+		}
+		comparePlanRead[planAll](t, s, data)
+	}
+}
+
+// comparePlanRead decodes data into a T with the serializer and with the library alone,
+// and fails unless both agree.
+func comparePlanRead[T any](t testing.TB, s *msgpackSerializer, data []byte) {
+	t.Helper()
+	var got, want T
+	errGot := s.Unmarshal(data, &got)
+	d := s.decoder()
+	errWant := s.libraryUnmarshal(d, data, &want)
+	s.decoders.Put(d)
+	if (errGot == nil) != (errWant == nil) {
+		t.Fatalf("%x: serializer: %v; library: %v", data, errGot, errWant)
+	}
+	if errGot == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%x: serializer read\n%+v\nthe library\n%+v", data, got, want)
+	}
+}
+
+// TestPlanCoverage: the types a plan covers, and those left to the library.
+func TestPlanCoverage(t *testing.T) {
+	type embedded struct{ planMoney }
+	type msgpackTag struct {
+		A int `msgpack:"a"`
+	}
+	type stringOpt struct {
+		A int `json:"a,string"`
+	}
+	type withTime struct {
+		At time.Time `json:"at"`
+	}
+	type withAny struct {
+		X any `json:"x"`
+	}
+	type withF32 struct {
+		F float32 `json:"f"`
+	}
+	type dup struct {
+		A int `json:"X"`
+		X int
+	}
+	for _, c := range []struct {
+		v    any
+		plan bool
+	}{
+		{planAll{}, true}, {planNode{}, true}, {[]planLine{}, true}, {map[string]planMoney{}, true}, {"", true},
+		{embedded{}, false}, {msgpackTag{}, false}, {stringOpt{}, false}, {withTime{}, false}, {withAny{}, false},
+		{withF32{}, false}, {dup{}, false}, {[2]int{}, false}, {map[int]string{}, false}, {new(*int), false},
+		{time.Duration(0), true}, {textBytes(nil), false},
+	} {
+		if got := planOf(reflect.TypeOf(c.v)) != nil; got != c.plan {
+			t.Errorf("%T: plan %v, want %v", c.v, got, c.plan)
+		}
+	}
+}
+
+// textBytes is a named []byte with a TextMarshaler: the library's.
+type textBytes []byte
+
+func (j textBytes) MarshalText() ([]byte, error) { return j, nil }
+
+// TestPlanCycle: a cycle through pointers is an error, not a crash.
+func TestPlanCycle(t *testing.T) {
+	n := &planNode{Name: "loop"}
+	n.Children = []*planNode{n}
+	if _, err := NewMsgpack(Limits{}).Marshal(nil, n); err == nil {
+		t.Fatal("a cyclic value was written")
+	}
+}
+
+// FuzzMsgpackPlan: any input reads the same through a plan as through the library.
+func FuzzMsgpackPlan(f *testing.F) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20 {
+		f.Add(libraryMarshal(f, randAll(r)))
+	}
+	f.Add([]byte{0x81, 0xa1, 'i', 0xcc, 0xff})
+	f.Add([]byte{0xc0})
+	s := NewMsgpack(Limits{MaxDepth: 32}).(*msgpackSerializer)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		comparePlanRead[planAll](t, s, data)
+		comparePlanRead[planLine](t, s, data)
+		comparePlanRead[[]planNode](t, s, data)
+	})
+}
+
+func BenchmarkMsgpackPlan(b *testing.B) {
+	v := randAll(rand.New(rand.NewPCG(7, 8)))
+	v.Lines = []planLine{{SKU: "ABC-1234", Qty: 2, Price: planMoney{12.5, "EUR"}}, {SKU: "XYZ-99999", Qty: 1, Price: planMoney{3, "EUR"}}}
+	s := NewMsgpack(Limits{}).(*msgpackSerializer)
+	data := libraryMarshal(b, v)
+	b.Run("marshal/plan", func(b *testing.B) {
+		buf := make([]byte, 0, 4096)
+		for b.Loop() {
+			buf, _ = s.Marshal(buf[:0], v)
+		}
+	})
+	b.Run("marshal/library", func(b *testing.B) {
+		e := msgpack.NewEncoder(nil)
+		e.SetCustomStructTag("json")
+		e.UseCompactInts(true)
+		var w appendWriter
+		e.Reset(&w)
+		for b.Loop() {
+			w.b = w.b[:0]
+			e.Encode(v)
+		}
+	})
+	b.Run("unmarshal/plan", func(b *testing.B) {
+		for b.Loop() {
+			var x planAll
+			if err := s.Unmarshal(data, &x); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unmarshal/library", func(b *testing.B) {
+		d := s.decoder()
+		for b.Loop() {
+			var x planAll
+			if err := s.libraryUnmarshal(d, data, &x); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
