@@ -26,6 +26,7 @@ type call struct {
 	// Parts of the call that live as long as it, allocated with it.
 	msg Msg         // the incoming message
 	in  incomingCtx // the handler's context: the transport's, carrying msg
+	dl  deadlineCtx // the deadline the caller gave, under in
 	det detached    // the context of accepted one-way work
 	inv Invocation  // what interceptors see, when there are any
 

@@ -400,9 +400,9 @@ func (l *listening) serveExchange(ctx context.Context, env *channel.Envelope, w 
 	c.msg = Msg{Method: env.Method, Data: env.Data, Codec: pl.Name(), Meta: env.Meta, Mode: env.Mode, ID: env.ID}
 	c.msg.Meta.Channel = l.specName
 	if env.Timeout > 0 && env.Mode != ModeNoResponse { // accepted one-way work has no deadline
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, env.Timeout)
-		defer cancel()
+		c.dl.reset(ctx, time.Now().Add(env.Timeout))
+		defer c.dl.release()
+		ctx = &c.dl
 		c.msg.Deadline, _ = ctx.Deadline()
 	}
 	c.in = incomingCtx{Context: ctx, msg: &c.msg}
