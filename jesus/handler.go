@@ -143,7 +143,7 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		c.done = true
 		// Accepted one-way work is a promise: it runs to the end even when the caller goes
 		// away; only a hard stop of the server cancels it.
-		c.det = detached{values: ctx, stop: c.srv.hard}
+		c.det = detached{values: ctx, stop: c.srv.hard, call: c}
 		var err error
 		if m.unary != nil {
 			r := req // only this branch lets the request escape
@@ -166,12 +166,18 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 type detached struct {
 	values context.Context
 	stop   context.Context
+	call   *call // for JournalFromContext
 }
 
 func (d *detached) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (d *detached) Done() <-chan struct{}       { return d.stop.Done() }
 func (d *detached) Err() error                  { return d.stop.Err() }
-func (d *detached) Value(key any) any           { return d.values.Value(key) }
+func (d *detached) Value(key any) any {
+	if key == (journalKey{}) {
+		return d.call
+	}
+	return d.values.Value(key)
+}
 
 // HandleStream registers a stream method: the handler sends 0..N items with send, then
 // returns nil (end) or an error. send blocks while the caller is not reading (flow

@@ -16,7 +16,9 @@ type Journal interface {
 	// ErrDuplicate when a request with the same key (JournalEntry.Key) was accepted
 	// before, within the journal's memory: the server then acks it again without running it.
 	Append(e *JournalEntry) (uint64, error)
-	// Remove forgets the request seq once its handler has returned (or panicked).
+	// Remove forgets the request seq once its handler has returned (or panicked). A
+	// request already gone (its handler committed its end with its effect, see
+	// JournalFromContext) is no error, and costs no write.
 	Remove(seq uint64) error
 	// Pending returns the requests appended and not removed, oldest first.
 	Pending() ([]JournalEntry, error)
@@ -31,6 +33,22 @@ type JournalEntry struct {
 	Data   []byte `json:"data"`
 	Meta   Meta   `json:"meta"`
 }
+
+// JournalFromContext returns the journal that keeps the request whose one-way handler runs
+// with ctx, and the request's sequence number in it (JournalEntry.Seq); ok is false when
+// the request is not journaled (noResponse mode, a server without a journal, a context not
+// a one-way handler's). It is how a handler's effect and the end of its request become one
+// transaction: package jesus/journal's Journal.Commit reads it.
+func JournalFromContext(ctx context.Context) (j Journal, seq uint64, ok bool) {
+	c, _ := ctx.Value(journalKey{}).(*call)
+	if c == nil || c.jseq == 0 {
+		return nil, 0, false
+	}
+	return c.srv.o.journal, c.jseq, true
+}
+
+// journalKey is the context key under which a one-way handler's context gives its call.
+type journalKey struct{}
 
 // ErrDuplicate is returned by Journal.Append for a request accepted before.
 var ErrDuplicate = errors.New("jesus: journal: request accepted before")

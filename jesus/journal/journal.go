@@ -1,14 +1,28 @@
 // Package journal makes a jesus server's "ack" mean "it will run": it keeps every
 // accepted ack-mode request in a bbolt file (go.etcd.io/bbolt) from before the ack until
-// its handler has returned, and the server replays what a process that died left behind
+// its handler has ended it, and the server replays what a process that died left behind
 // (jesus.WithJournal). Requests with an idempotency key (WithKey) are also remembered for
-// a window after they finished, so that a sender's retry after a lost ack is acked again
-// without running twice, across restarts too.
+// a window, so that a sender's retry after a lost ack is acked again without running
+// twice, across restarts too.
 //
-// What it promises: an acked request runs to its end at least once while the journal
-// file survives. A handler killed in the instant between finishing its work and the
-// journal's commit runs again after the restart; handlers whose effects must happen
-// exactly once make them idempotent by the request's key.
+// What it promises for an acked request, while the journal file survives:
+//
+//   - Exactly once, for an effect the handler writes into the journal's file with Commit
+//     (the inbox pattern of transactional messaging). The effect, the removal of the
+//     request's entry and its key's "done" are one bbolt transaction: a kill leaves the
+//     request either pending with nothing of its effect on disk (it runs again at the next
+//     start) or done (it never runs again). A sender's retry after a lost ack is acked
+//     without running when the request has a key (WithKey) still remembered.
+//   - At least once, for everything else a handler does: a handler that does not call
+//     Commit, and whatever a committing one does outside its transaction (a call to
+//     another service, a file). A handler killed after its work and before its entry was
+//     removed runs again after the restart. Only the requests whose handlers had not
+//     returned at the kill can: each such run is counted in the server's
+//     ServerStats.Replayed. These effects are made idempotent by the request's key.
+//
+// A sender's retry of a request without a key, or after its key was forgotten (the window
+// and bound of WithDedupWindow), runs as a new request. noResponse requests are not
+// journaled.
 package journal
 
 import (
@@ -46,8 +60,8 @@ type Option func(*Journal)
 // deduplication). Package events gives events.JournalKey, the event's id.
 func WithKey(f func(jesus.Meta) string) Option { return func(j *Journal) { j.key = f } }
 
-// WithDedupWindow sets how long a key is remembered after its request was accepted and
-// how many keys at most (default 10 min, 100000); past the bound the oldest go first.
+// WithDedupWindow sets how long a key is remembered after its request was accepted (or
+// committed, see Commit) and how many keys at most (default 10 min, 100000); past the bound the oldest go first.
 func WithDedupWindow(d time.Duration, maxKeys int) Option {
 	return func(j *Journal) { j.window, j.maxKeys = d, maxKeys }
 }
@@ -161,8 +175,17 @@ func (j *Journal) sweep(keys *bbolt.Bucket, now time.Time) {
 	}
 }
 
-// Remove implements jesus.Journal.
+// Remove implements jesus.Journal. A request no longer pending (its handler committed,
+// see Commit) costs a read and no write.
 func (j *Journal) Remove(seq uint64) error {
+	pending := false
+	err := j.db.View(func(tx *bbolt.Tx) error {
+		pending = tx.Bucket(bucketPending).Get(u64(seq)) != nil
+		return nil
+	})
+	if err != nil || !pending {
+		return err
+	}
 	return j.db.Batch(func(tx *bbolt.Tx) error { return tx.Bucket(bucketPending).Delete(u64(seq)) })
 }
 

@@ -1,17 +1,16 @@
 package journal_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
+	"encoding/binary"
+	"errors"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/channeltest"
@@ -131,167 +130,112 @@ func TestDuplicateKeyAckedWithoutRunning(t *testing.T) {
 	}
 }
 
-// TestMain runs this test binary as the receiver process of TestKillDuringFlood when
-// JOURNAL_CHILD is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("JOURNAL_CHILD") != "" {
-		os.Exit(child())
-	}
-	os.Exit(m.Run())
-}
+var bucketRuns = []byte("runs")
 
-// child serves sink.put with a journal; each handler works for 20 ms, then appends its
-// id to the log file. It prints its channel and serves until killed.
-func child() int {
-	j, err := journal.Open(os.Getenv("JOURNAL_PATH"), journal.WithKey(keyOf))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	log, err := os.OpenFile(os.Getenv("JOURNAL_LOG"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	s := jesus.NewServer("sink", jesus.WithJournal(j))
-	jesus.HandleOneWay(s, "put", func(ctx context.Context, id string) error {
-		select {
-		case <-time.After(20 * time.Millisecond): // the handler's work
-		case <-ctx.Done():
-			return ctx.Err()
+// countRun counts one run of id in the runs bucket, inside a Commit.
+func countRun(id string) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketRuns)
+		if err != nil {
+			return err
 		}
-		_, err := log.WriteString(id + "\n")
-		return err
+		n := uint64(0)
+		if v := b.Get([]byte(id)); v != nil {
+			n = binary.BigEndian.Uint64(v)
+		}
+		return b.Put([]byte(id), binary.BigEndian.AppendUint64(nil, n+1))
+	}
+}
+
+// runs reads the runs bucket: how many times each id committed.
+func runs(j *journal.Journal) (map[string]int, error) {
+	m := map[string]int{}
+	err := j.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRuns)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error { m[string(k)] = int(binary.BigEndian.Uint64(v)); return nil })
 	})
-	sp, err := s.Listen(context.Background(), "tcp+json://127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println(sp.String())
-	select {} // until killed
+	return m, err
 }
 
-// startChild starts the receiver process and returns it with its channel.
-func startChild(t *testing.T, dbPath, logPath string) (*exec.Cmd, channel.Spec) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "JOURNAL_CHILD=1", "JOURNAL_PATH="+dbPath, "JOURNAL_LOG="+logPath)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("receiver: %v", err)
-	}
-	sp, err := channel.ParseSpec(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cmd, sp
-}
-
-// TestKillDuringFlood: 16 senders ack-send 400 keyed requests to a receiver process with
-// a journal; it is killed with SIGKILL midway and started again on the same journal; the
-// senders retry what was not acked. Every request is handled, none is lost, and a
-// request runs twice only if it was still in the journal at the kill (its handler cut
-// between its work and the journal's commit).
-func TestKillDuringFlood(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
+// TestCommitThenHardStop: a handler commits its effect and the server stops hard before
+// its own removal of the request, which is what a kill between the two leaves, killing
+// nothing. The next server on the journal replays nothing, the sender's retry is acked
+// without running, and the effect is there once.
+func TestCommitThenHardStop(t *testing.T) {
+	channeltest.CheckLeaks(t)
 	dir := t.TempDir()
-	dbPath, logPath := filepath.Join(dir, "j.db"), filepath.Join(dir, "handled.log")
-	cmd, sp := startChild(t, dbPath, logPath)
-	const senders, total = 16, 400
-	ids := make(chan string, total)
-	for i := range total {
-		ids <- fmt.Sprintf("m%03d", i)
+	path := filepath.Join(dir, "j.db")
+	j, err := journal.Open(path, journal.WithKey(keyOf))
+	if err != nil {
+		t.Fatal(err)
 	}
-	close(ids)
-	var acked sync.Map
-	var nAcked atomic.Int64
-	var failedMu sync.Mutex
-	var failed []string
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	other, err := journal.Open(filepath.Join(dir, "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	committed := make(chan error, 1)
+	s1 := jesus.NewServer("sink", jesus.WithJournal(j))
+	jesus.HandleOneWay(s1, "put", func(ctx context.Context, id string) error {
+		if _, _, ok := jesus.JournalFromContext(ctx); !ok {
+			committed <- errors.New("the handler's context names no journaled request")
+			return nil
+		}
+		if err := other.Commit(ctx, countRun(id)); err == nil {
+			committed <- errors.New("another journal committed the request")
+			return nil
+		}
+		committed <- j.Commit(ctx, countRun(id))
+		<-ctx.Done() // the server's removal never comes: it stops hard first
+		return ctx.Err()
+	})
+	sp := listen(t, s1)
 	c := jesus.NewClient("src")
 	defer c.Close()
-	killed := make(chan struct{})
-	var killOnce sync.Once
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				if err := ack(ctx, c, sp, id); err != nil {
-					failedMu.Lock()
-					failed = append(failed, id)
-					failedMu.Unlock()
-					continue
-				}
-				acked.Store(id, true)
-				if nAcked.Add(1) == total/3 {
-					killOnce.Do(func() { cmd.Process.Kill(); close(killed) })
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	<-killed
-	cmd.Wait()
-	t.Logf("before the kill: %d acked, %d failed", nAcked.Load(), len(failed))
-	// What the dead process left in its journal: these, and only these, may run twice.
-	j, err := journal.Open(dbPath, journal.WithKey(keyOf))
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := ack(ctx, c, sp, "a"); err != nil {
 		t.Fatal(err)
 	}
-	left, err := j.Pending()
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	if n := j.Len(); n != 0 {
+		t.Fatalf("%d pending after the commit, want 0", n)
+	}
 	j.Close()
+
+	j2, err := journal.Open(path, journal.WithKey(keyOf))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := map[string]bool{}
-	for _, e := range left {
-		pending[strings.Trim(string(e.Data), `"`)] = true
+	defer j2.Close()
+	if left, err := j2.Pending(); err != nil || len(left) != 0 {
+		t.Fatalf("pending at restart: %v, %v; want none", left, err)
 	}
-
-	_, sp2 := startChild(t, dbPath, logPath)
-	c2 := jesus.NewClient("src")
-	defer c2.Close()
-	for _, id := range failed { // the senders retry what was not acked
-		if err := ack(ctx, c2, sp2, id); err != nil {
-			t.Fatalf("retry %s: %v", id, err)
-		}
-		acked.Store(id, true)
-	}
-	handled := func() map[string]int {
-		raw, _ := os.ReadFile(logPath)
-		m := map[string]int{}
-		for _, l := range strings.Fields(string(raw)) {
-			m[l]++
-		}
-		return m
-	}
-	channeltest.Eventually(t, 30*time.Second, "every request handled", func() bool { return len(handled()) == total })
-	twice := 0
-	for id, n := range handled() {
-		if _, ok := acked.Load(id); !ok {
-			t.Errorf("%s handled but never acked", id)
-		}
-		if n > 2 || n == 2 && !pending[id] {
-			t.Errorf("%s handled %d times; only a request pending in the journal at the kill may run twice", id, n)
-		}
-		if n > 1 {
-			twice++
+	var ran atomic.Int64
+	s2 := jesus.NewServer("sink", jesus.WithJournal(j2))
+	defer s2.Close()
+	jesus.HandleOneWay(s2, "put", func(ctx context.Context, id string) error {
+		ran.Add(1)
+		return j2.Commit(ctx, countRun(id))
+	})
+	sp2 := listen(t, s2)
+	for _, id := range []string{"a", "b"} { // a: the sender's retry, its ack lost
+		if err := ack(ctx, c, sp2, id); err != nil {
+			t.Fatal(err)
 		}
 	}
-	t.Logf("MEASURE %d requests, %d acked before the kill, %d retried after it; %d pending in the journal at the kill; all %d handled, %d of them twice", total, total-len(failed), len(failed), len(pending), total, twice)
+	var got map[string]int
+	channeltest.Eventually(t, 10*time.Second, "b", func() bool {
+		got, err = runs(j2)
+		return err == nil && got["b"] == 1 && j2.Len() == 0
+	})
+	if st := s2.Stats(); got["a"] != 1 || len(got) != 2 || ran.Load() != 1 || st.Replayed != 0 || st.Duplicates != 1 {
+		t.Fatalf("runs %v, handler ran %d times, stats %+v", got, ran.Load(), st)
+	}
 }
