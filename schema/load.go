@@ -184,16 +184,47 @@ func (s *Set) addFiles(in map[string][]byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	var errs []error
-	names := make([]string, 0, len(in))
-	for n := range in {
-		names = append(names, n)
+	added, newDescs, err := s.parseNew(in)
+	if err != nil || len(added) == 0 {
+		return err
 	}
-	sort.Strings(names)
 
+	c := s.newCompiler(added)
+	vals := map[vkey]*Validator{}
+	var errs []error
+	for _, d := range newDescs {
+		if err := s.compileDescriptor(c, d, vals); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	for n, b := range added {
+		s.files[n] = b
+	}
+	for _, d := range newDescs {
+		d.set = s
+		if s.descs[d.Service] == nil {
+			s.descs[d.Service] = map[string]*Descriptor{}
+		}
+		s.descs[d.Service][d.Version] = d
+	}
+	for k, v := range vals {
+		s.validators[k] = v
+	}
+	return nil
+}
+
+// parseNew parses the files of in that the set does not hold yet, sorted by name, and
+// checks them against the set and each other: it returns the new files, their
+// descriptors, and every error found. s.mu is held.
+func (s *Set) parseNew(in map[string][]byte) (map[string][]byte, []*Descriptor, error) {
+	var errs []error
 	added := map[string][]byte{}
 	var newDescs []*Descriptor
-	for _, n := range names {
+	for _, n := range sortedKeys(in) {
 		data := in[n]
 		if err := checkName(n); err != nil {
 			errs = append(errs, err)
@@ -229,38 +260,7 @@ func (s *Set) addFiles(in map[string][]byte) error {
 			newDescs = append(newDescs, d)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	if len(added) == 0 {
-		return nil
-	}
-
-	c := s.newCompiler(added)
-	vals := map[vkey]*Validator{}
-	for _, d := range newDescs {
-		if err := s.compileDescriptor(c, d, vals); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-
-	for n, b := range added {
-		s.files[n] = b
-	}
-	for _, d := range newDescs {
-		d.set = s
-		if s.descs[d.Service] == nil {
-			s.descs[d.Service] = map[string]*Descriptor{}
-		}
-		s.descs[d.Service][d.Version] = d
-	}
-	for k, v := range vals {
-		s.validators[k] = v
-	}
-	return nil
+	return added, newDescs, errors.Join(errs...)
 }
 
 // newCompiler returns a compiler that knows the set's files plus extra, and nothing else.

@@ -73,6 +73,12 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	if err := json.Unmarshal(data, &rd); err != nil {
 		return nil, fmt.Errorf("schema: %s: %w", name, err)
 	}
+	return newDescriptor(name, data, &rd)
+}
+
+// newDescriptor checks the methods and events of rd, the descriptor of file name, against
+// its channels, and returns the Descriptor.
+func newDescriptor(name string, data []byte, rd *rawDescriptor) (*Descriptor, error) {
 	d := &Descriptor{
 		Service: rd.Service, Version: rd.Version, Description: rd.Description,
 		Channels: rd.Channels, Defs: rd.Defs, File: name, Raw: bytes.Clone(data),

@@ -110,39 +110,12 @@ func (sc *srvConn) run(nc net.Conn) {
 		sc.forget()
 		return
 	}
-	br := bufio.NewReaderSize(nc, 32<<10)
-	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
-	var p [prefaceLen]byte
-	if _, err := io.ReadFull(br, p[:]); err != nil {
-		refusePlaintext(err) // a TLS listener tells a plaintext jesus client why it goes
+	br, ok := sc.handshake(nc)
+	if !ok {
 		nc.Close()
 		sc.forget()
 		return
 	}
-	if err := checkPreface(p[:]); err != nil {
-		if !errors.Is(err, errNotJesus) {
-			nc.Write(preface(0)) // tell the peer which version we speak
-		}
-		nc.Close()
-		sc.forget()
-		return
-	}
-	// A client that speaks one-way flow control gets the flag back and, as the first
-	// frame, the window of credit it may spend.
-	hello := preface(0)
-	if p[5]&flagOneWay != 0 {
-		sc.ow.flow = true
-		hello[5] = flagOneWay
-		cf := creditFrame(uint64(ls.cfg.OneWayWindow), 0, 0)
-		hello = append(hello, *cf...)
-		putBuf(cf)
-	}
-	if _, err := nc.Write(hello); err != nil {
-		nc.Close()
-		sc.forget()
-		return
-	}
-	nc.SetDeadline(time.Time{})
 
 	sc.peer = nc.RemoteAddr().String()
 	if sc.peer == "" || sc.peer == "@" {
@@ -181,6 +154,40 @@ func (sc *srvConn) run(nc net.Conn) {
 		return // a request ran here and another goroutine reads on
 	}
 	sc.finish()
+}
+
+// handshake reads the client's preface off nc and answers it, within DialTimeout. When it
+// returns false the connection is to be closed.
+func (sc *srvConn) handshake(nc net.Conn) (*bufio.Reader, bool) {
+	ls := sc.ls
+	br := bufio.NewReaderSize(nc, 32<<10)
+	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
+	var p [prefaceLen]byte
+	if _, err := io.ReadFull(br, p[:]); err != nil {
+		refusePlaintext(err) // a TLS listener tells a plaintext jesus client why it goes
+		return nil, false
+	}
+	if err := checkPreface(p[:]); err != nil {
+		if !errors.Is(err, errNotJesus) {
+			nc.Write(preface(0)) // tell the peer which version we speak
+		}
+		return nil, false
+	}
+	// A client that speaks one-way flow control gets the flag back and, as the first
+	// frame, the window of credit it may spend.
+	hello := preface(0)
+	if p[5]&flagOneWay != 0 {
+		sc.ow.flow = true
+		hello[5] = flagOneWay
+		cf := creditFrame(uint64(ls.cfg.OneWayWindow), 0, 0)
+		hello = append(hello, *cf...)
+		putBuf(cf)
+	}
+	if _, err := nc.Write(hello); err != nil {
+		return nil, false
+	}
+	nc.SetDeadline(time.Time{})
+	return br, true
 }
 
 func (sc *srvConn) reject(id uint64, mode channel.Mode, code, msg string) {

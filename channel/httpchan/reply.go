@@ -57,17 +57,7 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 		return errors.New("httpchan: Send of a nil envelope")
 	}
 	if rw.mode == channel.ModeNoResponse {
-		// The 204 is out already: a refusal by the layer above is a counted drop, with
-		// nothing more on the wire.
-		if reply.Type != channel.TypeError {
-			return channel.ErrNoReply
-		}
-		if rw.dropped {
-			return fmt.Errorf("httpchan: reply %s after the exchange ended: %w", reply.Type, channel.ErrClosed)
-		}
-		rw.dropped = true
-		rw.l.oneWayDropped.Add(1)
-		return nil
+		return rw.dropOneWay(reply)
 	}
 	if reply.Type.Terminal() && channel.IsLate(rw.deadline) {
 		// The handler's ctx has most likely ended with the deadline: the late error
@@ -94,60 +84,91 @@ func (rw *replyWriter) Send(ctx context.Context, reply *channel.Envelope) error 
 	if rw.state == stateDone || rw.gone {
 		return fmt.Errorf("httpchan: reply %s after the exchange ended: %w", reply.Type, channel.ErrClosed)
 	}
-	limit := rw.l.cfg.MaxMessage
 	if rw.mode == channel.ModeStream {
-		switch reply.Type {
-		case channel.TypeItem, channel.TypeEnd:
-		case channel.TypeError:
-			if rw.state == stateIdle {
-				rw.state = stateDone
-				return rw.writeError(reply)
-			}
-		default:
-			return fmt.Errorf("httpchan: %s reply to a stream request: %w", reply.Type, channel.ErrUnsupported)
-		}
-		if size := envelopeSize(reply, limit); size > limit {
-			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http stream frame"}
-		}
-		return rw.writeFrame(ctx, reply)
+		return rw.sendStream(ctx, reply)
 	}
 	switch reply.Type {
 	case channel.TypeResponse:
-		if size := envelopeSize(reply, limit); size > limit {
-			return &channel.TooLargeError{Size: size, Limit: limit, Where: "http response body"}
-		}
-		rw.state = stateDone
-		h := rw.w.Header()
-		if err := writeMeta(h, reply.Codec, &reply.Meta); err != nil {
-			rw.state = stateIdle
-			clear(h)
-			return err
-		}
-		h["Content-Length"] = rw.contentLength(len(reply.Data))
-		rw.setWriteDeadline()
-		rw.w.WriteHeader(http.StatusOK)
-		_, err := rw.w.Write(reply.Data)
-		return err
+		return rw.writeResponse(reply)
 	case channel.TypeAck:
-		h := rw.w.Header()
-		if err := writeMeta(h, "", &reply.Meta); err != nil {
-			clear(h)
-			return err
-		}
-		rw.state = stateDone
-		h["Content-Length"] = []string{"0"}
-		rw.setWriteDeadline()
-		rw.w.WriteHeader(http.StatusAccepted)
-		err := rw.rc.Flush()
-		if rw.acked != nil {
-			close(rw.acked)
-		}
-		return err
+		return rw.writeAck(reply)
 	case channel.TypeError:
 		rw.state = stateDone
 		return rw.writeError(reply)
 	}
 	return fmt.Errorf("httpchan: %s reply to a %s request: %w", reply.Type, rw.mode, channel.ErrUnsupported)
+}
+
+// dropOneWay takes the reply to a noResponse request, whose 204 is out already: a
+// refusal by the layer above is a counted drop, with nothing more on the wire.
+func (rw *replyWriter) dropOneWay(reply *channel.Envelope) error {
+	if reply.Type != channel.TypeError {
+		return channel.ErrNoReply
+	}
+	if rw.dropped {
+		return fmt.Errorf("httpchan: reply %s after the exchange ended: %w", reply.Type, channel.ErrClosed)
+	}
+	rw.dropped = true
+	rw.l.oneWayDropped.Add(1)
+	return nil
+}
+
+// sendStream writes a reply to a stream request: an item or the end as a frame, an error
+// as a frame or, before the first frame, as the error reply. rw.mu is held.
+func (rw *replyWriter) sendStream(ctx context.Context, reply *channel.Envelope) error {
+	switch reply.Type {
+	case channel.TypeItem, channel.TypeEnd:
+	case channel.TypeError:
+		if rw.state == stateIdle {
+			rw.state = stateDone
+			return rw.writeError(reply)
+		}
+	default:
+		return fmt.Errorf("httpchan: %s reply to a stream request: %w", reply.Type, channel.ErrUnsupported)
+	}
+	limit := rw.l.cfg.MaxMessage
+	if size := envelopeSize(reply, limit); size > limit {
+		return &channel.TooLargeError{Size: size, Limit: limit, Where: "http stream frame"}
+	}
+	return rw.writeFrame(ctx, reply)
+}
+
+// writeResponse writes the 200 reply to a response request. rw.mu is held.
+func (rw *replyWriter) writeResponse(reply *channel.Envelope) error {
+	limit := rw.l.cfg.MaxMessage
+	if size := envelopeSize(reply, limit); size > limit {
+		return &channel.TooLargeError{Size: size, Limit: limit, Where: "http response body"}
+	}
+	rw.state = stateDone
+	h := rw.w.Header()
+	if err := writeMeta(h, reply.Codec, &reply.Meta); err != nil {
+		rw.state = stateIdle
+		clear(h)
+		return err
+	}
+	h["Content-Length"] = rw.contentLength(len(reply.Data))
+	rw.setWriteDeadline()
+	rw.w.WriteHeader(http.StatusOK)
+	_, err := rw.w.Write(reply.Data)
+	return err
+}
+
+// writeAck writes the 202 reply to an ack request and lets ServeHTTP return. rw.mu is held.
+func (rw *replyWriter) writeAck(reply *channel.Envelope) error {
+	h := rw.w.Header()
+	if err := writeMeta(h, "", &reply.Meta); err != nil {
+		clear(h)
+		return err
+	}
+	rw.state = stateDone
+	h["Content-Length"] = []string{"0"}
+	rw.setWriteDeadline()
+	rw.w.WriteHeader(http.StatusAccepted)
+	err := rw.rc.Flush()
+	if rw.acked != nil {
+		close(rw.acked)
+	}
+	return err
 }
 
 // contentLength returns the Content-Length header value of n bytes. A reply writer is

@@ -168,28 +168,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	env := &call.env
 	received := time.Now()
-	rerr := parseHeadInto(r, env)
-	if rerr != nil {
-		l.refuseOneWay(mode)
-		if rerr.Status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", http.MethodPost)
-		}
-		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
-		return
-	}
-	limit := l.cfg.MaxMessage
-	if r.ContentLength > int64(limit) {
-		l.refuseOneWay(mode)
-		rerr = tooLargeBody(r.ContentLength, limit)
-		w.Header().Set("Connection", "close")
-		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
-		return
-	}
-	if l.inFlight.Add(1) > int64(l.cfg.MaxInFlight) {
-		l.inFlight.Add(-1)
-		l.refuseOneWay(mode)
-		writeError(w, http.StatusTooManyRequests, channel.CodeResourceExhausted,
-			fmt.Sprintf("httpchan: %d requests in flight, the limit is %d", l.cfg.MaxInFlight, l.cfg.MaxInFlight), nil)
+	if !l.admit(w, r, env, mode) {
 		return
 	}
 	detached := false
@@ -201,39 +180,18 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	call.rc = *http.NewResponseController(w)
-	rc := &call.rc
-	rw := &call.rw
-	rw.l, rw.w, rw.rc, rw.mode, rw.peer, rw.tls = l, w, rc, env.Mode, r.RemoteAddr, r.TLS
-	if env.Timeout > 0 {
-		rw.deadline, rw.timeout, rw.method = channel.ReplyDeadline(received, env.Timeout), env.Timeout, env.Method
-	}
+	rw := call.bind(l, w, r, received)
 	if env.Mode == channel.ModeStream && headerValue(r.Header, HeaderStreamWindow) != "" {
-		if rerr = rw.startCredits(r, env); rerr != nil {
+		if rerr := rw.startCredits(r, env); rerr != nil {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
 			return
 		}
-	} else {
-		if !l.chargeBody(w, r, mode, limit) {
-			return
-		}
-		// The limit is readBody's: Content-Length was checked above, and a chunked body
-		// is cut off past it; the refusal closes the connection.
-		env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
-		call.charged = l.settleBody(cap(env.Data), r.ContentLength, limit)
-		if cap(env.Data) > cap(call.body) {
-			call.body = env.Data[:0]
-		}
-		if rerr != nil {
-			l.refuseOneWay(mode)
-			w.Header().Set("Connection", "close")
-			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
-			return
-		}
+	} else if !l.readBody(w, r, call, mode) {
+		return
 	}
 	// ReadTimeout bounds reading the request; a stream or a slow handler must not be cut
 	// off by it, so the deadline ends here.
-	rc.SetReadDeadline(time.Time{})
+	call.rc.SetReadDeadline(time.Time{})
 
 	switch env.Mode {
 	case channel.ModeNoResponse:
@@ -265,6 +223,62 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// admit parses the request head into env and checks the request against the listener's
+// limits (body size, requests in flight), answering it with the refusal if one fails.
+// When it returns true the request is counted in flight.
+func (l *listener) admit(w http.ResponseWriter, r *http.Request, env *channel.Envelope, mode channel.Mode) bool {
+	rerr := parseHeadInto(r, env)
+	if rerr != nil {
+		l.refuseOneWay(mode)
+		if rerr.Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+		return false
+	}
+	limit := l.cfg.MaxMessage
+	if r.ContentLength > int64(limit) {
+		l.refuseOneWay(mode)
+		rerr = tooLargeBody(r.ContentLength, limit)
+		w.Header().Set("Connection", "close")
+		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+		return false
+	}
+	if l.inFlight.Add(1) > int64(l.cfg.MaxInFlight) {
+		l.inFlight.Add(-1)
+		l.refuseOneWay(mode)
+		writeError(w, http.StatusTooManyRequests, channel.CodeResourceExhausted,
+			fmt.Sprintf("httpchan: %d requests in flight, the limit is %d", l.cfg.MaxInFlight, l.cfg.MaxInFlight), nil)
+		return false
+	}
+	return true
+}
+
+// readBody reads the request body into call's envelope, charged to the listener's
+// budget, answering the request with the refusal when it cannot.
+func (l *listener) readBody(w http.ResponseWriter, r *http.Request, call *serverCall, mode channel.Mode) bool {
+	limit := l.cfg.MaxMessage
+	if !l.chargeBody(w, r, mode, limit) {
+		return false
+	}
+	env := &call.env
+	// The limit is readBody's: Content-Length was checked by admit, and a chunked body
+	// is cut off past it; the refusal closes the connection.
+	var rerr *RequestError
+	env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
+	call.charged = l.settleBody(cap(env.Data), r.ContentLength, limit)
+	if cap(env.Data) > cap(call.body) {
+		call.body = env.Data[:0]
+	}
+	if rerr != nil {
+		l.refuseOneWay(mode)
+		w.Header().Set("Connection", "close")
+		writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
+		return false
+	}
+	return true
+}
+
 // serverCall is what a request costs the server beyond net/http's own: the envelope its
 // handler gets, the body buffer the envelope's Data aliases, and the reply writer. Both
 // belong to the handler until it returns (channel.Handler), so a call whose handler runs
@@ -286,6 +300,17 @@ const maxDetachedOneWay = 128
 // maxPooledBody is the largest body buffer a pooled call keeps: a call in flight never
 // pins more than this for a small request.
 const maxPooledBody = 16 << 10
+
+// bind points call's reply writer at the ResponseWriter of r, received at received.
+func (c *serverCall) bind(l *listener, w http.ResponseWriter, r *http.Request, received time.Time) *replyWriter {
+	c.rc = *http.NewResponseController(w)
+	rw, env := &c.rw, &c.env
+	rw.l, rw.w, rw.rc, rw.mode, rw.peer, rw.tls = l, w, &c.rc, env.Mode, r.RemoteAddr, r.TLS
+	if env.Timeout > 0 {
+		rw.deadline, rw.timeout, rw.method = channel.ReplyDeadline(received, env.Timeout), env.Timeout, env.Method
+	}
+	return rw
+}
 
 func (c *serverCall) reset() {
 	body, frame, clen := c.body[:0], c.rw.frame[:0], c.rw.clen

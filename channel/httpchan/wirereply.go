@@ -85,6 +85,34 @@ func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) er
 // readHead reads a status line and header fields. Every key and value is a substring of
 // one string holding the whole head.
 func (w *wireConn) readHead(r *wireReply, maxHead int) error {
+	lines, err := w.readHeadBytes(maxHead)
+	if err != nil {
+		return err
+	}
+	s := string(w.buf) // one allocation holds every key and value
+	// status line: HTTP/1.x NNN reason
+	line, s := cutLine(s)
+	code, ok := parseStatusLine(line)
+	if !ok {
+		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
+	}
+	r.status = code
+	r.http11 = line[7] >= '1'
+	r.keep = line[7] == '1'
+	if err := r.parseFields(s, lines); err != nil {
+		return err
+	}
+	for _, v := range r.header["Connection"] {
+		if hasToken(v, "close") {
+			r.keep = false
+		}
+	}
+	return nil
+}
+
+// readHeadBytes reads a reply head of at most maxHead bytes, up to and with the blank line
+// that ends it, into w.buf, and returns how many lines it has.
+func (w *wireConn) readHeadBytes(maxHead int) (int, error) {
 	head := w.buf[:0]
 	lines := 0
 	for {
@@ -95,16 +123,16 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			line, err = w.br.ReadSlice('\n')
 		}
 		if len(head)+len(line) > maxHead {
-			return fmt.Errorf("httpchan: reply head exceeds %d bytes", maxHead)
+			return 0, fmt.Errorf("httpchan: reply head exceeds %d bytes", maxHead)
 		}
 		if err != nil {
 			if err == io.EOF && len(head) == 0 && len(line) == 0 {
-				return io.ErrUnexpectedEOF
+				return 0, io.ErrUnexpectedEOF
 			}
 			if err == io.EOF {
-				return fmt.Errorf("%w: cut short after %d bytes", errReplyHead, len(head)+len(line))
+				return 0, fmt.Errorf("%w: cut short after %d bytes", errReplyHead, len(head)+len(line))
 			}
-			return err
+			return 0, err
 		}
 		head = append(head, line...)
 		lines++
@@ -113,22 +141,12 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 		}
 	}
 	w.buf = head
-	s := string(head) // one allocation holds every key and value
-	// status line: HTTP/1.x NNN reason
-	i := indexCRLF(s)
-	line := s[:i]
-	code, ok := parseStatusLine(line)
-	if !ok {
-		return fmt.Errorf("%w: status line %q", errReplyHead, truncate(line))
-	}
-	r.status = code
-	r.http11 = line[7] >= '1'
-	r.keep = line[7] == '1'
-	s = s[i:]
-	if len(s) > 0 && s[0] == '\r' {
-		s = s[1:]
-	}
-	s = s[1:] // '\n'
+	return lines, nil
+}
+
+// parseFields fills r.header from the header lines of s (at most lines of them), which end
+// with a blank line.
+func (r *wireReply) parseFields(s string, lines int) error {
 	if r.header == nil {
 		r.header = make(http.Header, lines)
 	} else {
@@ -136,37 +154,14 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 	}
 	values := make([]string, 0, lines)
 	for {
-		i := indexCRLF(s)
-		line := s[:i]
+		var line string
+		line, s = cutLine(s)
 		if line == "" {
-			break
+			return nil
 		}
-		s = s[i:]
-		if len(s) > 0 && s[0] == '\r' {
-			s = s[1:]
-		}
-		s = s[1:]
-		colon := -1
-		for j := 0; j < len(line); j++ {
-			if line[j] == ':' {
-				colon = j
-				break
-			}
-			if !isTokenChar(line[j]) {
-				return fmt.Errorf("%w: header line %q", errReplyHead, truncate(line))
-			}
-		}
-		if colon <= 0 {
-			return fmt.Errorf("%w: header line %q", errReplyHead, truncate(line))
-		}
-		key, value := line[:colon], trimOWS(line[colon+1:])
-		for j := 0; j < len(value); j++ {
-			if c := value[j]; c < 0x20 && c != '\t' || c == 0x7f {
-				return fmt.Errorf("%w: control byte in header %q", errReplyHead, truncate(key))
-			}
-		}
-		if !isCanonical(key) {
-			key = http.CanonicalHeaderKey(key)
+		key, value, err := parseField(line)
+		if err != nil {
+			return err
 		}
 		if vs, ok := r.header[key]; ok {
 			r.header[key] = append(vs, value)
@@ -175,12 +170,47 @@ func (w *wireConn) readHead(r *wireReply, maxHead int) error {
 			r.header[key] = values[len(values)-1 : len(values) : len(values)]
 		}
 	}
-	for _, v := range r.header["Connection"] {
-		if hasToken(v, "close") {
-			r.keep = false
+}
+
+// parseField splits a header line into its canonical key and its value.
+func parseField(line string) (key, value string, err error) {
+	colon := -1
+	for j := 0; j < len(line); j++ {
+		if line[j] == ':' {
+			colon = j
+			break
+		}
+		if !isTokenChar(line[j]) {
+			return "", "", fmt.Errorf("%w: header line %q", errReplyHead, truncate(line))
 		}
 	}
-	return nil
+	if colon <= 0 {
+		return "", "", fmt.Errorf("%w: header line %q", errReplyHead, truncate(line))
+	}
+	key, value = line[:colon], trimOWS(line[colon+1:])
+	for j := 0; j < len(value); j++ {
+		if c := value[j]; c < 0x20 && c != '\t' || c == 0x7f {
+			return "", "", fmt.Errorf("%w: control byte in header %q", errReplyHead, truncate(key))
+		}
+	}
+	if !isCanonical(key) {
+		key = http.CanonicalHeaderKey(key)
+	}
+	return key, value, nil
+}
+
+// cutLine cuts s after its first line end (LF or CRLF). A head read by readHeadBytes ends
+// with one.
+func cutLine(s string) (line, rest string) {
+	i := indexCRLF(s)
+	line, rest = s[:i], s[i:]
+	if len(rest) > 0 && rest[0] == '\r' {
+		rest = rest[1:]
+	}
+	if len(rest) > 0 {
+		rest = rest[1:] // '\n'
+	}
+	return line, rest
 }
 
 // hasToken reports whether the comma-separated list v holds token (ASCII case-insensitive).
