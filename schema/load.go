@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -427,14 +428,8 @@ func (s *Set) Validator(service, version string, part Part, name string) (*Valid
 	return nil, fmt.Errorf("schema: %s@%s has no %s schema for %q", service, version, part, name)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func escapeToken(s string) string {
 	if !strings.ContainsAny(s, "~/") {
