@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/internal/memtest"
 )
 
 // Five thousand idle connections (connected, nothing sent) cost the server at most
 // MaxConns of them (default 1024): the others are closed at once.
 func TestIdleConnectionsBounded(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	cfg := channel.Config{}.WithDefaults()
 	ln := serve(t, cfg, respond)
 	m := memtest.Start(5 * time.Millisecond)
@@ -82,7 +83,7 @@ func TestIdleConnectionsBounded(t *testing.T) {
 // A body that would take the listener over its memory budget is refused before it is
 // read: 429 resource_exhausted; once the budget has room again, it goes through.
 func TestBodyOverBudget(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	budget := channel.NewBudget(8 << 20)
 	cfg := channel.Config{Budget: budget}.WithDefaults()
 	ln := serve(t, cfg, respond)

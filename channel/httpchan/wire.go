@@ -215,10 +215,7 @@ type wireExchange struct {
 	r    wireReply
 	lr   io.LimitedReader
 	env  channel.Envelope
-
-	finished bool
-	closed   bool
-	failed   error
+	exchangeEnd
 }
 
 func (x *wireExchange) Close() error {
@@ -234,14 +231,8 @@ func (x *wireExchange) Close() error {
 }
 
 func (x *wireExchange) Recv(ctx context.Context) (*channel.Envelope, error) {
-	if x.closed {
-		return nil, fmt.Errorf("httpchan: Recv on a closed exchange: %w", channel.ErrClosed)
-	}
-	if x.finished {
-		return nil, io.EOF
-	}
-	if x.failed != nil {
-		return nil, x.failed
+	if err := x.recvErr(); err != nil {
+		return nil, err
 	}
 	stop := func() bool { return true }
 	if ctx.Done() != nil {
