@@ -186,7 +186,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, rerr.Status, rerr.Code, rerr.Message, nil)
 			return
 		}
-	} else if !l.readBody(w, r, call, mode) {
+	} else if !l.readRequestBody(w, r, call, mode) {
 		return
 	}
 	// ReadTimeout bounds reading the request; a stream or a slow handler must not be cut
@@ -254,15 +254,15 @@ func (l *listener) admit(w http.ResponseWriter, r *http.Request, env *channel.En
 	return true
 }
 
-// readBody reads the request body into call's envelope, charged to the listener's
+// readRequestBody reads the request body into call's envelope, charged to the listener's
 // budget, answering the request with the refusal when it cannot.
-func (l *listener) readBody(w http.ResponseWriter, r *http.Request, call *serverCall, mode channel.Mode) bool {
+func (l *listener) readRequestBody(w http.ResponseWriter, r *http.Request, call *serverCall, mode channel.Mode) bool {
 	limit := l.cfg.MaxMessage
 	if !l.chargeBody(w, r, mode, limit) {
 		return false
 	}
 	env := &call.env
-	// The limit is readBody's: Content-Length was checked by admit, and a chunked body
+	// The limit is readBodyInto's: Content-Length was checked by admit, and a chunked body
 	// is cut off past it; the refusal closes the connection.
 	var rerr *RequestError
 	env.Data, rerr = readBodyInto(call.body, r.Body, r.ContentLength, limit)
