@@ -17,22 +17,14 @@ import (
 // A slow handler on an otherwise idle connection: pings keep it open on both sides.
 func TestKeepAliveKeepsSlowCallsAlive(t *testing.T) {
 	cfg := channel.Config{KeepAlive: 30 * time.Millisecond}
-	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			select {
-			case <-time.After(300 * time.Millisecond): // ten keep-alive periods of silence
-			case <-ctx.Done():
-				return
-			}
-			w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: []byte("late")})
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
+	ln := serveOn(t, context.Background(), framed.TCP(), "127.0.0.1:0", cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		select {
+		case <-time.After(300 * time.Millisecond): // ten keep-alive periods of silence
+		case <-ctx.Done():
+			return
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: []byte("late")})
+	}))
 	c, err := framed.TCP().Dial(context.Background(), ln.Addr(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,20 @@ import (
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
+// serveOn listens on addr of tr with cfg and serves h until the test ends, when it closes
+// the listener and waits for Serve to return.
+func serveOn(t testing.TB, ctx context.Context, tr channel.Transport, addr string, cfg channel.Config, h channel.Handler) channel.Listener {
+	t.Helper()
+	ln, err := tr.Listen(ctx, addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- ln.Serve(h) }()
+	t.Cleanup(func() { ln.Close(); <-served })
+	return ln
+}
+
 func listenAddr(t testing.TB, tr channel.Transport) string {
 	if tr.Name() == "unix" {
 		return filepath.Join(t.TempDir(), "s.sock")
@@ -61,25 +75,17 @@ func oneWayFlood(t *testing.T, tr channel.Transport) {
 	gate := make(chan struct{})
 	full := make(chan struct{})
 	var running, maxRunning, received atomic.Int64
-	ln, err := tr.Listen(ctx, listenAddr(t, tr), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			n := running.Add(1)
-			for m := maxRunning.Load(); n > m && !maxRunning.CompareAndSwap(m, n); m = maxRunning.Load() {
-			}
-			if n == bound {
-				close(full) // every window is in use: the senders must be waiting now
-			}
-			<-gate
-			received.Add(1)
-			running.Add(-1)
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
+	ln := serveOn(t, ctx, tr, listenAddr(t, tr), cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		n := running.Add(1)
+		for m := maxRunning.Load(); n > m && !maxRunning.CompareAndSwap(m, n); m = maxRunning.Load() {
+		}
+		if n == bound {
+			close(full) // every window is in use: the senders must be waiting now
+		}
+		<-gate
+		received.Add(1)
+		running.Add(-1)
+	}))
 	c, err := tr.Dial(ctx, ln.Addr(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -160,20 +166,12 @@ func oneWayShutdown(t *testing.T, tr channel.Transport) {
 	cfg := channel.Config{OneWayWindow: 256}
 	var ran atomic.Int64
 	half := make(chan struct{})
-	ln, err := tr.Listen(ctx, listenAddr(t, tr), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			if ran.Add(1) == senders*perSender/4 {
-				close(half)
-			}
-			runtime.Gosched() // a little work
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
+	ln := serveOn(t, ctx, tr, listenAddr(t, tr), cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if ran.Add(1) == senders*perSender/4 {
+			close(half)
+		}
+		runtime.Gosched() // a little work
+	}))
 	c, err := tr.Dial(ctx, ln.Addr(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -288,28 +286,20 @@ func TestOneWayWaitsForCredit(t *testing.T) {
 	cfg := channel.Config{OneWayWindow: 2, PoolSize: 1, StreamWindow: 2}
 	gate := make(chan struct{})
 	started := make(chan struct{}, 2)
-	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			switch req.Mode {
-			case channel.ModeNoResponse:
-				started <- struct{}{}
-				<-gate
-			case channel.ModeStream:
-				for i := 0; i < 10; i++ { // five times the stream window: needs credit back
-					if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte{byte(i)}}) != nil {
-						return
-					}
+	ln := serveOn(t, ctx, framed.TCP(), "127.0.0.1:0", cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		switch req.Mode {
+		case channel.ModeNoResponse:
+			started <- struct{}{}
+			<-gate
+		case channel.ModeStream:
+			for i := 0; i < 10; i++ { // five times the stream window: needs credit back
+				if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: []byte{byte(i)}}) != nil {
+					return
 				}
-				w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
 			}
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
+			w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+		}
+	}))
 	c, err := framed.TCP().Dial(ctx, ln.Addr(), cfg)
 	if err != nil {
 		t.Fatal(err)

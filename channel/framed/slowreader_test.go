@@ -18,17 +18,9 @@ func TestSlowReaderHoldsWhatTheLimitSays(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(10)) // garbage should not hide what is held
 	cfg := channel.Config{}.WithDefaults()           // MaxPendingBytes 16 MiB
 	reply := make([]byte, 200)                       // about 230 bytes on the wire
-	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: reply})
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
+	ln := serveOn(t, context.Background(), framed.TCP(), "127.0.0.1:0", cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: reply})
+	}))
 	p := dialRaw(t, ln.Addr(), prefaceBytes)
 	p.readPreface()
 	m := memtest.Start(2 * time.Millisecond)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/httpchan"
 )
 
@@ -37,7 +38,7 @@ func call(t *testing.T, c channel.Conn, req *channel.Envelope) *channel.Envelope
 
 // TestKeepAlive: sequential calls travel over one connection.
 func TestKeepAlive(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	peers := make(chan string, 20)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		peers <- w.Peer()
@@ -62,7 +63,7 @@ func TestKeepAlive(t *testing.T) {
 // TestNoResponse: Open returns once the request is written, before the handler ends;
 // the server answers 204 at once.
 func TestNoResponse(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	release := make(chan struct{})
 	ran := make(chan struct{})
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
@@ -98,7 +99,7 @@ func TestNoResponse(t *testing.T) {
 
 // TestAck: 202 comes before the handler ends; Shutdown waits for the handler.
 func TestAck(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	release := make(chan struct{})
 	ln, err := newListener(t)
 	if err != nil {
@@ -139,7 +140,7 @@ func newListener(t *testing.T) (channel.Listener, error) {
 
 // TestRecvContext: a Recv whose ctx ends returns its error and cancels the call.
 func TestRecvContext(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	cancelled := make(chan struct{})
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeItem})
@@ -184,7 +185,7 @@ func frame(b []byte) []byte {
 // TestHostileReplies: garbage from a server gives the client clear errors, never a
 // panic or an unbounded allocation.
 func TestHostileReplies(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	item := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeItem, Data: []byte("ok")})
 	req := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest})
 	cases := []struct {
@@ -247,7 +248,7 @@ func TestHostileReplies(t *testing.T) {
 
 // TestExchangeCloseCancels: closing an exchange before its reply ends the handler's ctx.
 func TestExchangeCloseCancels(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	cancelled := make(chan struct{})
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
@@ -271,7 +272,7 @@ func TestExchangeCloseCancels(t *testing.T) {
 // TestStreamWithoutFlowControl: a plain client (no Jesus-Stream-Window) reads a stream
 // body of frames, paced by TCP alone.
 func TestStreamWithoutFlowControl(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		for i := 0; i < 3; i++ {
 			w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Codec: "json", Data: []byte(fmt.Sprint(i))})
@@ -312,7 +313,7 @@ func TestStreamWithoutFlowControl(t *testing.T) {
 // TestReadTimeoutSparesStreams: ReadTimeout bounds reading the request only; a stream
 // that runs longer is not cut off.
 func TestReadTimeoutSparesStreams(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	const readTimeout = 100 * time.Millisecond
 	ln := serve(t, channel.Config{ReadTimeout: readTimeout}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		tick := time.NewTicker(readTimeout / 2)
@@ -352,7 +353,7 @@ func TestReadTimeoutSparesStreams(t *testing.T) {
 
 // TestConnCloseInFlight: closing the Conn ends a pending Recv with ErrClosed.
 func TestConnCloseInFlight(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		close(started)
@@ -360,12 +361,7 @@ func TestConnCloseInFlight(t *testing.T) {
 	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	<-started
+	x := openBlocked(t, ctx, c, started)
 	got := make(chan error, 1)
 	go func() {
 		_, err := x.Recv(ctx)
@@ -382,7 +378,7 @@ func TestConnCloseInFlight(t *testing.T) {
 
 // TestMaxInFlightCurl: over the listener's MaxInFlight a plain client gets 429.
 func TestMaxInFlightCurl(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
 	ln := serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
@@ -392,12 +388,7 @@ func TestMaxInFlightCurl(t *testing.T) {
 	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	<-started
+	x := openBlocked(t, ctx, c, started)
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
 	resp, err := hc.Post("http://"+ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
@@ -421,7 +412,7 @@ func TestMaxInFlightCurl(t *testing.T) {
 
 // TestHandlerPanics: a panicking handler costs its caller an internal error, not the process.
 func TestHandlerPanics(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		panic("boom")
 	}))
@@ -449,7 +440,7 @@ func TestDialRefusesBadAddress(t *testing.T) {
 // TestAckCancelBeforeAck: a caller that gives up before the 202 ends the handler's ctx;
 // the late ack fails instead of reaching a gone caller.
 func TestAckCancelBeforeAck(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	sendErr := make(chan error, 1)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {

@@ -223,12 +223,28 @@ type exchange struct {
 	window   int
 	consumed int
 
-	fr       *frameReader
-	env      channel.Envelope
-	started  bool
-	finished bool
-	failed   error
-	closed   bool
+	fr      *frameReader
+	env     channel.Envelope
+	started bool
+	exchangeEnd
+}
+
+// exchangeEnd is how a client exchange (exchange or wireExchange) has ended, if it has.
+type exchangeEnd struct {
+	finished bool  // the terminal reply was read
+	closed   bool  // Close was called
+	failed   error // Recv failed with this, and fails with it again
+}
+
+// recvErr is the error Recv returns without reading, or nil while the exchange is open.
+func (e *exchangeEnd) recvErr() error {
+	if e.closed {
+		return fmt.Errorf("httpchan: Recv on a closed exchange: %w", channel.ErrClosed)
+	}
+	if e.finished {
+		return io.EOF
+	}
+	return e.failed
 }
 
 func (x *exchange) signal(err error) {
@@ -341,14 +357,8 @@ func (x *exchange) Close() error {
 }
 
 func (x *exchange) Recv(ctx context.Context) (*channel.Envelope, error) {
-	if x.closed {
-		return nil, fmt.Errorf("httpchan: Recv on a closed exchange: %w", channel.ErrClosed)
-	}
-	if x.finished {
-		return nil, io.EOF
-	}
-	if x.failed != nil {
-		return nil, x.failed
+	if err := x.recvErr(); err != nil {
+		return nil, err
 	}
 	if !x.started {
 		select {

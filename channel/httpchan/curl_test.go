@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // TestCurl calls a method the way curl does: plain net/http, a JSON body, no jesus headers.
 func TestCurl(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	seen := make(chan *channel.Envelope, 1)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		cp := *req
@@ -49,7 +50,7 @@ type errorJSON struct {
 
 // TestCurlErrors checks the status, Jesus-Error-Code and JSON body of every refusal.
 func TestCurlErrors(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	cfg := channel.Config{MaxMessage: 1024}
 	ln := serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		if req.Method == "orders.get" {
@@ -125,7 +126,7 @@ func TestCurlErrors(t *testing.T) {
 
 // TestHugeContentLength: a declared length over the limit is refused before any body byte.
 func TestHugeContentLength(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, respond)
 	nc, err := net.Dial("tcp", ln.Addr())
 	if err != nil {
@@ -145,7 +146,7 @@ func TestHugeContentLength(t *testing.T) {
 
 // TestSlowloris: a client that never finishes its headers is cut off by ReadHeaderTimeout.
 func TestSlowloris(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{ReadHeaderTimeout: 100 * time.Millisecond}, respond)
 	nc, err := net.Dial("tcp", ln.Addr())
 	if err != nil {
@@ -161,7 +162,7 @@ func TestSlowloris(t *testing.T) {
 
 // TestEndlessBody: a chunked body that never ends is cut at MaxMessage.
 func TestEndlessBody(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{MaxMessage: 4096}, respond)
 	pr, pw := io.Pipe()
 	go func() {

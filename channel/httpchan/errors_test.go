@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // TestBadResponsePassedOn: a service that got bad_response from a call it made passes it
 // on as 502 with the code; the caller gets bad_response back, over plain HTTP and over the
 // jesus client. A 502 without the code (a proxy) stays unavailable.
 func TestBadResponsePassedOn(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "bad_response", ErrMessage: "orders.get: reply fails /id",
 			ErrDetails: []byte(`{"failures":[{"pointer":"/id"}]}`)})

@@ -3,31 +3,12 @@ package httpchan_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/httpchan"
 )
-
-// leakCheck fails t if goroutines started during the test are still running when it ends.
-// Call it first so that its cleanup runs last.
-func leakCheck(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling a counter: there is nothing to wait on
-		}
-	})
-}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -67,3 +48,16 @@ func dial(t *testing.T, addr string, cfg channel.Config) channel.Conn {
 var respond = channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 	w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Codec: req.Codec, Meta: req.Meta, Data: req.Data})
 })
+
+// openBlocked opens a response call to svc.block, closed when the test ends, and returns
+// once its handler has signalled started.
+func openBlocked(t *testing.T, ctx context.Context, c channel.Conn, started <-chan struct{}) channel.Exchange {
+	t.Helper()
+	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	<-started
+	return x
+}

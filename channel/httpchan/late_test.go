@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // A handler that replies after the caller's deadline gets 504 deadline_exceeded on the
 // wire, not 500 "handler returned without a reply" (plain HTTP, as curl sees it).
 func TestLateReplyIs504(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		dl, cancel := context.WithTimeout(ctx, req.Timeout)
 		defer cancel()

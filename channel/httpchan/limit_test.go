@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/internal/memtest"
 )
 
 // Five thousand idle connections (connected, nothing sent) cost the server at most
 // MaxConns of them (default 1024): the others are closed at once.
 func TestIdleConnectionsBounded(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	cfg := channel.Config{}.WithDefaults()
 	ln := serve(t, cfg, respond)
 	m := memtest.Start(5 * time.Millisecond)
@@ -82,12 +83,13 @@ func TestIdleConnectionsBounded(t *testing.T) {
 // A body that would take the listener over its memory budget is refused before it is
 // read: 429 resource_exhausted; once the budget has room again, it goes through.
 func TestBodyOverBudget(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	budget := channel.NewBudget(8 << 20)
 	cfg := channel.Config{Budget: budget}.WithDefaults()
 	ln := serve(t, cfg, respond)
 	c := dial(t, ln.Addr(), cfg)
-	if !budget.Acquire(budget.Limit() - budget.Used() - 32<<10) { // what other peers hold
+	filler := budget.Limit() - budget.Used() - 32<<10 // what other peers hold
+	if !budget.Acquire(filler) {
 		t.Fatal("could not fill the budget")
 	}
 	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.echo", Data: make([]byte, 64<<10)}
@@ -101,7 +103,8 @@ func TestBodyOverBudget(t *testing.T) {
 		t.Fatalf("got %v %v, want resource_exhausted", r, err)
 	}
 	t.Log(r.ErrMessage)
-	budget.Release(budget.Used())
+	// Only the filler: the charge of a connection still open is its own to give back.
+	budget.Release(filler)
 	x, err = c.Open(testCtx(t), req)
 	if err != nil {
 		t.Fatal(err)

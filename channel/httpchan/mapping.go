@@ -42,7 +42,8 @@ const (
 	StreamContentType = "application/vnd.jesus.stream"
 )
 
-// MaxTimeout caps Jesus-Timeout; larger values are clamped to it.
+// MaxTimeout caps Jesus-Timeout; larger values are clamped to it (a value of more than 12
+// digits is refused).
 const MaxTimeout = 24 * time.Hour
 
 // maxTimeoutDigits bounds the length of a Jesus-Timeout value before parsing.
@@ -195,7 +196,7 @@ func isTokenChar(c byte) bool {
 }
 
 // headerSink receives the header fields of a request or reply: an http.Header (mapHeader)
-// or the bytes of a request head (wireHeader). Keys are canonical.
+// or the bytes of a request head (wireHead). Keys are canonical.
 type headerSink interface {
 	set(key, value string)
 	setInt(key string, v int64)
@@ -208,7 +209,7 @@ func (h mapHeader) set(key, value string) { h[key] = headerValues(value) }
 
 func (h mapHeader) setInt(key string, v int64) { h[key] = []string{strconv.FormatInt(v, 10)} }
 
-// writeMeta puts the meta and codec of e into h. Values that HTTP cannot carry are refused.
+// writeMeta puts m and the headers of codec into h. Values that HTTP cannot carry are refused.
 func writeMeta(h http.Header, codec string, m *channel.Meta) error {
 	ct, _, _ := codecHeaders(codec)
 	if ct == "" {
@@ -217,7 +218,7 @@ func writeMeta(h http.Header, codec string, m *channel.Meta) error {
 	return appendMeta(mapHeader(h), codec, m)
 }
 
-// appendMeta puts the meta and codec of e into h, refusing values HTTP cannot carry.
+// appendMeta puts m and the headers of codec into h, refusing values HTTP cannot carry.
 func appendMeta(h headerSink, codec string, m *channel.Meta) error {
 	ct, ce, raw := codecHeaders(codec)
 	if ct != "" {
@@ -349,7 +350,7 @@ func parseMode(h http.Header) (channel.Mode, *RequestError) {
 }
 
 // parseTimeout reads Jesus-Timeout: a decimal count of milliseconds, 0 or absent for none,
-// clamped to MaxTimeout.
+// clamped to MaxTimeout; a value of more than maxTimeoutDigits digits is refused.
 func parseTimeout(h http.Header) (time.Duration, *RequestError) {
 	v := headerValue(h, HeaderTimeout)
 	if v == "" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 func oneWayStats(t *testing.T, c channel.Conn) channel.OneWayStats {
@@ -27,17 +28,10 @@ func oneWayStats(t *testing.T, c channel.Conn) channel.OneWayStats {
 // waitSettled waits until every noResponse request c sent has an outcome.
 func waitSettled(t *testing.T, c channel.Conn) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	channeltest.Eventually(t, 5*time.Second, "noResponse requests to settle", func() bool {
 		s := oneWayStats(t, c)
-		if s.Sent == s.Delivered+s.Dropped+s.Lost {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("noResponse requests unsettled: %+v", s)
-		}
-		time.Sleep(time.Millisecond) // polling counters: there is nothing to wait on
-	}
+		return s.Sent == s.Delivered+s.Dropped+s.Lost
+	})
 }
 
 func listenerStats(t *testing.T, ln channel.Listener) channel.OneWayListenerStats {
@@ -54,7 +48,7 @@ func listenerStats(t *testing.T, ln channel.Listener) channel.OneWayListenerStat
 // and a second error with ErrClosed. The caller, which had its 204 before the handler ran,
 // counts the request delivered; once idle, its counts add up.
 func TestOneWayErrorReplyIsADrop(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	type result struct{ errRes, errErr, errAgain error }
 	results := make(chan result, 100)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
@@ -126,7 +120,7 @@ func TestOneWayErrorReplyIsADrop(t *testing.T) {
 // TestOneWayRefusedByLimit: a noResponse request over MaxInFlight gets 429; both ends count
 // it dropped.
 func TestOneWayRefusedByLimit(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
 	ran := make(chan struct{}, 1)
@@ -141,12 +135,7 @@ func TestOneWayRefusedByLimit(t *testing.T) {
 	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	<-started
+	x := openBlocked(t, ctx, c, started)
 	if x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte("x")}); x != nil || err != nil {
 		t.Fatalf("Open = %v, %v", x, err)
 	}
@@ -173,7 +162,7 @@ func TestOneWayRefusedByLimit(t *testing.T) {
 // a running call on a kept-alive connection is not read at all (net/http closes the
 // connection after the running call's reply): nothing is received, nothing runs.
 func TestOneWayUnreadWhileDraining(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	release := make(chan struct{})
 	ln, err := newListener(t)
@@ -241,7 +230,7 @@ func TestOneWayUnreadWhileDraining(t *testing.T) {
 // TestOneWayLost: a server that reads a noResponse request and hangs up without a status
 // leaves the caller unsure: the request is counted lost.
 func TestOneWayLost(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +259,7 @@ func TestOneWayLost(t *testing.T) {
 
 // TestKeepAliveConcurrent: 64 callers reuse their connections instead of dialling new ones.
 func TestKeepAliveConcurrent(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	var mu sync.Mutex
 	peers := map[string]bool{}
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // TestRealCurl runs the curl command of PROTOCOL.md section 4 when curl is installed.
@@ -15,7 +16,7 @@ func TestRealCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl is not installed")
 	}
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	ln := serve(t, channel.Config{}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		if req.Method != "orders.create" || req.Codec != "json" || req.Timeout.Milliseconds() != 2000 || req.Meta.CorrID != "c-1" {
 			w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "invalid_argument", ErrMessage: "unexpected request"})

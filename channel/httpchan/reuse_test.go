@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // pattern is n bytes that depend on seed and their position, so that bytes of another
@@ -34,7 +35,7 @@ func isPattern(b []byte) bool {
 // the pooled buffer's bound each see their own bytes and get their own reply, and an ack
 // handler still has its request intact after its ServeHTTP returned.
 func TestServerReuseKeepsRequestsApart(t *testing.T) {
-	leakCheck(t)
+	channeltest.CheckLeaks(t)
 	bad := make(chan string, 100)
 	report := func(format string, args ...any) {
 		select {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan"
 )
 
@@ -49,7 +50,7 @@ func exchange(t *testing.T, raw net.Conn, req []byte, sends int) (in, out int) {
 // times the size of the request it answers (PROTOCOL.md §5.2), so a spoofed source
 // cannot make a listener reflect a larger flood.
 func TestRepliesWithinAmplificationBound(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	long := strings.Repeat("the request fails its schema at /items/0/sku: expected string, but got number; ", 2)
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		meta := channel.Meta{CorrID: "c-0123456789abcdef", From: "orders@1.2.0", Extra: map[string]string{"k": strings.Repeat("v", 80)}}

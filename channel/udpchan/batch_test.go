@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan"
 )
 
 // TestCloseFlushesQueue: noResponse datagrams that Open accepted are queued for the
 // writer; Close sends every one of them before it closes the socket.
 func TestCloseFlushesQueue(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ func TestCloseFlushesQueue(t *testing.T) {
 func TestBatchedReadsKeepPeersApart(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		t.Run(host, func(t *testing.T) {
-			checkLeaks(t)
+			channeltest.CheckLeaks(t)
 			ln, err := udpchan.Listen(context.Background(), net.JoinHostPort(host, "0"), testConfig())
 			if err != nil {
 				if host == "::1" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan"
 )
 
@@ -35,7 +36,7 @@ func rawAck(t *testing.T, raw net.Conn, id uint64) *channel.Envelope {
 }
 
 func TestDuplicatesAnsweredFromCache(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	var runs atomic.Int64
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		runs.Add(1)
@@ -61,7 +62,7 @@ func TestDuplicatesAnsweredFromCache(t *testing.T) {
 }
 
 func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	started, release := make(chan struct{}, 2), make(chan struct{})
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		started <- struct{}{}
@@ -78,7 +79,7 @@ func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
 	<-started
 	raw.Write(pkt)
 	raw.Write(pkt)
-	eventually(t, "duplicates to be counted", func() bool { return srv.ln.Stats().Duplicates == 2 })
+	channeltest.Eventually(t, wait, "duplicates to be counted", func() bool { return srv.ln.Stats().Duplicates == 2 })
 	close(release)
 	raw.SetReadDeadline(time.Now().Add(wait))
 	buf := make([]byte, 256)
@@ -91,7 +92,7 @@ func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
 }
 
 func TestDedupTableBound(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	const bound = 32
 	var runs atomic.Int64
 	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
@@ -126,7 +127,7 @@ func TestDedupTableBound(t *testing.T) {
 }
 
 func TestDedupBytesBound(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	msg := strings.Repeat("e", 400)
 	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(0, 2000)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "internal", ErrMessage: msg})
@@ -145,7 +146,7 @@ func TestDedupBytesBound(t *testing.T) {
 }
 
 func TestDedupWindowExpires(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	cfg := testConfig()
 	cfg.DedupWindow = 50 * time.Millisecond
 	var runs atomic.Int64
@@ -166,5 +167,5 @@ func TestDedupWindowExpires(t *testing.T) {
 	if el := time.Since(start); el < cfg.DedupWindow {
 		t.Fatalf("the handler saw a duplicate after %v, inside the %v window", el, cfg.DedupWindow)
 	}
-	eventually(t, "the table to forget the exchange", func() bool { return srv.ln.Stats().Remembered == 0 })
+	channeltest.Eventually(t, wait, "the table to forget the exchange", func() bool { return srv.ln.Stats().Remembered == 0 })
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,36 +57,6 @@ func TestCaps(t *testing.T) {
 	want := channel.Caps{MaxMessage: 1400}
 	if got := tr.Caps(); got != want {
 		t.Fatalf("Caps() = %+v, want %+v", got, want)
-	}
-}
-
-// checkLeaks fails t if goroutines started during the test outlive it. Call it first,
-// so that its cleanup runs after every other.
-func checkLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // polling a counter: there is nothing to wait on
-		}
-	})
-}
-
-// eventually polls cond until it holds or the wait ends.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling counters of another goroutine
 	}
 }
 
@@ -147,7 +116,7 @@ func call(ctx context.Context, c channel.Conn, req *channel.Envelope) (*channel.
 }
 
 func TestNoResponseDelivery(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	const n, batch = 200, 20
 	var seen atomic.Int64
 	var mu sync.Mutex
@@ -171,7 +140,7 @@ func TestNoResponseDelivery(t *testing.T) {
 			t.Fatalf("Open(noResponse) = %v, %v; want nil, nil", x, err)
 		}
 		if (i+1)%batch == 0 {
-			eventually(t, fmt.Sprintf("the handler to see %d requests", i+1), func() bool { return seen.Load() == int64(i+1) })
+			channeltest.Eventually(t, wait, fmt.Sprintf("the handler to see %d requests", i+1), func() bool { return seen.Load() == int64(i+1) })
 		}
 	}
 	if len(got) != n {
@@ -186,7 +155,7 @@ func TestNoResponseDelivery(t *testing.T) {
 }
 
 func TestAckThroughLossyProxy(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	const workers, perWorker = 8, 25
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -248,7 +217,7 @@ func TestAckThroughLossyProxy(t *testing.T) {
 }
 
 func TestOversizeRejectedAtSender(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	srv := serve(t, udpchan.New(), testConfig(), ack)
 	c := dial(t, srv.ln.Addr(), testConfig())
 	for _, mode := range []channel.Mode{channel.ModeNoResponse, channel.ModeAck} {
@@ -291,11 +260,11 @@ func TestOversizeRejectedAtSender(t *testing.T) {
 	if _, err := raw.Write(big); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the oversize datagram to be counted", func() bool { return srv.ln.Stats().Oversize == 1 })
+	channeltest.Eventually(t, wait, "the oversize datagram to be counted", func() bool { return srv.ln.Stats().Oversize == 1 })
 }
 
 func TestResponseAndStreamRefused(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	srv := serve(t, udpchan.New(), testConfig(), ack)
 	c := dial(t, srv.ln.Addr(), testConfig())
 	for _, mode := range []channel.Mode{channel.ModeResponse, channel.ModeStream} {
@@ -327,7 +296,7 @@ func TestResponseAndStreamRefused(t *testing.T) {
 }
 
 func TestMalformedCounted(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	var handled atomic.Int64
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		handled.Add(1)
@@ -352,21 +321,21 @@ func TestMalformedCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "malformed datagrams to be counted", func() bool { return srv.ln.Stats().Malformed == uint64(len(bad)) })
+	channeltest.Eventually(t, wait, "malformed datagrams to be counted", func() bool { return srv.ln.Stats().Malformed == uint64(len(bad)) })
 	// A reply sent to a listener is dropped, not served.
 	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeAck, ID: 3}))
-	eventually(t, "the stray ack to be counted", func() bool { return srv.ln.Stats().Dropped == 1 })
+	channeltest.Eventually(t, wait, "the stray ack to be counted", func() bool { return srv.ln.Stats().Dropped == 1 })
 	// The listener still serves.
 	c := dial(t, srv.ln.Addr(), testConfig())
 	c.Open(ctxT(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"})
-	eventually(t, "the handler to run", func() bool { return handled.Load() == 1 })
+	channeltest.Eventually(t, wait, "the handler to run", func() bool { return handled.Load() == 1 })
 	if handled.Load() != 1 {
 		t.Fatalf("handler ran %d times", handled.Load())
 	}
 }
 
 func TestOverload(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	cfg := testConfig()
 	cfg.MaxInFlight = 1
 	started, release := make(chan struct{}, 4), make(chan struct{})
@@ -390,7 +359,7 @@ func TestOverload(t *testing.T) {
 		t.Fatalf("ack request over MaxInFlight: %+v %v, want error %s", r, err, channel.CodeResourceExhausted)
 	}
 	c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"})
-	eventually(t, "two overloaded requests", func() bool { return srv.ln.Stats().Overloaded == 2 })
+	channeltest.Eventually(t, wait, "two overloaded requests", func() bool { return srv.ln.Stats().Overloaded == 2 })
 	close(release)
 	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeAck {
 		t.Fatalf("in-flight request: %v %v", r, err)
@@ -401,7 +370,7 @@ func TestOverload(t *testing.T) {
 }
 
 func TestHandlerWithoutReply(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	srv := serve(t, udpchan.New(), testConfig(), func(context.Context, *channel.Envelope, channel.ReplyWriter) {})
 	c := dial(t, srv.ln.Addr(), testConfig())
 	r, err := call(ctxT(t), c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.forgetful"})
@@ -411,7 +380,7 @@ func TestHandlerWithoutReply(t *testing.T) {
 }
 
 func TestAckRetransmitsUntilContextEnds(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	// A bound socket that never answers.
 	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -437,7 +406,7 @@ func TestAckRetransmitsUntilContextEnds(t *testing.T) {
 }
 
 func TestCancelReachesHandler(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	started, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		started <- struct{}{}
@@ -464,7 +433,7 @@ func TestCancelReachesHandler(t *testing.T) {
 }
 
 func TestConnClose(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -509,7 +478,7 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	srv := serve(t, udpchan.New(), testConfig(), ack)
 	var firsts []uint64
 	for range 2 {
@@ -539,7 +508,7 @@ func TestIDs(t *testing.T) {
 }
 
 func TestNoAmplification(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	cfg := testConfig()
 	cfg.MaxInFlight = 1
 	release := make(chan struct{})
@@ -577,7 +546,7 @@ func TestNoAmplification(t *testing.T) {
 }
 
 func TestReplyTooLarge(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		err := w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Data: make([]byte, 2000)})
 		if !errors.Is(err, channel.ErrTooLarge) {
@@ -607,7 +576,7 @@ func TestReplyTooLarge(t *testing.T) {
 // listened yet) does not end it: a listener that is up by its retransmission gets it.
 // (A refusal after a retransmission ends it: TestAckToNobodyFailsFast.)
 func TestAckReachesLateListener(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	// A free port with nobody on it yet: the first send gets ICMP port unreachable.
 	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

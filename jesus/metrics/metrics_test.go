@@ -55,8 +55,10 @@ func start(t *testing.T, m *metrics.Metrics, spec string) (*jesus.Server, *jesus
 	return s, c
 }
 
-func TestCallsCountedOnBothEnds(t *testing.T) {
-	channeltest.CheckLeaks(t)
+// startCollected starts a calc server and a client "tester" of it over tcp, both collected
+// by a metrics.Metrics registered in the registry it returns.
+func startCollected(t *testing.T) (*prometheus.Registry, *jesus.Client) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg)
 	if err != nil {
@@ -69,6 +71,12 @@ func TestCallsCountedOnBothEnds(t *testing.T) {
 	if err := m.AddClient("tester", c); err != nil {
 		t.Fatal(err)
 	}
+	return reg, c
+}
+
+func TestCallsCountedOnBothEnds(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	reg, c := startCollected(t)
 	ctx := ctxT(t)
 	for i := 0; i < 3; i++ {
 		if _, err := jesus.Call[[2]int, int](ctx, c, "calc.div", [2]int{6, 3}); err != nil {
@@ -137,43 +145,16 @@ func scrape(t *testing.T, reg *prometheus.Registry) string {
 
 func TestOneWayDropsCollected(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, c := start(t, m, "tcp+msgpack://127.0.0.1:0")
-	if err := m.AddServer(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.AddClient("tester", c); err != nil {
-		t.Fatal(err)
-	}
+	reg, c := startCollected(t)
 	ctx := ctxT(t)
 	// A noResponse request for a method the server lacks is read and dropped.
 	if err := jesus.Send(ctx, c, "calc.nope", "x"); err != nil {
 		t.Fatal(err)
 	}
 	want := `jesus_server_oneway_dropped_total{service="calc"} 1`
-	var text string
-	eventually(t, func() bool { text = scrape(t, reg); return strings.Contains(text, want) }, func() string { return text })
+	channeltest.Eventually(t, 10*time.Second, want, func() bool { return strings.Contains(scrape(t, reg), want) })
 	if text := scrape(t, reg); !strings.Contains(text, `jesus_client_oneway_sent_total{service="tester"} 1`) {
 		t.Fatalf("client sent not counted:\n%s", text)
-	}
-}
-
-// eventually polls cond until it holds, failing the test with what() after 10s.
-func eventually(t *testing.T, cond func() bool, what func() string) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("condition not met within 10s:\n%s", what())
-		}
 	}
 }
 

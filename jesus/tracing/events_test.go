@@ -14,7 +14,6 @@ import (
 	"github.com/jesus-go/jesus/jesus/tracing"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -34,9 +33,7 @@ type orderCreated struct {
 // handler's span, and its delivery a server span under that, in the same trace.
 func TestEventSpans(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	exp, tp := memTracer(t)
 	on := tracing.On(tracing.WithTracerProvider(tp))
 	_, reg, cache := registrytest.Start(t, 2*time.Second)
 	set, err := schema.LoadDir(filepath.Join("..", "..", "schemas"))
@@ -67,7 +64,7 @@ func TestEventSpans(t *testing.T) {
 	if _, err := discovery.Register(ctx, lsrv, reg, billing); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { return len(cache.Instances("billing")) > 0 })
+	channeltest.Eventually(t, 10*time.Second, "billing to be registered", func() bool { return len(cache.Instances("billing")) > 0 })
 
 	// orders emits it from inside a traced handler.
 	disc := discovery.New(cache)
@@ -107,19 +104,5 @@ func TestEventSpans(t *testing.T) {
 	}
 	if tid := handler.SpanContext.TraceID(); emit.SpanContext.TraceID() != tid || deliver.SpanContext.TraceID() != tid {
 		t.Fatalf("traces differ: %v", names(spans))
-	}
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("condition not met within 10s")
-		}
 	}
 }

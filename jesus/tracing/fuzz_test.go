@@ -6,8 +6,6 @@ import (
 
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/tracing"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -25,9 +23,7 @@ func FuzzTraceContext(f *testing.F) {
 	} {
 		f.Add(s[0], s[1])
 	}
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	f.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	exp, tp := memTracer(f)
 	run := tracing.Interceptor(tracing.WithTracerProvider(tp)).WrapUnary(func(ctx context.Context, inv *jesus.Invocation) error {
 		if !trace.SpanContextFromContext(ctx).IsValid() {
 			return jesus.NewError(jesus.CodeInternal, "no span in the handler's context")

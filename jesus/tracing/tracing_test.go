@@ -22,6 +22,15 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// memTracer returns a tracer provider that keeps its spans in the exporter it returns, shut
+// down when the test ends.
+func memTracer(t testing.TB) (*tracetest.InMemoryExporter, *sdktrace.TracerProvider) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return exp, tp
+}
+
 func spec(t *testing.T, tr string) string {
 	if tr == "unix" {
 		return "unix+msgpack://" + filepath.Join(t.TempDir(), "s.sock")
@@ -75,9 +84,7 @@ func TestThreeHops(t *testing.T) {
 	for _, tr := range []string{"tcp", "unix", "http", "udp"} {
 		t.Run(tr, func(t *testing.T) {
 			channeltest.CheckLeaks(t)
-			exp := tracetest.NewInMemoryExporter()
-			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			exp, tp := memTracer(t)
 
 			c3 := hop(t, tr, "c", "", tp)
 			c2 := hop(t, tr, "b", c3, tp)
@@ -207,9 +214,7 @@ func TestNoProviderPassesContextOn(t *testing.T) {
 
 func TestErrorStatusAndExtraNotShared(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	exp, tp := memTracer(t)
 	s := jesus.NewServer("calc", tracing.On(tracing.WithTracerProvider(tp)))
 	jesus.HandleOneWay(s, "put", func(context.Context, int) error { return nil })
 	jesus.Handle(s, "get", func(context.Context, int) (int, error) {
@@ -263,9 +268,7 @@ func TestGlobalProviderInstalledLater(t *testing.T) {
 	if _, err := jesus.Call[int, int](ctxT(t), cli, "calc.get", 1); err != nil {
 		t.Fatal(err)
 	}
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	exp, tp := memTracer(t)
 	prev := otel.GetTracerProvider()
 	otel.SetTracerProvider(tp)
 	defer otel.SetTracerProvider(prev)
@@ -279,9 +282,7 @@ func TestGlobalProviderInstalledLater(t *testing.T) {
 
 func TestStreamSpans(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	defer tp.Shutdown(context.Background())
+	exp, tp := memTracer(t)
 	s := jesus.NewServer("count", tracing.On(tracing.WithTracerProvider(tp)))
 	jesus.HandleStream(s, "upto", func(_ context.Context, n int, send func(int) error) error {
 		for i := 1; i <= n; i++ {

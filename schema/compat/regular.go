@@ -372,40 +372,17 @@ func regSearch(accept []*rnfa, reject *rnfa, minL, maxL int64) (w string, found 
 	if maxL >= 0 {
 		cnt = maxL
 	}
-	type node struct {
-		sets   [][]int
-		length int64
-		parent int
-		r      rune
-	}
-	key := func(sets [][]int, l int64) string {
-		var b strings.Builder
-		for _, s := range sets {
-			for _, x := range s {
-				b.WriteString(strconv.Itoa(x))
-				b.WriteByte(',')
-			}
-			b.WriteByte('|')
-		}
-		b.WriteString(strconv.FormatInt(min(l, cnt), 10))
-		return b.String()
-	}
 	start := make([][]int, len(all))
 	for i, n := range all {
 		start[i] = n.closure([]int{n.start}, true, false)
 	}
 	work := 0
-	nodes := []node{{sets: start, parent: -1}}
-	seen := map[string]bool{key(start, 0): true}
+	nodes := []searchNode{{sets: start, parent: -1}}
+	seen := map[string]bool{searchKey(start, 0, cnt): true}
 	for i := 0; i < len(nodes); i++ {
 		cur := nodes[i]
 		if cur.length >= minL && (maxL < 0 || cur.length <= maxL) && wanted(all, cur.sets, reject != nil, cur.length == 0) {
-			var rs []rune
-			for j := i; j > 0; j = nodes[j].parent {
-				rs = append(rs, nodes[j].r)
-			}
-			slices.Reverse(rs)
-			return string(rs), true, nil
+			return wordOf(nodes, i), true, nil
 		}
 		if maxL >= 0 && cur.length >= maxL {
 			continue
@@ -414,22 +391,14 @@ func regSearch(accept []*rnfa, reject *rnfa, minL, maxL int64) (w string, found 
 			continue // reject has matched: every extension matches too
 		}
 		for _, r := range reps {
-			next := make([][]int, len(all))
-			dead := false
 			if work += len(all); work > maxRegexWork {
 				return "", false, errRegexBudget
 			}
-			for k, n := range all {
-				next[k] = n.step(cur.sets[k], r)
-				if next[k] == nil && k < len(accept) {
-					dead = true
-					break
-				}
-			}
-			if dead {
+			next := stepAll(all, cur.sets, r, len(accept))
+			if next == nil {
 				continue
 			}
-			k := key(next, cur.length+1)
+			k := searchKey(next, cur.length+1, cnt)
 			if seen[k] {
 				continue
 			}
@@ -437,10 +406,57 @@ func regSearch(accept []*rnfa, reject *rnfa, minL, maxL int64) (w string, found 
 				return "", false, errRegexBudget
 			}
 			seen[k] = true
-			nodes = append(nodes, node{sets: next, length: cur.length + 1, parent: i, r: r})
+			nodes = append(nodes, searchNode{sets: next, length: cur.length + 1, parent: i, r: r})
 		}
 	}
 	return "", false, nil
+}
+
+// searchNode is a state of regSearch's walk: the state sets of every NFA after the word
+// that leads to it, which is r appended to the word of the node at parent.
+type searchNode struct {
+	sets   [][]int
+	length int64
+	parent int
+	r      rune
+}
+
+// searchKey names a state of regSearch's walk: the state sets of every NFA and the length,
+// counted up to cnt only.
+func searchKey(sets [][]int, l, cnt int64) string {
+	var b strings.Builder
+	for _, s := range sets {
+		for _, x := range s {
+			b.WriteString(strconv.Itoa(x))
+			b.WriteByte(',')
+		}
+		b.WriteByte('|')
+	}
+	b.WriteString(strconv.FormatInt(min(l, cnt), 10))
+	return b.String()
+}
+
+// stepAll steps every NFA of all from sets on r. It returns nil when one of the first
+// accepting ones is left with no state: no extension of the word can be accepted.
+func stepAll(all []*rnfa, sets [][]int, r rune, accepting int) [][]int {
+	next := make([][]int, len(all))
+	for k, n := range all {
+		next[k] = n.step(sets[k], r)
+		if next[k] == nil && k < accepting {
+			return nil
+		}
+	}
+	return next
+}
+
+// wordOf returns the word that leads to nodes[i].
+func wordOf(nodes []searchNode, i int) string {
+	var rs []rune
+	for j := i; j > 0; j = nodes[j].parent {
+		rs = append(rs, nodes[j].r)
+	}
+	slices.Reverse(rs)
+	return string(rs)
 }
 
 // wanted: every accepting NFA accepts here and, with a reject NFA (the last

@@ -1,6 +1,9 @@
 package export
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -30,7 +33,7 @@ func AsyncAPI(set *schema.Set, opts Options) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range sortedKeys(d.Channels) {
+		for _, n := range slices.Sorted(maps.Keys(d.Channels)) {
 			ch := d.Channels[n]
 			servers[serverName(d, n)] = map[string]any{
 				"host":        "{host}",
@@ -40,10 +43,10 @@ func AsyncAPI(set *schema.Set, opts Options) ([]byte, error) {
 				"variables":   map[string]any{"host": map[string]any{"description": "host:port (or socket path) of an instance"}},
 			}
 		}
-		for _, n := range sortedKeys(d.Methods) {
+		for _, n := range slices.Sorted(maps.Keys(d.Methods)) {
 			asyncMethod(s, n, channels, operations, messages)
 		}
-		for _, n := range sortedKeys(d.Events) {
+		for _, n := range slices.Sorted(maps.Keys(d.Events)) {
 			ev := d.Events[n]
 			chKey := "event." + n
 			chObj := eventChannel(channels, chKey, n)
@@ -60,7 +63,7 @@ func AsyncAPI(set *schema.Set, opts Options) ([]byte, error) {
 				"x-jesus-mode": ev.Mode.String(),
 			}
 		}
-		for _, n := range sortedKeys(d.Listens) {
+		for _, n := range slices.Sorted(maps.Keys(d.Listens)) {
 			chKey := "event." + n
 			chObj := eventChannel(channels, chKey, n)
 			msgName := d.Service + ".listen." + n

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/jesus-go/jesus/schema"
@@ -76,14 +77,14 @@ func (c *components) add(d *schema.Descriptor) (*service, error) {
 	}
 	s := &service{d: d, doc: doc, rename: map[string]string{}, c: c}
 	defs, _ := doc["$defs"].(map[string]any)
-	for _, n := range sortedKeys(defs) {
+	for _, n := range slices.Sorted(maps.Keys(defs)) {
 		name := n
 		if _, own := d.Defs[n]; own {
 			name = d.Service + "." + n
 		}
 		s.rename[n] = name
 	}
-	for _, n := range sortedKeys(defs) {
+	for _, n := range slices.Sorted(maps.Keys(defs)) {
 		name := s.rename[n]
 		body := s.rewrite(defs[n], 0)
 		if old, ok := c.schemas[name]; ok && !sameJSON(old, body) {
@@ -102,7 +103,7 @@ func (c *components) add(d *schema.Descriptor) (*service, error) {
 	}
 	// Bodies were rewritten before every rename was final; do it again with the final
 	// names (renames only happen on clashes, so this is cheap and stable).
-	for _, n := range sortedKeys(defs) {
+	for _, n := range slices.Sorted(maps.Keys(defs)) {
 		c.schemas[s.rename[n]] = s.rewrite(defs[n], 0)
 	}
 	return s, nil
@@ -208,15 +209,6 @@ func sameJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // contentType is the media type of a serializer, as the http transport names it.

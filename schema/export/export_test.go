@@ -12,18 +12,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
-	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/export"
+	"github.com/jesus-go/jesus/schema/internal/schematest"
 )
-
-func load(t *testing.T, dir string) *schema.Set {
-	t.Helper()
-	set, err := schema.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
-}
 
 // compile compiles an official schema; resources maps $id -> file of testdata. Nothing is
 // fetched from the network.
@@ -82,7 +73,7 @@ func decode(t *testing.T, b []byte) any {
 func TestAsyncAPIValid(t *testing.T) {
 	meta := asyncAPISchema(t)
 	for _, dir := range []string{"../../schemas", "../gogen/testdata/tricky"} {
-		b, err := export.AsyncAPI(load(t, dir), export.Options{})
+		b, err := export.AsyncAPI(schematest.Load(t, dir), export.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +95,7 @@ func TestAsyncAPIValid(t *testing.T) {
 func TestOpenAPIValid(t *testing.T) {
 	meta := openAPISchema(t)
 	for _, dir := range []string{"../../schemas", "../gogen/testdata/tricky"} {
-		b, err := export.OpenAPI(load(t, dir), export.Options{})
+		b, err := export.OpenAPI(schematest.Load(t, dir), export.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +145,7 @@ func resolveAll(t *testing.T, doc, v any) {
 }
 
 func TestContents(t *testing.T) {
-	set := load(t, "../../schemas")
+	set := schematest.Load(t, "../../schemas")
 	a, err := export.AsyncAPI(set, export.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -188,8 +179,8 @@ func TestContents(t *testing.T) {
 	}
 	// Stable output.
 	for i := 0; i < 3; i++ {
-		a2, _ := export.AsyncAPI(load(t, "../../schemas"), export.Options{})
-		o2, _ := export.OpenAPI(load(t, "../../schemas"), export.Options{})
+		a2, _ := export.AsyncAPI(schematest.Load(t, "../../schemas"), export.Options{})
+		o2, _ := export.OpenAPI(schematest.Load(t, "../../schemas"), export.Options{})
 		if !bytes.Equal(a, a2) || !bytes.Equal(o, o2) {
 			t.Fatal("output differs between runs")
 		}

@@ -1,6 +1,9 @@
 package export
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -57,7 +60,7 @@ func OpenAPI(set *schema.Set, opts Options) ([]byte, error) {
 			tag["description"] = d.Description
 		}
 		tags = append(tags, tag)
-		for _, n := range sortedKeys(d.Methods) {
+		for _, n := range slices.Sorted(maps.Keys(d.Methods)) {
 			m := d.Methods[n]
 			ch := d.Channels[m.Channel]
 			if ch.Transport != "http" {

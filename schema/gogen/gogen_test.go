@@ -10,26 +10,18 @@ import (
 
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/gogen"
+	"github.com/jesus-go/jesus/schema/internal/schematest"
 )
-
-func load(t *testing.T, dir string) *schema.Set {
-	t.Helper()
-	set, err := schema.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return set
-}
 
 // TestStable: generating twice, from sets loaded twice, gives the same bytes.
 func TestStable(t *testing.T) {
 	for _, dir := range []string{"../../schemas", "testdata/tricky"} {
-		a, err := gogen.Generate(load(t, dir), gogen.Options{Package: "p"})
+		a, err := gogen.Generate(schematest.Load(t, dir), gogen.Options{Package: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 5; i++ {
-			b, err := gogen.Generate(load(t, dir), gogen.Options{Package: "p"})
+			b, err := gogen.Generate(schematest.Load(t, dir), gogen.Options{Package: "p"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +43,7 @@ func TestCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go tool")
 	}
-	files, err := gogen.Generate(load(t, "testdata/tricky"), gogen.Options{Package: "tricky"})
+	files, err := gogen.Generate(schematest.Load(t, "testdata/tricky"), gogen.Options{Package: "tricky"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +91,7 @@ func TestCompiles(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	set := load(t, "../../schemas")
+	set := schematest.Load(t, "../../schemas")
 	for _, tc := range []struct {
 		opts gogen.Options
 		want string
@@ -120,7 +112,7 @@ func TestErrors(t *testing.T) {
 
 // TestServices: --service limits the output to what those services reach.
 func TestServices(t *testing.T) {
-	files, err := gogen.Generate(load(t, "../../schemas"), gogen.Options{Package: "p", Services: []string{"billing"}})
+	files, err := gogen.Generate(schematest.Load(t, "../../schemas"), gogen.Options{Package: "p", Services: []string{"billing"}})
 	if err != nil {
 		t.Fatal(err)
 	}

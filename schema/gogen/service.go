@@ -3,7 +3,8 @@ package gogen
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,22 +33,13 @@ func (g *gen) reserveService(d *schema.Descriptor) {
 		methods:   map[string]string{},
 		events:    map[string]string{},
 	}
-	for _, m := range sortedKeys(d.Methods) {
+	for _, m := range slices.Sorted(maps.Keys(d.Methods)) {
 		a.methods[m] = g.names.take(p + exported(m) + "Method")
 	}
-	for _, e := range sortedKeys(d.Events) {
+	for _, e := range slices.Sorted(maps.Keys(d.Events)) {
 		a.events[e] = g.names.take(p + exported(e) + "Event")
 	}
 	g.api[d.Service] = a
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // partType is the type of one schema of the descriptor; name is used when it needs one.
@@ -76,7 +68,7 @@ func (g *gen) service(d *schema.Descriptor) error {
 	p := exported(d.Service)
 	var ms []method
 	local := namer{}
-	for _, n := range sortedKeys(d.Methods) {
+	for _, n := range slices.Sorted(maps.Keys(d.Methods)) {
 		dm := d.Methods[n]
 		m := method{name: n, goName: local.take(exported(n)), constName: a.methods[n], mode: dm.Mode, channel: dm.Channel}
 		var err error
@@ -93,14 +85,14 @@ func (g *gen) service(d *schema.Descriptor) error {
 		ms = append(ms, m)
 	}
 	evTypes := map[string]string{}
-	for _, e := range sortedKeys(d.Events) {
+	for _, e := range slices.Sorted(maps.Keys(d.Events)) {
 		t, err := g.partType(d, d.Events[e].Payload, p+exported(e)+"Payload")
 		if err != nil {
 			return err
 		}
 		evTypes[e] = t
 	}
-	for _, e := range sortedKeys(d.Listens) {
+	for _, e := range slices.Sorted(maps.Keys(d.Listens)) {
 		if _, err := g.partType(d, d.Listens[e].Payload, p+exported(e)+"Payload"); err != nil {
 			return err
 		}
@@ -133,11 +125,11 @@ func (g *gen) writeConsts(b *strings.Builder, d *schema.Descriptor, a *apiNames,
 	}
 	if len(d.Events) > 0 {
 		fmt.Fprintf(b, "// Events %s emits, with their payload types:\n", d.Service)
-		for _, e := range sortedKeys(d.Events) {
+		for _, e := range slices.Sorted(maps.Keys(d.Events)) {
 			fmt.Fprintf(b, "//   - %s (%s, channel %s): %s\n", e, d.Events[e].Mode, d.Events[e].Channel, evTypes[e])
 		}
 		b.WriteString("const (\n")
-		for _, e := range sortedKeys(d.Events) {
+		for _, e := range slices.Sorted(maps.Keys(d.Events)) {
 			fmt.Fprintf(b, "\t%s = %q\n", a.events[e], e)
 		}
 		b.WriteString(")\n\n")
