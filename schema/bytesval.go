@@ -32,6 +32,9 @@ var (
 // match gets what Validate returns (a *ValidationError). A valid message costs no value
 // tree and next to no allocations. Safe for concurrent use; data is not retained.
 func (v *Validator) ValidateMsgpack(data []byte) error {
+	if v.fast.stream && v.fast.validStream(data, v.decodeDepth()) {
+		return nil
+	}
 	t := getTape(data)
 	ok := t.readMsgpack(v.decodeDepth()) && v.fast.validT(t, 0, 0)
 	putTape(t)

@@ -71,6 +71,7 @@ type node struct {
 
 	ref, not            *node
 	refOnly             bool // the node is just a $ref: validating it is validating ref
+	stream              bool // the node and all it reaches check each value once (stream.go)
 	valueChecks         bool // const, enum or format
 	applicators         bool // $ref, not, allOf, anyOf, oneOf or if
 	allOf, anyOf, oneOf []*node

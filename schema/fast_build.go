@@ -17,9 +17,12 @@ func compileFast(root *jsonschema.Schema, maxDepth int) *node {
 		m.maxDepth = maxDepth
 		cover(m, done)
 	}
+	nodes := make([]*node, 0, len(memo))
 	for _, m := range memo {
 		m.setWalkFlags()
+		nodes = append(nodes, m)
 	}
+	markStreamable(nodes)
 	return n
 }
 
