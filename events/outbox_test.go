@@ -19,9 +19,7 @@ func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 	set := loadSchemas(t)
 	reg, cache := startRegistry(t)
 	ctx := ctxT(t)
-	doc, _ := set.Service("billing").Bundle()
-	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
-	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	publishOnly(t, set, reg, cache, "billing")
 	path := filepath.Join(t.TempDir(), "orders.outbox")
 
 	first, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil, events.WithOutbox(path, time.Hour))
@@ -64,9 +62,7 @@ func TestOutboxDeadLetters(t *testing.T) {
 	set := loadSchemas(t)
 	reg, cache := startRegistry(t)
 	ctx := ctxT(t)
-	doc, _ := set.Service("billing").Bundle()
-	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
-	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	publishOnly(t, set, reg, cache, "billing")
 	b, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
 		events.WithOutbox(filepath.Join(t.TempDir(), "o"), time.Millisecond), events.WithOutboxRetry(10*time.Millisecond))
 	must(t, err)
