@@ -2,40 +2,24 @@ package async_test
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	jdisc "github.com/jesus-go/jesus/jesus/discovery"
 
 	"github.com/jesus-go/jesus/gateway/async"
+	"github.com/jesus-go/jesus/gateway/internal/gatewaytest"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testCtx is a context for one test.
+var testCtx = gatewaytest.Ctx
 
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling with a deadline
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 type num struct {
 	N int `json:"n"`
@@ -176,17 +160,7 @@ func TestTrackerURLHook(t *testing.T) {
 	}
 	t.Cleanup(func() { dsrv.Close() })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := async.NewTracker(async.TrackerConfig{Hook: "http://" + ln.Addr().String() + "/answers"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: tr.HTTPHandler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	tr := gatewaytest.HookTracker(t)
 
 	c := jesus.NewClient("caller", jesus.WithTarget(bound.String()), jesus.WithInterceptors(async.Interceptor()))
 	t.Cleanup(func() { c.Close() })
