@@ -9,6 +9,8 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
 )
 
 // TestOutboxSurvivesTheEmittersRestart: an ack event billing could not take (no live
@@ -16,10 +18,8 @@ import (
 // billing, once, when billing comes up.
 func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
+	set, reg, cache := billingDown(t)
 	ctx := ctxT(t)
-	publishOnly(t, set, reg, cache, "billing")
 	path := filepath.Join(t.TempDir(), "orders.outbox")
 
 	first, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil, events.WithOutbox(path, time.Hour))
@@ -59,10 +59,8 @@ func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 // for good, goes to the dead letters with the reason of each service.
 func TestOutboxDeadLetters(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
+	set, _, cache := billingDown(t)
 	ctx := ctxT(t)
-	publishOnly(t, set, reg, cache, "billing")
 	b, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
 		events.WithOutbox(filepath.Join(t.TempDir(), "o"), time.Millisecond), events.WithOutboxRetry(10*time.Millisecond))
 	must(t, err)
@@ -74,4 +72,14 @@ func TestOutboxDeadLetters(t *testing.T) {
 		t.Fatalf("dead letter %+v, %d outboxed", dl[0], b.Outboxed())
 	}
 	t.Logf("dead letter: %s", dl[0].Failed["billing"])
+}
+
+// billingDown starts a registry where billing's descriptor is published and no instance
+// of it runs.
+func billingDown(t *testing.T) (*schema.Set, *registry.Registry, *registry.Cache) {
+	t.Helper()
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	publishOnly(t, set, reg, cache, "billing")
+	return set, reg, cache
 }
