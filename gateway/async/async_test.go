@@ -17,12 +17,6 @@ import (
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
-// testCtx is a context for one test.
-var testCtx = gatewaytest.Ctx
-
-// leakCheck fails the test on goroutines left running after it.
-var leakCheck = channeltest.CheckLeaks
-
 type num struct {
 	N int `json:"n"`
 }
@@ -60,7 +54,7 @@ func TestAnswerAcrossCallerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := gatewaytest.Ctx(t)
 	disc := jdisc.New(cache)
 	t.Cleanup(disc.Close)
 
@@ -186,8 +180,8 @@ func shutdownWaits(t *testing.T, ctx context.Context, tr *async.Tracker, c *jesu
 // Success, error and timeout each run their handler; Shutdown waits for the pending
 // request's timeout. The hook here is a URL.
 func TestTrackerURLHook(t *testing.T) {
-	leakCheck(t)
-	ctx := testCtx(t)
+	channeltest.CheckLeaks(t)
+	ctx := gatewaytest.Ctx(t)
 	resp, bound, kept := laterReceiver(t, ctx)
 	tr := gatewaytest.HookTracker(t)
 
