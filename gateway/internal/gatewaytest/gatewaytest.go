@@ -1,4 +1,5 @@
-// Package gatewaytest holds the test helpers the gateway packages share.
+// Package gatewaytest holds what the tests of the gateway packages share: a context per
+// test and an async tracker whose hook is a URL.
 package gatewaytest
 
 import (
