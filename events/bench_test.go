@@ -139,23 +139,7 @@ func BenchmarkLogUDP(b *testing.B) {
 	raw := newRawUDP(b, 1)
 	rawBatched := newRawUDP(b, 32)
 
-	// A plain jesus one-way method over udp+msgpack (no schema, no event meta): what the
-	// jesus layer alone costs per message.
-	var plainGot atomic.Int64
-	plainSlots := newSlots()
-	plainSrv := jesus.NewServer("plain")
-	jesus.HandleOneWay(plainSrv, "log", func(ctx context.Context, r LogRecord) error {
-		plainGot.Add(1)
-		plainSlots.Give()
-		return nil
-	})
-	plainSpec, err := plainSrv.Listen(context.Background(), "udp+msgpack://127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { plainSrv.Close() })
-	plainCli := jesus.NewClient("orders", jesus.WithTarget(plainSpec.String()))
-	b.Cleanup(func() { plainCli.Close() })
+	plain := newPlainUDP(b)
 
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -177,15 +161,7 @@ func BenchmarkLogUDP(b *testing.B) {
 		}
 		s.Drain()
 		evTime += time.Since(start)
-		start = time.Now()
-		for range n {
-			plainSlots.Take()
-			if err := jesus.Send(ctx, plainCli, "plain.log", rec); err != nil {
-				b.Fatal(err)
-			}
-		}
-		plainSlots.Drain()
-		plainTime += time.Since(start)
+		plainTime += plain.send(b, n, rec)
 	}
 	b.StopTimer()
 	evRate := float64(got.Load()) / evTime.Seconds()
@@ -197,10 +173,50 @@ func BenchmarkLogUDP(b *testing.B) {
 	batchedRate := float64(rawBatched.got.Load()) / batchedTime.Seconds()
 	b.ReportMetric(batchedRate, "raw-batched-datagrams/s")
 	b.ReportMetric(evRate/batchedRate, "ratio-to-batched")
-	b.ReportMetric(float64(plainGot.Load())/plainTime.Seconds(), "jesus-send/s")
+	b.ReportMetric(float64(plain.got.Load())/plainTime.Seconds(), "jesus-send/s")
 	b.ReportMetric(100*float64(uint64(b.N)-st.Received)/float64(b.N), "%event-loss")
 	b.ReportMetric(100*float64(int64(b.N)-raw.got.Load())/float64(b.N), "%raw-loss")
 	b.ReportMetric(float64(size), "datagram-bytes")
+}
+
+// plainUDP is a plain jesus one-way method over udp+msgpack (no schema, no event meta):
+// what the jesus layer alone costs per message.
+type plainUDP struct {
+	cli   *jesus.Client
+	got   atomic.Int64
+	slots *udptest.Window
+}
+
+func newPlainUDP(b *testing.B) *plainUDP {
+	p := &plainUDP{slots: newSlots()}
+	srv := jesus.NewServer("plain")
+	jesus.HandleOneWay(srv, "log", func(ctx context.Context, r LogRecord) error {
+		p.got.Add(1)
+		p.slots.Give()
+		return nil
+	})
+	spec, err := srv.Listen(context.Background(), "udp+msgpack://127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	p.cli = jesus.NewClient("orders", jesus.WithTarget(spec.String()))
+	b.Cleanup(func() { p.cli.Close() })
+	return p
+}
+
+// send sends rec n times, as fast as the slots let it, and returns how long it took
+// until every one arrived.
+func (p *plainUDP) send(b *testing.B, n int, rec LogRecord) time.Duration {
+	start := time.Now()
+	for range n {
+		p.slots.Take()
+		if err := jesus.Send(context.Background(), p.cli, "plain.log", rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p.slots.Drain()
+	return time.Since(start)
 }
 
 // datagramSize is the size of the datagram a log event travels in.

@@ -131,43 +131,54 @@ func (b *Bus) emit(ctx context.Context, event string, payload any) (Result, erro
 		d.corrID = res.ID // an emit that starts a chain: its id is a fine corrid
 	}
 	if b.outbox != nil && ev.mode == jesus.ModeAck {
-		e := &outboxEntry{Event: event, ID: res.ID, CorrID: d.corrID, Data: append([]byte(nil), data...), Pending: services, Created: time.Now()}
-		if err := b.outbox.put(e); err != nil {
-			return res, &jesus.Error{Code: jesus.CodeUnavailable, Method: event, Message: "events: outbox: " + err.Error()}
+		e, err := b.outboxPut(d, services)
+		if err != nil {
+			return res, err
 		}
-		defer func() {
-			if err := b.outbox.settle(e, res.Failed, time.Now()); err != nil {
-				b.o.logger.Error("events: outbox not updated", "event", event, "id", res.ID, "err", err)
-			}
-		}()
+		defer func() { b.outboxSettle(e, res.Failed) }()
 	}
 	if len(services) == 1 {
 		// The common case, without the fan-out's goroutines and slices.
-		switch err := d.to(ctx, services[0], ls.methods[0]); {
-		case err != nil:
-			res.Failed = map[string]error{services[0]: err}
-		case ev.mode == jesus.ModeAck:
-			res.Acked = []string{services[0]}
-		default:
-			res.Sent = []string{services[0]}
-		}
+		res.add(services[0], d.to(ctx, services[0], ls.methods[0]), ev.mode)
 		return res, res.Err()
 	}
 	errs := b.fanOut(ctx, d, ls)
 	for i, svc := range services {
-		switch {
-		case errs[i] != nil:
-			if res.Failed == nil {
-				res.Failed = map[string]error{}
-			}
-			res.Failed[svc] = errs[i]
-		case ev.mode == jesus.ModeAck:
-			res.Acked = append(res.Acked, svc)
-		default:
-			res.Sent = append(res.Sent, svc)
-		}
+		res.add(svc, errs[i], ev.mode)
 	}
 	return res, res.Err()
+}
+
+// add records how the delivery of an event in mode to svc went.
+func (r *Result) add(svc string, err error, mode jesus.Mode) {
+	switch {
+	case err != nil:
+		if r.Failed == nil {
+			r.Failed = map[string]error{}
+		}
+		r.Failed[svc] = err
+	case mode == jesus.ModeAck:
+		r.Acked = append(r.Acked, svc)
+	default:
+		r.Sent = append(r.Sent, svc)
+	}
+}
+
+// outboxPut keeps the delivery d of an ack event to services in the outbox until
+// outboxSettle says how it went.
+func (b *Bus) outboxPut(d delivery, services []string) (*outboxEntry, error) {
+	e := &outboxEntry{Event: d.ev.name, ID: d.id, CorrID: d.corrID, Data: append([]byte(nil), d.data...), Pending: services, Created: time.Now()}
+	if err := b.outbox.put(e); err != nil {
+		return nil, &jesus.Error{Code: jesus.CodeUnavailable, Method: d.ev.name, Message: "events: outbox: " + err.Error()}
+	}
+	return e, nil
+}
+
+// outboxSettle records in the outbox which services of e did not get it (failed).
+func (b *Bus) outboxSettle(e *outboxEntry, failed map[string]error) {
+	if err := b.outbox.settle(e, failed, time.Now()); err != nil {
+		b.o.logger.Error("events: outbox not updated", "event", e.Event, "id", e.ID, "err", err)
+	}
 }
 
 // fanOut delivers d to every listening service in parallel, at most b.o.parallel at once,
@@ -272,23 +283,8 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 			}
 		}
 		e := jesus.AsError(err).InMethod(method)
-		if isTooLarge(err) {
-			b.st.oversize.Add(1)
-			return e
-		}
-		if d.ev.mode == jesus.ModeNoResponse {
-			b.st.dropped.Add(1)
-			return e
-		}
-		if !retryable(e) || errors.Is(err, discovery.ErrNoInstance) || ctx.Err() != nil {
-			// No live instance: the listener is gone from the registry, and waiting for
-			// one to come back would only hold the emitter until its deadline.
-			b.st.failed.Add(1)
-			if ctx.Err() != nil && e.Code != jesus.CodeDeadlineExceeded && e.Code != jesus.CodeCanceled {
-				e = &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
-					Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
-			}
-			return e
+		if final := d.final(ctx, svc, method, err, e); final != nil {
+			return final
 		}
 		if route.Spec.Addr != "" {
 			avoid = discovery.EndpointKey(route)
@@ -296,20 +292,53 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 				b.disc.Failed(route, err)
 			}
 		}
-		t := time.NewTimer(bo.Next())
-		select {
-		case <-b.done:
-			t.Stop()
-			b.st.failed.Add(1)
-			return &jesus.Error{Code: jesus.CodeUnavailable, Method: method,
-				Message: fmt.Sprintf("events: the bus closed before %s acknowledged; last error: %v", svc, e)}
-		case <-ctx.Done():
-			t.Stop()
-			b.st.failed.Add(1)
-			return &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
-				Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
-		case <-t.C:
+		if err := d.pause(ctx, bo.Next(), svc, method, e); err != nil {
+			return err
 		}
+	}
+}
+
+// final is the error that ends a delivery after the failed attempt err (e, as a
+// *jesus.Error), counted in the stats; nil when the delivery is to be tried again.
+func (d *delivery) final(ctx context.Context, svc, method string, err error, e *jesus.Error) *jesus.Error {
+	b := d.b
+	if isTooLarge(err) {
+		b.st.oversize.Add(1)
+		return e
+	}
+	if d.ev.mode == jesus.ModeNoResponse {
+		b.st.dropped.Add(1)
+		return e
+	}
+	if !retryable(e) || errors.Is(err, discovery.ErrNoInstance) || ctx.Err() != nil {
+		// No live instance: the listener is gone from the registry, and waiting for
+		// one to come back would only hold the emitter until its deadline.
+		b.st.failed.Add(1)
+		if ctx.Err() != nil && e.Code != jesus.CodeDeadlineExceeded && e.Code != jesus.CodeCanceled {
+			e = &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
+				Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, e)}
+		}
+		return e
+	}
+	return nil
+}
+
+// pause sleeps wait before the next attempt; the error (counted as failed) says when the bus
+// closed or ctx ended first. last is the error of the last attempt.
+func (d *delivery) pause(ctx context.Context, wait time.Duration, svc, method string, last *jesus.Error) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-d.b.done:
+		d.b.st.failed.Add(1)
+		return &jesus.Error{Code: jesus.CodeUnavailable, Method: method,
+			Message: fmt.Sprintf("events: the bus closed before %s acknowledged; last error: %v", svc, last)}
+	case <-ctx.Done():
+		d.b.st.failed.Add(1)
+		return &jesus.Error{Code: codeOfContext(ctx.Err()), Method: method,
+			Message: fmt.Sprintf("events: no ack from %s before the deadline; last error: %v", svc, last)}
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -53,52 +54,13 @@ func TestDomainEventReachesEveryListenerOnce(t *testing.T) {
 	reg, cache := startRegistry(t)
 	var s seen
 	var logs seen
-	perInstance := map[string]*atomic.Int64{}
-	for _, name := range []string{"billing-1", "billing-2"} {
-		n := new(atomic.Int64)
-		perInstance[name] = n
-		startNode(t, set, reg, cache, "billing", true, func(b *events.Bus) {
-			must(t, events.On(b, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
-				n.Add(1)
-				s.add("billing", ev.ID, ev.CorrID)
-				// A handler that emits passes the corrid on.
-				_, err := events.Emit(ctx, b, "log", LogRecord{Level: "info", Msg: "charged " + ev.Payload.OrderID, At: ev.Payload.At})
-				return err
-			}))
-		})
-	}
-	// Both audit instances are tailed: which one gets an event is up to the round robin,
-	// which the two emitters here (orders, and billing's handlers) share through one cache.
-	var tails []<-chan events.Record
-	for range 2 {
-		nd := startNode(t, set, reg, cache, "audit", true, func(b *events.Bus) {
-			handlerOf(&s, "audit")(b)
-			must(t, events.On(b, "log", func(ctx context.Context, ev events.Event[LogRecord]) error {
-				logs.add("audit", ev.ID, ev.CorrID)
-				return nil
-			}))
-		})
-		tail, stopTail := nd.bus.Tail()
-		defer stopTail()
-		tails = append(tails, tail)
-	}
+	perInstance := startChargingBillings(t, set, reg, cache, &s)
+	tails := startTailedAudits(t, set, reg, cache, &s, &logs)
 	waitInstances(t, cache, map[string]int{"billing": 2, "audit": 2})
 
 	orders := emitter(t, set, cache, "orders")
-	ctx := ctxT(t)
 	const n = 40
-	corrids := map[string]string{}
-	for i := range n {
-		corr := fmt.Sprintf("corr-%d", i)
-		res, err := events.Emit(jesus.WithCorrID(ctx, corr), orders, "order.created", order(i))
-		if err != nil {
-			t.Fatalf("emit %d: %v", i, err)
-		}
-		if !slices.Equal(res.Acked, []string{"audit", "billing"}) || len(res.Failed) != 0 || res.ID == "" {
-			t.Fatalf("emit %d: %+v", i, res)
-		}
-		corrids[res.ID] = corr
-	}
+	corrids := emitOrders(t, orders, n)
 	// Acked means accepted: the handlers run just after the ack.
 	waitFor(t, "handlers", func() bool { return s.count("billing") == n && s.count("audit") == n })
 	for _, svc := range []string{"billing", "audit"} {
@@ -127,9 +89,74 @@ func TestDomainEventReachesEveryListenerOnce(t *testing.T) {
 		}
 	}
 	logs.mu.Unlock()
-	// The tails show what the audit instances accepted (logs and orders).
-	// Every record was tailed before its handler ran, and every handler has run: what the
-	// tails hold now is all there is.
+	checkTailedOrder(t, tails)
+	t.Logf("billing instances handled %d and %d; emitter %+v", perInstance["billing-1"].Load(), perInstance["billing-2"].Load(), st)
+}
+
+// startChargingBillings starts two billing instances whose order.created handler notes
+// the event in s and emits a log (passing the corrid on); it returns how many events each
+// instance handled.
+func startChargingBillings(t *testing.T, set *schema.Set, reg *registry.Registry, cache *registry.Cache, s *seen) map[string]*atomic.Int64 {
+	perInstance := map[string]*atomic.Int64{}
+	for _, name := range []string{"billing-1", "billing-2"} {
+		n := new(atomic.Int64)
+		perInstance[name] = n
+		startNode(t, set, reg, cache, "billing", true, func(b *events.Bus) {
+			must(t, events.On(b, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
+				n.Add(1)
+				s.add("billing", ev.ID, ev.CorrID)
+				// A handler that emits passes the corrid on.
+				_, err := events.Emit(ctx, b, "log", LogRecord{Level: "info", Msg: "charged " + ev.Payload.OrderID, At: ev.Payload.At})
+				return err
+			}))
+		})
+	}
+	return perInstance
+}
+
+// startTailedAudits starts two audit instances, noting order events in s and logs in
+// logs, and returns their tails. Which one gets an event is up to the round robin, which
+// the two emitters (orders, and billing's handlers) share through one cache.
+func startTailedAudits(t *testing.T, set *schema.Set, reg *registry.Registry, cache *registry.Cache, s, logs *seen) []<-chan events.Record {
+	var tails []<-chan events.Record
+	for range 2 {
+		nd := startNode(t, set, reg, cache, "audit", true, func(b *events.Bus) {
+			handlerOf(s, "audit")(b)
+			must(t, events.On(b, "log", func(ctx context.Context, ev events.Event[LogRecord]) error {
+				logs.add("audit", ev.ID, ev.CorrID)
+				return nil
+			}))
+		})
+		tail, stopTail := nd.bus.Tail()
+		t.Cleanup(stopTail)
+		tails = append(tails, tail)
+	}
+	return tails
+}
+
+// emitOrders emits n order.created events, each with a corrid of its own, each acked by
+// audit and billing; it returns the corrid of each event id.
+func emitOrders(t *testing.T, orders *events.Bus, n int) map[string]string {
+	ctx := ctxT(t)
+	corrids := map[string]string{}
+	for i := range n {
+		corr := fmt.Sprintf("corr-%d", i)
+		res, err := events.Emit(jesus.WithCorrID(ctx, corr), orders, "order.created", order(i))
+		if err != nil {
+			t.Fatalf("emit %d: %v", i, err)
+		}
+		if !slices.Equal(res.Acked, []string{"audit", "billing"}) || len(res.Failed) != 0 || res.ID == "" {
+			t.Fatalf("emit %d: %+v", i, res)
+		}
+		corrids[res.ID] = corr
+	}
+	return corrids
+}
+
+// checkTailedOrder: the tails show what the audit instances accepted (logs and orders).
+// Every record was tailed before its handler ran, and every handler has run: what the
+// tails hold now is all there is, and an order event from orders is among it.
+func checkTailedOrder(t *testing.T, tails []<-chan events.Record) {
 	var r events.Record
 	for _, tail := range tails {
 		for len(tail) > 0 && r.Event != "order.created" {
@@ -140,7 +167,6 @@ func TestDomainEventReachesEveryListenerOnce(t *testing.T) {
 	if r.Event != "order.created" || r.From != "orders" || !strings.HasPrefix(r.CorrID, "corr-") || json.Unmarshal(r.Payload, &p) != nil || p.OrderID == "" {
 		t.Errorf("tail record %+v", r)
 	}
-	t.Logf("billing instances handled %d and %d; emitter %+v", perInstance["billing-1"].Load(), perInstance["billing-2"].Load(), st)
 }
 
 // TestKilledListenerStillDeliveredOnce: one billing instance is closed hard while events

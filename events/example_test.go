@@ -102,26 +102,9 @@ func ExampleEmit_invalid() {
 		panic(err)
 	}
 	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "events-example")
-	defer os.RemoveAll(dir)
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
-	if err != nil {
-		panic(err)
-	}
-	defer etcd.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
-	if err != nil {
-		panic(err)
-	}
-	defer reg.Close()
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer cache.Close()
-	disc := discovery.New(cache)
-	defer disc.Close()
-	orders, err := events.New(set.Service("orders"), set, disc, nil, nil)
+	// The payload is checked before discovery is asked for listeners: a bus without
+	// discovery shows the refusal as well.
+	orders, err := events.New(set.Service("orders"), set, nil, nil, nil)
 	if err != nil {
 		panic(err)
 	}

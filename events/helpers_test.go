@@ -82,6 +82,17 @@ func startRegistry(t testing.TB) (*registry.Registry, *registry.Cache) {
 	return reg, cache
 }
 
+// publishOnly publishes the descriptor of service with no instance running, and waits
+// until the cache has it.
+func publishOnly(t testing.TB, set *schema.Set, reg *registry.Registry, cache *registry.Cache, service string) {
+	t.Helper()
+	d := set.Service(service)
+	doc, err := d.Bundle()
+	must(t, err)
+	must(t, reg.PublishDescriptor(ctxT(t), service, d.Version, doc))
+	waitFor(t, service+"'s descriptor", func() bool { _, _, ok := cache.Latest(service); return ok })
+}
+
 // seen records, per service, how many times each event id reached a handler.
 type seen struct {
 	mu     sync.Mutex

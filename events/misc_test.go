@@ -28,9 +28,7 @@ func TestNobodyListensOrNobodyIsUp(t *testing.T) {
 	}
 
 	// billing's descriptor is published, no instance runs.
-	doc, _ := set.Service("billing").Bundle()
-	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
-	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
+	publishOnly(t, set, reg, cache, "billing")
 	start := time.Now()
 	res, err = events.Emit(ctx, orders, "order.created", order(2))
 	if jesus.CodeOf(res.Failed["billing"]) != jesus.CodeUnavailable || err == nil || !strings.Contains(err.Error(), "no live instance of billing") {

@@ -51,36 +51,26 @@ func (o *options) fill() {
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.timeout <= 0 {
-		o.timeout = d.timeout
-	}
-	if o.attempt <= 0 {
-		o.attempt = d.attempt
-	}
-	if o.parallel <= 0 {
-		o.parallel = d.parallel
-	}
-	if o.backoff <= 0 {
-		o.backoff = d.backoff
-	}
+	o.timeout = positiveOr(o.timeout, d.timeout)
+	o.attempt = positiveOr(o.attempt, d.attempt)
+	o.parallel = positiveOr(o.parallel, d.parallel)
+	o.backoff = positiveOr(o.backoff, d.backoff)
 	if o.backoffMax < o.backoff {
 		o.backoffMax = max(d.backoffMax, o.backoff)
 	}
-	if o.hold <= 0 {
-		o.hold = d.hold
+	o.hold = positiveOr(o.hold, d.hold)
+	o.dedupWindow = positiveOr(o.dedupWindow, d.dedupWindow)
+	o.dedupEntries = positiveOr(o.dedupEntries, d.dedupEntries)
+	o.tailBuffer = positiveOr(o.tailBuffer, d.tailBuffer)
+	o.outboxEvery = positiveOr(o.outboxEvery, d.outboxEvery)
+}
+
+// positiveOr is v, or def when v is zero or negative (an unset option).
+func positiveOr[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	if o.dedupWindow <= 0 {
-		o.dedupWindow = d.dedupWindow
-	}
-	if o.dedupEntries <= 0 {
-		o.dedupEntries = d.dedupEntries
-	}
-	if o.tailBuffer <= 0 {
-		o.tailBuffer = d.tailBuffer
-	}
-	if o.outboxEvery <= 0 {
-		o.outboxEvery = d.outboxEvery
-	}
+	return v
 }
 
 // WithLogger sets the logger of the bus's own warnings (dropped events with bad meta;

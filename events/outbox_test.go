@@ -9,6 +9,8 @@ import (
 
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
 )
 
 // TestOutboxSurvivesTheEmittersRestart: an ack event billing could not take (no live
@@ -16,12 +18,8 @@ import (
 // billing, once, when billing comes up.
 func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
+	set, reg, cache := billingDown(t)
 	ctx := ctxT(t)
-	doc, _ := set.Service("billing").Bundle()
-	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
-	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
 	path := filepath.Join(t.TempDir(), "orders.outbox")
 
 	first, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil, events.WithOutbox(path, time.Hour))
@@ -61,12 +59,8 @@ func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 // for good, goes to the dead letters with the reason of each service.
 func TestOutboxDeadLetters(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
+	set, _, cache := billingDown(t)
 	ctx := ctxT(t)
-	doc, _ := set.Service("billing").Bundle()
-	must(t, reg.PublishDescriptor(ctx, "billing", "1.0.0", doc))
-	waitFor(t, "billing's descriptor", func() bool { _, _, ok := cache.Latest("billing"); return ok })
 	b, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
 		events.WithOutbox(filepath.Join(t.TempDir(), "o"), time.Millisecond), events.WithOutboxRetry(10*time.Millisecond))
 	must(t, err)
@@ -78,4 +72,14 @@ func TestOutboxDeadLetters(t *testing.T) {
 		t.Fatalf("dead letter %+v, %d outboxed", dl[0], b.Outboxed())
 	}
 	t.Logf("dead letter: %s", dl[0].Failed["billing"])
+}
+
+// billingDown starts a registry where billing's descriptor is published and no instance
+// of it runs.
+func billingDown(t *testing.T) (*schema.Set, *registry.Registry, *registry.Cache) {
+	t.Helper()
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	publishOnly(t, set, reg, cache, "billing")
+	return set, reg, cache
 }

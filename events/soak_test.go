@@ -127,11 +127,9 @@ func TestSoak(t *testing.T) {
 	must(t, err)
 	defer emitter.Close()
 
-	const total, workers = 100_000, 16
-	var next, mismatched, canceled, retried atomic.Int64
-	var ackedPuts, ackedPings sync.Map
+	const total = 100_000
+	var c soakCounters
 	restarted := make(chan struct{})
-	var restartOnce sync.Once
 	restart := func() {
 		stopB()
 		startSoak(t, set, reg, &puts, &pings)
@@ -140,6 +138,50 @@ func TestSoak(t *testing.T) {
 	ctx, cancelAll := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancelAll()
 	start := time.Now()
+	c.run(ctx, total, 16, restart, clients, emitter)
+	<-restarted
+	elapsed := time.Since(start)
+
+	nPuts, nPings := syncMapLen(&c.ackedPuts), syncMapLen(&c.ackedPings)
+	waitFor(t, "every acked put and event handled", func() bool {
+		all := true
+		c.ackedPuts.Range(func(k, _ any) bool { all = puts.count(k.(string)) > 0; return all })
+		if all {
+			c.ackedPings.Range(func(k, _ any) bool { all = pings.count(k.(string)) > 0; return all })
+		}
+		return all
+	})
+	twice := handledTwice(&puts, &pings)
+	t.Logf("MEASURE soak: %d operations in %s (%.0f/s) over tcp, unix, http and udp, one instance restarted; %d acked puts, %d acked events, %d cancelled, %d retried; %d mismatched, %d handled twice",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), nPuts, nPings, c.canceled.Load(), c.retried.Load(), c.mismatched.Load(), twice)
+	if c.mismatched.Load() != 0 || twice != 0 {
+		t.Fatalf("%d mismatched responses, %d requests handled twice", c.mismatched.Load(), twice)
+	}
+
+	for _, cl := range clients {
+		cl.Close()
+	}
+	emitter.Close()
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
+	t.Logf("MEASURE soak: heap in use %+.1f MiB after, against before", grew)
+	if grew > 64 {
+		t.Fatalf("heap in use grew by %.1f MiB over the soak", grew)
+	}
+}
+
+// soakCounters is what the soak's workers count and note.
+type soakCounters struct {
+	next, mismatched, canceled, retried atomic.Int64
+	ackedPuts, ackedPings               sync.Map // id -> struct{}
+}
+
+// run makes total operations from workers goroutines, about 5% of them cancelled at a
+// random moment; it calls restart (in a goroutine of its own) halfway.
+func (c *soakCounters) run(ctx context.Context, total int64, workers int, restart func(), clients map[string]*jesus.Client, emitter *events.Bus) {
+	var restartOnce sync.Once
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -147,7 +189,7 @@ func TestSoak(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for {
-				i := next.Add(1)
+				i := c.next.Add(1)
 				if i > total {
 					return
 				}
@@ -160,31 +202,27 @@ func TestSoak(t *testing.T) {
 				if cancelThis {
 					opCtx, cancel = context.WithTimeout(ctx, time.Duration(rng.IntN(300))*time.Microsecond)
 				}
-				ok := soakOp(opCtx, int(i%8), id, clients, emitter, &mismatched, &ackedPuts, &ackedPings, &retried, cancelThis)
+				ok := soakOp(opCtx, int(i%8), id, clients, emitter, &c.mismatched, &c.ackedPuts, &c.ackedPings, &c.retried, cancelThis)
 				cancel()
 				if !ok && cancelThis {
-					canceled.Add(1)
+					c.canceled.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	<-restarted
-	elapsed := time.Since(start)
+}
 
-	nPuts, nPings := 0, 0
-	ackedPuts.Range(func(k, _ any) bool { nPuts++; return true })
-	ackedPings.Range(func(k, _ any) bool { nPings++; return true })
-	waitFor(t, "every acked put and event handled", func() bool {
-		all := true
-		ackedPuts.Range(func(k, _ any) bool { all = puts.count(k.(string)) > 0; return all })
-		if all {
-			ackedPings.Range(func(k, _ any) bool { all = pings.count(k.(string)) > 0; return all })
-		}
-		return all
-	})
+func syncMapLen(m *sync.Map) int {
+	n := 0
+	m.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+// handledTwice counts the ids handled more than once.
+func handledTwice(hs ...*soakHandled) int {
 	twice := 0
-	for _, h := range []*soakHandled{&puts, &pings} {
+	for _, h := range hs {
 		h.m.Range(func(k, v any) bool {
 			if v.(*atomic.Int64).Load() > 1 {
 				twice++
@@ -192,24 +230,7 @@ func TestSoak(t *testing.T) {
 			return true
 		})
 	}
-	t.Logf("MEASURE soak: %d operations in %s (%.0f/s) over tcp, unix, http and udp, one instance restarted; %d acked puts, %d acked events, %d cancelled, %d retried; %d mismatched, %d handled twice",
-		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), nPuts, nPings, canceled.Load(), retried.Load(), mismatched.Load(), twice)
-	if mismatched.Load() != 0 || twice != 0 {
-		t.Fatalf("%d mismatched responses, %d requests handled twice", mismatched.Load(), twice)
-	}
-
-	for _, c := range clients {
-		c.Close()
-	}
-	emitter.Close()
-	var after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	grew := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / (1 << 20)
-	t.Logf("MEASURE soak: heap in use %+.1f MiB after, against before", grew)
-	if grew > 64 {
-		t.Fatalf("heap in use grew by %.1f MiB over the soak", grew)
-	}
+	return twice
 }
 
 // soakOp runs operation kind for id, retrying what may succeed elsewhere (the restart

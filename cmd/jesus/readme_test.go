@@ -1,37 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/cmd/jesus/internal/clitest"
 )
-
-// lockedBuffer is a buffer a background command writes while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // shellWords splits a command line the way sh does for the README's commands: words
 // separated by spaces, single-quoted strings kept whole, "# ..." comments dropped.
@@ -72,13 +53,6 @@ func shellWords(line string) []string {
 // readiness is what a background command of the README prints once it is ready.
 var readiness = map[string]string{"registry": "export JESUS_ETCD=", "demo": "services stay up", "listen": "listening to"}
 
-type job struct {
-	args        []string
-	out, errOut *lockedBuffer
-	cancel      context.CancelFunc
-	done        chan int
-}
-
 // outputsIn puts the file or directory of -o into dir, so that the README's commands
 // write nothing into the repository.
 func outputsIn(args []string, dir string) []string {
@@ -100,6 +74,59 @@ func outputsIn(args []string, dir string) []string {
 func TestReadmeCLI(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	t.Chdir("../..")
+	data, outDir := t.TempDir(), t.TempDir()
+	env := func(k string) string {
+		if k == "JESUS_DATA" {
+			return data
+		}
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmds := readmeCommands(t, outDir)
+	if len(cmds) < 10 {
+		t.Fatalf("ran only %d README commands", len(cmds))
+	}
+	var jobs []*clitest.Cmd
+	for _, c := range cmds {
+		if c.background {
+			jobs = append(jobs, startReady(ctx, t, c, env))
+		} else {
+			runToEnd(ctx, t, c, env)
+		}
+	}
+	// listen --count N ends by itself once the emits arrived.
+	for _, j := range jobs {
+		if j.Args[0] != "listen" {
+			continue
+		}
+		select {
+		case <-j.Done():
+			if code := j.Wait(); code != cli.ExitOK || strings.Count(j.Out.String(), "\n") < 2 {
+				t.Fatalf("listen: exit %d, printed:\n%s%s", code, j.Out.String(), j.Err.String())
+			}
+			t.Logf("listen printed:\n%s", j.Out.String())
+		case <-ctx.Done():
+			t.Fatalf("listen did not get its events:\n%s%s", j.Out.String(), j.Err.String())
+		}
+	}
+	for i := len(jobs) - 1; i >= 0; i-- {
+		jobs[i].StopWant(t, cli.ExitOK) // after an interrupt
+	}
+}
+
+// readmeCommand is one command of the README's CLI block, as the test runs it.
+type readmeCommand struct {
+	line       string
+	args       []string // after "jesus"
+	stdin      string
+	background bool
+}
+
+// readmeCommands reads the README's CLI block (the one that starts a registry) into the
+// jesus commands it runs, with the test's changes (see TestReadmeCLI); -o writes into
+// outDir.
+func readmeCommands(t *testing.T, outDir string) []readmeCommand {
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -113,115 +140,82 @@ func TestReadmeCLI(t *testing.T) {
 	if block == "" {
 		t.Fatal("README has no CLI block starting a registry")
 	}
-	data, outDir := t.TempDir(), t.TempDir()
-	env := func(k string) string {
-		if k == "JESUS_DATA" {
-			return data
-		}
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	var jobs []*job
-	defer func() {
-		for i := len(jobs) - 1; i >= 0; i-- {
-			jobs[i].cancel()
-			<-jobs[i].done
-		}
-	}()
-	ran := 0
+	var cmds []readmeCommand
 	for _, line := range strings.Split(block, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		stdin := ""
-		if l, r, ok := strings.Cut(line, " | "); ok {
-			w := shellWords(l)
-			if len(w) != 2 || w[0] != "echo" {
-				t.Fatalf("unsupported pipeline %q", line)
-			}
-			stdin, line = w[1]+"\n", r
+		if c, ok := readmeLine(t, line); ok {
+			c.args = outputsIn(c.args, outDir)
+			cmds = append(cmds, c)
 		}
-		words := shellWords(line)
-		background := len(words) > 0 && words[len(words)-1] == "&"
-		if background {
-			words = words[:len(words)-1]
-		}
-		if strings.Join(words, " ") == "go install ./cmd/jesus" {
-			continue // the commands run in-process
-		}
-		var args []string
-		switch {
-		case len(words) >= 2 && words[0] == "jesus":
-			args = words[1:]
-		case len(words) >= 4 && strings.Join(words[:3], " ") == "go run ./cmd/jesus":
-			args = words[3:]
-		default:
-			t.Fatalf("README command %q is not a jesus command", line)
-		}
-		if args[0] == "registry" {
-			args = append(args, "--listen", "127.0.0.1:0")
-		}
-		for i := range args {
-			if args[i] == "--http" && i+1 < len(args) {
-				args[i+1] = "127.0.0.1:0" // a fixed port could be taken where the test runs
-			}
-		}
-		args = outputsIn(args, outDir)
-		ran++
-		out, errOut := &lockedBuffer{}, &lockedBuffer{}
-		e := cli.Env{Stdin: strings.NewReader(stdin), Stdout: out, Stderr: errOut, Getenv: env}
-		if !background {
-			start := time.Now()
-			code := cli.Main(ctx, args, e)
-			t.Logf("$ jesus %s   (exit %d, %v)\n%s%s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond), out.String(), errOut.String())
-			if code != cli.ExitOK {
-				t.Fatalf("README command %q exited %d:\n%s%s", line, code, out.String(), errOut.String())
-			}
-			continue
-		}
-		jctx, jcancel := context.WithCancel(ctx)
-		j := &job{args: args, out: out, errOut: errOut, cancel: jcancel, done: make(chan int, 1)}
-		jobs = append(jobs, j)
-		go func() { j.done <- cli.Main(jctx, args, e) }()
-		marker := readiness[args[0]]
-		for !strings.Contains(out.String()+errOut.String(), marker) {
-			select {
-			case code := <-j.done:
-				t.Fatalf("background command %q exited %d before it was ready:\n%s%s", line, code, out.String(), errOut.String())
-			case <-ctx.Done():
-				t.Fatalf("background command %q not ready:\n%s%s", line, out.String(), errOut.String())
-			case <-time.After(20 * time.Millisecond): // polling output: the command signals nothing else
-			}
-		}
-		t.Logf("$ jesus %s &   (ready)", strings.Join(args, " "))
 	}
-	if ran < 10 {
-		t.Fatalf("ran only %d README commands", ran)
-	}
-	// listen --count N ends by itself once the emits arrived.
-	for _, j := range jobs {
-		if j.args[0] != "listen" {
-			continue
+	return cmds
+}
+
+// readmeLine is the command of one line of the README's CLI block; not ok for the lines
+// the test skips.
+func readmeLine(t *testing.T, line string) (readmeCommand, bool) {
+	c := readmeCommand{line: line}
+	if l, r, ok := strings.Cut(line, " | "); ok {
+		w := shellWords(l)
+		if len(w) != 2 || w[0] != "echo" {
+			t.Fatalf("unsupported pipeline %q", line)
 		}
+		c.stdin, line = w[1]+"\n", r
+	}
+	words := shellWords(line)
+	c.background = len(words) > 0 && words[len(words)-1] == "&"
+	if c.background {
+		words = words[:len(words)-1]
+	}
+	if strings.Join(words, " ") == "go install ./cmd/jesus" {
+		return c, false // the commands run in-process
+	}
+	switch {
+	case len(words) >= 2 && words[0] == "jesus":
+		c.args = words[1:]
+	case len(words) >= 4 && strings.Join(words[:3], " ") == "go run ./cmd/jesus":
+		c.args = words[3:]
+	default:
+		t.Fatalf("README command %q is not a jesus command", c.line)
+	}
+	if c.args[0] == "registry" {
+		c.args = append(c.args, "--listen", "127.0.0.1:0")
+	}
+	for i := range c.args {
+		if c.args[i] == "--http" && i+1 < len(c.args) {
+			c.args[i+1] = "127.0.0.1:0" // a fixed port could be taken where the test runs
+		}
+	}
+	return c, true
+}
+
+// runToEnd runs c to completion; it must exit 0.
+func runToEnd(ctx context.Context, t *testing.T, c readmeCommand, env func(string) string) {
+	var out, errOut clitest.Buffer
+	start := time.Now()
+	code := cli.Main(ctx, c.args, cli.Env{Stdin: strings.NewReader(c.stdin), Stdout: &out, Stderr: &errOut, Getenv: env})
+	t.Logf("$ jesus %s   (exit %d, %v)\n%s%s", strings.Join(c.args, " "), code, time.Since(start).Round(time.Millisecond), out.String(), errOut.String())
+	if code != cli.ExitOK {
+		t.Fatalf("README command %q exited %d:\n%s%s", c.line, code, out.String(), errOut.String())
+	}
+}
+
+// startReady starts c in the background and waits until it prints that it is ready.
+func startReady(ctx context.Context, t *testing.T, c readmeCommand, env func(string) string) *clitest.Cmd {
+	j := clitest.Start(ctx, t, c.stdin, env, c.args...)
+	marker := readiness[c.args[0]]
+	for !strings.Contains(j.Out.String()+j.Err.String(), marker) {
 		select {
-		case code := <-j.done:
-			j.done <- code
-			if code != cli.ExitOK || strings.Count(j.out.String(), "\n") < 2 {
-				t.Fatalf("listen: exit %d, printed:\n%s%s", code, j.out.String(), j.errOut.String())
-			}
-			t.Logf("listen printed:\n%s", j.out.String())
+		case <-j.Done():
+			t.Fatalf("background command %q exited %d before it was ready:\n%s%s", c.line, j.Wait(), j.Out.String(), j.Err.String())
 		case <-ctx.Done():
-			t.Fatalf("listen did not get its events:\n%s%s", j.out.String(), j.errOut.String())
+			t.Fatalf("background command %q not ready:\n%s%s", c.line, j.Out.String(), j.Err.String())
+		case <-time.After(20 * time.Millisecond): // polling output: the command signals nothing else
 		}
 	}
-	for i := len(jobs) - 1; i >= 0; i-- {
-		jobs[i].cancel()
-		if code := <-jobs[i].done; code != cli.ExitOK {
-			t.Errorf("%v exited %d after interrupt:\n%s%s", jobs[i].args, code, jobs[i].out.String(), jobs[i].errOut.String())
-		}
-		jobs[i].done <- 0
-	}
-	jobs = nil
+	t.Logf("$ jesus %s &   (ready)", strings.Join(c.args, " "))
+	return j
 }

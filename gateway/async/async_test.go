@@ -2,40 +2,20 @@ package async_test
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	jdisc "github.com/jesus-go/jesus/jesus/discovery"
 
 	"github.com/jesus-go/jesus/gateway/async"
+	"github.com/jesus-go/jesus/gateway/internal/gatewaytest"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
-
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling with a deadline
-		}
-	})
-}
 
 type num struct {
 	N int `json:"n"`
@@ -74,7 +54,7 @@ func TestAnswerAcrossCallerRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := gatewaytest.Ctx(t)
 	disc := jdisc.New(cache)
 	t.Cleanup(disc.Close)
 
@@ -93,41 +73,15 @@ func TestAnswerAcrossCallerRestart(t *testing.T) {
 	t.Cleanup(func() { dsrv.Close() })
 
 	// Caller instance A sends, then goes away before the answer.
-	startCaller := func(answers chan got) (*jesus.Server, *async.Tracker) {
-		tr, err := async.NewTracker(async.TrackerConfig{Hook: "jesus:caller.answers", Tags: map[string]async.TagHandlers{
-			"double": {
-				OnSuccess: func(ctx context.Context, a *async.Answer, tracked bool) { answers <- got{a, tracked} },
-				OnError:   func(ctx context.Context, a *async.Answer, tracked bool) { answers <- got{a, tracked} },
-			}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := jesus.NewServer("caller")
-		tr.Handle(srv, "answers")
-		if err := srv.ListenDescriptor(ctx, set.Service("caller"), jesus.LoopbackAddrs(t.TempDir())); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := jdisc.Register(ctx, srv, reg, set.Service("caller")); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		return srv, tr
-	}
 	answersA := make(chan got, 1)
-	srvA, trA := startCaller(answersA)
+	srvA, trA := startCaller(t, ctx, set, reg, answersA)
 	c := jesus.NewClient("caller", jesus.WithResolver(disc), jesus.WithInterceptors(async.Interceptor()))
 	t.Cleanup(func() { c.Close() })
 	var id string
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	channeltest.Eventually(t, 20*time.Second, "a send that finds the receiver in the registry", func() bool {
 		id, err = trA.Send(ctx, c, "doubler.double", num{N: 21}, async.Request{Tag: "double", Timeout: 30 * time.Second})
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // until the registry shows the receiver
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+		return err == nil
+	})
 	if h := <-arrived; h.ID != id || h.Target != "jesus:caller.answers" || h.Tag != "double" || h.Deadline.IsZero() {
 		t.Fatalf("receiver got hook %+v", h)
 	}
@@ -138,7 +92,7 @@ func TestAnswerAcrossCallerRestart(t *testing.T) {
 	close(release) // the receiver answers now; no caller instance is alive
 
 	answersB := make(chan got, 1)
-	startCaller(answersB) // instance B comes up
+	startCaller(t, ctx, set, reg, answersB) // instance B comes up
 
 	select {
 	case g := <-answersB:
@@ -153,21 +107,42 @@ func TestAnswerAcrossCallerRestart(t *testing.T) {
 	}
 }
 
-// Success, error and timeout each run their handler; Shutdown waits for the pending
-// request's timeout. The hook here is a URL.
-func TestTrackerURLHook(t *testing.T) {
-	leakCheck(t)
-	ctx := testCtx(t)
-	resp := async.NewResponder(async.ResponderConfig{})
+// startCaller starts an instance of caller, registered, whose tracker hands answers of
+// requests tagged "double" to answers.
+func startCaller(t *testing.T, ctx context.Context, set *schema.Set, reg *registry.Registry, answers chan got) (*jesus.Server, *async.Tracker) {
+	tr, err := async.NewTracker(async.TrackerConfig{Hook: "jesus:caller.answers", Tags: map[string]async.TagHandlers{
+		"double": {
+			OnSuccess: func(ctx context.Context, a *async.Answer, tracked bool) { answers <- got{a, tracked} },
+			OnError:   func(ctx context.Context, a *async.Answer, tracked bool) { answers <- got{a, tracked} },
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := jesus.NewServer("caller")
+	tr.Handle(srv, "answers")
+	if err := srv.ListenDescriptor(ctx, set.Service("caller"), jesus.LoopbackAddrs(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jdisc.Register(ctx, srv, reg, set.Service("caller")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, tr
+}
+
+// laterReceiver serves doubler on loopback (its address is bound), with a method "later"
+// that keeps the hook (on kept) to answer after it returned.
+func laterReceiver(t *testing.T, ctx context.Context) (resp *async.Responder, bound channel.Spec, kept <-chan async.Hook) {
+	resp = async.NewResponder(async.ResponderConfig{})
 	t.Cleanup(func() { resp.Shutdown(ctx) })
 	dsrv := receiver(t, resp, nil, nil)
-	kept := make(chan async.Hook, 1)
+	hooks := make(chan async.Hook, 1)
 	jesus.HandleOneWay(dsrv, "later", func(ctx context.Context, req num) error {
 		h, ok, err := async.HookFrom(ctx)
 		if err != nil || !ok {
 			return jesus.NewError(jesus.CodeInvalidArgument, "no hook")
 		}
-		kept <- h // a long job: answered after the handler returned
+		hooks <- h // a long job: answered after the handler returned
 		return nil
 	})
 	bound, err := dsrv.Listen(ctx, "tcp+json://127.0.0.1:0")
@@ -175,18 +150,40 @@ func TestTrackerURLHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dsrv.Close() })
+	return resp, bound, hooks
+}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+// shutdownWaits: a receiver that never answers: the timeout runs the error handler, and
+// Shutdown waits for it; the tracker sends nothing after.
+func shutdownWaits(t *testing.T, ctx context.Context, tr *async.Tracker, c *jesus.Client, req async.Request, answers <-chan got) {
+	short := req
+	short.Timeout = 300 * time.Millisecond
+	if _, err := tr.Send(ctx, c, "doubler.never", num{N: 1}, short); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := async.NewTracker(async.TrackerConfig{Hook: "http://" + ln.Addr().String() + "/answers"})
-	if err != nil {
+	if err := tr.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: tr.HTTPHandler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	select {
+	case g := <-answers:
+		if jesus.CodeOf(g.a.Err()) != jesus.CodeDeadlineExceeded {
+			t.Fatalf("timeout: %+v", g.a.Error)
+		}
+	default:
+		t.Fatal("Shutdown returned before the pending request timed out")
+	}
+	if _, err := tr.Send(ctx, c, "doubler.double", num{N: 1}, req); jesus.CodeOf(err) != jesus.CodeUnavailable {
+		t.Fatalf("send after Shutdown: %v", err)
+	}
+}
+
+// Success, error and timeout each run their handler; Shutdown waits for the pending
+// request's timeout. The hook here is a URL.
+func TestTrackerURLHook(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	ctx := gatewaytest.Ctx(t)
+	resp, bound, kept := laterReceiver(t, ctx)
+	tr := gatewaytest.HookTracker(t)
 
 	c := jesus.NewClient("caller", jesus.WithTarget(bound.String()), jesus.WithInterceptors(async.Interceptor()))
 	t.Cleanup(func() { c.Close() })
@@ -220,27 +217,7 @@ func TestTrackerURLHook(t *testing.T) {
 		t.Fatalf("later: %+v %s", g.a, g.a.Result)
 	}
 
-	// A receiver that never answers: the timeout runs the error handler, and Shutdown
-	// waits for it.
-	short := req
-	short.Timeout = 300 * time.Millisecond
-	if _, err := tr.Send(ctx, c, "doubler.never", num{N: 1}, short); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case g := <-answers:
-		if jesus.CodeOf(g.a.Err()) != jesus.CodeDeadlineExceeded {
-			t.Fatalf("timeout: %+v", g.a.Error)
-		}
-	default:
-		t.Fatal("Shutdown returned before the pending request timed out")
-	}
-	if _, err := tr.Send(ctx, c, "doubler.double", num{N: 1}, req); jesus.CodeOf(err) != jesus.CodeUnavailable {
-		t.Fatalf("send after Shutdown: %v", err)
-	}
+	shutdownWaits(t, ctx, tr, c, req, answers)
 
 	// A client without the interceptor cannot carry the hook.
 	tr2, _ := async.NewTracker(async.TrackerConfig{Hook: "http://127.0.0.1:1/x"})

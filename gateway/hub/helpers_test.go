@@ -7,55 +7,32 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	jdisc "github.com/jesus-go/jesus/jesus/discovery"
 
 	"github.com/jesus-go/jesus/gateway/hub"
+	"github.com/jesus-go/jesus/gateway/internal/gatewaytest"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testCtx is a context for one test.
+var testCtx = gatewaytest.Ctx
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually waits until cond holds: hub stats and registry caches have nothing to wait on.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline, not waiting blind
-	}
+	channeltest.Eventually(t, 20*time.Second, what, cond)
 }
 
-// leakCheck fails the test when goroutines started during it are still running at its end.
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+// leakCheck fails the test on goroutines left running after it.
+var leakCheck = channeltest.CheckLeaks
 
 // startHub starts a hub on a free loopback port; it is closed by t.Cleanup.
 func startHub(t testing.TB, cfg hub.Config) (*hub.Hub, string) {
@@ -113,8 +90,8 @@ func pyWorker(t testing.TB, hubs, service, name string, extra ...string) (*exec.
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	var stderr strings.Builder // written by exec's copying goroutine, read after Wait
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +108,9 @@ func pyWorker(t testing.TB, hubs, service, name string, extra ...string) (*exec.
 		_ = cmd.Wait()
 		for range lines {
 		}
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf("%s's stderr:\n%s", name, stderr.String())
+		}
 	})
 	select {
 	case l := <-lines:
@@ -141,17 +121,6 @@ func pyWorker(t testing.TB, hubs, service, name string, extra ...string) (*exec.
 		t.Fatal("python worker did not start")
 	}
 	return cmd, lines
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // goWorker serves greeter through the hubs at addr (or those of the registry).

@@ -2,13 +2,12 @@ package hub_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/gateway/async"
 	"github.com/jesus-go/jesus/gateway/hub"
+	"github.com/jesus-go/jesus/gateway/internal/gatewaytest"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -34,17 +33,7 @@ func TestHookThroughHub(t *testing.T) {
 	}
 	t.Cleanup(func() { w.Close() })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := async.NewTracker(async.TrackerConfig{Hook: "http://" + ln.Addr().String() + "/answers"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: tr.HTTPHandler()}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	tr := gatewaytest.HookTracker(t)
 
 	disc := discovery(t, cache)
 	c := jesus.NewClient("caller", jesus.WithResolver(disc), jesus.WithInterceptors(async.Interceptor()))

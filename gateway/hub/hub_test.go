@@ -27,6 +27,27 @@ func TestWorkersThroughRegistry(t *testing.T) {
 	ctx := testCtx(t)
 	eventually(t, "both services fronted by the hub", func() bool { return h.Stats().Fronted == 2 })
 
+	greeterThroughHub(t, ctx, c)
+	pyechoThroughHub(t, ctx, c)
+
+	// A request that fails the schema never reaches a worker: the hub's front refuses it.
+	accepted := h.Stats().Accepted
+	raw := jesus.NewClient("raw", jesus.WithResolver(disc))
+	t.Cleanup(func() { raw.Close() })
+	_, err := jesus.Call[map[string]any, map[string]any](ctx, raw, "pyecho.echo", map[string]any{"text": 5})
+	var je *jesus.Error
+	if !errors.As(err, &je) || je.Code != jesus.CodeInvalidArgument || len(je.Failures) == 0 || je.Failures[0].Pointer != "/text" {
+		t.Fatalf("invalid request: %v", err)
+	}
+	if got := h.Stats().Accepted; got != accepted {
+		t.Fatalf("an invalid request was queued (%d -> %d)", accepted, got)
+	}
+
+	overHubAPI(t, addr)
+}
+
+// greeterThroughHub: the Go worker's greeter answers, fails and acks through the hub.
+func greeterThroughHub(t *testing.T, ctx context.Context, c *jesus.Client) {
 	type hello struct {
 		Name string `json:"name"`
 	}
@@ -50,7 +71,10 @@ func TestWorkersThroughRegistry(t *testing.T) {
 	if err := jesus.Ack(ctx, c, "greeter.note", map[string]string{"text": "hi"}); err != nil {
 		t.Fatalf("ack through the hub: %v", err)
 	}
+}
 
+// pyechoThroughHub: the Python workers' pyecho answers through the hub.
+func pyechoThroughHub(t *testing.T, ctx context.Context, c *jesus.Client) {
 	type echoReq struct {
 		Text string `json:"text"`
 	}
@@ -68,21 +92,10 @@ func TestWorkersThroughRegistry(t *testing.T) {
 	if len(workers) != 2 {
 		t.Logf("answered by %v (both are polling; the hub gives each job to the oldest poll)", workers)
 	}
+}
 
-	// A request that fails the schema never reaches a worker: the hub's front refuses it.
-	accepted := h.Stats().Accepted
-	raw := jesus.NewClient("raw", jesus.WithResolver(disc))
-	t.Cleanup(func() { raw.Close() })
-	_, err = jesus.Call[map[string]any, map[string]any](ctx, raw, "pyecho.echo", map[string]any{"text": 5})
-	var je *jesus.Error
-	if !errors.As(err, &je) || je.Code != jesus.CodeInvalidArgument || len(je.Failures) == 0 || je.Failures[0].Pointer != "/text" {
-		t.Fatalf("invalid request: %v", err)
-	}
-	if got := h.Stats().Accepted; got != accepted {
-		t.Fatalf("an invalid request was queued (%d -> %d)", accepted, got)
-	}
-
-	// The same over the AstroHub API.
+// overHubAPI: pyecho and greeter over the hub's HTTP API at addr, with its errors.
+func overHubAPI(t *testing.T, addr string) {
 	code, _, body := post(t, "http://"+addr+"/service/pyecho.echo", `{"text":"via http"}`)
 	if code != 200 || !strings.Contains(body, `"via http"`) {
 		t.Fatalf("POST /service/pyecho.echo: %d %s", code, body)

@@ -2,6 +2,7 @@ package sidecar_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -81,26 +82,7 @@ func TestAppServes(t *testing.T) {
 			t.Fatalf("the app got %v", got[before:])
 		}
 	})
-	t.Run("the app's error comes back with its code", func(t *testing.T) {
-		_, err := jesus.Call[map[string]any, map[string]any](ctx, cl, "greeter.hello", map[string]any{"name": "nobody"})
-		if jesus.CodeOf(err) != jesus.CodeNotFound || !strings.Contains(err.Error(), "nobody is not here") {
-			t.Fatalf("got %v", err)
-		}
-	})
-	t.Run("a response that breaks the app's schema is refused", func(t *testing.T) {
-		_, err := jesus.Call[map[string]any, map[string]any](ctx, cl, "greeter.hello", map[string]any{"name": "liar"})
-		if jesus.CodeOf(err) != jesus.CodeInternal {
-			t.Fatalf("got %v", err)
-		}
-	})
-	t.Run("a slow app meets the caller's deadline", func(t *testing.T) {
-		sctx, scancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		defer scancel()
-		_, err := jesus.Call[map[string]any, map[string]any](sctx, cl, "greeter.hello", map[string]any{"name": "Bo", "waitMs": 60000})
-		if jesus.CodeOf(err) != jesus.CodeDeadlineExceeded {
-			t.Fatalf("got %v", err)
-		}
-	})
+	appErrorsComeBack(t, ctx, cl)
 	t.Run("through the sidecar's own API", func(t *testing.T) {
 		r := e.do(t, "POST", "/v1/call/greeter.hello", []byte(`{"name":"Cy"}`), nil)
 		if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"greeting":"hello Cy"}` {
@@ -112,6 +94,34 @@ func TestAppServes(t *testing.T) {
 	st := e.sc.Stats()
 	if st.Forwarded["greeter.hello"].Count < 4 || st.Forwarded["greeter.count"].Count != 1 {
 		t.Fatalf("stats %+v", st.Forwarded)
+	}
+}
+
+// appErrorsComeBack: what goes wrong at the app reaches a caller (through cl) with its code.
+func appErrorsComeBack(t *testing.T, ctx context.Context, cl *jesus.Client) {
+	for _, tc := range []struct {
+		name    string
+		req     map[string]any
+		timeout time.Duration // 0: ctx's
+		code    jesus.Code
+		has     string
+	}{
+		{"the app's error comes back with its code", map[string]any{"name": "nobody"}, 0, jesus.CodeNotFound, "nobody is not here"},
+		{"a response that breaks the app's schema is refused", map[string]any{"name": "liar"}, 0, jesus.CodeInternal, ""},
+		{"a slow app meets the caller's deadline", map[string]any{"name": "Bo", "waitMs": 60000}, 300 * time.Millisecond, jesus.CodeDeadlineExceeded, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cctx := ctx
+			if tc.timeout > 0 {
+				var ccancel context.CancelFunc
+				cctx, ccancel = context.WithTimeout(ctx, tc.timeout)
+				defer ccancel()
+			}
+			_, err := jesus.Call[map[string]any, map[string]any](cctx, cl, "greeter.hello", tc.req)
+			if jesus.CodeOf(err) != tc.code || !strings.Contains(fmt.Sprint(err), tc.has) {
+				t.Fatalf("got %v", err)
+			}
+		})
 	}
 }
 
@@ -138,10 +148,13 @@ func TestAppHealth(t *testing.T) {
 	}
 	a.healthy.Store(true)
 	waitFor(t, 5*time.Second, "greeter back", func() bool { return len(e.cache.Instances("greeter")) == 1 })
-	r := e.do(t, "GET", "/v1/apps", nil, nil)
-	if r.status != 200 || !strings.Contains(string(r.body), `"registered":true`) {
-		t.Fatalf("apps %s", r.body)
-	}
+	// The sidecar notes the registration once etcd confirmed it, which the cache may see
+	// a moment before.
+	var r reply
+	waitFor(t, 5*time.Second, "greeter shown registered", func() bool {
+		r = e.do(t, "GET", "/v1/apps", nil, nil)
+		return r.status == 200 && strings.Contains(string(r.body), `"registered":true`)
+	})
 	// A stopped app: the same.
 	a.stop()
 	start = time.Now()

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,39 +79,17 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.Name == "" {
-		c.Name = d.Name
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = d.MaxBody
-	}
-	if c.MaxBodies == 0 {
-		c.MaxBodies = d.MaxBodies
-	}
-	if c.MaxConcurrent == 0 {
-		c.MaxConcurrent = d.MaxConcurrent
-	}
-	if c.CallTimeout == 0 {
-		c.CallTimeout = d.CallTimeout
-	}
-	if c.AppTimeout == 0 {
-		c.AppTimeout = d.AppTimeout
-	}
-	if c.HealthInterval == 0 {
-		c.HealthInterval = d.HealthInterval
-	}
-	if c.MaxApps == 0 {
-		c.MaxApps = d.MaxApps
-	}
-	if c.MaxSubscribers == 0 {
-		c.MaxSubscribers = d.MaxSubscribers
-	}
-	if c.SubscriberBuffer == 0 {
-		c.SubscriberBuffer = d.SubscriberBuffer
-	}
-	if c.ChannelHost == "" {
-		c.ChannelHost = d.ChannelHost
-	}
+	c.Name = cmp.Or(c.Name, d.Name)
+	c.MaxBody = cmp.Or(c.MaxBody, d.MaxBody)
+	c.MaxBodies = cmp.Or(c.MaxBodies, d.MaxBodies)
+	c.MaxConcurrent = cmp.Or(c.MaxConcurrent, d.MaxConcurrent)
+	c.CallTimeout = cmp.Or(c.CallTimeout, d.CallTimeout)
+	c.AppTimeout = cmp.Or(c.AppTimeout, d.AppTimeout)
+	c.HealthInterval = cmp.Or(c.HealthInterval, d.HealthInterval)
+	c.MaxApps = cmp.Or(c.MaxApps, d.MaxApps)
+	c.MaxSubscribers = cmp.Or(c.MaxSubscribers, d.MaxSubscribers)
+	c.SubscriberBuffer = cmp.Or(c.SubscriberBuffer, d.SubscriberBuffer)
+	c.ChannelHost = cmp.Or(c.ChannelHost, d.ChannelHost)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

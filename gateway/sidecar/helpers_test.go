@@ -188,16 +188,10 @@ func wantError(t testing.TB, r reply, status int, code string, parts ...string) 
 	return m
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor waits until cond holds: registry caches and counters have nothing to wait on.
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: still not %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	channeltest.Eventually(t, within, what, cond)
 }
 
 // clock is the Go service of testdata/services/clock.json.
@@ -299,58 +293,9 @@ func serveGoApp(t testing.TB, ln net.Listener) *goApp {
 	a := &goApp{pushed: make(chan []byte, 64)}
 	a.healthy.Store(true)
 	mux := http.NewServeMux()
-	record := func(r *http.Request) []byte {
-		b, _ := io.ReadAll(r.Body)
-		a.mu.Lock()
-		a.got = append(a.got, strings.TrimPrefix(r.URL.Path, "/")+" "+string(b))
-		a.mu.Unlock()
-		return b
-	}
-	mux.HandleFunc("POST /hello", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Name   string
-			WaitMS int `json:"waitMs"`
-		}
-		_ = json.Unmarshal(record(r), &req)
-		if req.WaitMS > 0 {
-			select {
-			case <-time.After(time.Duration(req.WaitMS) * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if req.Name == "nobody" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"code":"not_found","message":"greeter: nobody is not here"}`)
-			return
-		}
-		if req.Name == "liar" {
-			fmt.Fprint(w, `{"greeting": 42}`)
-			return
-		}
-		fmt.Fprintf(w, `{"greeting":"hello %s"}`, req.Name)
-	})
-	mux.HandleFunc("POST /count", func(w http.ResponseWriter, r *http.Request) {
-		var req struct{ N int }
-		_ = json.Unmarshal(record(r), &req)
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		bw := bufio.NewWriter(w)
-		for i := 1; i <= req.N; i++ {
-			fmt.Fprintf(bw, "{\"item\":{\"i\":%d}}\n", i)
-		}
-		fmt.Fprint(bw, "{\"end\":{}}\n")
-		bw.Flush()
-	})
-	mux.HandleFunc("POST /note", func(w http.ResponseWriter, r *http.Request) {
-		record(r)
-		if h := r.Header.Get("Jesus-Hook"); h != "" { // a caller wants the answer later
-			a.mu.Lock()
-			a.got = append(a.got, "hook "+h+" "+r.Header.Get("Jesus-Hook-Id"))
-			a.mu.Unlock()
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	mux.HandleFunc("POST /hello", a.hello)
+	mux.HandleFunc("POST /count", a.count)
+	mux.HandleFunc("POST /note", a.note)
 	mux.HandleFunc("POST /events/tick", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		a.pushed <- b
@@ -378,6 +323,67 @@ func serveGoApp(t testing.TB, ln net.Listener) *goApp {
 	}
 	t.Cleanup(a.stop)
 	return a
+}
+
+// record notes the request (method and body) and returns its body.
+func (a *goApp) record(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body)
+	a.mu.Lock()
+	a.got = append(a.got, strings.TrimPrefix(r.URL.Path, "/")+" "+string(b))
+	a.mu.Unlock()
+	return b
+}
+
+// hello greets by name, after waitMs; "nobody" is not found and "liar" gets a greeting
+// that breaks the schema.
+func (a *goApp) hello(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name   string
+		WaitMS int `json:"waitMs"`
+	}
+	_ = json.Unmarshal(a.record(r), &req)
+	if req.WaitMS > 0 {
+		select {
+		case <-time.After(time.Duration(req.WaitMS) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if req.Name == "nobody" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"code":"not_found","message":"greeter: nobody is not here"}`)
+		return
+	}
+	if req.Name == "liar" {
+		fmt.Fprint(w, `{"greeting": 42}`)
+		return
+	}
+	fmt.Fprintf(w, `{"greeting":"hello %s"}`, req.Name)
+}
+
+// count streams N items, then the end.
+func (a *goApp) count(w http.ResponseWriter, r *http.Request) {
+	var req struct{ N int }
+	_ = json.Unmarshal(a.record(r), &req)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	bw := bufio.NewWriter(w)
+	for i := 1; i <= req.N; i++ {
+		fmt.Fprintf(bw, "{\"item\":{\"i\":%d}}\n", i)
+	}
+	fmt.Fprint(bw, "{\"end\":{}}\n")
+	bw.Flush()
+}
+
+// note takes a one-way call and notes the response hook a caller sent with it.
+func (a *goApp) note(w http.ResponseWriter, r *http.Request) {
+	a.record(r)
+	if h := r.Header.Get("Jesus-Hook"); h != "" { // a caller wants the answer later
+		a.mu.Lock()
+		a.got = append(a.got, "hook "+h+" "+r.Header.Get("Jesus-Hook-Id"))
+		a.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // reached reports the requests that reached the app for method.

@@ -167,8 +167,33 @@ func TestPythonApp(t *testing.T) {
 		t.Fatalf("register: %v", m)
 	}
 	waitFor(t, 10*time.Second, "greeter in the registry", func() bool { return len(e.cache.Instances("greeter")) == 1 })
+	pyCallsAndEmits(t, app, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pyGetsEvents(t, ctx, app, c)
+	cl := receiverClient(t, e, true)
+	pyServes(t, ctx, app, e, cl)
 
-	// The app calls a Go service and emits an event a Go listener gets.
+	// Killed: gone from callers within one health interval.
+	if err := app.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, 10*time.Second, "greeter gone from the registry", func() bool { return len(e.cache.Instances("greeter")) == 0 })
+	gone := time.Since(start)
+	t.Logf("the killed app left the registry %v after the kill (health interval %v)", gone.Round(time.Millisecond), interval)
+	if gone > interval+250*time.Millisecond {
+		t.Fatalf("gone after %v, more than one interval (%v) and the watch's delay", gone, interval)
+	}
+	_, err := jesus.Call[map[string]any, map[string]any](ctx, cl, "greeter.hello", map[string]any{"name": "Late"})
+	if jesus.CodeOf(err) != jesus.CodeUnavailable {
+		t.Fatalf("call after the kill: %v", err)
+	}
+	stopsOnSIGTERM(t, sc)
+}
+
+// pyCallsAndEmits: the app calls a Go service and emits an event a Go listener gets.
+func pyCallsAndEmits(t *testing.T, app *proc, c *clock) {
 	if m := app.expect(t, "called"); m["status"] != float64(200) || m["called"].(map[string]any)["zone"] != "Europe/Rome" {
 		t.Fatalf("call: %v", m)
 	}
@@ -183,11 +208,11 @@ func TestPythonApp(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("clock did not get greeted")
 	}
+}
 
-	// A Go emit reaches the app by push and by SSE.
+// pyGetsEvents: a Go emit reaches the app by push and by SSE.
+func pyGetsEvents(t *testing.T, ctx context.Context, app *proc, c *clock) {
 	app.expect(t, "sse")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	res, err := events.Emit(ctx, c.bus, "tick", map[string]int{"n": 5})
 	if err != nil || mustJSON(res.Acked) != `["greeter"]` {
 		t.Fatalf("emit tick: %+v %v", res, err)
@@ -199,9 +224,11 @@ func TestPythonApp(t *testing.T) {
 		ev, _ := m["sse"].(map[string]any)
 		return ev != nil && ev["id"] == res.ID && mustJSON(ev["payload"]) == `{"n":5}`
 	})
+}
 
-	// A Go client calls the app's method.
-	cl := receiverClient(t, e, true)
+// pyServes: a Go client (cl, validating) calls the app's methods; a schema-invalid request
+// never reaches the app.
+func pyServes(t *testing.T, ctx context.Context, app *proc, e *env, cl *jesus.Client) {
 	got, err := jesus.Call[map[string]any, map[string]any](jesus.WithCorrID(ctx, "c-py"), cl, "greeter.hello", map[string]any{"name": "Go"})
 	if err != nil || got["greeting"] != "hello Go" {
 		t.Fatalf("hello: %v %v", got, err)
@@ -209,8 +236,7 @@ func TestPythonApp(t *testing.T) {
 	if m := app.expect(t, "served"); mustJSON(m["req"]) != `{"name":"Go"}` || m["corrid"] != "c-py" || m["caller"] != "tester" {
 		t.Fatalf("served %v", m)
 	}
-	// A schema-invalid request never reaches it: the next request the app sees is the
-	// valid one sent after it.
+	// The next request the app sees is the valid one sent after the invalid one.
 	raw := receiverClient(t, e, false)
 	_, err = jesus.Call[map[string]any, map[string]any](ctx, raw, "greeter.hello", map[string]any{"name": "", "extra": true})
 	if jesus.CodeOf(err) != jesus.CodeInvalidArgument {
@@ -233,24 +259,10 @@ func TestPythonApp(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("%d items", n)
 	}
+}
 
-	// Killed: gone from callers within one health interval.
-	if err := app.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	waitFor(t, 10*time.Second, "greeter gone from the registry", func() bool { return len(e.cache.Instances("greeter")) == 0 })
-	gone := time.Since(start)
-	t.Logf("the killed app left the registry %v after the kill (health interval %v)", gone.Round(time.Millisecond), interval)
-	if gone > interval+250*time.Millisecond {
-		t.Fatalf("gone after %v, more than one interval (%v) and the watch's delay", gone, interval)
-	}
-	_, err = jesus.Call[map[string]any, map[string]any](ctx, cl, "greeter.hello", map[string]any{"name": "Late"})
-	if jesus.CodeOf(err) != jesus.CodeUnavailable {
-		t.Fatalf("call after the kill: %v", err)
-	}
-
-	// The sidecar stops cleanly on SIGTERM.
+// stopsOnSIGTERM: the sidecar process stops cleanly on SIGTERM.
+func stopsOnSIGTERM(t *testing.T, sc *proc) {
 	if err := sc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -47,12 +47,16 @@ type benchResult struct {
 	Histogram   []row             `json:"histogram"`
 }
 
+// benchFlags are bench's flags.
+type benchFlags struct {
+	cfg                       benchConfig
+	modeFlag, chName, from    string
+	asJSON, progress, isEvent bool
+	o                         callOpts
+}
+
 func newBenchCmd(g *globals) *cobra.Command {
-	var cfg benchConfig
-	var modeFlag, chName string
-	var asJSON, progress, isEvent bool
-	var from string
-	var o callOpts
+	var bf benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench SERVICE.METHOD [JSON|-]  |  bench --event EVENT [JSON|-]",
 		Short: "Load a method or an event: throughput and a latency histogram",
@@ -73,95 +77,124 @@ Examples:
   jesus bench orders.touch '{"id":"o-1"}' --rate 1000 -n 5000 --json
   jesus bench --event log '{"level":"info","msg":"hi","at":"2026-01-02T03:04:05Z"}' -c 4 -n 1000`,
 		Args: argsBetween(1, 2),
-		RunE: func(c *cobra.Command, args []string) error {
-			svc, method, ok := strings.Cut(args[0], ".")
-			if !isEvent && (!ok || svc == "" || method == "") {
-				return usagef("bench: %q is not SERVICE.METHOD (for an event: --event)", args[0])
-			}
-			if cfg.concurrency < 1 || cfg.concurrency > 10000 {
-				return usagef("bench: --concurrency %d: want 1 to 10000", cfg.concurrency)
-			}
-			if cfg.count < 0 || cfg.rate < 0 || cfg.duration < 0 || (cfg.count == 0 && cfg.duration == 0) {
-				return usagef("bench: want a positive --duration or --count (and --rate >= 0)")
-			}
-			req, err := readJSON(args, 1, g.env.Stdin, "bench "+args[0])
-			if err != nil {
-				return err
-			}
-			cfg.req, cfg.method = req, args[0]
-			if modeFlag != "" {
-				if cfg.mode, err = parseMode(modeFlag); err != nil {
-					return usagef("bench: --mode %q: want noResponse, ack, response or stream (any case)", modeFlag)
-				}
-			}
-			ctx, metaOpts, err := o.meta(c.Context())
-			if err != nil {
-				return err
-			}
-			setup, cancel := context.WithTimeout(ctx, 10*time.Second+g.dialTimeout)
-			defer cancel()
-			if isEvent {
-				bus, em, done, err := g.emitBus(setup, "bench", args[0], from)
-				if err != nil {
-					return err
-				}
-				defer done()
-				cfg.mode = em.desc.Events[args[0]].Mode
-				cfg.op = func(ctx context.Context) (uint64, error) {
-					res, err := events.Emit[any](ctx, bus, args[0], cfg.req)
-					if err == nil && len(res.Acked)+len(res.Sent) == 0 {
-						err = jesus.NewError(jesus.CodeUnavailable, "no service listens to "+args[0])
-					}
-					return 0, err
-				}
-			} else {
-				cl, mode, done, err := o.client(setup, g, "bench", svc, method, chName, cfg.mode, metaOpts)
-				if err != nil {
-					return err
-				}
-				defer done()
-				cfg.mode = mode
-				cfg.op = func(ctx context.Context) (uint64, error) { return benchOnce(ctx, cl, cfg) }
-			}
-			// One call first: a service that cannot be reached fails here, at once.
-			if err := benchWarmUp(setup, cfg); err != nil {
-				return o.callErr(cfg.method, err)
-			}
-			var pw io.Writer
-			if progress || isTerminal(g.env.Stderr) {
-				pw = g.env.Stderr
-			}
-			res := runBench(ctx, cfg, pw)
-			if asJSON {
-				if err := writeJSONLine(g.env.Stdout, res); err != nil {
-					return withCode(ExitFailure, err)
-				}
-			} else {
-				printBench(g.env.Stdout, res)
-			}
-			if res.Errors > 0 {
-				return withCode(ExitFailure, fmt.Errorf("bench %s: %d of %d calls failed; first: %s", cfg.method, res.Errors, res.Calls+res.Errors, res.FirstError))
-			}
-			if res.Calls == 0 {
-				return withCode(ExitFailure, fmt.Errorf("bench %s: no call completed", cfg.method))
-			}
-			return nil
-		},
+		RunE: func(c *cobra.Command, args []string) error { return bf.run(c.Context(), g, args) },
 	}
 	f := cmd.Flags()
-	f.IntVarP(&cfg.concurrency, "concurrency", "c", 1, "callers at once")
-	f.DurationVarP(&cfg.duration, "duration", "d", 5*time.Second, "how long to run (with --count: whichever ends first; 0: until --count)")
-	f.Int64VarP(&cfg.count, "count", "n", 0, "stop after this many calls (0: run for --duration)")
-	f.Float64Var(&cfg.rate, "rate", 0, "calls per second in total (0: as fast as the service answers)")
-	f.DurationVar(&cfg.callTimeout, "call-timeout", 10*time.Second, "deadline of each call")
-	f.StringVar(&modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
-	f.StringVar(&chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
-	f.BoolVar(&asJSON, "json", false, "print the result as one JSON document")
-	f.BoolVar(&isEvent, "event", false, "emit the event named by the first argument instead of calling a method")
-	f.StringVar(&from, "from", "", "with --event: the service whose declaration of the event to use")
-	f.BoolVar(&progress, "progress", false, "show a progress bar on stderr (default: when stderr is a terminal)")
-	o.bind(cmd)
+	f.IntVarP(&bf.cfg.concurrency, "concurrency", "c", 1, "callers at once")
+	f.DurationVarP(&bf.cfg.duration, "duration", "d", 5*time.Second, "how long to run (with --count: whichever ends first; 0: until --count)")
+	f.Int64VarP(&bf.cfg.count, "count", "n", 0, "stop after this many calls (0: run for --duration)")
+	f.Float64Var(&bf.cfg.rate, "rate", 0, "calls per second in total (0: as fast as the service answers)")
+	f.DurationVar(&bf.cfg.callTimeout, "call-timeout", 10*time.Second, "deadline of each call")
+	f.StringVar(&bf.modeFlag, "mode", "", "noResponse, ack, response or stream (default: the method's declared mode)")
+	f.StringVar(&bf.chName, "channel", "", "the receiver's channel to use, by name (default: the method's channel)")
+	f.BoolVar(&bf.asJSON, "json", false, "print the result as one JSON document")
+	f.BoolVar(&bf.isEvent, "event", false, "emit the event named by the first argument instead of calling a method")
+	f.StringVar(&bf.from, "from", "", "with --event: the service whose declaration of the event to use")
+	f.BoolVar(&bf.progress, "progress", false, "show a progress bar on stderr (default: when stderr is a terminal)")
+	bf.o.bind(cmd)
 	return cmd
+}
+
+// run is bench: it checks the flags, reaches the method or the event, makes one call,
+// then loads it and reports.
+func (bf *benchFlags) run(ctx context.Context, g *globals, args []string) error {
+	cfg := &bf.cfg
+	if err := bf.check(args[0]); err != nil {
+		return err
+	}
+	req, err := readJSON(args, 1, g.env.Stdin, "bench "+args[0])
+	if err != nil {
+		return err
+	}
+	cfg.req, cfg.method = req, args[0]
+	if bf.modeFlag != "" {
+		if cfg.mode, err = parseMode(bf.modeFlag); err != nil {
+			return usagef("bench: --mode %q: want noResponse, ack, response or stream (any case)", bf.modeFlag)
+		}
+	}
+	ctx, metaOpts, err := bf.o.meta(ctx)
+	if err != nil {
+		return err
+	}
+	setup, cancel := context.WithTimeout(ctx, 10*time.Second+g.dialTimeout)
+	defer cancel()
+	done, err := bf.reach(setup, g, args[0], metaOpts)
+	if err != nil {
+		return err
+	}
+	defer done()
+	// One call first: a service that cannot be reached fails here, at once.
+	if err := benchWarmUp(setup, *cfg); err != nil {
+		return bf.o.callErr(cfg.method, err)
+	}
+	var pw io.Writer
+	if bf.progress || isTerminal(g.env.Stderr) {
+		pw = g.env.Stderr
+	}
+	return bf.report(g.env.Stdout, runBench(ctx, *cfg, pw))
+}
+
+// check refuses a target, concurrency and limits bench cannot run with.
+func (bf *benchFlags) check(target string) error {
+	svc, method, ok := strings.Cut(target, ".")
+	if !bf.isEvent && (!ok || svc == "" || method == "") {
+		return usagef("bench: %q is not SERVICE.METHOD (for an event: --event)", target)
+	}
+	cfg := bf.cfg
+	if cfg.concurrency < 1 || cfg.concurrency > 10000 {
+		return usagef("bench: --concurrency %d: want 1 to 10000", cfg.concurrency)
+	}
+	if cfg.count < 0 || cfg.rate < 0 || cfg.duration < 0 || (cfg.count == 0 && cfg.duration == 0) {
+		return usagef("bench: want a positive --duration or --count (and --rate >= 0)")
+	}
+	return nil
+}
+
+// reach sets cfg.op (and the mode) to one emit of the event or one call of the method;
+// done releases what it opened.
+func (bf *benchFlags) reach(ctx context.Context, g *globals, target string, metaOpts []jesus.Option) (done func(), err error) {
+	cfg := &bf.cfg
+	if bf.isEvent {
+		bus, em, done, err := g.emitBus(ctx, "bench", target, bf.from)
+		if err != nil {
+			return nil, err
+		}
+		cfg.mode = em.desc.Events[target].Mode
+		cfg.op = func(ctx context.Context) (uint64, error) {
+			res, err := events.Emit[any](ctx, bus, target, cfg.req)
+			if err == nil && len(res.Acked)+len(res.Sent) == 0 {
+				err = jesus.NewError(jesus.CodeUnavailable, "no service listens to "+target)
+			}
+			return 0, err
+		}
+		return done, nil
+	}
+	svc, method, _ := strings.Cut(target, ".")
+	cl, mode, done, err := bf.o.client(ctx, g, "bench", svc, method, bf.chName, cfg.mode, metaOpts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.mode = mode
+	cfg.op = func(ctx context.Context) (uint64, error) { return benchOnce(ctx, cl, *cfg) }
+	return done, nil
+}
+
+// report prints res (--json: one JSON document); the error says when calls failed.
+func (bf *benchFlags) report(w io.Writer, res benchResult) error {
+	if bf.asJSON {
+		if err := writeJSONLine(w, res); err != nil {
+			return withCode(ExitFailure, err)
+		}
+	} else {
+		printBench(w, res)
+	}
+	if res.Errors > 0 {
+		return withCode(ExitFailure, fmt.Errorf("bench %s: %d of %d calls failed; first: %s", res.Method, res.Errors, res.Calls+res.Errors, res.FirstError))
+	}
+	if res.Calls == 0 {
+		return withCode(ExitFailure, fmt.Errorf("bench %s: no call completed", res.Method))
+	}
+	return nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -101,15 +101,9 @@ func TestEmitListen(t *testing.T) {
 	ep, reg, cache := etcd(t)
 	services(t, reg, cache)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"--etcd", ep, "listen", "order.created", "log", "--count", "2"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "listening to order.created, log as jesus-listen-")
-	name := strings.Fields(errb.String()[strings.Index(errb.String(), " as ")+4:])[0]
+	l := startCmd(t, "--etcd", ep, "listen", "order.created", "log", "--count", "2")
+	l.Err.WaitFor(t, "listening to order.created, log as jesus-listen-")
+	name := strings.Fields(l.Err.String()[strings.Index(l.Err.String(), " as ")+4:])[0]
 
 	ev := `{"orderId":"o-7","customerId":"c-1","total":{"amount":12.5,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`
 	r := jesusCmd(t, "", "--etcd", ep, "emit", "order.created", ev)
@@ -117,15 +111,15 @@ func TestEmitListen(t *testing.T) {
 	r = jesusCmd(t, "", "--etcd", ep, "emit", "log", `{"level":"info","msg":"hello","at":"2026-01-02T03:04:05Z"}`, "--from", "billing")
 	r.want(t, cli.ExitOK, `"as":"billing@1.0.0"`, `"sent":["audit","`+name+`"]`)
 
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("listen exit %d: %s", code, errb.String())
+	if code := l.Wait(); code != cli.ExitOK {
+		t.Fatalf("listen exit %d: %s", code, l.Err.String())
 	}
-	if !strings.Contains(errb.String(), "listen: printed 2 event(s); received 2") {
-		t.Fatalf("listen's summary: %s", errb.String())
+	if !strings.Contains(l.Err.String(), "listen: printed 2 event(s); received 2") {
+		t.Fatalf("listen's summary: %s", l.Err.String())
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(l.Out.String()), "\n")
 	if len(lines) != 2 {
-		t.Fatalf("listen printed %d lines:\n%s", len(lines), out.String())
+		t.Fatalf("listen printed %d lines:\n%s", len(lines), l.Out.String())
 	}
 	var rec struct {
 		Event   string         `json:"event"`
@@ -181,13 +175,9 @@ func TestListenSurvivesEtcdRestart(t *testing.T) {
 	ep := e.Endpoints()[0]
 	jesusCmd(t, "", "--etcd", ep, "schema", "push", schemasDir).want(t, cli.ExitOK)
 
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"--etcd", ep, "listen", "log", "--count", "1"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "listening to log as ")
-	name := strings.Fields(errb.String()[strings.Index(errb.String(), " as ")+4:])[0]
+	l := startCmd(t, "--etcd", ep, "listen", "log", "--count", "1")
+	l.Err.WaitFor(t, "listening to log as ")
+	name := strings.Fields(l.Err.String()[strings.Index(l.Err.String(), " as ")+4:])[0]
 
 	e.Stop()
 	if err := e.Restart(ctx); err != nil {
@@ -206,13 +196,9 @@ func TestListenSurvivesEtcdRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // the listener re-registers on its own schedule
 	}
-	select {
-	case code := <-done:
-		if code != cli.ExitOK || !strings.Contains(out.String(), "after restart") {
-			t.Fatalf("listen: exit %d\n%s%s", code, out.String(), errb.String())
-		}
-	case <-ctx.Done():
-		t.Fatalf("listen did not get the event:\n%s", errb.String())
+	// listen --count 1 ends by itself once the event reached it (or with the test's context).
+	if code := l.Wait(); code != cli.ExitOK || !strings.Contains(l.Out.String(), "after restart") {
+		t.Fatalf("listen did not get the event: exit %d\n%s%s", code, l.Out.String(), l.Err.String())
 	}
 }
 

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,26 +169,16 @@ func (o *callOpts) client(ctx context.Context, g *globals, verb, svc, method, ch
 		}
 		return cl, mode, func() { cl.Close() }, nil
 	}
-	var closers []func()
-	done := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var open closers
 	fail := func(err error) (*jesus.Client, jesus.Mode, func(), error) {
-		done()
+		open.close()
 		return nil, 0, nil, err
 	}
-	cn, err := g.open(ctx)
+	cn, cache, err := g.watch(ctx, verb)
 	if err != nil {
 		return fail(err)
 	}
-	closers = append(closers, func() { cn.Close() })
-	cache, err := cn.reg.Watch(ctx)
-	if err != nil {
-		return fail(registryErr(fmt.Errorf("%s: %w", verb, err)))
-	}
-	closers = append(closers, func() { cache.Close() })
+	open.add(func() { cn.Close() }, func() { cache.Close() })
 	ver, doc, ok := cache.Latest(svc)
 	if !ok {
 		return fail(withCode(ExitFailure, fmt.Errorf("%s: no service %q in the registry (%s); see jesus schema ls", verb, svc, cn.where)))
@@ -196,14 +187,9 @@ func (o *callOpts) client(ctx context.Context, g *globals, verb, svc, method, ch
 	if err != nil {
 		return fail(withCode(ExitFailure, fmt.Errorf("%s: %s@%s: %w", verb, svc, ver, err)))
 	}
-	ep, ok := d.Methods[method]
-	if !ok {
-		names := make([]string, 0, len(d.Methods))
-		for m := range d.Methods {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		return fail(withCode(ExitFailure, fmt.Errorf("%s: %s@%s has no method %q (methods: %s)", verb, svc, ver, method, strings.Join(names, ", "))))
+	ep, err := methodOf(d, svc+"@"+ver, method)
+	if err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("%s: %w", verb, err)))
 	}
 	if mode == 0 {
 		mode = ep.Mode
@@ -212,7 +198,7 @@ func (o *callOpts) client(ctx context.Context, g *globals, verb, svc, method, ch
 		return fail(usagef("%s: %s@%s has no channel %q", verb, svc, ver, chName))
 	}
 	disc := discovery.New(cache)
-	closers = append(closers, func() { disc.Close() })
+	open.add(func() { disc.Close() })
 	var res jesus.Resolver = disc
 	if chName != "" {
 		res = disc.OnChannel(chName)
@@ -222,8 +208,8 @@ func (o *callOpts) client(ctx context.Context, g *globals, verb, svc, method, ch
 		return fail(err)
 	}
 	cl := jesus.NewClient(from, append(append(secOpts, metaOpts...), jesus.WithResolver(res), jesus.WithValidation(disc))...)
-	closers = append(closers, func() { cl.Close() })
-	return cl, mode, done, nil
+	open.add(func() { cl.Close() })
+	return cl, mode, open.close, nil
 }
 
 // targetClient is the client of --target: one channel, no registry; with --schemas the
@@ -308,4 +294,26 @@ func (o *callOpts) invoke(ctx context.Context, cl *jesus.Client, method string, 
 		fmt.Fprintf(stderr, "%s: %s in %v\n", method, what, time.Since(start).Round(time.Microsecond))
 	}
 	return nil
+}
+
+// closers is what a function opened, to be closed last first when it fails or when its
+// caller is done.
+type closers []func()
+
+func (c *closers) add(f ...func()) { *c = append(*c, f...) }
+
+func (c *closers) close() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		(*c)[i]()
+	}
+}
+
+// methodOf is d's method; the error names the methods d has. label names d (svc@ver).
+func methodOf(d *schema.Descriptor, label, method string) (schema.Method, error) {
+	ep, ok := d.Methods[method]
+	if !ok {
+		names := slices.Sorted(maps.Keys(d.Methods))
+		return ep, fmt.Errorf("%s has no method %q (methods: %s)", label, method, strings.Join(names, ", "))
+	}
+	return ep, nil
 }

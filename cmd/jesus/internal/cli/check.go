@@ -114,15 +114,11 @@ func loadLocal(args []string) ([]*schema.Descriptor, error) {
 // loadLive loads the latest published descriptor of every service of the registry that
 // skip does not name.
 func loadLive(ctx context.Context, g *globals, skip map[string]bool) ([]*schema.Descriptor, error) {
-	cn, err := g.open(ctx)
+	cn, cache, err := g.watch(ctx, "check")
 	if err != nil {
 		return nil, err
 	}
 	defer cn.Close()
-	cache, err := cn.reg.Watch(ctx)
-	if err != nil {
-		return nil, registryErr(fmt.Errorf("check: %w", err))
-	}
 	defer cache.Close()
 	var out []*schema.Descriptor
 	for _, svc := range cache.Services() {

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/cmd/jesus/internal/clitest"
 )
 
 // copySchemas copies the example descriptors to a temporary directory and applies edit to
@@ -156,13 +156,8 @@ func TestEmbeddedDefault(t *testing.T) {
 func TestRegistryServe(t *testing.T) {
 	leakCheck(t)
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"registry", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	out.waitFor(t, "export JESUS_ETCD=")
+	serve := startCmd(t, "registry", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0")
+	serve.Out.WaitFor(t, "export JESUS_ETCD=")
 	b, err := os.ReadFile(filepath.Join(dir, "endpoint"))
 	if err != nil || !strings.HasPrefix(string(b), "http://127.0.0.1:") {
 		t.Fatalf("endpoint file: %q %v", b, err)
@@ -170,10 +165,7 @@ func TestRegistryServe(t *testing.T) {
 	jesusCmd(t, "", "--data-dir", dir, "schema", "push", schemasDir).want(t, cli.ExitOK, "published orders@1.2.0")
 	ep := strings.TrimSpace(string(b))
 	jesusCmd(t, "", "--etcd", ep, "schema", "ls").want(t, cli.ExitOK, "orders")
-	cancel()
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("serve exit %d: %s %s", code, out.String(), errb.String())
-	}
+	serve.StopWant(t, cli.ExitOK)
 	if _, err := os.Stat(filepath.Join(dir, "endpoint")); !os.IsNotExist(err) {
 		t.Fatalf("endpoint file left behind: %v", err)
 	}
@@ -200,7 +192,7 @@ func TestUnreachableEtcd(t *testing.T) {
 		}
 	}
 	t.Setenv("JESUS_ETCD", addr) // the variable works as the flag does
-	var errb syncBuffer
+	var errb clitest.Buffer
 	code := cli.Main(ctxT(t), []string{"--dial-timeout", "300ms", "schema", "ls"}, cli.Env{Stderr: &errb})
 	if code != cli.ExitUnavailable || !strings.Contains(errb.String(), addr) {
 		t.Fatalf("JESUS_ETCD: exit %d %s", code, errb.String())

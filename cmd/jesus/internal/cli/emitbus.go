@@ -12,26 +12,16 @@ import (
 // the event's declaration copied from the service that declares it (from names it; ""
 // for the first). done releases what it opened.
 func (g *globals) emitBus(ctx context.Context, verb, event, from string) (*events.Bus, emitterOf, func(), error) {
-	var closers []func()
-	done := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
+	var open closers
 	fail := func(err error) (*events.Bus, emitterOf, func(), error) {
-		done()
+		open.close()
 		return nil, emitterOf{}, nil, err
 	}
-	cn, err := g.open(ctx)
+	cn, cache, err := g.watch(ctx, verb)
 	if err != nil {
 		return fail(err)
 	}
-	closers = append(closers, func() { cn.Close() })
-	cache, err := cn.reg.Watch(ctx)
-	if err != nil {
-		return fail(registryErr(fmt.Errorf("%s: %w", verb, err)))
-	}
-	closers = append(closers, func() { cache.Close() })
+	open.add(func() { cn.Close() }, func() { cache.Close() })
 	ems, err := emitters(cache, event)
 	if err != nil {
 		return fail(withCode(ExitFailure, fmt.Errorf("%s: %w", verb, err)))
@@ -45,11 +35,11 @@ func (g *globals) emitBus(ctx context.Context, verb, event, from string) (*event
 		return fail(withCode(ExitFailure, fmt.Errorf("%s: descriptor for %s: %w", verb, event, err)))
 	}
 	disc := discovery.New(cache)
-	closers = append(closers, func() { disc.Close() })
+	open.add(func() { disc.Close() })
 	bus, err := events.New(self, set, disc, nil, nil)
 	if err != nil {
 		return fail(withCode(ExitFailure, fmt.Errorf("%s: %w", verb, err)))
 	}
-	closers = append(closers, func() { bus.Close() })
-	return bus, em, done, nil
+	open.add(func() { bus.Close() })
+	return bus, em, open.close, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -223,34 +224,39 @@ It runs until interrupted, until --count events arrived, or for --for.`,
 				ctx, cancel = context.WithTimeout(ctx, dur)
 				defer cancel()
 			}
-			n := 0
-			defer func() {
-				st := l.stats()
-				fmt.Fprintf(g.env.Stderr, "listen: printed %d event(s); received %d, duplicates %d, lost (udp sequence gaps) %d, not printed (slow output) %d\n",
-					n, st.Received, st.Duplicates, st.Lost, st.TailDropped)
-			}()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case rec, ok := <-l.tail:
-					if !ok {
-						return nil
-					}
-					if err := writeJSONLine(g.env.Stdout, rec); err != nil {
-						return withCode(ExitFailure, err)
-					}
-					if n++; count > 0 && n >= count {
-						return nil
-					}
-				}
-			}
+			n, err := printTail(ctx, g.env.Stdout, l.tail, count)
+			st := l.stats()
+			fmt.Fprintf(g.env.Stderr, "listen: printed %d event(s); received %d, duplicates %d, lost (udp sequence gaps) %d, not printed (slow output) %d\n",
+				n, st.Received, st.Duplicates, st.Lost, st.TailDropped)
+			return err
 		},
 	}
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many events (0: no limit)")
 	cmd.Flags().DurationVar(&dur, "for", 0, "stop after this long (0: until interrupted)")
 	addAdminFlag(cmd, &adminAddr)
 	return cmd
+}
+
+// printTail prints the records of tail as JSON lines until ctx ends, tail closes or count
+// (when positive) were printed; it returns how many it printed.
+func printTail(ctx context.Context, w io.Writer, tail <-chan events.Record, count int) (int, error) {
+	n := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return n, nil
+		case rec, ok := <-tail:
+			if !ok {
+				return n, nil
+			}
+			if err := writeJSONLine(w, rec); err != nil {
+				return n, withCode(ExitFailure, err)
+			}
+			if n++; count > 0 && n >= count {
+				return n, nil
+			}
+		}
+	}
 }
 
 // listener is a running "jesus listen": a server and bus registered under leases.
@@ -267,29 +273,61 @@ func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*
 	if err != nil {
 		return nil, registryErr(fmt.Errorf("listen: %w", err))
 	}
-	var undo []func()
-	cleanup := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
+	var open closers
+	open.add(func() { cache.Close() })
+	fail := func(err error) (*listener, error) { open.close(); return nil, err }
+
+	set, self, err := listenerDescriptor(cache, evs)
+	if err != nil {
+		return fail(err)
+	}
+	name := self.Service
+	srv := jesus.NewServer(name)
+	open.add(func() { srv.Close() })
+	bus, err := events.New(self, set, nil, nil, srv) // it only listens
+	if err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+	}
+	open.add(func() { bus.Close() })
+	for _, ev := range evs {
+		if err := events.On(bus, ev, func(context.Context, events.Event[any]) error { return nil }); err != nil {
+			return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
 		}
 	}
-	undo = append(undo, func() { cache.Close() })
-	fail := func(err error) (*listener, error) { cleanup(); return nil, err }
+	tail, stopTail := bus.Tail()
+	open.add(stopTail)
+	dir, err := os.MkdirTemp("", "jesus-listen-")
+	if err != nil {
+		return fail(withCode(ExitFailure, err))
+	}
+	open.add(func() { os.RemoveAll(dir) })
+	if err := srv.ListenDescriptor(ctx, self, jesus.LoopbackAddrs(dir)); err != nil {
+		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+	}
+	if err := registerListener(ctx, reg, self, srv, &open); err != nil {
+		return fail(err)
+	}
+	return &listener{service: name, tail: tail, stats: bus.Stats, close: open.close}, nil
+}
 
+// listenerDescriptor is the descriptor of a transient listener of evs: a random service
+// name, the events under listens with an open payload schema, and one channel per
+// transport the emitters of evs use.
+func listenerDescriptor(cache *registry.Cache, evs []string) (*schema.Set, *schema.Descriptor, error) {
 	channels := map[string]string{} // transport -> spec offered
 	listens := map[string]any{}
 	for _, ev := range evs {
 		ems, err := emitters(cache, ev)
 		if err != nil {
-			return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+			return nil, nil, withCode(ExitFailure, fmt.Errorf("listen: %w", err))
 		}
 		if len(ems) == 0 {
-			return fail(withCode(ExitFailure, fmt.Errorf("listen: no service in the registry declares event %q, so none would send it (see jesus schema ls)", ev)))
+			return nil, nil, withCode(ExitFailure, fmt.Errorf("listen: no service in the registry declares event %q, so none would send it (see jesus schema ls)", ev))
 		}
 		for _, em := range ems {
 			sp, err := channel.ParseSpec(em.spec)
 			if err != nil {
-				return fail(withCode(ExitFailure, fmt.Errorf("listen: %s@%s: %w", em.service, em.version, err)))
+				return nil, nil, withCode(ExitFailure, fmt.Errorf("listen: %s@%s: %w", em.service, em.version, err))
 			}
 			if _, ok := channels[sp.Transport]; !ok {
 				channels[sp.Transport] = em.spec
@@ -304,56 +342,38 @@ func startListener(ctx context.Context, reg *registry.Registry, evs []string) (*
 		"channels":    channels, "listens": listens,
 	})
 	if err != nil {
-		return fail(withCode(ExitFailure, err))
+		return nil, nil, withCode(ExitFailure, err)
 	}
 	set := schema.NewSet()
 	if err := set.Add(name+".json", doc); err != nil {
-		return fail(withCode(ExitFailure, fmt.Errorf("listen: descriptor: %w", err)))
+		return nil, nil, withCode(ExitFailure, fmt.Errorf("listen: descriptor: %w", err))
 	}
-	self := set.Service(name)
-	srv := jesus.NewServer(name)
-	undo = append(undo, func() { srv.Close() })
-	bus, err := events.New(self, set, nil, nil, srv) // it only listens
+	return set, set.Service(name), nil
+}
+
+// registerListener registers srv's instance, then publishes self under a lease: in that
+// order, so that no emitter finds a listener without an instance. What it does is undone
+// by open.
+func registerListener(ctx context.Context, reg *registry.Registry, self *schema.Descriptor, srv *jesus.Server, open *closers) error {
+	gr, err := reg.Register(ctx, registry.Instance{ID: uuid.NewString(), Service: self.Service, Version: "0.0.0", Endpoints: srv.Endpoints()})
 	if err != nil {
-		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
+		return registryErr(fmt.Errorf("listen: register: %w", err))
 	}
-	undo = append(undo, func() { bus.Close() })
-	for _, ev := range evs {
-		if err := events.On(bus, ev, func(context.Context, events.Event[any]) error { return nil }); err != nil {
-			return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
-		}
-	}
-	tail, stopTail := bus.Tail()
-	undo = append(undo, stopTail)
-	dir, err := os.MkdirTemp("", "jesus-listen-")
-	if err != nil {
-		return fail(withCode(ExitFailure, err))
-	}
-	undo = append(undo, func() { os.RemoveAll(dir) })
-	if err := srv.ListenDescriptor(ctx, self, jesus.LoopbackAddrs(dir)); err != nil {
-		return fail(withCode(ExitFailure, fmt.Errorf("listen: %w", err)))
-	}
-	// The instance first, then the descriptor that routes events to it, so that no
-	// emitter finds a listener without an instance.
-	gr, err := reg.Register(ctx, registry.Instance{ID: uuid.NewString(), Service: name, Version: "0.0.0", Endpoints: srv.Endpoints()})
-	if err != nil {
-		return fail(registryErr(fmt.Errorf("listen: register: %w", err)))
-	}
-	undo = append(undo, func() {
+	open.add(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		gr.Close(cctx)
 	})
 	bundle, err := self.Bundle()
 	if err != nil {
-		return fail(withCode(ExitFailure, err))
+		return withCode(ExitFailure, err)
 	}
-	revoke, err := publishLeased(ctx, reg, name, "0.0.0", bundle)
+	revoke, err := publishLeased(ctx, reg, self.Service, "0.0.0", bundle)
 	if err != nil {
-		return fail(registryErr(fmt.Errorf("listen: publish: %w", err)))
+		return registryErr(fmt.Errorf("listen: publish: %w", err))
 	}
-	undo = append(undo, revoke)
-	return &listener{service: name, tail: tail, stats: bus.Stats, close: cleanup}, nil
+	open.add(revoke)
+	return nil
 }
 
 // publishLeased writes a descriptor under a lease of the registry's TTL that this process

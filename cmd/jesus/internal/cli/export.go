@@ -10,14 +10,16 @@ import (
 )
 
 func newExportCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Write AsyncAPI or OpenAPI documents of descriptors",
-	}
-	cmd.AddCommand(
+	return group("export", "Write AsyncAPI or OpenAPI documents of descriptors",
 		newExportDocCmd(g, "asyncapi", "an AsyncAPI 3.0 document: servers from channels, channels and operations from methods and events, messages with their schemas", export.AsyncAPI),
 		newExportDocCmd(g, "openapi", "an OpenAPI 3.1 document of the methods served on http channels: POST /{service}.{method}, bodies, meta headers and the error body", export.OpenAPI),
 	)
+}
+
+// group is a command that only holds subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
 	return cmd
 }
 

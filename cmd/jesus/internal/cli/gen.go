@@ -12,12 +12,7 @@ import (
 )
 
 func newGenCmd(g *globals) *cobra.Command {
-	gen := &cobra.Command{
-		Use:   "gen",
-		Short: "Generate code from descriptors",
-	}
-	gen.AddCommand(newGenGoCmd(g))
-	return gen
+	return group("gen", "Generate code from descriptors", newGenGoCmd(g))
 }
 
 func newGenGoCmd(g *globals) *cobra.Command {

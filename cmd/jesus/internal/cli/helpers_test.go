@@ -1,11 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
+	"github.com/jesus-go/jesus/cmd/jesus/internal/clitest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/demo"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -31,51 +30,11 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads, which
-// can wait for a text to appear.
-type syncBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	wake chan struct{}
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.wake != nil {
-		close(s.wake)
-		s.wake = nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor waits until the buffer contains text.
-func (s *syncBuffer) waitFor(t *testing.T, text string) {
+// startCmd runs the command line in the background, with an empty environment and stdin,
+// until it ends or is stopped (at the latest when the test ends).
+func startCmd(t *testing.T, args ...string) *clitest.Cmd {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		s.mu.Lock()
-		if strings.Contains(s.b.String(), text) {
-			s.mu.Unlock()
-			return
-		}
-		if s.wake == nil {
-			s.wake = make(chan struct{})
-		}
-		wake := s.wake
-		s.mu.Unlock()
-		select {
-		case <-wake:
-		case <-timeout:
-			t.Fatalf("timed out waiting for %q in:\n%s", text, s.String())
-		}
-	}
+	return clitest.Start(ctxT(t), t, "", noEnv, args...)
 }
 
 // result is the outcome of one command run.
@@ -88,7 +47,7 @@ type result struct {
 // jesusCmd runs the command line in-process, with an empty environment and stdin.
 func jesusCmd(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb clitest.Buffer
 	start := time.Now()
 	code := cli.Main(ctxT(t), args, cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: noEnv})
 	return result{code, out.String(), errb.String(), time.Since(start)}
@@ -96,26 +55,26 @@ func jesusCmd(t *testing.T, stdin string, args ...string) result {
 
 func noEnv(string) string { return "" }
 
+// want fails t unless the command exited with code and its stdout has every text.
 func (r result) want(t *testing.T, code int, stdoutHas ...string) {
 	t.Helper()
-	if r.code != code {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
-	}
-	for _, s := range stdoutHas {
-		if !strings.Contains(r.stdout, s) {
-			t.Fatalf("stdout lacks %q:\n%s\nstderr:\n%s", s, r.stdout, r.stderr)
-		}
-	}
+	r.wantIn(t, code, "stdout", r.stdout, stdoutHas)
 }
 
+// wantErr fails t unless the command exited with code and its stderr has every text.
 func (r result) wantErr(t *testing.T, code int, stderrHas ...string) {
+	t.Helper()
+	r.wantIn(t, code, "stderr", r.stderr, stderrHas)
+}
+
+func (r result) wantIn(t *testing.T, code int, name, out string, has []string) {
 	t.Helper()
 	if r.code != code {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
 	}
-	for _, s := range stderrHas {
-		if !strings.Contains(r.stderr, s) {
-			t.Fatalf("stderr lacks %q:\n%s", s, r.stderr)
+	for _, s := range has {
+		if !strings.Contains(out, s) {
+			t.Fatalf("%s lacks %q\nstdout:\n%s\nstderr:\n%s", name, s, r.stdout, r.stderr)
 		}
 	}
 }

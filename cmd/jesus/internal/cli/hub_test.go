@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -24,14 +23,9 @@ func TestHubHelp(t *testing.T) {
 func TestHubServes(t *testing.T) {
 	leakCheck(t)
 	ep, _, _ := etcd(t)
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"hub", "--etcd", ep, "--listen", "127.0.0.1:0"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "hub listening on http://")
-	addr := regexp.MustCompile(`http://(\S+)`).FindStringSubmatch(errb.String())[1]
+	h := startCmd(t, "hub", "--etcd", ep, "--listen", "127.0.0.1:0")
+	h.Err.WaitFor(t, "hub listening on http://")
+	addr := regexp.MustCompile(`http://(\S+)`).FindStringSubmatch(h.Err.String())[1]
 	resp, err := http.Post("http://"+addr+"/service/nosuch", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
@@ -42,10 +36,7 @@ func TestHubServes(t *testing.T) {
 		t.Fatalf("POST to an unknown service: %d %s", resp.StatusCode, b)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	cancel()
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("hub exited %d:\n%s", code, errb.String())
-	}
+	h.StopWant(t, cli.ExitOK)
 }
 
 // demo --serve --admin: /readyz is ready once the demo's services run and pass their
@@ -53,21 +44,16 @@ func TestHubServes(t *testing.T) {
 func TestDemoServeAdmin(t *testing.T) {
 	leakCheck(t)
 	ep, _, _ := etcd(t)
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out, errb syncBuffer
-	done := make(chan int, 1)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	httpAddr := l.Addr().String() // --http pins orders' http channel here
 	l.Close()
-	go func() {
-		done <- cli.Main(ctx, []string{"demo", "--serve", "--etcd", ep, "--admin", "127.0.0.1:0", "--http", httpAddr, "--schemas", "../../../../schemas"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "admin: http://")
-	addr := regexp.MustCompile(`admin: http://(\S+?)/metrics`).FindStringSubmatch(errb.String())[1]
-	out.waitFor(t, "services stay up until interrupted")
+	demo := startCmd(t, "demo", "--serve", "--etcd", ep, "--admin", "127.0.0.1:0", "--http", httpAddr, "--schemas", "../../../../schemas")
+	demo.Err.WaitFor(t, "admin: http://")
+	addr := regexp.MustCompile(`admin: http://(\S+?)/metrics`).FindStringSubmatch(demo.Err.String())[1]
+	demo.Out.WaitFor(t, "services stay up until interrupted")
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +74,7 @@ func TestDemoServeAdmin(t *testing.T) {
 		t.Fatalf("orders.get at the pinned address: %d %s", resp.StatusCode, b)
 	}
 	http.DefaultClient.CloseIdleConnections()
-	cancel()
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("demo exited %d:\n%s%s", code, out.String(), errb.String())
-	}
+	demo.StopWant(t, cli.ExitOK)
 	jesusCmd(t, "", "demo", "--admin", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--admin goes with --serve")
 	jesusCmd(t, "", "demo", "--http", "127.0.0.1:0").wantErr(t, cli.ExitUsage, "--http goes with --serve")
 }
@@ -109,20 +92,14 @@ func TestServeJSON(t *testing.T) {
 		{[]string{"registry", "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--json"}, "etcd"},
 	} {
 		t.Run(c.args[0], func(t *testing.T) {
-			ctx, cancel := context.WithCancel(ctxT(t))
-			var out, errb syncBuffer
-			done := make(chan int, 1)
-			go func() { done <- cli.Main(ctx, c.args, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv}) }()
-			out.waitFor(t, "\n")
+			b := startCmd(t, c.args...)
+			b.Out.WaitFor(t, "\n")
 			var m map[string]any
-			line, _, _ := strings.Cut(out.String(), "\n")
+			line, _, _ := strings.Cut(b.Out.String(), "\n")
 			if err := json.Unmarshal([]byte(line), &m); err != nil || m[c.key] == nil {
-				t.Fatalf("%v: stdout %q: %v", c.args, out.String(), err)
+				t.Fatalf("%v: stdout %q: %v", c.args, b.Out.String(), err)
 			}
-			cancel()
-			if code := <-done; code != cli.ExitOK {
-				t.Fatalf("%v exited %d:\n%s", c.args, code, errb.String())
-			}
+			b.StopWant(t, cli.ExitOK)
 		})
 	}
 }

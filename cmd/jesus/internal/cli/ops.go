@@ -371,14 +371,9 @@ func describe(cache *registry.Cache, svc, method string) (*description, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s@%s: %w", svc, ver, err)
 	}
-	ep, ok := d.Methods[method]
-	if !ok {
-		names := make([]string, 0, len(d.Methods))
-		for m := range d.Methods {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("%s@%s has no method %q (methods: %s)", svc, ver, method, strings.Join(names, ", "))
+	ep, err := methodOf(d, svc+"@"+ver, method)
+	if err != nil {
+		return nil, err
 	}
 	var raw map[string]any
 	if err := json.Unmarshal(doc, &raw); err != nil {

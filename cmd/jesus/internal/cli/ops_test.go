@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -95,15 +94,9 @@ func TestAdminFlag(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out, errb syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- cli.Main(ctx, []string{"--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--admin", addr},
-			cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "admin: http://"+addr)
-	out.waitFor(t, "dashboard: http://")
+	d := startCmd(t, "--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--admin", addr)
+	d.Err.WaitFor(t, "admin: http://"+addr)
+	d.Out.WaitFor(t, "dashboard: http://")
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ok", "/metrics": "go_goroutines"} {
 		res, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -116,7 +109,7 @@ func TestAdminFlag(t *testing.T) {
 		}
 	}
 	// The page and its state answer too.
-	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(out.String(), "dashboard: "))[0], "/")
+	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(d.Out.String(), "dashboard: "))[0], "/")
 	res, err := http.Get(dash + "/api/state")
 	if err != nil {
 		t.Fatal(err)
@@ -125,10 +118,7 @@ func TestAdminFlag(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /api/state: %d", res.StatusCode)
 	}
-	cancel()
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("dashboard exited %d: %s", code, errb.String())
-	}
+	d.StopWant(t, cli.ExitOK)
 }
 
 // TestDashboardEvents: with --events the dashboard shows the events it listens to.
@@ -136,21 +126,10 @@ func TestDashboardEvents(t *testing.T) {
 	leakCheck(t)
 	ep, reg, cache := etcd(t)
 	services(t, reg, cache)
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out, errb syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- cli.Main(ctx, []string{"--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--interval", "100ms", "--events", "order.created"},
-			cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != cli.ExitOK {
-			t.Errorf("dashboard exited %d: %s", code, errb.String())
-		}
-	}()
-	out.waitFor(t, "dashboard: http://")
-	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(out.String(), "dashboard: "))[0], "/")
+	d := startCmd(t, "--etcd", ep, "dashboard", "--listen", "127.0.0.1:0", "--interval", "100ms", "--events", "order.created")
+	defer d.StopWant(t, cli.ExitOK)
+	d.Out.WaitFor(t, "dashboard: http://")
+	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(d.Out.String(), "dashboard: "))[0], "/")
 	jesusCmd(t, "", "--etcd", ep, "emit", "order.created",
 		`{"orderId":"o-9","customerId":"c-1","total":{"amount":21,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`).want(t, cli.ExitOK)
 	deadline := time.Now().Add(30 * time.Second)

@@ -238,15 +238,11 @@ func newLsCmd(g *globals) *cobra.Command {
 		Short: "List services, their published versions and live instances",
 		Args:  argsBetween(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cn, err := g.open(c.Context())
+			cn, cache, err := g.watch(c.Context(), "schema ls")
 			if err != nil {
 				return err
 			}
 			defer cn.Close()
-			cache, err := cn.reg.Watch(c.Context())
-			if err != nil {
-				return registryErr(fmt.Errorf("schema ls: %w", err))
-			}
 			defer cache.Close()
 			type row struct {
 				Service   string              `json:"service"`
@@ -310,15 +306,11 @@ request and response schemas with every $ref replaced by what it points to.`,
 			if !registry.ValidService(svc) {
 				return usagef("schema show: %q is not a service name", svc)
 			}
-			cn, err := g.open(c.Context())
+			cn, cache, err := g.watch(c.Context(), "schema show")
 			if err != nil {
 				return err
 			}
 			defer cn.Close()
-			cache, err := cn.reg.Watch(c.Context())
-			if err != nil {
-				return registryErr(fmt.Errorf("schema show: %w", err))
-			}
 			defer cache.Close()
 			var doc []byte
 			var ok bool

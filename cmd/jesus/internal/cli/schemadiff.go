@@ -188,30 +188,29 @@ func (g *globals) diffSide(ctx context.Context, arg string, cn **conn) (*diffDes
 
 // diffDescs compares every method, event, listen, call and channel of a and b.
 func diffDescs(a, b *diffDesc) []diffItem {
-	var out []diffItem
-	for _, n := range unionKeys(a.Channels, b.Channels) {
-		_, inA := a.Channels[n]
-		_, inB := b.Channels[n]
-		switch {
-		case inA && !inB:
-			out = append(out, diffItem{Kind: "channel", Name: n, Change: "removed", Verdict: compat.Compatible, Reason: "callers reach methods through the channels NEW publishes"})
-		case !inA && inB:
-			out = append(out, diffItem{Kind: "channel", Name: n, Change: "added", Verdict: compat.Compatible})
-		}
-	}
+	out := diffNames("channel", "callers reach methods through the channels NEW publishes", a.Channels, b.Channels, nil)
 	out = append(out, diffEndpoints("method", a, b, a.endpoints("method"), b.endpoints("method"))...)
 	out = append(out, diffEndpoints("event", a, b, a.endpoints("event"), b.endpoints("event"))...)
 	out = append(out, diffEndpoints("call", a, b, a.endpoints("call"), b.endpoints("call"))...)
-	for _, n := range unionKeys(a.Listens, b.Listens) {
-		_, inA := a.Listens[n]
-		_, inB := b.Listens[n]
+	return append(out, diffNames("listen", "NEW no longer receives the event", a.Listens, b.Listens, func(n string) diffItem {
+		return check("listen", n, "payload", a, b, false, "listens", n, "payload")
+	})...)
+}
+
+// diffNames reports the names only in a as removed (compatible, for the reason given) and
+// those only in b as added; a name in both is inBoth's to compare (nil: nothing to say).
+func diffNames[V any](kind, removed string, a, b map[string]V, inBoth func(name string) diffItem) []diffItem {
+	var out []diffItem
+	for _, n := range unionKeys(a, b) {
+		_, inA := a[n]
+		_, inB := b[n]
 		switch {
 		case inA && !inB:
-			out = append(out, diffItem{Kind: "listen", Name: n, Change: "removed", Verdict: compat.Compatible, Reason: "NEW no longer receives the event"})
+			out = append(out, diffItem{Kind: kind, Name: n, Change: "removed", Verdict: compat.Compatible, Reason: removed})
 		case !inA && inB:
-			out = append(out, diffItem{Kind: "listen", Name: n, Change: "added", Verdict: compat.Compatible})
-		default:
-			out = append(out, check("listen", n, "payload", a, b, false, "listens", n, "payload"))
+			out = append(out, diffItem{Kind: kind, Name: n, Change: "added", Verdict: compat.Compatible})
+		case inBoth != nil:
+			out = append(out, inBoth(n))
 		}
 	}
 	return out

@@ -24,15 +24,7 @@ import (
 // without them the command fails as unavailable and says what to check.
 func TestEtcdTLSFlags(t *testing.T) {
 	leakCheck(t)
-	ca := tlstest.NewCA("etcd ca")
-	srv, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("etcd", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("cli", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cl := etcdCerts(t)
 	emb, err := embedded.Start(ctxT(t), embedded.Config{Dir: t.TempDir(),
 		TLS: &embedded.TLSFiles{CertFile: srv.Cert, KeyFile: srv.Key, CAFile: srv.CA}})
 	if err != nil {
@@ -64,32 +56,31 @@ func TestEtcdTLSFlags(t *testing.T) {
 // TLS, and a command on the same data directory reaches it with --cacert/--cert/--key.
 func TestRegistryServeTLS(t *testing.T) {
 	leakCheck(t)
+	srv, cl := etcdCerts(t)
+	dir := t.TempDir()
+	serve := startCmd(t, "registry", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
+		"--tls-cert", srv.Cert, "--tls-key", srv.Key, "--tls-cacert", srv.CA)
+	serve.Out.WaitFor(t, "export JESUS_ETCD=https://")
+	r := jesusCmd(t, "", "--data-dir", dir, "--cacert", cl.CA, "--cert", cl.Cert, "--key", cl.Key, "schema", "ls")
+	if r.code != 0 {
+		t.Fatalf("schema ls over TLS: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	serve.StopWant(t, cli.ExitOK)
+}
+
+// etcdCerts writes the files of an etcd's certificate and a client's, from one CA.
+func etcdCerts(t *testing.T) (srv, cl tlstest.Paths) {
+	t.Helper()
 	ca := tlstest.NewCA("etcd ca")
 	srv, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("etcd", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := ca.WriteFiles(t.TempDir(), tlstest.Localhost("cli", ""))
+	cl, err = ca.WriteFiles(t.TempDir(), tlstest.Localhost("cli", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(ctxT(t))
-	var out syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"registry", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0",
-			"--tls-cert", srv.Cert, "--tls-key", srv.Key, "--tls-cacert", srv.CA}, cli.Env{Stdout: &out, Stderr: &out, Getenv: noEnv})
-	}()
-	out.waitFor(t, "export JESUS_ETCD=https://")
-	r := jesusCmd(t, "", "--data-dir", dir, "--cacert", cl.CA, "--cert", cl.Cert, "--key", cl.Key, "schema", "ls")
-	if r.code != 0 {
-		t.Fatalf("schema ls over TLS: exit %d: %s %s", r.code, r.stdout, r.stderr)
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exit %d: %s", code, out.String())
-	}
+	return srv, cl
 }
 
 // TestCallSecured: "jesus call" reaches a service that speaks mutual TLS, verifies its

@@ -88,45 +88,20 @@ Examples:
 }
 
 func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
-	if f.listen == "" && f.unix == "" {
-		return usagef("sidecar: give --listen, --unix or both")
-	}
-	if (f.desc == "") != (f.addr == "") {
-		return usagef("sidecar: --server-descriptor and --server-address go together")
-	}
-	var desc []byte
-	if f.desc != "" {
-		var err error
-		if desc, err = os.ReadFile(f.desc); err != nil {
-			return usagef("sidecar: --server-descriptor: %v", err)
-		}
-	}
-	if f.socketDir == "" && f.unix != "" {
-		f.socketDir = filepath.Dir(f.unix)
-	}
-	if f.socketDir != "" {
-		// Socket paths go into the registry: other processes, elsewhere, dial them.
-		abs, err := filepath.Abs(f.socketDir)
-		if err != nil {
-			return usagef("sidecar: --socket-dir %s: %v", f.socketDir, err)
-		}
-		f.socketDir = abs
+	desc, err := f.check()
+	if err != nil {
+		return err
 	}
 	lns, err := sidecarListeners(f)
 	if err != nil {
 		return err
 	}
-	cn, err := g.open(ctx)
+	cn, cache, err := g.watch(ctx, "sidecar")
 	if err != nil {
 		closeAll(lns)
 		return err
 	}
 	defer cn.Close()
-	cache, err := cn.reg.Watch(ctx)
-	if err != nil {
-		closeAll(lns)
-		return registryErr(fmt.Errorf("sidecar: %w", err))
-	}
 	defer cache.Close()
 	logger := slog.New(slog.NewTextHandler(g.env.Stderr, nil))
 	sc, err := sidecar.New(sidecar.Config{
@@ -163,28 +138,67 @@ func runSidecar(ctx context.Context, g *globals, f sidecarFlags) error {
 		}
 	}
 	if desc != nil {
-		cfg := sidecar.AppConfig{Descriptor: desc, URL: f.addr, HealthCheck: f.health, IntervalMS: f.interval.Milliseconds()}
-		if f.noPush {
-			no := false
-			cfg.Push = &no
-		}
-		info, err := sc.RegisterApp(ctx, cfg)
-		if err != nil {
+		if err := registerApp(ctx, g, sc, f, desc); err != nil {
 			stop()
-			return withCode(ExitFailure, fmt.Errorf("sidecar: app %s: %w", f.desc, err))
-		}
-		state := "registered"
-		if !info.Registered {
-			state = "waiting for its health check to pass"
-		}
-		if f.json {
-			_ = writeJSONLine(g.env.Stdout, map[string]any{"app": info.Service + "@" + info.Version, "url": info.URL, "registered": info.Registered, "endpoints": info.Endpoints})
-		} else {
-			fmt.Fprintf(g.env.Stderr, "sidecar: app %s@%s at %s %s; channels %v\n", info.Service, info.Version, info.URL, state, info.Endpoints)
+			return err
 		}
 	}
 	<-ctx.Done()
 	stop()
+	return nil
+}
+
+// check refuses flags that do not go together, reads --server-descriptor (nil without
+// one) and makes the socket directory absolute (by default the --unix socket's).
+func (f *sidecarFlags) check() ([]byte, error) {
+	if f.listen == "" && f.unix == "" {
+		return nil, usagef("sidecar: give --listen, --unix or both")
+	}
+	if (f.desc == "") != (f.addr == "") {
+		return nil, usagef("sidecar: --server-descriptor and --server-address go together")
+	}
+	var desc []byte
+	if f.desc != "" {
+		var err error
+		if desc, err = os.ReadFile(f.desc); err != nil {
+			return nil, usagef("sidecar: --server-descriptor: %v", err)
+		}
+	}
+	if f.socketDir == "" && f.unix != "" {
+		f.socketDir = filepath.Dir(f.unix)
+	}
+	if f.socketDir != "" {
+		// Socket paths go into the registry: other processes, elsewhere, dial them.
+		abs, err := filepath.Abs(f.socketDir)
+		if err != nil {
+			return nil, usagef("sidecar: --socket-dir %s: %v", f.socketDir, err)
+		}
+		f.socketDir = abs
+	}
+	return desc, nil
+}
+
+// registerApp registers the app of --server-descriptor and --server-address with sc and
+// says so.
+func registerApp(ctx context.Context, g *globals, sc *sidecar.Sidecar, f sidecarFlags, desc []byte) error {
+	cfg := sidecar.AppConfig{Descriptor: desc, URL: f.addr, HealthCheck: f.health, IntervalMS: f.interval.Milliseconds()}
+	if f.noPush {
+		no := false
+		cfg.Push = &no
+	}
+	info, err := sc.RegisterApp(ctx, cfg)
+	if err != nil {
+		return withCode(ExitFailure, fmt.Errorf("sidecar: app %s: %w", f.desc, err))
+	}
+	state := "registered"
+	if !info.Registered {
+		state = "waiting for its health check to pass"
+	}
+	if f.json {
+		_ = writeJSONLine(g.env.Stdout, map[string]any{"app": info.Service + "@" + info.Version, "url": info.URL, "registered": info.Registered, "endpoints": info.Endpoints})
+	} else {
+		fmt.Fprintf(g.env.Stderr, "sidecar: app %s@%s at %s %s; channels %v\n", info.Service, info.Version, info.URL, state, info.Endpoints)
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/schema/registry/registrytest"
 )
@@ -55,39 +56,26 @@ func TestSidecarServes(t *testing.T) {
 	t.Cleanup(func() { app.Close() })
 
 	sock := filepath.Join(dir, "sidecar.sock")
-	ctx, cancel := context.WithCancel(ctxT(t))
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"--etcd", strings.Join(emb.Endpoints(), ","), "sidecar", "--listen", "", "--unix", sock,
-			"--server-descriptor", desc, "--server-address", "http://" + ln.Addr().String(), "--healthcheck-url", "/health",
-			"--healthcheck-interval", "200ms"}, cli.Env{Stdout: &out, Stderr: &errb, Getenv: noEnv})
-	}()
-	errb.waitFor(t, "sidecar: app tiny@1.0.0 at http://"+ln.Addr().String()+" registered")
-	errb.waitFor(t, "serving the API on unix:"+sock)
+	sc := startCmd(t, "--etcd", strings.Join(emb.Endpoints(), ","), "sidecar", "--listen", "", "--unix", sock,
+		"--server-descriptor", desc, "--server-address", "http://"+ln.Addr().String(), "--healthcheck-url", "/health",
+		"--healthcheck-interval", "200ms")
+	sc.Err.WaitFor(t, "sidecar: app tiny@1.0.0 at http://"+ln.Addr().String()+" registered")
+	sc.Err.WaitFor(t, "serving the API on unix:"+sock)
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}}
 	defer tr.CloseIdleConnections()
 	// The sidecar's cache follows etcd's watch: the app may take a moment to appear in it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	channeltest.Eventually(t, 10*time.Second, "tiny.ping answered through the sidecar", func() bool {
 		resp, err := (&http.Client{Transport: tr}).Post("http://sidecar/v1/call/tiny.ping", "application/json", strings.NewReader(`{}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 200 && strings.TrimSpace(string(b)) == `{"pong":true}` {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("call: %d %s", resp.StatusCode, b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return resp.StatusCode == 200 && strings.TrimSpace(string(b)) == `{"pong":true}`
+	})
 	// The CLI through the sidecar, with no etcd of its own.
 	via := "--sidecar=unix:" + sock
 	jesusCmd(t, "", "call", via, "tiny.ping", `{"x":1}`).want(t, cli.ExitOK, `{"pong":true}`)
@@ -98,10 +86,7 @@ func TestSidecarServes(t *testing.T) {
 	jesusCmd(t, "", "emit", via, "nothing.happened", `{}`).wantErr(t, cli.ExitFailure, `declares event "nothing.happened"`)
 	jesusCmd(t, "", "call", "--sidecar", "unix:"+filepath.Join(dir, "none.sock"), "tiny.ping", `{}`).wantErr(t, cli.ExitUnavailable, "did not answer")
 
-	cancel()
-	if code := <-done; code != cli.ExitOK {
-		t.Fatalf("exit %d\n%s", code, errb.String())
-	}
+	sc.StopWant(t, cli.ExitOK)
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("the socket is left behind: %v", err)
 	}

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,7 +173,7 @@ func (d *run) serve(ctx context.Context) error {
 	}
 	o := d.svcs.Orders.Server.Endpoints()
 	fmt.Fprintf(d.cfg.Out, "\nservices stay up until interrupted (%s); orders' channels:\n", d.where)
-	for _, name := range sortedKeys(o) {
+	for _, name := range slices.Sorted(maps.Keys(o)) {
 		fmt.Fprintf(d.cfg.Out, "  %-7s %s\n", name, o[name])
 	}
 	if sp, err := channel.ParseSpec(o["domain"]); err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -97,8 +98,8 @@ func (d *run) publish() error {
 			return err
 		}
 		d.t.printf("published %-15s %5d bytes  methods %-28s emits %-20s listens %s (%v)", desc.ID(), len(doc),
-			strings.Join(sortedKeys(desc.Methods), ","), strings.Join(sortedKeys(desc.Events), ","),
-			strings.Join(sortedKeys(desc.Listens), ","), since(start))
+			strings.Join(slices.Sorted(maps.Keys(desc.Methods)), ","), strings.Join(slices.Sorted(maps.Keys(desc.Events)), ","),
+			strings.Join(slices.Sorted(maps.Keys(desc.Listens)), ","), since(start))
 	}
 	return nil
 }
@@ -112,7 +113,7 @@ func (d *run) startServices() error {
 	d.svcs = svcs
 	for _, n := range []*Node{svcs.Billing, svcs.Audit, svcs.Orders} {
 		var eps []string
-		for _, name := range sortedKeys(n.Server.Endpoints()) {
+		for _, name := range slices.Sorted(maps.Keys(n.Server.Endpoints())) {
 			eps = append(eps, name+"="+n.Server.Endpoints()[name])
 		}
 		d.t.printf("%s listening: %s", n.Desc.ID(), strings.Join(eps, " "))
@@ -211,8 +212,22 @@ func (d *run) modes(chName string) error {
 	defer done()
 	udp := strings.HasPrefix(spec, "udp")
 	ref := OrderRef{ID: d.order}
+	if err := d.modeResponse(c, ref, udp); err != nil {
+		return err
+	}
+	if err := d.modeStream(c, ref, udp); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, wait)
+	defer cancel()
+	if err := d.modeAck(ctx, c, ref); err != nil {
+		return err
+	}
+	return d.modeNoResponse(ctx, c, ref)
+}
 
-	// response
+// modeResponse gets the order; udp refuses the mode.
+func (d *run) modeResponse(c *jesus.Client, ref OrderRef, udp bool) error {
 	start := time.Now()
 	got, err := jesus.Call[OrderRef, Order](d.ctx, c, "orders.get", ref)
 	if udp {
@@ -220,18 +235,21 @@ func (d *run) modes(chName string) error {
 			return fmt.Errorf("response over udp: want unimplemented, got %v", err)
 		}
 		d.t.printf("response    orders.get   refused as expected: %v", err)
-	} else {
-		if err != nil {
-			return fmt.Errorf("orders.get: %w", err)
-		}
-		if got.ID != d.order {
-			return fmt.Errorf("orders.get returned order %q, want %q", got.ID, d.order)
-		}
-		d.t.printf("response    orders.get   %s → status %q, %d lines (%v)", compactJSON(ref), got.Status, len(got.Lines), since(start))
+		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("orders.get: %w", err)
+	}
+	if got.ID != d.order {
+		return fmt.Errorf("orders.get returned order %q, want %q", got.ID, d.order)
+	}
+	d.t.printf("response    orders.get   %s → status %q, %d lines (%v)", compactJSON(ref), got.Status, len(got.Lines), since(start))
+	return nil
+}
 
-	// stream
-	start = time.Now()
+// modeStream watches the order's history; udp refuses the mode.
+func (d *run) modeStream(c *jesus.Client, ref OrderRef, udp bool) error {
+	start := time.Now()
 	var items []string
 	var serr error
 	for it, err := range jesus.Stream[OrderRef, StatusChange](d.ctx, c, "orders.watch", ref) {
@@ -246,21 +264,23 @@ func (d *run) modes(chName string) error {
 			return fmt.Errorf("stream over udp: want unimplemented, got %v", serr)
 		}
 		d.t.printf("stream      orders.watch refused as expected: %v", serr)
-	} else {
-		if serr != nil {
-			return fmt.Errorf("orders.watch: %w", serr)
-		}
-		if len(items) < 2 || items[0] != "new" {
-			return fmt.Errorf("orders.watch items %v, want the order's history from \"new\"", items)
-		}
-		d.t.printf("stream      orders.watch %s → %d items %v then end (%v)", compactJSON(ref), len(items), items, since(start))
+		return nil
 	}
+	if serr != nil {
+		return fmt.Errorf("orders.watch: %w", serr)
+	}
+	if len(items) < 2 || items[0] != "new" {
+		return fmt.Errorf("orders.watch items %v, want the order's history from \"new\"", items)
+	}
+	d.t.printf("stream      orders.watch %s → %d items %v then end (%v)", compactJSON(ref), len(items), items, since(start))
+	return nil
+}
 
-	// ack: returns once accepted; the handler runs after
-	ctx, cancel := context.WithTimeout(d.ctx, wait)
-	defer cancel()
+// modeAck submits the order: the call returns once accepted; the handler runs after (it
+// is waited for within ctx).
+func (d *run) modeAck(ctx context.Context, c *jesus.Client, ref OrderRef) error {
 	n := d.svcs.orders.submitted.count()
-	start = time.Now()
+	start := time.Now()
 	if err := jesus.Ack(d.ctx, c, "orders.submit", ref); err != nil {
 		return fmt.Errorf("orders.submit: %w", err)
 	}
@@ -270,15 +290,19 @@ func (d *run) modes(chName string) error {
 		return fmt.Errorf("orders.submit was acked but its handler did not run: %w", err)
 	}
 	d.t.printf("ack         orders.submit %s → acked (%v); handler ran: %s", compactJSON(ref), acked, seen)
+	return nil
+}
 
-	// noResponse: nothing comes back; the handler is seen running
-	n = d.svcs.orders.touched.count()
-	start = time.Now()
+// modeNoResponse touches the order: nothing comes back; the handler is seen running
+// (within ctx).
+func (d *run) modeNoResponse(ctx context.Context, c *jesus.Client, ref OrderRef) error {
+	n := d.svcs.orders.touched.count()
+	start := time.Now()
 	if err := jesus.Send(d.ctx, c, "orders.touch", ref); err != nil {
 		return fmt.Errorf("orders.touch: %w", err)
 	}
 	sent := since(start)
-	seen, err = d.svcs.orders.touched.waitFor(ctx, n+1)
+	seen, err := d.svcs.orders.touched.waitFor(ctx, n+1)
 	if err != nil {
 		return fmt.Errorf("orders.touch was sent but did not arrive: %w", err)
 	}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/cmd/jesus/internal/tour"
-	"github.com/jesus-go/jesus/schema/registry"
-	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
 // The README's server and client, on an embedded etcd in a temporary directory.
@@ -26,20 +24,12 @@ func ExampleClient() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	e, err := embedded.Start(ctx, embedded.Config{Dir: dir})
+	e, reg, cache, err := tour.Registry(ctx, dir)
 	if err != nil {
 		panic(err)
 	}
 	defer e.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints()})
-	if err != nil {
-		panic(err)
-	}
 	defer reg.Close()
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		panic(err)
-	}
 	defer cache.Close()
 
 	srv, err := tour.Server(ctx, reg, "127.0.0.1:0")

@@ -145,7 +145,18 @@ func TestTour(t *testing.T) {
 	if err != nil || ord.ID != "o-1" || ord.Status != "paid" {
 		t.Fatalf("Client: %+v %v", ord, err)
 	}
-	// The interceptor, on a client of the same server.
+	tourTiming(t, ctx, srv)
+	readmeCurl(t, ctx, srv)
+	tourEvent(t, ctx, reg, cache)
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tourTiming checks the tour's interceptor, on a client of srv.
+func tourTiming(t *testing.T, ctx context.Context, srv *jesus.Server) {
 	var seen []string
 	timing := tour.Timing(func(method string, took time.Duration, code jesus.Code) {
 		seen = append(seen, fmt.Sprintf("%s %q", method, code))
@@ -158,8 +169,11 @@ func TestTour(t *testing.T) {
 	if len(seen) != 1 || seen[0] != `orders.get "not_found"` {
 		t.Fatalf("Timing saw %q", seen)
 	}
+}
 
-	// The README's curl, exactly, at the server's real address instead of 127.0.0.1:8080.
+// readmeCurl sends the README's curl, exactly, to srv's real address instead of
+// 127.0.0.1:8080.
+func readmeCurl(t *testing.T, ctx context.Context, srv *jesus.Server) {
 	var curl string
 	for _, b := range blocks(t, readme(t), "sh") {
 		for _, l := range strings.Split(b, "\n") {
@@ -189,8 +203,10 @@ func TestTour(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(got), `"id":"o-1"`) {
 		t.Fatalf("curl: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), got)
 	}
+}
 
-	// The event: billing listens, orders emits.
+// tourEvent runs the tour's event: billing listens, orders emits.
+func tourEvent(t *testing.T, ctx context.Context, reg *registry.Registry, cache *registry.Cache) {
 	set, err := schema.LoadDir("schemas")
 	if err != nil {
 		t.Fatal(err)
@@ -228,9 +244,6 @@ func TestTour(t *testing.T) {
 	}
 	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
 	billing.Shutdown(sctx)
 }
 
