@@ -288,9 +288,9 @@ func (l *lit) equalT(t *tape, i int) bool {
 
 // present reports whether the object at i has a member named name; found holds the
 // declared properties seen.
-func (n *node) present(t *tape, i int, found uint64, name string) bool {
+func (n *node) present(t *tape, i int, found []uint64, name string) bool {
 	if p, ok := n.propIdx[name]; ok {
-		return found&(1<<p) != 0
+		return found[p/64]&(1<<(p%64)) != 0
 	}
 	end := int(t.toks[i].b)
 	for j := i + 1; j < end; j = t.next(j) {
@@ -316,19 +316,20 @@ func (n *node) propIndex(key []byte) (int, bool) {
 }
 
 func (n *node) validObjectT(t *tape, i, depth int) bool {
-	if len(n.props) > 64 {
-		return n.validObject(t.value(i).(map[string]any), depth) // beyond the bitset
-	}
 	k := &t.toks[i]
 	if cnt := int(k.a); n.minProps >= 0 && cnt < n.minProps || n.maxProps >= 0 && cnt > n.maxProps {
 		return false
 	}
-	var found uint64
+	var small [1]uint64
+	found := small[:] // the declared properties seen
+	if len(n.props) > 64 {
+		found = make([]uint64, (len(n.props)+63)/64)
+	}
 	for j := i + 1; j < int(k.b); j = t.next(j) {
 		key := t.key(j)
 		p, isProp := n.propIndex(key)
 		if isProp {
-			found |= 1 << p
+			found[p/64] |= 1 << (p % 64)
 			if !n.props[p].n.validT(t, j, depth+1) {
 				return false
 			}
@@ -356,7 +357,7 @@ func (n *node) validObjectT(t *tape, i, depth int) bool {
 	}
 	for ri, r := range n.required {
 		if p := n.reqIdx[ri]; p >= 0 {
-			if found&(1<<p) == 0 {
+			if found[p/64]&(1<<(p%64)) == 0 {
 				return false
 			}
 		} else if !n.present(t, i, found, r) {
