@@ -56,14 +56,11 @@ func encString(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 }
 
 func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
-	switch t.Kind {
-	case MsgpackStr, MsgpackBin:
-		*(*string)(p) = string(d.data[t.Off : t.Off+t.Len])
-	case MsgpackNil:
-		*(*string)(p) = ""
-	default:
+	b, _, ok := d.bytesOf(t)
+	if !ok {
 		return errPlanMismatch
 	}
+	*(*string)(p) = string(b)
 	return nil
 }
 
@@ -84,16 +81,29 @@ func encBytes(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 }
 
 func decBytes(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
-	switch t.Kind {
-	case MsgpackStr, MsgpackBin:
-		// The library reuses the target's room; a fresh copy reads the same.
-		*(*[]byte)(p) = append(make([]byte, 0, t.Len), d.data[t.Off:t.Off+t.Len]...)
-	case MsgpackNil:
+	b, isNil, ok := d.bytesOf(t)
+	switch {
+	case !ok:
+		return errPlanMismatch
+	case isNil:
 		*(*[]byte)(p) = nil
 	default:
-		return errPlanMismatch
+		// The library reuses the target's room; a fresh copy reads the same.
+		*(*[]byte)(p) = append(make([]byte, 0, len(b)), b...)
 	}
 	return nil
+}
+
+// bytesOf returns the bytes of a str or bin token (the library reads either into a
+// string or a []byte), or isNil for nil; ok is false for any other token.
+func (d *mpDec) bytesOf(t *MsgpackToken) (b []byte, isNil, ok bool) {
+	switch t.Kind {
+	case MsgpackStr, MsgpackBin:
+		return d.data[t.Off : t.Off+t.Len], false, true
+	case MsgpackNil:
+		return nil, true, true
+	}
+	return nil, false, false
 }
 
 // intPlan fills p for a signed integer kind of size bytes.

@@ -35,25 +35,25 @@ func (v *Validator) ValidateMsgpack(data []byte) error {
 	if v.fast.stream && v.fast.validStream(data, v.decodeDepth()) {
 		return nil
 	}
-	t := getTape(data)
-	ok := t.readMsgpack(v.decodeDepth()) && v.fast.validT(t, 0, 0)
-	putTape(t)
-	if ok {
-		return nil
-	}
-	return v.validateDecoded(msgpackValues, data)
+	return v.validateTape(data, (*tape).readMsgpack, msgpackValues)
 }
 
 // ValidateJSON is ValidateMsgpack for JSON-encoded messages (codec's JSON serializer:
 // numbers are json.Numbers).
 func (v *Validator) ValidateJSON(data []byte) error {
+	return v.validateTape(data, (*tape).readJSON, jsonValues)
+}
+
+// validateTape reads data into a tape with read and walks it; what the walk does not
+// accept is decoded with s and validated as a value, for the verdict and its reasons.
+func (v *Validator) validateTape(data []byte, read func(*tape, int) bool, s codec.Serializer) error {
 	t := getTape(data)
-	ok := t.readJSON(v.decodeDepth()) && v.fast.validT(t, 0, 0)
+	ok := read(t, v.decodeDepth()) && v.fast.validT(t, 0, 0)
 	putTape(t)
 	if ok {
 		return nil
 	}
-	return v.validateDecoded(jsonValues, data)
+	return v.validateDecoded(s, data)
 }
 
 func (v *Validator) validateDecoded(s codec.Serializer, data []byte) error {

@@ -167,22 +167,20 @@ func (p Part) String() string {
 
 // pointer is the JSON pointer of the schema of part p of item name inside the descriptor.
 func (p Part) pointer(name string) string {
-	n := escapeToken(name)
-	switch p {
-	case PartRequest:
-		return "/methods/" + n + "/request"
-	case PartResponse:
-		return "/methods/" + n + "/response"
-	case PartEventPayload:
-		return "/events/" + n + "/payload"
-	case PartListenPayload:
-		return "/listens/" + n + "/payload"
-	case PartCallRequest:
-		return "/calls/" + n + "/request"
-	case PartCallResponse:
-		return "/calls/" + n + "/response"
+	if int(p) >= len(partPointers) || partPointers[p][0] == "" {
+		return ""
 	}
-	return ""
+	return partPointers[p][0] + escapeToken(name) + partPointers[p][1]
+}
+
+// partPointers are the JSON pointers of the parts, around the item's name.
+var partPointers = [...][2]string{
+	PartRequest:       {"/methods/", "/request"},
+	PartResponse:      {"/methods/", "/response"},
+	PartEventPayload:  {"/events/", "/payload"},
+	PartListenPayload: {"/listens/", "/payload"},
+	PartCallRequest:   {"/calls/", "/request"},
+	PartCallResponse:  {"/calls/", "/response"},
 }
 
 // Parts lists every (part, name) of d that carries a schema, in a stable order.

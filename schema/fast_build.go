@@ -4,6 +4,9 @@ import "github.com/santhosh-tekuri/jsonschema/v5"
 
 // Building the fast path: a tree of nodes compiled once from jsonschema/v5's schemas.
 
+// typeBits are the type bits of the JSON Schema type names.
+var typeBits = map[string]uint8{"null": tNull, "boolean": tBool, "number": tNumber, "integer": tInteger, "string": tString, "array": tArray, "object": tObject}
+
 // compileFast builds the fast tree of a compiled schema. Instances nested deeper than
 // maxDepth are refused, as precheck does.
 func compileFast(root *jsonschema.Schema, maxDepth int) *node {
@@ -205,22 +208,7 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		return n
 	}
 	for _, t := range s.Types {
-		switch t {
-		case "null":
-			n.types |= tNull
-		case "boolean":
-			n.types |= tBool
-		case "number":
-			n.types |= tNumber
-		case "integer":
-			n.types |= tInteger
-		case "string":
-			n.types |= tString
-		case "array":
-			n.types |= tArray
-		case "object":
-			n.types |= tObject
-		}
+		n.types |= typeBits[t]
 	}
 	if len(s.Constant) > 0 {
 		n.consts = []lit{newLit(s.Constant[0])}

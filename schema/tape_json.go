@@ -62,9 +62,9 @@ func (r *jsReader) value(depth int) bool {
 	case '"':
 		return r.str()
 	case '{':
-		return r.object(depth)
+		return r.container(depth, tkObj)
 	case '[':
-		return r.array(depth)
+		return r.container(depth, tkArr)
 	case 't':
 		return r.lit("true", tkTrue)
 	case 'f':
@@ -79,91 +79,75 @@ func (r *jsReader) value(depth int) bool {
 	return false
 }
 
-func (r *jsReader) object(depth int) bool {
+// container reads an object (kind tkObj) or an array (tkArr) whose opening bracket is at
+// r.pos.
+func (r *jsReader) container(depth int, kind tkind) bool {
 	if depth >= r.maxDepth {
 		return false
 	}
-	r.pos++
-	i := r.t.push(tkObj, 0)
-	r.ws()
-	n := 0
-	if r.pos < len(r.data) && r.data[r.pos] == '}' {
-		r.pos++
-		r.t.closeObj(i, 0)
-		return true
-	}
-	for {
-		r.ws()
-		if r.pos >= len(r.data) || r.data[r.pos] != '"' {
-			return false
-		}
-		off, ln, scratch, ok := r.strSpan()
-		if !ok {
-			return false
-		}
-		r.ws()
-		if r.pos >= len(r.data) || r.data[r.pos] != ':' {
-			return false
-		}
-		r.pos++
-		r.ws()
-		j := len(r.t.toks)
-		if !r.value(depth + 1) {
-			return false
-		}
-		r.t.setKey(j, off, ln, scratch)
-		n++
-		r.ws()
-		if r.pos >= len(r.data) {
-			return false
-		}
-		switch r.data[r.pos] {
-		case ',':
-			r.pos++
-			continue
-		case '}':
-			r.pos++
-			r.t.closeObj(i, n)
-			return true
-		}
-		return false
-	}
-}
-
-func (r *jsReader) array(depth int) bool {
-	if depth >= r.maxDepth {
-		return false
+	closing := byte(']')
+	if kind == tkObj {
+		closing = '}'
 	}
 	r.pos++
-	i := r.t.push(tkArr, 0)
+	i := r.t.push(kind, 0)
 	r.ws()
 	n := 0
-	if r.pos < len(r.data) && r.data[r.pos] == ']' {
+	if r.pos < len(r.data) && r.data[r.pos] == closing {
 		r.pos++
 	} else {
 		for {
 			r.ws()
+			var off, ln int
+			var scratch bool
+			if kind == tkObj && !r.memberKey(&off, &ln, &scratch) {
+				return false
+			}
+			j := len(r.t.toks)
 			if !r.value(depth + 1) {
 				return false
+			}
+			if kind == tkObj {
+				r.t.setKey(j, off, ln, scratch)
 			}
 			n++
 			r.ws()
 			if r.pos >= len(r.data) {
 				return false
 			}
-			if r.data[r.pos] == ',' {
-				r.pos++
-				continue
+			c := r.data[r.pos]
+			r.pos++
+			if c == closing {
+				break
 			}
-			if r.data[r.pos] != ']' {
+			if c != ',' {
 				return false
 			}
-			r.pos++
-			break
 		}
 	}
-	r.t.toks[i].a = uint32(n)
-	r.t.toks[i].b = uint32(len(r.t.toks))
+	if kind == tkObj {
+		r.t.closeObj(i, n)
+	} else {
+		r.t.toks[i].a, r.t.toks[i].b = uint32(n), uint32(len(r.t.toks))
+	}
+	return true
+}
+
+// memberKey reads the key of an object member and its colon.
+func (r *jsReader) memberKey(off, ln *int, scratch *bool) bool {
+	if r.pos >= len(r.data) || r.data[r.pos] != '"' {
+		return false
+	}
+	var ok bool
+	if *off, *ln, *scratch, ok = r.strSpan(); !ok {
+		return false
+	}
+	r.ws()
+	if r.pos >= len(r.data) || r.data[r.pos] != ':' {
+		return false
+	}
+	r.pos++
+	r.ws()
 	return true
 }
 
