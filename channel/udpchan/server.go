@@ -56,6 +56,8 @@ type Listener struct {
 	handlers sync.WaitGroup   // running handlers; for tests
 	workers  *workerpool.Pool // runs handlers on reused goroutines
 	idle     chan struct{}    // closed once draining with no handler running
+
+	lastReply atomic.Int64 // unix nanoseconds of the last reply written, for Shutdown's linger
 	idleDone bool
 	dedup    *dedupTable
 
@@ -377,6 +379,7 @@ func (l *Listener) write(reply []byte, reqSize int, peer netip.AddrPort) error {
 		return nil
 	}
 	_, err := l.pc.WriteToUDPAddrPort(b, peer)
+	l.lastReply.Store(time.Now().UnixNano())
 	return err
 }
 
@@ -395,7 +398,8 @@ func (l *Listener) isClosed() bool {
 
 // Shutdown stops taking new requests (ack ones are answered unavailable, noResponse
 // ones dropped; duplicates of answered ones still get their cached reply), waits for
-// running handlers to return, then closes. If ctx ends first it closes hard, which
+// running handlers to return and for senders of lost acks to ask again (see linger),
+// then closes. If ctx ends first it closes hard, which
 // cancels the handlers' contexts, and returns ctx's error.
 func (l *Listener) Shutdown(ctx context.Context) error {
 	l.mu.Lock()
@@ -408,10 +412,34 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	l.mu.Unlock()
 	select {
 	case <-l.idle:
+		l.linger(ctx)
 		return l.Close()
 	case <-ctx.Done():
 		l.Close()
 		return ctx.Err()
+	}
+}
+
+// linger keeps the socket open after the last handler returned, answering duplicates of
+// answered requests from the cache (and new ones unavailable), until no reply has gone
+// out for 4 RetryIntervals or ctx ends. A sender whose ack was lost retransmits within
+// that time and gets its ack, instead of the port-unreachable of a closed socket, which
+// it would take for "nothing listens here" and try elsewhere: a second run of a request
+// that was handled.
+func (l *Listener) linger(ctx context.Context) {
+	quiet := 4 * l.cfg.RetryInterval
+	for {
+		wait := time.Until(time.Unix(0, l.lastReply.Load()).Add(quiet))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }
 
