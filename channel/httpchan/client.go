@@ -177,6 +177,9 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	if req.Mode == channel.ModeNoResponse {
 		c.oneWay.sent.Add(1)
 	}
+	if x.lent == nil {
+		x.lent, _ = hreq.Body.(*lentBody)
+	}
 	go x.do(hreq)
 	select {
 	case err = <-x.wrote:
@@ -185,6 +188,7 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	x.lent.revoke() // the caller reuses req.Data once Open returns
 	if err != nil {
 		x.abort()
 		if c.closed.Load() {
@@ -209,6 +213,7 @@ func unwrapURLError(err error) error {
 // exchange is one HTTP request in flight.
 type exchange struct {
 	c      *conn
+	lent   *lentBody // the request's data, until Open returns
 	mode   channel.Mode
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the response headers (or an error) arrived
@@ -291,7 +296,8 @@ func (x *exchange) streamRequest(ctx context.Context, e *channel.Envelope, signa
 	pr, pw := io.Pipe()
 	x.pw = pw
 	x.window = x.c.cfg.StreamWindow
-	body := &streamBody{data: e.Data, pr: pr, wrote: signal}
+	body := &streamBody{data: lentBody{data: e.Data}, pr: pr, wrote: signal}
+	x.lent = &body.data
 	r, err := x.c.newRequest(ctx, &channel.Envelope{Type: e.Type, Mode: e.Mode, Method: e.Method, Timeout: e.Timeout, Codec: e.Codec, Meta: e.Meta})
 	if err != nil {
 		pw.Close()
@@ -308,7 +314,7 @@ func (x *exchange) streamRequest(ctx context.Context, e *channel.Envelope, signa
 // streamBody yields the data, one zero grant (so the headers and data go out at once even
 // when the data is empty), then the grants written to the pipe.
 type streamBody struct {
-	data   []byte
+	data   lentBody
 	zero   int
 	pr     *io.PipeReader
 	wrote  func(error)
@@ -316,10 +322,8 @@ type streamBody struct {
 }
 
 func (b *streamBody) Read(p []byte) (int, error) {
-	if len(b.data) > 0 {
-		n := copy(p, b.data)
-		b.data = b.data[n:]
-		return n, nil
+	if n, err := b.data.Read(p); n > 0 || err != io.EOF {
+		return n, err
 	}
 	if b.zero < 4 {
 		n := copy(p, make([]byte, 4-b.zero))

@@ -1,7 +1,6 @@
 package httpchan
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -567,13 +566,12 @@ func newRequest(ctx context.Context, u *url.URL, e *channel.Envelope) (*http.Req
 	if !e.Mode.Valid() {
 		return nil, fmt.Errorf("httpchan: request has unknown mode %d", e.Mode)
 	}
-	var body io.Reader = http.NoBody
-	if len(e.Data) > 0 {
-		body = bytes.NewReader(e.Data)
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "", body)
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "", http.NoBody)
 	if err != nil {
 		return nil, fmt.Errorf("httpchan: %v", err)
+	}
+	if len(e.Data) > 0 { // lent: see lentBody
+		r.Body, r.ContentLength, r.GetBody = &lentBody{data: e.Data}, int64(len(e.Data)), nil
 	}
 	r.URL, r.Host = u, u.Host
 	h := r.Header
