@@ -42,11 +42,7 @@ func TestDuplicatesAnsweredFromCache(t *testing.T) {
 		runs.Add(1)
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "not_found", ErrMessage: "no order 7"})
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	for i := 0; i < 5; i++ {
 		r := rawAck(t, raw, 7)
 		if r.Type != channel.TypeError || r.ErrCode != "not_found" || r.ErrMessage != "no order 7" {
@@ -69,11 +65,7 @@ func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
 		<-release
 		ack(ctx, req, w)
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	pkt := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 5})
 	raw.Write(pkt)
 	<-started
@@ -95,15 +87,8 @@ func TestDedupTableBound(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	const bound = 32
 	var runs atomic.Int64
-	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		runs.Add(1)
-		ack(ctx, req, w)
-	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), countingAck(&runs))
+	raw := rawConn(t, srv.ln.Addr())
 	const n = 200
 	for id := uint64(1); id <= n; id++ {
 		rawAck(t, raw, id)
@@ -132,11 +117,7 @@ func TestDedupBytesBound(t *testing.T) {
 	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(0, 2000)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "internal", ErrMessage: msg})
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	for id := uint64(1); id <= 20; id++ {
 		rawAck(t, raw, id)
 	}
@@ -150,15 +131,8 @@ func TestDedupWindowExpires(t *testing.T) {
 	cfg := testConfig()
 	cfg.DedupWindow = 50 * time.Millisecond
 	var runs atomic.Int64
-	srv := serve(t, udpchan.New(), cfg, func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		runs.Add(1)
-		ack(ctx, req, w)
-	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	srv := serve(t, udpchan.New(), cfg, countingAck(&runs))
+	raw := rawConn(t, srv.ln.Addr())
 	start := time.Now()
 	rawAck(t, raw, 1)
 	for runs.Load() < 2 { // the same id, until the window has passed
