@@ -321,23 +321,7 @@ func TestOneWayWaitsForCredit(t *testing.T) {
 	if st := oc.OneWayStats(); st.Sent != 2 {
 		t.Fatalf("a request that timed out waiting for credit was counted: %+v", st)
 	}
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	for i := 0; ; i++ {
-		r, err := x.Recv(ctx)
-		if err != nil {
-			t.Fatalf("stream beside a full one-way window, item %d: %v", i, err)
-		}
-		if r.Type == channel.TypeEnd {
-			if i != 10 {
-				t.Fatalf("stream ended after %d items", i)
-			}
-			break
-		}
-	}
+	channeltest.ReadStream(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "s"}, 10, "stream beside a full one-way window")
 	close(gate)
 	if _, err := c.Open(ctx, req); err != nil {
 		t.Fatalf("Open once credit is back: %v", err)

@@ -101,17 +101,10 @@ func TestNoResponse(t *testing.T) {
 func TestAck(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	release := make(chan struct{})
-	ln, err := newListener(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Meta: channel.Meta{CorrID: req.Meta.CorrID}})
-			<-release
-		}))
-	}()
+	ln, served := serveOwn(t, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Meta: channel.Meta{CorrID: req.Meta.CorrID}})
+		<-release
+	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	r := call(t, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "orders.placed", Meta: channel.Meta{CorrID: "c-7"}})
 	if r.Type != channel.TypeAck || r.Meta.CorrID != "c-7" {
@@ -132,10 +125,6 @@ func TestAck(t *testing.T) {
 	if err := <-served; !errors.Is(err, channel.ErrClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
-}
-
-func newListener(t *testing.T) (channel.Listener, error) {
-	return httpchan.New().Listen(testCtx(t), "127.0.0.1:0", channel.Config{})
 }
 
 // TestRecvContext: a Recv whose ctx ends returns its error and cancels the call.
@@ -332,23 +321,7 @@ func TestReadTimeoutSparesStreams(t *testing.T) {
 	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	for i := 0; ; i++ {
-		r, err := x.Recv(ctx)
-		if err != nil {
-			t.Fatalf("after %d items: %v", i, err)
-		}
-		if r.Type == channel.TypeEnd {
-			if i != 6 {
-				t.Fatalf("end after %d items, want 6", i)
-			}
-			return
-		}
-	}
+	channeltest.ReadStream(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"}, 6, "stream longer than ReadTimeout")
 }
 
 // TestConnCloseInFlight: closing the Conn ends a pending Recv with ErrClosed.
