@@ -34,6 +34,20 @@ func serve(t *testing.T, cfg channel.Config, h channel.Handler) channel.Listener
 	return ln
 }
 
+// serveOwn starts an http listener on a free loopback port serving h, for a test that
+// shuts it down itself: it returns what Serve returned (closed anyway when the test ends).
+func serveOwn(t *testing.T, h channel.Handler) (channel.Listener, <-chan error) {
+	t.Helper()
+	ln, err := httpchan.New().Listen(testCtx(t), "127.0.0.1:0", channel.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	served := make(chan error, 1)
+	go func() { served <- ln.Serve(h) }()
+	return ln, served
+}
+
 func dial(t *testing.T, addr string, cfg channel.Config) channel.Conn {
 	t.Helper()
 	c, err := httpchan.New().Dial(testCtx(t), addr, cfg)

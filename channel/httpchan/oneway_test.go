@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,13 +17,20 @@ import (
 	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
+// counter is v as the counter interface C, failing t when the http transport does not
+// implement it.
+func counter[C any](t *testing.T, v any) C {
+	t.Helper()
+	c, ok := v.(C)
+	if !ok {
+		t.Fatalf("the http %T is not a %s", v, reflect.TypeFor[C]())
+	}
+	return c
+}
+
 func oneWayStats(t *testing.T, c channel.Conn) channel.OneWayStats {
 	t.Helper()
-	oc, ok := c.(channel.OneWayCounter)
-	if !ok {
-		t.Fatal("the http Conn is not a channel.OneWayCounter")
-	}
-	return oc.OneWayStats()
+	return counter[channel.OneWayCounter](t, c).OneWayStats()
 }
 
 // waitSettled waits until every noResponse request c sent has an outcome.
@@ -36,11 +44,7 @@ func waitSettled(t *testing.T, c channel.Conn) {
 
 func listenerStats(t *testing.T, ln channel.Listener) channel.OneWayListenerStats {
 	t.Helper()
-	lc, ok := ln.(channel.OneWayListenerCounter)
-	if !ok {
-		t.Fatal("the http Listener is not a channel.OneWayListenerCounter")
-	}
-	return lc.OneWayListenerStats()
+	return counter[channel.OneWayListenerCounter](t, ln).OneWayListenerStats()
 }
 
 // TestOneWayErrorReplyIsADrop: a TypeError reply to a noResponse request puts nothing on the
@@ -165,22 +169,15 @@ func TestOneWayUnreadWhileDraining(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	release := make(chan struct{})
-	ln, err := newListener(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			if req.Mode == channel.ModeNoResponse {
-				t.Error("a noResponse handler ran while the listener drained")
-				return
-			}
-			close(started)
-			<-release
-			respond(ctx, req, w)
-		}))
-	}()
+	ln, served := serveOwn(t, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if req.Mode == channel.ModeNoResponse {
+			t.Error("a noResponse handler ran while the listener drained")
+			return
+		}
+		close(started)
+		<-release
+		respond(ctx, req, w)
+	}))
 	nc, err := net.Dial("tcp", ln.Addr())
 	if err != nil {
 		t.Fatal(err)
