@@ -41,9 +41,9 @@ func transports() map[string]struct {
 		tr   channel.Transport
 		addr func(t testing.TB) string
 	}{
-		"tcp":  {framed.TCP(), func(testing.TB) string { return "127.0.0.1:0" }},
-		"unix": {framed.Unix(), func(t testing.TB) string { return filepath.Join(t.TempDir(), "s") }},
-		"http": {httpchan.New(), func(testing.TB) string { return "127.0.0.1:0" }},
+		"tcp":  {framed.TCP(), channeltest.Loopback},
+		"unix": {framed.Unix(), channeltest.UnixSocket},
+		"http": {httpchan.New(), channeltest.Loopback},
 	}
 }
 

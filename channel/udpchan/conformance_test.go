@@ -24,7 +24,7 @@ func (t largeDatagrams) Caps() channel.Caps {
 func TestConformance(t *testing.T) {
 	channeltest.Run(t, channeltest.Factory{
 		Transport: largeDatagrams{udpchan.New()},
-		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+		Addr:      channeltest.Loopback,
 		Config: func(c *channel.Config) {
 			c.MaxDatagram = 8000
 			c.RetryInterval = 10 * time.Millisecond
@@ -35,7 +35,7 @@ func TestConformance(t *testing.T) {
 func TestOneWayConformance(t *testing.T) {
 	channeltest.RunOneWay(t, channeltest.Factory{
 		Transport: udpchan.New(),
-		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
+		Addr:      channeltest.Loopback,
 	})
 }
 
