@@ -19,14 +19,8 @@ func rawAck(t *testing.T, raw net.Conn, id uint64) *channel.Envelope {
 	if _, err := raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: id, Method: "svc.do"})); err != nil {
 		t.Fatal(err)
 	}
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
+	r, _, err := readReply(t, raw)
 	if err != nil {
-		t.Fatalf("id %d: %v", id, err)
-	}
-	r := new(channel.Envelope)
-	if err := channel.ParseEnvelope(append([]byte(nil), buf[:n]...), r); err != nil {
 		t.Fatal(err)
 	}
 	if r.ID != id {

@@ -112,3 +112,17 @@ func countingAck(runs *atomic.Int64) channel.HandlerFunc {
 		ack(ctx, req, w)
 	}
 }
+
+// readReply reads one datagram from raw, failing t when none comes within wait, and
+// parses it: the envelope, the datagram's size and the parse error.
+func readReply(t *testing.T, raw net.Conn) (r *channel.Envelope, n int, err error) {
+	t.Helper()
+	raw.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 2048)
+	n, err = raw.Read(buf)
+	if err != nil {
+		t.Fatalf("reading a reply: %v", err)
+	}
+	r = new(channel.Envelope)
+	return r, n, channel.ParseEnvelope(buf[:n], r)
+}

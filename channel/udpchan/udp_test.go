@@ -176,14 +176,7 @@ func TestResponseAndStreamRefused(t *testing.T) {
 	// A foreign sender that tries anyway gets an unimplemented error back.
 	raw := rawConn(t, srv.ln.Addr())
 	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 9, Method: "svc.get"}))
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r channel.Envelope
-	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.Type != channel.TypeError || r.ID != 9 || r.ErrCode != channel.CodeUnimplemented {
+	if r, _, err := readReply(t, raw); err != nil || r.Type != channel.TypeError || r.ID != 9 || r.ErrCode != channel.CodeUnimplemented {
 		t.Fatalf("reply %+v, %v; want error %s for id 9", r, err, channel.CodeUnimplemented)
 	}
 }
@@ -404,14 +397,7 @@ func TestNoAmplification(t *testing.T) {
 	raw.Write([]byte{1, 1, 2, 2, 0})
 	// 12 bytes in: the error comes without its message.
 	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 3, Method: "svc.do"}))
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r channel.Envelope
-	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.ID != 3 || r.ErrCode != channel.CodeResourceExhausted || r.ErrMessage != "" || n > 36 {
+	if r, n, err := readReply(t, raw); err != nil || r.ID != 3 || r.ErrCode != channel.CodeResourceExhausted || r.ErrMessage != "" || n > 36 {
 		t.Fatalf("got %d bytes %+v %v, want a bare resource_exhausted error for id 3", n, r, err)
 	}
 	if st := srv.ln.Stats(); st.Overloaded != 2 {
