@@ -352,19 +352,11 @@ func TestConnCloseInFlight(t *testing.T) {
 // TestMaxInFlightCurl: over the listener's MaxInFlight a plain client gets 429.
 func TestMaxInFlightCurl(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	started := make(chan struct{}, 1)
-	release := make(chan struct{})
-	ln := serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		started <- struct{}{}
-		<-release
-		respond(ctx, req, w)
-	}))
-	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x := openBlocked(t, ctx, c, started)
+	f := fillListener(t, ctx)
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
-	resp, err := hc.Post("http://"+ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
+	resp, err := hc.Post("http://"+f.ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,13 +364,9 @@ func TestMaxInFlightCurl(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Jesus-Error-Code") != "resource_exhausted" {
 		t.Fatalf("got %d %q, want 429 resource_exhausted", resp.StatusCode, resp.Header.Get("Jesus-Error-Code"))
 	}
-	select {
-	case <-started:
-		t.Fatal("the handler ran for a request over MaxInFlight")
-	default:
-	}
-	close(release)
-	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
+	f.ranAgain(t)
+	close(f.release)
+	if r, err := f.x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
 		t.Fatalf("%v %v", r, err)
 	}
 }

@@ -75,3 +75,40 @@ func openBlocked(t *testing.T, ctx context.Context, c channel.Conn, started <-ch
 	<-started
 	return x
 }
+
+// fullListener is a listener with MaxInFlight 1 whose one slot is taken by x, a response
+// call on c that its handler holds until release is closed. started gets a signal each
+// time the handler runs again (a noResponse request returns at once).
+type fullListener struct {
+	ln      channel.Listener
+	c       channel.Conn
+	x       channel.Exchange
+	started chan struct{}
+	release chan struct{}
+}
+
+func fillListener(t *testing.T, ctx context.Context) *fullListener {
+	t.Helper()
+	f := &fullListener{started: make(chan struct{}, 1), release: make(chan struct{})}
+	f.ln = serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		f.started <- struct{}{}
+		if req.Mode == channel.ModeNoResponse {
+			return
+		}
+		<-f.release
+		respond(ctx, req, w)
+	}))
+	f.c = dial(t, f.ln.Addr(), channel.Config{})
+	f.x = openBlocked(t, ctx, f.c, f.started)
+	return f
+}
+
+// ranAgain fails t if the handler ran for anything after the call that fills the slot.
+func (f *fullListener) ranAgain(t *testing.T) {
+	t.Helper()
+	select {
+	case <-f.started:
+		t.Fatal("the handler ran a request over MaxInFlight")
+	default:
+	}
+}
