@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
@@ -447,7 +447,7 @@ func TestUnixPathTooLong(t *testing.T) {
 
 // Framing violations are logged on the listener's Logger (there is no caller to tell).
 func TestViolationIsLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf channeltest.SyncBuffer
 	cfg := channel.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
 	ln := startEcho(t, cfg)
 	p := greeted(t, ln.Addr())
@@ -457,21 +457,4 @@ func TestViolationIsLogged(t *testing.T) {
 	if !strings.Contains(buf.String(), "framing violation") || !strings.Contains(buf.String(), "MaxMessage") {
 		t.Fatalf("log: %q", buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
