@@ -189,8 +189,12 @@ func (s *suite) echoSetup(t *testing.T) (channel.Config, channel.Conn, context.C
 	return cfg, s.dial(t, srv.ln.Addr(), cfg), tctx(t)
 }
 
-func tctx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+func tctx(t *testing.T) context.Context { return Context(t, wait) }
+
+// Context is a context that ends after d or when the test ends, whichever comes first:
+// the bound of a test's blocking calls.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -7,14 +7,11 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/httpchan"
 )
 
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return channeltest.Context(t, 10*time.Second) }
 
 // serve starts an http listener on a free loopback port, closed when the test ends.
 func serve(t *testing.T, cfg channel.Config, h channel.Handler) channel.Listener {

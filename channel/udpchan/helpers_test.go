@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan"
 )
 
@@ -50,11 +51,7 @@ func dial(t *testing.T, addr string, cfg channel.Config) *udpchan.Conn {
 	return c
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return channeltest.Context(t, wait) }
 
 func ack(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
 	w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})

@@ -16,12 +16,7 @@ import (
 // leakCheck fails the test on goroutines left running after it.
 var leakCheck = channeltest.CheckLeaks
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return channeltest.Context(t, 20*time.Second) }
 
 func loadSchemas(t testing.TB) *schema.Set {
 	t.Helper()
