@@ -245,41 +245,35 @@ func DefaultConfig() Config {
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
 	d := DefaultConfig()
-	setInt := func(v *int, def int) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setDur := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
-	}
-	setInt(&c.MaxMessage, d.MaxMessage)
-	setInt(&c.MaxInFlight, d.MaxInFlight)
-	setInt(&c.MaxPendingBytes, d.MaxPendingBytes)
-	setDur(&c.WriteTimeout, d.WriteTimeout)
-	setDur(&c.DialTimeout, d.DialTimeout)
-	setInt(&c.StreamWindow, d.StreamWindow)
-	setInt(&c.OneWayWindow, d.OneWayWindow)
-	setInt(&c.PoolSize, d.PoolSize)
-	setDur(&c.KeepAlive, d.KeepAlive)
-	setDur(&c.FrameTimeout, d.FrameTimeout)
-	if c.MemoryBudget == 0 {
-		c.MemoryBudget = d.MemoryBudget
-	}
-	setInt(&c.MaxConns, d.MaxConns)
-	setDur(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
-	setDur(&c.ReadTimeout, d.ReadTimeout)
-	setDur(&c.IdleTimeout, d.IdleTimeout)
-	setInt(&c.MaxHeaderBytes, d.MaxHeaderBytes)
-	setInt(&c.MaxDatagram, d.MaxDatagram)
-	setDur(&c.RetryInterval, d.RetryInterval)
-	setDur(&c.DedupWindow, d.DedupWindow)
-	if c.Logger == nil {
-		c.Logger = d.Logger
-	}
+	orDefault(&c.MaxMessage, d.MaxMessage)
+	orDefault(&c.MaxInFlight, d.MaxInFlight)
+	orDefault(&c.MaxPendingBytes, d.MaxPendingBytes)
+	orDefault(&c.WriteTimeout, d.WriteTimeout)
+	orDefault(&c.DialTimeout, d.DialTimeout)
+	orDefault(&c.StreamWindow, d.StreamWindow)
+	orDefault(&c.OneWayWindow, d.OneWayWindow)
+	orDefault(&c.PoolSize, d.PoolSize)
+	orDefault(&c.KeepAlive, d.KeepAlive)
+	orDefault(&c.FrameTimeout, d.FrameTimeout)
+	orDefault(&c.MemoryBudget, d.MemoryBudget)
+	orDefault(&c.MaxConns, d.MaxConns)
+	orDefault(&c.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	orDefault(&c.ReadTimeout, d.ReadTimeout)
+	orDefault(&c.IdleTimeout, d.IdleTimeout)
+	orDefault(&c.MaxHeaderBytes, d.MaxHeaderBytes)
+	orDefault(&c.MaxDatagram, d.MaxDatagram)
+	orDefault(&c.RetryInterval, d.RetryInterval)
+	orDefault(&c.DedupWindow, d.DedupWindow)
+	orDefault(&c.Logger, d.Logger)
 	return c
+}
+
+// orDefault sets *v to def where *v is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Validate reports a config that cannot work.

@@ -110,26 +110,10 @@ func EnvelopeSize(e *Envelope) int {
 // Any error wraps ErrMalformed and leaves e partially filled.
 func ParseEnvelope(b []byte, e *Envelope) error {
 	*e = Envelope{}
-	if len(b) < 4 {
-		return malformed("%d bytes is shorter than the 4-byte minimum", len(b))
+	i, err := e.parseHead(b)
+	if err != nil {
+		return err
 	}
-	if b[0] != WireVersion {
-		return malformed("unsupported version %d (want %d)", b[0], WireVersion)
-	}
-	e.Type, e.Mode = Type(b[1]), Mode(b[2])
-	if !e.Type.Valid() {
-		return malformed("unknown type %d", b[1])
-	}
-	if e.Mode != 0 && !e.Mode.Valid() {
-		return malformed("unknown mode %d", b[2])
-	}
-	i := 3
-	id, n := binary.Uvarint(b[i:])
-	if n <= 0 {
-		return malformed("bad id varint")
-	}
-	e.ID = id
-	i += n
 	// First pass: find the fields and decode the non-string ones; remember where the
 	// strings are so that they can all be cut from one copy of the header.
 	var spans [maxStringTags]span
@@ -175,7 +159,40 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 			}
 		}
 	}
-	hdr := string(b[start:i])
+	e.setStrings(string(b[start:i]), start, &spans, extras)
+	if i < len(b) {
+		e.Data = b[i:len(b):len(b)]
+	}
+	return nil
+}
+
+// parseHead decodes the version, type, mode and id at the start of b into e and returns
+// the offset of the first field.
+func (e *Envelope) parseHead(b []byte) (int, error) {
+	if len(b) < 4 {
+		return 0, malformed("%d bytes is shorter than the 4-byte minimum", len(b))
+	}
+	if b[0] != WireVersion {
+		return 0, malformed("unsupported version %d (want %d)", b[0], WireVersion)
+	}
+	e.Type, e.Mode = Type(b[1]), Mode(b[2])
+	if !e.Type.Valid() {
+		return 0, malformed("unknown type %d", b[1])
+	}
+	if e.Mode != 0 && !e.Mode.Valid() {
+		return 0, malformed("unknown mode %d", b[2])
+	}
+	id, n := binary.Uvarint(b[3:])
+	if n <= 0 {
+		return 0, malformed("bad id varint")
+	}
+	e.ID = id
+	return 3 + n, nil
+}
+
+// setStrings sets e's string fields and extra meta entries from hdr, the one copy of the
+// envelope's fields, which start at offset start: spans and extras locate them.
+func (e *Envelope) setStrings(hdr string, start int, spans *[maxStringTags]span, extras []span) {
 	str := func(s span) string {
 		if s.to == 0 {
 			return ""
@@ -197,10 +214,6 @@ func ParseEnvelope(b []byte, e *Envelope) error {
 			e.Meta.Extra[hdr[extras[j].from-start:extras[j].to-start]] = hdr[extras[j+1].from-start : extras[j+1].to-start]
 		}
 	}
-	if i < len(b) {
-		e.Data = b[i:len(b):len(b)]
-	}
-	return nil
 }
 
 // span is a byte range [from, to) of the envelope; to == 0 means absent.

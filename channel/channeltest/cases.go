@@ -157,22 +157,14 @@ func (s *suite) testCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-started:
-		case <-ctx.Done():
-			t.Fatalf("%s: handler did not start", m)
-		}
+		await(t, ctx, started, "%s: handler did not start", m)
 		if err := x.Close(); err != nil {
 			t.Fatalf("%s: Exchange.Close: %v", m, err)
 		}
 		if err := x.Close(); err != nil {
 			t.Fatalf("%s: second Exchange.Close: %v", m, err)
 		}
-		select {
-		case <-cancelled:
-		case <-ctx.Done():
-			t.Fatalf("%s: handler's ctx was not cancelled after Exchange.Close", m)
-		}
+		await(t, ctx, cancelled, "%s: handler's ctx was not cancelled after Exchange.Close", m)
 	}
 }
 

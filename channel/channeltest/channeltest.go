@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,13 @@ type Factory struct {
 	// suite's own settings), e.g. to raise a timeout on a slow machine.
 	Config func(*channel.Config)
 }
+
+// Loopback is a Factory.Addr for transports over IP: 127.0.0.1 with a free port.
+func Loopback(testing.TB) string { return "127.0.0.1:0" }
+
+// UnixSocket is a Factory.Addr for transports over unix sockets: a socket in the test's
+// temporary directory.
+func UnixSocket(t testing.TB) string { return filepath.Join(t.TempDir(), "s.sock") }
 
 // wait bounds every blocking step of the suite; nothing in it should take this long.
 const wait = 10 * time.Second
@@ -181,8 +189,12 @@ func (s *suite) echoSetup(t *testing.T) (channel.Config, channel.Conn, context.C
 	return cfg, s.dial(t, srv.ln.Addr(), cfg), tctx(t)
 }
 
-func tctx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+func tctx(t *testing.T) context.Context { return Context(t, wait) }
+
+// Context is a context that ends after d or when the test ends, whichever comes first:
+// the bound of a test's blocking calls.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -24,6 +24,42 @@ func sized(mode channel.Mode, size int, id uint64) *channel.Envelope {
 	return req
 }
 
+// blocker is a handler that signals started, holds until its ctx ends, then signals
+// cancelled; both channels hold n signals.
+func blocker(n int) (h channel.Handler, started, cancelled chan struct{}) {
+	started = make(chan struct{}, n)
+	cancelled = make(chan struct{}, n)
+	h = channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		started <- struct{}{}
+		<-ctx.Done()
+		cancelled <- struct{}{}
+	})
+	return h, started, cancelled
+}
+
+// await waits for a signal on ch, failing with the message if ctx ends first.
+func await(t *testing.T, ctx context.Context, ch <-chan struct{}, format string, args ...any) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		t.Fatalf(format, args...)
+	}
+}
+
+// openStarted opens an exchange for req, closed when the test ends, and waits until
+// its handler has started.
+func openStarted(t *testing.T, ctx context.Context, c channel.Conn, req *channel.Envelope, started <-chan struct{}) channel.Exchange {
+	t.Helper()
+	x, err := c.Open(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	await(t, ctx, started, "handler did not start")
+	return x
+}
+
 func (s *suite) testSizeLimit(t *testing.T) {
 	cfg, c, ctx := s.echoSetup(t)
 	limit := s.limit(cfg)
@@ -88,13 +124,8 @@ func (s *suite) testListenerClosedInFlight(t *testing.T) {
 	}
 	cfg := s.config()
 	const n = 8
-	started := make(chan struct{}, n)
-	cancelled := make(chan struct{}, n)
-	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		started <- struct{}{}
-		<-ctx.Done()
-		cancelled <- struct{}{}
-	}))
+	h, started, cancelled := blocker(n)
+	srv := s.serve(t, cfg, h)
 	c := s.dial(t, srv.ln.Addr(), cfg)
 	ctx := tctx(t)
 	xs := make([]channel.Exchange, n)
@@ -107,11 +138,7 @@ func (s *suite) testListenerClosedInFlight(t *testing.T) {
 		xs[i] = x
 	}
 	for i := 0; i < n; i++ {
-		select {
-		case <-started:
-		case <-ctx.Done():
-			t.Fatalf("%d of %d handlers started", i, n)
-		}
+		await(t, ctx, started, "%d of %d handlers started", i, n)
 	}
 	if err := srv.ln.Close(); err != nil {
 		t.Fatalf("Listener.Close: %v", err)
@@ -126,11 +153,7 @@ func (s *suite) testListenerClosedInFlight(t *testing.T) {
 		}
 	}
 	for i := 0; i < n; i++ {
-		select {
-		case <-cancelled:
-		case <-ctx.Done():
-			t.Fatalf("%d of %d handler contexts were cancelled", i, n)
-		}
+		await(t, ctx, cancelled, "%d of %d handler contexts were cancelled", i, n)
 	}
 }
 
@@ -154,16 +177,7 @@ func (s *suite) testShutdownWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The handler replies only after release, in response or (udp) ack mode.
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.block", Data: []byte("in flight")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("handler did not start")
-	}
+	x := openStarted(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.block", Data: []byte("in flight")}, started)
 	shut := make(chan error, 1)
 	go func() { shut <- srv.ln.Shutdown(ctx) }()
 	select {
@@ -197,35 +211,17 @@ func (s *suite) testShutdownWaits(t *testing.T) {
 
 func (s *suite) testShutdownHard(t *testing.T) {
 	cfg := s.config()
-	started := make(chan struct{}, 1)
-	cancelled := make(chan struct{}, 1)
-	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		started <- struct{}{}
-		<-ctx.Done()
-		cancelled <- struct{}{}
-	}))
+	h, started, cancelled := blocker(1)
+	srv := s.serve(t, cfg, h)
 	c := s.dial(t, srv.ln.Addr(), cfg)
 	ctx := tctx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.block"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("handler did not start")
-	}
+	openStarted(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: s.replyMode(), Method: "svc.block"}, started)
 	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	if err := srv.ln.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown with a handler that never returns: %v, want context.DeadlineExceeded", err)
 	}
-	select {
-	case <-cancelled:
-	case <-ctx.Done():
-		t.Fatal("hard shutdown did not cancel the handler's ctx")
-	}
+	await(t, ctx, cancelled, "hard shutdown did not cancel the handler's ctx")
 }
 
 func (s *suite) testMaxInFlight(t *testing.T) {
@@ -253,11 +249,7 @@ func (s *suite) testMaxInFlight(t *testing.T) {
 		}
 		defer x.Close()
 		xs = append(xs, x)
-		select {
-		case <-started:
-		case <-ctx.Done():
-			t.Fatalf("handler %d did not start", i)
-		}
+		await(t, ctx, started, "handler %d did not start", i)
 	}
 	r, err := call(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: mode, Method: "svc.over"})
 	if err != nil {
@@ -318,23 +310,11 @@ func (s *suite) testConnCloseFailsExchanges(t *testing.T) {
 		t.Skip("transport has no exchanges that stay open")
 	}
 	cfg := s.config()
-	started := make(chan struct{}, 1)
-	srv := s.serve(t, cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		started <- struct{}{}
-		<-ctx.Done()
-	}))
+	h, started, _ := blocker(1)
+	srv := s.serve(t, cfg, h)
 	c := s.dial(t, srv.ln.Addr(), cfg)
 	ctx := tctx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("handler did not start")
-	}
+	x := openStarted(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.block"}, started)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,12 +13,22 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
 var benchEcho = channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 	w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: req.Data})
 })
+
+// benchConn serves h on tr (at listenAddr) and dials it with cfg; both close when the
+// benchmark ends.
+func benchConn(b *testing.B, tr channel.Transport, h channel.Handler, cfg channel.Config) channel.Conn {
+	b.Helper()
+	ctx := context.Background()
+	ln := serveOn(b, ctx, tr, listenAddr(b, tr), channel.Config{}, h)
+	return dialOn(b, ctx, tr, ln.Addr(), cfg)
+}
 
 // BenchmarkRoundTrip measures request/response calls: one caller, and 64 concurrent
 // callers sharing one Conn (the default pool of 2 connections).
@@ -36,37 +45,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 }
 
 func benchRoundTrip(b *testing.B, tr channel.Transport, callers, size int) {
-	ctx := context.Background()
-	addr := "127.0.0.1:0"
-	if tr.Name() == "unix" {
-		addr = filepath.Join(b.TempDir(), "b.sock")
-	}
-	cfg := channel.Config{}
-	ln, err := tr.Listen(ctx, addr, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ln.Serve(benchEcho) }()
-	defer func() { ln.Close(); <-served }()
-	c, err := tr.Dial(ctx, ln.Addr(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	data := make([]byte, size)
-	call := func() error {
-		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: data})
-		if err != nil {
-			return err
-		}
-		r, err := x.Recv(ctx)
-		if err == nil && len(r.Data) != size {
-			err = fmt.Errorf("reply of %d bytes", len(r.Data))
-		}
-		x.Close()
-		return err
-	}
+	c := benchConn(b, tr, benchEcho, channel.Config{})
+	call := channeltest.SizedCall(context.Background(), c, channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: make([]byte, size)})
 	if err := call(); err != nil { // dial outside the measurement
 		b.Fatal(err)
 	}
@@ -118,34 +98,17 @@ func BenchmarkStream(b *testing.B) {
 	for _, tr := range []channel.Transport{framed.TCP(), framed.Unix()} {
 		b.Run(tr.Name(), func(b *testing.B) {
 			ctx := context.Background()
-			addr := "127.0.0.1:0"
-			if tr.Name() == "unix" {
-				addr = filepath.Join(b.TempDir(), "s.sock")
-			}
-			ln, err := tr.Listen(ctx, addr, channel.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
 			item := make([]byte, 256)
-			served := make(chan error, 1)
-			go func() {
-				served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-					n := int(req.Data[0])<<24 | int(req.Data[1])<<16 | int(req.Data[2])<<8 | int(req.Data[3])
-					e := &channel.Envelope{Type: channel.TypeItem, Data: item}
-					for i := 0; i < n; i++ {
-						if w.Send(ctx, e) != nil {
-							return
-						}
+			c := benchConn(b, tr, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+				n := int(req.Data[0])<<24 | int(req.Data[1])<<16 | int(req.Data[2])<<8 | int(req.Data[3])
+				e := &channel.Envelope{Type: channel.TypeItem, Data: item}
+				for i := 0; i < n; i++ {
+					if w.Send(ctx, e) != nil {
+						return
 					}
-					w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
-				}))
-			}()
-			defer func() { ln.Close(); <-served }()
-			c, err := tr.Dial(ctx, ln.Addr(), channel.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
+				}
+				w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+			}), channel.Config{})
 			b.ReportAllocs()
 			b.SetBytes(256)
 			b.ResetTimer()
@@ -186,31 +149,14 @@ func BenchmarkOneWay(b *testing.B) {
 
 func benchOneWay(b *testing.B, tr channel.Transport, senders int) {
 	ctx := context.Background()
-	addr := "127.0.0.1:0"
-	if tr.Name() == "unix" {
-		addr = filepath.Join(b.TempDir(), "b.sock")
-	}
 	var received atomic.Int64
 	var target atomic.Int64
 	done := make(chan struct{}, 1)
-	ln, err := tr.Listen(ctx, addr, channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			if received.Add(1) == target.Load() {
-				done <- struct{}{}
-			}
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
-	c, err := tr.Dial(ctx, ln.Addr(), channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchConn(b, tr, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if received.Add(1) == target.Load() {
+			done <- struct{}{}
+		}
+	}), channel.Config{})
 	data := make([]byte, 64)
 	req := func() error {
 		_, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: data})

@@ -97,8 +97,7 @@ func TestPartialFramesWithinBudget(t *testing.T) {
 func TestPartialFrameTimesOut(t *testing.T) {
 	cfg := channel.Config{FrameTimeout: 200 * time.Millisecond}.WithDefaults()
 	ln := startEcho(t, cfg)
-	p := dialRaw(t, ln.Addr(), prefaceBytes)
-	p.readPreface()
+	p := greeted(t, ln.Addr())
 	p.write([]byte{0, 0, 1, 0, 1, 2, 3}) // 3 of 256 bytes
 	start := time.Now()
 	if _, err := p.readFrame(); err == nil {
@@ -116,8 +115,7 @@ func TestMaxConns(t *testing.T) {
 	ln := startEcho(t, cfg)
 	var peers []*rawPeer
 	for i := 0; i < 4; i++ {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
+		p := greeted(t, ln.Addr())
 		peers = append(peers, p)
 	}
 	extra := dialRaw(t, ln.Addr(), prefaceBytes)
@@ -153,8 +151,7 @@ func TestFrameOverBudget(t *testing.T) {
 	ln := startEcho(t, cfg)
 	good := dialEcho(t, ln.Addr())
 	checkCall(t, good)
-	p := dialRaw(t, ln.Addr(), prefaceBytes)
-	p.readPreface()
+	p := greeted(t, ln.Addr())
 	fill := budget.Limit() - budget.Used() - 32<<10 // what other peers hold
 	if !budget.Acquire(fill) {
 		t.Fatal("could not fill the budget")

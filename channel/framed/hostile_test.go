@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
@@ -46,6 +46,14 @@ func dialRaw(t *testing.T, addr string, pref []byte) *rawPeer {
 	if pref != nil {
 		p.write(pref)
 	}
+	return p
+}
+
+// greeted is a raw peer that has exchanged prefaces with the server at addr.
+func greeted(t *testing.T, addr string) *rawPeer {
+	t.Helper()
+	p := dialRaw(t, addr, prefaceBytes)
+	p.readPreface()
 	return p
 }
 
@@ -138,6 +146,21 @@ func checkCall(t *testing.T, c channel.Conn) {
 	}
 }
 
+// badFrames are frames after which the server sends an error frame (for id) and closes
+// the connection.
+var badFrames = []struct {
+	name  string
+	bytes []byte
+	id    uint64
+}{
+	{"4 GiB frame", []byte{0xff, 0xff, 0xff, 0xff}, 0},
+	{"zero length", []byte{0, 0, 0, 0}, 0},
+	{"garbage envelope", []byte{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'}, 0},
+	// the method declares 200 bytes
+	{"malformed after a known id", append([]byte{0, 0, 0, 7}, 1, byte(channel.TypeRequest), byte(channel.ModeResponse), 42, 1, 200, 'x'), 42},
+	{"reply type from a client", frame(&channel.Envelope{Type: channel.TypeResponse, ID: 3}), 3},
+}
+
 func TestHostilePeers(t *testing.T) {
 	before := runtime.NumGoroutine()
 	cfg := channel.Config{KeepAlive: 200 * time.Millisecond}
@@ -162,118 +185,97 @@ func TestHostilePeers(t *testing.T) {
 			t.Fatal("connection stayed open after a version mismatch")
 		}
 	})
-	t.Run("4 GiB frame", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		p.write([]byte{0xff, 0xff, 0xff, 0xff})
-		p.expectErrorThenClose(0)
-	})
-	t.Run("zero length", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		p.write([]byte{0, 0, 0, 0})
-		p.expectErrorThenClose(0)
-	})
-	t.Run("garbage envelope", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		p.write([]byte{0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'})
-		p.expectErrorThenClose(0)
-	})
-	t.Run("malformed after a known id", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		b := []byte{1, byte(channel.TypeRequest), byte(channel.ModeResponse), 42, 1, 200, 'x'} // method declares 200 bytes
-		p.write(append([]byte{0, 0, 0, byte(len(b))}, b...))
-		p.expectErrorThenClose(42)
-	})
-	t.Run("reply type from a client", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		p.write(frame(&channel.Envelope{Type: channel.TypeResponse, ID: 3}))
-		p.expectErrorThenClose(3)
-	})
-	t.Run("bad mode keeps the connection", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		p.write(frame(&channel.Envelope{Type: channel.TypeRequest, ID: 1, Method: "m"}))
-		e, err := p.readFrame()
-		if err != nil || e.Type != channel.TypeError || e.ErrCode != channel.CodeInvalidArgument || e.ID != 1 {
-			t.Fatalf("got %+v, %v", e, err)
-		}
-		p.write(frame(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 2, Data: []byte("x")}))
-		e, err = p.readFrame()
-		if err != nil || e.Type != channel.TypeResponse || e.ID != 2 || string(e.Data) != "x" {
-			t.Fatalf("after a refused request: %+v, %v", e, err)
-		}
-	})
+	for _, c := range badFrames {
+		t.Run(c.name, func(t *testing.T) {
+			p := greeted(t, ln.Addr())
+			p.write(c.bytes)
+			p.expectErrorThenClose(c.id)
+		})
+	}
+	t.Run("bad mode keeps the connection", func(t *testing.T) { badModeKeepsConnection(t, ln.Addr()) })
 	t.Run("ping", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
+		p := greeted(t, ln.Addr())
 		p.write(frame(&channel.Envelope{Type: channel.TypePing, ID: 77}))
 		e, err := p.readFrame()
 		if err != nil || e.Type != channel.TypePong || e.ID != 77 {
 			t.Fatalf("got %+v, %v", e, err)
 		}
 	})
-	t.Run("stall mid-frame", func(t *testing.T) {
-		// A valid prefix, then silence: the keep-alive ping goes unanswered and the
-		// server drops the connection; meanwhile it keeps serving others.
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
-		f := frame(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 1, Data: make([]byte, 1000)})
-		p.write(f[:100])
-		checkCall(t, good)
-		p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for {
-			e, err := p.readFrame()
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					t.Fatal("server kept a stalled connection open past its keep-alive")
-				}
-				break
-			}
-			if e.Type != channel.TypePing {
-				t.Fatalf("unexpected %s", e.Type)
-			}
-		}
-	})
+	t.Run("stall mid-frame", func(t *testing.T) { stallMidFrame(t, ln.Addr(), good) })
 	t.Run("close mid-frame", func(t *testing.T) {
-		p := dialRaw(t, ln.Addr(), prefaceBytes)
-		p.readPreface()
+		p := greeted(t, ln.Addr())
 		f := frame(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 1, Data: make([]byte, 1000)})
 		p.write(f[:500])
 		p.nc.Close()
 		checkCall(t, good)
 	})
-	t.Run("declared size is not allocated", func(t *testing.T) {
-		// 32 peers each declare a 4 MiB frame and send 10 bytes of it. Memory must
-		// follow what arrived, not what was declared (32 x 4 MiB = 128 MiB).
-		const peers = 32
-		var ms0, ms1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms0)
-		ps := make([]*rawPeer, peers)
-		for i := range ps {
-			ps[i] = dialRaw(t, ln.Addr(), prefaceBytes)
-			ps[i].readPreface()
-			hdr := binary.BigEndian.AppendUint32(nil, 4<<20)
-			ps[i].write(append(hdr, 1, byte(channel.TypeRequest), 3, 1, 0, 0, 0, 0, 0, 0))
-		}
-		checkCall(t, good) // every peer's bytes were written before this call's
-		runtime.ReadMemStats(&ms1)
-		grew := int64(ms1.HeapAlloc) - int64(ms0.HeapAlloc)
-		if grew > 16<<20 {
-			t.Fatalf("heap grew %d bytes for %d peers that sent 14 bytes of frames each", grew, peers)
-		}
-		for _, p := range ps {
-			p.nc.Close()
-		}
-	})
+	t.Run("declared size is not allocated", func(t *testing.T) { declaredSizeNotAllocated(t, ln.Addr(), good) })
 	good.Close()
 	ln.Close()
 	goroutinesSettle(t, before)
+}
+
+// badModeKeepsConnection: a request without a valid mode gets an error frame, and the
+// connection goes on serving.
+func badModeKeepsConnection(t *testing.T, addr string) {
+	p := greeted(t, addr)
+	p.write(frame(&channel.Envelope{Type: channel.TypeRequest, ID: 1, Method: "m"}))
+	e, err := p.readFrame()
+	if err != nil || e.Type != channel.TypeError || e.ErrCode != channel.CodeInvalidArgument || e.ID != 1 {
+		t.Fatalf("got %+v, %v", e, err)
+	}
+	p.write(frame(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 2, Data: []byte("x")}))
+	e, err = p.readFrame()
+	if err != nil || e.Type != channel.TypeResponse || e.ID != 2 || string(e.Data) != "x" {
+		t.Fatalf("after a refused request: %+v, %v", e, err)
+	}
+}
+
+// stallMidFrame: a valid prefix, then silence: the keep-alive ping goes unanswered and
+// the server drops the connection; meanwhile it keeps serving others (good).
+func stallMidFrame(t *testing.T, addr string, good channel.Conn) {
+	p := greeted(t, addr)
+	f := frame(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 1, Data: make([]byte, 1000)})
+	p.write(f[:100])
+	checkCall(t, good)
+	p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		e, err := p.readFrame()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("server kept a stalled connection open past its keep-alive")
+			}
+			break
+		}
+		if e.Type != channel.TypePing {
+			t.Fatalf("unexpected %s", e.Type)
+		}
+	}
+}
+
+// declaredSizeNotAllocated: 32 peers each declare a 4 MiB frame and send 10 bytes of
+// it. Memory must follow what arrived, not what was declared (32 x 4 MiB = 128 MiB).
+func declaredSizeNotAllocated(t *testing.T, addr string, good channel.Conn) {
+	const peers = 32
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	ps := make([]*rawPeer, peers)
+	for i := range ps {
+		ps[i] = greeted(t, addr)
+		hdr := binary.BigEndian.AppendUint32(nil, 4<<20)
+		ps[i].write(append(hdr, 1, byte(channel.TypeRequest), 3, 1, 0, 0, 0, 0, 0, 0))
+	}
+	checkCall(t, good) // every peer's bytes were written before this call's
+	runtime.ReadMemStats(&ms1)
+	grew := int64(ms1.HeapAlloc) - int64(ms0.HeapAlloc)
+	if grew > 16<<20 {
+		t.Fatalf("heap grew %d bytes for %d peers that sent 14 bytes of frames each", grew, peers)
+	}
+	for _, p := range ps {
+		p.nc.Close()
+	}
 }
 
 func TestSlowReaderIsDisconnected(t *testing.T) {
@@ -296,8 +298,7 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 			}
 		}))
 	}()
-	p := dialRaw(t, ln.Addr(), prefaceBytes)
-	p.readPreface()
+	p := greeted(t, ln.Addr())
 	// Ask for far more than the socket buffers and MaxPendingBytes hold; never read.
 	go func() {
 		for id := uint64(1); id <= 2000; id++ {
@@ -446,32 +447,14 @@ func TestUnixPathTooLong(t *testing.T) {
 
 // Framing violations are logged on the listener's Logger (there is no caller to tell).
 func TestViolationIsLogged(t *testing.T) {
-	var buf syncBuffer
+	var buf channeltest.SyncBuffer
 	cfg := channel.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))}
 	ln := startEcho(t, cfg)
-	p := dialRaw(t, ln.Addr(), prefaceBytes)
-	p.readPreface()
+	p := greeted(t, ln.Addr())
 	p.write([]byte{0xff, 0xff, 0xff, 0xff})
 	p.expectErrorThenClose(0)
 	ln.Close()
 	if !strings.Contains(buf.String(), "framing violation") || !strings.Contains(buf.String(), "MaxMessage") {
 		t.Fatalf("log: %q", buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -27,31 +27,9 @@ import (
 func BenchmarkLatency(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a ctx that can end, as callers' do
 	defer cancel()
-	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- ln.Serve(benchEcho) }()
-	defer func() { ln.Close(); <-served }()
-	c, err := framed.TCP().Dial(ctx, ln.Addr(), channel.Config{PoolSize: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchConn(b, framed.TCP(), benchEcho, channel.Config{PoolSize: 1})
 	data := make([]byte, 250)
-	call := func() error {
-		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: data})
-		if err != nil {
-			return err
-		}
-		r, err := x.Recv(ctx)
-		if err == nil && len(r.Data) != len(data) {
-			err = fmt.Errorf("reply of %d bytes", len(r.Data))
-		}
-		x.Close()
-		return err
-	}
+	call := channeltest.SizedCall(ctx, c, channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Data: data})
 	echo := startRawEcho(b)
 	msg := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
 	msg = append(msg, data...)
@@ -132,46 +110,21 @@ const streamLen = 1000
 func benchStreams(b *testing.B, streams int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	item := make([]byte, 60)
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			for range streamLen {
-				if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: item}) != nil {
-					return
-				}
+	c := benchConn(b, framed.TCP(), channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		for range streamLen {
+			if w.Send(ctx, &channel.Envelope{Type: channel.TypeItem, Data: item}) != nil {
+				return
 			}
-			w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
-		}))
-	}()
-	defer func() { ln.Close(); <-served }()
-	c, err := framed.TCP().Dial(ctx, ln.Addr(), channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+		}
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
+	}), channel.Config{})
 	stream := func() error {
-		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "bench.items"})
-		if err != nil {
-			return err
+		n, err := channeltest.CountStream(ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "bench.items"})
+		if err == nil && n != streamLen {
+			err = fmt.Errorf("stream ended after %d items", n)
 		}
-		defer x.Close()
-		for i := 0; ; i++ {
-			r, err := x.Recv(ctx)
-			if err != nil {
-				return err
-			}
-			if r.Type == channel.TypeEnd {
-				if i != streamLen {
-					return fmt.Errorf("stream ended after %d items", i)
-				}
-				return nil
-			}
-		}
+		return err
 	}
 	for range 2 { // dial both connections outside the measurement
 		if err := stream(); err != nil {

@@ -32,6 +32,42 @@ func serveOn(t testing.TB, ctx context.Context, tr channel.Transport, addr strin
 	return ln
 }
 
+// dialOn dials addr of tr with cfg; the Conn closes when the test ends.
+func dialOn(t testing.TB, ctx context.Context, tr channel.Transport, addr string, cfg channel.Config) channel.Conn {
+	t.Helper()
+	c, err := tr.Dial(ctx, addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// flood starts senders goroutines that each open perSender noResponse requests carrying
+// data on c. wait waits for them all and returns the first error an Open returned (its
+// sender stopped there).
+func flood(ctx context.Context, c channel.Conn, senders, perSender int, data []byte) (wait func() error) {
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for g := 0; g < senders; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perSender; i++ {
+				if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: data}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	return func() error {
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+}
+
 func listenAddr(t testing.TB, tr channel.Transport) string {
 	if tr.Name() == "unix" {
 		return filepath.Join(t.TempDir(), "s.sock")
@@ -86,29 +122,10 @@ func oneWayFlood(t *testing.T, tr channel.Transport) {
 		received.Add(1)
 		running.Add(-1)
 	}))
-	c, err := tr.Dial(ctx, ln.Addr(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialOn(t, ctx, tr, ln.Addr(), cfg)
 	oc := c.(channel.OneWayCounter)
 	goroutines0 := runtime.NumGoroutine()
-
-	var wg sync.WaitGroup
-	errs := make(chan error, senders)
-	data := make([]byte, 64)
-	for g := 0; g < senders; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < perSender; i++ {
-				if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: data}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
+	wait := flood(ctx, c, senders, perSender, make([]byte, 64))
 	select {
 	case <-full:
 	case <-ctx.Done():
@@ -121,22 +138,13 @@ func oneWayFlood(t *testing.T, tr channel.Transport) {
 	}
 	held := runtime.NumGoroutine() - goroutines0
 	close(gate)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := wait(); err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	st := settle(t, ctx, oc)
 	const total = senders * perSender
-	if st.Sent != total || st.Delivered != total || st.Dropped != 0 || st.Lost != 0 {
-		t.Fatalf("client counts %+v, want all %d delivered", st, total)
-	}
+	checkAllDelivered(t, ctx, oc, ln, total)
 	if got := received.Load(); got != total {
 		t.Fatalf("handlers received %d of %d", got, total)
-	}
-	ls := ln.(channel.OneWayListenerCounter).OneWayListenerStats()
-	if ls.Received != total || ls.Dropped != 0 {
-		t.Fatalf("listener counts %+v, want %d received, none dropped", ls, total)
 	}
 	if m := maxRunning.Load(); m > bound {
 		t.Fatalf("%d handlers ran at once, the windows allow %d", m, bound)
@@ -145,6 +153,20 @@ func oneWayFlood(t *testing.T, tr channel.Transport) {
 		tr.Name(), total, maxRunning.Load(), bound, held)
 	if held > senders+bound+16 {
 		t.Fatalf("%d goroutines while the handlers were held, want at most %d", held, senders+bound+16)
+	}
+}
+
+// checkAllDelivered checks that the client (once settled) and the listener counted all
+// total one-way requests delivered, none dropped or lost.
+func checkAllDelivered(t *testing.T, ctx context.Context, oc channel.OneWayCounter, ln channel.Listener, total uint64) {
+	t.Helper()
+	st := settle(t, ctx, oc)
+	if st.Sent != total || st.Delivered != total || st.Dropped != 0 || st.Lost != 0 {
+		t.Fatalf("client counts %+v, want all %d delivered", st, total)
+	}
+	ls := ln.(channel.OneWayListenerCounter).OneWayListenerStats()
+	if ls.Received != total || ls.Dropped != 0 {
+		t.Fatalf("listener counts %+v, want %d received, none dropped", ls, total)
 	}
 }
 
@@ -172,23 +194,8 @@ func oneWayShutdown(t *testing.T, tr channel.Transport) {
 		}
 		runtime.Gosched() // a little work
 	}))
-	c, err := tr.Dial(ctx, ln.Addr(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var wg sync.WaitGroup
-	for g := 0; g < senders; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < perSender; i++ {
-				if _, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"}); err != nil {
-					return // the server is gone: the request was not sent
-				}
-			}
-		}()
-	}
+	c := dialOn(t, ctx, tr, ln.Addr(), cfg)
+	wait := flood(ctx, c, senders, perSender, nil)
 	select {
 	case <-half:
 	case <-ctx.Done():
@@ -197,7 +204,7 @@ func oneWayShutdown(t *testing.T, tr channel.Transport) {
 	if err := ln.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	wg.Wait()
+	wait()    // an Open that failed found the server gone: its request was not sent
 	c.Close() // whatever is still outstanding is lost
 	st := settle(t, ctx, c.(channel.OneWayCounter))
 	ls := ln.(channel.OneWayListenerCounter).OneWayListenerStats()
@@ -300,11 +307,7 @@ func TestOneWayWaitsForCredit(t *testing.T) {
 			w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd})
 		}
 	}))
-	c, err := framed.TCP().Dial(ctx, ln.Addr(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialOn(t, ctx, framed.TCP(), ln.Addr(), cfg)
 	oc := c.(channel.OneWayCounter)
 	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write"}
 	for i := 0; i < 2; i++ {
@@ -321,23 +324,7 @@ func TestOneWayWaitsForCredit(t *testing.T) {
 	if st := oc.OneWayStats(); st.Sent != 2 {
 		t.Fatalf("a request that timed out waiting for credit was counted: %+v", st)
 	}
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	for i := 0; ; i++ {
-		r, err := x.Recv(ctx)
-		if err != nil {
-			t.Fatalf("stream beside a full one-way window, item %d: %v", i, err)
-		}
-		if r.Type == channel.TypeEnd {
-			if i != 10 {
-				t.Fatalf("stream ended after %d items", i)
-			}
-			break
-		}
-	}
+	channeltest.ReadStream(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "s"}, 10, "stream beside a full one-way window")
 	close(gate)
 	if _, err := c.Open(ctx, req); err != nil {
 		t.Fatalf("Open once credit is back: %v", err)

@@ -21,8 +21,7 @@ func TestSlowReaderHoldsWhatTheLimitSays(t *testing.T) {
 	ln := serveOn(t, context.Background(), framed.TCP(), "127.0.0.1:0", cfg, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeResponse, Data: reply})
 	}))
-	p := dialRaw(t, ln.Addr(), prefaceBytes)
-	p.readPreface()
+	p := greeted(t, ln.Addr())
 	m := memtest.Start(2 * time.Millisecond)
 	// Pipeline requests in batches until the server drops the connection; never read.
 	var batch []byte

@@ -101,17 +101,10 @@ func TestNoResponse(t *testing.T) {
 func TestAck(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	release := make(chan struct{})
-	ln, err := newListener(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Meta: channel.Meta{CorrID: req.Meta.CorrID}})
-			<-release
-		}))
-	}()
+	ln, served := serveOwn(t, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck, Meta: channel.Meta{CorrID: req.Meta.CorrID}})
+		<-release
+	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	r := call(t, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "orders.placed", Meta: channel.Meta{CorrID: "c-7"}})
 	if r.Type != channel.TypeAck || r.Meta.CorrID != "c-7" {
@@ -132,10 +125,6 @@ func TestAck(t *testing.T) {
 	if err := <-served; !errors.Is(err, channel.ErrClosed) {
 		t.Fatalf("Serve: %v", err)
 	}
-}
-
-func newListener(t *testing.T) (channel.Listener, error) {
-	return httpchan.New().Listen(testCtx(t), "127.0.0.1:0", channel.Config{})
 }
 
 // TestRecvContext: a Recv whose ctx ends returns its error and cancels the call.
@@ -332,23 +321,7 @@ func TestReadTimeoutSparesStreams(t *testing.T) {
 	}))
 	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	for i := 0; ; i++ {
-		r, err := x.Recv(ctx)
-		if err != nil {
-			t.Fatalf("after %d items: %v", i, err)
-		}
-		if r.Type == channel.TypeEnd {
-			if i != 6 {
-				t.Fatalf("end after %d items, want 6", i)
-			}
-			return
-		}
-	}
+	channeltest.ReadStream(t, ctx, c, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeStream, Method: "svc.slow"}, 6, "stream longer than ReadTimeout")
 }
 
 // TestConnCloseInFlight: closing the Conn ends a pending Recv with ErrClosed.
@@ -379,19 +352,11 @@ func TestConnCloseInFlight(t *testing.T) {
 // TestMaxInFlightCurl: over the listener's MaxInFlight a plain client gets 429.
 func TestMaxInFlightCurl(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	started := make(chan struct{}, 1)
-	release := make(chan struct{})
-	ln := serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		started <- struct{}{}
-		<-release
-		respond(ctx, req, w)
-	}))
-	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x := openBlocked(t, ctx, c, started)
+	f := fillListener(t, ctx)
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
-	resp, err := hc.Post("http://"+ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
+	resp, err := hc.Post("http://"+f.ln.Addr()+"/svc.other", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,13 +364,9 @@ func TestMaxInFlightCurl(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Jesus-Error-Code") != "resource_exhausted" {
 		t.Fatalf("got %d %q, want 429 resource_exhausted", resp.StatusCode, resp.Header.Get("Jesus-Error-Code"))
 	}
-	select {
-	case <-started:
-		t.Fatal("the handler ran for a request over MaxInFlight")
-	default:
-	}
-	close(release)
-	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
+	f.ranAgain(t)
+	close(f.release)
+	if r, err := f.x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
 		t.Fatalf("%v %v", r, err)
 	}
 }

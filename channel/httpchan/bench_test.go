@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/httpchan"
 )
 
@@ -98,19 +99,7 @@ func benchRoundTrip(b *testing.B, size, callers int) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	data := make([]byte, size)
-	one := func() error {
-		x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Codec: "msgpack", Data: data})
-		if err != nil {
-			return err
-		}
-		r, err := x.Recv(ctx)
-		if err == nil && len(r.Data) != size {
-			err = fmt.Errorf("reply of %d bytes", len(r.Data))
-		}
-		x.Close()
-		return err
-	}
+	one := channeltest.SizedCall(ctx, c, channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "bench.echo", Codec: "msgpack", Data: make([]byte, size)})
 	runCallers(b, size, callers, one)
 	close(stopPeers)
 	<-peersDone

@@ -8,8 +8,5 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	channeltest.Run(t, channeltest.Factory{
-		Transport: httpchan.New(),
-		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
-	})
+	channeltest.Run(t, channeltest.Factory{Transport: httpchan.New(), Addr: channeltest.Loopback})
 }

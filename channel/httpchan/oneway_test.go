@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,13 +17,20 @@ import (
 	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
+// counter is v as the counter interface C, failing t when the http transport does not
+// implement it.
+func counter[C any](t *testing.T, v any) C {
+	t.Helper()
+	c, ok := v.(C)
+	if !ok {
+		t.Fatalf("the http %T is not a %s", v, reflect.TypeFor[C]())
+	}
+	return c
+}
+
 func oneWayStats(t *testing.T, c channel.Conn) channel.OneWayStats {
 	t.Helper()
-	oc, ok := c.(channel.OneWayCounter)
-	if !ok {
-		t.Fatal("the http Conn is not a channel.OneWayCounter")
-	}
-	return oc.OneWayStats()
+	return counter[channel.OneWayCounter](t, c).OneWayStats()
 }
 
 // waitSettled waits until every noResponse request c sent has an outcome.
@@ -36,11 +44,7 @@ func waitSettled(t *testing.T, c channel.Conn) {
 
 func listenerStats(t *testing.T, ln channel.Listener) channel.OneWayListenerStats {
 	t.Helper()
-	lc, ok := ln.(channel.OneWayListenerCounter)
-	if !ok {
-		t.Fatal("the http Listener is not a channel.OneWayListenerCounter")
-	}
-	return lc.OneWayListenerStats()
+	return counter[channel.OneWayListenerCounter](t, ln).OneWayListenerStats()
 }
 
 // TestOneWayErrorReplyIsADrop: a TypeError reply to a noResponse request puts nothing on the
@@ -121,41 +125,24 @@ func TestOneWayErrorReplyIsADrop(t *testing.T) {
 // it dropped.
 func TestOneWayRefusedByLimit(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	started := make(chan struct{}, 1)
-	release := make(chan struct{})
-	ran := make(chan struct{}, 1)
-	ln := serve(t, channel.Config{MaxInFlight: 1}, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		if req.Mode == channel.ModeNoResponse {
-			ran <- struct{}{}
-			return
-		}
-		started <- struct{}{}
-		<-release
-		respond(ctx, req, w)
-	}))
-	c := dial(t, ln.Addr(), channel.Config{})
 	ctx := testCtx(t)
-	x := openBlocked(t, ctx, c, started)
-	if x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte("x")}); x != nil || err != nil {
+	f := fillListener(t, ctx)
+	if x, err := f.c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, Method: "log.write", Data: []byte("x")}); x != nil || err != nil {
 		t.Fatalf("Open = %v, %v", x, err)
 	}
 	// Release the blocking call only once the noResponse request was answered.
-	waitSettled(t, c)
-	close(release)
-	if r, err := x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
+	waitSettled(t, f.c)
+	close(f.release)
+	if r, err := f.x.Recv(ctx); err != nil || r.Type != channel.TypeResponse {
 		t.Fatalf("%v %v", r, err)
 	}
-	if got := oneWayStats(t, c); got != (channel.OneWayStats{Sent: 1, Dropped: 1}) {
+	if got := oneWayStats(t, f.c); got != (channel.OneWayStats{Sent: 1, Dropped: 1}) {
 		t.Fatalf("conn stats %+v, want 1 sent, 1 dropped", got)
 	}
-	if got := listenerStats(t, ln); got != (channel.OneWayListenerStats{Received: 1, Dropped: 1}) {
+	if got := listenerStats(t, f.ln); got != (channel.OneWayListenerStats{Received: 1, Dropped: 1}) {
 		t.Fatalf("listener stats %+v, want 1 received, 1 dropped", got)
 	}
-	select {
-	case <-ran:
-		t.Fatal("the handler ran a request over MaxInFlight")
-	default:
-	}
+	f.ranAgain(t)
 }
 
 // TestOneWayUnreadWhileDraining: once a listener drains, a noResponse request queued behind
@@ -165,22 +152,15 @@ func TestOneWayUnreadWhileDraining(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	started := make(chan struct{})
 	release := make(chan struct{})
-	ln, err := newListener(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() {
-		served <- ln.Serve(channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-			if req.Mode == channel.ModeNoResponse {
-				t.Error("a noResponse handler ran while the listener drained")
-				return
-			}
-			close(started)
-			<-release
-			respond(ctx, req, w)
-		}))
-	}()
+	ln, served := serveOwn(t, channel.HandlerFunc(func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
+		if req.Mode == channel.ModeNoResponse {
+			t.Error("a noResponse handler ran while the listener drained")
+			return
+		}
+		close(started)
+		<-release
+		respond(ctx, req, w)
+	}))
 	nc, err := net.Dial("tcp", ln.Addr())
 	if err != nil {
 		t.Fatal(err)

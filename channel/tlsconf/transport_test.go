@@ -41,9 +41,9 @@ func transports() map[string]struct {
 		tr   channel.Transport
 		addr func(t testing.TB) string
 	}{
-		"tcp":  {framed.TCP(), func(testing.TB) string { return "127.0.0.1:0" }},
-		"unix": {framed.Unix(), func(t testing.TB) string { return filepath.Join(t.TempDir(), "s") }},
-		"http": {httpchan.New(), func(testing.TB) string { return "127.0.0.1:0" }},
+		"tcp":  {framed.TCP(), channeltest.Loopback},
+		"unix": {framed.Unix(), channeltest.UnixSocket},
+		"http": {httpchan.New(), channeltest.Loopback},
 	}
 }
 
@@ -245,42 +245,7 @@ func testRotation(t *testing.T, tn string) {
 		t.Fatal(err)
 	}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var calls, failures atomic.Int64
-	var firstErr atomic.Pointer[error]
-	fail := func(err error) {
-		failures.Add(1)
-		firstErr.CompareAndSwap(nil, &err)
-	}
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func(fresh bool) {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				cn := live
-				if fresh { // a new connection: a new handshake with whatever is current
-					var err error
-					if cn, err = tc.tr.Dial(ctx, s.ln.Addr(), channel.Config{TLS: cli.Config()}); err != nil {
-						fail(err)
-						return
-					}
-				}
-				if _, err := call(ctx, cn); err != nil {
-					fail(err)
-				}
-				calls.Add(1)
-				if fresh {
-					cn.Close()
-				}
-			}
-		}(i%2 == 0)
-	}
+	stop := callLoad(ctx, tc.tr, s.ln.Addr(), live, cli)
 	// Rotate three times; after each, wait until a new connection shows the new client
 	// certificate to the server.
 	last := first
@@ -291,26 +256,19 @@ func testRotation(t *testing.T, tn string) {
 		if _, err := ca.WriteFiles(filepath.Dir(cliPaths.Cert), tlstest.Localhost("client", "")); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		channeltest.Eventually(t, 10*time.Second, fmt.Sprintf("rotation %d: the server to see a new serial", r), func() bool {
 			got, err := callOnce(t, tc.tr, s.ln.Addr(), channel.Config{TLS: cli.Config()})
 			if err != nil {
 				t.Fatalf("rotation %d: %v", r, err)
 			}
-			if got != last {
-				last = got
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("rotation %d: the server still sees serial %s", r, got)
-			}
-			time.Sleep(5 * time.Millisecond) // polling for the reload, which has no event to wait on
-		}
+			changed := got != last
+			last = got
+			return changed
+		})
 	}
-	close(stop)
-	wg.Wait()
-	if n := failures.Load(); n != 0 {
-		t.Fatalf("%d of %d calls failed during rotation, first: %v", n, calls.Load(), *firstErr.Load())
+	calls, failures, firstErr := stop()
+	if failures != 0 {
+		t.Fatalf("%d of %d calls failed during rotation, first: %v", failures, calls, firstErr)
 	}
 	// The connection opened before the rotations is still up and, on tcp (one
 	// connection, PoolSize 1), still the old one; http opens more under load.
@@ -321,5 +279,56 @@ func testRotation(t *testing.T, tn string) {
 	if srv.Reloads() == 0 || cli.Reloads() == 0 {
 		t.Fatalf("reloads: server %d, client %d", srv.Reloads(), cli.Reloads())
 	}
-	t.Logf("%d calls over 3 rotations, none failed; reloads server %d client %d", calls.Load(), srv.Reloads(), cli.Reloads())
+	t.Logf("%d calls over 3 rotations, none failed; reloads server %d client %d", calls, srv.Reloads(), cli.Reloads())
+}
+
+// callLoad keeps 8 callers calling addr over tr until stop: half over live, half each
+// over a new connection with cli's current certificate. stop returns how many calls
+// were made, how many failed and the first failure.
+func callLoad(ctx context.Context, tr channel.Transport, addr string, live channel.Conn, cli *tlsconf.Source) (stop func() (calls, failures int64, firstErr error)) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var n, failed atomic.Int64
+	var first atomic.Pointer[error]
+	fail := func(err error) {
+		failed.Add(1)
+		first.CompareAndSwap(nil, &err)
+	}
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(fresh bool) {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				cn := live
+				if fresh { // a new connection: a new handshake with whatever is current
+					var err error
+					if cn, err = tr.Dial(ctx, addr, channel.Config{TLS: cli.Config()}); err != nil {
+						fail(err)
+						return
+					}
+				}
+				if _, err := call(ctx, cn); err != nil {
+					fail(err)
+				}
+				n.Add(1)
+				if fresh {
+					cn.Close()
+				}
+			}
+		}(i%2 == 0)
+	}
+	return func() (int64, int64, error) {
+		close(done)
+		wg.Wait()
+		var err error
+		if p := first.Load(); p != nil {
+			err = *p
+		}
+		return n.Load(), failed.Load(), err
+	}
 }

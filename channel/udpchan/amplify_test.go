@@ -65,11 +65,7 @@ func TestRepliesWithinAmplificationBound(t *testing.T) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, Meta: meta, ErrCode: code, ErrMessage: code + ": " + long,
 			ErrDetails: []byte(`[{"pointer":"/items/0/sku","message":"expected string, but got number"}]`)})
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	id := uint64(1 << 28)
 	send := func(method string, mode channel.Mode, sends int) (int, int, int) {
 		id++

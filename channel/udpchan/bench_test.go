@@ -25,7 +25,9 @@ func benchRequest(mode channel.Mode) *channel.Envelope {
 // benchSize is the datagram size of benchRequest, which the raw baselines send too.
 var benchSize = channel.EnvelopeSize(&channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, ID: 1000, Method: "log.write", Codec: "msgpack", Data: benchData})
 
-func benchServe(b *testing.B, h channel.HandlerFunc) *udpchan.Listener {
+// benchServe serves h on a loopback listener and dials it; both close when the
+// benchmark ends.
+func benchServe(b *testing.B, h channel.HandlerFunc) (*udpchan.Listener, *udpchan.Conn) {
 	b.Helper()
 	ln, err := udpchan.Listen(context.Background(), "127.0.0.1:0", channel.Config{})
 	if err != nil {
@@ -39,7 +41,12 @@ func benchServe(b *testing.B, h channel.HandlerFunc) *udpchan.Listener {
 			b.Errorf("Serve: %v", err)
 		}
 	})
-	return ln
+	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return ln, c
 }
 
 func report(b *testing.B, start time.Time, delivered uint64) {
@@ -56,12 +63,7 @@ func newWindow() *udptest.Window { return udptest.NewWindow(256, 200*time.Millis
 func BenchmarkNoResponseSend(b *testing.B) {
 	var got atomic.Uint64
 	w := newWindow()
-	ln := benchServe(b, func(context.Context, *channel.Envelope, channel.ReplyWriter) { got.Add(1); w.Give() })
-	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	ln, c := benchServe(b, func(context.Context, *channel.Envelope, channel.ReplyWriter) { got.Add(1); w.Give() })
 	ctx := context.Background()
 	req := benchRequest(channel.ModeNoResponse)
 	b.SetBytes(int64(benchSize))
@@ -170,14 +172,7 @@ func rawUDPSend(b *testing.B, batch int) {
 
 // BenchmarkAckRoundTrip is one ack-mode request at a time: send, dispatch, ack, match.
 func BenchmarkAckRoundTrip(b *testing.B) {
-	ln := benchServe(b, func(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
-		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
-	})
-	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	_, c := benchServe(b, ack)
 	ctx := context.Background()
 	req := benchRequest(channel.ModeAck)
 	b.ReportAllocs()
@@ -202,14 +197,7 @@ func BenchmarkAckRoundTrip(b *testing.B) {
 // BenchmarkAckParallel is ack-mode throughput with many requests in flight on one Conn,
 // as an events emitter would have.
 func BenchmarkAckParallel(b *testing.B) {
-	ln := benchServe(b, func(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
-		w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
-	})
-	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	_, c := benchServe(b, ack)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetParallelism(8)

@@ -19,14 +19,8 @@ func rawAck(t *testing.T, raw net.Conn, id uint64) *channel.Envelope {
 	if _, err := raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: id, Method: "svc.do"})); err != nil {
 		t.Fatal(err)
 	}
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
+	r, _, err := readReply(t, raw)
 	if err != nil {
-		t.Fatalf("id %d: %v", id, err)
-	}
-	r := new(channel.Envelope)
-	if err := channel.ParseEnvelope(append([]byte(nil), buf[:n]...), r); err != nil {
 		t.Fatal(err)
 	}
 	if r.ID != id {
@@ -42,11 +36,7 @@ func TestDuplicatesAnsweredFromCache(t *testing.T) {
 		runs.Add(1)
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "not_found", ErrMessage: "no order 7"})
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	for i := 0; i < 5; i++ {
 		r := rawAck(t, raw, 7)
 		if r.Type != channel.TypeError || r.ErrCode != "not_found" || r.ErrMessage != "no order 7" {
@@ -69,11 +59,7 @@ func TestDuplicateOfRunningExchangeDropped(t *testing.T) {
 		<-release
 		ack(ctx, req, w)
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	pkt := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 5})
 	raw.Write(pkt)
 	<-started
@@ -95,15 +81,8 @@ func TestDedupTableBound(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	const bound = 32
 	var runs atomic.Int64
-	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		runs.Add(1)
-		ack(ctx, req, w)
-	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(bound, 0)), testConfig(), countingAck(&runs))
+	raw := rawConn(t, srv.ln.Addr())
 	const n = 200
 	for id := uint64(1); id <= n; id++ {
 		rawAck(t, raw, id)
@@ -132,11 +111,7 @@ func TestDedupBytesBound(t *testing.T) {
 	srv := serve(t, udpchan.New(udpchan.WithDedupLimits(0, 2000)), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		w.Send(ctx, &channel.Envelope{Type: channel.TypeError, ErrCode: "internal", ErrMessage: msg})
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	for id := uint64(1); id <= 20; id++ {
 		rawAck(t, raw, id)
 	}
@@ -150,15 +125,8 @@ func TestDedupWindowExpires(t *testing.T) {
 	cfg := testConfig()
 	cfg.DedupWindow = 50 * time.Millisecond
 	var runs atomic.Int64
-	srv := serve(t, udpchan.New(), cfg, func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
-		runs.Add(1)
-		ack(ctx, req, w)
-	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	srv := serve(t, udpchan.New(), cfg, countingAck(&runs))
+	raw := rawConn(t, srv.ln.Addr())
 	start := time.Now()
 	rawAck(t, raw, 1)
 	for runs.Load() < 2 { // the same id, until the window has passed

@@ -3,7 +3,6 @@ package udpchan_test
 import (
 	"context"
 	"errors"
-	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -16,14 +15,8 @@ import (
 // refusal (ECONNREFUSED, from the ICMP port-unreachable of its retransmission) instead of
 // retransmitting until the caller's deadline, so that callers fail over as with tcp.
 func TestAckToNobodyFailsFast(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	pc.Close()
 	cfg := channel.Config{}.WithDefaults()
-	c, err := udpchan.Dial(context.Background(), addr, cfg)
+	c, err := udpchan.Dial(context.Background(), freeAddr(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,104 +15,6 @@ import (
 	"github.com/jesus-go/jesus/channel/udpchan"
 	"github.com/jesus-go/jesus/channel/udpchan/udptest"
 )
-
-const wait = 20 * time.Second
-
-// largeDatagrams is the udp transport with Caps reporting a datagram limit of 8000
-// bytes, the MaxDatagram the conformance run configures: the suite's uncompressed codec
-// samples (about 1.5 KB) do not fit the default of 1400. Sizes at the default limit are
-// covered by TestOversizeRejectedAtSender.
-type largeDatagrams struct{ channel.Transport }
-
-func (t largeDatagrams) Caps() channel.Caps {
-	c := t.Transport.Caps()
-	c.MaxMessage = 8000
-	return c
-}
-
-func TestConformance(t *testing.T) {
-	channeltest.Run(t, channeltest.Factory{
-		Transport: largeDatagrams{udpchan.New()},
-		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
-		Config: func(c *channel.Config) {
-			c.MaxDatagram = 8000
-			c.RetryInterval = 10 * time.Millisecond
-		},
-	})
-}
-
-func TestOneWayConformance(t *testing.T) {
-	channeltest.RunOneWay(t, channeltest.Factory{
-		Transport: udpchan.New(),
-		Addr:      func(testing.TB) string { return "127.0.0.1:0" },
-	})
-}
-
-func TestCaps(t *testing.T) {
-	tr := udpchan.New()
-	if tr.Name() != "udp" {
-		t.Fatalf("Name() = %q", tr.Name())
-	}
-	want := channel.Caps{MaxMessage: 1400}
-	if got := tr.Caps(); got != want {
-		t.Fatalf("Caps() = %+v, want %+v", got, want)
-	}
-}
-
-func testConfig() channel.Config {
-	return channel.Config{RetryInterval: 10 * time.Millisecond}.WithDefaults()
-}
-
-type server struct {
-	ln   *udpchan.Listener
-	done chan error
-}
-
-func serve(t *testing.T, tr channel.Transport, cfg channel.Config, h channel.HandlerFunc) *server {
-	t.Helper()
-	ln, err := tr.Listen(context.Background(), "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{ln: ln.(*udpchan.Listener), done: make(chan error, 1)}
-	go func() { s.done <- ln.Serve(h) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-s.done; !errors.Is(err, channel.ErrClosed) {
-			t.Errorf("Serve returned %v, want ErrClosed", err)
-		}
-	})
-	return s
-}
-
-func dial(t *testing.T, addr string, cfg channel.Config) *udpchan.Conn {
-	t.Helper()
-	c, err := udpchan.Dial(context.Background(), addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func ack(ctx context.Context, _ *channel.Envelope, w channel.ReplyWriter) {
-	w.Send(ctx, &channel.Envelope{Type: channel.TypeAck})
-}
-
-func call(ctx context.Context, c channel.Conn, req *channel.Envelope) (*channel.Envelope, error) {
-	x, err := c.Open(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer x.Close()
-	return x.Recv(ctx)
-}
 
 func TestNoResponseDelivery(t *testing.T) {
 	channeltest.CheckLeaks(t)
@@ -251,11 +152,7 @@ func TestOversizeRejectedAtSender(t *testing.T) {
 		t.Fatalf("5000 bytes with MaxDatagram 8000: %v %v", r, err)
 	}
 	// The receiver drops what is over its own limit and counts it.
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	big := channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeNoResponse, ID: 1, Data: make([]byte, 3000)})
 	if _, err := raw.Write(big); err != nil {
 		t.Fatal(err)
@@ -277,20 +174,9 @@ func TestResponseAndStreamRefused(t *testing.T) {
 		}
 	}
 	// A foreign sender that tries anyway gets an unimplemented error back.
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, ID: 9, Method: "svc.get"}))
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r channel.Envelope
-	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.Type != channel.TypeError || r.ID != 9 || r.ErrCode != channel.CodeUnimplemented {
+	if r, _, err := readReply(t, raw); err != nil || r.Type != channel.TypeError || r.ID != 9 || r.ErrCode != channel.CodeUnimplemented {
 		t.Fatalf("reply %+v, %v; want error %s for id 9", r, err, channel.CodeUnimplemented)
 	}
 }
@@ -301,11 +187,7 @@ func TestMalformedCounted(t *testing.T) {
 	srv := serve(t, udpchan.New(), testConfig(), func(ctx context.Context, req *channel.Envelope, w channel.ReplyWriter) {
 		handled.Add(1)
 	})
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	bad := [][]byte{
 		{},                        // empty
 		{1, 1},                    // short
@@ -381,13 +263,7 @@ func TestHandlerWithoutReply(t *testing.T) {
 
 func TestAckRetransmitsUntilContextEnds(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	// A bound socket that never answers.
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	c := dial(t, sink.LocalAddr().String(), testConfig())
+	c := dial(t, silentAddr(t), testConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	x, err := c.Open(ctx, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, Method: "svc.void"})
@@ -434,12 +310,7 @@ func TestCancelReachesHandler(t *testing.T) {
 
 func TestConnClose(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	c, err := udpchan.Dial(context.Background(), sink.LocalAddr().String(), testConfig())
+	c, err := udpchan.Dial(context.Background(), silentAddr(t), testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,25 +390,14 @@ func TestNoAmplification(t *testing.T) {
 		ack(ctx, req, w)
 	})
 	defer close(release)
-	raw, err := net.Dial("udp", srv.ln.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawConn(t, srv.ln.Addr())
 	raw.Write([]byte{1, 1, 2, 1, 0}) // occupies the one slot
 	<-started
 	// 5 bytes in may bring at most 15 bytes back: too few for any error, so none.
 	raw.Write([]byte{1, 1, 2, 2, 0})
 	// 12 bytes in: the error comes without its message.
 	raw.Write(channel.AppendEnvelope(nil, &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck, ID: 3, Method: "svc.do"}))
-	raw.SetReadDeadline(time.Now().Add(wait))
-	buf := make([]byte, 2048)
-	n, err := raw.Read(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r channel.Envelope
-	if err := channel.ParseEnvelope(buf[:n], &r); err != nil || r.ID != 3 || r.ErrCode != channel.CodeResourceExhausted || r.ErrMessage != "" || n > 36 {
+	if r, n, err := readReply(t, raw); err != nil || r.ID != 3 || r.ErrCode != channel.CodeResourceExhausted || r.ErrMessage != "" || n > 36 {
 		t.Fatalf("got %d bytes %+v %v, want a bare resource_exhausted error for id 3", n, r, err)
 	}
 	if st := srv.ln.Stats(); st.Overloaded != 2 {
@@ -578,12 +438,7 @@ func TestReplyTooLarge(t *testing.T) {
 func TestAckReachesLateListener(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	// A free port with nobody on it yet: the first send gets ICMP port unreachable.
-	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
+	addr := freeAddr(t)
 	cfg := channel.Config{RetryInterval: time.Second}.WithDefaults()
 	c := dial(t, addr, cfg)
 	ctx := ctxT(t)

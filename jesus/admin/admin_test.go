@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,7 +100,7 @@ func TestRequestLog(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var mu syncWriter
+	var mu channeltest.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&mu, nil))
 	s := jesus.NewServer("calc", jesus.WithInterceptors(admin.RequestLog(log)))
 	jesus.Handle(s, "fail", func(context.Context, int) (int, error) {
@@ -127,8 +125,8 @@ func TestRequestLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	var line map[string]any
-	if err := json.Unmarshal(mu.bytes(), &line); err != nil {
-		t.Fatalf("log line %q: %v", mu.bytes(), err)
+	if err := json.Unmarshal(mu.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", mu.Bytes(), err)
 	}
 	for k, v := range map[string]any{"level": "WARN", "side": "server", "method": "calc.fail", "code": "not_found", "corrid": "c-1", "mode": "response",
 		"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"} {
@@ -139,22 +137,4 @@ func TestRequestLog(t *testing.T) {
 	if _, ok := line["duration"]; !ok {
 		t.Errorf("no duration in %v", line)
 	}
-}
-
-// syncWriter collects what a handler writes from any goroutine.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) bytes() []byte {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return bytes.Clone(w.buf.Bytes())
 }

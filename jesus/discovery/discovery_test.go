@@ -66,6 +66,20 @@ func billingInstance(t *testing.T, set *schema.Set, reg *registry.Registry, name
 	return s
 }
 
+// billingPair starts a registry and two billing instances, first (registered as
+// registerFirst says, see billingInstance) and second, and waits until the caller's cache
+// lists both. calls counts what each served.
+func billingPair(t *testing.T, first, second string, registerFirst bool) (a *jesus.Server, cache *registry.Cache, calls *counts) {
+	t.Helper()
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	calls = new(counts)
+	a = billingInstance(t, set, reg, first, calls, registerFirst)
+	billingInstance(t, set, reg, second, calls, true)
+	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
+	return a, cache, calls
+}
+
 // counts counts calls per instance name.
 type counts struct {
 	mu sync.Mutex
@@ -89,17 +103,8 @@ func (c *counts) get(name string) int64 {
 
 func TestDiscoveryBalancesAndFailsOver(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
-	var calls counts
-	a := billingInstance(t, set, reg, "a", &calls, true)
-	billingInstance(t, set, reg, "b", &calls, true)
-	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
-
-	disc := discovery.New(cache)
-	defer disc.Close()
-	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithValidation(disc))
-	defer c.Close()
+	a, cache, calls := billingPair(t, "a", "b", true)
+	c := ordersClient(t, cache, func(d *discovery.Discovery) jesus.Option { return jesus.WithValidation(d) })
 	ctx := ctxT(t)
 	req := ChargeRequest{OrderID: "o-1", CustomerID: "c-1", Amount: Money{Amount: 19.99, Currency: "EUR"}}
 	for i := 0; i < 40; i++ {
@@ -138,18 +143,9 @@ func TestDiscoveryBalancesAndFailsOver(t *testing.T) {
 // another instance, so callers see no error.
 func TestDiscoverySkipsDeadInstance(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
-	var calls counts
-	dead := billingInstance(t, set, reg, "dead", &calls, false)
-	billingInstance(t, set, reg, "live", &calls, true)
-	waitFor(t, "two billing instances", func() bool { return len(cache.Instances("billing")) == 2 })
+	dead, cache, calls := billingPair(t, "dead", "live", false)
 	dead.Close() // listeners gone, registration left behind
-
-	disc := discovery.New(cache)
-	defer disc.Close()
-	c := jesus.NewClient("orders", jesus.WithResolver(disc))
-	defer c.Close()
+	c := ordersClient(t, cache)
 	ctx := ctxT(t)
 	req := ChargeRequest{OrderID: "o-1", CustomerID: "c-1", Amount: Money{Amount: 1, Currency: "EUR"}}
 	for i := 0; i < 20; i++ {

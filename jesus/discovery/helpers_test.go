@@ -7,18 +7,16 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel/channeltest"
+	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/discovery"
 	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/registry"
 )
 
 // leakCheck fails the test on goroutines left running after it.
 var leakCheck = channeltest.CheckLeaks
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return channeltest.Context(t, 20*time.Second) }
 
 func loadSchemas(t testing.TB) *schema.Set {
 	t.Helper()
@@ -38,4 +36,19 @@ func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 type Money struct {
 	Amount   float64 `json:"amount"`
 	Currency string  `json:"currency"`
+}
+
+// ordersClient is an orders client resolving through a discovery over cache, with the
+// options more adds from that discovery; both close when the test ends.
+func ordersClient(t *testing.T, cache *registry.Cache, more ...func(*discovery.Discovery) jesus.Option) *jesus.Client {
+	t.Helper()
+	disc := discovery.New(cache)
+	t.Cleanup(disc.Close)
+	opts := []jesus.Option{jesus.WithResolver(disc)}
+	for _, m := range more {
+		opts = append(opts, m(disc))
+	}
+	c := jesus.NewClient("orders", opts...)
+	t.Cleanup(func() { c.Close() })
+	return c
 }

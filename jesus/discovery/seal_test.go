@@ -45,10 +45,7 @@ func TestSealedThroughRegistry(t *testing.T) {
 			t.Fatalf("instance %s: %v", in.ID, err)
 		}
 	}
-	disc := discovery.New(cache)
-	defer disc.Close()
-	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithSealKeys(disc.SealKeys()))
-	defer c.Close()
+	c := ordersClient(t, cache, func(d *discovery.Discovery) jesus.Option { return jesus.WithSealKeys(d.SealKeys()) })
 	for i := 0; i < 20; i++ {
 		if _, err := jesus.Call[string, string](ctxT(t), c, "vault.put", "secret"); err != nil {
 			t.Fatal(err)

@@ -16,12 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return channeltest.Context(t, 20*time.Second) }
 
 // start serves a "calc" service with metrics on, over spec, and returns a client with
 // metrics on that targets it.

@@ -15,12 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return channeltest.Context(t, 20*time.Second) }
 
 // memTracer returns a tracer provider that keeps its spans in the exporter it returns, shut
 // down when the test ends.

@@ -293,22 +293,14 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// propNodes returns A's schemas for property p and whether A forbids p.
-// A conjunct with patternProperties is skipped for names it does not list,
-// which widens A.
-func propNodes(a aset, p string) ([]node, bool) {
+// childNodes returns, from each of A's conjuncts for which pick names a child schema,
+// that schema, and whether any of them is false (A forbids the place).
+func childNodes(a aset, pick func(n node, m map[string]any) (node, bool)) ([]node, bool) {
 	var out []node
 	forb := false
 	for _, n := range a.nodes {
-		m := n.obj()
-		var s node
-		if props, ok := m["properties"].(map[string]any); ok && props[p] != nil {
-			s = n.child("properties", p)
-		} else if _, ok := m["patternProperties"]; ok {
-			continue
-		} else if _, ok := m["additionalProperties"]; ok {
-			s = n.child("additionalProperties")
-		} else {
+		s, ok := pick(n, n.obj())
+		if !ok {
 			continue
 		}
 		if s.isFalse() {
@@ -317,6 +309,30 @@ func propNodes(a aset, p string) ([]node, bool) {
 		out = append(out, s)
 	}
 	return out, forb
+}
+
+// propNodes returns A's schemas for property p and whether A forbids p.
+// A conjunct with patternProperties is skipped for names it does not list,
+// which widens A.
+func propNodes(a aset, p string) ([]node, bool) {
+	return childNodes(a, func(n node, m map[string]any) (node, bool) {
+		if props, ok := m["properties"].(map[string]any); ok && props[p] != nil {
+			return n.child("properties", p), true
+		}
+		return additionalNode(n, m)
+	})
+}
+
+// additionalNode is a conjunct's schema for the properties it does not name, unless
+// it has patternProperties (which the caller does not read: skipping widens A).
+func additionalNode(n node, m map[string]any) (node, bool) {
+	if _, ok := m["patternProperties"]; ok {
+		return node{}, false
+	}
+	if _, ok := m["additionalProperties"]; ok {
+		return n.child("additionalProperties"), true
+	}
+	return node{}, false
 }
 
 // numericOnly lists the keywords a branch may carry for numCovered to read

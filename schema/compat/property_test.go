@@ -117,9 +117,34 @@ func randomSchema(rng *rand.Rand, depth int) string {
 	var kw []string
 	add := func(s string, args ...any) { kw = append(kw, fmt.Sprintf(s, args...)) }
 	types := []string{"null", "boolean", "integer", "number", "string", "object", "array"}
+	if b, ok := randomCombinator(rng, depth, add); ok {
+		return b
+	}
+	t := types[rng.IntN(len(types))]
+	if rng.IntN(4) == 0 {
+		add(`"type":["%s","null"]`, t)
+	} else if rng.IntN(5) > 0 {
+		add(`"type":"%s"`, t)
+	}
+	switch t {
+	case "integer", "number":
+		randomNumberKeywords(rng, add)
+	case "string":
+		randomStringKeywords(rng, add)
+	case "object":
+		randomObjectKeywords(rng, depth, add)
+	case "array":
+		randomArrayKeywords(rng, depth, add)
+	}
+	return "{" + strings.Join(kw, ",") + "}"
+}
+
+// randomCombinator adds, now and then, an enum, const, combinator or a not to a drawn
+// schema; ok is set when the schema is a boolean one instead.
+func randomCombinator(rng *rand.Rand, depth int, add func(string, ...any)) (boolean string, ok bool) {
 	switch rng.IntN(16) {
 	case 0:
-		return []string{`true`, `false`}[rng.IntN(2)]
+		return []string{`true`, `false`}[rng.IntN(2)], true
 	case 1:
 		add(`"enum":[%s]`, strings.Join(pick(rng, []string{`1`, `2`, `2.5`, `"a"`, `"b"`, `null`, `true`, `{}`, `[]`}, 1+rng.IntN(3)), ","))
 	case 2:
@@ -140,84 +165,84 @@ func randomSchema(rng *rand.Rand, depth int) string {
 		add(`"not":{"type":"%s","%s":%s}`, []string{"integer", "number", "string"}[rng.IntN(3)],
 			[]string{"minimum", "maximum", "maxLength", "pattern"}[rng.IntN(4)], []string{"2", "3", `"^a"`}[rng.IntN(3)])
 	}
-	t := types[rng.IntN(len(types))]
+	return "", false
+}
+
+func randomNumberKeywords(rng *rand.Rand, add func(string, ...any)) {
+	if rng.IntN(2) == 0 {
+		add(`"%s":%s`, []string{"minimum", "exclusiveMinimum"}[rng.IntN(2)], []string{"0", "1", "-1", "0.5"}[rng.IntN(4)])
+	}
+	if rng.IntN(2) == 0 {
+		add(`"%s":%s`, []string{"maximum", "exclusiveMaximum"}[rng.IntN(2)], []string{"3", "5", "2.5"}[rng.IntN(3)])
+	}
+	if rng.IntN(3) == 0 {
+		add(`"multipleOf":%s`, []string{"0.5", "0.25", "1", "2", "3", "1.5"}[rng.IntN(6)])
+	}
+}
+
+func randomStringKeywords(rng *rand.Rand, add func(string, ...any)) {
+	if rng.IntN(2) == 0 {
+		add(`"minLength":%d`, rng.IntN(3))
+	}
+	if rng.IntN(2) == 0 {
+		add(`"maxLength":%d`, 1+rng.IntN(4))
+	}
 	if rng.IntN(4) == 0 {
-		add(`"type":["%s","null"]`, t)
-	} else if rng.IntN(5) > 0 {
-		add(`"type":"%s"`, t)
+		pats := []string{"^a", "^[a-z]+$", "b", "^[a-c]+$", "[0-9]", "^a.b$", "^(ab|cd)+$", "^\\\\d{2}$", "(?i)^A", "c$"}
+		add(`"pattern":"%s"`, pats[rng.IntN(len(pats))])
 	}
-	switch t {
-	case "integer", "number":
-		if rng.IntN(2) == 0 {
-			add(`"%s":%s`, []string{"minimum", "exclusiveMinimum"}[rng.IntN(2)], []string{"0", "1", "-1", "0.5"}[rng.IntN(4)])
-		}
-		if rng.IntN(2) == 0 {
-			add(`"%s":%s`, []string{"maximum", "exclusiveMaximum"}[rng.IntN(2)], []string{"3", "5", "2.5"}[rng.IntN(3)])
-		}
-		if rng.IntN(3) == 0 {
-			add(`"multipleOf":%s`, []string{"0.5", "0.25", "1", "2", "3", "1.5"}[rng.IntN(6)])
-		}
-	case "string":
-		if rng.IntN(2) == 0 {
-			add(`"minLength":%d`, rng.IntN(3))
-		}
-		if rng.IntN(2) == 0 {
-			add(`"maxLength":%d`, 1+rng.IntN(4))
-		}
-		if rng.IntN(4) == 0 {
-			pats := []string{"^a", "^[a-z]+$", "b", "^[a-c]+$", "[0-9]", "^a.b$", "^(ab|cd)+$", "^\\\\d{2}$", "(?i)^A", "c$"}
-			add(`"pattern":"%s"`, pats[rng.IntN(len(pats))])
-		}
-		if rng.IntN(6) == 0 {
-			add(`"format":"%s"`, []string{"email", "date"}[rng.IntN(2)])
-		}
-	case "object":
-		var props []string
-		for _, name := range pick(rng, []string{"a", "b", "c"}, rng.IntN(3)) {
-			props = append(props, fmt.Sprintf(`"%s":%s`, name, randomSchema(rng, depth+1)))
-		}
-		if len(props) > 0 {
-			add(`"properties":{%s}`, strings.Join(props, ","))
-		}
-		if rng.IntN(2) == 0 {
-			add(`"required":[%s]`, strings.Join(pick(rng, []string{`"a"`, `"b"`}, 1+rng.IntN(2)), ","))
-		}
-		if rng.IntN(3) == 0 {
-			add(`"additionalProperties":%s`, randomSchema(rng, depth+1))
-		}
-		switch rng.IntN(8) {
-		case 0:
-			add(`"patternProperties":{"^a":%s}`, randomSchema(rng, depth+1))
-		case 1:
-			add(`"dependentRequired":{"a":["b"]}`)
-		case 2:
-			add(`"propertyNames":{"maxLength":1}`)
-		case 3:
-			add(`"minProperties":1`)
-		case 4:
-			add(`"if":{"required":["a"]},"then":{"required":["c"]}`)
-		}
-	case "array":
-		if rng.IntN(2) == 0 {
-			add(`"items":%s`, randomSchema(rng, depth+1))
-		}
-		if rng.IntN(3) == 0 {
-			add(`"prefixItems":[%s]`, randomSchema(rng, depth+1))
-		}
-		if rng.IntN(3) == 0 {
-			add(`"minItems":%d`, rng.IntN(2))
-		}
-		if rng.IntN(3) == 0 {
-			add(`"maxItems":%d`, 1+rng.IntN(3))
-		}
-		if rng.IntN(5) == 0 {
-			add(`"uniqueItems":true`)
-		}
-		if rng.IntN(6) == 0 {
-			add(`"contains":%s`, randomSchema(rng, depth+1))
-		}
+	if rng.IntN(6) == 0 {
+		add(`"format":"%s"`, []string{"email", "date"}[rng.IntN(2)])
 	}
-	return "{" + strings.Join(kw, ",") + "}"
+}
+
+func randomObjectKeywords(rng *rand.Rand, depth int, add func(string, ...any)) {
+	var props []string
+	for _, name := range pick(rng, []string{"a", "b", "c"}, rng.IntN(3)) {
+		props = append(props, fmt.Sprintf(`"%s":%s`, name, randomSchema(rng, depth+1)))
+	}
+	if len(props) > 0 {
+		add(`"properties":{%s}`, strings.Join(props, ","))
+	}
+	if rng.IntN(2) == 0 {
+		add(`"required":[%s]`, strings.Join(pick(rng, []string{`"a"`, `"b"`}, 1+rng.IntN(2)), ","))
+	}
+	if rng.IntN(3) == 0 {
+		add(`"additionalProperties":%s`, randomSchema(rng, depth+1))
+	}
+	switch rng.IntN(8) {
+	case 0:
+		add(`"patternProperties":{"^a":%s}`, randomSchema(rng, depth+1))
+	case 1:
+		add(`"dependentRequired":{"a":["b"]}`)
+	case 2:
+		add(`"propertyNames":{"maxLength":1}`)
+	case 3:
+		add(`"minProperties":1`)
+	case 4:
+		add(`"if":{"required":["a"]},"then":{"required":["c"]}`)
+	}
+}
+
+func randomArrayKeywords(rng *rand.Rand, depth int, add func(string, ...any)) {
+	if rng.IntN(2) == 0 {
+		add(`"items":%s`, randomSchema(rng, depth+1))
+	}
+	if rng.IntN(3) == 0 {
+		add(`"prefixItems":[%s]`, randomSchema(rng, depth+1))
+	}
+	if rng.IntN(3) == 0 {
+		add(`"minItems":%d`, rng.IntN(2))
+	}
+	if rng.IntN(3) == 0 {
+		add(`"maxItems":%d`, 1+rng.IntN(3))
+	}
+	if rng.IntN(5) == 0 {
+		add(`"uniqueItems":true`)
+	}
+	if rng.IntN(6) == 0 {
+		add(`"contains":%s`, randomSchema(rng, depth+1))
+	}
 }
 
 // mutateSchema returns a variation of s: often a superset or subset of it.

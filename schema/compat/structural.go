@@ -306,19 +306,7 @@ func (c *checker) objects(a aset, b node, path string, depth int) res {
 // additional compares what A allows for properties neither side names with
 // B's additionalProperties, at a fresh name standing for them.
 func (c *checker) additional(a aset, b, bAdd node, names map[string]bool, path string, depth int) res {
-	var aAdd []node
-	forb := false
-	for _, n := range a.nodes {
-		m := n.obj()
-		if _, ok := m["patternProperties"]; ok {
-			continue
-		}
-		if _, ok := m["additionalProperties"]; ok {
-			s := n.child("additionalProperties")
-			forb = forb || s.isFalse()
-			aAdd = append(aAdd, s)
-		}
-	}
+	aAdd, forb := childNodes(a, additionalNode)
 	if !forb {
 		fresh := freshName(names)
 		at := child(path, fresh)
@@ -370,24 +358,15 @@ func (c *checker) wrapObj(a aset, b node, p string, w any) (any, bool) {
 // itemNodes returns A's schemas for array position i (i ≥ the longest
 // prefixItems stands for every later position) and whether A forbids it.
 func itemNodes(a aset, i int) ([]node, bool) {
-	var out []node
-	forb := false
-	for _, n := range a.nodes {
-		m := n.obj()
-		var s node
+	return childNodes(a, func(n node, m map[string]any) (node, bool) {
 		if pre, ok := m["prefixItems"].([]any); ok && i < len(pre) {
-			s = n.child("prefixItems", strconv.Itoa(i))
-		} else if _, ok := m["items"]; ok {
-			s = n.child("items")
-		} else {
-			continue
+			return n.child("prefixItems", strconv.Itoa(i)), true
 		}
-		if s.isFalse() {
-			forb = true
+		if _, ok := m["items"]; ok {
+			return n.child("items"), true
 		}
-		out = append(out, s)
-	}
-	return out, forb
+		return node{}, false
+	})
 }
 
 func (c *checker) arrays(a aset, b node, path string, depth int) res {

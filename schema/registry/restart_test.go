@@ -41,45 +41,7 @@ func TestEtcdRestart(t *testing.T) {
 	if in, err := c.Pick("orders", "rpc", nil); err != nil || in.ID != "a" {
 		t.Fatalf("pick while etcd is down: %v %v", in.ID, err)
 	}
-	// Calls to etcd end with ErrUnavailable at their deadline, never later.
-	start = time.Now()
-	_, err = r.Descriptor(ctx, "orders", "1.0.0")
-	took := time.Since(start)
-	t.Logf("MEASURE Descriptor while etcd is down failed after %s: %v", took.Round(time.Millisecond), err)
-	if !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
-		t.Fatalf("Descriptor while down: %v after %s, want ErrUnavailable within %s", err, took, callTimeout)
-	}
-	start = time.Now()
-	err = r.PublishDescriptor(ctx, "orders", "1.1.0", descriptor("orders", "1.1.0", ""))
-	if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
-		t.Fatalf("Publish while down: %v after %s", err, took)
-	}
-	var wg sync.WaitGroup
-	for name, call := range map[string]func() error{
-		"Register": func() error { _, err := r.Register(ctx, instance("orders", "late", "127.0.0.1:1")); return err },
-		"Watch":    func() error { _, err := r.Watch(ctx); return err },
-		// Deregistering while etcd is down cannot revoke: the key expires with its lease.
-		"Registration.Close": func() error { return orphan.Close(ctx) },
-	} {
-		wg.Go(func() {
-			start := time.Now()
-			err := call()
-			if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
-				t.Errorf("%s while down: %v after %s, want ErrUnavailable within %s", name, err, took, callTimeout)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	start = time.Now()
-	_, err = r.Versions(short, "orders")
-	cancel()
-	if took := time.Since(start); err == nil || took > 600*time.Millisecond {
-		t.Fatalf("Versions with a 100ms context while down: %v after %s", err, took)
-	}
+	checkCallsWhileDown(t, r, orphan, callTimeout)
 
 	// Down for longer than the TTL: the keep-alive gives up and the lease is lost.
 	waitFor(t, ttl+3*time.Second, "lease lost", func() bool { return !g.Registered() })
@@ -116,6 +78,51 @@ func TestEtcdRestart(t *testing.T) {
 	got, err := r.Client().Get(ctx, "/jesus/services/orders/instances/a")
 	if err != nil || len(got.Kvs) != 1 {
 		t.Fatalf("instance key after restart: %v %v", got, err)
+	}
+}
+
+// checkCallsWhileDown: with etcd down, calls to it end with ErrUnavailable at their
+// deadline (callTimeout, or a shorter context's), never later.
+func checkCallsWhileDown(t *testing.T, r *registry.Registry, orphan *registry.Registration, callTimeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	_, err := r.Descriptor(ctx, "orders", "1.0.0")
+	took := time.Since(start)
+	t.Logf("MEASURE Descriptor while etcd is down failed after %s: %v", took.Round(time.Millisecond), err)
+	if !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
+		t.Fatalf("Descriptor while down: %v after %s, want ErrUnavailable within %s", err, took, callTimeout)
+	}
+	start = time.Now()
+	err = r.PublishDescriptor(ctx, "orders", "1.1.0", descriptor("orders", "1.1.0", ""))
+	if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
+		t.Fatalf("Publish while down: %v after %s", err, took)
+	}
+	var wg sync.WaitGroup
+	for name, call := range map[string]func() error{
+		"Register": func() error { _, err := r.Register(ctx, instance("orders", "late", "127.0.0.1:1")); return err },
+		"Watch":    func() error { _, err := r.Watch(ctx); return err },
+		// Deregistering while etcd is down cannot revoke: the key expires with its lease.
+		"Registration.Close": func() error { return orphan.Close(ctx) },
+	} {
+		wg.Go(func() {
+			start := time.Now()
+			err := call()
+			if took := time.Since(start); !errors.Is(err, registry.ErrUnavailable) || took > callTimeout+500*time.Millisecond {
+				t.Errorf("%s while down: %v after %s, want ErrUnavailable within %s", name, err, took, callTimeout)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	start = time.Now()
+	_, err = r.Versions(short, "orders")
+	cancel()
+	if took := time.Since(start); err == nil || took > 600*time.Millisecond {
+		t.Fatalf("Versions with a 100ms context while down: %v after %s", err, took)
 	}
 }
 
