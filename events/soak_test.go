@@ -154,6 +154,15 @@ func TestSoak(t *testing.T) {
 	twice := handledTwice(&puts, &pings)
 	t.Logf("MEASURE soak: %d operations in %s (%.0f/s) over tcp, unix, http and udp, one instance restarted; %d acked puts, %d acked events, %d cancelled, %d retried; %d mismatched, %d handled twice",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), nPuts, nPings, c.canceled.Load(), c.retried.Load(), c.mismatched.Load(), twice)
+	for _, h := range []*soakHandled{&puts, &pings} {
+		h.m.Range(func(k, v any) bool {
+			if v.(*atomic.Int64).Load() > 1 {
+				why, _ := c.retryErrs.Load(k)
+				t.Errorf("%v handled %d times; retried after: %v", k, v.(*atomic.Int64).Load(), why)
+			}
+			return true
+		})
+	}
 	if c.mismatched.Load() != 0 || twice != 0 {
 		t.Fatalf("%d mismatched responses, %d requests handled twice", c.mismatched.Load(), twice)
 	}
@@ -176,6 +185,7 @@ func TestSoak(t *testing.T) {
 type soakCounters struct {
 	next, mismatched, canceled, retried atomic.Int64
 	ackedPuts, ackedPings               sync.Map // id -> struct{}
+	retryErrs                           sync.Map // id -> what made its operation try again
 }
 
 // run makes total operations from workers goroutines, about 5% of them cancelled at a
@@ -202,7 +212,7 @@ func (c *soakCounters) run(ctx context.Context, total int64, workers int, restar
 				if cancelThis {
 					opCtx, cancel = context.WithTimeout(ctx, time.Duration(rng.IntN(300))*time.Microsecond)
 				}
-				ok := soakOp(opCtx, int(i%8), id, clients, emitter, &c.mismatched, &c.ackedPuts, &c.ackedPings, &c.retried, cancelThis)
+				ok := soakOp(opCtx, int(i%8), id, clients, emitter, &c.mismatched, &c.ackedPuts, &c.ackedPings, &c.retryErrs, &c.retried, cancelThis)
 				cancel()
 				if !ok && cancelThis {
 					c.canceled.Add(1)
@@ -237,7 +247,7 @@ func handledTwice(hs ...*soakHandled) int {
 // sends some calls to an instance that is going away); it reports success. A cancelled
 // operation is not retried.
 func soakOp(ctx context.Context, kind int, id string, clients map[string]*jesus.Client, emitter *events.Bus,
-	mismatched *atomic.Int64, ackedPuts, ackedPings *sync.Map, retried *atomic.Int64, once bool) bool {
+	mismatched *atomic.Int64, ackedPuts, ackedPings, retryErrs *sync.Map, retried *atomic.Int64, once bool) bool {
 	chans := []string{"rpc", "local", "web"}
 	ch := chans[len(id)%3]
 	for attempt := 0; ; attempt++ {
@@ -286,6 +296,7 @@ func soakOp(ctx context.Context, kind int, id string, clients map[string]*jesus.
 		if once || attempt == 20 || ctx.Err() != nil {
 			return false
 		}
+		retryErrs.Store(id, fmt.Sprintf("operation %d: %v", kind, err))
 		retried.Add(1)
 	}
 }
