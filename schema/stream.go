@@ -284,16 +284,18 @@ func (n *node) validObjectS(s *mpStream, count, depth int) bool {
 	if n.minProps >= 0 && count < n.minProps || n.maxProps >= 0 && count > n.maxProps {
 		return false
 	}
+	// Declared properties are tracked in a bitset, which also finds a repeated one; the
+	// keys of the others are kept, for repeats and for names required or depended on.
 	base := len(s.keys)
-	defer func() { s.keys = s.keys[:base] }()
 	var found uint64
-	for i := range count {
+	ok := true
+	for i := 0; ok && i < count; i++ {
 		v := s.next()
 		if v == nil || v.Key != codec.MsgpackStr {
-			return false
+			ok = false
+			break
 		}
 		key := s.data[v.KeyOff : v.KeyOff+v.KeyLen]
-		s.keys = append(s.keys, keySpan{int32(v.KeyOff), int32(v.KeyLen)})
 		p, isProp := -1, false
 		if i < len(n.props) && n.props[i].name == string(key) { // the writer's order
 			p, isProp = i, true
@@ -302,24 +304,32 @@ func (n *node) validObjectS(s *mpStream, count, depth int) bool {
 		}
 		switch {
 		case isProp:
+			if found&(1<<p) != 0 {
+				ok = false // a repeated key: the decoded map keeps the last, the tape's
+				break
+			}
 			found |= 1 << p
-			if !n.props[p].n.validS(s, v, depth+1) {
-				return false
-			}
+			ok = n.props[p].n.validS(s, v, depth+1)
 		case n.addl == 1:
-			return false
-		case n.addl == 2:
-			if !n.addlNode.validS(s, v, depth+1) {
-				return false
-			}
+			ok = false
 		default:
-			if !s.skip(v) {
-				return false
+			s.keys = append(s.keys, keySpan{int32(v.KeyOff), int32(v.KeyLen)})
+			if n.addl == 2 {
+				ok = n.addlNode.validS(s, v, depth+1)
+			} else {
+				ok = s.skip(v)
 			}
 		}
 	}
-	keys := s.keys[base:]
-	if dupKeys(s.data, keys) {
+	ok = ok && n.objectRulesS(s, s.keys[base:], found)
+	s.keys = s.keys[:base]
+	return ok
+}
+
+// objectRulesS checks required and dependentRequired once an object is read: found holds
+// the declared properties present, others the keys of the rest.
+func (n *node) objectRulesS(s *mpStream, others []keySpan, found uint64) bool {
+	if len(others) > 1 && dupKeys(s.data, others) {
 		return false // the decoded map keeps the last: the tape's
 	}
 	for ri, r := range n.required {
@@ -327,14 +337,23 @@ func (n *node) validObjectS(s *mpStream, count, depth int) bool {
 			if found&(1<<p) == 0 {
 				return false
 			}
-		} else if !hasKey(s.data, keys, r) {
+		} else if !hasKey(s.data, others, r) {
 			return false
 		}
 	}
+	if len(n.depRequired) == 0 {
+		return true
+	}
+	present := func(name string) bool {
+		if p, ok := n.propIdx[name]; ok {
+			return found&(1<<p) != 0
+		}
+		return hasKey(s.data, others, name)
+	}
 	for name, deps := range n.depRequired {
-		if hasKey(s.data, keys, name) {
+		if present(name) {
 			for _, d := range deps {
-				if !hasKey(s.data, keys, d) {
+				if !present(d) {
 					return false
 				}
 			}
