@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/jesus-go/jesus/codec"
@@ -119,21 +120,7 @@ func (n *node) validT(t *tape, i, depth int) bool {
 			return false
 		}
 	case tkStr:
-		s := t.bytes(i)
-		if n.minLen >= 0 && len(s) < n.minLen {
-			return false
-		}
-		if n.maxLen >= 0 && len(s) > n.maxLen || n.minLen > 0 && len(s) < 4*n.minLen {
-			c := utf8.RuneCount(s)
-			if n.minLen >= 0 && c < n.minLen || n.maxLen >= 0 && c > n.maxLen {
-				return false
-			}
-		}
-		if n.simple != nil {
-			if !n.simple.match(s) {
-				return false
-			}
-		} else if n.pattern != nil && !n.pattern.Match(s) {
+		if !n.validString(t.bytes(i)) {
 			return false
 		}
 	case tkNull, tkFalse, tkTrue:
@@ -145,9 +132,12 @@ func (n *node) validT(t *tape, i, depth int) bool {
 			}
 		}
 	}
-	if !n.applicators {
-		return true
-	}
+	return !n.applicators || n.inPlaceT(t, i, depth)
+}
+
+// inPlaceT checks the in-place applicators of n ($ref, not, allOf, anyOf, oneOf,
+// if/then/else) on the value at token i.
+func (n *node) inPlaceT(t *tape, i, depth int) bool {
 	if n.ref != nil && !n.ref.validT(t, i, depth) {
 		return false
 	}
@@ -159,17 +149,8 @@ func (n *node) validT(t *tape, i, depth int) bool {
 			return false
 		}
 	}
-	if n.anyOf != nil {
-		ok := false
-		for _, c := range n.anyOf {
-			if c.validT(t, i, depth) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if n.anyOf != nil && !slices.ContainsFunc(n.anyOf, func(c *node) bool { return c.validT(t, i, depth) }) {
+		return false
 	}
 	if n.oneOf != nil {
 		matched := 0
@@ -185,16 +166,32 @@ func (n *node) validT(t *tape, i, depth int) bool {
 			return false
 		}
 	}
-	if n.ifN != nil {
-		if n.ifN.validT(t, i, depth) {
-			if n.thenN != nil && !n.thenN.validT(t, i, depth) {
-				return false
-			}
-		} else if n.elseN != nil && !n.elseN.validT(t, i, depth) {
+	if n.ifN == nil {
+		return true
+	}
+	if n.ifN.validT(t, i, depth) {
+		return n.thenN == nil || n.thenN.validT(t, i, depth)
+	}
+	return n.elseN == nil || n.elseN.validT(t, i, depth)
+}
+
+// validString checks minLength, maxLength and pattern.
+func (n *node) validString(s []byte) bool {
+	if n.minLen >= 0 && len(s) < n.minLen {
+		return false // fewer bytes than minLength, so fewer code points
+	}
+	// A string has at most len(s) and at least len(s)/4 code points: count only when the
+	// byte length does not settle it.
+	if n.maxLen >= 0 && len(s) > n.maxLen || n.minLen > 0 && len(s) < 4*n.minLen {
+		c := utf8.RuneCount(s)
+		if n.minLen >= 0 && c < n.minLen || n.maxLen >= 0 && c > n.maxLen {
 			return false
 		}
 	}
-	return true
+	if n.simple != nil {
+		return n.simple.match(s)
+	}
+	return n.pattern == nil || n.pattern.Match(s)
 }
 
 // validValueT checks the keywords that compare the value itself: const, enum, format.

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/jesus-go/jesus/codec"
 )
@@ -161,20 +160,7 @@ func (n *node) validS(s *mpStream, t *codec.MsgpackToken, depth int) bool {
 	case codec.MsgpackArray:
 		return n.validArrayS(s, t.Len, depth)
 	case codec.MsgpackStr:
-		b := s.data[t.Off : t.Off+t.Len]
-		if n.minLen >= 0 && len(b) < n.minLen {
-			return false
-		}
-		if n.maxLen >= 0 && len(b) > n.maxLen || n.minLen > 0 && len(b) < 4*n.minLen {
-			c := utf8.RuneCount(b)
-			if n.minLen >= 0 && c < n.minLen || n.maxLen >= 0 && c > n.maxLen {
-				return false
-			}
-		}
-		if n.simple != nil {
-			return n.simple.match(b)
-		}
-		return n.pattern == nil || n.pattern.Match(b)
+		return n.validString(s.data[t.Off : t.Off+t.Len])
 	case codec.MsgpackInt, codec.MsgpackUint, codec.MsgpackFloat:
 		if n.hasNum {
 			v := numS(t)
