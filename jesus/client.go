@@ -402,9 +402,9 @@ func (c *Client) recvTerminal(ctx context.Context, ex channel.Exchange, out *out
 	}
 	switch env.Type {
 	case channel.TypeError:
-		return fromEnvelope(env, out.method)
+		return out.remoteError(env, out.method)
 	case channel.TypeAck:
-		return nil
+		return out.checkControl(env, out.method)
 	case channel.TypeResponse:
 		return out.decode(c, env, res)
 	}
@@ -555,9 +555,9 @@ func (c *Client) streamBase(ctx context.Context, call *Invocation, send func(ite
 				return err
 			}
 		case channel.TypeEnd:
-			return nil
+			return out.checkControl(env, call.Method)
 		case channel.TypeError:
-			return fromEnvelope(env, call.Method)
+			return out.remoteError(env, call.Method)
 		default:
 			return &Error{Code: CodeInternal, Method: call.Method, Message: fmt.Sprintf("unexpected %s in a stream", env.Type)}
 		}
