@@ -221,6 +221,9 @@ func (c *call) fail(err error) {
 	env := &channel.Envelope{Type: channel.TypeError}
 	e.toEnvelope(env)
 	env.Meta.CorrID = c.env.Meta.CorrID
+	if c.sealed != nil {
+		c.sealError(env) // the message may tell what the payload held
+	}
 	// The caller may be gone; a short bound keeps a dead peer from pinning the handler.
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.o.cfg.WriteTimeout)
 	defer cancel()

@@ -43,8 +43,11 @@ type connEntry struct {
 	err   error
 }
 
-// connKey names a connection: a transport and an address.
-type connKey struct{ transport, addr string }
+// connKey names a connection: a transport, an address and whether it speaks TLS.
+type connKey struct {
+	transport, addr string
+	tls             bool
+}
 
 // bufs holds encode buffers. Transports keep nothing of an envelope once Open or Send
 // returned, so a message is encoded into a pooled buffer that goes back right after.
@@ -188,7 +191,7 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 	if err != nil {
 		return nil, nil, Errorf(CodeInvalidArgument, "%v", err)
 	}
-	key := connKey{sp.Transport, sp.Addr}
+	key := connKey{sp.Transport, sp.Addr, c.o.dialsTLS(sp)}
 	if m := c.live.Load(); m != nil {
 		if cn := (*m)[key]; cn != nil {
 			return cn, tr, nil
@@ -215,7 +218,7 @@ func (c *Client) conn(ctx context.Context, sp channel.Spec) (channel.Conn, chann
 	c.conns[key] = e
 	c.mu.Unlock()
 
-	cn, err := tr.Dial(ctx, sp.Addr, c.o.cfg)
+	cn, err := tr.Dial(ctx, sp.Addr, c.o.dialConfig(sp))
 	c.mu.Lock()
 	if err != nil {
 		e.err = Errorf(CodeUnavailable, "dial %s://%s: %w", sp.Transport, sp.Addr, err)
@@ -399,9 +402,9 @@ func (c *Client) recvTerminal(ctx context.Context, ex channel.Exchange, out *out
 	}
 	switch env.Type {
 	case channel.TypeError:
-		return fromEnvelope(env, out.method)
+		return out.remoteError(env, out.method)
 	case channel.TypeAck:
-		return nil
+		return out.checkControl(env, out.method)
 	case channel.TypeResponse:
 		return out.decode(c, env, res)
 	}
@@ -552,9 +555,9 @@ func (c *Client) streamBase(ctx context.Context, call *Invocation, send func(ite
 				return err
 			}
 		case channel.TypeEnd:
-			return nil
+			return out.checkControl(env, call.Method)
 		case channel.TypeError:
-			return fromEnvelope(env, call.Method)
+			return out.remoteError(env, call.Method)
 		default:
 			return &Error{Code: CodeInternal, Method: call.Method, Message: fmt.Sprintf("unexpected %s in a stream", env.Type)}
 		}

@@ -136,7 +136,7 @@ func HandleOneWay[Req any](s *Server, name string, h func(ctx context.Context, r
 		}
 		defer c.journalDone() // after the handler, even one that panicked
 		if c.env.Mode == ModeAck {
-			if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); err != nil {
+			if err := c.w.Send(ctx, c.control(channel.TypeAck)); err != nil {
 				c.srv.o.logger.Debug("jesus: ack not delivered", "method", c.env.Method, "err", err)
 			}
 		}
@@ -207,7 +207,7 @@ func HandleStream[Req, Item any](s *Server, name string, h func(ctx context.Cont
 		}
 		if !c.done {
 			c.done = true
-			if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeEnd}); err != nil {
+			if err := c.w.Send(ctx, c.control(channel.TypeEnd)); err != nil {
 				c.srv.o.logger.Debug("jesus: stream end not delivered", "method", c.env.Method, "err", err)
 			}
 		}

@@ -105,7 +105,7 @@ func (c *call) journalAccept(ctx context.Context) bool {
 	seq, err := j.Append(&JournalEntry{Method: c.env.Method, Codec: c.pl.Name(), Data: c.env.Data, Meta: c.msg.Meta})
 	if errors.Is(err, ErrDuplicate) {
 		c.srv.duplicates.Add(1)
-		if err := c.w.Send(ctx, &channel.Envelope{Type: channel.TypeAck}); err != nil {
+		if err := c.w.Send(ctx, c.control(channel.TypeAck)); err != nil {
 			c.srv.o.logger.Debug("jesus: ack not delivered", "method", c.env.Method, "err", err)
 		}
 		c.done = true

@@ -29,6 +29,7 @@ type common struct {
 	validation Validation
 	intercept  []Interceptor
 	seal       *sealing // nil: no sealed channels
+	tlsAll     bool     // WithTLSEverywhere: TLS to routes without "+tls" too
 }
 
 func (c *common) fill() {

@@ -2,17 +2,26 @@ package jesus_test
 
 // What TLS and sealing cost: jesus over tcp+msgpack plaintext, with mutual TLS 1.3, and
 // with mutual TLS plus sealed requests (+seal), next to grpc-go plaintext and with mutual TLS 1.3,
-// all in the same run. The share TLS takes of each system's calls/s is what is compared.
+// all in the same process. The share TLS takes of each system's calls/s and CPU per call is
+// what is compared.
 //
-//	go test -run XXX -bench BenchmarkSecurity ./jesus/
+//	go test -run XXX -bench BenchmarkSecurity -benchtime 1x ./jesus/
+//
+// On a small machine shared with other work one measurement's rate can be off by half, so
+// every system is started once and then measured in short windows, interleaved: each
+// round measures every system once, in an order that turns from round to round, so that
+// a burst of outside load falls on all of them alike. The table gives medians over the
+// rounds, and the cost of TLS as the median of the per-round costs (the on and off
+// windows of one round are seconds apart).
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,85 +114,151 @@ func startGRPCTLS(b *testing.B) system {
 }
 
 const (
-	secJesus      = "jesus-tcp+msgpack"
-	secJesusTLS   = "jesus-tcp+msgpack mTLS"
-	secJesusSeal  = "jesus-tcp+msgpack mTLS+seal"
-	secGRPC       = "grpc-json"
-	secGRPCTLS    = "grpc-json mTLS"
-	secScenarioFS = "sec/call/small/c%d"
+	secJesus     = "jesus-tcp+msgpack"
+	secJesusTLS  = "jesus-tcp+msgpack mTLS"
+	secJesusSeal = "jesus-tcp+msgpack mTLS+seal"
+	secGRPC      = "grpc-json"
+	secGRPCTLS   = "grpc-json mTLS"
 )
 
-// secRounds is how many times each system runs; the table shows medians.
-const secRounds = 5
+// secRounds windows of secWindow each system gets per number of callers.
+const (
+	secRounds = 9
+	secWindow = time.Second
+	secWarmup = 150 * time.Millisecond
+)
 
-// secRuns keeps every run of each system, so that the table shows
-// medians: on a machine shared with other work one run's rate can be off by half.
-var secRuns = map[string][]result{}
-
-// median returns the run with the median rate and, separately, the median CPU per call.
-func median(rs []result) (r result, runs int) {
-	byRate := slices.Clone(rs)
-	slices.SortFunc(byRate, func(a, b result) int { return cmp.Compare(a.rate, b.rate) })
-	r = byRate[len(byRate)/2]
-	cpus := make([]time.Duration, len(rs))
-	for i, x := range rs {
-		cpus[i] = x.cpu
-	}
-	slices.Sort(cpus)
-	r.cpu = cpus[len(cpus)/2]
-	return r, len(rs)
+// window is one measurement: calls/s and process CPU (getrusage, user + system, both
+// ends) per call.
+type window struct {
+	rate float64
+	cpu  time.Duration
 }
 
-// BenchmarkSecurity measures calls/s and p50 of each system at 1 and 64 callers, then
-// prints what TLS and sealing cost each of them.
+// measureWindow runs conc callers of call for warmup, then measures secWindow, then stops
+// them. A failed call fails the benchmark.
+func measureWindow(b *testing.B, conc int, call func(ctx context.Context) error) window {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	var calls atomic.Int64
+	var stop atomic.Bool
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if err := call(ctx); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				calls.Add(1)
+			}
+		}()
+	}
+	<-time.After(secWarmup)
+	n0, t0, cpu0 := calls.Load(), time.Now(), cpuTime()
+	<-time.After(secWindow)
+	n1, elapsed, cpu := calls.Load(), time.Since(t0), cpuTime()-cpu0
+	stop.Store(true)
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	n := n1 - n0
+	if n <= 0 {
+		b.Fatalf("no call completed in %v", elapsed)
+	}
+	return window{rate: float64(n) / elapsed.Seconds(), cpu: cpu / time.Duration(n)}
+}
+
+// BenchmarkSecurity measures calls/s and CPU per call of each system at 1 and 64
+// callers, interleaved in rounds, then prints the share TLS (and sealing) costs each.
+// It ignores b.N: run it with -benchtime 1x.
 func BenchmarkSecurity(b *testing.B) {
 	systems := []contender{
 		{secJesus, jesusTCP(true)},
 		{secJesusTLS, startJesusSecure(false)},
-		{secJesusSeal, startJesusSecure(true)},
 		{secGRPC, startGRPC},
 		{secGRPCTLS, startGRPCTLS},
+		{secJesusSeal, startJesusSecure(true)},
 	}
-	// Rounds, each system once per round, rather than -count (which repeats one system
-	// back to back): load from other work on the machine then falls on every system alike.
-	for round := 0; round < secRounds; round++ {
-		for _, conc := range []int{1, 64} {
-			scenario := fmt.Sprintf(secScenarioFS, conc)
-			for _, sys := range systems {
-				b.Run(fmt.Sprintf("c%d/%s", conc, sys.name), func(b *testing.B) {
-					s := sys.start(b)
-					o := orderOfSize("small")
-					runLoad(b, scenario, sys.name, "calls", 1, conc, func(ctx context.Context) error { return s.call(ctx, o) })
-				})
-				if r, ok := lookup(scenario, sys.name); ok { // the run with the final b.N
-					secRuns[scenario+"|"+sys.name] = append(secRuns[scenario+"|"+sys.name], r)
-				}
+	calls := make([]func(ctx context.Context) error, len(systems))
+	for i, sys := range systems {
+		s := sys.start(b)
+		o := orderOfSize("small")
+		calls[i] = func(ctx context.Context) error { return s.call(ctx, o) }
+	}
+	b.ResetTimer()
+	runs := map[string][]window{} // by "c<callers>|system"
+	for _, conc := range []int{1, 64} {
+		for round := 0; round < secRounds; round++ {
+			for k := range systems {
+				i := (k + round) % len(systems) // a turning order
+				w := measureWindow(b, conc, calls[i])
+				key := fmt.Sprintf("c%d|%s", conc, systems[i].name)
+				runs[key] = append(runs[key], w)
 			}
 		}
 	}
-	printSecurity(b)
+	b.StopTimer()
+	printSecurity(runs)
 }
 
-func printSecurity(b *testing.B) {
+func medianOf[T int64 | float64 | time.Duration](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// costs returns the medians of off and on (rate, cpu per call) and, over the rounds, the
+// share the addition costs: of calls/s (1 - on/off) and of CPU per call (1 - off/on),
+// each as its median with the quartiles around it.
+func costs(off, on []window) (offW, onW window, rateCost, cpuCost [3]float64) {
+	var offR, onR, rc, cc []float64
+	var offC, onC []time.Duration
+	for i := range min(len(off), len(on)) {
+		offR, onR = append(offR, off[i].rate), append(onR, on[i].rate)
+		offC, onC = append(offC, off[i].cpu), append(onC, on[i].cpu)
+		rc = append(rc, 1-on[i].rate/off[i].rate)
+		cc = append(cc, 1-float64(off[i].cpu)/float64(on[i].cpu))
+	}
+	return window{medianOf(offR), medianOf(offC)}, window{medianOf(onR), medianOf(onC)}, quartiles(rc), quartiles(cc)
+}
+
+// quartiles returns the lower quartile, the median and the upper quartile of xs.
+func quartiles(xs []float64) [3]float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return [3]float64{s[len(s)/4], medianOf(s), s[(3*len(s))/4]}
+}
+
+func printSecurity(runs map[string][]window) {
 	w := os.Stdout
-	fmt.Fprintln(w, "\nwhat security costs, same process, same run; medians of each system's runs so far")
-	fmt.Fprintln(w, "(rate cost: 1 - calls/s with ÷ without; cpu cost: 1 - CPU per call without ÷ with, steadier on a busy machine)")
-	format := "%-7s %-28s %4s %14s %9s %8s   %14s %9s %8s   %9s %8s\n"
-	fmt.Fprintf(w, format, "callers", "system (with ÷ without)", "runs", "without", "p50", "cpu/call", "with", "p50", "cpu/call", "rate cost", "cpu cost")
+	fmt.Fprintf(w, "\nwhat security costs: one process, %d interleaved rounds of %v windows per system; medians\n", secRounds, secWindow)
+	fmt.Fprintln(w, "(rate cost: 1 - calls/s with ÷ without; cpu cost: 1 - CPU per call without ÷ with; each the median of the per-round costs, [quartiles])")
+	format := "%-7s %-28s %14s %9s   %14s %9s   %-22s %-22s\n"
+	fmt.Fprintf(w, format, "callers", "system (with ÷ without)", "without", "cpu/call", "with", "cpu/call", "rate cost", "cpu cost")
 	pairs := [][2]string{{secJesus, secJesusTLS}, {secGRPC, secGRPCTLS}, {secJesusTLS, secJesusSeal}}
 	for _, conc := range []int{1, 64} {
-		scenario := fmt.Sprintf(secScenarioFS, conc)
 		for _, p := range pairs {
-			offs, ons := secRuns[scenario+"|"+p[0]], secRuns[scenario+"|"+p[1]]
+			offs, ons := runs[fmt.Sprintf("c%d|%s", conc, p[0])], runs[fmt.Sprintf("c%d|%s", conc, p[1])]
 			if len(offs) == 0 || len(ons) == 0 {
 				continue
 			}
-			off, runs := median(offs)
-			on, _ := median(ons)
-			fmt.Fprintf(w, format, fmt.Sprintf("c%d", conc), p[1], fmt.Sprint(runs),
-				fmt.Sprintf("%.1fk calls/s", off.rate/1e3), off.p50.Round(time.Microsecond), off.cpu.Round(100*time.Nanosecond),
-				fmt.Sprintf("%.1fk calls/s", on.rate/1e3), on.p50.Round(time.Microsecond), on.cpu.Round(100*time.Nanosecond),
-				fmt.Sprintf("%.1f%%", 100*(1-on.rate/off.rate)), fmt.Sprintf("%.1f%%", 100*(1-float64(off.cpu)/float64(on.cpu))))
+			off, on, rc, cc := costs(offs, ons)
+			fmt.Fprintf(w, format, fmt.Sprintf("c%d", conc), p[1],
+				fmt.Sprintf("%.1fk calls/s", off.rate/1e3), off.cpu.Round(100*time.Nanosecond),
+				fmt.Sprintf("%.1fk calls/s", on.rate/1e3), on.cpu.Round(100*time.Nanosecond),
+				pct(rc), pct(cc))
 		}
 	}
+}
+
+func pct(q [3]float64) string {
+	return fmt.Sprintf("%.1f%% [%.1f, %.1f]", 100*q[1], 100*q[0], 100*q[2])
 }

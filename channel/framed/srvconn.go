@@ -27,7 +27,8 @@ type srvConn struct {
 	cancel context.CancelFunc
 	xs     map[uint64]*srvExchange
 	peer   string
-	tls    bool // the connection is a *tls.Conn; set before the first request
+	tls    bool     // the connection is a *tls.Conn; set before the first request
+	tlsIn  *tlsTail // what br reads over TLS: tells whether TLS holds unread bytes
 
 	owMu sync.Mutex
 	ow   oneWayIn
@@ -160,7 +161,11 @@ func (sc *srvConn) run(nc net.Conn) {
 // returns false the connection is to be closed.
 func (sc *srvConn) handshake(nc net.Conn) (*bufio.Reader, bool) {
 	ls := sc.ls
-	br := bufio.NewReaderSize(nc, 32<<10)
+	var in io.Reader = nc
+	if sc.tlsIn = newTLSTail(nc); sc.tlsIn != nil {
+		in = sc.tlsIn
+	}
+	br := bufio.NewReaderSize(in, 32<<10)
 	nc.SetDeadline(time.Now().Add(ls.cfg.DialTimeout))
 	var p [prefaceLen]byte
 	if _, err := io.ReadFull(br, p[:]); err != nil {
@@ -267,10 +272,10 @@ func (sc *srvConn) request(in *inbound) error {
 		x.creditCh = make(chan struct{}, 1) // only streams wait for credit
 	}
 	x.ctx, x.cancel = context.WithCancel(sc.ctx)
-	// Alone on the connection, with nothing more read yet: run it here. Not over TLS,
-	// where Buffered cannot see the records tls.Conn holds undelivered: a request run
-	// here would stall the ones behind it until the watchdog hands reading off.
-	inline := !sc.tls && mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
+	// Alone on the connection, with nothing more read yet: run it here. Over TLS only
+	// when TLS holds nothing either (tlsTail): a request run here would stall the ones
+	// behind it until the watchdog hands reading off.
+	inline := (!sc.tls || sc.tlsIn != nil && sc.tlsIn.idle()) && mode != channel.ModeStream && len(sc.xs) == 0 && sc.br.Buffered() == 0
 	sc.xs[id] = x
 	sc.mu.Unlock()
 	ls.handlers.Add(1)

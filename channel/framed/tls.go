@@ -12,23 +12,16 @@ import (
 	"github.com/jesus-go/jesus/channel"
 )
 
-// clientTLS returns the client config for addr: cfg with ServerName set to the host of
-// a tcp address, or "localhost" for a unix socket, when cfg leaves it empty.
+// clientTLS returns the client config for addr (channel.ClientTLS): the server name is
+// the host of a tcp address, or "localhost" for a unix socket, when cfg leaves it empty.
 func clientTLS(network, addr string, cfg *tls.Config) *tls.Config {
-	if cfg == nil {
-		return nil
-	}
-	if cfg.ServerName != "" {
-		return cfg
-	}
-	c := cfg.Clone()
-	c.ServerName = "localhost"
+	name := "localhost"
 	if network == "tcp" {
 		if h, _, err := net.SplitHostPort(addr); err == nil {
-			c.ServerName = strings.Trim(h, "[]")
+			name = strings.Trim(h, "[]")
 		}
 	}
-	return c
+	return channel.ClientTLS(cfg, name)
 }
 
 // handshake runs the client side of TLS over nc, within ctx and nc's deadline.

@@ -2,7 +2,6 @@ package framed
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 
@@ -74,7 +73,7 @@ func (t *transport) Listen(ctx context.Context, addr string, cfg channel.Config)
 		return nil, fmt.Errorf("framed: listen %s %s: %w", t.name, addr, err)
 	}
 	if cfg.TLS != nil {
-		nl = tls.NewListener(nl, cfg.TLS)
+		nl = &tlsListener{Listener: nl, cfg: cfg.TLS}
 	}
 	return newListener(t, nl, cfg), nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/jesus-go/jesus/channel"
 )
 
 // withTLS makes a client speak TLS when cfg is set: the base URL becomes https, the
@@ -17,10 +19,7 @@ func withTLS(tr *http.Transport, u *url.URL, cfg *tls.Config) *tls.Config {
 		return nil
 	}
 	u.Scheme = "https"
-	c := cfg.Clone()
-	if c.ServerName == "" {
-		c.ServerName = u.Hostname()
-	}
+	c := channel.ClientTLS(cfg, u.Hostname())
 	tr.TLSClientConfig = c
 	return c
 }

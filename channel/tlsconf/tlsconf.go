@@ -196,18 +196,26 @@ func sameStamps(a, b []stamp) bool {
 
 // Config returns a TLS 1.3 config for both roles, to put in channel.Config.TLS:
 //   - as a listener it presents the current certificate and, with a CA, requires and
-//     verifies a client certificate (mutual TLS);
-//   - as a dialer it verifies the server against the CA (the system roots without one)
-//     and the address's host name, and presents the current certificate when asked.
+//     verifies a client certificate (mutual TLS) against the current CA pool;
+//   - as a dialer it verifies the server against the current CA pool (the system roots
+//     without one) and the server name, and presents the current certificate when asked.
 //
-// Certificates and the listener's CA are read again when their files change. The
-// dialer's CA pool is the one read when Config is called: call Config again (a new
-// client) after the CA bundle changes.
+// Certificates and CA bundles of both roles are read again when their files change and
+// are used from the next handshake on; connections already up keep theirs.
+//
+// The dialer verifies in VerifyConnection, as crypto/tls would with RootCAs (same chain
+// building, expiry, key usage and host name rules), because crypto/tls reads RootCAs
+// only once. It verifies against ConnectionState.ServerName, which crypto/tls leaves
+// empty for an IP address: the transports of package channel fill it in with the name
+// they dial (channel.ClientTLS); used elsewhere, dial with a DNS name or the handshake
+// fails for want of a name to verify.
 func (s *Source) Config() *tls.Config {
-	m := s.current()
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		RootCAs:    m.pool,
+		// Verified below against the current pool, exactly as crypto/tls would with
+		// RootCAs; crypto/tls's own check would pin the pool read here.
+		InsecureSkipVerify: true, //nolint:gosec // VerifyConnection verifies
+		VerifyConnection:   s.verifyServer,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			return s.current().server, nil
 		},
@@ -218,4 +226,27 @@ func (s *Source) Config() *tls.Config {
 			return &tls.Certificate{}, nil // none: the server decides whether that will do
 		},
 	}
+}
+
+// verifyServer is the dialer's check of the server's chain and name against the current
+// CA pool: crypto/tls's verifyServerCertificate with the pool of this handshake.
+func (s *Source) verifyServer(cs tls.ConnectionState) error {
+	if cs.ServerName == "" {
+		return errors.New("tlsconf: no server name to verify the server's certificate against (dial a host name, or through a channel transport)")
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tlsconf: the server presented no certificate")
+	}
+	opts := x509.VerifyOptions{
+		Roots:         s.current().pool, // nil: the system roots
+		DNSName:       cs.ServerName,
+		Intermediates: x509.NewCertPool(),
+	}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+	}
+	return nil
 }

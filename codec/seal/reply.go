@@ -26,22 +26,34 @@ func newReply(aead cipher.AEAD, reqHeader, aad []byte) *Reply {
 // Seal appends the sealed form of plaintext (same layout as a request, the request's
 // ephemeral key in it) to dst.
 func (r *Reply) Seal(dst, plaintext []byte) ([]byte, error) {
+	return r.SealWith(dst, plaintext, nil)
+}
+
+// SealWith is Seal with extra associated data appended to the reply's: data the receiver
+// rebuilds from what travels in the clear, e.g. the kind of reply and an error code, so
+// that a sealed reply opens only as what it was sealed as.
+func (r *Reply) SealWith(dst, plaintext, extra []byte) ([]byte, error) {
 	start := len(dst)
 	dst, err := appendHeader(dst, r.epk, time.Now())
 	if err != nil {
 		return dst, err
 	}
 	hdr := dst[start:]
-	return r.aead.Seal(dst, hdr[1+keyLen:1+keyLen+nonceLen], plaintext, associated(hdr, r.bind, nil)), nil
+	return r.aead.Seal(dst, hdr[1+keyLen:1+keyLen+nonceLen], plaintext, associated(hdr, r.bind, extra)), nil
 }
 
 // Open checks and decrypts a sealed reply, appending the plaintext to dst; it fails with
 // ErrMalformed or ErrOpen.
 func (r *Reply) Open(dst, sealed []byte) ([]byte, error) {
+	return r.OpenWith(dst, sealed, nil)
+}
+
+// OpenWith opens what SealWith sealed with the same extra associated data.
+func (r *Reply) OpenWith(dst, sealed, extra []byte) ([]byte, error) {
 	if len(sealed) < Overhead || sealed[0] != Version {
 		return dst, ErrMalformed
 	}
-	out, err := r.aead.Open(dst, sealed[1+keyLen:1+keyLen+nonceLen], sealed[HeaderLen:], associated(sealed[:HeaderLen], r.bind, nil))
+	out, err := r.aead.Open(dst, sealed[1+keyLen:1+keyLen+nonceLen], sealed[HeaderLen:], associated(sealed[:HeaderLen], r.bind, extra))
 	if err != nil {
 		return dst, ErrOpen
 	}

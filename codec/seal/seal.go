@@ -150,9 +150,9 @@ func appendHeader(dst, epk []byte, now time.Time) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(dst, uint64(now.UnixNano())), nil
 }
 
-// associated is the AEAD's associated data: the header, the caller's aad, and for a
-// reply the nonce of the request it answers.
-func associated(header, aad, reqNonce []byte) []byte {
-	ad := make([]byte, 0, len(header)+len(aad)+len(reqNonce))
-	return append(append(append(ad, header...), aad...), reqNonce...)
+// associated is the AEAD's associated data: the header, the caller's aad, and then for a
+// reply the nonce of the request it answers and any extra data (Reply.bind, extra).
+func associated(header, aad, more []byte) []byte {
+	ad := make([]byte, 0, len(header)+len(aad)+len(more))
+	return append(append(append(ad, header...), aad...), more...)
 }

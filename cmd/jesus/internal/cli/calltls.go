@@ -40,5 +40,6 @@ func (c *callerTLS) options(disc *discovery.Discovery) ([]jesus.Option, string, 
 	if err != nil {
 		return nil, "", usagef("%v (--tls-cacert, --tls-cert, --tls-key)", err)
 	}
-	return append(opts, jesus.WithChannelConfig(channel.Config{TLS: src.Config()})), from, nil
+	// The flags turn TLS on towards the service, whether or not its spec says +tls.
+	return append(opts, jesus.WithChannelConfig(channel.Config{TLS: src.Config()}), jesus.WithTLSEverywhere()), from, nil
 }
