@@ -174,9 +174,6 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	}
 	c.wg.Add(1)
 	c.mu.Unlock()
-	if req.Mode == channel.ModeNoResponse {
-		c.oneWay.sent.Add(1)
-	}
 	if x.lent == nil {
 		x.lent, _ = hreq.Body.(*lentBody)
 	}
@@ -189,6 +186,9 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 		err = ctx.Err()
 	}
 	x.lent.revoke() // the caller reuses req.Data once Open returns
+	if req.Mode == channel.ModeNoResponse {
+		x.settleOpen(err == nil)
+	}
 	if err != nil {
 		x.abort()
 		if c.closed.Load() {
@@ -202,6 +202,27 @@ func (c *conn) Open(ctx context.Context, req *channel.Envelope) (channel.Exchang
 	return x, nil
 }
 
+// The states of a noResponse exchange (exchange.owState).
+const (
+	owPending int32 = iota // neither Open nor do has finished
+	owSent                 // Open returned success: the request counts as sent
+	owFailed               // Open returned an error: the sender does not count it
+	owDone                 // do finished first, with owStatus and owErr
+)
+
+// settleOpen records how Open ended for a noResponse request: sent, it is counted and,
+// if the request already finished, settled; failed, it is neither.
+func (x *exchange) settleOpen(sent bool) {
+	state := owFailed
+	if sent {
+		state = owSent
+		x.c.oneWay.sent.Add(1)
+	}
+	if !x.owState.CompareAndSwap(owPending, state) && sent {
+		x.c.settleOneWay(x.owStatus, x.owErr) // do finished first
+	}
+}
+
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -212,13 +233,19 @@ func unwrapURLError(err error) error {
 
 // exchange is one HTTP request in flight.
 type exchange struct {
-	c      *conn
-	lent   *lentBody // the request's data, until Open returns
-	mode   channel.Mode
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the response headers (or an error) arrived
-	resp   *http.Response
-	err    error
+	c    *conn
+	lent *lentBody // the request's data, until Open returns
+
+	// A noResponse request counts as sent only when Open tells its sender so; its
+	// outcome is settled by whichever of Open and do comes second (owState).
+	owState  atomic.Int32
+	owStatus int
+	owErr    error
+	mode     channel.Mode
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the response headers (or an error) arrived
+	resp     *http.Response
+	err      error
 
 	wrote chan error // the request is written (nil) or failed
 	trace httptrace.ClientTrace
@@ -277,12 +304,14 @@ func (x *exchange) do(r *http.Request) {
 	defer x.c.wg.Done()
 	resp, err := x.c.tr.RoundTrip(r)
 	if x.mode == channel.ModeNoResponse {
+		x.owStatus, x.owErr = 0, err
 		if err == nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 			resp.Body.Close()
-			x.c.settleOneWay(resp.StatusCode, nil)
-		} else {
-			x.c.settleOneWay(0, err)
+			x.owStatus = resp.StatusCode
+		}
+		if !x.owState.CompareAndSwap(owPending, owDone) && x.owState.Load() == owSent {
+			x.c.settleOneWay(x.owStatus, x.owErr)
 		}
 		x.cancel()
 	}

@@ -5,6 +5,7 @@ package tour
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -17,6 +18,7 @@ import (
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
+	"go.etcd.io/bbolt"
 )
 
 // OrderRef, Order and OrderEvent are the data of orders' schemas; only what the tour uses.
@@ -162,6 +164,26 @@ func Durable(path string) (*jesus.Server, *journal.Journal, error) {
 		return nil, nil, err
 	}
 	return jesus.NewServer("billing", jesus.WithJournal(j)), j, nil
+}
+
+// Charge is one charge that DurableCharges records.
+type Charge struct {
+	Order string `json:"order"`
+	Cents int    `json:"cents"`
+}
+
+// DurableCharges records each charge exactly once, even across a kill: the effect is
+// written into the journal's own file in the transaction that ends the request.
+func DurableCharges(srv *jesus.Server, j *journal.Journal) {
+	jesus.HandleOneWay(srv, "charge", func(ctx context.Context, c Charge) error {
+		return j.Commit(ctx, func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("charges"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte(c.Order), []byte(strconv.Itoa(c.Cents)))
+		})
+	})
 }
 
 // Secure serves a ledger with mutual TLS from PEM files (read again when they change) and
