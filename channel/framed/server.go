@@ -2,6 +2,7 @@ package framed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -58,6 +59,18 @@ type listener struct {
 // connCost is what one server connection holds whatever it does: its bufio reader and
 // writer (32 KiB each) and its goroutines' stacks, charged to the budget at accept.
 const connCost = 72 << 10
+
+// tlsConnCost is what a TLS connection holds besides: the record reader's buffer (8 KiB,
+// see recordConn) and tls.Conn's input and output buffers (up to a record each).
+const tlsConnCost = 8<<10 + 2*(16<<10+256)
+
+// costOf is what a connection accepted from nc is charged.
+func costOf(nc net.Conn) int64 {
+	if _, ok := nc.(*tls.Conn); ok {
+		return connCost + tlsConnCost
+	}
+	return connCost
+}
 
 func newListener(t *transport, nl net.Listener, cfg channel.Config) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -154,7 +167,7 @@ func (l *listener) Serve(h channel.Handler) error {
 			nc.Close()
 			continue
 		}
-		if len(l.conns) >= l.cfg.MaxConns || !l.budget.Acquire(connCost) {
+		if len(l.conns) >= l.cfg.MaxConns || !l.budget.Acquire(costOf(nc)) {
 			// Refused before anything is spent on it: closed before the preface, which a
 			// client reports as a connection the server closed.
 			n := len(l.conns)
@@ -166,7 +179,7 @@ func (l *listener) Serve(h channel.Handler) error {
 			}
 			continue
 		}
-		sc := &srvConn{ls: l, h: h, xs: make(map[uint64]*srvExchange)}
+		sc := &srvConn{ls: l, h: h, xs: make(map[uint64]*srvExchange), cost: costOf(nc)}
 		sc.ow.window = l.cfg.OneWayWindow
 		l.conns[sc] = struct{}{}
 		l.wg.Add(1)

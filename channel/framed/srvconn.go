@@ -17,8 +17,9 @@ import (
 
 // srvConn is the server side of one connection.
 type srvConn struct {
-	ls *listener
-	h  channel.Handler
+	cost int64 // charged to the listener's budget at accept (costOf)
+	ls   *listener
+	h    channel.Handler
 
 	mu     sync.Mutex
 	l      *link // nil until the preface was exchanged
@@ -85,7 +86,7 @@ func (sc *srvConn) forget() {
 	delete(sc.ls.conns, sc)
 	sc.ls.mu.Unlock()
 	if ok {
-		sc.ls.budget.Release(connCost)
+		sc.ls.budget.Release(sc.cost)
 	}
 }
 
