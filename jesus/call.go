@@ -37,6 +37,7 @@ type call struct {
 	vals *methodVals // the method's validators
 
 	sealed  *seal.Reply // on a sealed channel: seals the replies for the caller alone
+	sealSeq uint32      // sealed data replies sent (a stream's items are numbered from 0)
 	sealBuf *[]byte
 }
 
@@ -188,8 +189,9 @@ func (c *call) encode(t channel.Type, v any) (*channel.Envelope, error) {
 		if c.sealBuf == nil {
 			c.sealBuf = getBuf()
 		}
-		sealed, err := c.sealed.Seal((*c.sealBuf)[:0], data)
+		sealed, err := c.sealed.SealWith((*c.sealBuf)[:0], data, seqAAD(c.sealSeq))
 		*c.sealBuf = sealed[:0]
+		c.sealSeq++
 		if err != nil {
 			return nil, Errorf(CodeInternal, "%s: seal %s: %w", c.env.Method, t, err)
 		}

@@ -256,6 +256,7 @@ type outgoing struct {
 	val   Validator
 	valOK bool
 	reply *seal.Reply // a sealed request's: opens the replies
+	seq   uint32      // sealed data replies opened
 }
 
 // open validates, encodes and sends the request of call, and returns the exchange (nil
@@ -429,9 +430,10 @@ func (out *outgoing) decode(c *Client, env *channel.Envelope, v any) error {
 	c.root().bytesIn.Add(uint64(len(data)))
 	if out.reply != nil {
 		var err error
-		if data, err = openReply(out.reply, env, out.method); err != nil {
+		if data, err = openReply(out.reply, env, out.seq, out.method); err != nil {
 			return err
 		}
+		out.seq++
 	}
 	codecErr, schemaErr := decodeChecked(pl, out.val, data, v)
 	if codecErr != nil {

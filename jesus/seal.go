@@ -89,9 +89,9 @@ func (c *common) sealRequest(dst []byte, route Route, method, from string, data 
 	return out, reply, nil
 }
 
-// openReply replaces data, a sealed reply, by what it opens to.
-func openReply(r *seal.Reply, env *channel.Envelope, method string) ([]byte, error) {
-	data, err := r.Open(nil, env.Data)
+// openReply replaces data, a sealed data reply numbered seq, by what it opens to.
+func openReply(r *seal.Reply, env *channel.Envelope, seq uint32, method string) ([]byte, error) {
+	data, err := r.OpenWith(nil, env.Data, seqAAD(seq))
 	if err != nil {
 		return nil, &Error{Code: CodeUnauthenticated, Method: method, Message: fmt.Sprintf("sealed %s from %q refused: %v", env.Type, env.Meta.From, err), err: err}
 	}

@@ -176,7 +176,7 @@ func TestSealedRefusals(t *testing.T) {
 	if err := pl.Unmarshal(lastReply, &n); err == nil && n == 42 {
 		t.Fatal("the response travelled in the clear")
 	}
-	opened, err := goodReply.Open(nil, lastReply)
+	opened, err := goodReply.OpenWith(nil, lastReply, []byte{0, 0, 0, 0}) // data reply number 0
 	if err != nil {
 		t.Fatalf("open the sealed response: %v", err)
 	}

@@ -23,16 +23,26 @@ const (
 
 var sealB64 = base64.RawURLEncoding
 
-// frameAAD is the extra associated data of a sealed error, ack or end: the envelope type
-// (one byte, its wire value) and, for an error, the code that travels in the clear.
-func frameAAD(t channel.Type, code string) []byte {
-	return append([]byte{byte(t)}, code...)
+// seqAAD is the extra associated data of a sealed data reply: its number among the
+// request's data replies (u32be; a response is 0, a stream's items 0, 1, 2, ...). A reply
+// dropped, repeated or moved on the way does not open.
+func seqAAD(seq uint32) []byte {
+	return binary.BigEndian.AppendUint32(make([]byte, 0, 4), seq)
 }
 
-// sealFrame seals plaintext as the reply of type t (code for an error) and sets the
-// envelope's Seal entry.
-func sealFrame(r *seal.Reply, env *channel.Envelope, plaintext []byte) error {
-	sealed, err := r.SealWith(nil, plaintext, frameAAD(env.Type, env.ErrCode))
+// frameAAD is the extra associated data of a sealed error, ack or end: the envelope type
+// (one byte, its wire value), the number of data replies sent before it (u32be), and, for
+// an error, the code that travels in the clear. A stream cut short on the way does not
+// open its end.
+func frameAAD(t channel.Type, sent uint32, code string) []byte {
+	b := binary.BigEndian.AppendUint32(append(make([]byte, 0, 5+len(code)), byte(t)), sent)
+	return append(b, code...)
+}
+
+// sealFrame seals plaintext as the reply of type t (code for an error), after sent data
+// replies, and sets the envelope's Seal entry.
+func sealFrame(r *seal.Reply, env *channel.Envelope, sent uint32, plaintext []byte) error {
+	sealed, err := r.SealWith(nil, plaintext, frameAAD(env.Type, sent, env.ErrCode))
 	if err != nil {
 		return err
 	}
@@ -67,7 +77,7 @@ func errorPlaintext(msg string, details []byte) []byte {
 func (c *call) sealError(env *channel.Envelope) {
 	plain := errorPlaintext(env.ErrMessage, env.ErrDetails)
 	env.ErrMessage, env.ErrDetails = sealedErrText, nil
-	if err := sealFrame(c.sealed, env, plain); err != nil {
+	if err := sealFrame(c.sealed, env, c.sealSeq, plain); err != nil {
 		c.srv.o.logger.Warn("jesus: error reply not sealed", "method", c.env.Method, "err", err)
 		env.ErrCode, env.ErrMessage, env.Meta.Extra = string(CodeInternal), "error reply could not be sealed", nil
 	}
@@ -78,7 +88,7 @@ func (c *call) sealError(env *channel.Envelope) {
 func (c *call) control(t channel.Type) *channel.Envelope {
 	env := &channel.Envelope{Type: t}
 	if c.sealed != nil {
-		if err := sealFrame(c.sealed, env, nil); err != nil {
+		if err := sealFrame(c.sealed, env, c.sealSeq, nil); err != nil {
 			c.srv.o.logger.Warn("jesus: reply not sealed", "method", c.env.Method, "type", t, "err", err)
 		}
 	}
@@ -106,7 +116,7 @@ func (out *outgoing) remoteError(env *channel.Envelope, method string) *Error {
 		}
 		return &Error{Code: CodeUnauthenticated, Method: method, Message: fmt.Sprintf("unsealed error reply (%s) to a sealed request refused: a sealed channel seals every error a handler can cause", env.ErrCode)}
 	}
-	plain, err := openFrame(out.reply, env, v, method)
+	plain, err := openFrame(out.reply, env, out.seq, v, method)
 	if err != nil {
 		return err
 	}
@@ -128,18 +138,18 @@ func (out *outgoing) checkControl(env *channel.Envelope, method string) error {
 	if !ok {
 		return &Error{Code: CodeUnauthenticated, Method: method, Message: fmt.Sprintf("unsealed %s reply to a sealed request refused", env.Type)}
 	}
-	if _, err := openFrame(out.reply, env, v, method); err != nil {
+	if _, err := openFrame(out.reply, env, out.seq, v, method); err != nil {
 		return err
 	}
 	return nil
 }
 
-// openFrame opens the Seal entry v of env.
-func openFrame(r *seal.Reply, env *channel.Envelope, v, method string) ([]byte, *Error) {
+// openFrame opens the Seal entry v of env, which follows seq data replies.
+func openFrame(r *seal.Reply, env *channel.Envelope, seq uint32, v, method string) ([]byte, *Error) {
 	sealed, err := sealB64.DecodeString(v)
 	if err == nil {
 		var plain []byte
-		if plain, err = r.OpenWith(nil, sealed, frameAAD(env.Type, env.ErrCode)); err == nil {
+		if plain, err = r.OpenWith(nil, sealed, frameAAD(env.Type, seq, env.ErrCode)); err == nil {
 			return plain, nil
 		}
 	}

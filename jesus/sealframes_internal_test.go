@@ -32,7 +32,7 @@ func TestSealedFrameTampering(t *testing.T) {
 	_, other := sealedPair(t)
 	sealedErr := func() *channel.Envelope {
 		env := &channel.Envelope{Type: channel.TypeError, ErrCode: string(CodeNotFound)}
-		if err := sealFrame(srv, env, errorPlaintext("no account", []byte(`{"method":"ledger.post"}`))); err != nil {
+		if err := sealFrame(srv, env, 0, errorPlaintext("no account", []byte(`{"method":"ledger.post"}`))); err != nil {
 			t.Fatal(err)
 		}
 		env.ErrMessage = sealedErrText
@@ -63,7 +63,7 @@ func TestSealedFrameTampering(t *testing.T) {
 	}
 	// An ack sealed for another request does not open.
 	ack := &channel.Envelope{Type: channel.TypeAck}
-	if err := sealFrame(srv, ack, nil); err != nil {
+	if err := sealFrame(srv, ack, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&outgoing{reply: cli}).checkControl(ack, "m"); err != nil {
@@ -81,12 +81,49 @@ func TestSealedFrameTampering(t *testing.T) {
 	}
 }
 
+// TestSealedStreamOrder: a sealed stream's items open only in the order they were sent,
+// and its end only after all of them: an item dropped, repeated or moved, or a stream cut
+// short before its end, is refused as unauthenticated.
+func TestSealedStreamOrder(t *testing.T) {
+	srv, cli := sealedPair(t)
+	var items [][]byte
+	for i := range 3 {
+		b, err := srv.SealWith(nil, []byte{byte('a' + i)}, seqAAD(uint32(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, b)
+	}
+	end := &channel.Envelope{Type: channel.TypeEnd}
+	if err := sealFrame(srv, end, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	recv := func(order []int) error {
+		out := &outgoing{reply: cli}
+		for _, i := range order {
+			if _, err := openReply(cli, &channel.Envelope{Type: channel.TypeItem, Data: items[i]}, out.seq, "m"); err != nil {
+				return err
+			}
+			out.seq++
+		}
+		return out.checkControl(end, "m")
+	}
+	if err := recv([]int{0, 1, 2}); err != nil {
+		t.Fatalf("in order: %v", err)
+	}
+	for name, order := range map[string][]int{"dropped": {0, 2}, "repeated": {0, 0, 1, 2}, "moved": {1, 0, 2}, "cut short": {0, 1}} {
+		if err := recv(order); CodeOf(err) != CodeUnauthenticated {
+			t.Errorf("%s: %v (want unauthenticated)", name, err)
+		}
+	}
+}
+
 // FuzzSealedFrame: whatever arrives as an error, ack or end to a sealed request, the
 // client answers with an error or accepts a genuine seal, and never panics.
 func FuzzSealedFrame(f *testing.F) {
 	srv, cli := sealedPair(f)
 	env := &channel.Envelope{Type: channel.TypeError, ErrCode: "not_found"}
-	_ = sealFrame(srv, env, errorPlaintext("m", nil))
+	_ = sealFrame(srv, env, 0, errorPlaintext("m", nil))
 	f.Add(byte(channel.TypeError), "not_found", env.Meta.Extra[sealExtra], true)
 	f.Add(byte(channel.TypeAck), "", "", false)
 	f.Add(byte(channel.TypeEnd), "", "AAAA", true)
