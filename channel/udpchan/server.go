@@ -56,10 +56,10 @@ type Listener struct {
 	handlers sync.WaitGroup   // running handlers; for tests
 	workers  *workerpool.Pool // runs handlers on reused goroutines
 	idle     chan struct{}    // closed once draining with no handler running
-
-	lastReply atomic.Int64 // unix nanoseconds of the last reply written, for Shutdown's linger
 	idleDone bool
 	dedup    *dedupTable
+
+	lastReply atomic.Int64 // unix nanoseconds of the last reply written, for Shutdown's linger
 
 	received, dropped, oversize, malformed, duplicates, overloaded, trimmed atomic.Uint64
 
