@@ -30,7 +30,10 @@ func valueDepth(v any) int {
 	return 0
 }
 
-func fuzzSeeds(f *testing.F, r *codec.Registry) {
+// fuzzRegistry is a registry with fuzzLimits; it seeds f with messages of its pipelines
+// and a few hostile ones.
+func fuzzRegistry(f *testing.F) *codec.Registry {
+	r := codec.NewRegistry(fuzzLimits)
 	for _, s := range serializers() {
 		for _, c := range compressors() {
 			p, err := r.Pipeline(s + "+" + c)
@@ -51,14 +54,22 @@ func fuzzSeeds(f *testing.F, r *codec.Registry) {
 	f.Add([]byte{0xd7, 0xff, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add([]byte(`[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]`))
 	f.Add([]byte(`{"a":1e400,"b":"\ud800"}`))
+	return r
+}
+
+// decodeValue decodes data with p as a value, and (to find panics) into an order.
+func decodeValue(p *codec.Pipeline, data []byte) (any, error) {
+	v, err := p.UnmarshalValue(data)
+	var o order
+	_ = p.Unmarshal(data, &o)
+	return v, err
 }
 
 // FuzzPipelineDecode feeds the same bytes to every pipeline: nothing may panic, what
 // decodes is JSON-ready and within the limits, and Unmarshal into *any agrees with
 // UnmarshalValue.
 func FuzzPipelineDecode(f *testing.F) {
-	r := codec.NewRegistry(fuzzLimits)
-	fuzzSeeds(f, r)
+	r := fuzzRegistry(f)
 	var ps []*codec.Pipeline
 	for _, s := range serializers() {
 		for _, c := range compressors() {
@@ -96,16 +107,35 @@ func FuzzPipelineDecode(f *testing.F) {
 	})
 }
 
+// checkValue checks a value p decoded: JSON-ready, within the depth limit, and unchanged
+// by a round trip through p.
+func checkValue(t *testing.T, p *codec.Pipeline, v any) {
+	t.Helper()
+	if err := jsonReady(v, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d := valueDepth(v); d > fuzzLimits.MaxDepth {
+		t.Fatalf("depth %d over the limit", d)
+	}
+	b, err := p.Marshal(nil, v)
+	if err != nil {
+		t.Fatalf("re-encoding %#v: %v", v, err)
+	}
+	v2, err := p.UnmarshalValue(b)
+	if err != nil {
+		t.Fatalf("decoding the re-encoded value %q: %v", b, err)
+	}
+	if !reflect.DeepEqual(v, v2) {
+		t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
+	}
+}
+
 // FuzzMsgpackValue checks the msgpack value decoder: no panic, JSON-ready results within
 // the depth limit, and what it returns survives a round trip unchanged.
 func FuzzMsgpackValue(f *testing.F) {
-	r := codec.NewRegistry(fuzzLimits)
-	p, _ := r.Pipeline("msgpack")
-	fuzzSeeds(f, r)
+	p, _ := fuzzRegistry(f).Pipeline("msgpack")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := p.UnmarshalValue(data)
-		var o order
-		_ = p.Unmarshal(data, &o)
+		v, err := decodeValue(p, data)
 		var m map[string]any
 		_ = p.Unmarshal(data, &m)
 		if err != nil {
@@ -114,37 +144,18 @@ func FuzzMsgpackValue(f *testing.F) {
 			}
 			return
 		}
-		if err := jsonReady(v, 0); err != nil {
-			t.Fatal(err)
-		}
-		if d := valueDepth(v); d > fuzzLimits.MaxDepth {
-			t.Fatalf("depth %d over the limit", d)
-		}
-		b, err := p.Marshal(nil, v)
-		if err != nil {
-			t.Fatalf("re-encoding %#v: %v", v, err)
-		}
-		v2, err := p.UnmarshalValue(b)
-		if err != nil {
-			t.Fatalf("decoding the re-encoded value: %v", err)
-		}
-		if !reflect.DeepEqual(v, v2) {
-			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
-		}
+		checkValue(t, p, v)
 	})
 }
 
 // FuzzJSONValue checks the JSON value decoder: no panic, it accepts exactly the valid JSON
 // within the depth limit, and what it returns survives a round trip unchanged.
 func FuzzJSONValue(f *testing.F) {
-	r := codec.NewRegistry(fuzzLimits)
+	r := fuzzRegistry(f)
 	p, _ := r.Pipeline("json")
 	mp, _ := r.Pipeline("msgpack")
-	fuzzSeeds(f, r)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := p.UnmarshalValue(data)
-		var o order
-		_ = p.Unmarshal(data, &o)
+		v, err := decodeValue(p, data)
 		valid := json.Valid(data)
 		if err != nil {
 			if valid && !errors.Is(err, codec.ErrTooDeep) && !errors.Is(err, codec.ErrTooLarge) {
@@ -155,23 +166,7 @@ func FuzzJSONValue(f *testing.F) {
 		if !valid {
 			t.Fatalf("invalid JSON accepted: %q", data)
 		}
-		if err := jsonReady(v, 0); err != nil {
-			t.Fatal(err)
-		}
-		if d := valueDepth(v); d > fuzzLimits.MaxDepth {
-			t.Fatalf("depth %d over the limit", d)
-		}
-		b, err := p.Marshal(nil, v)
-		if err != nil {
-			t.Fatalf("re-encoding: %v", err)
-		}
-		v2, err := p.UnmarshalValue(b)
-		if err != nil {
-			t.Fatalf("decoding the re-encoded value %q: %v", b, err)
-		}
-		if !reflect.DeepEqual(v, v2) {
-			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, v2)
-		}
+		checkValue(t, p, v)
 		// The value crosses to msgpack, unless a number does not fit a float64.
 		mb, err := mp.Marshal(nil, v)
 		if err != nil {

@@ -65,8 +65,7 @@ func show(t *codec.MsgpackToken) string {
 // verdict whatever the size of the caller's buffer, that it agrees with UnmarshalValue,
 // and that the containers it opens are the containers it ends.
 func FuzzMsgpackReader(f *testing.F) {
-	r := codec.NewRegistry(fuzzLimits)
-	fuzzSeeds(f, r)
+	r := fuzzRegistry(f)
 	f.Add([]byte{0x82, 0xa1, 'a', 0x91, 0x80, 0x01, 0xd6, 0xff, 0, 0, 0, 1})
 	f.Add([]byte{0x93, 0x90, 0x80, 0x91, 0x91, 0xc0})
 	p, _ := r.Pipeline("msgpack")

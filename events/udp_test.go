@@ -119,9 +119,7 @@ func TestLogAckThroughLoss(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				res, err := events.Emit(ctx, lg, "log", logRecord(i))
 				if err == nil && len(res.Acked) != 1 {
@@ -131,7 +129,7 @@ func TestLogAckThroughLoss(t *testing.T) {
 					errs <- err
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

@@ -336,29 +336,21 @@ func runLoad(b *testing.B, scenario, sys, unit string, perOp, conc int, op func(
 	}
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
-	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
-	for g := 0; g < conc; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				t0 := time.Now()
-				if err := op(ctx); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				lat[i] = time.Since(t0)
+	start, cpu0 := timedWorkers(b, conc, func() {
+		for {
+			i := next.Add(1) - 1
+			if i >= int64(b.N) {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			t0 := time.Now()
+			if err := op(ctx); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			lat[i] = time.Since(t0)
+		}
+	})
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if err, _ := firstErr.Load().(error); err != nil {
@@ -376,6 +368,19 @@ func runLoad(b *testing.B, scenario, sys, unit string, perOp, conc int, op func(
 	b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
 	b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
 	record(scenario, sys, r)
+}
+
+// timedWorkers resets the timer and runs work in conc goroutines until all of them have
+// returned. It returns when they started, and the process's CPU time then.
+func timedWorkers(b *testing.B, conc int, work func()) (start time.Time, cpu0 time.Duration) {
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start, cpu0 = time.Now(), cpuTime()
+	for range conc {
+		wg.Go(work)
+	}
+	wg.Wait()
+	return start, cpu0
 }
 
 // arrivals counts one-way messages where they are handled.
@@ -438,23 +443,15 @@ func runOneWay(b *testing.B, scenario, sys string, conc int, s system, o *ShopOr
 		b.Fatalf("%s: the warm-up message did not arrive", sys)
 	}
 	var next, errs atomic.Int64
-	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
-	for g := 0; g < conc; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				if err := s.send(ctx, o); err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
+	start, cpu0 := timedWorkers(b, conc, func() {
+		for next.Add(1) <= int64(b.N) {
+			if err := s.send(ctx, o); err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	if s.flush != nil {
 		if err := s.flush(); err != nil {
 			b.Fatal(err)

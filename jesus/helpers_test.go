@@ -46,9 +46,7 @@ func startServer(t *testing.T, s *jesus.Server, spec string, opts ...jesus.Optio
 
 func ctxT(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	return channeltest.Context(t, 20*time.Second)
 }
 
 type Line struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/internal/jesustest"
 )
 
 // orderService registers one method per mode on s; seen receives one-way requests.
@@ -500,7 +501,7 @@ func TestHostileRequestData(t *testing.T) {
 // A handler that acts for another user keeps the incoming trace context on its calls.
 func TestTraceSurvivesAUserIDOfTheHandlers(t *testing.T) {
 	leakCheck(t)
-	const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	const trace = jesustest.Traceparent
 	back := jesus.NewServer("back")
 	jesus.Handle(back, "who", func(ctx context.Context, _ struct{}) (string, error) {
 		m, _ := jesus.MsgFromContext(ctx)
@@ -511,13 +512,7 @@ func TestTraceSurvivesAUserIDOfTheHandlers(t *testing.T) {
 	jesus.Handle(front, "hop", func(ctx context.Context, _ struct{}) (string, error) {
 		return jesus.Call[struct{}, string](jesus.WithUserID(ctx, "svc-front"), cb, "back.who", struct{}{})
 	})
-	setTrace := jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
-		return func(ctx context.Context, call *jesus.Invocation) error {
-			call.Meta.Trace = trace
-			return next(ctx, call)
-		}
-	})
-	cf := startServer(t, front, listenAddr(t, "unix", "json"), jesus.WithInterceptors(setTrace))
+	cf := startServer(t, front, listenAddr(t, "unix", "json"), jesus.WithInterceptors(jesustest.SetTrace(trace)))
 	got, err := jesus.Call[struct{}, string](jesus.WithUserID(ctxT(t), "ada"), cf, "front.hop", struct{}{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,43 +42,40 @@ func benchValidator(b *testing.B) *schema.Validator {
 	return v
 }
 
+// benchDocs are the orders the validation benchmarks read: a small one and one of 60 lines.
+func benchDocs() []struct{ name, doc string } {
+	return []struct{ name, doc string }{{"small", smallOrder}, {"large60", largeOrder(60)}}
+}
+
+// benchOp runs op as the sub-benchmark name, n bytes an operation (0: no throughput).
+func benchOp(b *testing.B, name string, n int, op func() error) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(n))
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func BenchmarkValidate(b *testing.B) {
 	v := benchValidator(b)
-	for _, c := range []struct {
-		name string
-		doc  string
-	}{{"small", smallOrder}, {"large60", largeOrder(60)}} {
+	for _, c := range benchDocs() {
 		x := decode(b, c.doc)
 		if err := v.Validate(x); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(c.name+"/fast", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(c.doc)))
-			for b.Loop() {
-				if err := v.Validate(x); err != nil {
-					b.Fatal(err)
-				}
+		benchOp(b, c.name+"/fast", len(c.doc), func() error { return v.Validate(x) })
+		benchOp(b, c.name+"/jsonschema", len(c.doc), func() error {
+			if !v.ValidJS(x) {
+				return errors.New("invalid")
 			}
-		})
-		b.Run(c.name+"/jsonschema", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(c.doc)))
-			for b.Loop() {
-				if !v.ValidJS(x) {
-					b.Fatal("invalid")
-				}
-			}
+			return nil
 		})
 		fx := floaty(x)
-		b.Run(c.name+"/fast-msgpack-numbers", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := v.Validate(fx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		benchOp(b, c.name+"/fast-msgpack-numbers", 0, func() error { return v.Validate(fx) })
 	}
 }
 
@@ -85,10 +83,7 @@ func BenchmarkValidate(b *testing.B) {
 // then Validate) with validating the encoded message directly.
 func BenchmarkValidateEncoded(b *testing.B) {
 	v := benchValidator(b)
-	for _, c := range []struct {
-		name string
-		doc  string
-	}{{"small", smallOrder}, {"large60", largeOrder(60)}} {
+	for _, c := range benchDocs() {
 		x := decode(b, c.doc)
 		for _, ser := range []codec.Serializer{codec.NewMsgpack(codec.DefaultLimits()), codec.NewJSON(codec.DefaultLimits())} {
 			data, err := ser.Marshal(nil, x)
@@ -99,28 +94,14 @@ func BenchmarkValidateEncoded(b *testing.B) {
 			if ser.Name() == codec.SerializerMsgpack {
 				direct = v.ValidateMsgpack
 			}
-			b.Run(c.name+"/"+ser.Name()+"/decode+validate", func(b *testing.B) {
-				b.ReportAllocs()
-				b.SetBytes(int64(len(data)))
-				for b.Loop() {
-					x, err := ser.UnmarshalValue(data)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := v.Validate(x); err != nil {
-						b.Fatal(err)
-					}
+			benchOp(b, c.name+"/"+ser.Name()+"/decode+validate", len(data), func() error {
+				x, err := ser.UnmarshalValue(data)
+				if err != nil {
+					return err
 				}
+				return v.Validate(x)
 			})
-			b.Run(c.name+"/"+ser.Name()+"/encoded", func(b *testing.B) {
-				b.ReportAllocs()
-				b.SetBytes(int64(len(data)))
-				for b.Loop() {
-					if err := direct(data); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			benchOp(b, c.name+"/"+ser.Name()+"/encoded", len(data), func() error { return direct(data) })
 		}
 	}
 }

@@ -423,25 +423,19 @@ func fuzzValidators(f *testing.F) []*schema.Validator {
 }
 
 func FuzzValidateMsgpack(f *testing.F) {
-	vals := fuzzValidators(f)
 	mp, _ := seedMessages(f, rand.New(rand.NewPCG(9, 10)), 6)
-	for _, b := range mp {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<14 {
-			return
-		}
-		for _, v := range vals {
-			checkEncoded(t, v, mpSer, data)
-		}
-	})
+	fuzzEncoded(f, mpSer, mp)
 }
 
 func FuzzValidateJSON(f *testing.F) {
-	vals := fuzzValidators(f)
 	_, js := seedMessages(f, rand.New(rand.NewPCG(11, 12)), 6)
-	for _, b := range js {
+	fuzzEncoded(f, jsonSer, js)
+}
+
+// fuzzEncoded checks every fuzz validator on messages of ser, seeded with seeds.
+func fuzzEncoded(f *testing.F, ser codec.Serializer, seeds [][]byte) {
+	vals := fuzzValidators(f)
+	for _, b := range seeds {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -449,7 +443,7 @@ func FuzzValidateJSON(f *testing.F) {
 			return
 		}
 		for _, v := range vals {
-			checkEncoded(t, v, jsonSer, data)
+			checkEncoded(t, v, ser, data)
 		}
 	})
 }

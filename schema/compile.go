@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -54,10 +55,7 @@ func checkDraft(name string, v any) error {
 	if obj, ok := v.(map[string]any); ok {
 		if _, isDesc := obj["service"]; isDesc {
 			if _, ok := obj["$schema"]; ok {
-				c := make(map[string]any, len(obj))
-				for k, x := range obj {
-					c[k] = x
-				}
+				c := maps.Clone(obj)
 				delete(c, "$schema")
 				v = c
 			}

@@ -61,29 +61,7 @@ var fuzzDepths = []int{4, codec.DefaultMaxDepth}
 // the tape holds the value the decoder builds.
 func FuzzTapeMsgpack(f *testing.F) {
 	addCorpus(f, "FuzzValidateMsgpack", "FuzzMsgpackValue", "FuzzMsgpackScan")
-	for _, s := range tapeSeeds {
-		f.Add(s)
-	}
-	var decoders []codec.Serializer
-	for _, d := range fuzzDepths {
-		decoders = append(decoders, codec.NewMsgpack(codec.Limits{MaxDepth: d}))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for i, d := range fuzzDepths {
-			tp := getTape(data)
-			ok := tp.readMsgpack(d)
-			want, err := decoders[i].UnmarshalValue(data)
-			if ok != (err == nil) {
-				t.Fatalf("depth %d: tape reader says %v, decoder %v", d, ok, err)
-			}
-			if ok {
-				if got := tp.value(0); !reflect.DeepEqual(got, want) {
-					t.Fatalf("depth %d: tape holds %#v, decoder built %#v", d, got, want)
-				}
-			}
-			putTape(tp)
-		}
-	})
+	fuzzTape(f, codec.NewMsgpack, (*tape).readMsgpack, nil)
 }
 
 // FuzzTapeJSON checks the JSON tape reader against codec's JSON value decoder and
@@ -92,22 +70,32 @@ func FuzzTapeMsgpack(f *testing.F) {
 // (The JSON reader is still the tape's own; this is the guard until it reads with codec's.)
 func FuzzTapeJSON(f *testing.F) {
 	addCorpus(f, "FuzzValidateJSON", "FuzzJSONValue")
+	fuzzTape(f, codec.NewJSON, (*tape).readJSON, func(want any, d int) error {
+		if _, pass := precheck(want, d); !pass {
+			return errors.New("precheck refuses it")
+		}
+		return nil
+	})
+}
+
+// fuzzTape seeds f with tapeSeeds and checks read against the decoder newDecoder makes,
+// at each of fuzzDepths: read accepts a message exactly when the decoder does and check
+// (when not nil) passes the decoded value, and the tape then holds the decoded value.
+func fuzzTape(f *testing.F, newDecoder func(codec.Limits) codec.Serializer, read func(*tape, int) bool, check func(want any, depth int) error) {
 	for _, s := range tapeSeeds {
 		f.Add(s)
 	}
 	var decoders []codec.Serializer
 	for _, d := range fuzzDepths {
-		decoders = append(decoders, codec.NewJSON(codec.Limits{MaxDepth: d}))
+		decoders = append(decoders, newDecoder(codec.Limits{MaxDepth: d}))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for i, d := range fuzzDepths {
 			tp := getTape(data)
-			ok := tp.readJSON(d)
+			ok := read(tp, d)
 			want, err := decoders[i].UnmarshalValue(data)
-			if err == nil {
-				if _, pass := precheck(want, d); !pass {
-					err = errors.New("precheck refuses it")
-				}
+			if err == nil && check != nil {
+				err = check(want, d)
 			}
 			if ok != (err == nil) {
 				t.Fatalf("depth %d: tape reader says %v, decoder %v", d, ok, err)

@@ -70,29 +70,28 @@ func (c Code) HTTPStatus() int {
 // answered instead of a jesus server). A bare 502 is a proxy that could not reach the
 // server, so unavailable; only a reply that names its code is bad_response.
 func FromHTTPStatus(s int) Code {
-	switch s {
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return InvalidArgument
-	case http.StatusUnauthorized:
-		return Unauthenticated
-	case http.StatusForbidden:
-		return PermissionDenied
-	case http.StatusNotFound:
-		return NotFound
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return Unimplemented
-	case http.StatusConflict:
-		return AlreadyExists
-	case http.StatusPreconditionFailed:
-		return FailedPrecondition
-	case http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
-		return ResourceExhausted
-	case StatusCanceled:
-		return Canceled
-	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
-		return DeadlineExceeded
-	case http.StatusBadGateway, http.StatusServiceUnavailable:
-		return Unavailable
+	if c, ok := fromStatus[s]; ok {
+		return c
 	}
 	return Internal
+}
+
+// fromStatus maps the HTTP statuses FromHTTPStatus knows to their codes.
+var fromStatus = map[int]Code{
+	http.StatusBadRequest:            InvalidArgument,
+	http.StatusUnsupportedMediaType:  InvalidArgument,
+	http.StatusUnauthorized:          Unauthenticated,
+	http.StatusForbidden:             PermissionDenied,
+	http.StatusNotFound:              NotFound,
+	http.StatusMethodNotAllowed:      Unimplemented,
+	http.StatusNotImplemented:        Unimplemented,
+	http.StatusConflict:              AlreadyExists,
+	http.StatusPreconditionFailed:    FailedPrecondition,
+	http.StatusRequestEntityTooLarge: ResourceExhausted,
+	http.StatusTooManyRequests:       ResourceExhausted,
+	StatusCanceled:                   Canceled,
+	http.StatusRequestTimeout:        DeadlineExceeded,
+	http.StatusGatewayTimeout:        DeadlineExceeded,
+	http.StatusBadGateway:            Unavailable,
+	http.StatusServiceUnavailable:    Unavailable,
 }

@@ -88,11 +88,7 @@ func TestBatchedReadsKeepPeersApart(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, peers)
 			for p := range peers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs <- burstOfAcks(ln.Addr(), p, burst)
-				}()
+				wg.Go(func() { errs <- burstOfAcks(ln.Addr(), p, burst) })
 			}
 			wg.Wait()
 			close(errs)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jesus-go/jesus/internal/jsonone"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 	"github.com/jesus-go/jesus/schema/registry"
@@ -28,7 +29,7 @@ func (s *Sidecar) handlePutApp(w http.ResponseWriter, r *http.Request) {
 	var cfg AppConfig
 	if err := json.Unmarshal(body, &cfg); err != nil {
 		s.stats.rejected.Add(1)
-		writeError(w, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: register app %s: body is not a JSON object {descriptor, url, healthcheck, intervalMs, push}: %s", svc, jsonErr(err, len(body))))
+		writeError(w, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: register app %s: body is not a JSON object {descriptor, url, healthcheck, intervalMs, push}: %s", svc, jsonone.Describe(err, len(body))))
 		return
 	}
 	var head struct {

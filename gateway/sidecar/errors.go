@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/jesus-go/jesus/channel/httpchan"
+	"github.com/jesus-go/jesus/internal/jsonone"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -145,31 +146,14 @@ func (s *Sidecar) body(r *http.Request, what string) (b []byte, release func(), 
 // decodeJSON decodes exactly one JSON value of data, numbers kept as json.Number (so
 // that they pass to msgpack channels as numbers, exactly).
 func decodeJSON(data []byte, what string) (any, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
+	v, err := jsonone.Decode(data)
+	if errors.Is(err, jsonone.ErrEmpty) {
 		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: %s: empty body, want one JSON value", what)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: %s: body is not valid JSON: %s", what, jsonErr(err, len(data)))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: %s: body holds more than one JSON value (offset %d)", what, dec.InputOffset())
+	if err != nil {
+		return nil, jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: %s: body %v", what, err)
 	}
 	return v, nil
-}
-
-// jsonErr names the byte offset of a decoding error; n is the input's length.
-func jsonErr(err error, n int) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Sprintf("unexpected end of input (offset %d)", n)
-	}
-	return err.Error()
 }
 
 // errorFromReply turns an app's error reply (status ≥ 300, body maybe the JSON above)

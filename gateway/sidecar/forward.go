@@ -16,6 +16,7 @@ import (
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/channel/httpchan"
 	"github.com/jesus-go/jesus/events"
+	"github.com/jesus-go/jesus/internal/jsonone"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -206,7 +207,7 @@ func (a *app) streamApp(ctx context.Context, method string, req any, send func(a
 func parseStreamLine(line []byte) (item any, end bool, appErr *jesus.Error, err error) {
 	var sl streamLine
 	if err := json.Unmarshal(line, &sl); err != nil {
-		return nil, false, nil, fmt.Errorf("not JSON: %s", jsonErr(err, len(line)))
+		return nil, false, nil, fmt.Errorf("not JSON: %s", jsonone.Describe(err, len(line)))
 	}
 	switch {
 	case sl.Error != nil:

@@ -60,18 +60,22 @@ func New(cfg Config) (*Sidecar, error) {
 
 func (s *Sidecar) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /v1/call/{target}", s.handleCall)
-	m.HandleFunc("POST /v1/emit/{event}", s.handleEmit)
-	m.HandleFunc("POST /v1/answer", s.handleAnswer)
-	m.HandleFunc("GET /v1/events", s.handleSSE)
-	m.HandleFunc("GET /v1/ws", s.handleWS)
-	m.HandleFunc("PUT /v1/apps/{service}", s.handlePutApp)
-	m.HandleFunc("DELETE /v1/apps/{service}", s.handleDeleteApp)
-	m.HandleFunc("GET /v1/apps", s.handleListApps)
-	m.HandleFunc("GET /v1/registry", s.handleRegistry)
-	m.HandleFunc("GET /v1/registry/{service}", s.handleRegistryService)
-	m.HandleFunc("GET /v1/health", s.handleHealth)
-	m.HandleFunc("GET /v1/stats", s.handleStats)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /v1/call/{target}":     s.handleCall,
+		"POST /v1/emit/{event}":      s.handleEmit,
+		"POST /v1/answer":            s.handleAnswer,
+		"GET /v1/events":             s.handleSSE,
+		"GET /v1/ws":                 s.handleWS,
+		"PUT /v1/apps/{service}":     s.handlePutApp,
+		"DELETE /v1/apps/{service}":  s.handleDeleteApp,
+		"GET /v1/apps":               s.handleListApps,
+		"GET /v1/registry":           s.handleRegistry,
+		"GET /v1/registry/{service}": s.handleRegistryService,
+		"GET /v1/health":             s.handleHealth,
+		"GET /v1/stats":              s.handleStats,
+	} {
+		m.HandleFunc(pattern, h)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, jesus.Errorf(jesus.CodeNotFound, "sidecar: no API at %s %s (see PROTOCOL.md section 10: /v1/call, /v1/emit, /v1/events, /v1/ws, /v1/apps, /v1/registry, /v1/health, /v1/stats)", r.Method, r.URL.Path))
 	})

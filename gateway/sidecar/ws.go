@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+	"github.com/jesus-go/jesus/internal/jsonone"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -150,7 +151,7 @@ func (s *Sidecar) wsEmit(ctx context.Context, from string, b []byte) wsOut {
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		s.stats.rejected.Add(1)
-		return fail("", jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: websocket: message is not JSON: %s", jsonErr(err, len(b))))
+		return fail("", jesus.Errorf(jesus.CodeInvalidArgument, "sidecar: websocket: message is not JSON: %s", jsonone.Describe(err, len(b))))
 	}
 	if m.Type != "emit" {
 		s.stats.rejected.Add(1)

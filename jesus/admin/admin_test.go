@@ -15,6 +15,7 @@ import (
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/admin"
+	"github.com/jesus-go/jesus/jesus/internal/jesustest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -111,14 +112,8 @@ func TestRequestLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	trace := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	withTrace := jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
-		return func(ctx context.Context, inv *jesus.Invocation) error {
-			inv.Meta.Trace = trace
-			return next(ctx, inv)
-		}
-	})
-	c := jesus.NewClient("tester", jesus.WithTarget(bound.String()), jesus.WithInterceptors(withTrace))
+	trace := jesustest.Traceparent
+	c := jesus.NewClient("tester", jesus.WithTarget(bound.String()), jesus.WithInterceptors(jesustest.SetTrace(trace)))
 	defer c.Close()
 	_, err = jesus.Call[int, int](jesus.WithCorrID(ctx, "c-1"), c, "calc.fail", 1)
 	if jesus.CodeOf(err) != jesus.CodeNotFound {

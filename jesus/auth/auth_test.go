@@ -65,11 +65,7 @@ func client(t *testing.T, name string, cfg channel.Config, target channel.Spec) 
 	return c
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return channeltest.Context(t, 10*time.Second) }
 
 func TestVerifiedCallers(t *testing.T) {
 	channeltest.CheckLeaks(t)

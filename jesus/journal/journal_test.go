@@ -36,15 +36,41 @@ func listen(t *testing.T, s *jesus.Server) channel.Spec {
 	return sp
 }
 
+// openJournal opens the journal at path, keyed by keyOf.
+func openJournal(t *testing.T, path string) *journal.Journal {
+	t.Helper()
+	j, err := journal.Open(path, journal.WithKey(keyOf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// sender is a client to send requests with and a context bounding the test, both ended
+// by the test's cleanup.
+func sender(t *testing.T) (*jesus.Client, context.Context) {
+	c := jesus.NewClient("src")
+	t.Cleanup(func() { c.Close() })
+	return c, channeltest.Context(t, 20*time.Second)
+}
+
+// stopHard closes s with its handlers still running, checks that j then holds want
+// requests (after what happened: when), and closes j.
+func stopHard(t *testing.T, s *jesus.Server, j *journal.Journal, want int, when string) {
+	t.Helper()
+	s.Close()
+	if n := j.Len(); n != want {
+		t.Fatalf("%d pending after %s, want %d", n, when, want)
+	}
+	j.Close()
+}
+
 // TestHardStopThenReplay: requests acked by a server that stopped hard in the middle of
 // their handlers run again, once, when a server on the same journal starts.
 func TestHardStopThenReplay(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	path := filepath.Join(t.TempDir(), "j.db")
-	j, err := journal.Open(path, journal.WithKey(keyOf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := openJournal(t, path)
 	started := make(chan string, 8)
 	s1 := jesus.NewServer("sink", jesus.WithJournal(j))
 	jesus.HandleOneWay(s1, "put", func(ctx context.Context, id string) error {
@@ -53,26 +79,16 @@ func TestHardStopThenReplay(t *testing.T) {
 		return ctx.Err()
 	})
 	sp := listen(t, s1)
-	c := jesus.NewClient("src")
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	c, ctx := sender(t)
 	for _, id := range []string{"a", "b", "c"} {
 		if err := ack(ctx, c, sp, id); err != nil {
 			t.Fatal(err)
 		}
 		<-started
 	}
-	s1.Close()
-	if n := j.Len(); n != 3 {
-		t.Fatalf("%d pending after the hard stop, want 3", n)
-	}
-	j.Close()
+	stopHard(t, s1, j, 3, "the hard stop")
 
-	j2, err := journal.Open(path, journal.WithKey(keyOf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := openJournal(t, path)
 	defer j2.Close()
 	var mu sync.Mutex
 	ran := map[string]int{}
@@ -105,20 +121,14 @@ func TestHardStopThenReplay(t *testing.T) {
 // accepted before is acked and not run.
 func TestDuplicateKeyAckedWithoutRunning(t *testing.T) {
 	channeltest.CheckLeaks(t)
-	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.WithKey(keyOf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := openJournal(t, filepath.Join(t.TempDir(), "j.db"))
 	defer j.Close()
 	var runs atomic.Int64
 	s := jesus.NewServer("sink", jesus.WithJournal(j))
 	defer s.Close()
 	jesus.HandleOneWay(s, "put", func(ctx context.Context, id string) error { runs.Add(1); return nil })
 	sp := listen(t, s)
-	c := jesus.NewClient("src")
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	c, ctx := sender(t)
 	for range 3 {
 		if err := ack(ctx, c, sp, "same"); err != nil {
 			t.Fatal(err)
@@ -168,10 +178,7 @@ func TestCommitThenHardStop(t *testing.T) {
 	channeltest.CheckLeaks(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "j.db")
-	j, err := journal.Open(path, journal.WithKey(keyOf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := openJournal(t, path)
 	other, err := journal.Open(filepath.Join(dir, "other.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,26 +200,16 @@ func TestCommitThenHardStop(t *testing.T) {
 		return ctx.Err()
 	})
 	sp := listen(t, s1)
-	c := jesus.NewClient("src")
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	c, ctx := sender(t)
 	if err := ack(ctx, c, sp, "a"); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-committed; err != nil {
 		t.Fatal(err)
 	}
-	s1.Close()
-	if n := j.Len(); n != 0 {
-		t.Fatalf("%d pending after the commit, want 0", n)
-	}
-	j.Close()
+	stopHard(t, s1, j, 0, "the commit")
 
-	j2, err := journal.Open(path, journal.WithKey(keyOf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := openJournal(t, path)
 	defer j2.Close()
 	if left, err := j2.Pending(); err != nil || len(left) != 0 {
 		t.Fatalf("pending at restart: %v, %v; want none", left, err)

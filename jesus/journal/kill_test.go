@@ -191,27 +191,49 @@ func leftAtKill(t *testing.T, dbPath string) (pending map[string]bool, committed
 	return pending, len(done)
 }
 
+// killRun is what killMidFlood leaves to check.
+type killRun struct {
+	ctx       context.Context // bounds the run
+	logPath   string          // where the receiver processes log what they handled
+	acked     *sync.Map       // the requests acked, before the kill or after it
+	failed    []string        // the requests not acked before the kill
+	pending   map[string]bool // the requests pending in the journal at the kill
+	committed int             // the requests committed in the journal at the kill
+	restarted channel.Spec    // the receiver started again after the kill
+}
+
+// killMidFlood floods a receiver process with a journal (its handlers committing when
+// commit is set) until it is killed midway, reads what the dead process left in its
+// journal, starts it again on the same journal, and retries what was not acked.
+func killMidFlood(t *testing.T, commit bool) killRun {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	k := killRun{logPath: filepath.Join(dir, "handled.log")}
+	dbPath := filepath.Join(dir, "j.db")
+	cmd, sp := startChild(t, dbPath, k.logPath, commit)
+	ctx := channeltest.Context(t, 60*time.Second)
+	k.ctx = ctx
+	k.acked, k.failed = flood(ctx, t, cmd, sp)
+	k.pending, k.committed = leftAtKill(t, dbPath)
+	_, k.restarted = startChild(t, dbPath, k.logPath, commit)
+	retry(ctx, t, k.restarted, k.failed, k.acked)
+	return k
+}
+
 // TestKillDuringFlood: 16 senders ack-send 400 keyed requests to a receiver process with
 // a journal, whose handlers do not commit; it is killed with SIGKILL midway and started
 // again on the same journal; the senders retry what was not acked. Every request is
 // handled, none is lost, and a request runs twice only if it was still in the journal at
 // the kill (its handler cut between its work and the journal's removal): at least once.
 func TestKillDuringFlood(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
-	dir := t.TempDir()
-	dbPath, logPath := filepath.Join(dir, "j.db"), filepath.Join(dir, "handled.log")
-	cmd, sp := startChild(t, dbPath, logPath, false)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	acked, failed := flood(ctx, t, cmd, sp)
+	k := killMidFlood(t, false)
+	acked, failed := k.acked, k.failed
 	// What the dead process left in its journal: these, and only these, may run twice.
-	pending, _ := leftAtKill(t, dbPath)
-	_, sp2 := startChild(t, dbPath, logPath, false)
-	retry(ctx, t, sp2, failed, acked)
+	pending := k.pending
 	handled := func() map[string]int {
-		raw, _ := os.ReadFile(logPath)
+		raw, _ := os.ReadFile(k.logPath)
 		m := map[string]int{}
 		for _, l := range strings.Fields(string(raw)) {
 			m[l]++
@@ -238,19 +260,9 @@ func TestKillDuringFlood(t *testing.T) {
 // effect through Commit, in a bucket of the journal's own file: after the kill, the
 // restart, the replay and the senders' retries, every request was handled exactly once.
 func TestKillDuringFloodCommitted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
-	dir := t.TempDir()
-	dbPath, logPath := filepath.Join(dir, "j.db"), filepath.Join(dir, "unused.log")
-	cmd, sp := startChild(t, dbPath, logPath, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	acked, failed := flood(ctx, t, cmd, sp)
-	pending, committed := leftAtKill(t, dbPath)
-	_, sp2 := startChild(t, dbPath, logPath, true)
-	retry(ctx, t, sp2, failed, acked)
-	c := jesus.NewClient("src", jesus.WithTarget(sp2.String()))
+	k := killMidFlood(t, true)
+	ctx, acked, failed, pending, committed := k.ctx, k.acked, k.failed, k.pending, k.committed
+	c := jesus.NewClient("src", jesus.WithTarget(k.restarted.String()))
 	defer c.Close()
 	var p progress
 	channeltest.Eventually(t, 30*time.Second, "every request handled", func() bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/jesus"
+	"github.com/jesus-go/jesus/jesus/internal/jesustest"
 	"github.com/jesus-go/jesus/jesus/tracing"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -190,14 +191,8 @@ func TestNoProviderPassesContextOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mid.Close()
-	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	setTrace := jesus.UnaryInterceptorFunc(func(next jesus.UnaryFunc) jesus.UnaryFunc {
-		return func(ctx context.Context, inv *jesus.Invocation) error {
-			inv.Meta.Trace = tp
-			return next(ctx, inv)
-		}
-	})
-	cli := jesus.NewClient("caller", jesus.WithTarget(b2.String()), jesus.WithInterceptors(setTrace))
+	const tp = jesustest.Traceparent
+	cli := jesus.NewClient("caller", jesus.WithTarget(b2.String()), jesus.WithInterceptors(jesustest.SetTrace(tp)))
 	defer cli.Close()
 	if _, err := jesus.Call[int, int](ctxT(t), cli, "next.run", 1); err != nil {
 		t.Fatal(err)

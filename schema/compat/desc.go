@@ -146,16 +146,25 @@ func (k *Checker) check(a, b node, opts ...Option) Result {
 	return c.top(a, b)
 }
 
-// remember returns the items of the relation key, computing them once.
-func (k *Checker) remember(key string, a, b *loadedDesc, f func() []Item) []Item {
-	full := key + "\x00" + a.key + "\x00" + b.key
+// remember returns a copy of the items of the relation key between a and b, computing
+// them once from their loaded forms.
+func (k *Checker) remember(key string, a, b *schema.Descriptor, f func(al, bl *loadedDesc) []Item) []Item {
+	al, bl := k.load(a), k.load(b)
+	full := key + "\x00" + al.key + "\x00" + bl.key
 	if r, ok := k.results[full]; ok {
-		return r.items
+		return clone(r.items)
 	}
 	k.ran++
-	items := f()
-	k.results[full] = cached{keys: [2]string{a.key, b.key}, items: items}
-	return items
+	items := f(al, bl)
+	k.results[full] = cached{keys: [2]string{al.key, bl.key}, items: items}
+	return clone(items)
+}
+
+// report runs f under the checker's lock.
+func (k *Checker) report(f func() []Item) Report {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return Report{Items: f()}
 }
 
 // CheckCall checks one entry of the caller's "calls" against the receiver:
@@ -163,14 +172,11 @@ func (k *Checker) remember(key string, a, b *loadedDesc, f func() []Item) []Item
 // request ⊆ the receiver's request, and the receiver's response (or stream
 // item) ⊆ the response the caller expects.
 func (k *Checker) CheckCall(caller *schema.Descriptor, callKey string, receiver *schema.Descriptor) Report {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return Report{Items: k.call(caller, callKey, receiver)}
+	return k.report(func() []Item { return k.call(caller, callKey, receiver) })
 }
 
 func (k *Checker) call(caller *schema.Descriptor, callKey string, receiver *schema.Descriptor) []Item {
-	cl, rl := k.load(caller), k.load(receiver)
-	return clone(k.remember("call\x00"+callKey, cl, rl, func() []Item {
+	return k.remember("call\x00"+callKey, caller, receiver, func(cl, rl *loadedDesc) []Item {
 		base := Item{Kind: KindCall, From: caller.ID(), To: receiver.ID(), Name: callKey}
 		fail := func(part, reason string) []Item {
 			it := base
@@ -220,20 +226,17 @@ func (k *Checker) call(caller *schema.Descriptor, callKey string, receiver *sche
 			}
 		}
 		return items
-	}))
+	})
 }
 
 // CheckEvent checks that every payload the emitter may send for event is
 // accepted by the listener.
 func (k *Checker) CheckEvent(emitter *schema.Descriptor, event string, listener *schema.Descriptor) Report {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return Report{Items: k.event(emitter, event, listener)}
+	return k.report(func() []Item { return k.event(emitter, event, listener) })
 }
 
 func (k *Checker) event(emitter *schema.Descriptor, event string, listener *schema.Descriptor) []Item {
-	el, ll := k.load(emitter), k.load(listener)
-	return clone(k.remember("event\x00"+event, el, ll, func() []Item {
+	return k.remember("event\x00"+event, emitter, listener, func(el, ll *loadedDesc) []Item {
 		base := Item{Kind: KindEvent, From: emitter.ID(), To: listener.ID(), Name: event, Part: "payload"}
 		ev, ok := emitter.Events[event]
 		_, listens := listener.Listens[event]
@@ -255,7 +258,7 @@ func (k *Checker) event(emitter *schema.Descriptor, event string, listener *sche
 		}
 		return []Item{fromResult(base, "payload", k.check(k.part(el, "events", event, "payload"), k.part(ll, "listens", event, "payload"),
 			WithNames("emitter", listener.ID())))}
-	}))
+	})
 }
 
 func firstErr(ls ...*loadedDesc) error {

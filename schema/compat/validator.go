@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"path"
 	"strings"
@@ -44,10 +45,7 @@ func newValidator(docs map[string]any) *validator {
 			// descriptor format, and must not switch the draft of the
 			// schemas embedded in it.
 			if _, has := m["$schema"]; has {
-				cp := make(map[string]any, len(m))
-				for k, v := range m {
-					cp[k] = v
-				}
+				cp := maps.Clone(m)
 				delete(cp, "$schema")
 				d = cp
 			}

@@ -491,19 +491,11 @@ func (c *Cache) Close() error {
 }
 
 // Revision returns the etcd revision the cached view reflects.
-func (c *Cache) Revision() int64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.rev
-}
+func (c *Cache) Revision() int64 { return locked(c.mu.RLocker(), &c.rev) }
 
 // Lists returns how many times the cache has listed etcd: 1 after Watch, one more
 // after each recovery from a broken or compacted watch.
-func (c *Cache) Lists() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.lists
-}
+func (c *Cache) Lists() uint64 { return locked(c.mu.RLocker(), &c.lists) }
 
 // Instances returns the live instances of service, sorted by id. The Endpoints maps
 // are shared with the cache and must not be modified.

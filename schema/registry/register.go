@@ -155,26 +155,14 @@ func (g *Registration) Instance() Instance { return g.inst }
 
 // Registered reports whether the instance key is currently held under a live lease,
 // as far as this process knows.
-func (g *Registration) Registered() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.registered
-}
+func (g *Registration) Registered() bool { return locked(&g.mu, &g.registered) }
 
 // Count returns how many times the instance has been written: 1 after Register,
 // one more after each re-registration.
-func (g *Registration) Count() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.count
-}
+func (g *Registration) Count() int { return locked(&g.mu, &g.count) }
 
 // Changed returns a channel that is closed at the next change of Registered or Count.
-func (g *Registration) Changed() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.changed
-}
+func (g *Registration) Changed() <-chan struct{} { return locked(&g.mu, &g.changed) }
 
 // stop ends the keep-alive loop without revoking; the lease expires after its TTL.
 func (g *Registration) stop() {

@@ -76,22 +76,28 @@ func (c *Config) setDefaults() error {
 	if !strings.HasPrefix(c.Prefix, "/") || !strings.HasSuffix(c.Prefix, "/") {
 		return fmt.Errorf("registry: config: Prefix %q must start and end with /", c.Prefix)
 	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = DefaultDialTimeout
-	}
-	if c.CallTimeout <= 0 {
-		c.CallTimeout = DefaultCallTimeout
-	}
-	if c.TTL <= 0 {
-		c.TTL = DefaultTTL
-	}
+	orDefault(&c.DialTimeout, DefaultDialTimeout)
+	orDefault(&c.CallTimeout, DefaultCallTimeout)
+	orDefault(&c.TTL, DefaultTTL)
 	if c.TTL < time.Second || c.TTL%time.Second != 0 {
 		return fmt.Errorf("registry: config: TTL %s must be whole seconds, at least 1s (etcd leases count seconds)", c.TTL)
 	}
-	if c.MaxDescriptorSize <= 0 {
-		c.MaxDescriptorSize = DefaultMaxDescriptorSize
-	}
+	orDefault(&c.MaxDescriptorSize, DefaultMaxDescriptorSize)
 	return nil
+}
+
+// orDefault sets *v to def when it is zero or negative.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// locked returns *p, read holding l.
+func locked[T any](l sync.Locker, p *T) T {
+	l.Lock()
+	defer l.Unlock()
+	return *p
 }
 
 // Registry is a connection to etcd holding service descriptors and instances.

@@ -1,15 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/jesus-go/jesus/internal/jsonone"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/spf13/cobra"
 )
@@ -38,31 +36,14 @@ func readJSON(args []string, i int, stdin io.Reader, what string) (any, error) {
 		}
 		data = b
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	v, err := jsonone.Decode(data)
+	if errors.Is(err, jsonone.ErrEmpty) {
 		return nil, usagef("%s: no JSON given (as an argument or on stdin)", what)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, usagef("%s: the %s is not valid JSON: %v", what, src, jsonErr(err, len(data)))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, usagef("%s: the %s holds more than one JSON value (offset %d)", what, src, dec.InputOffset())
+	if err != nil {
+		return nil, usagef("%s: the %s %v", what, src, err)
 	}
 	return v, nil
-}
-
-// jsonErr names the byte offset of a decoding error; n is the input's length.
-func jsonErr(err error, n int) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Sprintf("unexpected end of input (offset %d)", n)
-	}
-	return err.Error()
 }
 
 // callErr maps a jesus error to an exit code: unavailable and deadline_exceeded are
