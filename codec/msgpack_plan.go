@@ -195,8 +195,27 @@ func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
 			}
 		}
 	}
+	p.enc = structEncoder(fields, anyOmit)
+	p.empty = func(ptr unsafe.Pointer) bool {
+		// The library: a struct is empty when none of its fields would be written.
+		for i := range fields {
+			if !fields[i].omitEmpty || !fields[i].plan.empty(unsafe.Add(ptr, fields[i].off)) {
+				return false
+			}
+		}
+		return true
+	}
+	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
+		return d.structValue(tok, ptr, t, fields)
+	}
+	return true
+}
+
+// structEncoder writes a struct as a map of its fields, in declaration order, leaving out
+// the empty ones marked omitempty.
+func structEncoder(fields []mpField, anyOmit bool) func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 	fixed := appendContainerHeader(nil, len(fields), 0x80, 0xde, 0xdf)
-	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
+	return func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		if depth > maxWriteDepth {
 			return b, errTooDeepToWrite
 		}
@@ -225,19 +244,6 @@ func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
 		}
 		return b, nil
 	}
-	p.empty = func(ptr unsafe.Pointer) bool {
-		// The library: a struct is empty when none of its fields would be written.
-		for i := range fields {
-			if !fields[i].omitEmpty || !fields[i].plan.empty(unsafe.Add(ptr, fields[i].off)) {
-				return false
-			}
-		}
-		return true
-	}
-	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
-		return d.structValue(tok, ptr, t, fields)
-	}
-	return true
 }
 
 func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {

@@ -225,6 +225,28 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		}
 	}
 
+	buildObject(n, s, memo)
+	n.minItems, n.maxItems, n.unique = s.MinItems, s.MaxItems, s.UniqueItems
+	for _, c := range s.PrefixItems {
+		n.prefix = append(n.prefix, build(c, memo))
+	}
+	n.items = build(s.Items2020, memo)
+
+	n.minLen, n.maxLen, n.pattern = s.MinLength, s.MaxLength, s.Pattern
+	n.simple = compileSimple(s.Pattern)
+
+	n.min, n.exMin, n.max, n.exMx = newBound(s.Minimum), newBound(s.ExclusiveMinimum), newBound(s.Maximum), newBound(s.ExclusiveMaximum)
+	if s.MultipleOf != nil {
+		n.mult = newMultiple(s.MultipleOf)
+	}
+	n.hasNum = n.min != nil || n.exMin != nil || n.max != nil || n.exMx != nil || n.mult != nil
+
+	buildInPlace(n, s, memo)
+	return n
+}
+
+// buildObject fills the object keywords of n.
+func buildObject(n *node, s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) {
 	n.minProps, n.maxProps = s.MinProperties, s.MaxProperties
 	n.required = s.Required
 	n.propSet = make(map[string]struct{}, len(s.Properties))
@@ -256,22 +278,10 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		n.addlNode = build(a, memo)
 	}
 	n.depRequired = s.DependentRequired
+}
 
-	n.minItems, n.maxItems, n.unique = s.MinItems, s.MaxItems, s.UniqueItems
-	for _, c := range s.PrefixItems {
-		n.prefix = append(n.prefix, build(c, memo))
-	}
-	n.items = build(s.Items2020, memo)
-
-	n.minLen, n.maxLen, n.pattern = s.MinLength, s.MaxLength, s.Pattern
-	n.simple = compileSimple(s.Pattern)
-
-	n.min, n.exMin, n.max, n.exMx = newBound(s.Minimum), newBound(s.ExclusiveMinimum), newBound(s.Maximum), newBound(s.ExclusiveMaximum)
-	if s.MultipleOf != nil {
-		n.mult = newMultiple(s.MultipleOf)
-	}
-	n.hasNum = n.min != nil || n.exMin != nil || n.max != nil || n.exMx != nil || n.mult != nil
-
+// buildInPlace fills the in-place applicators of n.
+func buildInPlace(n *node, s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) {
 	n.ref = build(s.Ref, memo)
 	n.not = build(s.Not, memo)
 	for _, c := range s.AllOf {
@@ -284,5 +294,4 @@ func build(s *jsonschema.Schema, memo map[*jsonschema.Schema]*node) *node {
 		n.oneOf = append(n.oneOf, build(c, memo))
 	}
 	n.ifN, n.thenN, n.elseN = build(s.If, memo), build(s.Then, memo), build(s.Else, memo)
-	return n
 }

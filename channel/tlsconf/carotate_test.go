@@ -134,33 +134,7 @@ func testCARotation(t *testing.T, tn string) {
 		wg.Add(1)
 		go func(dial bool) {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				cn := live
-				if dial {
-					var err error
-					if cn, err = tc.tr.Dial(ctx, ln.Addr(), cliCfg); err != nil {
-						errs <- err
-						return
-					}
-				}
-				_, err := call(ctx, cn)
-				if dial {
-					cn.Close()
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				calls.Add(1)
-				if dial {
-					fresh.Add(1)
-				}
-			}
+			rotationCaller(ctx, tc.tr, ln.Addr(), cliCfg, live, dial, stop, errs, &calls, &fresh)
 		}(i%2 == 0)
 	}
 	// Each stage waits for new handshakes under it before the next one.
@@ -212,15 +186,53 @@ func testCARotation(t *testing.T, tn string) {
 	}
 	t.Logf("%d calls, %d of them on new connections, through the CA rotation; none failed", calls.Load(), fresh.Load())
 
-	// The old CA is refused: a client of the old CA by the server, a server of the old CA
-	// by the client.
+	checkOldCARefused(t, tc.tr, tc.addr, ln.Addr(), oldCA, cliCfg)
+}
+
+// rotationCaller calls until stop, over live or (dial) each time over a new connection;
+// it reports the first failure on errs and counts calls, and new connections in fresh.
+func rotationCaller(ctx context.Context, tr channel.Transport, addr string, cfg channel.Config, live channel.Conn, dial bool,
+	stop chan struct{}, errs chan error, calls, fresh *atomic.Int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		cn := live
+		if dial {
+			var err error
+			if cn, err = tr.Dial(ctx, addr, cfg); err != nil {
+				errs <- err
+				return
+			}
+		}
+		_, err := call(ctx, cn)
+		if dial {
+			cn.Close()
+		}
+		if err != nil {
+			errs <- err
+			return
+		}
+		calls.Add(1)
+		if dial {
+			fresh.Add(1)
+		}
+	}
+}
+
+// checkOldCARefused: after the rotation, a client of the old CA is refused by the server
+// at addr, and a server of the old CA by a client with cliCfg.
+func checkOldCARefused(t *testing.T, tr channel.Transport, newAddr func(testing.TB) string, addr string, oldCA *tlstest.CA, cliCfg channel.Config) {
+	t.Helper()
 	stale := newParty(t, oldCA, "client")
-	if _, err := callOnce(t, tc.tr, ln.Addr(), channel.Config{TLS: stale.src.Config()}); err == nil {
+	if _, err := callOnce(t, tr, addr, channel.Config{TLS: stale.src.Config()}); err == nil {
 		t.Fatal("a client with a certificate of the old CA was served after the rotation")
 	}
 	staleSrv := newParty(t, oldCA, "server")
-	old := issuerServer(t, tc.tr, tc.addr(t), channel.Config{TLS: staleSrv.src.Config()})
-	_, err = callOnce(t, tc.tr, old.Addr(), cliCfg)
+	old := issuerServer(t, tr, newAddr(t), channel.Config{TLS: staleSrv.src.Config()})
+	_, err := callOnce(t, tr, old.Addr(), cliCfg)
 	var uae x509.UnknownAuthorityError
 	if !errors.As(err, &uae) {
 		t.Fatalf("a server with a certificate of the old CA: %v (want unknown authority)", err)
