@@ -217,12 +217,14 @@ func TestPlaintextToTLSChannel(t *testing.T) {
 	}
 }
 
-// TestRotationUnderLoad rotates the server's and the client's certificates while
-// callers keep calling over live and new connections: no call fails, and new
-// connections present the new certificates.
+// TestRotationUnderLoad rotates, while callers keep calling over live and new
+// connections, the server's and the client's certificates (testRotation) and the CA they
+// trust (testCARotation): no call fails, and new connections present and trust the new
+// ones.
 func TestRotationUnderLoad(t *testing.T) {
 	for _, tn := range []string{"tcp", "http"} {
-		t.Run(tn, func(t *testing.T) { testRotation(t, tn) })
+		t.Run(tn+"/certificates", func(t *testing.T) { testRotation(t, tn) })
+		t.Run(tn+"/ca", func(t *testing.T) { testCARotation(t, tn) })
 	}
 }
 
