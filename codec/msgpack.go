@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -101,10 +102,21 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	// again by the library, from the zero value, so that the result is the library's.
 	if p := planOf(rv.Type().Elem()); p != nil && rv.Elem().IsZero() {
 		ptr := rv.UnsafePointer()
-		if d.plan.decode(data, s.maxDepth, p, ptr) == nil {
+		err := d.plan.decode(data, s.maxDepth, p, ptr)
+		if err == nil {
 			return nil
 		}
 		typedZero(p.typ, ptr)
+		if errors.Is(err, errPlanType) {
+			// What is wrong with the input as msgpack is said first, as the library's
+			// path says it; then that it does not fit.
+			_, serr := checkMsgpack(&d.scan, data, s.maxDepth)
+			d.scan.Reset(nil, 0)
+			if serr != nil {
+				return serr
+			}
+			return fmt.Errorf("%w (%s)", err, p.typ)
+		}
 	}
 	return s.libraryUnmarshal(d, data, v)
 }

@@ -9,6 +9,32 @@ import (
 
 var errTooDeepToWrite = errors.New("value nested deeper than 10000 (a cycle?)")
 
+// errPlanType: the message holds a value of a kind the target cannot take, which the
+// library refuses as well; the read ends there, without the library reading it again
+// (which, for an array, would first make room for every item its header declares).
+var errPlanType = errors.New("codec: msgpack: a value does not fit the target type")
+
+// numMismatch is the error for a token a number field did not take: for a number, the
+// library's own conversions (it truncates and wraps) decide; anything else it refuses too.
+func numMismatch(t *MsgpackToken) error {
+	switch t.Kind {
+	case MsgpackInt, MsgpackUint, MsgpackFloat:
+		return errPlanMismatch
+	}
+	return errPlanType
+}
+
+// containerMismatch is the error for a token an array, map or struct did not take: the
+// library reads an extension where it expects a map as the map its data begins with, and
+// a struct from an array of its fields; anything else it refuses too.
+func containerMismatch(t *MsgpackToken) error {
+	switch t.Kind {
+	case MsgpackArray, MsgpackTime, MsgpackMap:
+		return errPlanMismatch
+	}
+	return errPlanType
+}
+
 // errPlanMismatch: the message does not read as the plan's type; the library reads it
 // again and says why, or reads it its own way.
 var errPlanMismatch = errors.New("codec: msgpack: message does not fit the compiled plan")
@@ -27,7 +53,7 @@ func decBool(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	case MsgpackNil:
 		*(*bool)(p) = false
 	default:
-		return errPlanMismatch
+		return errPlanType
 	}
 	return nil
 }
@@ -45,7 +71,7 @@ func decFloat64(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	case MsgpackNil:
 		*(*float64)(p) = 0
 	default:
-		return errPlanMismatch // an integer above MaxInt64 wraps in the library
+		return numMismatch(t) // an integer above MaxInt64 wraps in the library
 	}
 	return nil
 }
@@ -58,7 +84,7 @@ func encString(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	b, _, ok := d.bytesOf(t)
 	if !ok {
-		return errPlanMismatch
+		return errPlanType
 	}
 	*(*string)(p) = string(b)
 	return nil
@@ -84,7 +110,7 @@ func decBytes(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	b, isNil, ok := d.bytesOf(t)
 	switch {
 	case !ok:
-		return errPlanMismatch
+		return errPlanType
 	case isNil:
 		*(*[]byte)(p) = nil
 	default:
@@ -123,7 +149,7 @@ func intPlan(p *mpPlan, size uintptr) {
 			set(ptr, 0)
 			return nil
 		}
-		return errPlanMismatch // out of range: the library truncates
+		return numMismatch(t) // out of range: the library truncates
 	}
 }
 
@@ -151,7 +177,7 @@ func uintPlan(p *mpPlan, size uintptr) {
 			set(ptr, 0)
 			return nil
 		}
-		return errPlanMismatch
+		return numMismatch(t) // negative or out of range: the library wraps
 	}
 }
 
@@ -227,7 +253,7 @@ func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Typ
 		return nil
 	case MsgpackMap:
 	default:
-		return errPlanMismatch
+		return containerMismatch(t)
 	}
 	for i := range t.Len {
 		v, err := d.next()
@@ -269,23 +295,40 @@ func (d *mpDec) sliceValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type
 		return nil
 	case MsgpackArray:
 	default:
-		return errPlanMismatch
+		return containerMismatch(t)
 	}
-	// The reader has checked that t.Len items fit in the bytes that remain.
-	s := reflect.MakeSlice(typ, t.Len, t.Len)
-	data, size := s.UnsafePointer(), typ.Elem().Size()
-	for i := range t.Len {
+	// The reader has checked that t.Len items fit in the bytes that remain, but an item
+	// of one byte may decode into a large element: the slice grows with what was read
+	// (as the library's does) instead of being made whole up front for a message that
+	// may fail at its second item.
+	n, size := t.Len, typ.Elem().Size()
+	c := n
+	if size > 0 && uintptr(n)*size > maxPlanPrealloc {
+		c = max(1, int(maxPlanPrealloc/size))
+	}
+	s := reflect.MakeSlice(typ, c, c)
+	for i := range n {
+		if i == c {
+			c = min(n, 2*c)
+			ns := reflect.MakeSlice(typ, c, c)
+			reflect.Copy(ns, s)
+			s = ns
+		}
 		v, err := d.next()
 		if err != nil {
 			return err
 		}
-		if err := ep.dec(d, v, unsafe.Add(data, uintptr(i)*size)); err != nil {
+		if err := ep.dec(d, v, unsafe.Add(s.UnsafePointer(), uintptr(i)*size)); err != nil {
 			return err
 		}
 	}
-	reflect.NewAt(typ, ptr).Elem().Set(s)
+	reflect.NewAt(typ, ptr).Elem().Set(s.Slice(0, n))
 	return nil
 }
+
+// maxPlanPrealloc bounds the memory a plan sets aside for an array or map before it has
+// read its items: a header may declare as many items as there are bytes left.
+const maxPlanPrealloc = 64 << 10
 
 func (d *mpDec) mapValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, ep *mpPlan) error {
 	m := reflect.NewAt(typ, ptr).Elem()
@@ -295,10 +338,14 @@ func (d *mpDec) mapValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, 
 		return nil
 	case MsgpackMap:
 	default:
-		return errPlanMismatch
+		return containerMismatch(t)
 	}
 	if m.IsNil() {
-		m.Set(reflect.MakeMapWithSize(typ, t.Len))
+		hint := t.Len
+		if per := typ.Key().Size() + typ.Elem().Size(); per > 0 && uintptr(hint)*per > maxPlanPrealloc {
+			hint = int(maxPlanPrealloc / per)
+		}
+		m.Set(reflect.MakeMapWithSize(typ, hint))
 	}
 	k := reflect.New(typ.Key()).Elem()
 	for range t.Len {

@@ -2,9 +2,11 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 	"unsafe"
@@ -342,4 +344,27 @@ func BenchmarkMsgpackPlan(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPlanArrayHeaderBomb: an array header may declare as many items as there are bytes
+// left, and a one-byte item may decode into a large element: a message that fails at its
+// second item must not have cost the memory of all the items it declared.
+func TestPlanArrayHeaderBomb(t *testing.T) {
+	const n = 1 << 20
+	data := binary.BigEndian.AppendUint32([]byte{0xdd}, n)
+	data = append(data, 0xc0, 0xa1, 'x')
+	data = append(data, bytes.Repeat([]byte{0xc0}, n-2)...)
+	s := NewMsgpack(Limits{})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var out []planLine
+	if err := s.Unmarshal(data, &out); err == nil {
+		t.Fatal("a string read as a planLine")
+	}
+	runtime.ReadMemStats(&after)
+	size := reflect.TypeFor[planLine]().Size()
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Fatalf("a %d-byte message that fails at its second item allocated %d bytes (the declared items would take %d)", len(data), got, n*size)
+	}
 }
