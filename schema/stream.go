@@ -80,7 +80,12 @@ type mpStream struct {
 	n, i int
 	bad  bool      // the reader failed: nothing more to read
 	keys []keySpan // the keys of the objects being read, innermost last
+	seen []scalar  // the items of the uniqueItems arrays being read, innermost last
 }
+
+// maxUniqueStream is the longest uniqueItems array the stream walker checks (pairwise);
+// a longer one is the tape's.
+const maxUniqueStream = 64
 
 type keySpan struct{ off, n int32 }
 
@@ -111,7 +116,7 @@ func (n *node) validStream(data []byte, maxDepth int) bool {
 		return false
 	}
 	s := streams.Get().(*mpStream)
-	s.data, s.n, s.i, s.bad, s.keys = data, 0, 0, false, s.keys[:0]
+	s.data, s.n, s.i, s.bad, s.keys, s.seen = data, 0, 0, false, s.keys[:0], s.seen[:0]
 	s.r.Reset(data, maxDepth)
 	ok := false
 	if t := s.next(); t != nil {
@@ -119,7 +124,7 @@ func (n *node) validStream(data []byte, maxDepth int) bool {
 	}
 	s.data = nil
 	s.r.Reset(nil, 0)
-	if cap(s.keys) <= 1<<12 {
+	if cap(s.keys) <= 1<<12 && cap(s.seen) <= 1<<12 {
 		streams.Put(s)
 	}
 	return ok
@@ -385,19 +390,21 @@ func (n *node) validArrayS(s *mpStream, count, depth int) bool {
 	if n.minItems >= 0 && count < n.minItems || n.maxItems >= 0 && count > n.maxItems {
 		return false
 	}
-	var seen [64]scalar
-	if n.unique && count > len(seen) {
+	if n.unique && count > maxUniqueStream {
 		return false // the tape's
 	}
+	base := len(s.seen) // the items kept for uniqueItems, of this array (a failed walk is abandoned whole)
 	for idx := range count {
 		v := s.next()
 		if v == nil {
 			return false
 		}
 		if n.unique {
-			if seen[idx] = scalarOf(v); seen[idx].kind == codec.MsgpackArray || mayEqualAny(s.data, seen[:idx], seen[idx]) {
+			x := scalarOf(v)
+			if x.kind == codec.MsgpackArray || mayEqualAny(s.data, s.seen[base:], x) {
 				return false // a container, or maybe a repeat: the tape decides
 			}
+			s.seen = append(s.seen, x)
 		}
 		var c *node
 		switch {
@@ -414,6 +421,7 @@ func (n *node) validArrayS(s *mpStream, count, depth int) bool {
 			return false
 		}
 	}
+	s.seen = s.seen[:base]
 	return true
 }
 
