@@ -148,6 +148,9 @@ func (s *msgpackSerializer) libraryUnmarshal(d *msgpackDecoder, data []byte, v a
 	if err != nil {
 		return err
 	}
+	if err := checkPrealloc(data, s.maxDepth, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	if mapLike {
 		data = widenTimestamps(data, s.maxDepth)
 	}

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -366,5 +367,51 @@ func TestPlanArrayHeaderBomb(t *testing.T) {
 	size := reflect.TypeFor[planLine]().Size()
 	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
 		t.Fatalf("a %d-byte message that fails at its second item allocated %d bytes (the declared items would take %d)", len(data), got, n*size)
+	}
+}
+
+// libLine has no plan (time.Time): the library reads it.
+type libLine struct {
+	At   time.Time `json:"at"`
+	Name string    `json:"name"`
+	Pad  [12]int64 `json:"pad"`
+}
+
+// TestLibraryArrayHeaderBomb: the library makes room for all the items a header declares
+// before it reads one. A message whose headers could make it set aside more than
+// maxLibraryPrealloc is refused as too large before the library sees it; an ordinary
+// array of the same type still reads.
+func TestLibraryArrayHeaderBomb(t *testing.T) {
+	if planOf(reflect.TypeFor[libLine]()) != nil {
+		t.Fatal("libLine has a plan")
+	}
+	const n = 1 << 20
+	data := binary.BigEndian.AppendUint32([]byte{0xdd}, n)
+	data = append(data, 0xc0, 0xa1, 'x')
+	data = append(data, bytes.Repeat([]byte{0xc0}, n-2)...)
+	s := NewMsgpack(Limits{})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var out []libLine
+	err := s.Unmarshal(data, &out)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("want ErrTooLarge, got %v", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Fatalf("a %d-byte message allocated %d bytes", len(data), got)
+	}
+	lines := make([]libLine, 300)
+	for i := range lines {
+		lines[i] = libLine{At: time.Unix(int64(i), 0).UTC(), Name: "x"}
+	}
+	ok, err := s.Marshal(nil, lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []libLine
+	if err := s.Unmarshal(ok, &back); err != nil || len(back) != 300 || !back[299].At.Equal(lines[299].At) {
+		t.Fatalf("an ordinary array: %d items, %v", len(back), err)
 	}
 }
