@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/jesus-go/jesus/internal/mpshape"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -69,7 +70,7 @@ func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	default:
 		t := reflect.TypeOf(v)
 		if p := planOf(t); p != nil {
-			e.out.b, err = p.enc(e.out.b, valuePointer(&v, t), 0)
+			e.out.b, err = p.enc(e.out.b, mpshape.ValuePointer(&v, t), 0)
 			break
 		}
 		err = e.enc.Encode(v)

@@ -2,11 +2,13 @@ package codec
 
 import (
 	"encoding"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
 	"unsafe"
 
+	"github.com/jesus-go/jesus/internal/mpshape"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -39,6 +41,8 @@ type mpPlan struct {
 	// empty reports whether the value at p is empty for `omitempty`, as the library
 	// decides it.
 	empty func(p unsafe.Pointer) bool
+	// shape is how the plan writes values (mpshape.Of).
+	shape mpshape.Shape
 }
 
 // mpField is a struct field of a plan.
@@ -54,6 +58,18 @@ type mpField struct {
 var mpPlans sync.Map
 
 var noPlan = new(mpPlan)
+
+func init() {
+	mpshape.Of = func(t reflect.Type) *mpshape.Shape {
+		if t == reflect.TypeFor[json.Number]() {
+			return nil // written as a number at the top (msgpackSerializer.Marshal)
+		}
+		if p := planOf(t); p != nil {
+			return &p.shape
+		}
+		return nil
+	}
+}
 
 // planOf returns the plan of t, or nil when t is left to the library.
 func planOf(t reflect.Type) *mpPlan {
@@ -120,20 +136,25 @@ func (c *planCompiler) plan(t reflect.Type) *mpPlan {
 	if special(t) {
 		return nil
 	}
-	p := &mpPlan{typ: t}
+	p := &mpPlan{typ: t, shape: mpshape.Shape{Type: t}}
 	c.building[t] = p
 	ok := true
 	switch t.Kind() {
 	case reflect.Bool:
 		p.enc, p.dec, p.empty = encBool, decBool, func(p unsafe.Pointer) bool { return !*(*bool)(p) }
+		p.shape.Kind = mpshape.Bool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		intPlan(p, t.Size())
+		p.shape.Kind, p.shape.Size = mpshape.Int, t.Size()
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		uintPlan(p, t.Size())
+		p.shape.Kind, p.shape.Size = mpshape.Uint, t.Size()
 	case reflect.Float64:
 		p.enc, p.dec, p.empty = encFloat64, decFloat64, func(p unsafe.Pointer) bool { return *(*float64)(p) == 0 }
+		p.shape.Kind = mpshape.Float
 	case reflect.String:
 		p.enc, p.dec, p.empty = encString, decString, func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
+		p.shape.Kind = mpshape.String
 	case reflect.Slice:
 		ok = c.slicePlan(p, t)
 	case reflect.Map:
@@ -196,6 +217,10 @@ func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
 		}
 	}
 	p.enc = structEncoder(fields, anyOmit)
+	p.shape.Kind = mpshape.Struct
+	for _, f := range fields {
+		p.shape.Fields = append(p.shape.Fields, mpshape.Field{Name: f.name, Off: f.off, OmitEmpty: f.omitEmpty, Empty: f.plan.empty, Shape: &f.plan.shape})
+	}
 	p.empty = func(ptr unsafe.Pointer) bool {
 		// The library: a struct is empty when none of its fields would be written.
 		for i := range fields {
@@ -253,6 +278,7 @@ func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {
 			return false
 		}
 		p.enc, p.dec = encBytes, decBytes
+		p.shape.Kind = mpshape.Bytes
 		return true
 	}
 	ep := c.plan(t.Elem())
@@ -260,6 +286,7 @@ func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {
 		return false
 	}
 	size := t.Elem().Size()
+	p.shape.Kind, p.shape.Size, p.shape.Elem = mpshape.Slice, size, &ep.shape
 	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		s := (*sliceHeader)(ptr)
 		if s.data == nil {
@@ -292,6 +319,7 @@ func (c *planCompiler) mapPlan(p *mpPlan, t reflect.Type) bool {
 		return false
 	}
 	p.empty = func(ptr unsafe.Pointer) bool { return reflect.NewAt(t, ptr).Elem().Len() == 0 }
+	p.shape.Kind, p.shape.Elem = mpshape.Map, &ep.shape
 	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		m := reflect.NewAt(t, ptr).Elem()
 		if m.IsNil() {
@@ -328,6 +356,7 @@ func (c *planCompiler) pointerPlan(p *mpPlan, t reflect.Type) bool {
 		return false
 	}
 	p.empty = func(ptr unsafe.Pointer) bool { return *(*unsafe.Pointer)(ptr) == nil }
+	p.shape.Kind, p.shape.Elem = mpshape.Pointer, &ep.shape
 	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		q := *(*unsafe.Pointer)(ptr)
 		if q == nil {
@@ -356,38 +385,4 @@ type sliceHeader struct {
 	data unsafe.Pointer
 	len  int
 	cap  int
-}
-
-// eface is the memory layout of an interface{} value.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-// valuePointer returns a pointer to the value held by v, of type t (reflect.TypeOf(v)),
-// without copying it: an interface holds a pointer-shaped value in its data word itself,
-// any other value behind the pointer in that word.
-func valuePointer(v *any, t reflect.Type) unsafe.Pointer {
-	e := (*eface)(unsafe.Pointer(v))
-	if pointerShaped(t) {
-		return unsafe.Pointer(&e.data)
-	}
-	return e.data
-}
-
-// pointerShaped reports whether the compiler stores values of t in an interface's data
-// word directly: pointers and maps, and structs and arrays that hold just one of those.
-func pointerShaped(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	case reflect.Struct:
-		if t.NumField() != 1 {
-			return false
-		}
-		return pointerShaped(t.Field(0).Type)
-	case reflect.Array:
-		return t.Len() == 1 && pointerShaped(t.Elem())
-	}
-	return false
 }

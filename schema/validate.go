@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -29,6 +30,7 @@ type Validator struct {
 	js       *jsonschema.Schema
 	fast     *node
 	maxDepth int
+	typed    sync.Map // reflect.Type -> *typedEntry (typed.go)
 }
 
 // Failure is one reason a value is invalid.

@@ -1,0 +1,398 @@
+package schema
+
+import (
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/jesus-go/jesus/internal/mpshape"
+)
+
+// Checking a Go value as the msgpack serializer would write it, without writing it: a
+// sender holds the value it is about to serialize, and its type says, once, which schema
+// node each field meets. A check compiled from a node and a type's shape (mpshape) reads
+// fields at their offsets, with no parse and no key lookups, and applies the stream
+// walker's own keyword checks (validString, validNum, the same literals and formats) to
+// what the bytes would hold.
+//
+// Like the walkers, a value check only has to be right when it accepts: it mirrors validS
+// for the bytes the serializer writes, and anything it is unsure of (a bin, a map, a
+// uniqueItems array, a node that is not streamable) is left to the bytes.
+
+// valueCheck checks the value at p, inside depth containers.
+type valueCheck func(p unsafe.Pointer, depth int) bool
+
+// typedEntry is a Validator's compiled check of one Go type (nil check: none).
+type typedEntry struct{ check valueCheck }
+
+// AcceptsMsgpack reports whether the message the msgpack serializer writes for x
+// certainly passes v. False means only that it is not known: check the bytes
+// (ValidateMsgpack). A value of a type the serializer leaves to the msgpack library, or
+// whose schema the check cannot follow, is never accepted here.
+func (v *Validator) AcceptsMsgpack(x any) bool {
+	if x == nil || v.fast == nil {
+		return false
+	}
+	t := reflect.TypeOf(x)
+	e, ok := v.typed.Load(t)
+	if !ok {
+		e, _ = v.typed.LoadOrStore(t, &typedEntry{check: v.compileTyped(t)})
+	}
+	c := e.(*typedEntry).check
+	return c != nil && c(mpshape.ValuePointer(&x, t), 0)
+}
+
+// compileTyped compiles the check of values of type t, or returns nil.
+func (v *Validator) compileTyped(t reflect.Type) valueCheck {
+	s := mpshape.Of(t)
+	if s == nil || !v.fast.stream {
+		return nil
+	}
+	c := typedCompiler{done: map[typedKey]*valueCheck{}, maxDepth: v.decodeDepth()}
+	return c.compile(v.fast, s)
+}
+
+type typedKey struct {
+	n *node
+	s *mpshape.Shape
+}
+
+type typedCompiler struct {
+	done     map[typedKey]*valueCheck // compiled or being compiled (recursive types)
+	maxDepth int
+}
+
+func (c *typedCompiler) compile(n *node, s *mpshape.Shape) valueCheck {
+	for n.refOnly {
+		n = n.ref
+	}
+	k := typedKey{n, s}
+	if f, ok := c.done[k]; ok {
+		if *f != nil {
+			return *f
+		}
+		return func(p unsafe.Pointer, d int) bool { return *f != nil && (*f)(p, d) }
+	}
+	cell := new(valueCheck)
+	c.done[k] = cell
+	*cell = c.compileNode(n, s)
+	return *cell
+}
+
+// compileNode is compile for a node that is not just a $ref.
+func (c *typedCompiler) compileNode(n *node, s *mpshape.Shape) valueCheck {
+	if n.always < 0 || !n.stream {
+		return nil
+	}
+	if n.always > 0 {
+		return c.depthOnly(s)
+	}
+	switch s.Kind {
+	case mpshape.Bool:
+		return func(p unsafe.Pointer, _ int) bool { return n.validBool(*(*bool)(p)) }
+	case mpshape.Int:
+		get := intGetter(s.Size)
+		return func(p unsafe.Pointer, _ int) bool { return n.validInt(get(p)) }
+	case mpshape.Uint:
+		get := intGetter(s.Size)
+		mask := uint64(math.MaxUint64) >> (64 - 8*s.Size)
+		return func(p unsafe.Pointer, _ int) bool { return n.validUint(uint64(get(p)) & mask) }
+	case mpshape.Float:
+		return func(p unsafe.Pointer, _ int) bool { return n.validFloat(*(*float64)(p)) }
+	case mpshape.String:
+		return func(p unsafe.Pointer, _ int) bool { return n.validStr(*(*string)(p)) }
+	case mpshape.Bytes:
+		return func(p unsafe.Pointer, _ int) bool { return (*mpshape.SliceHeader)(p).Data == nil && n.validNull() }
+	case mpshape.Pointer:
+		elem := c.compile(n, s.Elem)
+		if elem == nil {
+			return nil
+		}
+		return func(p unsafe.Pointer, d int) bool {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
+				return n.validNull()
+			}
+			return elem(q, d)
+		}
+	case mpshape.Slice:
+		return c.compileSlice(n, s)
+	case mpshape.Struct:
+		return c.compileStruct(n, s)
+	}
+	return nil // maps are read through reflect: the bytes are as quick
+}
+
+// depthOnly accepts any value of s that is within the reader's depth limit.
+func (c *typedCompiler) depthOnly(s *mpshape.Shape) valueCheck {
+	switch s.Kind {
+	case mpshape.Bool, mpshape.Int, mpshape.Uint, mpshape.String, mpshape.Bytes:
+		return func(unsafe.Pointer, int) bool { return true }
+	case mpshape.Float:
+		return func(p unsafe.Pointer, _ int) bool { return finite(*(*float64)(p)) }
+	}
+	return c.compile(trueNode, s)
+}
+
+// trueNode is the schema true, for values a node accepts whole: their containers are
+// still counted against the depth limit.
+var trueNode = &node{stream: true, minProps: -1, maxProps: -1, minItems: -1, maxItems: -1, minLen: -1, maxLen: -1}
+
+func (c *typedCompiler) compileSlice(n *node, s *mpshape.Shape) valueCheck {
+	if n.unique || n.valueChecks || n.types != 0 && n.types&tArray == 0 && n.types&tNull == 0 {
+		return nil
+	}
+	items := make([]valueCheck, len(n.prefix))
+	for i, pn := range n.prefix {
+		if items[i] = c.compile(pn, s.Elem); items[i] == nil {
+			return nil
+		}
+	}
+	rest := c.compile(trueNode, s.Elem)
+	if n.items != nil {
+		rest = c.compile(n.items, s.Elem)
+	}
+	if rest == nil {
+		return nil
+	}
+	size, maxDepth := s.Size, c.maxDepth
+	return func(p unsafe.Pointer, d int) bool {
+		h := (*mpshape.SliceHeader)(p)
+		if h.Data == nil {
+			return n.validNull()
+		}
+		if n.types != 0 && n.types&tArray == 0 || d+1 > maxDepth ||
+			n.minItems >= 0 && h.Len < n.minItems || n.maxItems >= 0 && h.Len > n.maxItems {
+			return false
+		}
+		for i := range h.Len {
+			check := rest
+			if i < len(items) {
+				check = items[i]
+			}
+			if !check(unsafe.Add(h.Data, uintptr(i)*size), d+1) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// typedField is a struct field as an object member: the check of its value, and which
+// declared property it is (-1: another member).
+type typedField struct {
+	mpshape.Field
+	check valueCheck
+	prop  int
+}
+
+func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
+	if n.valueChecks || n.types != 0 && n.types&tObject == 0 || len(s.Fields) > 64 {
+		return nil
+	}
+	fields := make([]typedField, len(s.Fields))
+	byName := make(map[string]int, len(s.Fields))
+	for i, f := range s.Fields {
+		byName[f.Name] = i
+		tf := typedField{Field: f, prop: -1}
+		if p, ok := n.propIdx[f.Name]; ok {
+			tf.prop, tf.check = p, c.compile(n.props[p].n, f.Shape)
+		} else {
+			switch n.addl {
+			case 1:
+				tf.check = func(unsafe.Pointer, int) bool { return false } // must not be written
+			case 2:
+				tf.check = c.compile(n.addlNode, f.Shape)
+			default:
+				tf.check = c.depthOnly(f.Shape)
+			}
+		}
+		if tf.check == nil {
+			return nil
+		}
+		fields[i] = tf
+	}
+	// required and dependentRequired, as the fields that must be written.
+	var required uint64
+	for _, r := range n.required {
+		i, ok := byName[r]
+		if !ok {
+			return nil // never written: the message always fails
+		}
+		required |= 1 << i
+	}
+	var depOn, depNeeds []uint64
+	for name, deps := range n.depRequired {
+		i, ok := byName[name]
+		if !ok {
+			continue
+		}
+		var needs uint64
+		for _, dn := range deps {
+			j, ok := byName[dn]
+			if !ok {
+				return nil
+			}
+			needs |= 1 << j
+		}
+		depOn, depNeeds = append(depOn, 1<<i), append(depNeeds, needs)
+	}
+	maxDepth := c.maxDepth
+	return func(p unsafe.Pointer, d int) bool {
+		if n.types != 0 && n.types&tObject == 0 || d+1 > maxDepth {
+			return false
+		}
+		var written uint64
+		count := 0
+		for i := range fields {
+			f := &fields[i]
+			fp := unsafe.Add(p, f.Off)
+			if f.OmitEmpty && f.Empty(fp) {
+				continue
+			}
+			written |= 1 << i
+			count++
+			if !f.check(fp, d+1) {
+				return false
+			}
+		}
+		if n.minProps >= 0 && count < n.minProps || n.maxProps >= 0 && count > n.maxProps || written&required != required {
+			return false
+		}
+		for i, on := range depOn {
+			if written&on != 0 && written&depNeeds[i] != depNeeds[i] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// The scalar checks of validS, for the token the serializer would write.
+
+func (n *node) validNull() bool {
+	if n.types != 0 && n.types&tNull == 0 {
+		return false
+	}
+	if n.valueChecks {
+		for _, l := range n.consts {
+			if l.num != nil || l.v != nil {
+				return false
+			}
+		}
+		if n.enum != nil && !anyLit(n.enum, func(l *lit) bool { return l.num == nil && l.v == nil }) {
+			return false
+		}
+		if n.format != nil && !n.format(nil) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *node) validBool(b bool) bool {
+	if n.types != 0 && n.types&tBool == 0 {
+		return false
+	}
+	if n.valueChecks {
+		eq := func(l *lit) bool { v, ok := l.v.(bool); return ok && v == b }
+		if n.consts != nil && !eq(&n.consts[0]) || n.enum != nil && !anyLit(n.enum, eq) {
+			return false
+		}
+		if n.format != nil && !n.format(b) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *node) validStr(s string) bool {
+	if n.types != 0 && n.types&tString == 0 {
+		return false
+	}
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	if n.valueChecks {
+		eq := func(l *lit) bool { v, ok := l.v.(string); return ok && v == s }
+		if n.consts != nil && !eq(&n.consts[0]) || n.enum != nil && !anyLit(n.enum, eq) {
+			return false
+		}
+		if n.format != nil && !(n.fastFormat != nil && n.fastFormat(b) || n.format(s)) {
+			return false
+		}
+	}
+	return n.validString(b)
+}
+
+func (n *node) validInt(i int64) bool {
+	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
+		return false
+	}
+	if n.format != nil && !n.format(i) {
+		return false
+	}
+	v := num{kind: kInt, i: i, f: float64(i)}
+	return n.validNumber(&v)
+}
+
+func (n *node) validUint(u uint64) bool {
+	if u <= math.MaxInt64 {
+		return n.validInt(int64(u)) // the serializer writes it as an integer the reader takes as signed
+	}
+	if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
+		return false
+	}
+	if n.format != nil && !n.format(u) {
+		return false
+	}
+	v := num{kind: kUint, u: u, f: float64(u)}
+	return n.validNumber(&v)
+}
+
+func (n *node) validFloat(f float64) bool {
+	if !finite(f) {
+		return false // the reader refuses a float with no JSON form
+	}
+	if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && f == math.Trunc(f)) {
+		return false
+	}
+	if n.format != nil && !n.format(f) {
+		return false
+	}
+	v := num{kind: kFloat, f: f}
+	return n.validNumber(&v)
+}
+
+// validNumber is the rest of validS for a number v, but its format.
+func (n *node) validNumber(v *num) bool {
+	if n.valueChecks {
+		eq := func(l *lit) bool { return l.num != nil && v.cmp(l.num) == 0 }
+		if n.consts != nil && !eq(&n.consts[0]) || n.enum != nil && !anyLit(n.enum, eq) {
+			return false
+		}
+	}
+	return !n.hasNum || n.validNum(v)
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func anyLit(ls []lit, eq func(*lit) bool) bool {
+	for i := range ls {
+		if eq(&ls[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// intGetter reads a signed integer of size bytes.
+func intGetter(size uintptr) func(unsafe.Pointer) int64 {
+	switch size {
+	case 1:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }
+	case 2:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }
+	case 4:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }
+	}
+	return func(p unsafe.Pointer) int64 { return *(*int64)(p) }
+}
