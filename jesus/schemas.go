@@ -98,6 +98,11 @@ func (s schemaValidator) ValidateEncoded(serializer string, raw []byte) (bool, e
 	return false, nil
 }
 
+// acceptsEncoded vouches for msgpack messages by their values (schema.Validator.AcceptsMsgpack).
+func (s schemaValidator) acceptsEncoded(serializer string, x any) bool {
+	return serializer == "msgpack" && s.v.AcceptsMsgpack(x)
+}
+
 func (s *schemaValidation) RequestValidator(method string) Validator {
 	return s.lookup(schema.PartRequest, method)
 }

@@ -11,6 +11,8 @@ import (
 // client, the server, events and the CLI:
 //
 //	send:    value -> serialize -> check the serialized bytes -> compress
+//	         (or, where the validator vouches for the value itself: check the value ->
+//	         serialize -> compress)
 //	receive: decompress once (pooled) -> check those bytes -> decode from the same bytes
 //
 // Nothing undoes its own work to look at it: one compression and one decompression per
@@ -49,7 +51,7 @@ func Decode(pl *codec.Pipeline, val Validator, data []byte, v any) error {
 // encodeChecked is Encode with the two kinds of failure apart: codecErr when v could not
 // be encoded, schemaErr when it fails val.
 func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []byte, codecErr, schemaErr error) {
-	if val == nil {
+	if val == nil || vouched(val, pl, v) {
 		out, err := pl.Marshal(dst, v)
 		return out, err, nil
 	}
@@ -77,6 +79,17 @@ func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []
 		return out[:start], err, nil
 	}
 	return out, nil, nil
+}
+
+// vouched reports whether val vouches for the message pl's serializer writes for v,
+// under the limits its bytes would be checked with (checkRaw).
+func vouched(val Validator, pl *codec.Pipeline, v any) bool {
+	a, ok := val.(valueAcceptor)
+	if !ok {
+		return false
+	}
+	l := pl.Limits()
+	return (l.MaxDepth == 0 || l.MaxDepth == codec.DefaultMaxDepth) && a.acceptsEncoded(pl.Serializer().Name(), v)
 }
 
 // decodeChecked is Decode with the two kinds of failure apart.

@@ -41,6 +41,15 @@ type BytesValidator interface {
 	ValidateEncoded(serializer string, raw []byte) (handled bool, err error)
 }
 
+// valueAcceptor is implemented by a Validator that can vouch for a value before it is
+// written: acceptsEncoded reports whether the message the named serializer writes for x
+// certainly passes; false means only that the bytes must be checked. The senders' side
+// of the stage asks it first (a check of the value's fields in place is about twice as
+// quick as reading the bytes back), and checks the bytes when it says false.
+type valueAcceptor interface {
+	acceptsEncoded(serializer string, x any) bool
+}
+
 // validatorOf returns v's validator of method's part, nil when there is none.
 func validatorOf(v Validation, p part, method string) Validator {
 	if v == nil {
