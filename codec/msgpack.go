@@ -93,9 +93,25 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 		*p = val
 		return nil
 	}
+	_, err := s.unmarshal(data, v)
+	return err
+}
+
+// UnmarshalExact is Unmarshal that also reports whether data is what Marshal writes for
+// the value it decoded, but for the order of map keys and the widths of numbers and
+// headers (see ExactUnmarshaler). Only a zero target of a type with a compiled plan is
+// ever read exactly.
+func (s *msgpackSerializer) UnmarshalExact(data []byte, v any) (exact bool, err error) {
+	if _, ok := v.(*any); ok {
+		return false, s.Unmarshal(data, v)
+	}
+	return s.unmarshal(data, v)
+}
+
+func (s *msgpackSerializer) unmarshal(data []byte, v any) (exact bool, err error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
+		return false, fmt.Errorf("codec: msgpack: Unmarshal needs a non-nil pointer, not %T", v)
 	}
 	d := s.decoder()
 	defer s.decoders.Put(d)
@@ -105,7 +121,7 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 		ptr := rv.UnsafePointer()
 		err := d.plan.decode(data, s.maxDepth, p, ptr)
 		if err == nil {
-			return nil
+			return !d.plan.inexact, nil
 		}
 		typedZero(p.typ, ptr)
 		if errors.Is(err, errPlanType) {
@@ -114,12 +130,12 @@ func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 			_, serr := checkMsgpack(&d.scan, data, s.maxDepth)
 			d.scan.Reset(nil, 0)
 			if serr != nil {
-				return serr
+				return false, serr
 			}
-			return fmt.Errorf("%w (%s)", err, p.typ)
+			return false, fmt.Errorf("%w (%s)", err, p.typ)
 		}
 	}
-	return s.libraryUnmarshal(d, data, v)
+	return false, s.libraryUnmarshal(d, data, v)
 }
 
 func (s *msgpackSerializer) decoder() *msgpackDecoder {

@@ -46,12 +46,13 @@ func encBool(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 	return append(b, 0xc2), nil
 }
 
-func decBool(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+func decBool(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	switch t.Kind {
 	case MsgpackBool:
 		*(*bool)(p) = t.Bool()
 	case MsgpackNil:
 		*(*bool)(p) = false
+		d.inexact = true
 	default:
 		return errPlanType
 	}
@@ -62,14 +63,16 @@ func encFloat64(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 	return appendFloat(b, *(*float64)(p)), nil
 }
 
-func decFloat64(_ *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
+func decFloat64(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	switch t.Kind {
 	case MsgpackFloat:
 		*(*float64)(p) = t.Float()
 	case MsgpackInt:
 		*(*float64)(p) = float64(t.Int())
+		d.inexact = true
 	case MsgpackNil:
 		*(*float64)(p) = 0
+		d.inexact = true
 	default:
 		return numMismatch(t) // an integer above MaxInt64 wraps in the library
 	}
@@ -85,6 +88,9 @@ func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	b, _, ok := d.bytesOf(t)
 	if !ok {
 		return errPlanType
+	}
+	if t.Kind != MsgpackStr {
+		d.inexact = true
 	}
 	*(*string)(p) = string(b)
 	return nil
@@ -114,6 +120,9 @@ func decBytes(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	case isNil:
 		*(*[]byte)(p) = nil
 	default:
+		if t.Kind != MsgpackBin {
+			d.inexact = true
+		}
 		// The library reuses the target's room; a fresh copy reads the same.
 		*(*[]byte)(p) = append(make([]byte, 0, len(b)), b...)
 	}
@@ -138,7 +147,7 @@ func intPlan(p *mpPlan, size uintptr) {
 	lo, hi := int64(math.MinInt64)>>(64-8*size), int64(math.MaxInt64)>>(64-8*size)
 	p.enc = func(b []byte, ptr unsafe.Pointer, _ int) ([]byte, error) { return appendInt(b, get(ptr)), nil }
 	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
-	p.dec = func(_ *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
+	p.dec = func(d *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
 		switch t.Kind {
 		case MsgpackInt:
 			if i := t.Int(); i >= lo && i <= hi {
@@ -147,6 +156,7 @@ func intPlan(p *mpPlan, size uintptr) {
 			}
 		case MsgpackNil:
 			set(ptr, 0)
+			d.inexact = true
 			return nil
 		}
 		return numMismatch(t) // out of range: the library truncates
@@ -161,7 +171,7 @@ func uintPlan(p *mpPlan, size uintptr) {
 		return appendUint(b, uint64(get(ptr))&hi), nil
 	}
 	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
-	p.dec = func(_ *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
+	p.dec = func(d *mpDec, t *MsgpackToken, ptr unsafe.Pointer) error {
 		switch t.Kind {
 		case MsgpackInt:
 			if i := t.Int(); i >= 0 && uint64(i) <= hi {
@@ -175,6 +185,7 @@ func uintPlan(p *mpPlan, size uintptr) {
 			}
 		case MsgpackNil:
 			set(ptr, 0)
+			d.inexact = true
 			return nil
 		}
 		return numMismatch(t) // negative or out of range: the library wraps
@@ -199,6 +210,12 @@ type mpDec struct {
 	r    MsgpackReader
 	data []byte
 	tok  [1]MsgpackToken
+	// inexact is set when the message is not what the plan writes for the value read,
+	// but for the order of map keys and the widths of numbers and headers: a key no
+	// field takes, a repeated key, a field missing or written empty where the plan
+	// would leave it out or write it, nil or a number of another kind read as a value
+	// (see UnmarshalExact).
+	inexact bool
 }
 
 // next reads the next token.
@@ -232,7 +249,7 @@ func (d *mpDec) skip(t *MsgpackToken) error {
 
 // decode reads data, a whole message, into the value of plan p at ptr.
 func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer) error {
-	d.data = data
+	d.data, d.inexact = data, false
 	d.r.Reset(data, maxDepth)
 	t, err := d.next()
 	if err == nil {
@@ -250,10 +267,15 @@ func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Typ
 	switch t.Kind {
 	case MsgpackNil:
 		typedZero(typ, ptr)
+		d.inexact = true
 		return nil
 	case MsgpackMap:
 	default:
 		return containerMismatch(t)
+	}
+	var seen uint64 // the fields read, of the first 64
+	if len(fields) > 64 {
+		d.inexact = true
 	}
 	for i := range t.Len {
 		v, err := d.next()
@@ -264,25 +286,40 @@ func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Typ
 			return errPlanMismatch
 		}
 		key := d.data[v.KeyOff : v.KeyOff+v.KeyLen]
-		var f *mpField
+		fi := -1
 		if i < len(fields) && fields[i].name == string(key) { // the writer's order
-			f = &fields[i]
+			fi = i
 		} else {
 			for j := range fields {
 				if fields[j].name == string(key) {
-					f = &fields[j]
+					fi = j
 					break
 				}
 			}
 		}
-		if f == nil {
+		if fi < 0 {
+			d.inexact = true
 			if err := d.skip(v); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := f.plan.dec(d, v, unsafe.Add(ptr, f.off)); err != nil {
+		f := &fields[fi]
+		fp := unsafe.Add(ptr, f.off)
+		if err := f.plan.dec(d, v, fp); err != nil {
 			return err
+		}
+		if !d.inexact && fi < 64 {
+			d.inexact = seen&(1<<fi) != 0 || f.omitEmpty && f.plan.empty(fp)
+			seen |= 1 << fi
+		}
+	}
+	if !d.inexact {
+		for i := range fields {
+			if seen&(1<<i) == 0 && !fields[i].omitEmpty { // (at most 64: see above)
+				d.inexact = true // the plan writes it
+				break
+			}
 		}
 	}
 	return nil
@@ -331,6 +368,7 @@ func (d *mpDec) sliceValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type
 const maxPlanPrealloc = 64 << 10
 
 func (d *mpDec) mapValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, ep *mpPlan) error {
+	d.inexact = true // its keys' order is Go's: not followed
 	m := reflect.NewAt(typ, ptr).Elem()
 	switch t.Kind {
 	case MsgpackNil:

@@ -203,6 +203,7 @@ func TestPlanWritesTheLibrarysBytes(t *testing.T) {
 func TestPlanReadsAsTheLibrary(t *testing.T) {
 	s := NewMsgpack(Limits{}).(*msgpackSerializer)
 	r := rand.New(rand.NewPCG(3, 4))
+	exact := 0
 	for i := range 3000 {
 		data := libraryMarshal(t, randAll(r))
 		if i%2 == 0 { // the library's own bytes read through the plan alone
@@ -210,6 +211,13 @@ func TestPlanReadsAsTheLibrary(t *testing.T) {
 			var d mpDec
 			if err := d.decode(data, 64, planOf(reflect.TypeFor[planAll]()), unsafe.Pointer(&x)); err != nil {
 				t.Fatalf("%x: the plan did not read the library's bytes: %v", data, err)
+			}
+			for _, l := range x.Lines { // no maps: read exactly
+				var got planLine
+				if ok, err := s.UnmarshalExact(libraryMarshal(t, l), &got); !ok || err != nil {
+					t.Fatalf("the library's bytes of %+v: exact %v, %v", l, ok, err)
+				}
+				exact++
 			}
 		}
 		if i%2 == 1 { // a mutation: most still parse, some do not fit
@@ -219,6 +227,36 @@ func TestPlanReadsAsTheLibrary(t *testing.T) {
 			}
 		}
 		comparePlanRead[planAll](t, s, data)
+		comparePlanRead[planLine](t, s, data)
+	}
+	if exact == 0 {
+		t.Error("no lines were read")
+	}
+}
+
+// TestPlanReadsExactly: a message read exactly (UnmarshalExact) writes back as itself,
+// but for key order and number widths, over mutations of lines and trees.
+func TestPlanReadsExactly(t *testing.T) {
+	s := NewMsgpack(Limits{}).(*msgpackSerializer)
+	r := rand.New(rand.NewPCG(9, 10))
+	exact := 0
+	for range 3000 {
+		v := randAll(r)
+		for _, data := range [][]byte{libraryMarshal(t, v.Lines), libraryMarshal(t, v.Tree)} {
+			data = bytes.Clone(data)
+			for range r.IntN(3) {
+				data[r.IntN(len(data))] = byte(r.Uint32())
+			}
+			comparePlanRead[[]planLine](t, s, data)
+			comparePlanRead[planNode](t, s, data)
+			var x []planLine
+			if ok, _ := s.UnmarshalExact(data, &x); ok {
+				exact++
+			}
+		}
+	}
+	if exact == 0 {
+		t.Error("nothing was read exactly")
 	}
 }
 
@@ -227,7 +265,7 @@ func TestPlanReadsAsTheLibrary(t *testing.T) {
 func comparePlanRead[T any](t testing.TB, s *msgpackSerializer, data []byte) {
 	t.Helper()
 	var got, want T
-	errGot := s.Unmarshal(data, &got)
+	exact, errGot := s.UnmarshalExact(data, &got)
 	d := s.decoder()
 	errWant := s.libraryUnmarshal(d, data, &want)
 	s.decoders.Put(d)
@@ -236,6 +274,25 @@ func comparePlanRead[T any](t testing.TB, s *msgpackSerializer, data []byte) {
 	}
 	if errGot == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%x: serializer read\n%+v\nthe library\n%+v", data, got, want)
+	}
+	if exact {
+		checkExact(t, s, data, got)
+	}
+}
+
+// checkExact fails t unless data holds what the serializer writes for got, but for the
+// order of keys and the widths of numbers and headers: both read as the same JSON-ready
+// value, or both fail to.
+func checkExact(t testing.TB, s *msgpackSerializer, data []byte, got any) {
+	t.Helper()
+	again, err := s.Marshal(nil, got)
+	if err != nil {
+		t.Fatalf("%x: read exactly into %+v, which does not write: %v", data, got, err)
+	}
+	a, errA := s.UnmarshalValue(data)
+	b, errB := s.UnmarshalValue(again)
+	if (errA == nil) != (errB == nil) || errA == nil && !reflect.DeepEqual(a, b) {
+		t.Fatalf("%x: read exactly, but writes as %x:\n%#v (%v)\n%#v (%v)", data, again, a, errA, b, errB)
 	}
 }
 

@@ -44,3 +44,25 @@ func (s *jsonSerializer) UnmarshalVerified(data []byte, v any) error {
 	}
 	return s.decode(data, v)
 }
+
+// ExactUnmarshaler is implemented by serializers that can tell whether a message is
+// exactly what they write for the value they read from it (an optional ability, found
+// by type assertion). A check that holds for the value as written then holds for the
+// message: jesus checks such a message by its value, without a second pass over the
+// bytes.
+type ExactUnmarshaler interface {
+	// UnmarshalExact is Unmarshal that also reports whether data is what Marshal writes
+	// for the decoded value, but for the order of map keys and the widths of numbers and
+	// of headers. False means only that it is not known.
+	UnmarshalExact(data []byte, v any) (exact bool, err error)
+}
+
+// DecodeExact is Decode that also reports whether raw is exactly what the serializer
+// writes for the decoded value (see ExactUnmarshaler); serializers without the ability
+// report false.
+func (p *Pipeline) DecodeExact(raw []byte, v any) (exact bool, err error) {
+	if eu, ok := p.ser.(ExactUnmarshaler); ok {
+		return eu.UnmarshalExact(raw, v)
+	}
+	return false, p.ser.Unmarshal(raw, v)
+}

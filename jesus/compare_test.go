@@ -21,6 +21,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jesus-go/jesus/codec"
+
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
 )
@@ -443,6 +445,47 @@ func TestCompareSetup(t *testing.T) {
 		_, err = jesus.Call[*ShopOrder, ShopReceipt](ctxT(t), plain, "shop.create", &bad)
 		if e := jesus.AsError(err); e == nil || e.Code != jesus.CodeInvalidArgument || !e.Remote {
 			t.Errorf("%s: bad order refused by the server with %v, want a remote invalid_argument", spec, err)
+		}
+	}
+}
+
+// BenchmarkStageValidation: one message through the stage, each way, with and without its
+// schema check: what validation costs a message of the comparison, apart from the load.
+func BenchmarkStageValidation(b *testing.B) {
+	set := compareSchemas(b)
+	v := jesus.ServiceSchemas(set, "shop", "1.0.0").RequestValidator("create")
+	pl, err := codec.NewRegistry(codec.DefaultLimits()).Pipeline("msgpack")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []string{"small", "large"} {
+		o := orderOfSize(size)
+		data, err := jesus.Encode(pl, nil, nil, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			val  jesus.Validator
+		}{{"off", nil}, {"on", v}} {
+			b.Run(size+"/send/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				buf := make([]byte, 0, 8192)
+				for b.Loop() {
+					if _, err := jesus.Encode(pl, c.val, buf[:0], o); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(size+"/receive/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					var got ShopOrder
+					if err := jesus.Decode(pl, c.val, data, &got); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

@@ -14,6 +14,9 @@ import (
 //	         (or, where the validator vouches for the value itself: check the value ->
 //	         serialize -> compress)
 //	receive: decompress once (pooled) -> check those bytes -> decode from the same bytes
+//	         (or, where the serializer can tell that the bytes are exactly what it
+//	         writes for the value it read and the validator vouches for that value:
+//	         decode -> check the value)
 //
 // Nothing undoes its own work to look at it: one compression and one decompression per
 // message per hop.
@@ -51,7 +54,11 @@ func Decode(pl *codec.Pipeline, val Validator, data []byte, v any) error {
 // encodeChecked is Encode with the two kinds of failure apart: codecErr when v could not
 // be encoded, schemaErr when it fails val.
 func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []byte, codecErr, schemaErr error) {
-	if val == nil || vouched(val, pl, v) {
+	if val == nil {
+		out, err := pl.Marshal(dst, v)
+		return out, err, nil
+	}
+	if a := acceptor(val, pl); a != nil && a.acceptsEncoded(pl.Serializer().Name(), v) {
 		out, err := pl.Marshal(dst, v)
 		return out, err, nil
 	}
@@ -81,15 +88,14 @@ func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []
 	return out, nil, nil
 }
 
-// vouched reports whether val vouches for the message pl's serializer writes for v,
-// under the limits its bytes would be checked with (checkRaw).
-func vouched(val Validator, pl *codec.Pipeline, v any) bool {
+// acceptor returns val as a valueAcceptor when it is one and pl checks messages with the
+// limits their bytes would be checked with (checkRaw); else nil.
+func acceptor(val Validator, pl *codec.Pipeline) valueAcceptor {
 	a, ok := val.(valueAcceptor)
-	if !ok {
-		return false
+	if l := pl.Limits(); !ok || l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
+		return nil
 	}
-	l := pl.Limits()
-	return (l.MaxDepth == 0 || l.MaxDepth == codec.DefaultMaxDepth) && a.acceptsEncoded(pl.Serializer().Name(), v)
+	return a
 }
 
 // decodeChecked is Decode with the two kinds of failure apart.
@@ -116,6 +122,21 @@ func decodeWithin(pl *codec.Pipeline, val Validator, data []byte, v any, limit i
 			return nil, nil
 		}
 		return pl.Decode(raw.Raw, v), nil
+	}
+	if a := acceptor(val, pl); a != nil && v != nil {
+		if _, ok := pl.Serializer().(codec.ExactUnmarshaler); ok {
+			// Decoded first: a message that is exactly what the serializer writes for the
+			// value it holds passes when the value does. Any other is checked from its
+			// bytes, for the verdict and its reasons; v then holds what was decoded.
+			exact, err := pl.DecodeExact(raw.Raw, v)
+			if err == nil && exact && a.acceptsEncoded(pl.Serializer().Name(), v) {
+				return nil, nil
+			}
+			if codecErr, schemaErr = checkRaw(val, pl, raw.Raw); codecErr != nil || schemaErr != nil {
+				return codecErr, schemaErr
+			}
+			return err, nil
+		}
 	}
 	if codecErr, schemaErr = checkRaw(val, pl, raw.Raw); codecErr != nil || schemaErr != nil {
 		return codecErr, schemaErr

@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -233,6 +234,30 @@ func checkTyped(t testing.TB, mp codec.Serializer, v *schema.Validator, x any) (
 	return accepted, valid
 }
 
+// checkReceived fails t when data, read exactly into a new value of typ, is accepted by
+// v's value check but refused from its bytes: what a receiver relies on.
+func checkReceived(t testing.TB, mp codec.Serializer, v *schema.Validator, typ reflect.Type, data []byte) bool {
+	t.Helper()
+	x := reflect.New(typ)
+	exact, err := mp.(codec.ExactUnmarshaler).UnmarshalExact(data, x.Interface())
+	if err != nil || !exact || !v.AcceptsMsgpack(x.Interface()) {
+		return false
+	}
+	if err := v.ValidateMsgpack(data); err != nil {
+		t.Fatalf("%s: %x read exactly into %#v, accepted by value, refused from the bytes: %v", v.Name, data, x.Elem().Interface(), err)
+	}
+	return true
+}
+
+// flipBytes changes up to three bytes of a copy of data.
+func flipBytes(r *rand.Rand, data []byte) []byte {
+	data = bytes.Clone(data)
+	for range r.IntN(4) {
+		data[r.IntN(len(data))] = byte(r.Uint32())
+	}
+	return data
+}
+
 // TestAcceptsMsgpackAgreesWithBytes: a value check accepts only values whose bytes pass,
 // over random values of structs, pointers, slices, recursive and mapped types, and the
 // schemas they meet; and it accepts the valid ones it can follow on its own.
@@ -240,11 +265,15 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 	mp := codec.NewMsgpack(codec.DefaultLimits())
 	vs := typedValidators(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	accepted, valid := 0, 0
+	accepted, valid, received := 0, 0, 0
 	for range 2000 {
 		typ := typedTypes[r.IntN(len(typedTypes))]
 		x := reflect.New(typ).Elem()
 		typedFill(r, x, 4)
+		data, err := mp.Marshal(nil, x.Interface())
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, v := range vs {
 			a, ok := checkTyped(t, mp, v, x.Interface())
 			if a {
@@ -253,9 +282,15 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 			if ok {
 				valid++
 			}
+			if checkReceived(t, mp, v, typ, flipBytes(r, data)) {
+				received++
+			}
 		}
 	}
-	t.Logf("random values: %d valid, %d of them accepted by the value check", valid, accepted)
+	t.Logf("random values: %d valid, %d of them accepted by the value check; %d received (mutated) accepted by value", valid, accepted, received)
+	if received == 0 {
+		t.Error("no message was accepted by its value on receipt")
+	}
 	if accepted < valid/4 {
 		t.Errorf("the value check accepted %d of %d valid values", accepted, valid)
 	}
@@ -306,7 +341,8 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 }
 
 // FuzzAcceptsMsgpack: on values built from any input, the value check accepts only what
-// the bytes pass.
+// the bytes pass, at the sender (the value) and at the receiver (a changed message read
+// exactly).
 func FuzzAcceptsMsgpack(f *testing.F) {
 	mp := codec.NewMsgpack(codec.DefaultLimits())
 	vs := typedValidators(f)
@@ -319,8 +355,13 @@ func FuzzAcceptsMsgpack(f *testing.F) {
 		typ := typedTypes[r.IntN(len(typedTypes))]
 		x := reflect.New(typ).Elem()
 		typedFill(r, x, 5)
+		data, err := mp.Marshal(nil, x.Interface())
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, v := range vs {
 			checkTyped(t, mp, v, x.Interface())
+			checkReceived(t, mp, v, typ, flipBytes(r, data))
 		}
 	})
 }
@@ -350,4 +391,28 @@ func BenchmarkAcceptsMsgpack(b *testing.B) {
 		})
 		benchOp(b, name+"/bytes", len(data), func() error { return v.ValidateMsgpack(data) })
 	}
+}
+
+// FuzzReceivedExactly: any message, read exactly into any of the types, is accepted by
+// its value only when its bytes pass.
+func FuzzReceivedExactly(f *testing.F) {
+	mp := codec.NewMsgpack(codec.DefaultLimits())
+	vs := typedValidators(f)
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range typedTypes {
+		x := reflect.New(typ).Elem()
+		typedFill(r, x, 3)
+		data, err := mp.Marshal(nil, x.Interface())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, typ := range typedTypes {
+			for _, v := range vs {
+				checkReceived(t, mp, v, typ, data)
+			}
+		}
+	})
 }
