@@ -92,8 +92,34 @@ func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 	if t.Kind != MsgpackStr {
 		d.inexact = true
 	}
-	*(*string)(p) = string(b)
+	*(*string)(p) = d.str(b)
 	return nil
+}
+
+// Strings of up to arenaString bytes are cut from shared chunks, of arenaMin bytes
+// growing to arenaMax: a message of many short strings costs a few allocations instead
+// of one a string, and a string kept from it keeps at most arenaMax bytes alive.
+const (
+	arenaString = 256
+	arenaMin    = 256
+	arenaMax    = 8 << 10
+)
+
+// str returns b as a string (see arenaString).
+func (d *mpDec) str(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > arenaString {
+		return string(b)
+	}
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]byte, 0, min(max(arenaMin, 2*cap(d.arena)), arenaMax))
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[start], n)
 }
 
 func encBytes(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
@@ -216,6 +242,7 @@ type mpDec struct {
 	// would leave it out or write it, nil or a number of another kind read as a value
 	// (see UnmarshalExact).
 	inexact bool
+	arena   []byte // where the strings of the message are cut from (str)
 }
 
 // next reads the next token.
@@ -258,7 +285,7 @@ func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer)
 	if err == nil {
 		err = d.r.End()
 	}
-	d.data = nil
+	d.data, d.arena = nil, nil
 	d.r.Reset(nil, 0)
 	return err
 }
@@ -398,7 +425,7 @@ func (d *mpDec) mapValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, 
 		if err := ep.dec(d, v, e.UnsafePointer()); err != nil {
 			return err
 		}
-		k.SetString(string(d.data[v.KeyOff : v.KeyOff+v.KeyLen]))
+		k.SetString(d.str(d.data[v.KeyOff : v.KeyOff+v.KeyLen]))
 		m.SetMapIndex(k, e.Elem())
 	}
 	return nil

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -479,5 +481,38 @@ func TestLibraryArrayHeaderBomb(t *testing.T) {
 	var back []libLine
 	if err := s.Unmarshal(ok, &back); err != nil || len(back) != 300 || !back[299].At.Equal(lines[299].At) {
 		t.Fatalf("an ordinary array: %d items, %v", len(back), err)
+	}
+}
+
+// TestPlanStringsShareChunks: the short strings of a message are cut from a few shared
+// allocations, copied out of the input (which is reused), and a long one has its own.
+func TestPlanStringsShareChunks(t *testing.T) {
+	s := NewMsgpack(Limits{}).(*msgpackSerializer)
+	lines := make([]planLine, 50)
+	for i := range lines {
+		lines[i] = planLine{SKU: fmt.Sprintf("ABC-%04d", i), Qty: i, Price: planMoney{1, "EUR"}}
+	}
+	data := libraryMarshal(t, lines)
+	allocs := testing.AllocsPerRun(20, func() {
+		var got []planLine
+		if err := s.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 6 { // the slice, and chunks of 256, 512, 1024 and 2048 bytes at most
+		t.Errorf("%.0f allocations to read 100 strings", allocs)
+	}
+	var got []planLine
+	if err := s.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	clear(data) // the input is not kept
+	if got[49].SKU != "ABC-0049" || got[0].Price.Currency != "EUR" {
+		t.Errorf("read %+v", got[49])
+	}
+	long := strings.Repeat("x", arenaString+1)
+	var one planLine
+	if err := s.Unmarshal(libraryMarshal(t, planLine{SKU: long}), &one); err != nil || one.SKU != long {
+		t.Fatalf("long string: %v", err)
 	}
 }
