@@ -219,6 +219,18 @@ func deepTree(depth int) tTree {
 	return t
 }
 
+// randomMessage fills a value of typ from r and writes it with mp.
+func randomMessage(t testing.TB, r *rand.Rand, mp codec.Serializer, typ reflect.Type, depth int) (reflect.Type, reflect.Value, []byte) {
+	t.Helper()
+	x := reflect.New(typ).Elem()
+	typedFill(r, x, depth)
+	data, err := mp.Marshal(nil, x.Interface())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return typ, x, data
+}
+
 // checkTyped fails t when v accepts x by its value but refuses the bytes the msgpack
 // serializer writes for it.
 func checkTyped(t testing.TB, mp codec.Serializer, v *schema.Validator, x any) (accepted, valid bool) {
@@ -267,13 +279,7 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	accepted, valid, received := 0, 0, 0
 	for range 2000 {
-		typ := typedTypes[r.IntN(len(typedTypes))]
-		x := reflect.New(typ).Elem()
-		typedFill(r, x, 4)
-		data, err := mp.Marshal(nil, x.Interface())
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, x, data := randomMessage(t, r, mp, typedTypes[r.IntN(len(typedTypes))], 4)
 		for _, v := range vs {
 			a, ok := checkTyped(t, mp, v, x.Interface())
 			if a {
@@ -352,13 +358,7 @@ func FuzzAcceptsMsgpack(f *testing.F) {
 		var s [16]byte
 		copy(s[:], seed)
 		r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:])))
-		typ := typedTypes[r.IntN(len(typedTypes))]
-		x := reflect.New(typ).Elem()
-		typedFill(r, x, 5)
-		data, err := mp.Marshal(nil, x.Interface())
-		if err != nil {
-			t.Fatal(err)
-		}
+		typ, x, data := randomMessage(t, r, mp, typedTypes[r.IntN(len(typedTypes))], 5)
 		for _, v := range vs {
 			checkTyped(t, mp, v, x.Interface())
 			checkReceived(t, mp, v, typ, flipBytes(r, data))
@@ -400,12 +400,7 @@ func FuzzReceivedExactly(f *testing.F) {
 	vs := typedValidators(f)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range typedTypes {
-		x := reflect.New(typ).Elem()
-		typedFill(r, x, 3)
-		data, err := mp.Marshal(nil, x.Interface())
-		if err != nil {
-			f.Fatal(err)
-		}
+		_, _, data := randomMessage(f, r, mp, typ, 3)
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
