@@ -68,8 +68,14 @@ func Example() {
 	// The emitter: it finds listeners and their instances through discovery.
 	disc := discovery.New(cache)
 	defer disc.Close()
+	changes, stop := cache.Subscribe()
+	defer stop()
 	for len(disc.Listeners("order.created")) == 0 || len(cache.Instances("billing")) == 0 {
-		time.Sleep(time.Millisecond) // the cache follows etcd's watch
+		select {
+		case <-changes: // the cache follows etcd's watch
+		case <-ctx.Done():
+			panic("billing never reached the cache")
+		}
 	}
 	orders, err := events.New(set.Service("orders"), set, disc, nil, nil) // nil client: one of its own
 	if err != nil {

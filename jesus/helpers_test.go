@@ -2,6 +2,7 @@ package jesus_test
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"path/filepath"
 	"strings"
@@ -80,20 +81,17 @@ func sampleOrder(id string, lines int) Order {
 // iterPull turns a stream into a pull iterator (next returns item, error, ok).
 func iterPull[K, V any](seq iter.Seq2[K, V]) (func() (K, V, bool), func()) { return iter.Pull2(seq) }
 
-// waitStable waits until a counter has stopped growing (a stalled sender has nothing to
-// signal, so its counter is polled), bounded by 10 s.
+// waitStable waits until a counter has stopped growing for 200 ms (a stalled sender has
+// nothing to signal, so its counter is polled), bounded by 10 s.
 func waitStable(t *testing.T, n *atomic.Int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	last, still := n.Load(), 0
-	for still < 5 && time.Now().Before(deadline) {
-		time.Sleep(40 * time.Millisecond)
-		if cur := n.Load(); cur == last {
-			still++
-		} else {
-			last, still = cur, 0
+	last, since := n.Load(), time.Now()
+	channeltest.EventuallyState(t, 10*time.Second, "the counter to stop growing", func() (bool, string) {
+		if cur := n.Load(); cur != last {
+			last, since = cur, time.Now()
 		}
-	}
+		return time.Since(since) >= 200*time.Millisecond, fmt.Sprintf("at %d", last)
+	})
 }
 
 // waitFor waits until cond holds (channeltest.Eventually): a counter has nothing to wait on.

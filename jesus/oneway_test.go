@@ -2,11 +2,14 @@ package jesus_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/jesus"
 )
 
@@ -93,24 +96,20 @@ func TestOneWayFloodLosesNothing(t *testing.T) {
 			t.Fatalf("sent %d, failed %d of %d", sent, failed, senders*each)
 		}
 		// Wait until the receiver confirmed all of them: the client's counts say so.
-		for st := c.Stats().OneWay; st.Delivered+st.Dropped+st.Lost < uint64(sent); st = c.Stats().OneWay {
-			if ctx.Err() != nil {
-				t.Fatalf("waiting for confirmations: %+v, handler got %d", st, got.Load())
-			}
-			runtime.Gosched()
-		}
+		deadline, _ := ctx.Deadline()
+		channeltest.EventuallyState(t, time.Until(deadline), "confirmations", func() (bool, string) {
+			st := c.Stats().OneWay
+			return st.Delivered+st.Dropped+st.Lost >= uint64(sent), fmt.Sprintf("%+v, handler got %d", st, got.Load())
+		})
 		close(stop)
 		<-watched
 		st := c.Stats().OneWay
 		if st.Sent != uint64(sent) || st.Dropped != 0 || st.Lost != 0 || st.Delivered != uint64(sent) {
 			t.Fatalf("client counts %+v, want %d sent and delivered", st, sent)
 		}
-		for got.Load() < sent {
-			if ctx.Err() != nil {
-				t.Fatalf("handler got %d of %d", got.Load(), sent)
-			}
-			runtime.Gosched()
-		}
+		channeltest.EventuallyState(t, time.Until(deadline), "every message at the handler", func() (bool, string) {
+			return got.Load() >= sent, fmt.Sprintf("handler got %d of %d", got.Load(), sent)
+		})
 		ss := s.Stats().OneWay
 		if ss.Received != uint64(sent) || ss.Dropped != 0 {
 			t.Fatalf("server counts %+v, want %d received, none dropped", ss, sent)

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/schema"
 )
 
@@ -341,7 +340,7 @@ func TestBadValues(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	s, err := schema.LoadDir("../schemas")
 	if err != nil {
 		t.Fatal(err)
@@ -365,20 +364,6 @@ func TestConcurrentUse(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	waitGoroutines(t, before)
-}
-
-// waitGoroutines fails the test when more goroutines than before are still running after a
-// bounded wait: goroutines that returned may take a moment to be accounted for.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
-		}
-		runtime.Gosched()
-	}
 }
 
 // TestBooleanFragmentsAndRootRefs: a fragment file may be the boolean schema true or false;

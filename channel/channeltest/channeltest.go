@@ -489,16 +489,32 @@ func (s *suite) testHandlerError(t *testing.T) {
 // event, wait on that instead. Every test package of the project uses it.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
+	return EventuallyState(t, timeout, what, func() (bool, string) { return cond(), "" })
+}
+
+// EventuallyState is Eventually for a cond that also describes the state it saw: when
+// timeout passes first, the failure shows the last description, so that a wait for
+// counts to settle says where they stood.
+func EventuallyState(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, state string)) time.Duration {
+	t.Helper()
 	start := time.Now()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for !cond() {
+	for {
+		ok, state := cond()
+		if ok {
+			return time.Since(start)
+		}
 		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			if state != "" {
+				t.Fatalf("timed out after %s waiting for %s; last seen: %s", timeout, what, state)
+			} else {
+				t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			}
+			return time.Since(start)
 		}
 		<-tick.C
 	}
-	return time.Since(start)
 }
 
 // CheckLeaks fails t if goroutines started during the test are still running when it ends

@@ -89,15 +89,16 @@ func (s *suite) testOneWayErrorIsDrop(t *testing.T) {
 		}
 	}
 	// Counts settle after the handlers return (and, where the transport reports back,
-	// once the verdicts reach the caller): poll them.
-	eventually(t, ctx, "listener counts", func() (bool, string) {
+	// once the verdicts reach the caller): poll them, within what is left of ctx.
+	deadline, _ := ctx.Deadline()
+	EventuallyState(t, time.Until(deadline), "listener counts to settle", func() (bool, string) {
 		st := lc.OneWayListenerStats()
 		if s.caps.Reliable {
 			return st.Received == uint64(want) && st.Dropped == refused, stats(st)
 		}
 		return st.Received >= uint64(want) && st.Dropped >= refused, stats(st)
 	})
-	eventually(t, ctx, "conn counts", func() (bool, string) {
+	EventuallyState(t, time.Until(deadline), "conn counts to settle", func() (bool, string) {
 		st := cc.OneWayStats()
 		if st.Sent != uint64(len(methods)) {
 			return false, stats(st)
@@ -110,19 +111,3 @@ func (s *suite) testOneWayErrorIsDrop(t *testing.T) {
 }
 
 func stats(v any) string { return fmt.Sprintf("%+v", v) }
-
-// eventually polls cond until it holds or ctx ends. Counters have nothing to wait on.
-func eventually(t *testing.T, ctx context.Context, what string, cond func() (bool, string)) {
-	t.Helper()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s never settled: %s", what, state)
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-}

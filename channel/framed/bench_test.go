@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,9 +182,10 @@ func benchOneWay(b *testing.B, tr channel.Transport, senders int) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 	oc := c.(channel.OneWayCounter)
-	for st := oc.OneWayStats(); st.Delivered != st.Sent; st = oc.OneWayStats() {
-		runtime.Gosched() // the last credit comes within a millisecond
-	}
+	channeltest.Eventually(b, 10*time.Second, "the last credits", func() bool { // they come within a millisecond
+		st := oc.OneWayStats()
+		return st.Delivered == st.Sent
+	})
 	if st := oc.OneWayStats(); st.Sent != uint64(b.N)+2 || st.Dropped+st.Lost != 0 || received.Load() != int64(b.N) {
 		b.Fatalf("sent %d, received %d, counts %+v", b.N, received.Load(), st)
 	}

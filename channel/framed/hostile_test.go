@@ -119,18 +119,6 @@ func startEcho(t *testing.T, cfg channel.Config) channel.Listener {
 	return ln
 }
 
-func goroutinesSettle(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond) // polling a counter
-	}
-}
-
 func checkCall(t *testing.T, c channel.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -162,7 +150,7 @@ var badFrames = []struct {
 }
 
 func TestHostilePeers(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	cfg := channel.Config{KeepAlive: 200 * time.Millisecond}
 	ln := startEcho(t, cfg)
 	good, err := framed.TCP().Dial(context.Background(), ln.Addr(), channel.Config{})
@@ -212,7 +200,6 @@ func TestHostilePeers(t *testing.T) {
 	t.Run("declared size is not allocated", func(t *testing.T) { declaredSizeNotAllocated(t, ln.Addr(), good) })
 	good.Close()
 	ln.Close()
-	goroutinesSettle(t, before)
 }
 
 // badModeKeepsConnection: a request without a valid mode gets an error frame, and the
@@ -279,7 +266,7 @@ func declaredSizeNotAllocated(t *testing.T, addr string, good channel.Conn) {
 }
 
 func TestSlowReaderIsDisconnected(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	cfg := channel.Config{MaxMessage: 64 << 10, MaxPendingBytes: 128 << 10}
 	var sendErr atomic.Value
 	failed := make(chan struct{})
@@ -319,11 +306,10 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	p.nc.Close()
 	ln.Close()
 	<-served
-	goroutinesSettle(t, before)
 }
 
 func TestRedialAfterServerRestart(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	path := filepath.Join(t.TempDir(), "r.sock")
 	start := func() (channel.Listener, chan error) {
 		ln, err := framed.Unix().Listen(context.Background(), path, channel.Config{})
@@ -369,7 +355,6 @@ func TestRedialAfterServerRestart(t *testing.T) {
 	c.Close()
 	ln.Close()
 	<-served
-	goroutinesSettle(t, before)
 }
 
 func TestListenUnixPathInUse(t *testing.T) {

@@ -2,11 +2,11 @@ package framed_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
@@ -14,7 +14,7 @@ import (
 // that blocks there must not hold up the requests behind it on the same connection,
 // nor a cancel for itself.
 func TestBlockedHandlerDoesNotStopReading(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ln, err := framed.TCP().Listen(ctx, "127.0.0.1:0", channel.Config{})
@@ -76,5 +76,4 @@ func TestBlockedHandlerDoesNotStopReading(t *testing.T) {
 	c.Close()
 	ln.Close()
 	<-served
-	goroutinesSettle(t, before)
 }

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 )
 
@@ -46,7 +46,7 @@ func TestKeepAliveKeepsSlowCallsAlive(t *testing.T) {
 // A server that completes the preface and then goes silent: the client's pings go
 // unanswered, and its open exchanges fail instead of hanging.
 func TestKeepAliveDetectsDeadServer(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	nl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,6 @@ func TestKeepAliveDetectsDeadServer(t *testing.T) {
 	x.Close()
 	c.Close()
 	nc.Close()
-	goroutinesSettle(t, before)
 }
 
 func TestServeTwiceAndAfterClose(t *testing.T) {
@@ -120,7 +119,7 @@ func TestServeTwiceAndAfterClose(t *testing.T) {
 // Shutdown returns when its ctx ends even if a handler is slow to honour its cancelled
 // ctx; Close then waits for that handler.
 func TestShutdownReturnsOnTime(t *testing.T) {
-	before := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	ln, err := framed.TCP().Listen(context.Background(), "127.0.0.1:0", channel.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -163,5 +162,4 @@ func TestShutdownReturnsOnTime(t *testing.T) {
 	ln.Close()
 	<-served
 	c.Close()
-	goroutinesSettle(t, before)
 }

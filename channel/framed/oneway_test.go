@@ -75,20 +75,17 @@ func listenAddr(t testing.TB, tr channel.Transport) string {
 	return "127.0.0.1:0"
 }
 
-// settle polls the client's one-way counts until nothing is outstanding.
+// settle polls the client's one-way counts (counters: nothing to wait on) until nothing
+// is outstanding, within what is left of ctx.
 func settle(t *testing.T, ctx context.Context, oc channel.OneWayCounter) channel.OneWayStats {
 	t.Helper()
-	for {
-		st := oc.OneWayStats()
-		if st.Sent == st.Delivered+st.Dropped+st.Lost {
-			return st
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("one-way counts never settled: %+v", st)
-		case <-time.After(2 * time.Millisecond): // counters: nothing to wait on
-		}
-	}
+	deadline, _ := ctx.Deadline()
+	var st channel.OneWayStats
+	channeltest.EventuallyState(t, time.Until(deadline), "one-way counts to settle", func() (bool, string) {
+		st = oc.OneWayStats()
+		return st.Sent == st.Delivered+st.Dropped+st.Lost, fmt.Sprintf("%+v", st)
+	})
+	return st
 }
 
 // TestOneWayFlood: 64 senders flood a server whose handler blocks until the test lets

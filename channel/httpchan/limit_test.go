@@ -1,6 +1,7 @@
 package httpchan_test
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -63,21 +64,19 @@ func TestIdleConnectionsBounded(t *testing.T) {
 	}
 	conns = nil
 	c := dial(t, ln.Addr(), cfg)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The server notices the closes on its own time.
+	channeltest.EventuallyState(t, 10*time.Second, "a call to go through after the idle connections closed", func() (bool, string) {
 		x, err := c.Open(testCtx(t), &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeResponse, Method: "svc.echo", Data: []byte("1")})
-		if err == nil {
-			r, err := x.Recv(testCtx(t))
-			x.Close()
-			if err == nil && r.Type == channel.TypeResponse {
-				break
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no call went through after the idle connections closed: %v", err)
+		r, err := x.Recv(testCtx(t))
+		x.Close()
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(20 * time.Millisecond) // the server notices the closes on its own time
-	}
+		return r.Type == channel.TypeResponse, r.Type.String()
+	})
 }
 
 // A body that would take the listener over its memory budget is refused before it is
@@ -116,11 +115,8 @@ func TestBodyOverBudget(t *testing.T) {
 	// Everything charged is given back once the connections are gone.
 	c.Close()
 	ln.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for budget.Used() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes of the budget still held after the listener closed", budget.Used())
-		}
-		time.Sleep(10 * time.Millisecond) // net/http reports closed connections on its own time
-	}
+	// net/http reports closed connections on its own time.
+	channeltest.EventuallyState(t, 5*time.Second, "the budget to be given back after the listener closed", func() (bool, string) {
+		return budget.Used() == 0, fmt.Sprintf("%d bytes still held", budget.Used())
+	})
 }

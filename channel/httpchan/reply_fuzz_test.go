@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // Limits of the client under fuzzing: small, so that a parser that ignores them shows in the
@@ -141,8 +143,8 @@ func FuzzReply(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, modeByte uint8, reply []byte) {
+		channeltest.CheckLeaks(t)
 		mode := []channel.Mode{channel.ModeResponse, channel.ModeAck, channel.ModeNoResponse}[int(modeByte)%3]
-		goroutines := runtime.NumGoroutine()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 
@@ -176,14 +178,6 @@ func FuzzReply(f *testing.F) {
 		if n := after.TotalAlloc - before.TotalAlloc; n > fuzzAllocBudget {
 			t.Fatalf("one call allocated %d bytes, budget %d", n, fuzzAllocBudget)
 		}
-		for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > goroutines; {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Fatalf("goroutine leak: %d before, %d after\n%s", goroutines, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-			}
-			runtime.Gosched() // goroutines of the call that are on their way out
-		}
-
 		compareNetHTTP(t, reply)
 	})
 }
@@ -219,14 +213,10 @@ func fuzzCall(t *testing.T, ln net.Listener, c *conn, mode channel.Mode, reply [
 	}
 	if mode == channel.ModeNoResponse {
 		// The reply is read off the caller's goroutine, which counts its outcome last.
-		for deadline := time.Now().Add(5 * time.Second); ; runtime.Gosched() {
-			if s := c.OneWayStats(); s.Delivered+s.Dropped+s.Lost == s.Sent {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the reply to a noResponse call was never read: %+v", c.OneWayStats())
-			}
-		}
+		channeltest.EventuallyState(t, 5*time.Second, "the reply to a noResponse call to be read", func() (bool, string) {
+			s := c.OneWayStats()
+			return s.Delivered+s.Dropped+s.Lost == s.Sent, fmt.Sprintf("%+v", s)
+		})
 	}
 	if serr := <-served; serr != nil {
 		t.Fatalf("server side: %v", serr)

@@ -5,14 +5,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // replyHeads are reply heads that net/http accepts.
@@ -137,7 +138,7 @@ func TestIdleSweep(t *testing.T) {
 }
 
 func testIdleSweep(t *testing.T, server, clientIdle time.Duration) {
-	goroutines := runtime.NumGoroutine()
+	channeltest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ln, err := listen(ctx, "127.0.0.1:0", channel.Config{IdleTimeout: server}.WithDefaults())
@@ -169,11 +170,6 @@ func testIdleSweep(t *testing.T, server, clientIdle time.Duration) {
 	ln.Close()
 	if err := <-served; !errors.Is(err, channel.ErrClosed) {
 		t.Fatalf("Serve: %v", err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutine leak: %d before, %d after", goroutines, runtime.NumGoroutine())
-		}
 	}
 }
 
@@ -207,16 +203,12 @@ func leaveIdle(t *testing.T, ctx context.Context, cl *conn) {
 // waitSwept waits until cl's pool has no connection open and its sweeper has ended.
 func waitSwept(t *testing.T, ctx context.Context, cl *conn) {
 	t.Helper()
-	for {
+	// Polling the pool, within what is left of ctx: the sweep has no event to wait on.
+	deadline, _ := ctx.Deadline()
+	channeltest.EventuallyState(t, time.Until(deadline), "the pool to be swept", func() (bool, string) {
 		cl.pool.mu.Lock()
 		open, sweeping := len(cl.pool.all), cl.pool.sweeper
 		cl.pool.mu.Unlock()
-		if open == 0 && !sweeping {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%d connections still open, sweeper running: %v", open, sweeping)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the pool: the sweep has no event to wait on
-	}
+		return open == 0 && !sweeping, fmt.Sprintf("%d connections still open, sweeper running: %v", open, sweeping)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -207,15 +208,20 @@ func runToEnd(ctx context.Context, t *testing.T, c readmeCommand, env func(strin
 func startReady(ctx context.Context, t *testing.T, c readmeCommand, env func(string) string) *clitest.Cmd {
 	j := clitest.Start(ctx, t, c.stdin, env, c.args...)
 	marker := readiness[c.args[0]]
-	for !strings.Contains(j.Out.String()+j.Err.String(), marker) {
+	// Polling output (of two buffers), within what is left of ctx.
+	deadline, _ := ctx.Deadline()
+	channeltest.EventuallyState(t, time.Until(deadline), fmt.Sprintf("background command %q to be ready", c.line), func() (bool, string) {
+		out := j.Out.String() + j.Err.String()
+		if strings.Contains(out, marker) {
+			return true, ""
+		}
 		select {
 		case <-j.Done():
 			t.Fatalf("background command %q exited %d before it was ready:\n%s%s", c.line, j.Wait(), j.Out.String(), j.Err.String())
-		case <-ctx.Done():
-			t.Fatalf("background command %q not ready:\n%s%s", c.line, j.Out.String(), j.Err.String())
-		case <-time.After(20 * time.Millisecond): // polling output: the command signals nothing else
+		default:
 		}
-	}
+		return false, "\n" + out
+	})
 	t.Logf("$ jesus %s &   (ready)", strings.Join(c.args, " "))
 	return j
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/codec/seal"
 )
 
@@ -90,17 +92,15 @@ func TestReplayWindow(t *testing.T) {
 	if _, err := o.Open(nil, sealed, aad); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for { // the payload leaves the window: now stale, still never opened twice
+	// The payload leaves the window (a wait for the clock itself): now stale, still never
+	// opened twice.
+	channeltest.EventuallyState(t, 5*time.Second, "the replayed payload to be stale", func() (bool, string) {
 		_, err := o.Open(nil, sealed, aad)
-		if errors.Is(err, seal.ErrStale) {
-			break
-		}
-		if !errors.Is(err, seal.ErrReplay) || time.Now().After(deadline) {
+		if !errors.Is(err, seal.ErrStale) && !errors.Is(err, seal.ErrReplay) {
 			t.Fatalf("replay after the window: %v", err)
 		}
-		time.Sleep(5 * time.Millisecond) // waiting for the clock itself
-	}
+		return errors.Is(err, seal.ErrStale), fmt.Sprint(err)
+	})
 }
 
 // TestMaxSeen: a full replay memory forgets the oldest and refuses what it can no longer

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jesus-go/jesus/gateway/hub"
 	"github.com/jesus-go/jesus/jesus"
@@ -30,8 +31,11 @@ func Example() {
 	srv.ListenVia(ctx, hw, "json", ln.Addr().String())
 	defer srv.Close()
 
-	for h.Stats().Waiting == 0 { // the worker's first poll (a real caller just calls)
-		runtime.Gosched()
+	// The worker's first poll (a real caller just calls).
+	for start := time.Now(); h.Stats().Waiting == 0; runtime.Gosched() {
+		if time.Since(start) > 10*time.Second {
+			panic("the worker never polled the hub")
+		}
 	}
 	resp, err := http.Post("http://"+ln.Addr().String()+"/service/greeter.hello", "application/json", strings.NewReader(`"ada"`))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	jdisc "github.com/jesus-go/jesus/jesus/discovery"
 
 	"github.com/jesus-go/jesus/gateway/sidecar"
@@ -68,7 +69,7 @@ func TestAppServes(t *testing.T) {
 		if err := jesus.Ack(ctx, cl, "greeter.note", map[string]any{"text": "hi"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "note reached the app", func() bool { return len(a.reached("note")) == 1 })
+		channeltest.Eventually(t, 5*time.Second, "note reached the app", func() bool { return len(a.reached("note")) == 1 })
 	})
 	t.Run("an invalid request never reaches the app", func(t *testing.T) {
 		raw := receiverClient(t, e, false) // sends without checking: the sidecar's server must refuse
@@ -142,23 +143,23 @@ func TestAppHealth(t *testing.T) {
 	registerGoApp(t, e, a, map[string]any{"intervalMs": 300})
 	a.healthy.Store(false)
 	start := time.Now()
-	waitFor(t, 5*time.Second, "greeter deregistered", func() bool { return len(e.cache.Instances("greeter")) == 0 })
+	channeltest.Eventually(t, 5*time.Second, "greeter deregistered", func() bool { return len(e.cache.Instances("greeter")) == 0 })
 	if d := time.Since(start); d > 300*time.Millisecond+200*time.Millisecond {
 		t.Fatalf("deregistered after %v, interval 300ms", d)
 	}
 	a.healthy.Store(true)
-	waitFor(t, 5*time.Second, "greeter back", func() bool { return len(e.cache.Instances("greeter")) == 1 })
+	channeltest.Eventually(t, 5*time.Second, "greeter back", func() bool { return len(e.cache.Instances("greeter")) == 1 })
 	// The sidecar notes the registration once etcd confirmed it, which the cache may see
 	// a moment before.
 	var r reply
-	waitFor(t, 5*time.Second, "greeter shown registered", func() bool {
+	channeltest.Eventually(t, 5*time.Second, "greeter shown registered", func() bool {
 		r = e.do(t, "GET", "/v1/apps", nil, nil)
 		return r.status == 200 && strings.Contains(string(r.body), `"registered":true`)
 	})
 	// A stopped app: the same.
 	a.stop()
 	start = time.Now()
-	waitFor(t, 5*time.Second, "greeter gone", func() bool { return len(e.cache.Instances("greeter")) == 0 })
+	channeltest.Eventually(t, 5*time.Second, "greeter gone", func() bool { return len(e.cache.Instances("greeter")) == 0 })
 	t.Logf("gone %v after the app stopped (interval 300ms)", time.Since(start))
 	r = e.do(t, "DELETE", "/v1/apps/greeter", nil, nil)
 	if r.status != http.StatusNoContent {
@@ -229,7 +230,7 @@ func TestBodiesInFlightBounded(t *testing.T) {
 			e.do(t, "POST", "/v1/call/greeter.hello", body, map[string]string{"Jesus-Timeout": "3000"})
 		}()
 	}
-	waitFor(t, 10*time.Second, "two slow calls at the app", func() bool { return len(a.reached("hello")) == 2 })
+	channeltest.Eventually(t, 10*time.Second, "two slow calls at the app", func() bool { return len(a.reached("hello")) == 2 })
 	wantError(t, e.do(t, "POST", "/v1/call/greeter.hello", body, nil), 429, "resource_exhausted", "bytes of request bodies in flight, the limit is 8000")
 	// A small one still fits.
 	r := e.do(t, "POST", "/v1/call/greeter.hello", []byte(`{"name":"Quick"}`), nil)

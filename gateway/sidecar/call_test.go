@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/gateway/sidecar"
 )
 
@@ -116,7 +117,7 @@ func TestCallStreamClientGone(t *testing.T) {
 		t.Fatalf("first line %s", line)
 	}
 	resp.Body.Close() // gone
-	waitFor(t, 10*time.Second, "the call counted", func() bool {
+	channeltest.Eventually(t, 10*time.Second, "the call counted", func() bool {
 		return e.sc.Stats().Calls["clock.ticks"].Count == 1
 	})
 }

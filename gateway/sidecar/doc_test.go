@@ -2,6 +2,7 @@ package sidecar_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/gateway/sidecar"
 )
 
@@ -78,8 +80,8 @@ func TestDocExamples(t *testing.T) {
 		want := strings.TrimRight(ex.want, "\n")
 		re := regexp.MustCompile(`(?s)^` + placeholder.ReplaceAllString(regexp.QuoteMeta(want), `.*?`) + `$`)
 		readOnly := !strings.Contains(ex.cmd, " -d ") && !strings.Contains(ex.cmd, " -X ")
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		// A read-only example may see the registry a moment before it settles.
+		channeltest.EventuallyState(t, 5*time.Second, "the output "+ex.file+" shows for "+ex.cmd, func() (bool, string) {
 			cmd := exec.Command("sh", "-c", ex.cmd)
 			cmd.Env = envv
 			var stderr bytes.Buffer
@@ -89,13 +91,12 @@ func TestDocExamples(t *testing.T) {
 				t.Fatalf("%s: %s: %v\n%s", ex.file, ex.cmd, err, stderr.Bytes())
 			}
 			if re.Match(bytes.TrimRight(got, "\n")) {
-				break
+				return true, ""
 			}
-			// A read-only example may see the registry a moment before it settles.
-			if !readOnly || time.Now().After(deadline) {
+			if !readOnly {
 				t.Fatalf("%s: %s\ngot:\n%s\nwant:\n%s", ex.file, ex.cmd, got, want)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return false, fmt.Sprintf("\ngot:\n%s\nwant:\n%s", got, want)
+		})
 	}
 }

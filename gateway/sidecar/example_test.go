@@ -68,8 +68,14 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
+	changes, stop := cache.Subscribe()
+	defer stop()
 	for len(cache.Instances("greeter")) == 0 {
-		time.Sleep(time.Millisecond) // the cache follows etcd's watch
+		select {
+		case <-changes: // the cache follows etcd's watch
+		case <-ctx.Done():
+			panic("the app's registration never reached the cache")
+		}
 	}
 
 	api := "http://" + ln.Addr().String()

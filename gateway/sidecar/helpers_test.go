@@ -188,12 +188,6 @@ func wantError(t testing.TB, r reply, status int, code string, parts ...string) 
 	return m
 }
 
-// waitFor waits until cond holds: registry caches and counters have nothing to wait on.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	channeltest.Eventually(t, within, what, cond)
-}
-
 // clock is the Go service of testdata/services/clock.json.
 type clock struct {
 	srv     *jesus.Server
@@ -261,7 +255,7 @@ func startClock(t testing.TB, e *env) *clock {
 	if _, err := jdisc.Register(ctx, srv, e.reg, d); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "clock registered", func() bool { return len(e.cache.Instances("clock")) > 0 })
+	channeltest.Eventually(t, 10*time.Second, "clock registered", func() bool { return len(e.cache.Instances("clock")) > 0 })
 	return c
 }
 
@@ -415,6 +409,6 @@ func registerGoApp(t testing.TB, e *env, a *goApp, extra map[string]any) map[str
 	if r.status != http.StatusOK {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
-	waitFor(t, 10*time.Second, "greeter registered", func() bool { return len(e.cache.Instances("greeter")) > 0 })
+	channeltest.Eventually(t, 10*time.Second, "greeter registered", func() bool { return len(e.cache.Instances("greeter")) > 0 })
 	return r.json(t)
 }

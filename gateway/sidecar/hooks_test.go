@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 // hookSink is an application's hook URL: it collects the answers POSTed to it.
@@ -108,7 +110,7 @@ func TestAppAnswersLater(t *testing.T) {
 	if r.status != http.StatusAccepted {
 		t.Fatalf("call: %d %s", r.status, r.body)
 	}
-	waitFor(t, 10*time.Second, "the hook at the app", func() bool {
+	channeltest.Eventually(t, 10*time.Second, "the hook at the app", func() bool {
 		for _, s := range a.reached("hook") {
 			if s == url+" n-1" {
 				return true

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 )
@@ -152,7 +153,7 @@ func TestPythonApp(t *testing.T) {
 	sc := startProc(t, bin, "--etcd", strings.Join(eps, ","), "sidecar", "--listen", "", "--unix", sock,
 		"--healthcheck-interval", interval.String())
 	api := unixClient(t, sock)
-	waitFor(t, 20*time.Second, "the sidecar answers", func() bool {
+	channeltest.Eventually(t, 20*time.Second, "the sidecar answers", func() bool {
 		resp, err := api.Get("http://sidecar/v1/health")
 		if err != nil {
 			return false
@@ -166,7 +167,7 @@ func TestPythonApp(t *testing.T) {
 	if m := app.expect(t, "registered"); m["status"] != float64(200) {
 		t.Fatalf("register: %v", m)
 	}
-	waitFor(t, 10*time.Second, "greeter in the registry", func() bool { return len(e.cache.Instances("greeter")) == 1 })
+	channeltest.Eventually(t, 10*time.Second, "greeter in the registry", func() bool { return len(e.cache.Instances("greeter")) == 1 })
 	pyCallsAndEmits(t, app, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -179,7 +180,7 @@ func TestPythonApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	waitFor(t, 10*time.Second, "greeter gone from the registry", func() bool { return len(e.cache.Instances("greeter")) == 0 })
+	channeltest.Eventually(t, 10*time.Second, "greeter gone from the registry", func() bool { return len(e.cache.Instances("greeter")) == 0 })
 	gone := time.Since(start)
 	t.Logf("the killed app left the registry %v after the kill (health interval %v)", gone.Round(time.Millisecond), interval)
 	if gone > interval+250*time.Millisecond {

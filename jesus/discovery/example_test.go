@@ -58,11 +58,13 @@ func Example() {
 	defer disc.Close()
 	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithValidation(disc))
 	defer c.Close()
-	for disc.Schemas().Service("billing") == nil { // the watch delivers the descriptor
+	changes, stop := cache.Subscribe()
+	defer stop()
+	for disc.Schemas().Service("billing") == nil {
 		select {
+		case <-changes: // the watch delivers the descriptor
 		case <-ctx.Done():
 			panic(ctx.Err())
-		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	res, err := jesus.Call[map[string]any, map[string]any](ctx, c, "billing.charge", map[string]any{

@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -149,19 +150,12 @@ func names(spans tracetest.SpanStubs) []string {
 // waitSpans waits until exp holds n ended spans (ack handlers end after their caller).
 func waitSpans(t *testing.T, exp *tracetest.InMemoryExporter, n int) tracetest.SpanStubs {
 	t.Helper()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for {
-		if spans := exp.GetSpans(); len(spans) >= n {
-			return spans
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("%d spans within 10s, want %d: %v", len(exp.GetSpans()), n, names(exp.GetSpans()))
-		}
-	}
+	var spans tracetest.SpanStubs
+	channeltest.EventuallyState(t, 10*time.Second, fmt.Sprintf("%d ended spans", n), func() (bool, string) {
+		spans = exp.GetSpans()
+		return len(spans) >= n, fmt.Sprintf("%d: %v", len(spans), names(spans))
+	})
+	return spans
 }
 
 // TestNoProviderPassesContextOn: without an SDK, an incoming traceparent goes on unchanged

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jesus-go/jesus/channel/channeltest"
 )
 
 func BenchmarkPick(b *testing.B) {
@@ -14,7 +16,7 @@ func BenchmarkPick(b *testing.B) {
 	for i := range 8 {
 		register(b, r, instance("orders", fmt.Sprint("i", i), fmt.Sprint("127.0.0.1:", 4100+i)))
 	}
-	waitFor(b, 5*time.Second, "instances", func() bool { return len(c.Instances("orders")) == 8 })
+	channeltest.Eventually(b, 5*time.Second, "instances", func() bool { return len(c.Instances("orders")) == 8 })
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

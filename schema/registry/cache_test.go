@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -50,7 +51,7 @@ func TestPickerSharesLoad(t *testing.T) {
 	}
 	register(t, r, instance("orders", "a", "127.0.0.1:4101"))
 	register(t, r, instance("orders", "b", "127.0.0.1:4102"))
-	waitFor(t, 5*time.Second, "two instances in the cache", func() bool { return len(c.Instances("orders")) == 2 })
+	channeltest.Eventually(t, 5*time.Second, "two instances in the cache", func() bool { return len(c.Instances("orders")) == 2 })
 
 	p := c.Picker("orders")
 	counts := map[string]int{}
@@ -93,11 +94,11 @@ func TestKilledInstanceDisappearsWithinTTL(t *testing.T) {
 	// keep-alive without revoking the lease, as a crashed process would.
 	victim := open(t, e, ttl)
 	register(t, victim, instance("orders", "victim", "127.0.0.1:4102"))
-	waitFor(t, 5*time.Second, "victim in the cache", func() bool { return hasInstance(c, "orders", "victim") })
+	channeltest.Eventually(t, 5*time.Second, "victim in the cache", func() bool { return hasInstance(c, "orders", "victim") })
 
 	victim.Close()
 	killed := time.Now()
-	waitFor(t, ttl+2*time.Second, "victim gone from the cache", func() bool { return !hasInstance(c, "orders", "victim") })
+	channeltest.Eventually(t, ttl+2*time.Second, "victim gone from the cache", func() bool { return !hasInstance(c, "orders", "victim") })
 	gone := time.Since(killed)
 	t.Logf("MEASURE killed instance (TTL %s) no longer picked after %s", ttl, gone.Round(time.Millisecond))
 	if gone > ttl+time.Second {
@@ -117,12 +118,12 @@ func TestGracefulCloseRemovesAtOnce(t *testing.T) {
 	r := open(t, e, 5*time.Second)
 	c := watch(t, r)
 	g := register(t, r, instance("orders", "a", "127.0.0.1:4101"))
-	waitFor(t, 5*time.Second, "instance in the cache", func() bool { return hasInstance(c, "orders", "a") })
+	channeltest.Eventually(t, 5*time.Second, "instance in the cache", func() bool { return hasInstance(c, "orders", "a") })
 	start := time.Now()
 	if err := g.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, time.Second, "instance gone", func() bool { return !hasInstance(c, "orders", "a") })
+	channeltest.Eventually(t, time.Second, "instance gone", func() bool { return !hasInstance(c, "orders", "a") })
 	took := time.Since(start)
 	t.Logf("MEASURE graceful Close to instance gone from the cache: %s (TTL 5s)", took.Round(time.Microsecond))
 	if g.Registered() {
@@ -204,7 +205,7 @@ func TestCacheReadsAndSubscribe(t *testing.T) {
 	if err := r.PublishDescriptor(ctx, "marker", "1.0.0", descriptor("marker", "1.0.0", "")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "marker", func() bool { _, ok := c.Descriptor("marker", "1.0.0"); return ok })
+	channeltest.Eventually(t, 5*time.Second, "marker", func() bool { _, ok := c.Descriptor("marker", "1.0.0"); return ok })
 	if n := len(c.Instances("evil")); n != 0 {
 		t.Fatalf("bad instance records cached: %d", n)
 	}
@@ -230,9 +231,9 @@ func TestSlowSubscriberGetsResync(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "all versions cached", func() bool { return len(c.Versions("many")) == n })
+	channeltest.Eventually(t, 5*time.Second, "all versions cached", func() bool { return len(c.Versions("many")) == n })
 	// One more change after the overflow lets the Resync through.
-	waitFor(t, 5*time.Second, "queue full", func() bool { return len(changes) == cap(changes) })
+	channeltest.Eventually(t, 5*time.Second, "queue full", func() bool { return len(changes) == cap(changes) })
 	for len(changes) > 0 {
 		<-changes
 	}

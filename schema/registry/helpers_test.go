@@ -51,12 +51,6 @@ func open(t testing.TB, e *embedded.Server, ttl time.Duration) *registry.Registr
 	return r
 }
 
-// waitFor waits until cond holds (channeltest.Eventually) and says how long it took.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	return channeltest.Eventually(t, timeout, what, cond)
-}
-
 // checkGoroutines fails the test on goroutines left running after it.
 var checkGoroutines = channeltest.CheckLeaks
 

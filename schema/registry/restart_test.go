@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/schema/registry"
 )
 
@@ -27,7 +28,7 @@ func TestEtcdRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "instances cached", func() bool { return len(c.Instances("orders")) == 2 })
+	channeltest.Eventually(t, 5*time.Second, "instances cached", func() bool { return len(c.Instances("orders")) == 2 })
 
 	start := time.Now()
 	e.Stop()
@@ -44,7 +45,7 @@ func TestEtcdRestart(t *testing.T) {
 	checkCallsWhileDown(t, r, orphan, callTimeout)
 
 	// Down for longer than the TTL: the keep-alive gives up and the lease is lost.
-	waitFor(t, ttl+3*time.Second, "lease lost", func() bool { return !g.Registered() })
+	channeltest.Eventually(t, ttl+3*time.Second, "lease lost", func() bool { return !g.Registered() })
 	t.Logf("lease noticed lost by %s after etcd stopped", time.Since(stopped).Round(time.Millisecond))
 
 	restartCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -55,7 +56,7 @@ func TestEtcdRestart(t *testing.T) {
 	}
 	back := time.Now()
 	t.Logf("etcd restarted in %s", back.Sub(start).Round(time.Millisecond))
-	waitFor(t, 10*time.Second, "re-registration", func() bool { return g.Registered() && g.Count() == 2 })
+	channeltest.Eventually(t, 10*time.Second, "re-registration", func() bool { return g.Registered() && g.Count() == 2 })
 	rereg := time.Since(back)
 	t.Logf("MEASURE etcd back to instance re-registered: %s (etcd was down %s)", rereg.Round(time.Millisecond), back.Sub(stopped).Round(time.Millisecond))
 
@@ -63,17 +64,24 @@ func TestEtcdRestart(t *testing.T) {
 	if err := r.PublishDescriptor(ctx, "orders", "2.0.0", descriptor("orders", "2.0.0", "")); err != nil {
 		t.Fatal(err)
 	}
-	seen := waitFor(t, 10*time.Second, "new version in the cache", func() bool { v, _, _ := c.Latest("orders"); return v == "2.0.0" })
+	seen := channeltest.Eventually(t, 10*time.Second, "new version in the cache", func() bool { v, _, _ := c.Latest("orders"); return v == "2.0.0" })
 	t.Logf("MEASURE publish after restart reached the cache in %s", seen.Round(time.Millisecond))
 	// The orphan's lease survived the restart with nobody keeping it alive.
-	waitFor(t, ttl+2*time.Second, "orphan expired", func() bool { return !hasInstance(c, "orders", "orphan") })
-	// The instance stays registered past the old lease's TTL (its key moved to the new lease).
-	deadline := time.Now().Add(ttl + time.Second)
-	for time.Now().Before(deadline) {
+	channeltest.Eventually(t, ttl+2*time.Second, "orphan expired", func() bool { return !hasInstance(c, "orders", "orphan") })
+	// The instance stays registered past the old lease's TTL (its key moved to the new lease):
+	// every change the cache sees until then leaves it in place.
+	changes, stop := c.Subscribe()
+	defer stop()
+	past := time.After(ttl + time.Second)
+	for held := true; held; {
+		select {
+		case <-changes:
+		case <-past:
+			held = false
+		}
 		if !hasInstance(c, "orders", "a") {
 			t.Fatal("re-registered instance vanished when the old lease expired")
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	got, err := r.Client().Get(ctx, "/jesus/services/orders/instances/a")
 	if err != nil || len(got.Kvs) != 1 {
@@ -141,7 +149,7 @@ func TestWatchCompaction(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	c := watch(t, r)
 	gone := register(t, direct, instance("orders", "gone", "127.0.0.1:1"))
-	waitFor(t, 5*time.Second, "instance cached", func() bool { return hasInstance(c, "orders", "gone") })
+	channeltest.Eventually(t, 5*time.Second, "instance cached", func() bool { return hasInstance(c, "orders", "gone") })
 	lists := c.Lists()
 
 	p.setCut(true)
@@ -171,7 +179,7 @@ func TestWatchCompaction(t *testing.T) {
 
 	p.setCut(false)
 	healed := time.Now()
-	waitFor(t, 10*time.Second, "cache converged", func() bool {
+	channeltest.Eventually(t, 10*time.Second, "cache converged", func() bool {
 		return len(c.Versions("orders")) == n && !hasInstance(c, "orders", "gone")
 	})
 	t.Logf("MEASURE cache converged %s after the network healed (lists: %d -> %d)", time.Since(healed).Round(time.Millisecond), lists, c.Lists())
@@ -185,5 +193,5 @@ func TestWatchCompaction(t *testing.T) {
 	if err := direct.PublishDescriptor(ctx, "orders", "9.0.0", descriptor("orders", "9.0.0", "")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "watch live", func() bool { v, _, _ := c.Latest("orders"); return v == "9.0.0" })
+	channeltest.Eventually(t, 5*time.Second, "watch live", func() bool { v, _, _ := c.Latest("orders"); return v == "9.0.0" })
 }

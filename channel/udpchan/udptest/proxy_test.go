@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan/udptest"
 )
 
@@ -37,20 +37,6 @@ func echoServer(t *testing.T) string {
 	return pc.LocalAddr().String()
 }
 
-func checkLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				t.Errorf("goroutine leak: %d before, %d after", before, runtime.NumGoroutine())
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // polling a counter: there is nothing to wait on
-		}
-	})
-}
-
 // exchange sends n datagrams one at a time and reports which came back within the read
 // deadline d (a lost datagram cannot be waited on otherwise).
 func exchange(t *testing.T, addr string, n int, d time.Duration) []bool {
@@ -74,7 +60,7 @@ func exchange(t *testing.T, addr string, n int, d time.Duration) []bool {
 }
 
 func TestProxyForwardsBothWays(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	p := udptest.NewLossyProxy(t, echoServer(t), 0, 1)
 	for i, ok := range exchange(t, p.Addr(), 20, 10*time.Second) {
 		if !ok {
@@ -96,7 +82,7 @@ func TestProxyForwardsBothWays(t *testing.T) {
 }
 
 func TestProxyLossIsSeeded(t *testing.T) {
-	checkLeaks(t)
+	channeltest.CheckLeaks(t)
 	// One way only, so that the order of the drop decisions is the order of sending.
 	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -115,13 +101,10 @@ func TestProxyLossIsSeeded(t *testing.T) {
 		for i := 0; i < n; i++ {
 			c.Write([]byte{byte(i)})
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for p.Forwarded()+p.Dropped() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("proxy handled %d of %d datagrams", p.Forwarded()+p.Dropped(), n)
-			}
-			time.Sleep(time.Millisecond) // polling the proxy's counters
-		}
+		channeltest.EventuallyState(t, 10*time.Second, "the proxy to handle every datagram", func() (bool, string) {
+			handled := p.Forwarded() + p.Dropped()
+			return handled >= n, fmt.Sprintf("%d of %d handled", handled, n)
+		})
 		got := map[byte]bool{}
 		buf := make([]byte, 16)
 		for len(got) < int(p.Forwarded()) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/jesus/discovery"
@@ -185,17 +186,11 @@ func TestListenSurvivesEtcdRestart(t *testing.T) {
 	}
 	// Until the listener is back, an emit does not reach it; then it does. (audit, which
 	// listens too, is published but not running: the emit reports it as failed.)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// The listener re-registers on its own schedule.
+	channeltest.EventuallyState(t, 20*time.Second, "the listener to come back after etcd restarted", func() (bool, string) {
 		r := jesusCmd(t, "", "--etcd", ep, "emit", "log", `{"level":"info","msg":"after restart","at":"2026-01-02T03:04:05Z"}`)
-		if strings.Contains(r.stdout, `"sent":["`+name+`"]`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the listener did not come back after etcd restarted: %s %s", r.stdout, r.stderr)
-		}
-		time.Sleep(100 * time.Millisecond) // the listener re-registers on its own schedule
-	}
+		return strings.Contains(r.stdout, `"sent":["`+name+`"]`), r.stdout + " " + r.stderr
+	})
 	// listen --count 1 ends by itself once the event reached it (or with the test's context).
 	if code := l.Wait(); code != cli.ExitOK || !strings.Contains(l.Out.String(), "after restart") {
 		t.Fatalf("listen did not get the event: exit %d\n%s%s", code, l.Out.String(), l.Err.String())

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/cmd/jesus/internal/cli"
 	"github.com/jesus-go/jesus/jesus"
 )
@@ -132,22 +133,13 @@ func TestDashboardEvents(t *testing.T) {
 	dash := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(d.Out.String(), "dashboard: "))[0], "/")
 	jesusCmd(t, "", "--etcd", ep, "emit", "order.created",
 		`{"orderId":"o-9","customerId":"c-1","total":{"amount":21,"currency":"EUR"},"at":"2026-01-02T03:04:05Z"}`).want(t, cli.ExitOK)
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	channeltest.EventuallyState(t, 30*time.Second, "the order.created among the dashboard's events", func() (bool, string) {
 		res, err := http.Get(dash + "/api/state")
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if strings.Contains(string(b), `order.created from jesus-cli`) && strings.Contains(string(b), `o-9`) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no order.created among the events:\n%s", b)
-		}
-		<-tick.C
-	}
+		return strings.Contains(string(b), `order.created from jesus-cli`) && strings.Contains(string(b), `o-9`), "\n" + string(b)
+	})
 }

@@ -111,7 +111,7 @@ func TestStateFollowsTraffic(t *testing.T) {
 	cache := world(t)
 	d, _ := serve(t, cache)
 	var get, create dashboard.Method
-	eventually(t, func() bool {
+	channeltest.EventuallyState(t, 30*time.Second, "traffic and errors in the state", func() (bool, string) {
 		st := d.State()
 		for _, s := range st.Services {
 			for _, m := range s.Methods {
@@ -123,8 +123,9 @@ func TestStateFollowsTraffic(t *testing.T) {
 				}
 			}
 		}
-		return create.Rate > 0 && get.Errors > 0 && get.ErrorRate > 0 && len(st.Compat.Pairs) > 0 && len(st.Events) > 0
-	}, func() string { return fmt.Sprintf("create %+v get %+v", create, get) })
+		return create.Rate > 0 && get.Errors > 0 && get.ErrorRate > 0 && len(st.Compat.Pairs) > 0 && len(st.Events) > 0,
+			fmt.Sprintf("create %+v get %+v, %d compat pairs, %d events", create, get, len(st.Compat.Pairs), len(st.Events))
+	})
 	if !strings.HasPrefix(get.LastError, "not_found") || create.Errors != 0 || create.Mode != "response" || create.Channel != "rpc" || len(create.Request) == 0 {
 		t.Fatalf("create %+v get %+v", create, get)
 	}
@@ -186,11 +187,14 @@ func TestPageInChromium(t *testing.T) {
 		return n, err == nil
 	}
 	var first int
-	eventually(t, func() bool { var ok bool; first, ok = count(); return ok }, func() string {
-		return "no request count of orders.create on the page"
+	channeltest.Eventually(t, 30*time.Second, "a request count of orders.create on the page", func() bool {
+		var ok bool
+		first, ok = count()
+		return ok
 	})
-	eventually(t, func() bool { n, ok := count(); return ok && n > first }, func() string {
-		return fmt.Sprintf("orders.create requests stayed at %d", first)
+	channeltest.EventuallyState(t, 30*time.Second, "the request count of orders.create to grow", func() (bool, string) {
+		n, ok := count()
+		return ok && n > first, fmt.Sprintf("first %d, now %d (read %v)", first, n, ok)
 	})
 	verdict, err := chromedp.Run(ctx, chromedp.Text(`#verdict`))
 	if err != nil || verdict == "" {
@@ -209,20 +213,5 @@ func TestPageInChromium(t *testing.T) {
 	cancelBrowser()
 	if err := chromedp.Cancel(bctx); err != nil && !errors.Is(err, context.Canceled) {
 		t.Log(err)
-	}
-}
-
-// eventually polls cond until it holds, failing with what() after 30s.
-func eventually(t *testing.T, cond func() bool, what func() string) {
-	t.Helper()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("not within 30s: %s", what())
-		}
 	}
 }
