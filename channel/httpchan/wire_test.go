@@ -62,6 +62,7 @@ var refusedByBoth = []struct{ name, reply string }{
 	{"negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nhi"},
 	{"overflowing Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nhi"},
 	{"empty Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n"},
+	{"empty Content-Length on a 204", "HTTP/1.0 204 \nContent-Length:\n\n"},
 	{"Transfer-Encoding gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
 	{"NUL in a value", "HTTP/1.1 200 OK\r\nJesus-Corrid: a\x00b\r\nContent-Length: 0\r\n\r\n"},
 	{"NUL in a key", "HTTP/1.1 200 OK\r\nJesus\x00Corrid: a\r\nContent-Length: 0\r\n\r\n"},

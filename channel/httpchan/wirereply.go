@@ -44,6 +44,21 @@ func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) er
 	}
 	te := r.header["Transfer-Encoding"]
 	cl := r.header["Content-Length"]
+	// A Content-Length is checked wherever it stands, as net/http does: a reply that one
+	// reader takes and another refuses is how two readers are made to disagree.
+	var clen int64
+	if len(cl) > 0 {
+		for _, v := range cl[1:] {
+			if v != cl[0] {
+				return fmt.Errorf("%w: conflicting Content-Length values", errReplyHead)
+			}
+		}
+		n, err := strconv.ParseUint(cl[0], 10, 63)
+		if err != nil {
+			return fmt.Errorf("%w: Content-Length %q", errReplyHead, truncate(cl[0]))
+		}
+		clen = int64(n)
+	}
 	switch {
 	case r.status == http.StatusNoContent || r.status == http.StatusNotModified:
 		r.clen = 0
@@ -61,16 +76,7 @@ func (w *wireConn) readReply(r *wireReply, lr *io.LimitedReader, maxHead int) er
 		r.keep = false // trailers are not read: the connection is not reused
 		return nil
 	case len(cl) > 0:
-		for _, v := range cl[1:] {
-			if v != cl[0] {
-				return fmt.Errorf("%w: conflicting Content-Length values", errReplyHead)
-			}
-		}
-		n, err := strconv.ParseUint(cl[0], 10, 63)
-		if err != nil {
-			return fmt.Errorf("%w: Content-Length %q", errReplyHead, truncate(cl[0]))
-		}
-		r.clen = int64(n)
+		r.clen = clen
 	default:
 		r.clen = -1
 		r.keep = false
