@@ -3,6 +3,7 @@ package jesus
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/jesus-go/jesus/codec"
 )
@@ -127,12 +128,16 @@ func decodeWithin(pl *codec.Pipeline, val Validator, data []byte, v any, limit i
 		if _, ok := pl.Serializer().(codec.ExactUnmarshaler); ok {
 			// Decoded first: a message that is exactly what the serializer writes for the
 			// value it holds passes when the value does. Any other is checked from its
-			// bytes, for the verdict and its reasons; v then holds what was decoded.
+			// bytes, for the verdict and its reasons.
 			exact, err := pl.DecodeExact(raw.Raw, v)
 			if err == nil && exact && a.acceptsEncoded(pl.Serializer().Name(), v) {
 				return nil, nil
 			}
 			if codecErr, schemaErr = checkRaw(val, pl, raw.Raw); codecErr != nil || schemaErr != nil {
+				// What was decoded from a refused message is not handed over.
+				if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+					rv.Elem().SetZero()
+				}
 				return codecErr, schemaErr
 			}
 			return err, nil

@@ -342,3 +342,47 @@ func TestInterceptorRefuses(t *testing.T) {
 		t.Fatalf("handler ran %d times, want 1", ran.Load())
 	}
 }
+
+// TestTypedMessagesCheckedByValue: Go structs over msgpack are checked by their values at
+// both ends (the sender's value; the receiver's message, read exactly), with the same
+// verdicts and reasons as the bytes: a bad request is refused before it is sent, a bad
+// response is refused by the caller and not handed over, a good one arrives whole.
+func TestTypedMessagesCheckedByValue(t *testing.T) {
+	leakCheck(t)
+	set := compareSchemas(t)
+	for _, spec := range []string{"tcp+msgpack://127.0.0.1:0", "tcp+msgpack+zstd://127.0.0.1:0"} {
+		status := "accepted"
+		s := jesus.NewServer("shop") // unchecked: it may break its contract
+		jesus.Handle(s, "create", func(ctx context.Context, o ShopOrder) (ShopReceipt, error) {
+			r := receiptFor(&o)
+			r.Status = status
+			return r, nil
+		})
+		bound, err := s.Listen(ctxT(t), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		c := jesus.NewClient("validating", jesus.WithTarget(bound.String()), jesus.WithValidation(jesus.ReceiverSchemas(set)))
+		t.Cleanup(func() { c.Close() })
+		ctx := ctxT(t)
+
+		got, err := jesus.Call[*ShopOrder, ShopReceipt](ctx, c, "shop.create", largeOrder)
+		if err != nil || got != receiptFor(largeOrder) {
+			t.Fatalf("%s: good call: %+v, %v", spec, got, err)
+		}
+		bad := *smallOrder
+		bad.Lines = []ShopLine{{SKU: "abc", Quantity: 0, UnitPrice: Money{Amount: -1, Currency: "XXX"}}}
+		if _, err := jesus.Call[*ShopOrder, ShopReceipt](ctx, c, "shop.create", &bad); jesus.CodeOf(err) != jesus.CodeInvalidArgument ||
+			!strings.Contains(err.Error(), "/lines/0/quantity") || !strings.Contains(err.Error(), "/lines/0/unitPrice/currency") {
+			t.Fatalf("%s: bad request: %v", spec, err)
+		}
+		status = "lost"
+		var res ShopReceipt
+		err = c.Invoke(ctx, "shop.create", jesus.ModeResponse, smallOrder, &res)
+		wantBadResponse(t, err, "shop", "/status")
+		if res != (ShopReceipt{}) {
+			t.Fatalf("%s: a refused response was handed over: %+v", spec, res)
+		}
+	}
+}
