@@ -453,7 +453,10 @@ func TestCompareSetup(t *testing.T) {
 // schema check: what validation costs a message of the comparison, apart from the load.
 func BenchmarkStageValidation(b *testing.B) {
 	set := compareSchemas(b)
-	v := jesus.ServiceSchemas(set, "shop", "1.0.0").RequestValidator("create")
+	v := jesus.ServiceSchemas(set, "shop", "1.0.0").RequestValidator("shop.create")
+	if v == nil {
+		b.Fatal("no validator of shop.create")
+	}
 	pl, err := codec.NewRegistry(codec.DefaultLimits()).Pipeline("msgpack")
 	if err != nil {
 		b.Fatal(err)
