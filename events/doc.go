@@ -19,7 +19,18 @@
 //     with backoff, on another instance after a failure, until one instance acknowledges or
 //     the emit's deadline passes. The listener acknowledges only a payload that passed its
 //     own schema, and suppresses duplicates by event id within a window so that its
-//     handler sees a retried event once.
+//     handler sees a retried event once. An ack counts only from the listening service
+//     itself: what a server answers that took the address of an instance that is gone
+//     (PROTOCOL.md, sections 3 and 4.2) fails as unavailable, and the event goes to
+//     another instance.
+//
+// An ack means that the listener accepted the event, not that its handler finished: the
+// handler runs after the ack, and a hard stop of the listener's server (Close) cancels
+// its context. A listener process that dies, or a handler that gives up on that context,
+// loses an acked event, unless the listener's server keeps a journal (jesus.WithJournal):
+// then the event is written down before the ack and a handler cut short runs again at the
+// next start, which is what an emitter used to the persisted acks of a broker (NATS
+// JetStream, a Dapr pub/sub component) expects.
 //
 // # Validation
 //

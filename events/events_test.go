@@ -216,6 +216,38 @@ func TestKilledListenerStillDeliveredOnce(t *testing.T) {
 	t.Logf("emitter after a listener was killed: %+v", st)
 }
 
+// TestAckedEventRunsThroughHardClose: the ack goes out before the handler runs; a hard
+// Close of the listener's server while the handler runs cancels the handler's context but
+// does not take the event from it. (A handler that gave up on that context would have
+// lost the event; see the package documentation on journals.)
+func TestAckedEventRunsThroughHardClose(t *testing.T) {
+	leakCheck(t)
+	set := loadSchemas(t)
+	reg, cache := startRegistry(t)
+	var s seen
+	running := make(chan struct{})
+	billing := startNode(t, set, reg, cache, "billing", false, func(b *events.Bus) {
+		must(t, events.On(b, "order.created", func(ctx context.Context, ev events.Event[OrderCreated]) error {
+			close(running)
+			<-ctx.Done() // the server is closing hard
+			s.add("billing", ev.ID, ev.CorrID)
+			return nil
+		}))
+	})
+	waitInstances(t, cache, map[string]int{"billing": 1})
+	orders := emitter(t, set, cache, "orders")
+	res, err := events.Emit(ctxT(t), orders, "order.created", order(1))
+	if err != nil || !slices.Equal(res.Acked, []string{"billing"}) {
+		t.Fatalf("emit: %+v, %v", res, err)
+	}
+	<-running
+	billing.srv.Close()
+	waitFor(t, "the handler to end", func() bool { return s.count("billing") == 1 })
+	if st := billing.bus.Stats(); st.Received != 1 || st.HandlerErrors != 0 {
+		t.Errorf("listener stats %+v", st)
+	}
+}
+
 // fussy listens to order.created but accepts only small totals, which the emitter's own
 // schema does not promise.
 const fussy = `{

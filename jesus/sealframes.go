@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/jesus-go/jesus/channel"
@@ -83,10 +84,12 @@ func (c *call) sealError(env *channel.Envelope) {
 	}
 }
 
-// control returns the ack or end reply of the call: sealed for the caller on a sealed
+// control returns the ack or end reply of the call, naming this service in from (the
+// caller checks an ack against the method it called): sealed for the caller on a sealed
 // channel (an empty plaintext: the seal proves where it comes from).
 func (c *call) control(t channel.Type) *channel.Envelope {
 	env := &channel.Envelope{Type: t}
+	env.Meta.From = c.srv.name
 	if c.sealed != nil {
 		if err := sealFrame(c.sealed, env, c.sealSeq, nil); err != nil {
 			c.srv.o.logger.Warn("jesus: reply not sealed", "method", c.env.Method, "type", t, "err", err)
@@ -129,8 +132,15 @@ func (out *outgoing) remoteError(env *channel.Envelope, method string) *Error {
 	return fromEnvelope(&inner, method)
 }
 
-// checkControl checks the seal of an ack or end reply to a sealed request.
+// checkControl checks that an ack over a route found in the registry names no service
+// other than the method's (PROTOCOL.md section 3), and the seal of an ack or end reply to a
+// sealed request.
 func (out *outgoing) checkControl(env *channel.Envelope, method string) error {
+	if env.Type == channel.TypeAck && out.route.Instance != "" {
+		if err := checkAckFrom(env.Meta.From, method); err != nil {
+			return err
+		}
+	}
 	if out.reply == nil {
 		return nil
 	}
@@ -154,4 +164,20 @@ func openFrame(r *seal.Reply, env *channel.Envelope, seq uint32, v, method strin
 		}
 	}
 	return nil, &Error{Code: CodeUnauthenticated, Method: method, Message: fmt.Sprintf("sealed %s reply refused: %v", env.Type, err), err: err}
+}
+
+// checkAckFrom refuses an ack whose from names a service other than the one of method
+// ("service.name"). The registry said an instance of that service is at the address; a
+// server of another service answering there (one that took the address of an instance
+// that is gone, its registration not yet expired) did not accept the request, and taking
+// its ack would lose the request in silence. The caller sees unavailable, as for an
+// address where nothing listens, and may try another instance. An ack without from (a
+// server that names no sender) is taken.
+func checkAckFrom(from, method string) error {
+	svc, _, ok := strings.Cut(method, ".")
+	if from == "" || !ok || from == svc {
+		return nil
+	}
+	return &Error{Code: CodeUnavailable, Method: method,
+		Message: fmt.Sprintf("ack from service %q refused: %s is a method of %s; another server answers at this address", from, method, svc)}
 }

@@ -142,3 +142,33 @@ func FuzzSealedFrame(f *testing.F) {
 		_ = out.checkControl(e, "m")
 	})
 }
+
+// TestAckNamesItsService: an ack names the service that sent it, and a caller that found
+// the instance in the registry takes an ack only from the service whose method it called
+// (or from a server that names none); a caller that chose the address itself takes any.
+func TestAckNamesItsService(t *testing.T) {
+	c := &call{srv: &Server{name: "billing"}}
+	ack := c.control(channel.TypeAck)
+	if ack.Meta.From != "billing" {
+		t.Fatalf("ack from %q, want billing", ack.Meta.From)
+	}
+	for _, tc := range []struct {
+		from, method string
+		ok           bool
+	}{
+		{"billing", "billing.event:order.created", true},
+		{"", "billing.event:order.created", true},
+		{"orders", "billing.event:order.created", false},
+		{"billing2", "billing.charge", false},
+		{"x", "nodot", true},
+	} {
+		ack := &channel.Envelope{Type: channel.TypeAck, Meta: Meta{From: tc.from}}
+		err := (&outgoing{route: Route{Instance: "i-1"}}).checkControl(ack, tc.method)
+		if tc.ok != (err == nil) || err != nil && CodeOf(err) != CodeUnavailable {
+			t.Errorf("ack from %q to %s: %v", tc.from, tc.method, err)
+		}
+		if err := (&outgoing{}).checkControl(ack, tc.method); err != nil {
+			t.Errorf("ack from %q to %s over a route of the caller's own: %v", tc.from, tc.method, err)
+		}
+	}
+}

@@ -482,9 +482,12 @@ func decodeReply(e *channel.Envelope, status int, h http.Header, body io.Reader,
 		}
 		parseErrorReply(status, h, b, e)
 		readMetaOnly(h, e)
+	case e.Mode == channel.ModeAck && status != http.StatusAccepted,
+		e.Mode == channel.ModeResponse && status != http.StatusOK:
+		return false, foreignReply(status, e.Mode)
 	case isStream(headerValue(h, "Content-Type")):
 		return true, nil
-	case status == http.StatusAccepted || (status == http.StatusNoContent && e.Mode == channel.ModeAck):
+	case status == http.StatusAccepted:
 		e.Type = channel.TypeAck
 		if rerr := readMetaOnly(h, e); rerr != nil {
 			return false, errors.New(rerr.Message)
@@ -504,6 +507,18 @@ func decodeReply(e *channel.Envelope, status int, h http.Header, body io.Reader,
 		e.Data = b
 	}
 	return false, nil
+}
+
+// foreignReply is the error of a success status that is not the one a jesus server sends
+// in reply to a request of mode (PROTOCOL.md section 4.2): whoever answered did not run
+// the method, e.g. a server that took the address of an instance that is gone, so the
+// reply is never taken for an ack or a response.
+func foreignReply(status int, mode channel.Mode) error {
+	want := http.StatusAccepted
+	if mode == channel.ModeResponse {
+		want = http.StatusOK
+	}
+	return fmt.Errorf("%w: httpchan: status %d in reply to a request in %s mode, which a jesus server answers with %d or an error status: whoever answered is not a jesus receiver of the method", channel.ErrMalformed, status, mode, want)
 }
 
 func isStream(ct string) bool {

@@ -246,12 +246,13 @@ func serveReply(ln net.Listener, reply []byte) error {
 // checkReplyEnvelope checks what the client made of a reply it accepted.
 func checkReplyEnvelope(t *testing.T, mode channel.Mode, e *channel.Envelope) {
 	t.Helper()
-	switch e.Type {
-	case channel.TypeError:
+	switch {
+	case e.Type == channel.TypeError:
 		if e.ErrCode == "" {
 			t.Fatalf("error envelope without a code: %+v", e)
 		}
-	case channel.TypeResponse, channel.TypeAck:
+	case e.Type == channel.TypeResponse && mode == channel.ModeResponse:
+	case e.Type == channel.TypeAck && mode == channel.ModeAck:
 	default:
 		t.Fatalf("a %s call got a %s envelope", mode, e.Type)
 	}
