@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/jesus-go/jesus/internal/mpshape"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -70,7 +69,7 @@ func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 	default:
 		t := reflect.TypeOf(v)
 		if p := planOf(t); p != nil {
-			e.out.b, err = p.enc(e.out.b, mpshape.ValuePointer(&v, t), 0)
+			e.out.b, err = p.encodeHeld(e.out.b, v)
 			break
 		}
 		err = e.enc.Encode(v)

@@ -43,6 +43,9 @@ type mpPlan struct {
 	empty func(p unsafe.Pointer) bool
 	// shape is how the plan writes values (mpshape.Of).
 	shape mpshape.Shape
+	elem  *mpPlan // a pointer's: what it points to
+	// direct: an interface holding a value of typ points to it (not pointer-shaped).
+	direct bool
 }
 
 // mpField is a struct field of a plan.
@@ -69,6 +72,31 @@ func init() {
 		}
 		return nil
 	}
+}
+
+// encodeHeld writes v, of type t whose plan is p, reading it through the interface: a
+// pointer or a value behind the data word is read without taking v's address (which
+// would move it to the heap on every call).
+func (p *mpPlan) encodeHeld(b []byte, v any) ([]byte, error) {
+	switch {
+	case p.elem != nil:
+		q := mpshape.Data(&v)
+		if q == nil {
+			return append(b, 0xc0), nil
+		}
+		return p.elem.enc(b, q, 1)
+	case p.direct:
+		return p.enc(b, mpshape.Data(&v), 0)
+	}
+	return encodePointerShaped(p, b, v)
+}
+
+// encodePointerShaped is encodeHeld for a value held in the data word itself that is not
+// a pointer (a map, a struct of one pointer).
+//
+//go:noinline
+func encodePointerShaped(p *mpPlan, b []byte, v any) ([]byte, error) {
+	return p.enc(b, mpshape.ValuePointer(&v, p.typ), 0)
 }
 
 // planOf returns the plan of t, or nil when t is left to the library.
@@ -136,7 +164,7 @@ func (c *planCompiler) plan(t reflect.Type) *mpPlan {
 	if special(t) {
 		return nil
 	}
-	p := &mpPlan{typ: t, shape: mpshape.Shape{Type: t}}
+	p := &mpPlan{typ: t, shape: mpshape.Shape{Type: t}, direct: !mpshape.PointerShaped(t)}
 	c.building[t] = p
 	ok := true
 	switch t.Kind() {
@@ -357,6 +385,7 @@ func (c *planCompiler) pointerPlan(p *mpPlan, t reflect.Type) bool {
 	}
 	p.empty = func(ptr unsafe.Pointer) bool { return *(*unsafe.Pointer)(ptr) == nil }
 	p.shape.Kind, p.shape.Elem = mpshape.Pointer, &ep.shape
+	p.elem = ep
 	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		q := *(*unsafe.Pointer)(ptr)
 		if q == nil {

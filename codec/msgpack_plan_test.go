@@ -516,3 +516,26 @@ func TestPlanStringsShareChunks(t *testing.T) {
 		t.Fatalf("long string: %v", err)
 	}
 }
+
+// TestPlanWritesHeldValues: however an interface holds the value (a pointer, nil or
+// not; a map or a struct of one pointer, in its data word; anything else behind it),
+// the plan writes the library's bytes, without an allocation for reading it.
+func TestPlanWritesHeldValues(t *testing.T) {
+	type onePointer struct {
+		P *planMoney `json:"p"`
+	}
+	s := NewMsgpack(Limits{})
+	m := planMoney{Amount: 2, Currency: "EUR"}
+	var nilLine *planLine
+	for _, v := range []any{&m, nilLine, m, map[string]int{"a": 1}, onePointer{&m}, onePointer{}, []planMoney{m}, "s", 7} {
+		got, err := s.Marshal(nil, v)
+		if want := libraryMarshal(t, v); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%T %v: %x, %v; the library writes %x", v, v, got, err, want)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	var v any = &m
+	if n := testing.AllocsPerRun(50, func() { buf, _ = s.Marshal(buf[:0], v) }); n != 0 {
+		t.Errorf("%.0f allocations to write a pointer", n)
+	}
+}

@@ -22,8 +22,12 @@ import (
 // valueCheck checks the value at p, inside depth containers.
 type valueCheck func(p unsafe.Pointer, depth int) bool
 
-// typedEntry is a Validator's compiled check of one Go type (nil check: none).
-type typedEntry struct{ check valueCheck }
+// typedEntry is a Validator's compiled check of one Go type (nil check: none); for a
+// pointer type, elem checks the value pointed to.
+type typedEntry struct {
+	check, elem valueCheck
+	direct      bool // the interface's data word points to the value
+}
 
 // AcceptsMsgpack reports whether the message the msgpack serializer writes for x
 // certainly passes v. False means only that it is not known: check the bytes
@@ -36,20 +40,47 @@ func (v *Validator) AcceptsMsgpack(x any) bool {
 	t := reflect.TypeOf(x)
 	e, ok := v.typed.Load(t)
 	if !ok {
-		e, _ = v.typed.LoadOrStore(t, &typedEntry{check: v.compileTyped(t)})
+		e, _ = v.typed.LoadOrStore(t, v.compileTyped(t))
 	}
-	c := e.(*typedEntry).check
-	return c != nil && c(mpshape.ValuePointer(&x, t), 0)
+	// The value is read through x's data word, without taking x's address (which would
+	// move x to the heap): a pointer is that word, most other values are behind it.
+	te := e.(*typedEntry)
+	switch {
+	case te.check == nil:
+		return false
+	case te.elem != nil:
+		if q := mpshape.Data(&x); q != nil {
+			return te.elem(q, 0)
+		}
+		return te.check(unsafe.Pointer(&nilPointer), 0)
+	case te.direct:
+		return te.check(mpshape.Data(&x), 0)
+	}
+	return checkHeld(te.check, x, t)
 }
 
-// compileTyped compiles the check of values of type t, or returns nil.
-func (v *Validator) compileTyped(t reflect.Type) valueCheck {
+// nilPointer is a nil pointer, for checking one.
+var nilPointer unsafe.Pointer
+
+// checkHeld checks the pointer-shaped value x holds (a map, a struct of one pointer).
+//
+//go:noinline
+func checkHeld(c valueCheck, x any, t reflect.Type) bool {
+	return c(mpshape.ValuePointer(&x, t), 0)
+}
+
+// compileTyped compiles the check of values of type t.
+func (v *Validator) compileTyped(t reflect.Type) *typedEntry {
 	s := mpshape.Of(t)
 	if s == nil || !v.fast.stream {
-		return nil
+		return &typedEntry{}
 	}
 	c := typedCompiler{done: map[typedKey]*valueCheck{}, maxDepth: v.decodeDepth()}
-	return c.compile(v.fast, s)
+	e := &typedEntry{check: c.compile(v.fast, s), direct: !mpshape.PointerShaped(t)}
+	if e.check != nil && s.Kind == mpshape.Pointer {
+		e.elem = c.compile(v.fast, s.Elem)
+	}
+	return e
 }
 
 type typedKey struct {

@@ -123,6 +123,11 @@ type tMixed struct {
 	Skip string    `json:"-"`
 }
 
+// tHolder is held in an interface's data word itself (one pointer).
+type tHolder struct {
+	P *tMoney `json:"p"`
+}
+
 type tWithMap struct {
 	ID string         `json:"id"`
 	M  map[string]int `json:"m"`
@@ -132,7 +137,8 @@ type tWithMap struct {
 var typedTypes = []reflect.Type{
 	reflect.TypeFor[tOrder](), reflect.TypeFor[*tOrder](), reflect.TypeFor[tTree](), reflect.TypeFor[[]tTree](),
 	reflect.TypeFor[tMixed](), reflect.TypeFor[*tMixed](), reflect.TypeFor[tWithMap](), reflect.TypeFor[tMoney](),
-	reflect.TypeFor[string](), reflect.TypeFor[int](), reflect.TypeFor[[]int32](),
+	reflect.TypeFor[string](), reflect.TypeFor[int](), reflect.TypeFor[[]int32](), reflect.TypeFor[tHolder](),
+	reflect.TypeFor[*tMoney](),
 }
 
 func typedValidators(t testing.TB) []*schema.Validator {
@@ -331,6 +337,10 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 		{"anything", deepTree(65), false},
 		{"nothing", "x", false},
 		{"others", tMoney{Amount: 4, Currency: "EUR"}, true},
+		{"others", &tMoney{Amount: 4, Currency: "EUR"}, true},
+		{"others", (*tMoney)(nil), false}, // null is not an object
+		{"others", tHolder{P: &tMoney{Amount: 4}}, true},
+		{"others", tHolder{}, true},
 		{"others", tWithMap{ID: "a"}, false}, // a map: left to the bytes
 		{"mixed", tMixed{N: 300, F: -5, Xs: []float64{5}}, true},
 		{"mixed", &tMixed{N: 300, F: -5, Xs: []float64{5, 0}}, false}, // the second item must be a string

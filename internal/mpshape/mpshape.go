@@ -70,18 +70,26 @@ type eface struct {
 
 // ValuePointer returns a pointer to the value held by *v, of type t (reflect.TypeOf(*v)),
 // without copying it: an interface holds a pointer-shaped value in its data word itself,
-// any other value behind the pointer in that word.
+// any other value behind the pointer in that word. For a pointer-shaped value the result
+// points into *v, which then escapes: where t is a pointer type, Data gives the pointer
+// itself without that cost.
 func ValuePointer(v *any, t reflect.Type) unsafe.Pointer {
 	e := (*eface)(unsafe.Pointer(v))
-	if pointerShaped(t) {
+	if PointerShaped(t) {
 		return unsafe.Pointer(&e.data)
 	}
 	return e.data
 }
 
-// pointerShaped reports whether the compiler stores values of t in an interface's data
+// Data returns the data word of *v: the value itself for a pointer-shaped type (a
+// pointer, for one), else a pointer to the value. It reads *v and keeps nothing of it.
+func Data(v *any) unsafe.Pointer {
+	return (*eface)(unsafe.Pointer(v)).data
+}
+
+// PointerShaped reports whether the compiler stores values of t in an interface's data
 // word directly: pointers and maps, and structs and arrays that hold just one of those.
-func pointerShaped(t reflect.Type) bool {
+func PointerShaped(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		return true
@@ -89,9 +97,9 @@ func pointerShaped(t reflect.Type) bool {
 		if t.NumField() != 1 {
 			return false
 		}
-		return pointerShaped(t.Field(0).Type)
+		return PointerShaped(t.Field(0).Type)
 	case reflect.Array:
-		return t.Len() == 1 && pointerShaped(t.Elem())
+		return t.Len() == 1 && PointerShaped(t.Elem())
 	}
 	return false
 }
