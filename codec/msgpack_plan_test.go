@@ -499,7 +499,9 @@ func TestPlanStringsShareChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 6 { // the slice, and chunks of 256, 512, 1024 and 2048 bytes at most
+	// The slice and chunks of 256, 512 and 1024 bytes, and now and then a decoder when the
+	// garbage collector empties the serializer's pool: far from one a string.
+	if allocs > 10 {
 		t.Errorf("%.0f allocations to read 100 strings", allocs)
 	}
 	var got []planLine
