@@ -121,3 +121,48 @@ func ExampleValidator_ValidateJSON() {
 	// Output:
 	// <nil>
 }
+
+// A sender checks the Go value it is about to write; what the check cannot vouch for
+// (here, an order that is invalid) is checked from its bytes, for the reasons.
+func ExampleValidator_AcceptsMsgpack() {
+	set, err := schema.LoadDir("../schemas")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := set.Validator("orders", "", schema.PartRequest, "create")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	type money struct {
+		Amount   float64 `json:"amount"`
+		Currency string  `json:"currency"`
+	}
+	type line struct {
+		SKU       string `json:"sku"`
+		Quantity  int    `json:"quantity"`
+		UnitPrice money  `json:"unitPrice"`
+	}
+	type customer struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	}
+	type order struct {
+		Customer customer `json:"customer"`
+		Currency string   `json:"currency"`
+		Lines    []line   `json:"lines"`
+	}
+	o := &order{Customer: customer{ID: "c-42", Email: "ada@example.com"}, Currency: "EUR",
+		Lines: []line{{SKU: "ABC-1234", Quantity: 2, UnitPrice: money{Amount: 19.99, Currency: "EUR"}}}}
+	fmt.Println("good, by value:", v.AcceptsMsgpack(o))
+
+	o.Lines[0].Quantity = 0
+	if !v.AcceptsMsgpack(o) {
+		data, _ := codec.NewMsgpack(codec.DefaultLimits()).Marshal(nil, o)
+		fmt.Println("bad, from the bytes:", v.ValidateMsgpack(data))
+	}
+	// Output:
+	// good, by value: true
+	// bad, from the bytes: schema: orders@1.2.0 create request: /lines/0/quantity: minimum: must be >= 1 but found 0
+}
