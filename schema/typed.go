@@ -122,6 +122,11 @@ func (c *typedCompiler) compileNode(n *node, s *mpshape.Shape) valueCheck {
 	case mpshape.Bool:
 		return func(p unsafe.Pointer, _ int) bool { return n.validBool(*(*bool)(p)) }
 	case mpshape.Int:
+		if s.Size == 8 {
+			if lo, hi, ok := n.intRange(); ok {
+				return func(p unsafe.Pointer, _ int) bool { i := *(*int64)(p); return i >= lo && i <= hi }
+			}
+		}
 		get := intGetter(s.Size)
 		return func(p unsafe.Pointer, _ int) bool { return n.validInt(get(p)) }
 	case mpshape.Uint:
@@ -129,9 +134,12 @@ func (c *typedCompiler) compileNode(n *node, s *mpshape.Shape) valueCheck {
 		mask := uint64(math.MaxUint64) >> (64 - 8*s.Size)
 		return func(p unsafe.Pointer, _ int) bool { return n.validUint(uint64(get(p)) & mask) }
 	case mpshape.Float:
+		if lo, hi, ok := n.floatRange(); ok {
+			return func(p unsafe.Pointer, _ int) bool { f := *(*float64)(p); return f >= lo && f <= hi }
+		}
 		return func(p unsafe.Pointer, _ int) bool { return n.validFloat(*(*float64)(p)) }
 	case mpshape.String:
-		return func(p unsafe.Pointer, _ int) bool { return n.validStr(*(*string)(p)) }
+		return n.stringCheck()
 	case mpshape.Bytes:
 		return func(p unsafe.Pointer, _ int) bool { return (*mpshape.SliceHeader)(p).Data == nil && n.validNull() }
 	case mpshape.Pointer:
@@ -297,6 +305,87 @@ func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
 		}
 		return true
 	}
+}
+
+// Checks of the commonest scalar schemas, with what does not change from value to value
+// settled when they are compiled: each accepts exactly what the general one (validStr,
+// validInt, validFloat) accepts.
+
+// stringCheck checks a string field.
+func (n *node) stringCheck() valueCheck {
+	if n.types != 0 && n.types&tString == 0 {
+		return func(unsafe.Pointer, int) bool { return false }
+	}
+	switch {
+	case !n.valueChecks:
+		return func(p unsafe.Pointer, _ int) bool {
+			s := *(*string)(p)
+			return n.validString(unsafe.Slice(unsafe.StringData(s), len(s)))
+		}
+	case n.consts == nil && n.format == nil && n.minLen < 0 && n.maxLen < 0 && n.pattern == nil && n.simple == nil:
+		// An enum alone.
+		var enum []string
+		for _, l := range n.enum {
+			if v, ok := l.v.(string); ok {
+				enum = append(enum, v)
+			}
+		}
+		return func(p unsafe.Pointer, _ int) bool {
+			s := *(*string)(p)
+			for _, e := range enum {
+				if e == s {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return func(p unsafe.Pointer, _ int) bool { return n.validStr(*(*string)(p)) }
+}
+
+// intRange reports whether an int64 is valid for n just when it is in [lo, hi]: n allows
+// integers and has no keyword for them but integral minimum and maximum.
+func (n *node) intRange() (lo, hi int64, ok bool) {
+	if n.types != 0 && n.types&(tNumber|tInteger) == 0 || n.valueChecks || n.exMin != nil || n.exMx != nil || n.mult != nil {
+		return 0, 0, false
+	}
+	lo, hi = math.MinInt64, math.MaxInt64
+	if n.min != nil {
+		if !n.min.isI {
+			return 0, 0, false
+		}
+		lo = n.min.i
+	}
+	if n.max != nil {
+		if !n.max.isI {
+			return 0, 0, false
+		}
+		hi = n.max.i
+	}
+	return lo, hi, true
+}
+
+// floatRange reports whether a float64 is valid for n just when it is in [lo, hi] (NaN
+// and the infinities are not): n allows any number and has no keyword for them but a
+// minimum and maximum that floats represent exactly (their shortest form).
+func (n *node) floatRange() (lo, hi float64, ok bool) {
+	if n.types != 0 && n.types&tNumber == 0 || n.valueChecks || n.exMin != nil || n.exMx != nil || n.mult != nil {
+		return 0, 0, false
+	}
+	lo, hi = -math.MaxFloat64, math.MaxFloat64
+	if n.min != nil {
+		if !n.min.short {
+			return 0, 0, false
+		}
+		lo = max(lo, n.min.f)
+	}
+	if n.max != nil {
+		if !n.max.short {
+			return 0, 0, false
+		}
+		hi = min(hi, n.max.f)
+	}
+	return lo, hi, true
 }
 
 // The scalar checks of validS, for the token the serializer would write.

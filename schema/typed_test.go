@@ -49,7 +49,9 @@ const typedDescriptor = `{
       "type": "object", "minProperties": 2, "maxProperties": 7, "dependentRequired": {"note": ["shipTo"], "n": ["f"]},
       "required": ["id"]}},
     "others": {"mode": "noResponse", "channel": "rpc", "request": {
-      "type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 100, "multipleOf": 2}},
+      "type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 100, "multipleOf": 2},
+        "amount": {"type": "number", "minimum": 0.1, "maximum": 1e308}, "currency": {"enum": ["EUR", "", 1]},
+        "quantity": {"minimum": 0.5, "maximum": 100}, "sku": {"type": "string"}, "name": {"maximum": 1e400}},
       "additionalProperties": {"type": ["string", "number", "boolean", "null", "array", "object"], "maxLength": 3, "maximum": 10}}},
     "mixed": {"mode": "noResponse", "channel": "rpc", "request": {
       "type": "object", "required": ["n", "f", "b", "s", "xs"],
@@ -162,7 +164,7 @@ var (
 		"ada@example.com", "not an email", "2026-03-14T09:26:53Z", "2026-13-14T09:26:53Z", "new", "paid", "héllo", "\xff\xfe",
 		"6ba7b810-9dad-11d1-80b4-00c04fd430c8", "Stainless steel", strings.Repeat("x", 40)}
 	typedInts   = []int64{0, 1, -1, 2, 3, 5, 6, 100, 101, 127, -128, 300, -5, -6, math.MaxInt64, math.MinInt64}
-	typedFloats = []float64{0, 1, 1.5, 2, -5, -5.5, 19.99, 300, 1000, 1000.5, 1e300, math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1)}
+	typedFloats = []float64{0, 0.1, 0.5, 1, 1.5, 2, -5, -5.5, 19.99, 300, 1000, 1000.5, 1e300, 1e308, math.MaxFloat64, math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1)}
 )
 
 // typedFill fills v with values from the pools, nesting at most depth deep.
