@@ -217,12 +217,12 @@ func (c *typedCompiler) compileSlice(n *node, s *mpshape.Shape) valueCheck {
 	}
 }
 
-// typedField is a struct field as an object member: the check of its value, and which
-// declared property it is (-1: another member).
+// typedField is a struct field as an object member: where it is, whether it is left out
+// (empty, set for omitempty fields: it reports when), and the check of its value.
 type typedField struct {
-	mpshape.Field
+	off   uintptr
+	empty func(unsafe.Pointer) bool
 	check valueCheck
-	prop  int
 }
 
 func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
@@ -233,9 +233,12 @@ func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
 	byName := make(map[string]int, len(s.Fields))
 	for i, f := range s.Fields {
 		byName[f.Name] = i
-		tf := typedField{Field: f, prop: -1}
+		tf := typedField{off: f.Off}
+		if f.OmitEmpty {
+			tf.empty = f.Empty
+		}
 		if p, ok := n.propIdx[f.Name]; ok {
-			tf.prop, tf.check = p, c.compile(n.props[p].n, f.Shape)
+			tf.check = c.compile(n.props[p].n, f.Shape)
 		} else {
 			switch n.addl {
 			case 1:
@@ -285,8 +288,8 @@ func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
 		count := 0
 		for i := range fields {
 			f := &fields[i]
-			fp := unsafe.Add(p, f.Off)
-			if f.OmitEmpty && f.Empty(fp) {
+			fp := unsafe.Add(p, f.off)
+			if f.empty != nil && f.empty(fp) {
 				continue
 			}
 			written |= 1 << i
