@@ -38,6 +38,13 @@ func (c counting) ValidateEncoded(serializer string, raw []byte) (bool, error) {
 	return handled, err
 }
 
+// AcceptsEncoded vouches for a payload by its value (jesus.ValueValidator); that it
+// cannot is no refusal, and is not counted.
+func (c counting) AcceptsEncoded(serializer string, x any) bool {
+	a, ok := c.v.(jesus.ValueValidator)
+	return ok && a.AcceptsEncoded(serializer, x)
+}
+
 // JournalKey is the idempotency key of an event request for a server journal
 // (journal.WithKey): the event's name and id, so that an emitter's retry after a lost
 // ack, even to a listener that restarted, is acked again without running twice.

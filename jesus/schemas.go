@@ -80,7 +80,8 @@ type schemaValidation struct {
 }
 
 // SchemaValidator adapts a compiled schema to a Validator that checks json and msgpack
-// messages from their bytes (BytesValidator); its refusals are *schema.ValidationError.
+// messages from their bytes (BytesValidator), and Go values over msgpack by their values
+// (ValueValidator); its refusals are *schema.ValidationError.
 func SchemaValidator(v *schema.Validator) Validator { return schemaValidator{v} }
 
 type schemaValidator struct{ v *schema.Validator }
@@ -98,8 +99,9 @@ func (s schemaValidator) ValidateEncoded(serializer string, raw []byte) (bool, e
 	return false, nil
 }
 
-// acceptsEncoded vouches for msgpack messages by their values (schema.Validator.AcceptsMsgpack).
-func (s schemaValidator) acceptsEncoded(serializer string, x any) bool {
+// AcceptsEncoded vouches for msgpack messages by their values (ValueValidator,
+// schema.Validator.AcceptsMsgpack).
+func (s schemaValidator) AcceptsEncoded(serializer string, x any) bool {
 	return serializer == "msgpack" && s.v.AcceptsMsgpack(x)
 }
 

@@ -59,7 +59,7 @@ func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []
 		out, err := pl.Marshal(dst, v)
 		return out, err, nil
 	}
-	if a := acceptor(val, pl); a != nil && a.acceptsEncoded(pl.Serializer().Name(), v) {
+	if a := acceptor(val, pl); a != nil && a.AcceptsEncoded(pl.Serializer().Name(), v) {
 		out, err := pl.Marshal(dst, v)
 		return out, err, nil
 	}
@@ -89,10 +89,10 @@ func encodeChecked(pl *codec.Pipeline, val Validator, dst []byte, v any) (out []
 	return out, nil, nil
 }
 
-// acceptor returns val as a valueAcceptor when it is one and pl checks messages with the
+// acceptor returns val as a ValueValidator when it is one and pl checks messages with the
 // limits their bytes would be checked with (checkRaw); else nil.
-func acceptor(val Validator, pl *codec.Pipeline) valueAcceptor {
-	a, ok := val.(valueAcceptor)
+func acceptor(val Validator, pl *codec.Pipeline) ValueValidator {
+	a, ok := val.(ValueValidator)
 	if l := pl.Limits(); !ok || l.MaxDepth != 0 && l.MaxDepth != codec.DefaultMaxDepth {
 		return nil
 	}
@@ -130,7 +130,7 @@ func decodeWithin(pl *codec.Pipeline, val Validator, data []byte, v any, limit i
 			// value it holds passes when the value does. Any other is checked from its
 			// bytes, for the verdict and its reasons.
 			exact, err := pl.DecodeExact(raw.Raw, v)
-			if err == nil && exact && a.acceptsEncoded(pl.Serializer().Name(), v) {
+			if err == nil && exact && a.AcceptsEncoded(pl.Serializer().Name(), v) {
 				return nil, nil
 			}
 			if codecErr, schemaErr = checkRaw(val, pl, raw.Raw); codecErr != nil || schemaErr != nil {

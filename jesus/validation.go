@@ -41,13 +41,16 @@ type BytesValidator interface {
 	ValidateEncoded(serializer string, raw []byte) (handled bool, err error)
 }
 
-// valueAcceptor is implemented by a Validator that can vouch for a value before it is
-// written: acceptsEncoded reports whether the message the named serializer writes for x
-// certainly passes; false means only that the bytes must be checked. The senders' side
-// of the stage asks it first (a check of the value's fields in place is about twice as
-// quick as reading the bytes back), and checks the bytes when it says false.
-type valueAcceptor interface {
-	acceptsEncoded(serializer string, x any) bool
+// ValueValidator is implemented by a Validator that can vouch for a value before it is
+// written (an optional ability, found by type assertion). jesus asks it first of what it
+// sends, and of what it receives where the serializer can tell that a message is exactly
+// what it writes for the value it read (codec.ExactUnmarshaler); the bytes are checked
+// (BytesValidator, else Validate) only when it cannot vouch.
+type ValueValidator interface {
+	// AcceptsEncoded reports whether the message the named serializer writes for x
+	// certainly passes, with the verdict checking those bytes would give. False means
+	// only that it is not known.
+	AcceptsEncoded(serializer string, x any) bool
 }
 
 // validatorOf returns v's validator of method's part, nil when there is none.
