@@ -258,8 +258,14 @@ func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
 		}
 		return true
 	}
+	var always uint64 // the fields the plan always writes (for UnmarshalExact; at most 64)
+	for i := range min(len(fields), 64) {
+		if !fields[i].omitEmpty {
+			always |= 1 << i
+		}
+	}
 	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
-		return d.structValue(tok, ptr, t, fields)
+		return d.structValue(tok, ptr, t, fields, always)
 	}
 	return true
 }

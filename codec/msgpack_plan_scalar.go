@@ -290,7 +290,9 @@ func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer)
 	return err
 }
 
-func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, fields []mpField) error {
+// structValue reads a struct; always has a bit set for each field (of the first 64) that
+// the plan writes whatever its value.
+func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, fields []mpField, always uint64) error {
 	switch t.Kind {
 	case MsgpackNil:
 		typedZero(typ, ptr)
@@ -341,13 +343,8 @@ func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Typ
 			seen |= 1 << fi
 		}
 	}
-	if !d.inexact {
-		for i := range fields {
-			if seen&(1<<i) == 0 && !fields[i].omitEmpty { // (at most 64: see above)
-				d.inexact = true // the plan writes it
-				break
-			}
-		}
+	if seen&always != always {
+		d.inexact = true // a field the plan writes is missing
 	}
 	return nil
 }
