@@ -428,9 +428,5 @@ func (s *Set) Validator(service, version string, part Part, name string) (*Valid
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-func escapeToken(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
+// escapeToken escapes one token of a JSON pointer.
+func escapeToken(s string) string { return ref.EscapeToken(s) }

@@ -86,6 +86,9 @@ func Fragment(ptr string) string { return (&url.URL{Fragment: ptr}).EscapedFragm
 
 // EscapeToken escapes one reference token of a JSON pointer ("~" and "/").
 func EscapeToken(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
@@ -120,24 +123,11 @@ func Walk(doc any, ptr string) (any, error) {
 			}
 			cur = c[i]
 		default:
-			return nil, fmt.Errorf("pointer %q: %q goes into a %s", ptr, tok, typeName(cur))
+			v, _ := json.Marshal(cur)
+			return nil, fmt.Errorf("pointer %q: %q goes into %s, which is neither an object nor an array", ptr, tok, v)
 		}
 	}
 	return cur, nil
-}
-
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case string:
-		return "string"
-	case json.Number, float64:
-		return "number"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // URL returns the compiler's URL of the schema at ptr in file.
