@@ -38,8 +38,8 @@ var (
 // Target is where a $ref leads: a file and a JSON pointer (RFC 6901, "" for the whole
 // document) inside it.
 type Target struct {
-	File    string
-	Pointer string
+	File    string // relative to the root of the set
+	Pointer string // "~" and "/" of a token escaped, nothing else
 }
 
 // Resolve reads r, the value of a $ref found in file, the way the compiler does: the
@@ -57,8 +57,9 @@ func Resolve(file, r string) (Target, error) {
 	}
 	t := Target{File: file}
 	if u.Path != "" {
+		// Dot segments are removed from the path as written: "..%2F" is no step up.
 		base := &url.URL{Scheme: "jesus-set", Path: "/" + file}
-		t.File = strings.TrimPrefix(base.ResolveReference(&url.URL{Path: u.Path}).Path, "/")
+		t.File = strings.TrimPrefix(base.ResolveReference(&url.URL{Path: u.Path, RawPath: u.RawPath}).Path, "/")
 	}
 	frag := u.EscapedFragment()
 	if frag == "" || frag == "/" {
@@ -92,8 +93,8 @@ func EscapeToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// UnescapeToken undoes EscapeToken.
-func UnescapeToken(s string) string {
+// unescapeToken undoes EscapeToken.
+func unescapeToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 }
 
@@ -108,7 +109,7 @@ func Walk(doc any, ptr string) (any, error) {
 	}
 	cur := doc
 	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = UnescapeToken(tok)
+		tok = unescapeToken(tok)
 		switch c := cur.(type) {
 		case map[string]any:
 			v, ok := c[tok]
@@ -186,10 +187,11 @@ func IsDescriptor[V any](top map[string]V) bool {
 
 // PanicError is a panic inside jsonschema/v5 while compiling, turned into an error.
 type PanicError struct {
-	URL   string
-	Value any
+	URL   string // the schema being compiled (see URL)
+	Value any    // what the compiler panicked with
 }
 
+// Error names the schema and what the compiler panicked with.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("the schema compiler failed on %s (%v)", e.URL, e.Value)
 }

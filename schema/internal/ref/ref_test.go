@@ -23,6 +23,7 @@ func TestResolve(t *testing.T) {
 		{"sub/a.json", "../../b.json", Target{"b.json", ""}, nil}, // ".." stops at the root, as in a URL
 		{"sub/a.json", "/b.json", Target{"b.json", ""}, nil},      // from the root of the set
 		{"a.json", "my%20file.json", Target{"my file.json", ""}, nil},
+		{"sub/a.json", "..%2Fb.json", Target{"sub/../b.json", ""}, nil}, // an escaped "/" does not make ".." a segment
 		{"a.json", "#/$defs/a~1b", Target{"a.json", "/$defs/a~1b"}, nil},
 		{"a.json", "#/$defs/a%2Fb", Target{"a.json", "/$defs/a~1b"}, nil}, // one token "a/b"
 		{"a.json", "#/$defs/a~0b", Target{"a.json", "/$defs/a~0b"}, nil},
