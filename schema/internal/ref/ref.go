@@ -165,7 +165,7 @@ func Refuse(u string) error {
 // left out.
 func Doc(b []byte) []byte {
 	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
+	if !bytes.Contains(b, []byte(`"$schema"`)) || json.Unmarshal(b, &top) != nil {
 		return b
 	}
 	if _, ok := top["$schema"]; !ok || !IsDescriptor(top) {
