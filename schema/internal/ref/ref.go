@@ -164,8 +164,12 @@ func Refuse(u string) error {
 // descriptor is not a schema, and its schemas are draft 2020-12 whatever it says, so it is
 // left out.
 func Doc(b []byte) []byte {
+	// The key is spelled "$schema" or with \u escapes; a file with neither is kept as is.
+	if !bytes.Contains(b, []byte(`"$schema"`)) && !bytes.Contains(b, []byte(`\u`)) {
+		return b
+	}
 	var top map[string]json.RawMessage
-	if !bytes.Contains(b, []byte(`"$schema"`)) || json.Unmarshal(b, &top) != nil {
+	if json.Unmarshal(b, &top) != nil {
 		return b
 	}
 	if _, ok := top["$schema"]; !ok || !IsDescriptor(top) {

@@ -126,6 +126,10 @@ func TestDocLeavesOutADescriptorsSchema(t *testing.T) {
 	if got := string(Doc(desc)); got != `{"service":"a"}` {
 		t.Fatalf("descriptor: %s", got)
 	}
+	escaped := []byte(`{"\u0024schema":"descriptor.schema.json","service":"a"}`)
+	if got := string(Doc(escaped)); got != `{"service":"a"}` {
+		t.Fatalf("descriptor, escaped key: %s", got)
+	}
 	sch := []byte(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"string"}`)
 	if got := Doc(sch); string(got) != string(sch) {
 		t.Fatalf("schema: %s", got)
