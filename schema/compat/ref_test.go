@@ -12,13 +12,7 @@ import (
 // file name. A decoy sits where the plain reading would land; proving against it
 // would call an incompatible pair compatible.
 func TestRefsAsTheValidatorReadsThem(t *testing.T) {
-	dec := func(s string) any {
-		d, err := decodeDocErr(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
+	dec := func(s string) any { return decodeDoc(t, s) }
 	integer := compat.Schema{Root: dec(`{"type":"integer"}`)}
 	for _, c := range []struct {
 		name string
