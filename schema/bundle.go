@@ -3,10 +3,11 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
-	"path"
 	"strings"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // Bundle returns the descriptor as one self-contained JSON document: every schema it reaches
@@ -185,37 +186,34 @@ func (b *bundler) schema(v any, file string) (any, error) {
 }
 
 // ref rewrites a $ref found in file so that it resolves inside the bundle.
-func (b *bundler) ref(ref, file string) (string, error) {
-	u, err := url.Parse(ref)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s leaves the set", b.self, ref, file)
+func (b *bundler) ref(r, file string) (string, error) {
+	t, err := ref.Resolve(file, r)
+	switch {
+	case errors.Is(err, ref.ErrOutside):
+		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s leaves the set", b.self, r, file)
+	case errors.Is(err, ref.ErrAnchor):
+		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: only JSON pointer fragments can be bundled", b.self, r, file)
+	case err != nil:
+		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: %w", b.self, r, file, err)
 	}
-	target := file
-	if u.Path != "" {
-		target = path.Join(path.Dir(file), u.Path)
+	if t.File == b.self {
+		return "#" + ref.Fragment(t.Pointer), nil
 	}
-	frag := u.Fragment
-	if frag != "" && !strings.HasPrefix(frag, "/") {
-		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: only JSON pointer fragments can be bundled", b.self, ref, file)
-	}
-	if target == b.self {
-		return "#" + u.EscapedFragment(), nil
-	}
-	key := target + "#" + frag
+	key := t.File + "#" + t.Pointer
 	if n, ok := b.names[key]; ok {
 		return "#/$defs/" + n, nil
 	}
-	doc, err := b.doc(target)
+	doc, err := b.doc(t.File)
 	if err != nil {
-		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: %w", b.self, ref, file, err)
+		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: %w", b.self, r, file, err)
 	}
-	sch, err := resolvePointer(doc, frag)
+	sch, err := ref.Walk(doc, t.Pointer)
 	if err != nil {
-		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: %w", b.self, ref, file, err)
+		return "", fmt.Errorf("schema: %s: bundle: $ref %q in %s: %w", b.self, r, file, err)
 	}
-	n := b.name(target, frag)
+	n := b.name(t.File, t.Pointer)
 	b.names[key] = n
-	ns, err := b.schema(sch, target)
+	ns, err := b.schema(sch, t.File)
 	if err != nil {
 		return "", err
 	}
@@ -249,32 +247,4 @@ func (b *bundler) name(file, ptr string) string {
 	}
 	b.used[cand] = true
 	return cand
-}
-
-// resolvePointer follows a JSON pointer (already URL-unescaped) in a decoded document.
-func resolvePointer(doc any, ptr string) (any, error) {
-	if ptr == "" {
-		return doc, nil
-	}
-	cur := doc
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch c := cur.(type) {
-		case map[string]any:
-			v, ok := c[tok]
-			if !ok {
-				return nil, fmt.Errorf("pointer %q: no member %q", ptr, tok)
-			}
-			cur = v
-		case []any:
-			i := 0
-			if _, err := fmt.Sscanf(tok, "%d", &i); err != nil || i < 0 || i >= len(c) {
-				return nil, fmt.Errorf("pointer %q: bad index %q", ptr, tok)
-			}
-			cur = c[i]
-		default:
-			return nil, fmt.Errorf("pointer %q: %q goes into a %s", ptr, tok, jsonTypeName(cur))
-		}
-	}
-	return cur, nil
 }

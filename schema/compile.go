@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,51 +8,30 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // Compiling the schemas of a set with jsonschema/v5, guarded so that no file can crash the
 // process that loads it.
 
-// draftURL is the dialect of every schema of a set.
-const draftURL = "https://json-schema.org/draft/2020-12/schema"
-
 // compiledDraft is the JSON Schema 2020-12 meta-schema, used to check every file as a schema
 // document before the compiler sees it: jsonschema/v5 leaves its state half-built after such a
 // failure and panics on the next reference into the same file.
 var compiledDraft = sync.OnceValue(func() *jsonschema.Schema {
-	meta, err := jsonschema.NewCompiler().Compile(draftURL)
+	meta, err := jsonschema.NewCompiler().Compile(ref.Draft)
 	if err != nil {
 		panic("schema: draft 2020-12 meta-schema: " + err.Error()) // built into jsonschema/v5
 	}
 	return meta
 })
 
-// compilerDoc returns a file as the compiler sees it. The top-level "$schema" of a descriptor
-// is a hint for editors (often a relative path to descriptor.schema.json); the top level of a
-// descriptor is not a schema, and its schemas are draft 2020-12 whatever it says, so it is left out.
-func compilerDoc(b []byte) []byte {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
-		return b
-	}
-	_, isDesc := top["service"]
-	if _, ok := top["$schema"]; !ok || !isDesc {
-		return b
-	}
-	delete(top, "$schema")
-	out, err := json.Marshal(top)
-	if err != nil {
-		return b
-	}
-	return out
-}
-
 // checkDraft checks a whole file as a draft 2020-12 schema document ($defs and every keyword
 // the dialect knows), so that the compiler only ever sees well-formed schemas. A descriptor's
-// top-level "$schema" is not checked (see compilerDoc).
+// top-level "$schema" is not checked (see ref.Doc).
 func checkDraft(name string, v any) error {
 	if obj, ok := v.(map[string]any); ok {
-		if _, isDesc := obj["service"]; isDesc {
+		if ref.IsDescriptor(obj) {
 			if _, ok := obj["$schema"]; ok {
 				c := maps.Clone(obj)
 				delete(c, "$schema")
@@ -69,13 +47,12 @@ func checkDraft(name string, v any) error {
 
 // compile compiles one schema of the set; a panic inside jsonschema/v5 becomes an error that
 // names the file and the pointer, so that no input file can crash a process that loads it.
-func compile(c *jsonschema.Compiler, file, ptr string) (js *jsonschema.Schema, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			js, err = nil, fmt.Errorf("schema: %s: %s: the schema compiler failed on this schema (%v); check its keywords and $refs", file, ptr, r)
-		}
-	}()
-	js, err = c.Compile(baseURL + file + "#" + ptr)
+func compile(c *jsonschema.Compiler, file, ptr string) (*jsonschema.Schema, error) {
+	js, err := ref.Compile(c, file, ptr)
+	var pe *ref.PanicError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("schema: %s: %s: the schema compiler failed on this schema (%v); check its keywords and $refs", file, ptr, pe.Value)
+	}
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
 		// The schema fails the draft's meta-schema: name the file's own pointers, not

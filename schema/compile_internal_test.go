@@ -5,16 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // compile turns a panic of jsonschema/v5 into an error naming the file and pointer. The
 // panic is reached here by skipping checkDraft: a first failed compile leaves the resource
 // half-built and the second reference into it assigns to a nil map.
 func TestCompileRecoversPanic(t *testing.T) {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.LoadURL = refuseLoad
+	c := ref.NewCompiler(nil)
 	doc := `{"$defs":{"A":{"type":"arzay"}},"m":{"$ref":"#/$defs/A"},"n":{}}`
 	if err := c.AddResource(baseURL+"x.json", bytes.NewReader([]byte(doc))); err != nil {
 		t.Fatal(err)

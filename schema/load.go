@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 //go:embed descriptor.schema.json
@@ -33,9 +35,9 @@ const (
 	maxFileNesting     = 256     // nesting depth of a descriptor or fragment file
 )
 
-// baseURL is the namespace of a set's files inside the compiler; it has no loader, so a
-// reference can only reach files that were added to the set.
-const baseURL = "jesus-set:///"
+// baseURL is the namespace of a set's files inside the compiler; it loads nothing else, so
+// a reference can only reach files of the set.
+const baseURL = ref.Base
 
 type options struct {
 	maxDepth    int
@@ -110,9 +112,7 @@ func NewSet(opts ...Option) *Set {
 	}
 }
 
-func refuseLoad(u string) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("$ref to %q leaves the set of schema files (only files of the set can be referenced, by relative name)", u)
-}
+func refuseLoad(u string) (io.ReadCloser, error) { return nil, ref.Refuse(u) }
 
 // LoadDir loads every *.json file under dir (see LoadFS).
 func LoadDir(dir string, opts ...Option) (*Set, error) {
@@ -265,18 +265,15 @@ func (s *Set) parseNew(in map[string][]byte) (map[string][]byte, []*Descriptor, 
 }
 
 // newCompiler returns a compiler that knows the set's files plus extra, and nothing else.
+// It reads them when a schema first needs them; s.mu is held while it compiles.
 func (s *Set) newCompiler(extra map[string][]byte) *jsonschema.Compiler {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = refuseLoad
-	for n, b := range s.files {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b))) // parsed before, cannot fail
-	}
-	for n, b := range extra {
-		_ = c.AddResource(baseURL+n, bytes.NewReader(compilerDoc(b)))
-	}
-	return c
+	return ref.NewCompiler(func(name string) ([]byte, bool) {
+		if b, ok := extra[name]; ok {
+			return b, true
+		}
+		b, ok := s.files[name]
+		return b, ok
+	})
 }
 
 // decodeJSON decodes one file with numbers kept exact, after checking its nesting depth.
@@ -431,9 +428,5 @@ func (s *Set) Validator(service, version string, part Part, name string) (*Valid
 // sortedKeys returns the keys of m in order.
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-func escapeToken(s string) string {
-	if !strings.ContainsAny(s, "~/") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
+// escapeToken escapes one token of a JSON pointer.
+func escapeToken(s string) string { return ref.EscapeToken(s) }

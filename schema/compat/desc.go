@@ -13,6 +13,7 @@ import (
 
 	"github.com/jesus-go/jesus/channel"
 	"github.com/jesus-go/jesus/schema"
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // Checker checks service descriptors against each other and remembers what it
@@ -128,7 +129,7 @@ func (k *Checker) loadContent(d *schema.Descriptor) *loadedDesc {
 func (k *Checker) part(l *loadedDesc, keys ...string) node {
 	p := ""
 	for _, key := range keys {
-		p += "/" + escapePtr(key)
+		p += "/" + ref.EscapeToken(key)
 	}
 	if lookup(k.docs[l.file], keys) == nil {
 		return node{file: trueDoc}

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // node is one schema location: a document, a pointer into it and the value
@@ -49,7 +50,7 @@ func (n node) isFalse() bool { b, ok := n.v.(bool); return ok && !b }
 func (n node) child(keys ...string) node {
 	p := n.ptr
 	for _, k := range keys {
-		p += "/" + escapePtr(k)
+		p += "/" + ref.EscapeToken(k)
 	}
 	return node{file: n.file, ptr: p, v: lookup(n.v, keys)}
 }
@@ -72,14 +73,6 @@ func lookup(v any, keys []string) any {
 	return v
 }
 
-func escapePtr(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-func unescapePtr(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
-}
-
 var errNoSchema = errors.New("not a schema")
 
 // at returns the node at pointer ptr of document file.
@@ -88,17 +81,9 @@ func at(docs map[string]any, file, ptr string) (node, error) {
 	if !ok {
 		return node{}, fmt.Errorf("compat: no document %q", path.Base(file))
 	}
-	v := doc
-	if ptr != "" {
-		if !strings.HasPrefix(ptr, "/") {
-			return node{}, fmt.Errorf("compat: pointer %q does not start with /", ptr)
-		}
-		for _, tok := range strings.Split(ptr[1:], "/") {
-			v = lookup(v, []string{unescapePtr(tok)})
-			if v == nil {
-				return node{}, fmt.Errorf("compat: pointer %q not found in %q", ptr, path.Base(file))
-			}
-		}
+	v, err := ref.Walk(doc, ptr)
+	if err != nil {
+		return node{}, fmt.Errorf("compat: %v in %q", err, path.Base(file))
 	}
 	switch v.(type) {
 	case bool, map[string]any:
@@ -107,28 +92,23 @@ func at(docs map[string]any, file, ptr string) (node, error) {
 	return node{}, fmt.Errorf("compat: %q at %q in %q: %w", ptr, ptr, path.Base(file), errNoSchema)
 }
 
-// resolveRef resolves a $ref value found in from. Supported forms:
-// "#/pointer", "file.json", "file.json#/pointer" (relative to from's file).
-func resolveRef(docs map[string]any, from node, ref string) (node, error) {
-	file, frag, _ := strings.Cut(ref, "#")
-	target := from.file
-	if file != "" {
-		if strings.Contains(file, ":") {
-			return node{}, fmt.Errorf("compat: $ref %q: absolute URIs are not supported", ref)
-		}
-		target = path.Join(path.Dir(from.file), file)
+// resolveRef resolves a $ref value found in from as the validator does
+// (ref.Resolve): a JSON pointer into from's document or into another document
+// of the set, named relative to from's file.
+func resolveRef(docs map[string]any, from node, r string) (node, error) {
+	t, err := ref.Resolve(from.file, r)
+	switch {
+	case errors.Is(err, ref.ErrOutside):
+		return node{}, fmt.Errorf("compat: $ref %q: only references to the documents of the set are supported", r)
+	case errors.Is(err, ref.ErrAnchor):
+		return node{}, fmt.Errorf("compat: $ref %q: anchors are not supported", r)
+	case err != nil:
+		return node{}, fmt.Errorf("compat: $ref %q: %v", r, err)
 	}
-	f, err := url.PathUnescape(frag)
-	if err != nil {
-		return node{}, fmt.Errorf("compat: $ref %q: %v", ref, err)
+	if m, ok := docs[t.File].(map[string]any); ok && t.Pointer == "" && isDescriptor(m) {
+		return node{}, fmt.Errorf("compat: $ref %q points at a service descriptor, which is not a schema", r)
 	}
-	if f != "" && !strings.HasPrefix(f, "/") {
-		return node{}, fmt.Errorf("compat: $ref %q: anchors are not supported", ref)
-	}
-	if m, ok := docs[target].(map[string]any); ok && f == "" && isDescriptor(m) {
-		return node{}, fmt.Errorf("compat: $ref %q points at a service descriptor, which is not a schema", ref)
-	}
-	return at(docs, target, f)
+	return at(docs, t.File, t.Pointer)
 }
 
 // kinds is a set of JSON value kinds; numbers are split into integers and

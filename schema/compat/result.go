@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // internalURLs strips the in-memory URLs the validator sees from messages.
-var internalURLs = strings.NewReplacer("jesus:///a/", "", "jesus:///b/", "")
+var internalURLs = strings.NewReplacer(ref.Base+"a/", "", ref.Base+"b/", "")
 
 // top runs a whole check and turns the analysis into a Result, confirming
 // any witness with the validator.

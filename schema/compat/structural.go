@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 type strb struct {
@@ -226,7 +228,7 @@ func (c *checker) strings(a aset, b node, path string) res {
 	return combine(rs...)
 }
 
-func child(path, tok string) string { return path + "/" + escapePtr(tok) }
+func child(path, tok string) string { return path + "/" + ref.EscapeToken(tok) }
 
 func (c *checker) objects(a aset, b node, path string, depth int) res {
 	bm := b.obj()

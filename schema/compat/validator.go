@@ -3,14 +3,15 @@ package compat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"net/url"
 	"path"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // validator validates instances against schema locations with
@@ -26,42 +27,25 @@ type validator struct {
 }
 
 func newValidator(docs map[string]any) *validator {
-	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
 	// Documents are handed to the validator when a schema first needs them,
 	// not all up front: a check usually touches two or three files of a set.
-	c.LoadURL = func(s string) (io.ReadCloser, error) {
-		name, ok := strings.CutPrefix(s, "jesus:///")
-		if ok {
-			name, _ = url.PathUnescape(name)
+	c := ref.NewCompiler(func(name string) ([]byte, bool) {
+		name, err := url.PathUnescape(name)
+		if err != nil {
+			return nil, false
 		}
 		d, found := docs[name]
-		if !ok || !found {
-			return nil, fmt.Errorf("compat: $ref to %q outside the document set", internalURLs.Replace(s))
-		}
-		if m, ok := d.(map[string]any); ok && isDescriptor(m) {
-			// A descriptor's root is not a schema: its "$schema" names the
-			// descriptor format, and must not switch the draft of the
-			// schemas embedded in it.
-			if _, has := m["$schema"]; has {
-				cp := maps.Clone(m)
-				delete(cp, "$schema")
-				d = cp
-			}
+		if !found {
+			return nil, false
 		}
 		b, err := json.Marshal(d)
-		if err != nil {
-			return nil, fmt.Errorf("compat: document %q: %v", path.Base(name), err)
-		}
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}
+		return b, err == nil
+	})
 	return &validator{c: c, cache: map[string]*jsonschema.Schema{}, errs: map[string]error{}}
 }
 
 func (v *validator) schema(n node) (*jsonschema.Schema, error) {
-	u := "jesus:///" + n.file
-	full := u + "#" + (&url.URL{Fragment: n.ptr}).EscapedFragment()
+	full := ref.URL(n.file, n.ptr)
 	if s, ok := v.cache[full]; ok {
 		return s, nil
 	}
@@ -73,7 +57,7 @@ func (v *validator) schema(n node) (*jsonschema.Schema, error) {
 	if v.byContent != nil && !hasRef(n.v) {
 		s, err = v.content(n.v)
 	} else {
-		s, err = compileSafe(v.c, full)
+		s, err = compileSafe(v.c, n.file, n.ptr)
 	}
 	if err != nil {
 		v.errs[full] = err
@@ -91,11 +75,11 @@ func (v *validator) content(x any) (*jsonschema.Schema, error) {
 	if s, ok := v.byContent[string(b)]; ok {
 		return s, nil
 	}
-	u := fmt.Sprintf("jesus:///content/%d.json", len(v.byContent))
-	if err := v.c.AddResource(u, bytes.NewReader(b)); err != nil {
+	name := fmt.Sprintf("content/%d.json", len(v.byContent))
+	if err := v.c.AddResource(ref.Base+name, bytes.NewReader(b)); err != nil {
 		return nil, err
 	}
-	s, err := compileSafe(v.c, u)
+	s, err := compileSafe(v.c, name, "")
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +87,15 @@ func (v *validator) content(x any) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-func compileSafe(c *jsonschema.Compiler, u string) (s *jsonschema.Schema, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("compat: compiling %s: %v", u, r)
-		}
-	}()
-	return c.Compile(u)
+// compileSafe compiles the schema at ptr in file, a panic of the compiler
+// included among the errors.
+func compileSafe(c *jsonschema.Compiler, file, ptr string) (*jsonschema.Schema, error) {
+	s, err := ref.Compile(c, file, ptr)
+	var pe *ref.PanicError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("compat: compiling %s: %v", pe.URL, pe.Value)
+	}
+	return s, err
 }
 
 // valid reports whether x is valid under n.
@@ -130,8 +116,6 @@ func isDescriptor(m map[string]any) bool {
 	_, ok := m["service"].(string)
 	return ok
 }
-
-const draft2020 = "https://json-schema.org/draft/2020-12/schema"
 
 // precheck refuses documents whose references the checker would resolve
 // differently from the validator: other drafts ($schema) and embedded
@@ -154,7 +138,7 @@ func precheck(docs map[string]any, f string) error {
 		switch t := v.(type) {
 		case map[string]any:
 			if !names {
-				if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != draft2020 && !(root && isDescriptor(t)) {
+				if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != ref.Draft && !(root && isDescriptor(t)) {
 					return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
 				}
 				if _, ok := t["$id"]; ok && !root {
