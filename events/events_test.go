@@ -174,11 +174,8 @@ func checkTailedOrder(t *testing.T, tails []<-chan events.Record) {
 // billing exactly once, through a retry on the other instance.
 func TestKilledListenerStillDeliveredOnce(t *testing.T) {
 	leakCheck(t)
-	set := loadSchemas(t)
-	reg, cache := startRegistry(t)
 	var s seen
-	victim := startNode(t, set, reg, cache, "billing", false, handlerOf(&s, "billing"))
-	startNode(t, set, reg, cache, "billing", true, handlerOf(&s, "billing"))
+	set, reg, cache, victim := twoBillings(t, &s)
 	for range 2 {
 		startNode(t, set, reg, cache, "audit", true, handlerOf(&s, "audit"))
 	}

@@ -227,6 +227,17 @@ func stubMethods(srv *jesus.Server, d *schema.Descriptor) {
 }
 
 // emitter returns a bus of service svc that only emits.
+// twoBillings starts a registry and two billing listeners that record what they run in
+// s: victim, which the test kills (it does not deregister, so its registration lingers
+// until its lease expires), and one that stays.
+func twoBillings(t testing.TB, s *seen) (set *schema.Set, reg *registry.Registry, cache *registry.Cache, victim *node) {
+	set = loadSchemas(t)
+	reg, cache = startRegistry(t)
+	victim = startNode(t, set, reg, cache, "billing", false, handlerOf(s, "billing"))
+	startNode(t, set, reg, cache, "billing", true, handlerOf(s, "billing"))
+	return set, reg, cache, victim
+}
+
 func emitter(t testing.TB, set *schema.Set, cache *registry.Cache, svc string, opts ...events.Option) *events.Bus {
 	t.Helper()
 	b, err := events.New(set.Service(svc), set, newDisc(t, cache), nil, nil, opts...)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/httpchan"
 	"github.com/jesus-go/jesus/events"
 )
@@ -43,11 +44,8 @@ func TestStaleAddressTakenByAnotherServer(t *testing.T) {
 	for name, stranger := range strangers {
 		t.Run(name, func(t *testing.T) {
 			leakCheck(t)
-			set := loadSchemas(t)
-			reg, cache := startRegistry(t)
 			var s seen
-			victim := startNode(t, set, reg, cache, "billing", false, handlerOf(&s, "billing"))
-			startNode(t, set, reg, cache, "billing", true, handlerOf(&s, "billing"))
+			set, _, cache, victim := twoBillings(t, &s)
 			waitInstances(t, cache, map[string]int{"billing": 2})
 			orders := emitter(t, set, cache, "orders")
 			addr := strings.TrimPrefix(victim.srv.Endpoints()["domain"], "http+json+gzip://")
@@ -109,12 +107,5 @@ func serveChannel(t *testing.T, addr string, h channel.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- ln.Serve(h) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-done; !errors.Is(err, channel.ErrClosed) {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	channeltest.Serve(t, ln, h)
 }

@@ -483,6 +483,20 @@ func (s *suite) testHandlerError(t *testing.T) {
 	}
 }
 
+// Serve serves h on ln in a goroutine of its own until the test ends; then it closes ln
+// and fails t unless Serve returned an error wrapping channel.ErrClosed.
+func Serve(t testing.TB, ln channel.Listener, h channel.Handler) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- ln.Serve(h) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-done; !errors.Is(err, channel.ErrClosed) {
+			t.Errorf("Serve returned %v, want an error wrapping ErrClosed", err)
+		}
+	})
+}
+
 // Eventually waits until cond holds, checking it every few milliseconds, and fails t
 // with what when timeout passes first; it returns how long it took. It is for state with
 // nothing to wait on (a counter, a cache fed by a watch); where there is a channel or an

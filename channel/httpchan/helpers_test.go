@@ -2,7 +2,6 @@ package httpchan_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -20,14 +19,7 @@ func serve(t *testing.T, cfg channel.Config, h channel.Handler) channel.Listener
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- ln.Serve(h) }()
-	t.Cleanup(func() {
-		ln.Close()
-		if err := <-done; !errors.Is(err, channel.ErrClosed) {
-			t.Errorf("Serve returned %v, want ErrClosed", err)
-		}
-	})
+	channeltest.Serve(t, ln, h)
 	return ln
 }
 

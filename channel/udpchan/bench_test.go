@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/udpchan"
 	"github.com/jesus-go/jesus/channel/udpchan/udptest"
 )
@@ -33,14 +34,7 @@ func benchServe(b *testing.B, h channel.HandlerFunc) (*udpchan.Listener, *udpcha
 	if err != nil {
 		b.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- ln.Serve(h) }()
-	b.Cleanup(func() {
-		ln.Close()
-		if err := <-done; !errors.Is(err, channel.ErrClosed) {
-			b.Errorf("Serve: %v", err)
-		}
-	})
+	channeltest.Serve(b, ln, h)
 	c, err := udpchan.Dial(context.Background(), ln.Addr(), channel.Config{})
 	if err != nil {
 		b.Fatal(err)
