@@ -254,30 +254,9 @@ func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
 		}
 		fields[i] = tf
 	}
-	// required and dependentRequired, as the fields that must be written.
-	var required uint64
-	for _, r := range n.required {
-		i, ok := byName[r]
-		if !ok {
-			return nil // never written: the message always fails
-		}
-		required |= 1 << i
-	}
-	var depOn, depNeeds []uint64
-	for name, deps := range n.depRequired {
-		i, ok := byName[name]
-		if !ok {
-			continue
-		}
-		var needs uint64
-		for _, dn := range deps {
-			j, ok := byName[dn]
-			if !ok {
-				return nil
-			}
-			needs |= 1 << j
-		}
-		depOn, depNeeds = append(depOn, 1<<i), append(depNeeds, needs)
+	rules, ok := n.writtenRules(byName)
+	if !ok {
+		return nil
 	}
 	maxDepth := c.maxDepth
 	return func(p unsafe.Pointer, d int) bool {
@@ -298,16 +277,56 @@ func (c *typedCompiler) compileStruct(n *node, s *mpshape.Shape) valueCheck {
 				return false
 			}
 		}
-		if n.minProps >= 0 && count < n.minProps || n.maxProps >= 0 && count > n.maxProps || written&required != required {
+		return (n.minProps < 0 || count >= n.minProps) && (n.maxProps < 0 || count <= n.maxProps) && rules.hold(written)
+	}
+}
+
+// writtenRules are required and dependentRequired as masks of the fields of a struct
+// (bit i: field i is written).
+type writtenRules struct {
+	required        uint64
+	depOn, depNeeds []uint64 // when a field of depOn[i] is written, all of depNeeds[i] are
+}
+
+func (r *writtenRules) hold(written uint64) bool {
+	if written&r.required != r.required {
+		return false
+	}
+	for i, on := range r.depOn {
+		if written&on != 0 && written&r.depNeeds[i] != r.depNeeds[i] {
 			return false
 		}
-		for i, on := range depOn {
-			if written&on != 0 && written&depNeeds[i] != depNeeds[i] {
-				return false
-			}
-		}
-		return true
 	}
+	return true
+}
+
+// writtenRules returns n's required and dependentRequired over the fields byName
+// numbers; ok is false when a name that must be written is no field (the message always
+// fails: the bytes say how).
+func (n *node) writtenRules(byName map[string]int) (r writtenRules, ok bool) {
+	for _, name := range n.required {
+		i, ok := byName[name]
+		if !ok {
+			return r, false
+		}
+		r.required |= 1 << i
+	}
+	for name, deps := range n.depRequired {
+		i, ok := byName[name]
+		if !ok {
+			continue
+		}
+		var needs uint64
+		for _, dn := range deps {
+			j, ok := byName[dn]
+			if !ok {
+				return r, false
+			}
+			needs |= 1 << j
+		}
+		r.depOn, r.depNeeds = append(r.depOn, 1<<i), append(r.depNeeds, needs)
+	}
+	return r, true
 }
 
 // Checks of the commonest scalar schemas, with what does not change from value to value
