@@ -164,7 +164,7 @@ func (c *planCompiler) plan(t reflect.Type) *mpPlan {
 	if special(t) {
 		return nil
 	}
-	p := &mpPlan{typ: t, shape: mpshape.Shape{Type: t}, direct: !mpshape.PointerShaped(t)}
+	p := &mpPlan{typ: t, direct: !mpshape.PointerShaped(t)}
 	c.building[t] = p
 	ok := true
 	switch t.Kind() {

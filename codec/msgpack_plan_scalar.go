@@ -5,6 +5,8 @@ import (
 	"math"
 	"reflect"
 	"unsafe"
+
+	"github.com/jesus-go/jesus/internal/mpshape"
 )
 
 var errTooDeepToWrite = errors.New("value nested deeper than 10000 (a cycle?)")
@@ -220,15 +222,16 @@ func uintPlan(p *mpPlan, size uintptr) {
 
 // intAccess reads and writes integers of size bytes; reads sign-extend.
 func intAccess(size uintptr) (func(unsafe.Pointer) int64, func(unsafe.Pointer, int64)) {
+	get := mpshape.IntReader(size)
 	switch size {
 	case 1:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }, func(p unsafe.Pointer, i int64) { *(*int8)(p) = int8(i) }
+		return get, func(p unsafe.Pointer, i int64) { *(*int8)(p) = int8(i) }
 	case 2:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }, func(p unsafe.Pointer, i int64) { *(*int16)(p) = int16(i) }
+		return get, func(p unsafe.Pointer, i int64) { *(*int16)(p) = int16(i) }
 	case 4:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }, func(p unsafe.Pointer, i int64) { *(*int32)(p) = int32(i) }
+		return get, func(p unsafe.Pointer, i int64) { *(*int32)(p) = int32(i) }
 	}
-	return func(p unsafe.Pointer) int64 { return *(*int64)(p) }, func(p unsafe.Pointer, i int64) { *(*int64)(p) = i }
+	return get, func(p unsafe.Pointer, i int64) { *(*int64)(p) = i }
 }
 
 // mpDec reads one message with the package's reader into a planned value.

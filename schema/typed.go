@@ -127,10 +127,10 @@ func (c *typedCompiler) compileNode(n *node, s *mpshape.Shape) valueCheck {
 				return func(p unsafe.Pointer, _ int) bool { i := *(*int64)(p); return i >= lo && i <= hi }
 			}
 		}
-		get := intGetter(s.Size)
+		get := mpshape.IntReader(s.Size)
 		return func(p unsafe.Pointer, _ int) bool { return n.validInt(get(p)) }
 	case mpshape.Uint:
-		get := intGetter(s.Size)
+		get := mpshape.IntReader(s.Size)
 		mask := uint64(math.MaxUint64) >> (64 - 8*s.Size)
 		return func(p unsafe.Pointer, _ int) bool { return n.validUint(uint64(get(p)) & mask) }
 	case mpshape.Float:
@@ -524,17 +524,4 @@ func anyLit(ls []lit, eq func(*lit) bool) bool {
 		}
 	}
 	return false
-}
-
-// intGetter reads a signed integer of size bytes.
-func intGetter(size uintptr) func(unsafe.Pointer) int64 {
-	switch size {
-	case 1:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }
-	case 2:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }
-	case 4:
-		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }
-	}
-	return func(p unsafe.Pointer) int64 { return *(*int64)(p) }
 }

@@ -36,8 +36,20 @@ type Shape struct {
 	Size   uintptr
 	Elem   *Shape
 	Fields []Field
-	// Type is the Go type (for a Map, its values are read through reflect).
-	Type reflect.Type
+}
+
+// IntReader returns the reader of a signed integer of size bytes (1, 2, 4 or 8),
+// sign-extended; an Uint's bits are the same, masked to its width.
+func IntReader(size uintptr) func(unsafe.Pointer) int64 {
+	switch size {
+	case 1:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }
+	case 2:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }
+	case 4:
+		return func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }
+	}
+	return func(p unsafe.Pointer) int64 { return *(*int64)(p) }
 }
 
 // Field is a struct field as written: its name, where it is in the struct and whether it
