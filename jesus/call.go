@@ -223,6 +223,7 @@ func (c *call) fail(err error) {
 	env := &channel.Envelope{Type: channel.TypeError}
 	e.toEnvelope(env)
 	env.Meta.CorrID = c.env.Meta.CorrID
+	env.Meta.From = c.srv.name
 	if c.sealed != nil {
 		c.sealError(env) // the message may tell what the payload held
 	}

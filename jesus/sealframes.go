@@ -89,6 +89,7 @@ func (c *call) sealError(env *channel.Envelope) {
 // channel (an empty plaintext: the seal proves where it comes from).
 func (c *call) control(t channel.Type) *channel.Envelope {
 	env := &channel.Envelope{Type: t}
+	env.Meta.CorrID = c.env.Meta.CorrID
 	env.Meta.From = c.srv.name
 	if c.sealed != nil {
 		if err := sealFrame(c.sealed, env, c.sealSeq, nil); err != nil {
