@@ -3,7 +3,6 @@ package events_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -24,9 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	dir, _ := os.MkdirTemp("", "events-example")
-	defer os.RemoveAll(dir)
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
 	if err != nil {
 		panic(err)
 	}

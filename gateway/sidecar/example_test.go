@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -22,9 +21,7 @@ import (
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dir, _ := os.MkdirTemp("", "sidecar-example")
-	defer os.RemoveAll(dir)
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
 	if err != nil {
 		panic(err)
 	}

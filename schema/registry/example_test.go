@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
@@ -15,13 +14,7 @@ import (
 // and reads both back from the watch-fed cache.
 func Example() {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "jesus-etcd-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -28,6 +28,8 @@ import (
 // Config configures an etcd server run inside the process.
 type Config struct {
 	// Dir is the data directory; it is created if missing and reused on restart.
+	// Empty: a new temporary directory, removed by Close (a throwaway registry for
+	// tests, examples and demos).
 	Dir string
 	// ClientAddr and PeerAddr are loopback host:port pairs. Empty or port 0
 	// (the default "127.0.0.1:0") picks a free port once; Restart reuses it.
@@ -61,13 +63,32 @@ type Server struct {
 	lock     *fileutil.LockedFile // held while etcd runs
 	stopping context.CancelFunc   // ends open client streams, see streamStopper
 	closed   bool
+	tempDir  bool // Dir was made by Start; Close removes it
 }
 
 // Start starts etcd in cfg.Dir and waits until it serves clients or ctx ends.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("registry: embedded etcd: Dir is required")
+	temp := cfg.Dir == ""
+	if temp {
+		dir, err := os.MkdirTemp("", "jesus-etcd-")
+		if err != nil {
+			return nil, fmt.Errorf("registry: embedded etcd: a temporary data directory: %w", err)
+		}
+		cfg.Dir = dir
 	}
+	e, err := startIn(ctx, cfg)
+	if err != nil {
+		if temp {
+			os.RemoveAll(cfg.Dir)
+		}
+		return nil, err
+	}
+	e.tempDir = temp
+	return e, nil
+}
+
+// startIn starts etcd in cfg.Dir, picking free ports again when one was taken meanwhile.
+func startIn(ctx context.Context, cfg Config) (*Server, error) {
 	// A port picked here may be taken by another process before etcd binds it;
 	// then pick again, a few times.
 	const attempts = 3
@@ -263,6 +284,11 @@ func (e *Server) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.Stop()
+	if e.tempDir {
+		if err := os.RemoveAll(e.cfg.Dir); err != nil {
+			return fmt.Errorf("registry: embedded etcd: removing its temporary data directory: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,7 +31,6 @@ func TestEmbeddedConfigErrors(t *testing.T) {
 		cfg  embedded.Config
 		want string
 	}{
-		{"no dir", embedded.Config{}, "Dir is required"},
 		{"not loopback", embedded.Config{Dir: t.TempDir(), ClientAddr: "0.0.0.0:0"}, "loopback"},
 		{"bad addr", embedded.Config{Dir: t.TempDir(), PeerAddr: "nonsense"}, "PeerAddr"},
 		{"port taken", embedded.Config{Dir: t.TempDir(), ClientAddr: l.Addr().String()}, l.Addr().String()},
@@ -48,6 +49,42 @@ func TestEmbeddedConfigErrors(t *testing.T) {
 				t.Fatalf("port in use not recognisable: %v", err)
 			}
 		})
+	}
+}
+
+// TestEmbeddedTempDir: without a Dir, etcd runs in a temporary directory of its own, kept
+// across Restart and removed by Close; a bad config leaves none behind.
+func TestEmbeddedTempDir(t *testing.T) {
+	channeltest.CheckLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t.Setenv("TMPDIR", t.TempDir())
+	if _, err := embedded.Start(ctx, embedded.Config{ClientAddr: "0.0.0.0:0"}); err == nil {
+		t.Fatal("started on a non-loopback address")
+	}
+	if left, _ := os.ReadDir(os.TempDir()); len(left) != 0 {
+		t.Fatalf("a failed start left %v behind", left)
+	}
+	e, err := embedded.Start(ctx, embedded.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := e.Dir()
+	if filepath.Dir(dir) != os.TempDir() {
+		t.Fatalf("data in %s, want a directory in %s", dir, os.TempDir())
+	}
+	e.Stop()
+	if err := e.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "member")); err != nil {
+		t.Fatalf("restart lost the data directory: %v", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("Close left %s: %v", dir, err)
 	}
 }
 

@@ -3,23 +3,18 @@ package embedded_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/jesus-go/jesus/schema/registry"
 	"github.com/jesus-go/jesus/schema/registry/embedded"
 )
 
-// Example runs etcd in a data directory on loopback and opens a registry on it.
+// Example runs etcd on loopback, in a temporary data directory (Config.Dir names a lasting
+// one), and opens a registry on it.
 func Example() {
-	dir, err := os.MkdirTemp("", "etcd")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir})
+	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
 	if err != nil {
 		panic(err)
 	}
