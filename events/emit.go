@@ -174,10 +174,16 @@ func (b *Bus) outboxPut(d delivery, services []string) (*outboxEntry, error) {
 	return e, nil
 }
 
-// outboxSettle records in the outbox which services of e did not get it (failed).
+// outboxSettle records in the outbox which services of e did not get it (failed), and
+// logs an entry that goes to the dead letters.
 func (b *Bus) outboxSettle(e *outboxEntry, failed map[string]error) {
-	if err := b.outbox.settle(e, failed, time.Now()); err != nil {
+	dead, err := b.outbox.settle(e, failed, time.Now())
+	if err != nil {
 		b.o.logger.Error("events: outbox not updated", "event", e.Event, "id", e.ID, "err", err)
+		return
+	}
+	if dead {
+		b.o.logger.Warn("events: outbox: a dead letter", "event", e.Event, "id", e.ID, "failed", fmt.Sprint(failed))
 	}
 }
 

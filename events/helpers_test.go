@@ -3,8 +3,10 @@ package events_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,6 +248,19 @@ func emitter(t testing.TB, set *schema.Set, cache *registry.Cache, svc string, o
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// testLogger logs to t (shown with -v or when t fails), debug level included. The bus
+// that logs to it must close before t ends.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // newDisc follows cache until the test ends.

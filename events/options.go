@@ -73,8 +73,10 @@ func positiveOr[T ~int | ~int64](v, def T) T {
 	return v
 }
 
-// WithLogger sets the logger of the bus's own warnings (dropped events with bad meta;
-// default: discard). Connections, codecs and limits are the jesus client's and server's.
+// WithLogger sets the logger of the bus's own warnings (dropped events with bad meta,
+// outbox entries gone to the dead letters) and, at debug level, of the outbox's failed
+// delivery attempts (default: discard). Connections, codecs and limits are the jesus
+// client's and server's.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
 
 // WithTimeout bounds an Emit of an ack event whose context has no deadline (default 10 s):

@@ -95,8 +95,9 @@ func (o *outbox) put(e *outboxEntry) error {
 
 // settle records the outcome of a delivery round: the services that acknowledged leave
 // the entry; a refusal retrying cannot change sends the entry to the dead letters, as
-// does its age; an entry nobody is pending for is gone.
-func (o *outbox) settle(e *outboxEntry, failed map[string]error, now time.Time) error {
+// does its age; an entry nobody is pending for is gone. dead says the entry went to the
+// dead letters.
+func (o *outbox) settle(e *outboxEntry, failed map[string]error, now time.Time) (dead bool, err error) {
 	var retry []string
 	final := map[string]string{}
 	for _, svc := range e.Pending {
@@ -111,8 +112,8 @@ func (o *outbox) settle(e *outboxEntry, failed map[string]error, now time.Time) 
 	}
 	sort.Strings(retry)
 	e.Pending = retry
-	dead := len(final) > 0 || len(retry) > 0 && now.Sub(e.Created) >= o.maxAge
-	return o.db.Batch(func(tx *bbolt.Tx) error {
+	dead = len(final) > 0 || len(retry) > 0 && now.Sub(e.Created) >= o.maxAge
+	return dead, o.db.Batch(func(tx *bbolt.Tx) error {
 		out := tx.Bucket(bucketOutbox)
 		if !dead && len(retry) > 0 {
 			doc, err := json.Marshal(e)
@@ -231,15 +232,14 @@ func (b *Bus) retryOutbox() (progress bool) {
 		for _, svc := range e.Pending {
 			if err := d.to(ctx, svc, WireMethod(svc, e.Event)); err != nil {
 				failed[svc] = err
+				b.o.logger.Debug("events: outbox: delivery failed", "event", e.Event, "id", e.ID, "service", svc, "err", err)
 			} else {
 				progress = true
 				b.st.redelivered.Add(1)
 			}
 		}
 		cancel()
-		if err := b.outbox.settle(e, failed, time.Now()); err != nil {
-			b.o.logger.Error("events: outbox not updated", "event", e.Event, "id", e.ID, "err", err)
-		}
+		b.outboxSettle(e, failed)
 		select {
 		case <-b.done:
 			return progress

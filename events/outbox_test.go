@@ -2,11 +2,13 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/events"
 	"github.com/jesus-go/jesus/jesus"
 	"github.com/jesus-go/jesus/schema"
@@ -34,7 +36,7 @@ func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 	must(t, first.Close()) // the emitter stops
 
 	second, err := events.New(set.Service("orders"), set, newDisc(t, cache), nil, nil,
-		events.WithOutbox(path, time.Hour), events.WithOutboxRetry(20*time.Millisecond))
+		events.WithOutbox(path, time.Hour), events.WithOutboxRetry(20*time.Millisecond), events.WithLogger(testLogger(t)))
 	must(t, err)
 	defer second.Close()
 	var got atomic.Int64
@@ -46,7 +48,17 @@ func TestOutboxSurvivesTheEmittersRestart(t *testing.T) {
 			return nil
 		}))
 	})
-	waitFor(t, "the outbox to deliver", func() bool { return got.Load() == 1 && second.Outboxed() == 0 })
+	// A dead letter ends the wait: the event will not come any more.
+	var dl []events.DeadLetter
+	channeltest.EventuallyState(t, 20*time.Second, "the outbox to deliver", func() (bool, string) {
+		dl, _ = second.DeadLetters()
+		n, left := got.Load(), second.Outboxed()
+		return n == 1 && left == 0 || len(dl) > 0, fmt.Sprintf("billing handled %d, %d in the outbox, %d dead letter(s), %d billing instance(s) in the cache, emitter %+v",
+			n, left, len(dl), len(cache.Instances("billing")), second.Stats())
+	})
+	if len(dl) != 0 {
+		t.Fatalf("the event went to the dead letters instead of to billing: %s", dl[0].Failed["billing"])
+	}
 	if id.Load() != res.ID || second.Stats().Redelivered != 1 {
 		t.Fatalf("delivered %v (want %s), stats %+v", id.Load(), res.ID, second.Stats())
 	}

@@ -2,6 +2,9 @@ package discovery_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,5 +161,88 @@ func TestDiscoverySkipsDeadInstance(t *testing.T) {
 	}
 	if len(cache.Instances("billing")) != 2 {
 		t.Fatal("dead instance left the registry before its lease expired; the test proves nothing")
+	}
+}
+
+// TestPickWhileAnInstanceComesAndGoes: an instance that registers or leaves while a Pick
+// runs makes it either pick that instance or say there is no live instance (unavailable,
+// which an emitter's outbox retries). It never makes it say that the live instances
+// offer no such endpoint (incompatible, which is final): every instance here offers one.
+// Live instances that do not offer the endpoint still make it incompatible.
+func TestPickWhileAnInstanceComesAndGoes(t *testing.T) {
+	leakCheck(t)
+	reg, cache := startRegistry(t)
+	disc := discovery.New(cache)
+	t.Cleanup(disc.Close)
+	ctx := ctxT(t)
+	want := discovery.Want{Channel: "domain", Transport: "http", Codec: "json"}
+	inst := registry.Instance{Service: "billing", Version: "1.0.0",
+		Endpoints: map[string]string{"domain": "http+json+gzip://127.0.0.1:9"}}
+
+	type tally struct {
+		picks, none, wrong int
+		first              error // the first wrong error
+	}
+	stop := make(chan struct{})
+	result := make(chan tally, 1)
+	go func() {
+		var n tally
+		defer func() { result <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, err := disc.Pick("billing", want)
+			switch {
+			case err == nil:
+				n.picks++
+			case errors.Is(err, discovery.ErrNoInstance) && jesus.CodeOf(err) == jesus.CodeUnavailable:
+				n.none++
+			default:
+				if n.wrong++; n.first == nil {
+					n.first = err
+				}
+			}
+		}
+	}()
+	const cycles = 40
+	for i := range cycles {
+		inst.ID = fmt.Sprintf("b-%d", i)
+		g, err := reg.Register(ctx, inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the instance in the cache", func() bool { return len(cache.Instances("billing")) == 1 })
+		if err := g.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the instance gone from the cache", func() bool { return len(cache.Instances("billing")) == 0 })
+	}
+	close(stop)
+	n := <-result
+	t.Logf("%d cycles: %d picks, %d without an instance, %d other errors", cycles, n.picks, n.none, n.wrong)
+	if n.wrong > 0 {
+		t.Fatalf("%d picks failed otherwise than with no live instance, the first with: %v", n.wrong, n.first)
+	}
+	if n.picks == 0 || n.none == 0 {
+		t.Fatal("the picks did not see the instance both up and down; the test proves nothing")
+	}
+
+	inst.ID, inst.Endpoints = "rpc-only", map[string]string{"rpc": "tcp+msgpack://127.0.0.1:9"}
+	g, err := reg.Register(ctx, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close(context.Background())
+	waitFor(t, "the rpc-only instance in the cache", func() bool { return len(cache.Instances("billing")) == 1 })
+	for _, w := range []discovery.Want{want, {Channel: "domain"}} {
+		if _, err := disc.Pick("billing", w); jesus.CodeOf(err) != jesus.CodeIncompatible || !strings.Contains(err.Error(), "none of the 1 live instances") {
+			t.Errorf("pick %+v from an instance without such an endpoint: %v", w, err)
+		}
+	}
+	if _, err := disc.Pick("billing", discovery.Want{Channel: "rpc"}); err != nil {
+		t.Errorf("pick rpc: %v", err)
 	}
 }

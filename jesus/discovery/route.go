@@ -51,17 +51,27 @@ func (d *Discovery) Pick(svc string, w Want) (jesus.Route, error) {
 		}
 		return ep, true
 	}
-	channel := w.Channel
-	if w.Transport != "" {
-		channel = "" // any channel of the transport: endpointFor decides
+	// Which instances offer w is endpointFor's to say (the cache is given no channel), so
+	// that a failed pick knows from the list it went through whether svc had live
+	// instances: the cache may change between two reads, and an instance that registers
+	// right after a pick found none must not make it look as if the live instances offered
+	// no such endpoint (incompatible, which nobody retries) rather than none being up yet.
+	var seen int // instances the last pick looked at
+	pick := func(strict bool) (registry.Instance, error) {
+		seen = 0
+		return d.cache.Pick(svc, "", func(in registry.Instance) bool {
+			seen++
+			_, ok := usable(in, strict)
+			return !ok
+		})
 	}
-	inst, err := d.cache.Pick(svc, channel, func(in registry.Instance) bool { _, ok := usable(in, true); return !ok })
+	inst, err := pick(true)
 	if err != nil && checkBad {
 		// Every instance failed lately: try them anyway rather than give up early.
-		inst, err = d.cache.Pick(svc, channel, func(in registry.Instance) bool { _, ok := usable(in, false); return !ok })
+		inst, err = pick(false)
 	}
 	if err != nil {
-		if n := len(d.cache.Instances(svc)); n > 0 {
+		if n := seen; n > 0 {
 			what := "channel " + w.Channel
 			if w.Transport != "" {
 				what = "a " + w.Transport + " endpoint"
