@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
@@ -263,13 +264,13 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 	}()
 	extra[ExtraEvent], extra[ExtraID] = d.ev.name, d.id
 	req := jesus.Request{Method: method, Mode: d.ev.mode, Codec: d.ev.pl.Name(), Data: d.data, Extra: extra, CorrID: d.corrID}
-	var avoid string // the endpoint that failed last, so a retry goes elsewhere
+	var w where
 	bo := backoff.Backoff{Min: b.o.backoff, Max: b.o.backoffMax}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			b.st.retries.Add(1)
 		}
-		route, err := b.disc.Pick(svc, discovery.Want{Channel: d.ev.chName, Transport: d.ev.transport, Codec: d.ev.pl.Name(), Avoid: avoid})
+		route, err := w.next(b.disc, svc, discovery.Want{Channel: d.ev.chName, Transport: d.ev.transport, Codec: d.ev.pl.Name()}, &b.st.rerouted)
 		if err == nil {
 			req.Route = route
 			if d.ev.mode == jesus.ModeNoResponse {
@@ -292,16 +293,53 @@ func (d *delivery) to(ctx context.Context, svc, method string) error {
 		if final := d.final(ctx, svc, method, err, e); final != nil {
 			return final
 		}
-		if route.Spec.Addr != "" {
-			avoid = discovery.EndpointKey(route)
-			if e.Code == jesus.CodeUnavailable || !e.Remote {
-				b.disc.Failed(route, err)
-			}
+		if route.Spec.Addr != "" && w.failed(ctx, route, e) && (e.Code == jesus.CodeUnavailable || !e.Remote) {
+			b.disc.Failed(route, err)
 		}
 		if err := d.pause(ctx, bo.Next(), svc, method, e); err != nil {
 			return err
 		}
 	}
+}
+
+// where chooses the instance of each attempt of one delivery. An attempt that timed out may
+// have reached its instance, so the next goes to the same one, whose duplicate suppression
+// answers a repeat with an ack; after a second time-out, or any other failure, the next
+// attempt avoids that endpoint. A retry that lands on another instance after a failed
+// attempt is counted (Stats.Rerouted): the event may be handled at both.
+type where struct {
+	avoid  string      // the endpoint that failed last, so a retry goes elsewhere
+	stay   jesus.Route // set: the next attempt goes here again
+	stayed bool        // the last attempt was such a repeat
+	tried  jesus.Route // the route of the last failed attempt that had one
+}
+
+// next picks the route of the next attempt.
+func (w *where) next(disc *discovery.Discovery, svc string, want discovery.Want, rerouted *atomic.Uint64) (jesus.Route, error) {
+	if w.stay.Spec.Addr != "" {
+		r := w.stay
+		w.stay = jesus.Route{}
+		return r, nil
+	}
+	want.Avoid = w.avoid
+	r, err := disc.Pick(svc, want)
+	if err == nil && w.tried.Spec.Addr != "" && (r.Instance != w.tried.Instance || discovery.EndpointKey(r) != discovery.EndpointKey(w.tried)) {
+		rerouted.Add(1)
+	}
+	return r, err
+}
+
+// failed records a failed attempt on route and reports whether it counts against the
+// instance (not when it is tried again at once).
+func (w *where) failed(ctx context.Context, route jesus.Route, e *jesus.Error) bool {
+	w.tried = route
+	timedOut := e.Code == jesus.CodeDeadlineExceeded && !e.Remote && ctx.Err() == nil
+	if timedOut && !w.stayed {
+		w.stay, w.stayed = route, true
+		return false
+	}
+	w.avoid, w.stayed = discovery.EndpointKey(route), false
+	return true
 }
 
 // final is the error that ends a delivery after the failed attempt err (e, as a

@@ -6,10 +6,14 @@ import "sync/atomic"
 // service; listener side: what the bus's handlers received.
 type Stats struct {
 	// Emitter side.
-	Emitted  uint64 // Emit calls whose payload passed the emitter's schema
-	Sent     uint64 // noResponse deliveries handed to the transport
-	Acked    uint64 // ack deliveries acknowledged by a listening instance
-	Retries  uint64 // ack delivery attempts after the first
+	Emitted uint64 // Emit calls whose payload passed the emitter's schema
+	Sent    uint64 // noResponse deliveries handed to the transport
+	Acked   uint64 // ack deliveries acknowledged by a listening instance
+	Retries uint64 // ack delivery attempts after the first
+	// Rerouted counts ack delivery attempts sent to another instance after an attempt
+	// that failed at one (a time-out is tried at the same instance once first): duplicate
+	// suppression is per instance, so each may have been handled twice.
+	Rerouted uint64
 	Dropped  uint64 // noResponse deliveries that could not be sent (no instance, send error)
 	Oversize uint64 // deliveries refused by the transport as too large (e.g. over a udp datagram)
 	Failed   uint64 // ack deliveries that failed for good (refused, or no ack before the deadline)
@@ -29,15 +33,15 @@ type Stats struct {
 }
 
 type counters struct {
-	emitted, sent, acked, retries, dropped, oversize, failed, redelivered   atomic.Uint64
-	received, duplicates, decodeErrors, invalid, handlerErrors, tailDropped atomic.Uint64
+	emitted, sent, acked, retries, rerouted, dropped, oversize, failed, redelivered atomic.Uint64
+	received, duplicates, decodeErrors, invalid, handlerErrors, tailDropped         atomic.Uint64
 }
 
 // Stats returns a snapshot of the bus's figures.
 func (b *Bus) Stats() Stats {
 	s := Stats{
 		Emitted: b.st.emitted.Load(), Sent: b.st.sent.Load(), Acked: b.st.acked.Load(),
-		Retries: b.st.retries.Load(), Dropped: b.st.dropped.Load(), Oversize: b.st.oversize.Load(),
+		Retries: b.st.retries.Load(), Rerouted: b.st.rerouted.Load(), Dropped: b.st.dropped.Load(), Oversize: b.st.oversize.Load(),
 		Failed: b.st.failed.Load(), Redelivered: b.st.redelivered.Load(), Received: b.st.received.Load(), Duplicates: b.st.duplicates.Load(),
 		DecodeErrors: b.st.decodeErrors.Load(), Invalid: b.st.invalid.Load(),
 		HandlerErrors: b.st.handlerErrors.Load(), TailDropped: b.st.tailDropped.Load(),
