@@ -230,13 +230,15 @@ func TestWorkerPullsFromEveryHub(t *testing.T) {
 // not given to another worker while it runs.
 func TestGoWorkerRenewsLease(t *testing.T) {
 	leakCheck(t)
-	h, addr := startHub(t, hub.Config{Lease: 200 * time.Millisecond})
+	// A lease of 600 ms, renewed every 200 ms: a lapse needs a stall of 400 ms, which a
+	// loaded machine running the race detector can still go through with 200 ms leases.
+	h, addr := startHub(t, hub.Config{Lease: 600 * time.Millisecond})
 	hw := &hub.Worker{Service: "long", Pollers: 2, Wait: time.Second}
 	srv := jesus.NewServer("long")
 	runs := make(chan struct{}, 4)
 	jesus.Handle(srv, "run", func(ctx context.Context, req map[string]any) (string, error) {
 		runs <- struct{}{}
-		t := time.NewTimer(time.Second) // five leases
+		t := time.NewTimer(2 * time.Second) // more than three leases
 		defer t.Stop()
 		select {
 		case <-t.C:
