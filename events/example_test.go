@@ -23,21 +23,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
+	// etcd in a temporary directory, a registry on it and the registry's watch-fed cache.
+	local, err := embedded.StartLocal(ctx, embedded.Config{}, registry.Config{})
 	if err != nil {
 		panic(err)
 	}
-	defer etcd.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
-	if err != nil {
-		panic(err)
-	}
-	defer reg.Close()
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer cache.Close()
+	defer local.Close()
+	reg, cache := local.Registry, local.Cache
 
 	// The listener: its handlers check payloads against billing's listens before the ack.
 	billing := set.Service("billing")

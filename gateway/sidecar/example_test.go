@@ -21,21 +21,13 @@ import (
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	etcd, err := embedded.Start(ctx, embedded.Config{}) // in a temporary directory, removed by Close
+	// etcd in a temporary directory, a registry on it and the registry's watch-fed cache.
+	local, err := embedded.StartLocal(ctx, embedded.Config{}, registry.Config{})
 	if err != nil {
 		panic(err)
 	}
-	defer etcd.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
-	if err != nil {
-		panic(err)
-	}
-	defer reg.Close()
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer cache.Close()
+	defer local.Close()
+	reg, cache := local.Registry, local.Cache
 
 	// The app: POST /hello answers a greeting.
 	appLn, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -21,16 +21,12 @@ func Example() {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(dir, "etcd")})
+	local, err := embedded.StartLocal(ctx, embedded.Config{}, registry.Config{}) // etcd, a registry, its cache
 	if err != nil {
 		panic(err)
 	}
-	defer etcd.Close()
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()})
-	if err != nil {
-		panic(err)
-	}
-	defer reg.Close()
+	defer local.Close()
+	reg, cache := local.Registry, local.Cache
 	set, err := schema.LoadDir(filepath.Join("..", "..", "schemas"))
 	if err != nil {
 		panic(err)
@@ -49,11 +45,6 @@ func Example() {
 		panic(err)
 	}
 
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer cache.Close()
 	disc := discovery.New(cache)
 	defer disc.Close()
 	c := jesus.NewClient("orders", jesus.WithResolver(disc), jesus.WithValidation(disc))

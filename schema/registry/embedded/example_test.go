@@ -27,3 +27,18 @@ func Example() {
 	fmt.Println(etcd.Running())
 	// Output: true
 }
+
+// ExampleStartLocal starts a whole registry in the process: etcd in a temporary directory,
+// a Registry on it and the Registry's watch-fed Cache, closed together.
+func ExampleStartLocal() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	local, err := embedded.StartLocal(ctx, embedded.Config{}, registry.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer local.Close()
+	err = local.Registry.PublishDescriptor(ctx, "orders", "1.0.0", []byte(`{"service":"orders","version":"1.0.0","channels":{"rpc":"tcp+msgpack"},"methods":{}}`))
+	fmt.Println(err)
+	// Output: <nil>
+}

@@ -18,20 +18,10 @@ func Start(t testing.TB, ttl time.Duration) (*embedded.Server, *registry.Registr
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e, err := embedded.Start(ctx, embedded.Config{Dir: t.TempDir()})
+	local, err := embedded.StartLocal(ctx, embedded.Config{Dir: t.TempDir()}, registry.Config{TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: e.Endpoints(), TTL: ttl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	cache, err := reg.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cache.Close() })
-	return e, reg, cache
+	t.Cleanup(func() { local.Close() })
+	return local.Etcd, local.Registry, local.Cache
 }

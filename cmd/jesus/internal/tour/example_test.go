@@ -24,13 +24,12 @@ func ExampleClient() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	e, reg, cache, err := tour.Registry(ctx, dir)
+	local, err := tour.Registry(ctx, dir)
 	if err != nil {
 		panic(err)
 	}
-	defer e.Close()
-	defer reg.Close()
-	defer cache.Close()
+	defer local.Close()
+	reg, cache := local.Registry, local.Cache
 
 	srv, err := tour.Server(ctx, reg, "127.0.0.1:0")
 	if err != nil {

@@ -54,26 +54,13 @@ type (
 	}
 )
 
-// Registry runs etcd in dir on loopback (what "jesus registry serve" does; with a cluster of
-// your own, registry.Open its endpoints instead) and opens the registry and its
-// watch-fed cache. Close them in reverse order.
-func Registry(ctx context.Context, dir string) (*embedded.Server, *registry.Registry, *registry.Cache, error) {
-	etcd, err := embedded.Start(ctx, embedded.Config{Dir: dir}) // a data directory; a free port
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	reg, err := registry.Open(ctx, registry.Config{Endpoints: etcd.Endpoints()}) // e.g. http://127.0.0.1:2379
-	if err != nil {
-		etcd.Close()
-		return nil, nil, nil, err
-	}
-	cache, err := reg.Watch(ctx) // follows etcd: calls never wait on it
-	if err != nil {
-		reg.Close()
-		etcd.Close()
-		return nil, nil, nil, err
-	}
-	return etcd, reg, cache, nil
+// Registry runs etcd in dir on loopback (what "jesus registry serve" does) and opens the
+// registry and its watch-fed cache on it; Close closes the three.
+func Registry(ctx context.Context, dir string) (*embedded.Local, error) {
+	// A free port; reg.Registry publishes and registers, reg.Cache follows etcd's watch
+	// so that calls never wait on etcd. With a cluster of your own: registry.Open its
+	// endpoints, then Watch.
+	return embedded.StartLocal(ctx, embedded.Config{Dir: dir}, registry.Config{})
 }
 
 // Server serves orders.get over tcp and http (addr, e.g. "127.0.0.1:8080") and registers

@@ -127,13 +127,12 @@ func TestTour(t *testing.T) {
 	t.Chdir("../../../..") // the tour runs from the repository root
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, reg, cache, err := tour.Registry(ctx, t.TempDir())
+	local, err := tour.Registry(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	defer reg.Close()
-	defer cache.Close()
+	defer local.Close()
+	reg, cache := local.Registry, local.Cache
 
 	srv, err := tour.Server(ctx, reg, "127.0.0.1:0")
 	if err != nil {
