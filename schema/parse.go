@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 type rawDescriptor struct {
@@ -60,7 +61,7 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	if err := checkDraft(name, v); err != nil {
 		return nil, err
 	}
-	if _, isDesc := obj["service"]; !isDesc {
+	if !ref.IsDescriptor(obj) {
 		return nil, nil
 	}
 	if err := s.meta.Validate(v); err != nil {
