@@ -344,24 +344,6 @@ func TestValidateEncodedOrderMutations(t *testing.T) {
 	}
 }
 
-func clone(x any) any {
-	switch t := x.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, v := range t {
-			m[k] = clone(v)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, v := range t {
-			a[i] = clone(v)
-		}
-		return a
-	}
-	return x
-}
-
 func TestValidateEncodedErrors(t *testing.T) {
 	v := orderValidator(t)
 	err := v.ValidateJSON([]byte(`{"id":`))
