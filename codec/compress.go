@@ -54,18 +54,16 @@ func NewGzip(level int) (Compressor, error) {
 	if _, err := gzip.NewWriterLevel(io.Discard, level); err != nil {
 		return nil, fmt.Errorf("codec: gzip level %d: %w", level, err)
 	}
-	return &gzipCompressor{level: level}, nil
+	open := func(w *appendWriter) *gzip.Writer {
+		zw, _ := gzip.NewWriterLevel(w, level) // level checked above
+		return zw
+	}
+	return &gzipCompressor{writers: writerPool[*gzip.Writer]{open: open}}, nil
 }
 
 type gzipCompressor struct {
-	level   int
-	writers sync.Pool // *gzipWriter
+	writers writerPool[*gzip.Writer]
 	readers sync.Pool // *gzipReader
-}
-
-type gzipWriter struct {
-	zw  *gzip.Writer
-	out appendWriter
 }
 
 type gzipReader struct {
@@ -76,20 +74,13 @@ type gzipReader struct {
 func (*gzipCompressor) Name() string { return CompressorGzip }
 
 func (g *gzipCompressor) Compress(dst, src []byte) ([]byte, error) {
-	w, _ := g.writers.Get().(*gzipWriter)
-	if w == nil {
-		w = new(gzipWriter)
-		w.zw, _ = gzip.NewWriterLevel(&w.out, g.level) // level checked by NewGzip
-	}
-	w.out.b = dst
-	w.zw.Reset(&w.out)
-	_, err := w.zw.Write(src)
-	if err == nil {
-		err = w.zw.Close()
-	}
-	dst = w.out.b
-	w.out.b = nil
-	g.writers.Put(w)
+	dst, err := g.writers.appendTo(dst, func(zw *gzip.Writer, out *appendWriter) error {
+		zw.Reset(out)
+		if _, err := zw.Write(src); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
 	if err != nil {
 		return dst, fmt.Errorf("codec: gzip: %w", err)
 	}

@@ -20,37 +20,28 @@ const (
 // over 256 characters and exponents beyond ±999 are refused before decoding. HTML
 // characters are not escaped.
 func NewJSON(l Limits) Serializer {
-	return &jsonSerializer{maxDepth: l.withDefaults().MaxDepth}
+	return &jsonSerializer{maxDepth: l.withDefaults().MaxDepth, encoders: writerPool[*json.Encoder]{open: newJSONEncoder}}
 }
 
 type jsonSerializer struct {
 	maxDepth int
-	encoders sync.Pool // *jsonEncoder
+	encoders writerPool[*json.Encoder]
 	readers  sync.Pool // *bytes.Reader
 }
 
-type jsonEncoder struct {
-	out appendWriter
-	enc *json.Encoder
+func newJSONEncoder(w *appendWriter) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 func (*jsonSerializer) Name() string { return SerializerJSON }
 
 func (s *jsonSerializer) Marshal(dst []byte, v any) ([]byte, error) {
-	e, _ := s.encoders.Get().(*jsonEncoder)
-	if e == nil {
-		e = new(jsonEncoder)
-		e.enc = json.NewEncoder(&e.out)
-		e.enc.SetEscapeHTML(false)
-	}
 	start := len(dst)
-	e.out.b = dst
-	err := e.enc.Encode(v)
-	dst = e.out.b
-	e.out.b = nil
-	s.encoders.Put(e)
+	dst, err := s.encoders.appendTo(dst, func(enc *json.Encoder, _ *appendWriter) error { return enc.Encode(v) })
 	if err != nil {
-		return dst[:start], fmt.Errorf("codec: json: %w", err)
+		return dst, fmt.Errorf("codec: json: %w", err)
 	}
 	// Encode ends the value with a newline that is not part of the message.
 	if n := len(dst); n > start && dst[n-1] == '\n' {
@@ -61,12 +52,7 @@ func (s *jsonSerializer) Marshal(dst []byte, v any) ([]byte, error) {
 
 func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
-		val, err := s.UnmarshalValue(data)
-		if err != nil {
-			return err
-		}
-		*p = val
-		return nil
+		return unmarshalAny(s, data, p)
 	}
 	if err := checkJSON(data, s.maxDepth); err != nil {
 		return err
@@ -126,7 +112,7 @@ func jsonError(err error) error {
 }
 
 var (
-	interfaceTypes    sync.Map // reflect.Type -> bool: see mayHoldInterface
+	interfaceTypes    = typeCache[bool]{walk: holdsInterface} // see mayHoldInterface
 	jsonUnmarshalerTy = reflect.TypeFor[json.Unmarshaler]()
 )
 
@@ -134,15 +120,7 @@ var (
 // number in an interface, where UseNumber matters. Types that decode themselves
 // (json.Unmarshaler) do not see the Decoder's options, so they count as no.
 func mayHoldInterface(t reflect.Type) bool {
-	if t == nil {
-		return true
-	}
-	if v, ok := interfaceTypes.Load(t); ok {
-		return v.(bool)
-	}
-	has := holdsInterface(t, map[reflect.Type]bool{})
-	interfaceTypes.Store(t, has)
-	return has
+	return t == nil || interfaceTypes.get(t)
 }
 
 func holdsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {

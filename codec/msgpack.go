@@ -26,18 +26,27 @@ import (
 // package itself, so that a json.Number becomes a msgpack number, not a string: a value
 // decoded from one serializer re-encodes unchanged with the other.
 func NewMsgpack(l Limits) Serializer {
-	return &msgpackSerializer{maxDepth: l.withDefaults().MaxDepth}
+	return &msgpackSerializer{maxDepth: l.withDefaults().MaxDepth, encoders: writerPool[*msgpackEncoder]{open: newMsgpackEncoder}}
 }
 
 type msgpackSerializer struct {
 	maxDepth int
-	encoders sync.Pool // *msgpackEncoder
+	encoders writerPool[*msgpackEncoder]
 	decoders sync.Pool // *msgpackDecoder
 }
 
+// msgpackEncoder writes JSON-ready values itself (appendValue) and hands the others to
+// the library's encoder; both append to out.
 type msgpackEncoder struct {
-	out appendWriter
+	out *appendWriter
 	enc *msgpack.Encoder
+}
+
+func newMsgpackEncoder(w *appendWriter) *msgpackEncoder {
+	enc := msgpack.NewEncoder(w)
+	enc.SetCustomStructTag("json")
+	enc.UseCompactInts(true)
+	return &msgpackEncoder{out: w, enc: enc}
 }
 
 type msgpackDecoder struct {
@@ -51,46 +60,30 @@ type msgpackDecoder struct {
 func (*msgpackSerializer) Name() string { return SerializerMsgpack }
 
 func (s *msgpackSerializer) Marshal(dst []byte, v any) ([]byte, error) {
-	e, _ := s.encoders.Get().(*msgpackEncoder)
-	if e == nil {
-		e = new(msgpackEncoder)
-		e.enc = msgpack.NewEncoder(&e.out)
-		e.enc.SetCustomStructTag("json")
-		e.enc.UseCompactInts(true)
-	}
-	start := len(dst)
-	e.out.b = dst
-	var err error
-	switch v.(type) {
-	case map[string]any, []any, json.Number:
-		err = e.appendValue(v, 0)
-	case nil:
-		e.out.b = append(e.out.b, 0xc0)
-	default:
-		t := reflect.TypeOf(v)
-		if p := planOf(t); p != nil {
-			e.out.b, err = p.encodeHeld(e.out.b, v)
-			break
+	dst, err := s.encoders.appendTo(dst, func(e *msgpackEncoder, out *appendWriter) error {
+		switch v.(type) {
+		case map[string]any, []any, json.Number:
+			return e.appendValue(v, 0)
+		case nil:
+			out.b = append(out.b, 0xc0)
+			return nil
 		}
-		err = e.enc.Encode(v)
-	}
-	dst = e.out.b
-	e.out.b = nil
-	s.encoders.Put(e)
+		if p := planOf(reflect.TypeOf(v)); p != nil {
+			var err error
+			out.b, err = p.encodeHeld(out.b, v)
+			return err
+		}
+		return e.enc.Encode(v)
+	})
 	if err != nil {
-		return dst[:start], fmt.Errorf("codec: msgpack: %w", err)
+		return dst, fmt.Errorf("codec: msgpack: %w", err)
 	}
 	return dst, nil
 }
 
 func (s *msgpackSerializer) Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
-		val, err := msgpackValue(data, s.maxDepth)
-		if err != nil {
-			return err
-		}
-		*p = val
-		return nil
+		return unmarshalAny(s, data, p)
 	}
 	_, err := s.unmarshal(data, v)
 	return err

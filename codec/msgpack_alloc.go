@@ -3,7 +3,6 @@ package codec
 import (
 	"fmt"
 	"reflect"
-	"sync"
 )
 
 // The library makes room for every item an array or map header declares before it reads
@@ -18,19 +17,12 @@ import (
 func maxLibraryPrealloc(n int) uint64 { return max(8<<20, 16*uint64(n)) }
 
 // elemBounds caches, per target type, its largest array or map element (elemBound).
-var elemBounds sync.Map // reflect.Type -> uintptr
+var elemBounds = typeCache[uintptr]{walk: elemWalk}
 
 // elemBound returns the size of the largest element of a slice, or entry of a map, that
 // a value of type t can hold anywhere; an interface can hold any JSON-ready value, whose
 // elements are interfaces (16 bytes) and map entries (a string and an interface).
-func elemBound(t reflect.Type) uintptr {
-	if b, ok := elemBounds.Load(t); ok {
-		return b.(uintptr)
-	}
-	b := elemWalk(t, map[reflect.Type]bool{})
-	elemBounds.Store(t, b)
-	return b
-}
+func elemBound(t reflect.Type) uintptr { return elemBounds.get(t) }
 
 func elemWalk(t reflect.Type, seen map[reflect.Type]bool) uintptr {
 	if seen[t] {

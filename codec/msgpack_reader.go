@@ -186,21 +186,14 @@ func (r *MsgpackReader) read(toks []MsgpackToken, mask, max int) (int, error) {
 			// The key of a map entry: read it into t, then its value. (The pre-scan reads
 			// keys of any kind, arrays and maps included, as values of their own.)
 			need--
-			if c := data[pos]; c >= 0xa0 && c <= 0xbf {
-				n := int(c & 0x1f)
-				if n > len(data)-pos-1 {
-					r.pos, r.need = pos, need
-					return i, lengthError("str length", uint64(n), pos, len(data)-pos-1)
-				}
-				t.Key, t.KeyOff, t.KeyLen = MsgpackStr, pos+1, n
-				pos += 1 + n
+			if c := data[pos]; c >= 0xa0 && c <= 0xbf && int(c&0x1f) < len(data)-pos {
+				t.Key, t.KeyOff, t.KeyLen = MsgpackStr, pos+1, int(c&0x1f)
+				pos += 1 + int(c&0x1f)
 			} else {
 				r.pos, r.need = pos, need
-				var k MsgpackToken
-				if err := r.header(&k, true); err != nil {
+				if err := r.key(t); err != nil {
 					return i, err
 				}
-				t.Key, t.KeyOff, t.KeyLen, t.keyBits = k.Kind, k.Off, k.Len, k.bits
 				pos = r.pos
 			}
 			if pos >= len(data) {
@@ -215,14 +208,9 @@ func (r *MsgpackReader) read(toks []MsgpackToken, mask, max int) (int, error) {
 		case c <= 0x7f:
 			t.Kind, t.Off, t.Len, t.bits = MsgpackInt, 0, 0, uint64(c)
 			pos++
-		case c >= 0xa0 && c <= 0xbf:
-			n := int(c & 0x1f)
-			if n > len(data)-pos-1 {
-				r.pos, r.need = pos, need
-				return i, lengthError("str length", uint64(n), pos, len(data)-pos-1)
-			}
-			t.Kind, t.Off, t.Len, t.bits = MsgpackStr, pos+1, n, 0
-			pos += 1 + n
+		case c >= 0xa0 && c <= 0xbf && int(c&0x1f) < len(data)-pos: // a fixstr that fits
+			t.Kind, t.Off, t.Len, t.bits = MsgpackStr, pos+1, int(c&0x1f), 0
+			pos += 1 + int(c&0x1f)
 		case c >= 0xe0:
 			t.Kind, t.Off, t.Len, t.bits = MsgpackInt, 0, 0, uint64(int64(int8(c)))
 			pos++
@@ -253,21 +241,41 @@ func (r *MsgpackReader) read(toks []MsgpackToken, mask, max int) (int, error) {
 			}
 			pos, need = r.pos, r.need
 		}
-		// Close the arrays and maps this value ends, an empty one included.
-		for need&^mapLevel == 0 && r.depth > 0 {
-			r.depth--
-			if r.depth < len(r.stack) {
-				need = r.stack[r.depth]
-			} else {
-				need = r.deep[len(r.deep)-1]
-				r.deep = r.deep[:len(r.deep)-1]
-			}
-			r.outer -= need &^ mapLevel
-			t.Ends++
+		if need&^mapLevel == 0 && r.depth > 0 {
+			need = r.close(t, need)
 		}
 	}
 	r.pos, r.need = pos, need
 	return i, nil
+}
+
+// key reads the key of a map entry at r.pos into t when it is not one of read's fast
+// paths (a fixstr that fits).
+func (r *MsgpackReader) key(t *MsgpackToken) error {
+	var k MsgpackToken
+	if err := r.header(&k, true); err != nil {
+		return err
+	}
+	t.Key, t.KeyOff, t.KeyLen, t.keyBits = k.Kind, k.Off, k.Len, k.bits
+	return nil
+}
+
+// close closes the arrays and maps that the value t ends, an empty one included, and
+// returns the count of values still to read at the level it is back to. need is the count
+// at the current level: none left.
+func (r *MsgpackReader) close(t *MsgpackToken, need uint64) uint64 {
+	for need&^mapLevel == 0 && r.depth > 0 {
+		r.depth--
+		if r.depth < len(r.stack) {
+			need = r.stack[r.depth]
+		} else {
+			need = r.deep[len(r.deep)-1]
+			r.deep = r.deep[:len(r.deep)-1]
+		}
+		r.outer -= need &^ mapLevel
+		t.Ends++
+	}
+	return need
 }
 
 func (r *MsgpackReader) missing() error {

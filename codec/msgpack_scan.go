@@ -20,13 +20,6 @@ import (
 // ends with its type byte.
 func msgpackHeader(data []byte, pos int) (k mpKind, hdr int, n uint64, err error) {
 	c := data[pos]
-	rest := len(data) - pos - 1
-	need := func(size int) error {
-		if rest < size {
-			return fmt.Errorf("%w: msgpack: truncated header (0x%02x) at offset %d", ErrCorrupt, c, pos)
-		}
-		return nil
-	}
 	switch {
 	case c <= 0x7f:
 		return mpPosFix, 1, uint64(c), nil
@@ -39,81 +32,68 @@ func msgpackHeader(data []byte, pos int) (k mpKind, hdr int, n uint64, err error
 	case c <= 0xbf:
 		return mpStr, 1, uint64(c & 0x1f), nil
 	}
-	b := data[pos+1:]
-	switch c {
-	case 0xc0:
-		return mpNil, 1, 0, nil
-	case 0xc2, 0xc3:
-		return mpBool, 1, 0, nil
-	case 0xc4, 0xd9: // bin8, str8
-		if err := need(1); err != nil {
-			return 0, 0, 0, err
-		}
-		return kindOf(c), 2, uint64(b[0]), nil
-	case 0xc5, 0xda: // bin16, str16
-		if err := need(2); err != nil {
-			return 0, 0, 0, err
-		}
-		return kindOf(c), 3, uint64(binary.BigEndian.Uint16(b)), nil
-	case 0xc6, 0xdb: // bin32, str32
-		if err := need(4); err != nil {
-			return 0, 0, 0, err
-		}
-		return kindOf(c), 5, uint64(binary.BigEndian.Uint32(b)), nil
-	case 0xc7: // ext8
-		if err := need(2); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpExt, 3, uint64(b[0]), nil
-	case 0xc8: // ext16
-		if err := need(3); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpExt, 4, uint64(binary.BigEndian.Uint16(b)), nil
-	case 0xc9: // ext32
-		if err := need(5); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpExt, 6, uint64(binary.BigEndian.Uint32(b)), nil
-	case 0xca:
-		return mpFloat32, 5, 0, need(4)
-	case 0xcb:
-		return mpFloat64, 9, 0, need(8)
-	case 0xcc, 0xd0:
-		return kindOf(c), 2, 0, need(1)
-	case 0xcd, 0xd1:
-		return kindOf(c), 3, 0, need(2)
-	case 0xce, 0xd2:
-		return kindOf(c), 5, 0, need(4)
-	case 0xcf, 0xd3:
-		return kindOf(c), 9, 0, need(8)
-	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1, 2, 4, 8, 16
-		if err := need(1); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpExt, 2, 1 << (c - 0xd4), nil
-	case 0xdc: // array16
-		if err := need(2); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpArray, 3, uint64(binary.BigEndian.Uint16(b)), nil
-	case 0xdd: // array32
-		if err := need(4); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpArray, 5, uint64(binary.BigEndian.Uint32(b)), nil
-	case 0xde: // map16
-		if err := need(2); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpMap, 3, uint64(binary.BigEndian.Uint16(b)), nil
-	case 0xdf: // map32
-		if err := need(4); err != nil {
-			return 0, 0, 0, err
-		}
-		return mpMap, 5, uint64(binary.BigEndian.Uint32(b)), nil
+	h := mpHeaders[c-0xc0]
+	if h.hdr == 0 {
+		return 0, 0, 0, fmt.Errorf("%w: msgpack: invalid type byte 0x%02x at offset %d", ErrCorrupt, c, pos)
 	}
-	return 0, 0, 0, fmt.Errorf("%w: msgpack: invalid type byte 0xc1 at offset %d", ErrCorrupt, pos)
+	if len(data)-pos < int(h.hdr) {
+		return 0, 0, 0, fmt.Errorf("%w: msgpack: truncated header (0x%02x) at offset %d", ErrCorrupt, c, pos)
+	}
+	b := data[pos+1:]
+	switch h.lenBytes {
+	case 0:
+		n = uint64(h.n)
+	case 1:
+		n = uint64(b[0])
+	case 2:
+		n = uint64(binary.BigEndian.Uint16(b))
+	case 4:
+		n = uint64(binary.BigEndian.Uint32(b))
+	}
+	return h.kind, int(h.hdr), n, nil
+}
+
+// mpHeader describes a type byte from 0xc0 to 0xdf: its kind, the size of its header
+// (0: not a type byte), and its n (see msgpackHeader): read from the lenBytes bytes after
+// the type byte, big-endian, or fixed.
+type mpHeader struct {
+	kind          mpKind
+	hdr, lenBytes uint8
+	n             uint8
+}
+
+var mpHeaders = [32]mpHeader{
+	0xc0 - 0xc0: {kind: mpNil, hdr: 1},
+	0xc2 - 0xc0: {kind: mpBool, hdr: 1},
+	0xc3 - 0xc0: {kind: mpBool, hdr: 1},
+	0xc4 - 0xc0: {kind: mpBin, hdr: 2, lenBytes: 1},
+	0xc5 - 0xc0: {kind: mpBin, hdr: 3, lenBytes: 2},
+	0xc6 - 0xc0: {kind: mpBin, hdr: 5, lenBytes: 4},
+	0xc7 - 0xc0: {kind: mpExt, hdr: 3, lenBytes: 1}, // ext8: length, then type
+	0xc8 - 0xc0: {kind: mpExt, hdr: 4, lenBytes: 2},
+	0xc9 - 0xc0: {kind: mpExt, hdr: 6, lenBytes: 4},
+	0xca - 0xc0: {kind: mpFloat32, hdr: 5},
+	0xcb - 0xc0: {kind: mpFloat64, hdr: 9},
+	0xcc - 0xc0: {kind: mpUint, hdr: 2},
+	0xcd - 0xc0: {kind: mpUint, hdr: 3},
+	0xce - 0xc0: {kind: mpUint, hdr: 5},
+	0xcf - 0xc0: {kind: mpUint, hdr: 9},
+	0xd0 - 0xc0: {kind: mpInt, hdr: 2},
+	0xd1 - 0xc0: {kind: mpInt, hdr: 3},
+	0xd2 - 0xc0: {kind: mpInt, hdr: 5},
+	0xd3 - 0xc0: {kind: mpInt, hdr: 9},
+	0xd4 - 0xc0: {kind: mpExt, hdr: 2, n: 1}, // fixext: type, then n bytes
+	0xd5 - 0xc0: {kind: mpExt, hdr: 2, n: 2},
+	0xd6 - 0xc0: {kind: mpExt, hdr: 2, n: 4},
+	0xd7 - 0xc0: {kind: mpExt, hdr: 2, n: 8},
+	0xd8 - 0xc0: {kind: mpExt, hdr: 2, n: 16},
+	0xd9 - 0xc0: {kind: mpStr, hdr: 2, lenBytes: 1},
+	0xda - 0xc0: {kind: mpStr, hdr: 3, lenBytes: 2},
+	0xdb - 0xc0: {kind: mpStr, hdr: 5, lenBytes: 4},
+	0xdc - 0xc0: {kind: mpArray, hdr: 3, lenBytes: 2},
+	0xdd - 0xc0: {kind: mpArray, hdr: 5, lenBytes: 4},
+	0xde - 0xc0: {kind: mpMap, hdr: 3, lenBytes: 2},
+	0xdf - 0xc0: {kind: mpMap, hdr: 5, lenBytes: 4},
 }
 
 type mpKind uint8
@@ -133,18 +113,6 @@ const (
 	mpArray
 	mpMap
 )
-
-func kindOf(c byte) mpKind {
-	switch c {
-	case 0xc4, 0xc5, 0xc6:
-		return mpBin
-	case 0xd9, 0xda, 0xdb:
-		return mpStr
-	case 0xcc, 0xcd, 0xce, 0xcf:
-		return mpUint
-	}
-	return mpInt // 0xd0-0xd3
-}
 
 func lengthError(what string, n uint64, pos, rest int) error {
 	return fmt.Errorf("%w: msgpack: %s at offset %d declares %d, but only %d bytes remain", ErrTooLarge, what, pos, n, rest)

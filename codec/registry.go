@@ -61,16 +61,7 @@ func (r *Registry) RegisterSerializer(s Serializer) error {
 	if s == nil {
 		return fmt.Errorf("codec: RegisterSerializer(nil)")
 	}
-	if !KnownSerializer(s.Name()) {
-		return fmt.Errorf("%w: serializer %q: the names are a closed set (%s); an implementation may only replace one", ErrUnknown, s.Name(), strings.Join(SerializerNames(), ", "))
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m := maps.Clone(*r.serializers.Load())
-	m[s.Name()] = s
-	r.serializers.Store(&m)
-	r.cache.Store(&map[string]*Pipeline{})
-	return nil
+	return register(r, &r.serializers, "serializer", s, SerializerNames())
 }
 
 // RegisterCompressor replaces the compressor of c's name, which must be one of
@@ -80,14 +71,21 @@ func (r *Registry) RegisterCompressor(c Compressor) error {
 	if c == nil {
 		return fmt.Errorf("codec: RegisterCompressor(nil)")
 	}
-	if !KnownCompressor(c.Name()) {
-		return fmt.Errorf("%w: compressor %q: the names are a closed set (%s); an implementation may only replace one", ErrUnknown, c.Name(), strings.Join(CompressorNames(), ", "))
+	return register(r, &r.compressors, "compressor", c, CompressorNames())
+}
+
+// register puts impl in place of the codec of its name in set (copied on write), if names
+// holds that name, and empties the pipeline cache; kind names the set in errors.
+func register[T interface{ Name() string }](r *Registry, set *atomic.Pointer[map[string]T], kind string, impl T, names []string) error {
+	name := impl.Name()
+	if !slices.Contains(names, name) {
+		return fmt.Errorf("%w: %s %q: the names are a closed set (%s); an implementation may only replace one", ErrUnknown, kind, name, strings.Join(names, ", "))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := maps.Clone(*r.compressors.Load())
-	m[c.Name()] = c
-	r.compressors.Store(&m)
+	m := maps.Clone(*set.Load())
+	m[name] = impl
+	set.Store(&m)
 	r.cache.Store(&map[string]*Pipeline{})
 	return nil
 }

@@ -250,25 +250,24 @@ func TestJSONValueModel(t *testing.T) {
 			t.Errorf("%q: want ErrCorrupt, got %v", bad, err)
 		}
 	}
-	// Two values are not one message.
-	var o order
-	if err := p.Unmarshal([]byte(`{"id":"a"} {"id":"b"}`), &o); !errors.Is(err, codec.ErrCorrupt) {
-		t.Errorf("trailing value: want ErrCorrupt, got %v", err)
+	// Two values are not one message, and a type mismatch is an error, but not corrupt
+	// input: through the decoder (order holds interfaces) and in place (item has none).
+	for _, c := range []struct {
+		target             any
+		trailing, mismatch string
+	}{
+		{new(order), `{"id":"a"} {"id":"b"}`, `{"id":5}`},
+		{new(item), `{"sku":"a"} {"sku":"b"}`, `{"sku":5}`},
+	} {
+		if err := p.Unmarshal([]byte(c.trailing), c.target); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("%T: trailing value: want ErrCorrupt, got %v", c.target, err)
+		}
+		err := p.Unmarshal([]byte(c.mismatch), c.target)
+		if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: json: ") {
+			t.Errorf("%T: type mismatch: got %v", c.target, err)
+		}
 	}
-	// A type mismatch is an error, but not corrupt input.
-	err = p.Unmarshal([]byte(`{"id":5}`), &o)
-	if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: json: ") {
-		t.Errorf("type mismatch: got %v", err)
-	}
-	// The same through the path for types without interfaces (item has none).
 	var it item
-	if err := p.Unmarshal([]byte(`{"sku":"a"} {"sku":"b"}`), &it); !errors.Is(err, codec.ErrCorrupt) {
-		t.Errorf("trailing value: want ErrCorrupt, got %v", err)
-	}
-	err = p.Unmarshal([]byte(`{"sku":5}`), &it)
-	if err == nil || errors.Is(err, codec.ErrCorrupt) || !strings.HasPrefix(err.Error(), "codec: json: ") {
-		t.Errorf("type mismatch: got %v", err)
-	}
 	if err := p.Unmarshal([]byte(`{"sku":"a","qty":2} `), &it); err != nil || it.SKU != "a" || it.Qty != 2 {
 		t.Errorf("got %+v, %v", it, err)
 	}

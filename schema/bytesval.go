@@ -200,17 +200,8 @@ func (n *node) validValueT(t *tape, i int) bool {
 	if n.consts != nil && !n.consts[0].equalT(t, i) {
 		return false
 	}
-	if n.enum != nil {
-		ok := false
-		for j := range n.enum {
-			if n.enum[j].equalT(t, i) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if n.enum != nil && !anyLit(n.enum, func(l *lit) bool { return l.equalT(t, i) }) {
+		return false
 	}
 	if n.format != nil && !(k.kind == tkStr && n.fastFormat != nil && n.fastFormat(t.bytes(i))) {
 		var x any

@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -89,40 +90,9 @@ func mustMarshal(t testing.TB, ser codec.Serializer, x any) []byte {
 }
 
 // mpEncode writes x as msgpack, choosing among the encodings msgpack allows for it (wide
-// headers, float32, bin for strings whose base64 form is that string, integer keys), so
-// that every form reaches the reader.
+// headers, float32, integer keys), so that every form reaches the reader.
 func mpEncode(r *rand.Rand, dst []byte, x any) []byte {
 	be := binary.BigEndian
-	header := func(fix, max uint8, c8, c16, c32 byte, n int) {
-		switch {
-		case n <= int(max) && r.IntN(3) != 0:
-			dst = append(dst, fix|byte(n))
-		case n <= 0xff && c8 != 0 && r.IntN(2) == 0:
-			dst = append(dst, c8, byte(n))
-		case n <= 0xffff && r.IntN(2) == 0:
-			dst = be.AppendUint16(append(dst, c16), uint16(n))
-		default:
-			dst = be.AppendUint32(append(dst, c32), uint32(n))
-		}
-	}
-	integer := func(i int64) {
-		switch {
-		case i >= 0 && i <= 127 && r.IntN(2) == 0:
-			dst = append(dst, byte(i))
-		case i >= -32 && i < 0 && r.IntN(2) == 0:
-			dst = append(dst, byte(int8(i)))
-		case i >= math.MinInt8 && i <= math.MaxInt8 && r.IntN(2) == 0:
-			dst = append(dst, 0xd0, byte(int8(i)))
-		case i >= 0 && i <= math.MaxUint16 && r.IntN(2) == 0:
-			dst = be.AppendUint16(append(dst, 0xcd), uint16(i))
-		case i >= math.MinInt32 && i <= math.MaxInt32 && r.IntN(2) == 0:
-			dst = be.AppendUint32(append(dst, 0xd2), uint32(int32(i)))
-		case i >= 0 && r.IntN(2) == 0:
-			dst = be.AppendUint64(append(dst, 0xcf), uint64(i))
-		default:
-			dst = be.AppendUint64(append(dst, 0xd3), uint64(i))
-		}
-	}
 	switch t := x.(type) {
 	case nil:
 		return append(dst, 0xc0)
@@ -132,18 +102,15 @@ func mpEncode(r *rand.Rand, dst []byte, x any) []byte {
 		}
 		return append(dst, 0xc2)
 	case string:
-		header(0xa0, 31, 0xd9, 0xda, 0xdb, len(t))
+		dst = mpHeader(r, dst, 0xa0, 31, 0xd9, 0xda, 0xdb, len(t))
 		return append(dst, t...)
 	case int64:
-		integer(t)
-		return dst
+		return mpInt(r, dst, t)
 	case int:
-		integer(int64(t))
-		return dst
+		return mpInt(r, dst, int64(t))
 	case uint64:
 		if t <= math.MaxInt64 {
-			integer(int64(t))
-			return dst
+			return mpInt(r, dst, int64(t))
 		}
 		return be.AppendUint64(append(dst, 0xcf), t)
 	case float64:
@@ -153,8 +120,7 @@ func mpEncode(r *rand.Rand, dst []byte, x any) []byte {
 		return be.AppendUint64(append(dst, 0xcb), math.Float64bits(t))
 	case json.Number:
 		if i, err := t.Int64(); err == nil {
-			integer(i)
-			return dst
+			return mpInt(r, dst, i)
 		}
 		f, _ := t.Float64()
 		if math.IsInf(f, 0) {
@@ -162,21 +128,16 @@ func mpEncode(r *rand.Rand, dst []byte, x any) []byte {
 		}
 		return be.AppendUint64(append(dst, 0xcb), math.Float64bits(f))
 	case []any:
-		header(0x90, 15, 0, 0xdc, 0xdd, len(t))
+		dst = mpHeader(r, dst, 0x90, 15, 0, 0xdc, 0xdd, len(t))
 		for _, e := range t {
 			dst = mpEncode(r, dst, e)
 		}
 		return dst
 	case map[string]any:
-		header(0x80, 15, 0, 0xde, 0xdf, len(t))
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		dst = mpHeader(r, dst, 0x80, 15, 0, 0xde, 0xdf, len(t))
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			if i, err := strconv.ParseInt(k, 10, 64); err == nil && strconv.FormatInt(i, 10) == k && r.IntN(2) == 0 {
-				integer(i)
+				dst = mpInt(r, dst, i)
 			} else {
 				dst = mpEncode(r, dst, k)
 			}
@@ -185,6 +146,42 @@ func mpEncode(r *rand.Rand, dst []byte, x any) []byte {
 		return dst
 	}
 	panic("mpEncode: " + show(x))
+}
+
+// mpHeader appends the header of a str, array or map of n bytes or items: the fix form
+// (fix|n, up to max), the 8-bit form c8 (none when 0), or the 16- or 32-bit form, each
+// taken at random where it can hold n.
+func mpHeader(r *rand.Rand, dst []byte, fix, max uint8, c8, c16, c32 byte, n int) []byte {
+	be := binary.BigEndian
+	switch {
+	case n <= int(max) && r.IntN(3) != 0:
+		return append(dst, fix|byte(n))
+	case n <= 0xff && c8 != 0 && r.IntN(2) == 0:
+		return append(dst, c8, byte(n))
+	case n <= 0xffff && r.IntN(2) == 0:
+		return be.AppendUint16(append(dst, c16), uint16(n))
+	}
+	return be.AppendUint32(append(dst, c32), uint32(n))
+}
+
+// mpInt appends i in one of the integer forms that can hold it, taken at random.
+func mpInt(r *rand.Rand, dst []byte, i int64) []byte {
+	be := binary.BigEndian
+	switch {
+	case i >= 0 && i <= 127 && r.IntN(2) == 0:
+		return append(dst, byte(i))
+	case i >= -32 && i < 0 && r.IntN(2) == 0:
+		return append(dst, byte(int8(i)))
+	case i >= math.MinInt8 && i <= math.MaxInt8 && r.IntN(2) == 0:
+		return append(dst, 0xd0, byte(int8(i)))
+	case i >= 0 && i <= math.MaxUint16 && r.IntN(2) == 0:
+		return be.AppendUint16(append(dst, 0xcd), uint16(i))
+	case i >= math.MinInt32 && i <= math.MaxInt32 && r.IntN(2) == 0:
+		return be.AppendUint32(append(dst, 0xd2), uint32(int32(i)))
+	case i >= 0 && r.IntN(2) == 0:
+		return be.AppendUint64(append(dst, 0xcf), uint64(i))
+	}
+	return be.AppendUint64(append(dst, 0xd3), uint64(i))
 }
 
 // hostileMsgpack are messages a decoder must refuse or read with care.
@@ -345,24 +342,6 @@ func TestValidateEncodedOrderMutations(t *testing.T) {
 	if len(variants) < 50 {
 		t.Fatalf("only %d variants", len(variants))
 	}
-}
-
-func clone(x any) any {
-	switch t := x.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, v := range t {
-			m[k] = clone(v)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, v := range t {
-			a[i] = clone(v)
-		}
-		return a
-	}
-	return x
 }
 
 func TestValidateEncodedErrors(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 // Mode is the response mode of a method or an event; it is the envelope's mode.
@@ -212,6 +213,14 @@ func (d *Descriptor) Parts() []PartName {
 type PartName struct {
 	Part Part
 	Name string
+}
+
+// IsDescriptor reports whether data is a service descriptor rather than a shared fragment:
+// a JSON object with a top-level "service", the rule by which LoadFS and Set.Add tell the
+// two apart. It does not check the descriptor; data that is not a JSON object is not one.
+func IsDescriptor(data []byte) bool {
+	var top map[string]json.RawMessage
+	return json.Unmarshal(data, &top) == nil && ref.IsDescriptor(top)
 }
 
 // Parse loads one self-contained descriptor, such as a bundle the registry holds, into a

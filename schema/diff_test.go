@@ -186,30 +186,43 @@ func decode(t testing.TB, s string) any {
 
 // floaty converts json.Numbers to float64 or int64, the way a msgpack decoder delivers numbers.
 func floaty(x any) any {
+	return mapLeaves(x, func(x any) any {
+		n, ok := x.(json.Number)
+		if !ok {
+			return x
+		}
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		f, _ := n.Float64()
+		if math.IsInf(f, 0) {
+			return n
+		}
+		return f
+	})
+}
+
+// clone copies the objects and arrays of x; leaves are shared.
+func clone(x any) any { return mapLeaves(x, func(x any) any { return x }) }
+
+// mapLeaves returns x with its objects and arrays copied and each other value (a leaf)
+// replaced by leaf(it).
+func mapLeaves(x any, leaf func(any) any) any {
 	switch t := x.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(t))
 		for k, v := range t {
-			m[k] = floaty(v)
+			m[k] = mapLeaves(v, leaf)
 		}
 		return m
 	case []any:
 		a := make([]any, len(t))
 		for i, v := range t {
-			a[i] = floaty(v)
+			a[i] = mapLeaves(v, leaf)
 		}
 		return a
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		if math.IsInf(f, 0) {
-			return t
-		}
-		return f
 	}
-	return x
+	return leaf(x)
 }
 
 func TestDifferentialEdgeValues(t *testing.T) {

@@ -320,6 +320,7 @@ func nestingExceeds(data []byte, max int) (int, bool) {
 	return 0, false
 }
 
+// Service returns the latest version (semver precedence) of a service, or nil.
 func (s *Set) Service(name string) *Descriptor {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

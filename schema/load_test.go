@@ -417,3 +417,21 @@ func TestParse(t *testing.T) {
 		t.Fatal("an invalid descriptor parsed")
 	}
 }
+
+// TestIsDescriptor: a file is a descriptor when it is a JSON object with a top-level
+// "service", whatever else it holds; anything else is a fragment.
+func TestIsDescriptor(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{"service":"orders","version":"1.0.0"}`: true,
+		`{"service":1}`:                          true,
+		`{"$defs":{"service":{}}}`:               false,
+		`{"type":"string"}`:                      false,
+		`true`:                                   false,
+		`["service"]`:                            false,
+		`{"service":`:                            false,
+	} {
+		if got := schema.IsDescriptor([]byte(doc)); got != want {
+			t.Errorf("IsDescriptor(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}

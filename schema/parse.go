@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/schema/internal/ref"
 )
 
 type rawDescriptor struct {
@@ -60,7 +61,7 @@ func (s *Set) parseFile(name string, data []byte) (*Descriptor, error) {
 	if err := checkDraft(name, v); err != nil {
 		return nil, err
 	}
-	if _, isDesc := obj["service"]; !isDesc {
+	if !ref.IsDescriptor(obj) {
 		return nil, nil
 	}
 	if err := s.meta.Validate(v); err != nil {
@@ -187,74 +188,69 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// Service returns the latest version (semver precedence) of a service, or nil.
 // findID returns the pointer of the first "$id" keyword in v, or "". The walk skips values
 // that are data, not schemas (const, enum, default, examples), and does not take a property
 // named "$id" (a key of properties, patternProperties, $defs ...) for the keyword.
 func findID(v any, ptr string) string {
-	return walkID(v, ptr, false)
-}
-
-func walkID(v any, ptr string, nameMap bool) string {
-	switch t := v.(type) {
-	case map[string]any:
-		if _, ok := t["$id"]; ok && !nameMap {
-			return ptr + "/$id"
-		}
-		for _, k := range sortedKeys(t) {
-			if !nameMap {
-				switch k {
-				case "const", "enum", "default", "examples":
-					continue
-				}
-			}
-			isNames := !nameMap && (k == "properties" || k == "patternProperties" || k == "$defs" || k == "definitions" || k == "dependentSchemas")
-			if p := walkID(t[k], ptr+"/"+escapeToken(k), isNames); p != "" {
-				return p
-			}
-		}
-	case []any:
-		for i, e := range t {
-			if p := walkID(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
-				return p
-			}
-		}
-	}
-	return ""
+	return keywordFinder{kw: "$id", names: isSchemaNames, match: func(any) bool { return true }}.find(v, ptr, false)
 }
 
 // findRootRef returns the pointer of the first "$ref" in a descriptor whose target is the
 // descriptor's own root ("#" or ""): the root is a descriptor, not a schema, and a
-// validator would read it as a schema that accepts everything.
+// validator would read it as a schema that accepts everything. The walk skips what findID
+// skips, and takes the keys of a descriptor's methods, events, listens, calls and channels
+// for names too.
 func findRootRef(v any, ptr string) string {
-	return walkRootRef(v, ptr, false)
+	names := func(k string) bool {
+		switch k {
+		case "methods", "events", "listens", "calls", "channels":
+			return true
+		}
+		return isSchemaNames(k)
+	}
+	return keywordFinder{kw: "$ref", names: names, match: func(r any) bool { return r == "#" || r == "" }}.find(v, ptr, false)
 }
 
-func walkRootRef(v any, ptr string, nameMap bool) string {
+// keywordFinder finds the first keyword kw, in key order, whose value match accepts.
+type keywordFinder struct {
+	kw    string
+	names func(k string) bool // whether the members of k are named, so that their keys are no keywords
+	match func(v any) bool
+}
+
+// find walks v, found at ptr; nameMap: v's keys are names.
+func (f keywordFinder) find(v any, ptr string, nameMap bool) string {
 	switch t := v.(type) {
 	case map[string]any:
-		if r, ok := t["$ref"].(string); ok && !nameMap && (r == "#" || r == "") {
-			return ptr + "/$ref"
+		if x, ok := t[f.kw]; ok && !nameMap && f.match(x) {
+			return ptr + "/" + f.kw
 		}
 		for _, k := range sortedKeys(t) {
 			if !nameMap {
 				switch k {
 				case "const", "enum", "default", "examples":
-					continue
+					continue // data, not schemas
 				}
 			}
-			isNames := !nameMap && (k == "properties" || k == "patternProperties" || k == "$defs" || k == "definitions" || k == "dependentSchemas" ||
-				k == "methods" || k == "events" || k == "listens" || k == "calls" || k == "channels")
-			if p := walkRootRef(t[k], ptr+"/"+escapeToken(k), isNames); p != "" {
+			if p := f.find(t[k], ptr+"/"+escapeToken(k), !nameMap && f.names(k)); p != "" {
 				return p
 			}
 		}
 	case []any:
 		for i, e := range t {
-			if p := walkRootRef(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
+			if p := f.find(e, ptr+"/"+strconv.Itoa(i), false); p != "" {
 				return p
 			}
 		}
 	}
 	return ""
+}
+
+// isSchemaNames reports whether the members of keyword k are named schemas.
+func isSchemaNames(k string) bool {
+	switch k {
+	case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
+		return true
+	}
+	return false
 }

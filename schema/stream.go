@@ -218,17 +218,8 @@ func (n *node) validValueS(s *mpStream, t *codec.MsgpackToken) bool {
 	if n.consts != nil && !n.consts[0].equalS(s, t) {
 		return false
 	}
-	if n.enum != nil {
-		ok := false
-		for j := range n.enum {
-			if n.enum[j].equalS(s, t) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if n.enum != nil && !anyLit(n.enum, func(l *lit) bool { return l.equalS(s, t) }) {
+		return false
 	}
 	if n.format == nil {
 		return true

@@ -219,7 +219,9 @@ func unescapeInstance(loc string) string {
 }
 
 // precheck bounds the instance before any schema sees it: nesting depth, numbers that are
-// not JSON numbers, and Go types that are not JSON-ready.
+// not JSON numbers, and Go types that are not JSON-ready. It reads a message; compat's
+// precheck, which shares only the name, reads schema documents for what the prover cannot
+// follow ($schema of another draft, embedded $id).
 func precheck(x any, maxDepth int) (Failure, bool) {
 	f, path := check(x, 0, maxDepth)
 	if f == nil {

@@ -160,6 +160,19 @@ func TestRefToDescriptorRoot(t *testing.T) {
 	}
 }
 
+// TestDescriptorSchemaKeyword: a document with a top-level "service" is a descriptor
+// whatever the type of its value, as the validator tells it (it leaves the descriptor's own
+// "$schema" out), so its "$schema" does not make the check refuse it.
+func TestDescriptorSchemaKeyword(t *testing.T) {
+	for _, svc := range []string{`"a"`, `1`} {
+		a := compat.Schema{Root: decodeDoc(t, `{"service":`+svc+`,"$schema":"http://json-schema.org/draft-07/schema#","$defs":{"n":{"type":"integer"}}}`), Pointer: "/$defs/n"}
+		r := compat.Check(a, compat.Schema{Root: decodeDoc(t, `{"type":"number"}`)})
+		if r.Verdict != compat.Compatible {
+			t.Fatalf("service %s: %v: %s", svc, r.Verdict, r.Reason)
+		}
+	}
+}
+
 // TestCheckerShared: one Checker used from several goroutines at once gives
 // the answers of a fresh one.
 func TestCheckerShared(t *testing.T) {

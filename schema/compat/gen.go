@@ -32,18 +32,11 @@ func (c *checker) gen(a aset, ks kinds, depth int, hints []hint) []any {
 	if a.empty {
 		return nil
 	}
-	var out []any
-	seen := map[string]bool{}
+	d := distinct{max: maxCands}
 	add := func(v any) {
-		if len(out) >= maxCands {
-			return
+		if d.fresh(v) {
+			d.out = append(d.out, v)
 		}
-		b, err := json.Marshal(v)
-		if err != nil || seen[string(b)] {
-			return
-		}
-		seen[string(b)] = true
-		out = append(out, v)
 	}
 	if vals, ok := c.finite(a); ok {
 		for _, v := range vals {
@@ -51,7 +44,7 @@ func (c *checker) gen(a aset, ks kinds, depth int, hints []hint) []any {
 				add(v)
 			}
 		}
-		return out
+		return d.out
 	}
 	if len(a.disj) > 0 && depth < maxGenDepth {
 		for _, br := range a.disj[0].branches {
@@ -95,7 +88,31 @@ func (c *checker) gen(a aset, ks kinds, depth int, hints []hint) []any {
 		add(true)
 		add(false)
 	}
-	return out
+	return d.out
+}
+
+// distinct collects up to max values, each once: values with the same JSON text are one.
+type distinct struct {
+	out  []any
+	seen map[string]bool
+	max  int
+}
+
+// fresh reports whether v may be added to out: there is room, it has a JSON text, and no
+// value with that text was offered before. v counts as offered from now on.
+func (d *distinct) fresh(v any) bool {
+	if len(d.out) >= d.max {
+		return false
+	}
+	b, err := json.Marshal(v)
+	if err != nil || d.seen[string(b)] {
+		return false
+	}
+	if d.seen == nil {
+		d.seen = map[string]bool{}
+	}
+	d.seen[string(b)] = true
+	return true
 }
 
 // firstValid returns an instance of the conjunction of nodes.
@@ -318,33 +335,27 @@ func samples(s Schema, n int, seed uint64) []any {
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	a := c.expand([]node{root}, nil, kAll)
-	var out []any
-	seen := map[string]bool{}
+	d := distinct{max: n}
 	try := func(v any) {
-		if len(out) >= n {
+		if !d.fresh(v) {
 			return
 		}
-		b, err := json.Marshal(v)
-		if err != nil || seen[string(b)] {
-			return
-		}
-		seen[string(b)] = true
 		if ok, err := c.val.valid(root, v); err == nil && ok {
-			out = append(out, v)
+			d.out = append(d.out, v)
 		}
 	}
 	base := c.gen(a, kAll, 0, nil)
 	for _, v := range base {
 		try(v)
 	}
-	for i := 0; i < 8*n && len(out) < n; i++ {
+	for i := 0; i < 8*n && len(d.out) < n; i++ {
 		if len(base) > 0 && rng.IntN(3) > 0 {
 			try(mutate(rng, base[rng.IntN(len(base))], 0))
 		} else {
 			try(randomValue(rng, 0))
 		}
 	}
-	return out
+	return d.out
 }
 
 func randomValue(rng *rand.Rand, depth int) any {

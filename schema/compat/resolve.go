@@ -105,7 +105,7 @@ func resolveRef(docs map[string]any, from node, r string) (node, error) {
 	case err != nil:
 		return node{}, fmt.Errorf("compat: $ref %q: %v", r, err)
 	}
-	if m, ok := docs[t.File].(map[string]any); ok && t.Pointer == "" && isDescriptor(m) {
+	if m, ok := docs[t.File].(map[string]any); ok && t.Pointer == "" && ref.IsDescriptor(m) {
 		return node{}, fmt.Errorf("compat: $ref %q points at a service descriptor, which is not a schema", r)
 	}
 	return at(docs, t.File, t.Pointer)

@@ -111,15 +111,14 @@ func (v *validator) valid(n node, x any) (bool, error) {
 // is usually two JSON levels, e.g. properties → name).
 const maxDocDepth = 256
 
-// isDescriptor tells a service descriptor from a schema document.
-func isDescriptor(m map[string]any) bool {
-	_, ok := m["service"].(string)
-	return ok
-}
-
 // precheck refuses documents whose references the checker would resolve
 // differently from the validator: other drafts ($schema) and embedded
 // resources ($id below the document root) in any document of f's set.
+// It reads schema documents, before the prover compares them; package
+// schema's precheck, which shares only the name, bounds an instance (a
+// message) before it is validated. A descriptor is told from a schema by
+// ref.IsDescriptor, as the validator tells it when it leaves a descriptor's
+// own "$schema" out (ref.Doc).
 func precheck(docs map[string]any, f string) error {
 	prefix := path.Dir(f) + "/"
 	budget := 1 << 20
@@ -138,7 +137,7 @@ func precheck(docs map[string]any, f string) error {
 		switch t := v.(type) {
 		case map[string]any:
 			if !names {
-				if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != ref.Draft && !(root && isDescriptor(t)) {
+				if s, ok := t["$schema"].(string); ok && strings.TrimSuffix(s, "#") != ref.Draft && !(root && ref.IsDescriptor(t)) {
 					return fmt.Errorf("compat: %q declares $schema %q; only draft 2020-12 is supported", name, s)
 				}
 				if _, ok := t["$id"]; ok && !root {
@@ -165,7 +164,7 @@ func precheck(docs map[string]any, f string) error {
 	for name, d := range docs {
 		if strings.HasPrefix(name, prefix) {
 			m, _ := d.(map[string]any)
-			inDesc = m != nil && isDescriptor(m)
+			inDesc = m != nil && ref.IsDescriptor(m)
 			if err := walk(d, true, false, path.Base(name), 0); err != nil {
 				return err
 			}

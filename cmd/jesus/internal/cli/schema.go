@@ -51,7 +51,7 @@ func loadPath(p string) (loaded, error) {
 			continue
 		}
 		b, err := readLimited(filepath.Join(dir, name))
-		if err != nil || isDescriptor(b) {
+		if err != nil || schema.IsDescriptor(b) {
 			continue // only fragments come along; a bad one matters only if referenced
 		}
 		if err := set.Add(name, b); err != nil {
@@ -82,15 +82,6 @@ func readLimited(p string) ([]byte, error) {
 		return nil, fmt.Errorf("schema: %s: %d bytes exceeds the max file size of %d bytes", p, st.Size(), schema.DefaultMaxFileSize)
 	}
 	return os.ReadFile(p)
-}
-
-func isDescriptor(b []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
-		return false
-	}
-	_, ok := top["service"]
-	return ok
 }
 
 func newSchemaCmd(g *globals) *cobra.Command {
