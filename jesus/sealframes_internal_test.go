@@ -147,10 +147,12 @@ func FuzzSealedFrame(f *testing.F) {
 // the instance in the registry takes an ack only from the service whose method it called
 // (or from a server that names none); a caller that chose the address itself takes any.
 func TestAckNamesItsService(t *testing.T) {
-	c := &call{srv: &Server{name: "billing"}}
+	req := &channel.Envelope{Type: channel.TypeRequest, Mode: channel.ModeAck}
+	req.Meta.CorrID = "c-1"
+	c := &call{srv: &Server{name: "billing"}, env: req}
 	ack := c.control(channel.TypeAck)
-	if ack.Meta.From != "billing" {
-		t.Fatalf("ack from %q, want billing", ack.Meta.From)
+	if ack.Meta.From != "billing" || ack.Meta.CorrID != "c-1" {
+		t.Fatalf("ack from %q with corrid %q, want billing and c-1", ack.Meta.From, ack.Meta.CorrID)
 	}
 	for _, tc := range []struct {
 		from, method string
