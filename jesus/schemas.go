@@ -99,10 +99,16 @@ func (s schemaValidator) ValidateEncoded(serializer string, raw []byte) (bool, e
 	return false, nil
 }
 
-// AcceptsEncoded vouches for msgpack messages by their values (ValueValidator,
-// schema.Validator.AcceptsMsgpack).
+// AcceptsEncoded vouches for msgpack and json messages by their values (ValueValidator,
+// schema.Validator.AcceptsMsgpack and AcceptsJSON).
 func (s schemaValidator) AcceptsEncoded(serializer string, x any) bool {
-	return serializer == "msgpack" && s.v.AcceptsMsgpack(x)
+	switch serializer {
+	case "msgpack":
+		return s.v.AcceptsMsgpack(x)
+	case "json":
+		return s.v.AcceptsJSON(x)
+	}
+	return false
 }
 
 func (s *schemaValidation) RequestValidator(method string) Validator {

@@ -343,14 +343,14 @@ func TestInterceptorRefuses(t *testing.T) {
 	}
 }
 
-// TestTypedMessagesCheckedByValue: Go structs over msgpack are checked by their values at
-// both ends (the sender's value; the receiver's message, read exactly), with the same
+// TestTypedMessagesCheckedByValue: Go structs over msgpack and json are checked by their
+// values at both ends (the sender's value; the receiver's message, read exactly), with the same
 // verdicts and reasons as the bytes: a bad request is refused before it is sent, a bad
 // response is refused by the caller and not handed over, a good one arrives whole.
 func TestTypedMessagesCheckedByValue(t *testing.T) {
 	leakCheck(t)
 	set := compareSchemas(t)
-	for _, spec := range []string{"tcp+msgpack://127.0.0.1:0", "tcp+msgpack+zstd://127.0.0.1:0"} {
+	for _, spec := range []string{"tcp+msgpack://127.0.0.1:0", "tcp+msgpack+zstd://127.0.0.1:0", "http+json://127.0.0.1:0", "tcp+json+gzip://127.0.0.1:0"} {
 		status := "accepted"
 		s := jesus.NewServer("shop") // unchecked: it may break its contract
 		jesus.Handle(s, "create", func(ctx context.Context, o ShopOrder) (ShopReceipt, error) {

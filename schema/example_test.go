@@ -156,6 +156,7 @@ func ExampleValidator_AcceptsMsgpack() {
 	o := &order{Customer: customer{ID: "c-42", Email: "ada@example.com"}, Currency: "EUR",
 		Lines: []line{{SKU: "ABC-1234", Quantity: 2, UnitPrice: money{Amount: 19.99, Currency: "EUR"}}}}
 	fmt.Println("good, by value:", v.AcceptsMsgpack(o))
+	fmt.Println("good, by value, for JSON too:", v.AcceptsJSON(o))
 
 	o.Lines[0].Quantity = 0
 	if !v.AcceptsMsgpack(o) {
@@ -164,5 +165,6 @@ func ExampleValidator_AcceptsMsgpack() {
 	}
 	// Output:
 	// good, by value: true
+	// good, by value, for JSON too: true
 	// bad, from the bytes: schema: orders@1.2.0 create request: /lines/0/quantity: minimum: must be >= 1 but found 0
 }

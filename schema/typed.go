@@ -3,14 +3,16 @@ package schema
 import (
 	"math"
 	"reflect"
+	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/jesus-go/jesus/internal/mpshape"
 )
 
-// Checking a Go value as the msgpack serializer would write it, without writing it: a
-// sender holds the value it is about to serialize, and its type says, once, which schema
-// node each field meets. A check compiled from a node and a type's shape (mpshape) reads
+// Checking a Go value as a serializer (msgpack, or encoding/json) would write it, without
+// writing it: a sender holds the value it is about to serialize, and its type says, once,
+// which schema node each field meets. A check compiled from a node and a type's shape (mpshape) reads
 // fields at their offsets, with no parse and no key lookups, and applies the stream
 // walker's own keyword checks (validString, validNum, the same literals and formats) to
 // what the bytes would hold.
@@ -34,13 +36,28 @@ type typedEntry struct {
 // (ValidateMsgpack). A value of a type the serializer leaves to the msgpack library, or
 // whose schema the check cannot follow, is never accepted here.
 func (v *Validator) AcceptsMsgpack(x any) bool {
+	return v.accepts(x, &v.typed, mpshape.Of)
+}
+
+// AcceptsJSON reports whether the document encoding/json writes for x (codec's json
+// serializer) certainly passes v. False means only that it is not known: check the bytes
+// (ValidateJSON). A value of a type with marshaling of its own, or whose schema the check
+// cannot follow, is never accepted here; nor is a string that is not valid UTF-8, which
+// encoding/json would change.
+func (v *Validator) AcceptsJSON(x any) bool {
+	return v.accepts(x, &v.typedJSON, mpshape.JSONOf)
+}
+
+// accepts is AcceptsMsgpack or AcceptsJSON: checks compiled from the shapes shapeOf gives,
+// kept in cache by type.
+func (v *Validator) accepts(x any, cache *sync.Map, shapeOf func(reflect.Type) *mpshape.Shape) bool {
 	if x == nil || v.fast == nil {
 		return false
 	}
 	t := reflect.TypeOf(x)
-	e, ok := v.typed.Load(t)
+	e, ok := cache.Load(t)
 	if !ok {
-		e, _ = v.typed.LoadOrStore(t, v.compileTyped(t))
+		e, _ = cache.LoadOrStore(t, v.compileTyped(t, shapeOf(t)))
 	}
 	// The value is read through x's data word, without taking x's address (which would
 	// move x to the heap): a pointer is that word, most other values are behind it.
@@ -69,9 +86,8 @@ func checkHeld(c valueCheck, x any, t reflect.Type) bool {
 	return c(mpshape.ValuePointer(&x, t), 0)
 }
 
-// compileTyped compiles the check of values of type t.
-func (v *Validator) compileTyped(t reflect.Type) *typedEntry {
-	s := mpshape.Of(t)
+// compileTyped compiles the check of values of type t, of shape s.
+func (v *Validator) compileTyped(t reflect.Type, s *mpshape.Shape) *typedEntry {
 	if s == nil || !v.fast.stream {
 		return &typedEntry{}
 	}
@@ -139,7 +155,11 @@ func (c *typedCompiler) compileNode(n *node, s *mpshape.Shape) valueCheck {
 		}
 		return func(p unsafe.Pointer, _ int) bool { return n.validFloat(*(*float64)(p)) }
 	case mpshape.String:
-		return n.stringCheck()
+		check := n.stringCheck()
+		if s.ValidUTF8 {
+			return func(p unsafe.Pointer, d int) bool { return utf8.ValidString(*(*string)(p)) && check(p, d) }
+		}
+		return check
 	case mpshape.Bytes:
 		return func(p unsafe.Pointer, _ int) bool { return (*mpshape.SliceHeader)(p).Data == nil && n.validNull() }
 	case mpshape.Pointer:

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -130,6 +131,24 @@ type tHolder struct {
 	P *tMoney `json:"p"`
 }
 
+// tEmbeds has an embedded struct: encoding/json promotes its fields, so no JSON value check
+// follows it; tStamped has a field with a marshaler of its own.
+type tEmbeds struct {
+	tMoney
+	Note string `json:"note"`
+}
+
+type tStamped struct {
+	ID   string      `json:"id"`
+	At   json.Number `json:"amount"`
+	Tags []tag       `json:"tags,omitempty"`
+}
+
+// tag marshals itself as text.
+type tag string
+
+func (t tag) MarshalText() ([]byte, error) { return []byte("#" + string(t)), nil }
+
 type tWithMap struct {
 	ID string         `json:"id"`
 	M  map[string]int `json:"m"`
@@ -140,7 +159,7 @@ var typedTypes = []reflect.Type{
 	reflect.TypeFor[tOrder](), reflect.TypeFor[*tOrder](), reflect.TypeFor[tTree](), reflect.TypeFor[[]tTree](),
 	reflect.TypeFor[tMixed](), reflect.TypeFor[*tMixed](), reflect.TypeFor[tWithMap](), reflect.TypeFor[tMoney](),
 	reflect.TypeFor[string](), reflect.TypeFor[int](), reflect.TypeFor[[]int32](), reflect.TypeFor[tHolder](),
-	reflect.TypeFor[*tMoney](),
+	reflect.TypeFor[*tMoney](), reflect.TypeFor[tEmbeds](), reflect.TypeFor[tStamped](),
 }
 
 func typedValidators(t testing.TB) []*schema.Validator {
@@ -227,44 +246,63 @@ func deepTree(depth int) tTree {
 	return t
 }
 
-// randomMessage fills a value of typ from r and writes it with mp.
-func randomMessage(t testing.TB, r *rand.Rand, mp codec.Serializer, typ reflect.Type, depth int) (reflect.Type, reflect.Value, []byte) {
-	t.Helper()
-	x := reflect.New(typ).Elem()
-	typedFill(r, x, depth)
-	data, err := mp.Marshal(nil, x.Interface())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return typ, x, data
+// wire is a serializer with the value check and the bytes check that go with it.
+type wire struct {
+	ser      codec.Serializer
+	accepts  func(*schema.Validator, any) bool
+	validate func(*schema.Validator, []byte) error
 }
 
-// checkTyped fails t when v accepts x by its value but refuses the bytes the msgpack
-// serializer writes for it.
-func checkTyped(t testing.TB, mp codec.Serializer, v *schema.Validator, x any) (accepted, valid bool) {
+var (
+	msgpackWire = wire{codec.NewMsgpack(codec.DefaultLimits()), (*schema.Validator).AcceptsMsgpack, (*schema.Validator).ValidateMsgpack}
+	jsonWire    = wire{codec.NewJSON(codec.DefaultLimits()), (*schema.Validator).AcceptsJSON, (*schema.Validator).ValidateJSON}
+)
+
+// randomMessage fills a value of typ from r and writes it with w. ok is false when the
+// serializer refuses the value (encoding/json: NaN, infinities).
+func randomMessage(t testing.TB, r *rand.Rand, w wire, typ reflect.Type, depth int) (x reflect.Value, data []byte, ok bool) {
 	t.Helper()
-	data, err := mp.Marshal(nil, x)
+	x = reflect.New(typ).Elem()
+	typedFill(r, x, depth)
+	data, err := w.ser.Marshal(nil, x.Interface())
+	return x, data, err == nil
+}
+
+// checkTyped fails t when v accepts x by its value but refuses the bytes w's serializer
+// writes for it (or the serializer refuses x).
+func checkTyped(t testing.TB, w wire, v *schema.Validator, x any) (accepted, valid bool) {
+	t.Helper()
+	accepted = w.accepts(v, x)
+	data, err := w.ser.Marshal(nil, x)
 	if err != nil {
-		t.Fatalf("marshal %#v: %v", x, err)
+		if accepted {
+			t.Fatalf("%s: the value check accepts %#v, which %s refuses: %v", v.Name, x, w.ser.Name(), err)
+		}
+		return false, false
 	}
-	accepted, valid = v.AcceptsMsgpack(x), v.ValidateMsgpack(data) == nil
+	valid = w.validate(v, data) == nil
 	if accepted && !valid {
-		t.Fatalf("%s: the value check accepts %#v (%x), the bytes fail: %v", v.Name, x, data, v.ValidateMsgpack(data))
+		t.Fatalf("%s: the value check accepts %#v (%s %q), the bytes fail: %v", v.Name, x, w.ser.Name(), data, w.validate(v, data))
 	}
 	return accepted, valid
 }
 
 // checkReceived fails t when data, read exactly into a new value of typ, is accepted by
-// v's value check but refused from its bytes: what a receiver relies on.
-func checkReceived(t testing.TB, mp codec.Serializer, v *schema.Validator, typ reflect.Type, data []byte) bool {
+// v's value check but refused from its bytes: what a receiver relies on. A serializer
+// that cannot tell an exact read accepts nothing by value.
+func checkReceived(t testing.TB, w wire, v *schema.Validator, typ reflect.Type, data []byte) bool {
 	t.Helper()
-	x := reflect.New(typ)
-	exact, err := mp.(codec.ExactUnmarshaler).UnmarshalExact(data, x.Interface())
-	if err != nil || !exact || !v.AcceptsMsgpack(x.Interface()) {
+	eu, ok := w.ser.(codec.ExactUnmarshaler)
+	if !ok {
 		return false
 	}
-	if err := v.ValidateMsgpack(data); err != nil {
-		t.Fatalf("%s: %x read exactly into %#v, accepted by value, refused from the bytes: %v", v.Name, data, x.Elem().Interface(), err)
+	x := reflect.New(typ)
+	exact, err := eu.UnmarshalExact(data, x.Interface())
+	if err != nil || !exact || !w.accepts(v, x.Interface()) {
+		return false
+	}
+	if err := w.validate(v, data); err != nil {
+		t.Fatalf("%s: %q read exactly into %#v, accepted by value, refused from the bytes: %v", v.Name, data, x.Elem().Interface(), err)
 	}
 	return true
 }
@@ -281,28 +319,36 @@ func flipBytes(r *rand.Rand, data []byte) []byte {
 // TestAcceptsMsgpackAgreesWithBytes: a value check accepts only values whose bytes pass,
 // over random values of structs, pointers, slices, recursive and mapped types, and the
 // schemas they meet; and it accepts the valid ones it can follow on its own.
-func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
-	mp := codec.NewMsgpack(codec.DefaultLimits())
+func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) { agreesWithBytes(t, msgpackWire) }
+
+// TestAcceptsJSONAgreesWithBytes: the same for the documents encoding/json writes.
+func TestAcceptsJSONAgreesWithBytes(t *testing.T) { agreesWithBytes(t, jsonWire) }
+
+func agreesWithBytes(t *testing.T, w wire) {
 	vs := typedValidators(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	accepted, valid, received := 0, 0, 0
 	for range 2000 {
-		typ, x, data := randomMessage(t, r, mp, typedTypes[r.IntN(len(typedTypes))], 4)
+		typ := typedTypes[r.IntN(len(typedTypes))]
+		x, data, ok := randomMessage(t, r, w, typ, 4)
+		if !ok {
+			continue
+		}
 		for _, v := range vs {
-			a, ok := checkTyped(t, mp, v, x.Interface())
+			a, ok := checkTyped(t, w, v, x.Interface())
 			if a {
 				accepted++
 			}
 			if ok {
 				valid++
 			}
-			if checkReceived(t, mp, v, typ, flipBytes(r, data)) {
+			if checkReceived(t, w, v, typ, flipBytes(r, data)) {
 				received++
 			}
 		}
 	}
 	t.Logf("random values: %d valid, %d of them accepted by the value check; %d received (mutated) accepted by value", valid, accepted, received)
-	if received == 0 {
+	if _, exact := w.ser.(codec.ExactUnmarshaler); exact && received == 0 {
 		t.Error("no message was accepted by its value on receipt")
 	}
 	if accepted < valid/4 {
@@ -348,7 +394,7 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 		{"mixed", &tMixed{N: 300, F: -5, Xs: []float64{5, 0}}, false}, // the second item must be a string
 		{"mixed", &tMixed{N: 300, F: -5.5, Xs: []float64{5}}, false},
 	} {
-		a, ok := checkTyped(t, mp, vByName[c.method], c.x)
+		a, ok := checkTyped(t, w, vByName[c.method], c.x)
 		if a != c.want {
 			t.Errorf("%s %T: accepted %v (bytes valid %v), want %v", c.method, c.x, a, ok, c.want)
 		}
@@ -361,8 +407,12 @@ func TestAcceptsMsgpackAgreesWithBytes(t *testing.T) {
 // FuzzAcceptsMsgpack: on values built from any input, the value check accepts only what
 // the bytes pass, at the sender (the value) and at the receiver (a changed message read
 // exactly).
-func FuzzAcceptsMsgpack(f *testing.F) {
-	mp := codec.NewMsgpack(codec.DefaultLimits())
+func FuzzAcceptsMsgpack(f *testing.F) { fuzzAccepts(f, msgpackWire) }
+
+// FuzzAcceptsJSON: the same for the documents encoding/json writes.
+func FuzzAcceptsJSON(f *testing.F) { fuzzAccepts(f, jsonWire) }
+
+func fuzzAccepts(f *testing.F, w wire) {
 	vs := typedValidators(f)
 	f.Add([]byte("0123456789abcdef"))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0})
@@ -370,18 +420,26 @@ func FuzzAcceptsMsgpack(f *testing.F) {
 		var s [16]byte
 		copy(s[:], seed)
 		r := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:])))
-		typ, x, data := randomMessage(t, r, mp, typedTypes[r.IntN(len(typedTypes))], 5)
+		typ := typedTypes[r.IntN(len(typedTypes))]
+		x, data, ok := randomMessage(t, r, w, typ, 5)
+		if !ok {
+			return
+		}
 		for _, v := range vs {
-			checkTyped(t, mp, v, x.Interface())
-			checkReceived(t, mp, v, typ, flipBytes(r, data))
+			checkTyped(t, w, v, x.Interface())
+			checkReceived(t, w, v, typ, flipBytes(r, data))
 		}
 	})
 }
 
 // BenchmarkAcceptsMsgpack: checking an order of 1 and 31 lines by its value, against
 // checking the bytes the serializer writes for it.
-func BenchmarkAcceptsMsgpack(b *testing.B) {
-	mp := codec.NewMsgpack(codec.DefaultLimits())
+func BenchmarkAcceptsMsgpack(b *testing.B) { benchAccepts(b, msgpackWire) }
+
+// BenchmarkAcceptsJSON: the same for the documents encoding/json writes.
+func BenchmarkAcceptsJSON(b *testing.B) { benchAccepts(b, jsonWire) }
+
+func benchAccepts(b *testing.B, w wire) {
 	v := typedValidators(b)[0]
 	for _, n := range []int{1, 31} {
 		o := &tOrder{ID: "ord_7Hq2kLp9Xw", Customer: tCustomer{ID: "cus_A81x0q", Email: "ada@example.com"}, Currency: "EUR",
@@ -390,36 +448,66 @@ func BenchmarkAcceptsMsgpack(b *testing.B) {
 			o.Lines = append(o.Lines, tLine{SKU: "ABC-" + strconv.Itoa(1000+i), Title: "widget", Quantity: 1 + i%9, UnitPrice: tMoney{19.99, "EUR"}})
 		}
 		o.Lines = o.Lines[:min(n, 4)] // the schema's maxItems
-		data, err := mp.Marshal(nil, o)
-		if err != nil || !v.AcceptsMsgpack(o) {
+		data, err := w.ser.Marshal(nil, o)
+		if err != nil || !w.accepts(v, o) {
 			b.Fatal("the order is not accepted by its value", err)
 		}
 		name := strconv.Itoa(len(o.Lines)) + "lines"
 		benchOp(b, name+"/value", len(data), func() error {
-			if !v.AcceptsMsgpack(o) {
+			if !w.accepts(v, o) {
 				return errors.New("refused")
 			}
 			return nil
 		})
-		benchOp(b, name+"/bytes", len(data), func() error { return v.ValidateMsgpack(data) })
+		benchOp(b, name+"/bytes", len(data), func() error { return w.validate(v, data) })
 	}
 }
 
 // FuzzReceivedExactly: any message, read exactly into any of the types, is accepted by
 // its value only when its bytes pass.
 func FuzzReceivedExactly(f *testing.F) {
-	mp := codec.NewMsgpack(codec.DefaultLimits())
 	vs := typedValidators(f)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range typedTypes {
-		_, _, data := randomMessage(f, r, mp, typ, 3)
-		f.Add(data)
+		if _, data, ok := randomMessage(f, r, msgpackWire, typ, 3); ok {
+			f.Add(data)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, typ := range typedTypes {
 			for _, v := range vs {
-				checkReceived(t, mp, v, typ, data)
+				checkReceived(t, msgpackWire, v, typ, data)
 			}
 		}
 	})
+}
+
+// TestAcceptsJSONLeavesWhatEncodingJSONChanges: a value check does not vouch for what
+// encoding/json writes otherwise than the value reads: invalid UTF-8 (replaced), promoted
+// fields, marshalers of a type's own; the bytes are checked instead.
+func TestAcceptsJSONLeavesWhatEncodingJSONChanges(t *testing.T) {
+	vByName := map[string]*schema.Validator{}
+	for _, v := range typedValidators(t) {
+		vByName[v.Name] = v
+	}
+	order := &tOrder{ID: "ord_7Hq2kLp9Xw", Customer: tCustomer{ID: "cus_A81x0q", Email: "ada@example.com"}, Currency: "EUR",
+		PlacedAt: "2026-03-14T09:26:53Z", Status: "new", Lines: []tLine{{SKU: "ABC-1234", Quantity: 2, UnitPrice: tMoney{19.99, "EUR"}}}}
+	badNote := *order
+	badNote.Note = "caf\xe9"
+	for _, c := range []struct {
+		method string
+		x      any
+		want   bool
+	}{
+		{"order", order, true},
+		{"order", &badNote, false},
+		{"others", tMoney{Amount: 4, Currency: "EUR"}, true},
+		{"others", tEmbeds{tMoney: tMoney{Amount: 4, Currency: "EUR"}}, false},
+		{"others", tStamped{ID: "x", At: "1"}, false},
+	} {
+		a, valid := checkTyped(t, jsonWire, vByName[c.method], c.x)
+		if a != c.want || !valid {
+			t.Errorf("%s %T: accepted %v (bytes valid %v), want %v", c.method, c.x, a, valid, c.want)
+		}
+	}
 }

@@ -27,10 +27,11 @@ type Validator struct {
 	Part             Part
 	Name             string
 
-	js       *jsonschema.Schema
-	fast     *node
-	maxDepth int
-	typed    sync.Map // reflect.Type -> *typedEntry (typed.go)
+	js        *jsonschema.Schema
+	fast      *node
+	maxDepth  int
+	typed     sync.Map // reflect.Type -> *typedEntry (typed.go), as msgpack writes it
+	typedJSON sync.Map // the same, as encoding/json writes it
 }
 
 // Failure is one reason a value is invalid.

@@ -1,6 +1,7 @@
-// Package mpshape describes how the msgpack serializer writes a Go type, field by field,
-// so that a check can read a Go value the way it would read that value's bytes, without
-// writing them. codec fills in Of; a type it leaves to the msgpack library has no shape.
+// Package mpshape describes how a serializer writes a Go type, field by field, so that a
+// check can read a Go value the way it would read that value's bytes, without writing
+// them: Of for the msgpack serializer (codec fills it in; a type it leaves to the msgpack
+// library has no shape), JSONOf for encoding/json.
 //
 // A shape says only what the bytes would be: a struct is a map of its fields in
 // declaration order, without the empty ones marked omitempty; a nil slice, map or
@@ -36,6 +37,9 @@ type Shape struct {
 	Size   uintptr
 	Elem   *Shape
 	Fields []Field
+	// ValidUTF8 marks a String the serializer writes as it is only when it is valid
+	// UTF-8 (encoding/json replaces bad bytes with U+FFFD).
+	ValidUTF8 bool
 }
 
 // IntReader returns the reader of a signed integer of size bytes (1, 2, 4 or 8),
