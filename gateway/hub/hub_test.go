@@ -230,15 +230,17 @@ func TestWorkerPullsFromEveryHub(t *testing.T) {
 // not given to another worker while it runs.
 func TestGoWorkerRenewsLease(t *testing.T) {
 	leakCheck(t)
-	// A lease of 600 ms, renewed every 200 ms: a lapse needs a stall of 400 ms, which a
-	// loaded machine running the race detector can still go through with 200 ms leases.
-	h, addr := startHub(t, hub.Config{Lease: 600 * time.Millisecond})
+	// A lease of 1.5 s, renewed every 500 ms: a lapse needs the worker's process to stall
+	// for over a second. Beside another package's tests under the race detector, stalls of
+	// 700-850 ms were seen (every timer of the process late at once), enough to lapse a
+	// lease of 600 ms.
+	h, addr := startHub(t, hub.Config{Lease: 1500 * time.Millisecond})
 	hw := &hub.Worker{Service: "long", Pollers: 2, Wait: time.Second}
 	srv := jesus.NewServer("long")
 	runs := make(chan struct{}, 4)
 	jesus.Handle(srv, "run", func(ctx context.Context, req map[string]any) (string, error) {
 		runs <- struct{}{}
-		t := time.NewTimer(2 * time.Second) // more than three leases
+		t := time.NewTimer(3500 * time.Millisecond) // more than two leases
 		defer t.Stop()
 		select {
 		case <-t.C:
