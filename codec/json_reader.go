@@ -41,11 +41,11 @@ type jsonLevel struct {
 
 // States of a JSONReader.
 const (
-	jsonStart uint8 = iota // nothing read: the document's value comes next
-	jsonOpen               // an array or object was opened: its end or first value comes next
-	jsonAfter              // a value was read inside a container: ',' or its end comes next
-	jsonDone               // the document's value was read
-	jsonFailed             // Read failed
+	jsonStart  uint8 = iota // nothing read: the document's value comes next
+	jsonOpen                // an array or object was opened: its end or first value comes next
+	jsonAfter               // a value was read inside a container: ',' or its end comes next
+	jsonDone                // the document's value was read
+	jsonFailed              // Read failed
 )
 
 // jsonMaxNesting is encoding/json's own bound on nesting.
@@ -167,179 +167,164 @@ func (r *JSONReader) Skip(t *JSONToken) error {
 // Read reads the next tokens into toks, as many as fit or as the document has left, and
 // returns how many it read. It reads fewer than len(toks) only at the end of the document
 // or on an error, which it returns with the tokens read before it. After an error, the
-// reader is done with the document.
+// reader is done with the document. The reader's state stays in locals from one token to
+// the next.
 func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 	data, pos := r.data, r.pos
+	state, depth, obj, count := r.state, r.depth, r.obj, r.count
 	i := 0
 	for ; i < len(toks); i++ {
-		pos = skipJSONSpace(data, pos)
+		if pos < len(data) && data[pos] <= ' ' {
+			pos = skipJSONSpace(data, pos)
+		}
 		t := &toks[i]
 		t.Flags = 0
-		switch r.state {
-		case jsonStart:
-		case jsonAfter:
-			if pos >= len(data) {
-				r.pos, r.state = pos, jsonFailed
-				return i, r.eof()
+		if state != jsonStart {
+			if state >= jsonDone {
+				break
 			}
-			switch c := data[pos]; {
-			case c == ',':
+			if pos >= len(data) {
+				return r.fail(i, pos, r.eof())
+			}
+			c := data[pos]
+			if c == ']' && !obj || c == '}' && obj {
+				pos++
+				t.Kind, t.Off, t.Len = JSONEnd, 0, count
+				depth--
+				if n := len(r.stack); depth > 0 {
+					l := r.stack[n-1]
+					r.stack = r.stack[:n-1]
+					obj, count, state = l.obj, l.count, jsonAfter
+				} else {
+					obj, count, state = false, 0, jsonDone
+				}
+				continue
+			}
+			if state == jsonAfter {
+				if c != ',' {
+					return r.fail(i, pos, r.invalid(pos, "after a value"))
+				}
 				pos = skipJSONSpace(data, pos+1)
-				if r.obj {
-					var err error
-					if pos, err = r.key(t, pos); err != nil {
-						return i, err
+			}
+			if obj {
+				// The member's key, and its colon.
+				if pos >= len(data) {
+					return r.fail(i, pos, r.eof())
+				}
+				if data[pos] != '"' {
+					return r.fail(i, pos, r.invalid(pos, "where an object key is expected"))
+				}
+				j := pos + 1
+				for j < len(data) && jsonPlain[data[j]] {
+					j++
+				}
+				t.Flags = JSONKeyed
+				if j >= len(data) || data[j] != '"' {
+					end, esc, err := scanJSONString(data, j, pos)
+					if err != nil {
+						return r.fail(i, pos, err)
 					}
+					if esc {
+						t.Flags = JSONKeyed | JSONKeyEscaped
+					}
+					j = end
 				}
-			case c == ']' && !r.obj || c == '}' && r.obj:
+				t.KeyOff, t.KeyLen = pos+1, j-pos-1
+				pos = j + 1
+				if pos < len(data) && data[pos] <= ' ' {
+					pos = skipJSONSpace(data, pos)
+				}
+				if pos >= len(data) {
+					return r.fail(i, pos, r.eof())
+				}
+				if data[pos] != ':' {
+					return r.fail(i, pos, r.invalid(pos, "after an object key"))
+				}
 				pos++
-				r.end(t)
-				continue
-			default:
-				r.pos, r.state = pos, jsonFailed
-				return i, r.invalid(pos, "after a value")
-			}
-		case jsonOpen:
-			if pos >= len(data) {
-				r.pos, r.state = pos, jsonFailed
-				return i, r.eof()
-			}
-			if c := data[pos]; c == ']' && !r.obj || c == '}' && r.obj {
-				pos++
-				r.end(t)
-				continue
-			}
-			if r.obj {
-				var err error
-				if pos, err = r.key(t, pos); err != nil {
-					return i, err
+				if pos < len(data) && data[pos] <= ' ' {
+					pos = skipJSONSpace(data, pos)
 				}
 			}
-		default: // jsonDone, jsonFailed
-			r.pos = pos
-			return i, nil
+			count++
+			state = jsonAfter
+		} else {
+			state = jsonDone
 		}
 		// A value.
 		if pos >= len(data) {
-			r.pos, r.state = pos, jsonFailed
-			return i, r.eof()
-		}
-		if r.depth > 0 {
-			r.count++
-			r.state = jsonAfter
-		} else {
-			r.state = jsonDone
+			return r.fail(i, pos, r.eof())
 		}
 		switch c := data[pos]; c {
 		case '"':
-			end, esc, err := scanJSONString(data, pos+1)
-			if err != nil {
-				r.pos, r.state = pos, jsonFailed
-				return i, err
+			j := pos + 1
+			for j < len(data) && jsonPlain[data[j]] {
+				j++
 			}
-			t.Kind, t.Off, t.Len = JSONString, pos+1, end-pos-1
-			if esc {
-				t.Flags |= JSONEscaped
-			}
-			pos = end + 1
-		case '[', '{':
-			if r.depth >= r.maxDepth || r.depth >= jsonMaxNesting {
-				r.pos, r.state = pos, jsonFailed
-				if r.depth >= r.maxDepth {
-					return i, fmt.Errorf("%w: json: nesting at offset %d is deeper than the limit of %d", ErrTooDeep, pos, r.maxDepth)
+			if j >= len(data) || data[j] != '"' {
+				end, esc, err := scanJSONString(data, j, pos)
+				if err != nil {
+					return r.fail(i, pos, err)
 				}
-				return i, fmt.Errorf("%w: json: nesting at offset %d is deeper than %d", ErrCorrupt, pos, jsonMaxNesting)
+				if esc {
+					t.Flags |= JSONEscaped
+				}
+				j = end
 			}
-			if r.depth > 0 {
-				r.stack = append(r.stack, jsonLevel{r.obj, r.count})
+			t.Kind, t.Off, t.Len = JSONString, pos+1, j-pos-1
+			pos = j + 1
+		case '[', '{':
+			if depth >= r.maxDepth || depth >= jsonMaxNesting {
+				if depth >= r.maxDepth {
+					return r.fail(i, pos, fmt.Errorf("%w: json: nesting at offset %d is deeper than the limit of %d", ErrTooDeep, pos, r.maxDepth))
+				}
+				return r.fail(i, pos, fmt.Errorf("%w: json: nesting at offset %d is deeper than %d", ErrCorrupt, pos, jsonMaxNesting))
 			}
-			r.depth++
-			r.obj, r.count, r.state = c == '{', 0, jsonOpen
+			if depth > 0 {
+				r.stack = append(r.stack, jsonLevel{obj, count})
+			}
+			depth++
+			obj, count, state = c == '{', 0, jsonOpen
 			t.Kind, t.Off, t.Len = JSONArray, 0, 0
-			if c == '{' {
+			if obj {
 				t.Kind = JSONObject
 			}
 			pos++
 		case 't':
 			if len(data)-pos < 4 || string(data[pos:pos+4]) != "true" {
-				r.pos, r.state = pos, jsonFailed
-				return i, r.literal(pos)
+				return r.fail(i, pos, r.literal(pos))
 			}
 			t.Kind, t.Off, t.Len = JSONTrue, 0, 0
 			pos += 4
 		case 'f':
 			if len(data)-pos < 5 || string(data[pos:pos+5]) != "false" {
-				r.pos, r.state = pos, jsonFailed
-				return i, r.literal(pos)
+				return r.fail(i, pos, r.literal(pos))
 			}
 			t.Kind, t.Off, t.Len = JSONFalse, 0, 0
 			pos += 5
 		case 'n':
 			if len(data)-pos < 4 || string(data[pos:pos+4]) != "null" {
-				r.pos, r.state = pos, jsonFailed
-				return i, r.literal(pos)
+				return r.fail(i, pos, r.literal(pos))
 			}
 			t.Kind, t.Off, t.Len = JSONNull, 0, 0
 			pos += 4
 		default:
 			end, flags, err := scanJSONNumber(data, pos)
 			if err != nil {
-				r.pos, r.state = pos, jsonFailed
-				return i, err
+				return r.fail(i, pos, err)
 			}
 			t.Kind, t.Off, t.Len = JSONNumber, pos, end-pos
 			t.Flags |= flags
 			pos = end
 		}
 	}
-	r.pos = pos
+	r.pos, r.state, r.depth, r.obj, r.count = pos, state, depth, obj, count
 	return i, nil
 }
 
-// key reads the key of a member into t, and the colon after it; pos is at the key.
-func (r *JSONReader) key(t *JSONToken, pos int) (int, error) {
-	data := r.data
-	if pos >= len(data) {
-		r.pos, r.state = pos, jsonFailed
-		return pos, r.eof()
-	}
-	if data[pos] != '"' {
-		r.pos, r.state = pos, jsonFailed
-		return pos, r.invalid(pos, "where an object key is expected")
-	}
-	end, esc, err := scanJSONString(data, pos+1)
-	if err != nil {
-		r.pos, r.state = pos, jsonFailed
-		return pos, err
-	}
-	t.Flags |= JSONKeyed
-	if esc {
-		t.Flags |= JSONKeyEscaped
-	}
-	t.KeyOff, t.KeyLen = pos+1, end-pos-1
-	pos = skipJSONSpace(data, end+1)
-	if pos >= len(data) {
-		r.pos, r.state = pos, jsonFailed
-		return pos, r.eof()
-	}
-	if data[pos] != ':' {
-		r.pos, r.state = pos, jsonFailed
-		return pos, r.invalid(pos, "after an object key")
-	}
-	return skipJSONSpace(data, pos+1), nil
-}
-
-// end closes the innermost container into t.
-func (r *JSONReader) end(t *JSONToken) {
-	t.Kind, t.Off, t.Len = JSONEnd, 0, r.count
-	r.depth--
-	if n := len(r.stack); n > 0 {
-		l := r.stack[n-1]
-		r.stack = r.stack[:n-1]
-		r.obj, r.count, r.state = l.obj, l.count, jsonAfter
-		return
-	}
-	r.obj, r.count, r.state = false, 0, jsonDone
+// fail ends the reading of the document at pos with err, after n tokens.
+func (r *JSONReader) fail(n, pos int, err error) (int, error) {
+	r.pos, r.state = pos, jsonFailed
+	return n, err
 }
 
 func (r *JSONReader) eof() error {
@@ -378,16 +363,16 @@ var jsonPlain = func() (t [256]bool) {
 	return t
 }()
 
-// scanJSONString checks the string whose contents start at from and returns the offset
-// of its closing quote; esc reports whether decoding changes its bytes.
-func scanJSONString(d []byte, from int) (end int, esc bool, err error) {
-	i := from
+// scanJSONString checks the rest of the string whose opening quote is at quote, from i
+// on (the bytes before i hold as they are), and returns the offset of its closing quote;
+// esc reports whether decoding changes its bytes.
+func scanJSONString(d []byte, i, quote int) (end int, esc bool, err error) {
 	for {
 		for i < len(d) && jsonPlain[d[i]] {
 			i++
 		}
 		if i >= len(d) {
-			return i, esc, fmt.Errorf("%w: json: unterminated string at offset %d", ErrCorrupt, from-1)
+			return i, esc, fmt.Errorf("%w: json: unterminated string at offset %d", ErrCorrupt, quote)
 		}
 		switch c := d[i]; {
 		case c == '"':
@@ -395,7 +380,7 @@ func scanJSONString(d []byte, from int) (end int, esc bool, err error) {
 		case c == '\\':
 			esc = true
 			if i+1 >= len(d) {
-				return i, esc, fmt.Errorf("%w: json: unterminated string at offset %d", ErrCorrupt, from-1)
+				return i, esc, fmt.Errorf("%w: json: unterminated string at offset %d", ErrCorrupt, quote)
 			}
 			switch d[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
