@@ -68,6 +68,14 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 		*p = val
 		return nil
 	}
+	if _, done := s.unmarshalPlanned(data, v); done {
+		return nil
+	}
+	return s.libraryUnmarshal(data, v)
+}
+
+// libraryUnmarshal decodes data into v with encoding/json, after checkJSON.
+func (s *jsonSerializer) libraryUnmarshal(data []byte, v any) error {
 	if err := checkJSON(data, s.maxDepth); err != nil {
 		return err
 	}
@@ -80,6 +88,10 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 }
 
 func (s *jsonSerializer) UnmarshalValue(data []byte) (any, error) {
+	if v, ok := jsonValue(data, s.maxDepth); ok {
+		return v, nil
+	}
+	// Refused: encoding/json says why, as it always did.
 	if err := checkJSON(data, s.maxDepth); err != nil {
 		return nil, err
 	}
@@ -181,28 +193,9 @@ const (
 
 // checkJSON refuses JSON nested deeper than maxDepth arrays and objects, and numbers
 // longer than maxJSONNumberLen characters or with exponents beyond ±999, before a decoder
-// (or a schema validator walking the result) spends stack, time or memory on them. It
-// reads data with JSONReader; a document the reader refuses is explained as it always
-// was (jsonRefusal), and syntax left to the decoder, whose words the error keeps.
+// (or a schema validator walking the result) spends stack, time or memory on them.
+// Syntax is left to the decoder.
 func checkJSON(data []byte, maxDepth int) error {
-	r := jsonReaders.Get().(*JSONReader)
-	r.Reset(data, maxDepth)
-	err := r.skipAll()
-	r.Reset(nil, 0)
-	jsonReaders.Put(r)
-	if err == nil {
-		return nil
-	}
-	return jsonRefusal(data, maxDepth)
-}
-
-var jsonReaders = sync.Pool{New: func() any { return new(JSONReader) }}
-
-// jsonRefusal finds what checkJSON refuses in a document JSONReader has refused: the first
-// nesting beyond maxDepth or number beyond the bounds, as a scan that leaves syntax alone
-// meets them (which may be after a syntax error), else nothing (the error is the syntax,
-// for the decoder to report).
-func jsonRefusal(data []byte, maxDepth int) error {
 	depth := 0
 	for i := 0; i < len(data); i++ {
 		switch c := data[i]; c {

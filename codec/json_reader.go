@@ -12,9 +12,10 @@ import (
 // null; strings without raw control characters and with valid escapes, invalid UTF-8
 // allowed), arrays and objects nested at most maxDepth deep (and at most 10000, where
 // encoding/json stops), number literals of at most 256 characters whose exponent has at
-// most 3 significant digits, and nothing but white space after the value. The JSON
-// serializer decodes by these rules, and schema's encoded-message validator reads by
-// them, so both accept the same documents.
+// most 3 significant digits, and nothing but white space after the value: what
+// encoding/json accepts after checkJSON. The JSON serializer's value decoder and its
+// compiled plans read with it, and schema's encoded-message validator too, so all accept
+// the same documents.
 //
 // A reader is used by one goroutine at a time. Reset prepares it for a document; then
 // Read returns its tokens in document order, as many per call as the caller has room for:
@@ -536,15 +537,4 @@ func getu4(s []byte) rune {
 		r = r*16 + rune(c)
 	}
 	return r
-}
-
-// skipAll reads the whole document.
-func (r *JSONReader) skipAll() error {
-	var toks [32]JSONToken
-	for !r.Done() {
-		if _, err := r.Read(toks[:]); err != nil {
-			return err
-		}
-	}
-	return r.End()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -101,7 +102,7 @@ func FuzzJSONReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, d := range []int{4, DefaultMaxDepth} {
 			got, err := jsonTokens(data, d, 64)
-			want := json.Valid(data) && jsonRefusal(data, d) == nil
+			want := json.Valid(data) && checkJSON(data, d) == nil
 			if (err == nil) != want {
 				t.Fatalf("depth %d: reader says %v, want accepted %v", d, err, want)
 			}
@@ -116,6 +117,13 @@ func FuzzJSONReader(f *testing.F) {
 			}
 			if ce := checkJSON(data, d); ce != nil {
 				t.Fatalf("checkJSON refuses an accepted document: %v", ce)
+			}
+			v, ok := jsonValue(data, d)
+			var lib any
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			if !ok || dec.Decode(&lib) != nil || !reflect.DeepEqual(v, lib) {
+				t.Fatalf("value %#v (%v), encoding/json %#v", v, ok, lib)
 			}
 			if lib := libraryTokens(t, data); fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", lib) {
 				t.Fatalf("tokens\n%#v\nwant\n%#v", got, lib)
@@ -132,7 +140,7 @@ func TestJSONReaderSeeds(t *testing.T) {
 	for _, s := range jsonReaderSeeds {
 		for _, d := range []int{4, DefaultMaxDepth} {
 			_, err := jsonTokens([]byte(s), d, 3)
-			want := json.Valid([]byte(s)) && jsonRefusal([]byte(s), d) == nil
+			want := json.Valid([]byte(s)) && checkJSON([]byte(s), d) == nil
 			if (err == nil) != want {
 				t.Errorf("%q depth %d: %v, want accepted %v", s, d, err, want)
 			}
