@@ -346,3 +346,41 @@ func BenchmarkJSONPlan(b *testing.B) {
 		})
 	}
 }
+
+// TestJSONExactCases: what reads exactly, and what does not.
+func TestJSONExactCases(t *testing.T) {
+	s := NewJSON(Limits{}).(*jsonSerializer)
+	line := func(doc string) (bool, error) {
+		var x planLine
+		return s.UnmarshalExact([]byte(doc), &x)
+	}
+	for _, c := range []struct {
+		doc  string
+		want bool
+	}{
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"}}`, true},
+		{` { "sku" : "\u0041" , "quantity":1,"unitPrice":{"currency":"EUR","amount":15e-1}} `, true}, // white space, escapes, order, spelling
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"},"note":null}`, false},  // a nil pointer marked omitempty: Marshal leaves it out
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"},"tags":[]}`, false},    // empty, Marshal leaves it out
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"},"tags":["x"]}`, true},
+		{`{"SKU":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"}}`, false},       // matched case-insensitively
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"},"x":1}`, false}, // unknown key
+		{`{"sku":"A","unitPrice":{"amount":1.5,"currency":"EUR"}}`, false},                    // missing field
+		{`{"sku":null,"quantity":1,"unitPrice":{"amount":1.5,"currency":"EUR"}}`, false},      // null into a string
+		{`{"sku":"A","quantity":1,"unitPrice":null}`, false},                                  // null into a struct
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":0.1000000000000000055511151231257827,"currency":"EUR"}}`, false},
+		{`{"sku":"A","quantity":1,"unitPrice":{"amount":1e-310,"currency":"EUR"}}`, false},
+	} {
+		exact, err := line(c.doc)
+		if err != nil || exact != c.want {
+			t.Errorf("%s: exact %v (%v), want %v", c.doc, exact, err, c.want)
+		}
+	}
+	var m map[string]int
+	if exact, err := s.UnmarshalExact([]byte(`{"a":1,"a":2}`), &m); err != nil || exact || m["a"] != 2 {
+		t.Errorf("a repeated map key: exact %v (%v), %v", exact, err, m)
+	}
+	if exact, err := s.UnmarshalExact([]byte(`{"a":1,"b":2}`), &m); err != nil || exact {
+		t.Errorf("into a map that is not empty: exact %v (%v)", exact, err)
+	}
+}
