@@ -510,10 +510,18 @@ func (d *jsDec) decode(data []byte, maxDepth int, p *jsPlan, ptr unsafe.Pointer)
 	}
 	d.data, d.arena, d.err = nil, nil, nil
 	d.r.Reset(nil, 0)
+	d.trim()
+	return err
+}
+
+// trim drops the buffers a large document left, rather than keep them in the pool.
+func (d *jsDec) trim() {
 	if cap(d.scratch) > 1<<16 {
 		d.scratch = nil
 	}
-	return err
+	if cap(d.fold) > 1<<12 {
+		d.fold = nil
+	}
 }
 
 // str returns the string of token t, decoded, cut from the arena when short (see

@@ -31,8 +31,10 @@ type JSONReader struct {
 	// obj: the innermost open container is an object; count: the values it holds so far.
 	obj   bool
 	count int
-	stack []jsonLevel // the containers around the innermost one (depth-1 of them)
-	fixed [64]jsonLevel
+	// The containers around the innermost one (depth-1 of them), outermost first: the
+	// first 64 in stack, the others in deep.
+	stack [64]jsonLevel
+	deep  []jsonLevel
 }
 
 type jsonLevel struct {
@@ -104,23 +106,14 @@ type JSONToken struct {
 func (r *JSONReader) Reset(data []byte, maxDepth int) {
 	r.data, r.pos, r.maxDepth, r.state, r.depth = data, 0, maxDepth, jsonStart, 0
 	r.obj, r.count = false, 0
-	if r.stack == nil {
-		r.stack = r.fixed[:0]
-	}
-	r.stack = r.stack[:0]
-	if cap(r.stack) > 1<<12 {
-		r.stack = r.fixed[:0] // after a hostile document: do not keep its room
+	r.deep = r.deep[:0]
+	if cap(r.deep) > 1<<12 {
+		r.deep = nil // after a hostile document: do not keep its room
 	}
 }
 
 // Done reports whether the document's value has been read whole.
 func (r *JSONReader) Done() bool { return r.state == jsonDone }
-
-// Depth is the number of arrays and objects open.
-func (r *JSONReader) Depth() int { return r.depth }
-
-// Offset is where the reader stands in the document.
-func (r *JSONReader) Offset() int { return r.pos }
 
 // End returns nil if the whole document has been read: its value, then nothing but white
 // space.
@@ -134,33 +127,6 @@ func (r *JSONReader) End() error {
 	pos := skipJSONSpace(r.data, r.pos)
 	if pos != len(r.data) {
 		return fmt.Errorf("%w: json: invalid character %q after the value at offset %d", ErrCorrupt, r.data[pos], pos)
-	}
-	return nil
-}
-
-// Skip reads the rest of the value whose start t is (nothing for a scalar).
-func (r *JSONReader) Skip(t *JSONToken) error {
-	if t.Kind != JSONArray && t.Kind != JSONObject {
-		return nil
-	}
-	depth := 1
-	var toks [16]JSONToken
-	for depth > 0 {
-		n, err := r.Read(toks[:min(depth, len(toks))])
-		for i := range n {
-			switch toks[i].Kind {
-			case JSONArray, JSONObject:
-				depth++
-			case JSONEnd:
-				depth--
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return r.End()
-		}
 	}
 	return nil
 }
@@ -192,9 +158,8 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 				pos++
 				t.Kind, t.Off, t.Len = JSONEnd, 0, count
 				depth--
-				if n := len(r.stack); depth > 0 {
-					l := r.stack[n-1]
-					r.stack = r.stack[:n-1]
+				if depth > 0 {
+					l := r.pop(depth - 1)
 					obj, count, state = l.obj, l.count, jsonAfter
 				} else {
 					obj, count, state = false, 0, jsonDone
@@ -281,7 +246,7 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 				return r.fail(i, pos, fmt.Errorf("%w: json: nesting at offset %d is deeper than %d", ErrCorrupt, pos, jsonMaxNesting))
 			}
 			if depth > 0 {
-				r.stack = append(r.stack, jsonLevel{obj, count})
+				r.push(depth-1, jsonLevel{obj, count})
 			}
 			depth++
 			obj, count, state = c == '{', 0, jsonOpen
@@ -320,6 +285,25 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 	}
 	r.pos, r.state, r.depth, r.obj, r.count = pos, state, depth, obj, count
 	return i, nil
+}
+
+// push keeps l, the level at index i of the outer levels, while a container inside it is read.
+func (r *JSONReader) push(i int, l jsonLevel) {
+	if i < len(r.stack) {
+		r.stack[i] = l
+		return
+	}
+	r.deep = append(r.deep, l)
+}
+
+// pop returns the level at index i, the last pushed.
+func (r *JSONReader) pop(i int) jsonLevel {
+	if i < len(r.stack) {
+		return r.stack[i]
+	}
+	l := r.deep[len(r.deep)-1]
+	r.deep = r.deep[:len(r.deep)-1]
+	return l
 }
 
 // fail ends the reading of the document at pos with err, after n tokens.

@@ -25,10 +25,14 @@ func jsonTokens(data []byte, maxDepth, batch int) ([]any, error) {
 	r.Reset(data, maxDepth)
 	var out []any
 	var objs []bool
+	counts := []int{0} // the values read in each open container (and at the top)
 	toks := make([]JSONToken, batch)
 	for !r.Done() {
 		n, err := r.Read(toks)
 		for _, t := range toks[:n] {
+			if t.Kind != JSONEnd {
+				counts[len(counts)-1]++
+			}
 			if t.Flags&JSONKeyed != 0 {
 				k := data[t.KeyOff : t.KeyOff+t.KeyLen]
 				if t.Flags&JSONKeyEscaped != 0 {
@@ -58,10 +62,16 @@ func jsonTokens(data []byte, maxDepth, batch int) ([]any, error) {
 			case JSONArray:
 				out = append(out, json.Delim('['))
 				objs = append(objs, false)
+				counts = append(counts, 0)
 			case JSONObject:
 				out = append(out, json.Delim('{'))
 				objs = append(objs, true)
+				counts = append(counts, 0)
 			case JSONEnd:
+				if c := counts[len(counts)-1]; t.Len != c {
+					return nil, fmt.Errorf("a container of %d values ends with Len %d", c, t.Len)
+				}
+				counts = counts[:len(counts)-1]
 				if objs[len(objs)-1] {
 					out = append(out, json.Delim('}'))
 				} else {
@@ -183,5 +193,37 @@ func TestCheckJSONErrors(t *testing.T) {
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s into a map: %v, want %v", c.in, err, c.want)
 		}
+	}
+}
+
+// TestJSONReaderDeep: containers nested beyond the reader's fixed room close into the
+// right kind and count.
+func TestJSONReaderDeep(t *testing.T) {
+	var b strings.Builder
+	for i := range 150 {
+		if i%2 == 0 {
+			b.WriteString(`[1,`)
+		} else {
+			b.WriteString(`{"a":2,"b":`)
+		}
+	}
+	b.WriteString(`null`)
+	for i := 149; i >= 0; i-- {
+		if i%2 == 0 {
+			b.WriteString(`,3]`)
+		} else {
+			b.WriteString(`,"c":4}`)
+		}
+	}
+	data := []byte(b.String())
+	got, err := jsonTokens(data, 1000, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := libraryTokens(t, data); fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
+		t.Fatal("tokens differ from encoding/json's")
+	}
+	if _, err := jsonTokens(data, 149, 7); !errors.Is(err, ErrTooDeep) {
+		t.Fatalf("depth 149: %v", err)
 	}
 }

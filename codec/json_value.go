@@ -24,9 +24,7 @@ func jsonValue(data []byte, maxDepth int) (v any, ok bool) {
 	}
 	d.data, d.arena, d.err = nil, nil, nil
 	d.r.Reset(nil, 0)
-	if cap(d.scratch) > 1<<16 {
-		d.scratch = nil
-	}
+	d.trim()
 	jsDecs.Put(d)
 	return v, err == nil
 }
