@@ -18,7 +18,8 @@ const (
 // NewJSON returns the "json" serializer (encoding/json). Numbers decode as json.Number
 // wherever the target is an interface; nesting deeper than l.MaxDepth, number literals
 // over 256 characters and exponents beyond ±999 are refused before decoding. HTML
-// characters are not escaped.
+// characters are not escaped. JSON-ready values, and typed values of the commonest
+// kinds (json_plan.go), are read with JSONReader into what encoding/json builds.
 func NewJSON(l Limits) Serializer {
 	return &jsonSerializer{maxDepth: l.withDefaults().MaxDepth}
 }
