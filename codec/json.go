@@ -18,7 +18,8 @@ const (
 // NewJSON returns the "json" serializer (encoding/json). Numbers decode as json.Number
 // wherever the target is an interface; nesting deeper than l.MaxDepth, number literals
 // over 256 characters and exponents beyond ±999 are refused before decoding. HTML
-// characters are not escaped.
+// characters are not escaped. JSON-ready values, and typed values of the commonest
+// kinds (json_plan.go), are read with JSONReader into what encoding/json builds.
 func NewJSON(l Limits) Serializer {
 	return &jsonSerializer{maxDepth: l.withDefaults().MaxDepth, encoders: writerPool[*json.Encoder]{open: newJSONEncoder}}
 }
@@ -54,6 +55,14 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*any); ok {
 		return unmarshalAny(s, data, p)
 	}
+	if _, done := s.unmarshalPlanned(data, v); done {
+		return nil
+	}
+	return s.libraryUnmarshal(data, v)
+}
+
+// libraryUnmarshal decodes data into v with encoding/json, after checkJSON.
+func (s *jsonSerializer) libraryUnmarshal(data []byte, v any) error {
 	if err := checkJSON(data, s.maxDepth); err != nil {
 		return err
 	}
@@ -66,6 +75,10 @@ func (s *jsonSerializer) Unmarshal(data []byte, v any) error {
 }
 
 func (s *jsonSerializer) UnmarshalValue(data []byte) (any, error) {
+	if v, ok := jsonValue(data, s.maxDepth); ok {
+		return v, nil
+	}
+	// Refused: encoding/json says why, as it always did.
 	if err := checkJSON(data, s.maxDepth); err != nil {
 		return nil, err
 	}

@@ -34,10 +34,13 @@ func (p *Pipeline) DecodeVerified(raw []byte, v any) error {
 // check does not, so every typed msgpack decode runs it.
 
 // UnmarshalVerified decodes without checkJSON's depth pass (encoding/json still checks
-// the syntax).
+// the syntax); a type with a compiled plan reads in one pass either way.
 func (s *jsonSerializer) UnmarshalVerified(data []byte, v any) error {
 	if _, ok := v.(*any); ok {
 		return s.Unmarshal(data, v)
+	}
+	if _, done := s.unmarshalPlanned(data, v); done {
+		return nil
 	}
 	if !mayHoldInterface(reflect.TypeOf(v)) {
 		return jsonError(json.Unmarshal(data, v))

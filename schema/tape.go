@@ -16,8 +16,8 @@ import (
 // a tree of map[string]any and []any: strings stay slices of the message (or of scratch,
 // where decoding changes them), numbers stay unboxed, containers know where they end.
 // The readers (tape_msgpack.go, tape_json.go) accept exactly the messages that codec
-// decodes and precheck accepts, or fewer: a message they refuse takes the slow path. The
-// msgpack reader reads with codec.MsgpackReader, so the rules are codec's own.
+// decodes and precheck accepts, or fewer: a message they refuse takes the slow path. They
+// read with codec.MsgpackReader and codec.JSONReader, so the rules are codec's own.
 
 type tkind uint8
 
@@ -63,6 +63,8 @@ type tape struct {
 	open    []int // the containers a reader has not closed yet
 	mp      codec.MsgpackReader
 	mpToks  [64]codec.MsgpackToken
+	js      codec.JSONReader
+	jsToks  [64]codec.JSONToken
 }
 
 // Pooled tapes above these sizes are dropped rather than kept.
@@ -82,6 +84,7 @@ func getTape(data []byte) *tape {
 func putTape(t *tape) {
 	t.data = nil
 	t.mp.Reset(nil, 0)
+	t.js.Reset(nil, 0)
 	if cap(t.toks) > maxPooledToks || cap(t.scratch) > maxPooledScratch {
 		return
 	}

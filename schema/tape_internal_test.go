@@ -69,7 +69,6 @@ func FuzzTapeMsgpack(f *testing.F) {
 // FuzzTapeJSON checks the JSON tape reader against codec's JSON value decoder and
 // precheck: it accepts a document exactly when the decoder does, within the same depth
 // limit, and precheck passes every number; the tape holds the value the decoder builds.
-// (The JSON reader is still the tape's own; this is the guard until it reads with codec's.)
 func FuzzTapeJSON(f *testing.F) {
 	addCorpus(f, "FuzzValidateJSON", "FuzzJSONValue")
 	fuzzTape(f, codec.NewJSON, (*tape).readJSON, func(want any, d int) error {
