@@ -465,18 +465,23 @@ func benchAccepts(b *testing.B, w wire) {
 
 // FuzzReceivedExactly: any message, read exactly into any of the types, is accepted by
 // its value only when its bytes pass.
-func FuzzReceivedExactly(f *testing.F) {
+func FuzzReceivedExactly(f *testing.F) { fuzzReceived(f, msgpackWire) }
+
+// FuzzReceivedExactlyJSON: the same for JSON documents read by the json serializer's plans.
+func FuzzReceivedExactlyJSON(f *testing.F) { fuzzReceived(f, jsonWire) }
+
+func fuzzReceived(f *testing.F, w wire) {
 	vs := typedValidators(f)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range typedTypes {
-		if _, data, ok := randomMessage(f, r, msgpackWire, typ, 3); ok {
+		if _, data, ok := randomMessage(f, r, w, typ, 3); ok {
 			f.Add(data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, typ := range typedTypes {
 			for _, v := range vs {
-				checkReceived(t, msgpackWire, v, typ, data)
+				checkReceived(t, w, v, typ, data)
 			}
 		}
 	})
