@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -157,13 +158,7 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 			if c == ']' && !obj || c == '}' && obj {
 				pos++
 				t.Kind, t.Off, t.Len = JSONEnd, 0, count
-				depth--
-				if depth > 0 {
-					l := r.pop(depth - 1)
-					obj, count, state = l.obj, l.count, jsonAfter
-				} else {
-					obj, count, state = false, 0, jsonDone
-				}
+				depth, obj, count, state = r.close(depth)
 				continue
 			}
 			if state == jsonAfter {
@@ -173,42 +168,9 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 				pos = skipJSONSpace(data, pos+1)
 			}
 			if obj {
-				// The member's key, and its colon.
-				if pos >= len(data) {
-					return r.fail(i, pos, r.eof())
-				}
-				if data[pos] != '"' {
-					return r.fail(i, pos, r.invalid(pos, "where an object key is expected"))
-				}
-				j := pos + 1
-				for j < len(data) && jsonPlain[data[j]] {
-					j++
-				}
-				t.Flags = JSONKeyed
-				if j >= len(data) || data[j] != '"' {
-					end, esc, err := scanJSONString(data, j, pos)
-					if err != nil {
-						return r.fail(i, pos, err)
-					}
-					if esc {
-						t.Flags = JSONKeyed | JSONKeyEscaped
-					}
-					j = end
-				}
-				t.KeyOff, t.KeyLen = pos+1, j-pos-1
-				pos = j + 1
-				if pos < len(data) && data[pos] <= ' ' {
-					pos = skipJSONSpace(data, pos)
-				}
-				if pos >= len(data) {
-					return r.fail(i, pos, r.eof())
-				}
-				if data[pos] != ':' {
-					return r.fail(i, pos, r.invalid(pos, "after an object key"))
-				}
-				pos++
-				if pos < len(data) && data[pos] <= ' ' {
-					pos = skipJSONSpace(data, pos)
+				var err error
+				if pos, err = r.key(data, pos, t); err != nil {
+					return r.fail(i, pos, err)
 				}
 			}
 			count++
@@ -220,30 +182,9 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 		if pos >= len(data) {
 			return r.fail(i, pos, r.eof())
 		}
-		switch c := data[pos]; c {
-		case '"':
-			j := pos + 1
-			for j < len(data) && jsonPlain[data[j]] {
-				j++
-			}
-			if j >= len(data) || data[j] != '"' {
-				end, esc, err := scanJSONString(data, j, pos)
-				if err != nil {
-					return r.fail(i, pos, err)
-				}
-				if esc {
-					t.Flags |= JSONEscaped
-				}
-				j = end
-			}
-			t.Kind, t.Off, t.Len = JSONString, pos+1, j-pos-1
-			pos = j + 1
-		case '[', '{':
+		if c := data[pos]; c == '[' || c == '{' {
 			if depth >= r.maxDepth || depth >= jsonMaxNesting {
-				if depth >= r.maxDepth {
-					return r.fail(i, pos, fmt.Errorf("%w: json: nesting at offset %d is deeper than the limit of %d", ErrTooDeep, pos, r.maxDepth))
-				}
-				return r.fail(i, pos, fmt.Errorf("%w: json: nesting at offset %d is deeper than %d", ErrCorrupt, pos, jsonMaxNesting))
+				return r.fail(i, pos, r.tooDeep(depth, pos))
 			}
 			if depth > 0 {
 				r.push(depth-1, jsonLevel{obj, count})
@@ -255,36 +196,135 @@ func (r *JSONReader) Read(toks []JSONToken) (int, error) {
 				t.Kind = JSONObject
 			}
 			pos++
-		case 't':
-			if len(data)-pos < 4 || string(data[pos:pos+4]) != "true" {
-				return r.fail(i, pos, r.literal(pos))
-			}
-			t.Kind, t.Off, t.Len = JSONTrue, 0, 0
-			pos += 4
-		case 'f':
-			if len(data)-pos < 5 || string(data[pos:pos+5]) != "false" {
-				return r.fail(i, pos, r.literal(pos))
-			}
-			t.Kind, t.Off, t.Len = JSONFalse, 0, 0
-			pos += 5
-		case 'n':
-			if len(data)-pos < 4 || string(data[pos:pos+4]) != "null" {
-				return r.fail(i, pos, r.literal(pos))
-			}
-			t.Kind, t.Off, t.Len = JSONNull, 0, 0
-			pos += 4
-		default:
-			end, flags, err := scanJSONNumber(data, pos)
-			if err != nil {
-				return r.fail(i, pos, err)
-			}
-			t.Kind, t.Off, t.Len = JSONNumber, pos, end-pos
-			t.Flags |= flags
-			pos = end
+			continue
+		}
+		var err error
+		if pos, err = scanJSONScalar(data, pos, t); err != nil {
+			return r.fail(i, pos, r.scalarError(pos, err))
 		}
 	}
 	r.pos, r.state, r.depth, r.obj, r.count = pos, state, depth, obj, count
 	return i, nil
+}
+
+// scanJSONScalar reads the string, literal or number at data[pos] into t and returns
+// where it ends (pos, on an error: errLiteral for a word that is none of the three).
+func scanJSONScalar(data []byte, pos int, t *JSONToken) (int, error) {
+	switch c := data[pos]; c {
+	case '"':
+		end, esc, err := jsonStringEnd(data, pos)
+		if err != nil {
+			return pos, err
+		}
+		if esc {
+			t.Flags |= JSONEscaped
+		}
+		t.Kind, t.Off, t.Len = JSONString, pos+1, end-pos-1
+		return end + 1, nil
+	case 't', 'f', 'n':
+		kind, word := jsonLiteral(c)
+		if len(data)-pos < len(word) || string(data[pos:pos+len(word)]) != word {
+			return pos, errLiteral
+		}
+		t.Kind, t.Off, t.Len = kind, 0, 0
+		return pos + len(word), nil
+	}
+	end, flags, err := scanJSONNumber(data, pos)
+	if err != nil {
+		return pos, err
+	}
+	t.Kind, t.Off, t.Len = JSONNumber, pos, end-pos
+	t.Flags |= flags
+	return end, nil
+}
+
+// errLiteral stands for the error of a misspelt true, false or null until the reader
+// words it (JSONReader.literal).
+var errLiteral = errors.New("json: not a literal")
+
+// scalarError words err, the error of scanJSONScalar at pos.
+func (r *JSONReader) scalarError(pos int, err error) error {
+	if err == errLiteral {
+		return r.literal(pos)
+	}
+	return err
+}
+
+// key reads the key of an object member at data[pos] into t, and the colon after it; it
+// returns where the member's value starts (where it stopped, on an error).
+func (r *JSONReader) key(data []byte, pos int, t *JSONToken) (int, error) {
+	if pos >= len(data) {
+		return pos, r.eof()
+	}
+	if data[pos] != '"' {
+		return pos, r.invalid(pos, "where an object key is expected")
+	}
+	end, esc, err := jsonStringEnd(data, pos)
+	if err != nil {
+		return pos, err
+	}
+	t.Flags = JSONKeyed
+	if esc {
+		t.Flags = JSONKeyed | JSONKeyEscaped
+	}
+	t.KeyOff, t.KeyLen = pos+1, end-pos-1
+	pos = end + 1
+	if pos < len(data) && data[pos] <= ' ' {
+		pos = skipJSONSpace(data, pos)
+	}
+	if pos >= len(data) {
+		return pos, r.eof()
+	}
+	if data[pos] != ':' {
+		return pos, r.invalid(pos, "after an object key")
+	}
+	pos++
+	if pos < len(data) && data[pos] <= ' ' {
+		pos = skipJSONSpace(data, pos)
+	}
+	return pos, nil
+}
+
+// tooDeep is the error of a container opened at pos inside depth others, past a limit.
+func (r *JSONReader) tooDeep(depth, pos int) error {
+	if depth >= r.maxDepth {
+		return fmt.Errorf("%w: json: nesting at offset %d is deeper than the limit of %d", ErrTooDeep, pos, r.maxDepth)
+	}
+	return fmt.Errorf("%w: json: nesting at offset %d is deeper than %d", ErrCorrupt, pos, jsonMaxNesting)
+}
+
+// close ends the container at depth: it returns the state of the one around it.
+func (r *JSONReader) close(depth int) (int, bool, int, uint8) {
+	depth--
+	if depth > 0 {
+		l := r.pop(depth - 1)
+		return depth, l.obj, l.count, jsonAfter
+	}
+	return 0, false, 0, jsonDone
+}
+
+// jsonStringEnd returns the index of the quote that ends the string opening at data[pos],
+// and whether the string needs decoding (escapes, bytes to replace).
+func jsonStringEnd(data []byte, pos int) (end int, esc bool, err error) {
+	j := pos + 1
+	for j < len(data) && jsonPlain[data[j]] {
+		j++
+	}
+	if j < len(data) && data[j] == '"' {
+		return j, false, nil
+	}
+	return scanJSONString(data, j, pos)
+}
+
+// jsonLiteral is the literal that starts with c ('t', 'f' or 'n') and its kind.
+func jsonLiteral(c byte) (JSONKind, string) {
+	switch c {
+	case 't':
+		return JSONTrue, "true"
+	case 'f':
+		return JSONFalse, "false"
+	}
+	return JSONNull, "null"
 }
 
 // push keeps l, the level at index i of the outer levels, while a container inside it is read.
