@@ -159,17 +159,7 @@ func TestSoak(t *testing.T) {
 	rerouted := emitter.Stats().Rerouted
 	t.Logf("MEASURE soak: %d operations in %s (%.0f/s) over tcp, unix, http and udp, one instance restarted; %d acked puts, %d acked events, %d cancelled, %d retried, %d events rerouted; %d mismatched, %d puts and %d events handled twice",
 		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), nPuts, nPings, c.canceled.Load(), c.retried.Load(), rerouted, c.mismatched.Load(), twicePuts, twicePings)
-	unexplained := 0
-	puts.m.Range(func(k, v any) bool {
-		if n := v.(*atomic.Int64).Load(); n > 1 {
-			why, retried := c.retryErrs.Load(k)
-			if !retried {
-				unexplained++
-			}
-			t.Logf("put %v handled %d times; retried after: %v", k, n, why)
-		}
-		return true
-	})
+	unexplained := unretried(t, &puts, &c.retryErrs)
 	if c.mismatched.Load() != 0 || unexplained != 0 || uint64(twicePings) > rerouted {
 		t.Fatalf("%d mismatched responses, %d puts handled twice without a retry, %d events handled twice with %d rerouted",
 			c.mismatched.Load(), unexplained, twicePings, rerouted)
@@ -234,6 +224,23 @@ func (c *soakCounters) run(ctx context.Context, total int64, workers int, restar
 func syncMapLen(m *sync.Map) int {
 	n := 0
 	m.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+// unretried counts the ids h handled more than once that the caller did not retry (no
+// entry in retryErrs), and logs every id handled more than once.
+func unretried(t *testing.T, h *soakHandled, retryErrs *sync.Map) int {
+	n := 0
+	h.m.Range(func(k, v any) bool {
+		if runs := v.(*atomic.Int64).Load(); runs > 1 {
+			why, retried := retryErrs.Load(k)
+			if !retried {
+				n++
+			}
+			t.Logf("%v handled %d times; retried after: %v", k, runs, why)
+		}
+		return true
+	})
 	return n
 }
 
