@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -257,30 +256,7 @@ func startNetHTTP(b *testing.B) system {
 func startTCPEcho(b *testing.B) system {
 	b.Helper()
 	ln := listenLoopback(b)
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = struct{}{}
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
-				channeltest.ServeEcho(c)
-			}()
-		}
-	}()
+	stop := channeltest.ServeEchoes(ln)
 	encoded := map[*ShopOrder][]byte{}
 	for _, o := range []*ShopOrder{smallOrder, largeOrder} {
 		data, err := json.Marshal(o)
@@ -292,16 +268,10 @@ func startTCPEcho(b *testing.B) system {
 	}
 	idle := make(chan *channeltest.EchoConn, 256) // connections not in use by a caller
 	b.Cleanup(func() {
-		ln.Close()
 		for len(idle) > 0 {
 			(<-idle).C.Close()
 		}
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
+		stop()
 	})
 	return system{
 		call: func(ctx context.Context, o *ShopOrder) error {

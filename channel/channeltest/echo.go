@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 )
 
 // The raw echo is the floor that benchmarks hold a transport's round trip against: a
@@ -13,6 +14,44 @@ import (
 
 // MaxEcho is the largest message ServeEcho sends back; a longer one ends the connection.
 const MaxEcho = 1 << 20
+
+// ServeEchoes runs ServeEcho on every connection ln accepts, each in a goroutine, until
+// stop, which closes ln and the connections still open and waits for the goroutines.
+func ServeEchoes(ln net.Listener) (stop func()) {
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = struct{}{}
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
+				ServeEcho(c)
+			}()
+		}
+	}()
+	return func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
 
 // ServeEcho echoes length-prefixed messages on c until it fails or the peer goes away.
 // It is the whole server side of one connection; c is the caller's to close.

@@ -76,23 +76,13 @@ func startRawEcho(b *testing.B) *channeltest.EchoConn {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc, err := nl.Accept()
-		if err != nil {
-			return
-		}
-		defer sc.Close()
-		channeltest.ServeEcho(sc)
-	}()
+	stop := channeltest.ServeEchoes(nl)
 	c, err := net.Dial("tcp", nl.Addr().String())
 	if err != nil {
-		nl.Close()
+		stop()
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { c.Close(); nl.Close(); wg.Wait() })
+	b.Cleanup(func() { c.Close(); stop() })
 	return &channeltest.EchoConn{C: c}
 }
 
