@@ -144,8 +144,32 @@ func testCARotation(t *testing.T, tn string) {
 			return fresh.Load() >= n+5
 		})
 	}
-	// The rotation as an operator runs it: trust both CAs, then present certificates of
-	// the new one, then trust the new one alone. Each end reloads on its own.
+	rotate(t, srv, cli, oldCA, newCA, settle)
+	close(stop)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatalf("a call failed: %v", err)
+	default:
+	}
+
+	// A new handshake chains to the new CA both ways; the live connection is still up.
+	if got, err := callOnce(t, tc.tr, ln.Addr(), cliCfg); err != nil || got != "new ca" {
+		t.Fatalf("after rotation: %q, %v (want the client's certificate from the new ca)", got, err)
+	}
+	if got, err := call(ctx, live); err != nil {
+		t.Fatalf("live connection after rotation: %q, %v", got, err)
+	}
+	t.Logf("%d calls, %d of them on new connections, through the CA rotation; none failed", calls.Load(), fresh.Load())
+
+	checkOldCARefused(t, tc.tr, tc.addr, ln.Addr(), oldCA, cliCfg)
+}
+
+// rotate runs the rotation from oldCA to newCA as an operator does: trust both CAs, then
+// present certificates of the new one, then trust the new one alone. Each end reloads on
+// its own; settle waits after each step.
+func rotate(t *testing.T, srv, cli *party, oldCA, newCA *tlstest.CA, settle func(step string)) {
+	t.Helper()
 	for _, p := range []*party{srv, cli} {
 		p.trust(t, oldCA, newCA)
 		p.reload(t)
@@ -169,24 +193,6 @@ func testCARotation(t *testing.T, tn string) {
 		step.p.reload(t)
 		settle(step.what)
 	}
-	close(stop)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatalf("a call failed: %v", err)
-	default:
-	}
-
-	// A new handshake chains to the new CA both ways; the live connection is still up.
-	if got, err := callOnce(t, tc.tr, ln.Addr(), cliCfg); err != nil || got != "new ca" {
-		t.Fatalf("after rotation: %q, %v (want the client's certificate from the new ca)", got, err)
-	}
-	if got, err := call(ctx, live); err != nil {
-		t.Fatalf("live connection after rotation: %q, %v", got, err)
-	}
-	t.Logf("%d calls, %d of them on new connections, through the CA rotation; none failed", calls.Load(), fresh.Load())
-
-	checkOldCARefused(t, tc.tr, tc.addr, ln.Addr(), oldCA, cliCfg)
 }
 
 // rotationCaller calls until stop, over live or (dial) each time over a new connection;
