@@ -56,31 +56,17 @@ type jsField struct {
 	plan      *jsPlan
 }
 
-// jsPlans holds a *jsPlan per reflect.Type, or noJSPlan for types left to encoding/json.
-var jsPlans sync.Map
-
-var noJSPlan = new(jsPlan)
+// jsPlans holds the json plans; a type without one is left to encoding/json.
+var jsPlans = planCache[jsPlan]{none: new(jsPlan)}
 
 // jsonPlanOf returns the plan of t, or nil when t is left to encoding/json.
 func jsonPlanOf(t reflect.Type) *jsPlan {
-	if p, ok := jsPlans.Load(t); ok {
-		if p == noJSPlan {
-			return nil
-		}
-		return p.(*jsPlan)
+	if p, known := jsPlans.load(t); known {
+		return p
 	}
-	c := jsPlanCompiler{building: map[reflect.Type]*jsPlan{}}
-	p := c.plan(t)
-	if p == nil {
-		jsPlans.Store(t, noJSPlan)
-		return nil
-	}
-	// Plans are stored only whole: a failure anywhere in t's tree leaves all of it to
-	// encoding/json.
-	for typ, bp := range c.building {
-		jsPlans.LoadOrStore(typ, bp)
-	}
-	return p
+	return jsPlans.of(t, func(t reflect.Type, building map[reflect.Type]*jsPlan) *jsPlan {
+		return (&jsPlanCompiler{building: building}).plan(t)
+	})
 }
 
 var jsonOwnTypes = []reflect.Type{
@@ -110,17 +96,8 @@ type jsPlanCompiler struct {
 
 // plan compiles the plan of t, or returns nil.
 func (c *jsPlanCompiler) plan(t reflect.Type) *jsPlan {
-	if p, ok := c.building[t]; ok {
-		return p // a recursive type: filled in by the call that started it
-	}
-	if p, ok := jsPlans.Load(t); ok {
-		if p == noJSPlan {
-			return nil
-		}
-		return p.(*jsPlan)
-	}
-	if jsonSpecial(t) {
-		return nil
+	if p, ok := jsPlans.known(c.building, t); ok || jsonSpecial(t) {
+		return p
 	}
 	p := &jsPlan{typ: t}
 	c.building[t] = p
@@ -138,16 +115,8 @@ func (c *jsPlanCompiler) plan(t reflect.Type) *jsPlan {
 		p.dec, p.empty = jsDecFloat32, func(p unsafe.Pointer) bool { return *(*float32)(p) == 0 }
 	case reflect.String:
 		p.dec, p.empty = jsDecString, func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
-	case reflect.Slice:
-		ok = c.slicePlan(p, t)
-	case reflect.Map:
-		ok = c.mapPlan(p, t)
-	case reflect.Pointer:
-		ok = c.pointerPlan(p, t)
-	case reflect.Struct:
-		ok = c.structPlan(p, t)
 	default:
-		ok = false
+		ok = compoundPlan(c, p, t)
 	}
 	if !ok {
 		delete(c.building, t)
@@ -444,7 +413,7 @@ type jsDec struct {
 	// but for white space, escapes, the order of map keys and the spelling of numbers
 	// (see UnmarshalExact).
 	inexact bool
-	arena   []byte // where the strings of the document are cut from (str)
+	arena   arena  // where the strings of the document are cut from (str)
 	scratch []byte // decoded keys and strings
 	fold    []byte // a folded key
 }
@@ -532,19 +501,7 @@ func (d *jsDec) str(t *JSONToken) string {
 		d.scratch = AppendJSONString(d.scratch[:0], b)
 		b = d.scratch
 	}
-	n := len(b)
-	if n == 0 {
-		return ""
-	}
-	if n > arenaString {
-		return string(b)
-	}
-	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]byte, 0, min(max(arenaMin, 2*cap(d.arena)), arenaMax))
-	}
-	start := len(d.arena)
-	d.arena = append(d.arena, b...)
-	return unsafe.String(&d.arena[start], n)
+	return d.arena.string(b)
 }
 
 // key returns the decoded key of the member whose value t is.

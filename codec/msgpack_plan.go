@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
-	"sync"
 	"unsafe"
 
 	"github.com/jesus-go/jesus/internal/mpshape"
@@ -57,10 +56,8 @@ type mpField struct {
 	plan      *mpPlan
 }
 
-// mpPlans holds a *mpPlan per reflect.Type, or noPlan for types left to the library.
-var mpPlans sync.Map
-
-var noPlan = new(mpPlan)
+// mpPlans holds the msgpack plans; a type without one is left to the library.
+var mpPlans = planCache[mpPlan]{none: new(mpPlan)}
 
 func init() {
 	mpshape.Of = func(t reflect.Type) *mpshape.Shape {
@@ -101,24 +98,12 @@ func encodePointerShaped(p *mpPlan, b []byte, v any) ([]byte, error) {
 
 // planOf returns the plan of t, or nil when t is left to the library.
 func planOf(t reflect.Type) *mpPlan {
-	if p, ok := mpPlans.Load(t); ok {
-		if p == noPlan {
-			return nil
-		}
-		return p.(*mpPlan)
+	if p, known := mpPlans.load(t); known {
+		return p
 	}
-	c := planCompiler{building: map[reflect.Type]*mpPlan{}}
-	p := c.plan(t)
-	if p == nil {
-		mpPlans.Store(t, noPlan)
-		return nil
-	}
-	// Plans are stored only whole: a failure anywhere in t's tree leaves all of it to
-	// the library.
-	for typ, bp := range c.building {
-		mpPlans.LoadOrStore(typ, bp)
-	}
-	return p
+	return mpPlans.of(t, func(t reflect.Type, building map[reflect.Type]*mpPlan) *mpPlan {
+		return (&planCompiler{building: building}).plan(t)
+	})
 }
 
 var (
@@ -152,17 +137,8 @@ type planCompiler struct {
 
 // plan compiles the plan of t, or returns nil.
 func (c *planCompiler) plan(t reflect.Type) *mpPlan {
-	if p, ok := c.building[t]; ok {
-		return p // a recursive type: filled in by the call that started it
-	}
-	if p, ok := mpPlans.Load(t); ok {
-		if p == noPlan {
-			return nil
-		}
-		return p.(*mpPlan)
-	}
-	if special(t) {
-		return nil
+	if p, ok := mpPlans.known(c.building, t); ok || special(t) {
+		return p
 	}
 	p := &mpPlan{typ: t, direct: !mpshape.PointerShaped(t)}
 	c.building[t] = p
@@ -183,16 +159,8 @@ func (c *planCompiler) plan(t reflect.Type) *mpPlan {
 	case reflect.String:
 		p.enc, p.dec, p.empty = encString, decString, func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
 		p.shape.Kind = mpshape.String
-	case reflect.Slice:
-		ok = c.slicePlan(p, t)
-	case reflect.Map:
-		ok = c.mapPlan(p, t)
-	case reflect.Pointer:
-		ok = c.pointerPlan(p, t)
-	case reflect.Struct:
-		ok = c.structPlan(p, t)
 	default:
-		ok = false
+		ok = compoundPlan(c, p, t)
 	}
 	if !ok {
 		delete(c.building, t)

@@ -107,8 +107,11 @@ const (
 	arenaMax    = 8 << 10
 )
 
-// str returns b as a string (see arenaString).
-func (d *mpDec) str(b []byte) string {
+// arena is where a decoder cuts its short strings from (see arenaString).
+type arena []byte
+
+// string returns b as a string, cut from a's chunk when short.
+func (a *arena) string(b []byte) string {
 	n := len(b)
 	if n == 0 {
 		return ""
@@ -116,13 +119,16 @@ func (d *mpDec) str(b []byte) string {
 	if n > arenaString {
 		return string(b)
 	}
-	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]byte, 0, min(max(arenaMin, 2*cap(d.arena)), arenaMax))
+	if cap(*a)-len(*a) < n {
+		*a = make([]byte, 0, min(max(arenaMin, 2*cap(*a)), arenaMax))
 	}
-	start := len(d.arena)
-	d.arena = append(d.arena, b...)
-	return unsafe.String(&d.arena[start], n)
+	start := len(*a)
+	*a = append(*a, b...)
+	return unsafe.String(&(*a)[start], n)
 }
+
+// str returns b as a string (see arenaString).
+func (d *mpDec) str(b []byte) string { return d.arena.string(b) }
 
 func encBytes(b []byte, p unsafe.Pointer, _ int) ([]byte, error) {
 	s := *(*[]byte)(p)
@@ -245,7 +251,7 @@ type mpDec struct {
 	// would leave it out or write it, nil or a number of another kind read as a value
 	// (see UnmarshalExact).
 	inexact bool
-	arena   []byte // where the strings of the message are cut from (str)
+	arena   arena // where the strings of the message are cut from (str)
 }
 
 // next reads the next token.
