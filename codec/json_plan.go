@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/jesus-go/jesus/internal/mpshape"
 )
 
 // Compiled plans for decoding JSON into the commonest Go types. encoding/json checks the
@@ -125,21 +127,6 @@ func (c *jsPlanCompiler) plan(t reflect.Type) *jsPlan {
 	return p
 }
 
-// jsonTagName is the name encoding/json gives a field tagged name: the tag's, if valid.
-func jsonTagName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, c := range name {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
-			return false
-		}
-	}
-	return true
-}
-
 func (c *jsPlanCompiler) structPlan(p *jsPlan, t reflect.Type) bool {
 	var fields []jsField
 	var always uint64 // the fields Marshal always writes (for exactness)
@@ -157,7 +144,7 @@ func (c *jsPlanCompiler) structPlan(p *jsPlan, t reflect.Type) bool {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if !jsonTagName(name) {
+		if name == "" || !mpshape.ValidJSONTag(name) {
 			name = sf.Name
 		}
 		omit := false

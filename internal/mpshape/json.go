@@ -113,7 +113,7 @@ func (b *jsonBuilder) fields(s *Shape, t reflect.Type) {
 		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = f.Name
-		} else if !validJSONTag(name) {
+		} else if !ValidJSONTag(name) {
 			b.refused = true
 			return
 		}
@@ -170,8 +170,9 @@ func jsonEmpty(t reflect.Type) func(unsafe.Pointer) bool {
 	return func(unsafe.Pointer) bool { return false }
 }
 
-// validJSONTag is encoding/json's test of a tag name it takes.
-func validJSONTag(s string) bool {
+// ValidJSONTag is encoding/json's test of the name of a json tag: a name it does not take
+// leaves the field under its Go name.
+func ValidJSONTag(s string) bool {
 	for _, c := range s {
 		switch {
 		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
