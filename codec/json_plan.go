@@ -464,7 +464,8 @@ func (d *jsDec) decode(data []byte, maxDepth int, p *jsPlan, ptr unsafe.Pointer)
 	if err == nil {
 		err = d.r.End()
 	}
-	d.data, d.arena, d.err = nil, nil, nil
+	d.data, d.err = nil, nil
+	d.arena.next()
 	d.r.Reset(nil, 0)
 	d.trim()
 	return err

@@ -22,7 +22,8 @@ func jsonValue(data []byte, maxDepth int) (v any, ok bool) {
 	if err == nil {
 		err = d.r.End()
 	}
-	d.data, d.arena, d.err = nil, nil, nil
+	d.data, d.err = nil, nil
+	d.arena.next()
 	d.r.Reset(nil, 0)
 	d.trim()
 	jsDecs.Put(d)

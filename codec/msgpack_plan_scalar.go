@@ -100,11 +100,15 @@ func decString(d *mpDec, t *MsgpackToken, p unsafe.Pointer) error {
 
 // Strings of up to arenaString bytes are cut from shared chunks, of arenaMin bytes
 // growing to arenaMax: a message of many short strings costs a few allocations instead
-// of one a string, and a string kept from it keeps at most arenaMax bytes alive.
+// of one a string, and a string kept from it keeps at most arenaMax bytes alive. A chunk
+// of at most arenaKeep bytes serves the next messages of its decoder too (a stream of
+// small items shares one), so a string kept from a small message keeps at most arenaKeep
+// bytes alive.
 const (
 	arenaString = 256
 	arenaMin    = 256
 	arenaMax    = 8 << 10
+	arenaKeep   = 1 << 10
 )
 
 // arena is where a decoder cuts its short strings from (see arenaString).
@@ -125,6 +129,13 @@ func (a *arena) string(b []byte) string {
 	start := len(*a)
 	*a = append(*a, b...)
 	return unsafe.String(&(*a)[start], n)
+}
+
+// next ends a message: a small chunk is kept for the next one, a large one let go.
+func (a *arena) next() {
+	if cap(*a) > arenaKeep {
+		*a = nil
+	}
 }
 
 // str returns b as a string (see arenaString).
@@ -294,7 +305,8 @@ func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer)
 	if err == nil {
 		err = d.r.End()
 	}
-	d.data, d.arena = nil, nil
+	d.data = nil
+	d.arena.next()
 	d.r.Reset(nil, 0)
 	return err
 }

@@ -547,3 +547,42 @@ func TestPlanWritesHeldValues(t *testing.T) {
 		t.Errorf("%.0f allocations to write a pointer", n)
 	}
 }
+
+// TestArenaKeepsEarlierStrings: a decoder's small chunk serves its next messages, which
+// never write over the strings handed out before (msgpack and json plans alike), and a
+// small message allocates no chunk of its own.
+func TestArenaKeepsEarlierStrings(t *testing.T) {
+	for _, ser := range []Serializer{NewMsgpack(Limits{}), NewJSON(Limits{})} {
+		var kept []planLine
+		for i := range 200 {
+			in := planLine{SKU: fmt.Sprintf("SKU-%04d", i), Qty: i, Price: planMoney{1, planStatus(fmt.Sprintf("C%02d", i%100))}}
+			data, err := ser.Marshal(nil, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got planLine
+			if err := ser.Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			kept = append(kept, got)
+		}
+		for i, got := range kept {
+			if got.SKU != fmt.Sprintf("SKU-%04d", i) || string(got.Price.Currency) != fmt.Sprintf("C%02d", i%100) {
+				t.Fatalf("%s: message %d reads %+v after the later ones", ser.Name(), i, got)
+			}
+		}
+	}
+	plan := planOf(reflect.TypeFor[planLine]())
+	data := libraryMarshal(t, planLine{SKU: "ABC-0001", Price: planMoney{1, "EUR"}})
+	var d mpDec
+	got := new(planLine)
+	allocs := testing.AllocsPerRun(100, func() {
+		*got = planLine{}
+		if err := d.decode(data, 64, plan, unsafe.Pointer(got)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0.1 { // one chunk of 256 bytes for every 20-odd messages
+		t.Errorf("%.2f allocations to read a small message", allocs)
+	}
+}
