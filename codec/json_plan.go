@@ -83,13 +83,7 @@ func jsonSpecial(t reflect.Type) bool {
 	if t == reflect.TypeFor[json.Number]() {
 		return true
 	}
-	pt := reflect.PointerTo(t)
-	for _, i := range jsonOwnTypes {
-		if t.Implements(i) || pt.Implements(i) {
-			return true
-		}
-	}
-	return false
+	return implementsAny(t, jsonOwnTypes)
 }
 
 type jsPlanCompiler struct {
@@ -257,53 +251,63 @@ func jsDecBool(d *jsDec, t *JSONToken, p unsafe.Pointer) error {
 	return nil
 }
 
-func jsDecString(d *jsDec, t *JSONToken, p unsafe.Pointer) error {
+// scalar reports whether t is a token of kind k to read into a scalar. A null leaves the
+// value as it is (encoding/json's rule), which is not what Marshal writes for it: inexact;
+// any other kind does not fit the plan.
+func (d *jsDec) scalar(t *JSONToken, k JSONKind) (bool, error) {
 	switch t.Kind {
-	case JSONString:
-		*(*string)(p) = d.str(t)
+	case k:
+		return true, nil
 	case JSONNull:
 		d.inexact = true
-	default:
-		return errJSONPlan
+		return false, nil
 	}
+	return false, errJSONPlan
+}
+
+// float reads the number t as a float of bits bits.
+func (d *jsDec) float(t *JSONToken, bits int) (float64, []byte, error) {
+	b := d.data[t.Off : t.Off+t.Len]
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), bits)
+	if err != nil || bits == 32 && math.Abs(f) > math.MaxFloat32 {
+		return 0, b, errJSONPlan
+	}
+	return f, b, nil
+}
+
+func jsDecString(d *jsDec, t *JSONToken, p unsafe.Pointer) error {
+	if ok, err := d.scalar(t, JSONString); !ok {
+		return err
+	}
+	*(*string)(p) = d.str(t)
 	return nil
 }
 
 func jsDecFloat64(d *jsDec, t *JSONToken, p unsafe.Pointer) error {
-	switch t.Kind {
-	case JSONNumber:
-		b := d.data[t.Off : t.Off+t.Len]
-		f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
-		if err != nil {
-			return errJSONPlan
-		}
-		*(*float64)(p) = f
-		if !d.inexact && !floatReadsExactly(b, f) {
-			d.inexact = true
-		}
-	case JSONNull:
+	if ok, err := d.scalar(t, JSONNumber); !ok {
+		return err
+	}
+	f, b, err := d.float(t, 64)
+	if err != nil {
+		return err
+	}
+	*(*float64)(p) = f
+	if !d.inexact && !floatReadsExactly(b, f) {
 		d.inexact = true
-	default:
-		return errJSONPlan
 	}
 	return nil
 }
 
 func jsDecFloat32(d *jsDec, t *JSONToken, p unsafe.Pointer) error {
-	switch t.Kind {
-	case JSONNumber:
-		b := d.data[t.Off : t.Off+t.Len]
-		f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 32)
-		if err != nil || math.Abs(f) > math.MaxFloat32 {
-			return errJSONPlan
-		}
-		*(*float32)(p) = float32(f)
-		d.inexact = true // float32 digits are not followed
-	case JSONNull:
-		d.inexact = true
-	default:
-		return errJSONPlan
+	if ok, err := d.scalar(t, JSONNumber); !ok {
+		return err
 	}
+	f, _, err := d.float(t, 32)
+	if err != nil {
+		return err
+	}
+	*(*float32)(p) = float32(f)
+	d.inexact = true // float32 digits are not followed
 	return nil
 }
 
@@ -337,29 +341,34 @@ func floatReadsExactly(b []byte, f float64) bool {
 	return last-first < 15
 }
 
+// integer returns the digits of t, a number token to read into an integer (see scalar);
+// a number with a fraction or an exponent does not fit the plan.
+func (d *jsDec) integer(t *JSONToken) ([]byte, bool, error) {
+	if ok, err := d.scalar(t, JSONNumber); !ok {
+		return nil, false, err
+	}
+	if t.Flags&(JSONFraction|JSONExponent) != 0 {
+		return nil, false, errJSONPlan
+	}
+	return d.data[t.Off : t.Off+t.Len], true, nil
+}
+
 // jsIntPlan fills p for a signed integer kind of size bytes.
 func jsIntPlan(p *jsPlan, size uintptr) {
 	get, set := intAccess(size)
 	lo, hi := int64(math.MinInt64)>>(64-8*size), int64(math.MaxInt64)>>(64-8*size)
 	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
 	p.dec = func(d *jsDec, t *JSONToken, ptr unsafe.Pointer) error {
-		switch t.Kind {
-		case JSONNumber:
-			if t.Flags&(JSONFraction|JSONExponent) != 0 {
-				return errJSONPlan
-			}
-			b := d.data[t.Off : t.Off+t.Len]
-			i, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(b), len(b)), 10, 64)
-			if err != nil || i < lo || i > hi {
-				return errJSONPlan
-			}
-			set(ptr, i)
-			return nil
-		case JSONNull:
-			d.inexact = true
-			return nil
+		b, ok, err := d.integer(t)
+		if !ok {
+			return err
 		}
-		return errJSONPlan
+		i, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(b), len(b)), 10, 64)
+		if err != nil || i < lo || i > hi {
+			return errJSONPlan
+		}
+		set(ptr, i)
+		return nil
 	}
 }
 
@@ -369,23 +378,16 @@ func jsUintPlan(p *jsPlan, size uintptr) {
 	hi := uint64(math.MaxUint64) >> (64 - 8*size)
 	p.empty = func(ptr unsafe.Pointer) bool { return get(ptr) == 0 }
 	p.dec = func(d *jsDec, t *JSONToken, ptr unsafe.Pointer) error {
-		switch t.Kind {
-		case JSONNumber:
-			if t.Flags&(JSONFraction|JSONExponent) != 0 {
-				return errJSONPlan
-			}
-			b := d.data[t.Off : t.Off+t.Len]
-			u, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(b), len(b)), 10, 64)
-			if err != nil || u > hi {
-				return errJSONPlan
-			}
-			set(ptr, int64(u))
-			return nil
-		case JSONNull:
-			d.inexact = true
-			return nil
+		b, ok, err := d.integer(t)
+		if !ok {
+			return err
 		}
-		return errJSONPlan
+		u, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(b), len(b)), 10, 64)
+		if err != nil || u > hi {
+			return errJSONPlan
+		}
+		set(ptr, int64(u))
+		return nil
 	}
 }
 

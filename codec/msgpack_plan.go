@@ -121,9 +121,12 @@ var (
 )
 
 // special reports whether the library treats t, or a pointer to it, in its own way.
-func special(t reflect.Type) bool {
+func special(t reflect.Type) bool { return implementsAny(t, libraryTypes) }
+
+// implementsAny reports whether t, or a pointer to it, implements one of the interfaces.
+func implementsAny(t reflect.Type, interfaces []reflect.Type) bool {
 	pt := reflect.PointerTo(t)
-	for _, i := range libraryTypes {
+	for _, i := range interfaces {
 		if t.Implements(i) || pt.Implements(i) {
 			return true
 		}
