@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -127,28 +126,15 @@ func (c *jsPlanCompiler) structPlan(p *jsPlan, t reflect.Type) bool {
 		if sf.Anonymous {
 			return false // embedded fields: encoding/json's promotion rules
 		}
-		if !sf.IsExported() {
+		jf, written := mpshape.JSONFieldOf(sf)
+		if !written {
 			continue
 		}
-		tag := sf.Tag.Get("json")
-		if tag == "-" {
-			continue
+		if jf.String {
+			return false // quoted values: left to encoding/json
 		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" || !mpshape.ValidJSONTag(name) {
-			name = sf.Name
-		}
-		omit := false
-		for o := range strings.SplitSeq(opts, ",") {
-			switch o {
-			case "string":
-				return false // quoted values: left to encoding/json
-			case "omitempty":
-				omit = true
-			case "omitzero":
-				omitZero = true
-			}
-		}
+		name, omit := jf.Name, jf.OmitEmpty
+		omitZero = omitZero || jf.OmitZero
 		fp := c.plan(sf.Type)
 		if fp == nil {
 			return false
@@ -220,12 +206,7 @@ func (c *jsPlanCompiler) pointerPlan(p *jsPlan, t reflect.Type) bool {
 			*(*unsafe.Pointer)(ptr) = nil
 			return nil
 		}
-		q := *(*unsafe.Pointer)(ptr)
-		if q == nil {
-			q = reflect.New(elem).UnsafePointer()
-			*(*unsafe.Pointer)(ptr) = q
-		}
-		return ep.dec(d, tok, q)
+		return ep.dec(d, tok, pointee(ptr, elem))
 	}
 	return true
 }

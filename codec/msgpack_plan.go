@@ -376,14 +376,20 @@ func (c *planCompiler) pointerPlan(p *mpPlan, t reflect.Type) bool {
 			*(*unsafe.Pointer)(ptr) = nil
 			return nil
 		}
-		q := *(*unsafe.Pointer)(ptr)
-		if q == nil {
-			q = reflect.New(elem).UnsafePointer()
-			*(*unsafe.Pointer)(ptr) = q
-		}
-		return ep.dec(d, tok, q)
+		return ep.dec(d, tok, pointee(ptr, elem))
 	}
 	return true
+}
+
+// pointee returns what the pointer at ptr points to, first pointing it at a new zero
+// value of elem when it is nil: a decode into a pointer keeps the value it points to.
+func pointee(ptr unsafe.Pointer, elem reflect.Type) unsafe.Pointer {
+	q := *(*unsafe.Pointer)(ptr)
+	if q == nil {
+		q = reflect.New(elem).UnsafePointer()
+		*(*unsafe.Pointer)(ptr) = q
+	}
+	return q
 }
 
 // sliceHeader is the memory layout of a slice.

@@ -103,32 +103,15 @@ func (b *jsonBuilder) fields(s *Shape, t reflect.Type) {
 			b.refused = true // promoted fields: encoding/json's rules of depth and dominance
 			return
 		}
-		if !f.IsExported() {
+		jf, written := JSONFieldOf(f)
+		if !written {
 			continue
 		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		} else if !ValidJSONTag(name) {
+		if jf.String || jf.OmitZero {
 			b.refused = true
 			return
 		}
-		omit := false
-		for opts != "" {
-			var o string
-			o, opts, _ = strings.Cut(opts, ",")
-			switch o {
-			case "omitempty":
-				omit = true
-			case "string", "omitzero":
-				b.refused = true
-				return
-			}
-		}
+		name, omit := jf.Name, jf.OmitEmpty
 		if names[name] {
 			b.refused = true
 			return
@@ -168,6 +151,41 @@ func jsonEmpty(t reflect.Type) func(unsafe.Pointer) bool {
 		return func(p unsafe.Pointer) bool { return *(*unsafe.Pointer)(p) == nil }
 	}
 	return func(unsafe.Pointer) bool { return false }
+}
+
+// JSONField is what a struct field's json tag tells encoding/json.
+type JSONField struct {
+	Name                        string // the member's name: the tag's when valid, else the field's
+	OmitEmpty, OmitZero, String bool   // its options
+}
+
+// JSONFieldOf reads f as encoding/json does; written is false for a field it writes no
+// member for (unexported, or tagged "-"). An embedded field is the caller's to handle:
+// encoding/json promotes its fields.
+func JSONFieldOf(f reflect.StructField) (jf JSONField, written bool) {
+	if !f.IsExported() {
+		return jf, false
+	}
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return jf, false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if name == "" || !ValidJSONTag(name) {
+		name = f.Name
+	}
+	jf.Name = name
+	for o := range strings.SplitSeq(opts, ",") {
+		switch o {
+		case "omitempty":
+			jf.OmitEmpty = true
+		case "omitzero":
+			jf.OmitZero = true
+		case "string":
+			jf.String = true
+		}
+	}
+	return jf, true
 }
 
 // ValidJSONTag is encoding/json's test of the name of a json tag: a name it does not take
