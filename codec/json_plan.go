@@ -271,12 +271,23 @@ func (d *jsDec) skip(t *JSONToken) error {
 
 // decode reads data, a whole document, into the zero value of plan p at ptr.
 func (d *jsDec) decode(data []byte, maxDepth int, p *jsPlan, ptr unsafe.Pointer) error {
-	d.data, d.inexact, d.n, d.i, d.err = data, false, 0, 0, nil
-	d.r.Reset(data, maxDepth)
-	t, err := d.next()
+	t, err := d.begin(data, maxDepth)
 	if err == nil {
 		err = p.dec(d, t, ptr)
 	}
+	return d.finish(err)
+}
+
+// begin starts reading data and returns its first token.
+func (d *jsDec) begin(data []byte, maxDepth int) (*JSONToken, error) {
+	d.data, d.inexact, d.n, d.i, d.err = data, false, 0, 0, nil
+	d.r.Reset(data, maxDepth)
+	return d.next()
+}
+
+// finish ends a read that returned err: the document must end where the read stopped.
+// It lets go of the document and of large buffers.
+func (d *jsDec) finish(err error) error {
 	if err == nil && d.i != d.n {
 		err = errJSONPlan
 	}

@@ -10,22 +10,11 @@ import (
 // the reader refuses data: the caller then decodes it the old way, for the error.
 func jsonValue(data []byte, maxDepth int) (v any, ok bool) {
 	d := jsDecs.Get().(*jsDec)
-	d.data, d.n, d.i, d.err = data, 0, 0, nil
-	d.r.Reset(data, maxDepth)
-	t, err := d.next()
+	t, err := d.begin(data, maxDepth)
 	if err == nil {
 		v, err = d.value(t)
 	}
-	if err == nil && (d.i != d.n || d.err != nil) {
-		err = errJSONPlan
-	}
-	if err == nil {
-		err = d.r.End()
-	}
-	d.data, d.err = nil, nil
-	d.arena.next()
-	d.r.Reset(nil, 0)
-	d.trim()
+	err = d.finish(err)
 	jsDecs.Put(d)
 	return v, err == nil
 }
