@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jesus-go/jesus/channel"
+	"github.com/jesus-go/jesus/channel/channeltest"
 	"github.com/jesus-go/jesus/channel/framed"
 	"github.com/jesus-go/jesus/codec"
 	"github.com/jesus-go/jesus/codec/seal"
@@ -95,6 +96,8 @@ func TestSealedCalls(t *testing.T) {
 		if _, err := jesus.Call[int, int](sealCtx(t), keyless, "ledger.post", 1); jesus.CodeOf(err) != jesus.CodeFailedPrecondition {
 			t.Fatalf("%s: no keys: %v", spec, err)
 		}
+		// The note's handler runs after its ack: wait for it, then count.
+		channeltest.Eventually(t, 10*time.Second, "the sealed calls' handlers", func() bool { return l.ran.Load() >= 5 })
 		if n := l.ran.Load(); n != 5 {
 			t.Fatalf("%s: handlers ran %d times, want 5", spec, n)
 		}
