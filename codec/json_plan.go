@@ -155,8 +155,12 @@ func (c *jsPlanCompiler) structPlan(p *jsPlan, t reflect.Type) bool {
 		}
 	}
 	p.empty = func(unsafe.Pointer) bool { return false }
+	names := make([]string, len(fields))
+	for i := range fields {
+		names[i] = fields[i].name
+	}
 	p.dec = func(d *jsDec, tok *JSONToken, ptr unsafe.Pointer) error {
-		return d.structValue(tok, ptr, fields, always, omitZero)
+		return d.structValue(tok, ptr, fields, names, always, omitZero)
 	}
 	return true
 }
@@ -169,7 +173,7 @@ func (c *jsPlanCompiler) slicePlan(p *jsPlan, t reflect.Type) bool {
 	if ep == nil {
 		return false
 	}
-	p.empty = func(ptr unsafe.Pointer) bool { return (*sliceHeader)(ptr).len == 0 }
+	p.empty = sliceEmpty
 	p.dec = func(d *jsDec, tok *JSONToken, ptr unsafe.Pointer) error {
 		return d.sliceValue(tok, ptr, t, ep)
 	}
@@ -177,14 +181,14 @@ func (c *jsPlanCompiler) slicePlan(p *jsPlan, t reflect.Type) bool {
 }
 
 func (c *jsPlanCompiler) mapPlan(p *jsPlan, t reflect.Type) bool {
-	if t.Key().Kind() != reflect.String || jsonSpecial(t.Key()) {
+	if !stringKeyed(t, jsonSpecial) {
 		return false
 	}
 	ep := c.plan(t.Elem())
 	if ep == nil {
 		return false
 	}
-	p.empty = func(ptr unsafe.Pointer) bool { return reflect.NewAt(t, ptr).Elem().Len() == 0 }
+	p.empty = mapEmpty(t)
 	p.dec = func(d *jsDec, tok *JSONToken, ptr unsafe.Pointer) error {
 		return d.mapValue(tok, ptr, t, ep)
 	}
@@ -337,7 +341,7 @@ func (d *jsDec) key(t *JSONToken) []byte {
 
 // structValue reads a struct; always has a bit set for each field that Marshal writes
 // whatever its value.
-func (d *jsDec) structValue(t *JSONToken, ptr unsafe.Pointer, fields []jsField, always uint64, omitZero bool) error {
+func (d *jsDec) structValue(t *JSONToken, ptr unsafe.Pointer, fields []jsField, names []string, always uint64, omitZero bool) error {
 	switch t.Kind {
 	case JSONNull:
 		d.inexact = true // left as it is; Marshal writes an object
@@ -359,27 +363,17 @@ func (d *jsDec) structValue(t *JSONToken, ptr unsafe.Pointer, fields []jsField, 
 			break
 		}
 		key := d.key(v)
-		fi := -1
-		if i < len(fields) && fields[i].name == string(key) { // the writer's order
-			fi = i
-		} else {
+		fi := fieldIndex(names, i, key)
+		if fi < 0 {
+			// encoding/json: the first field whose name folds to the key's fold.
+			d.fold = appendFoldedName(d.fold[:0], key)
 			for j := range fields {
-				if fields[j].name == string(key) {
+				if fields[j].folded == string(d.fold) {
 					fi = j
 					break
 				}
 			}
-			if fi < 0 {
-				// encoding/json: the first field whose name folds to the key's fold.
-				d.fold = appendFoldedName(d.fold[:0], key)
-				for j := range fields {
-					if fields[j].folded == string(d.fold) {
-						fi = j
-						break
-					}
-				}
-				d.inexact = true // a key Marshal does not write
-			}
+			d.inexact = true // a key Marshal does not write
 		}
 		if fi < 0 {
 			if err := d.skip(v); err != nil {

@@ -235,8 +235,12 @@ func (c *planCompiler) structPlan(p *mpPlan, t reflect.Type) bool {
 			always |= 1 << i
 		}
 	}
+	names := make([]string, len(fields))
+	for i := range fields {
+		names[i] = fields[i].name
+	}
 	p.dec = func(d *mpDec, tok *MsgpackToken, ptr unsafe.Pointer) error {
-		return d.structValue(tok, ptr, t, fields, always)
+		return d.structValue(tok, ptr, t, fields, names, always)
 	}
 	return true
 }
@@ -277,7 +281,7 @@ func structEncoder(fields []mpField, anyOmit bool) func(b []byte, ptr unsafe.Poi
 }
 
 func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {
-	p.empty = func(ptr unsafe.Pointer) bool { return (*sliceHeader)(ptr).len == 0 }
+	p.empty = sliceEmpty
 	if t.Elem().Kind() == reflect.Uint8 {
 		if special(t.Elem()) {
 			return false
@@ -316,14 +320,14 @@ func (c *planCompiler) slicePlan(p *mpPlan, t reflect.Type) bool {
 }
 
 func (c *planCompiler) mapPlan(p *mpPlan, t reflect.Type) bool {
-	if t.Key().Kind() != reflect.String || special(t.Key()) {
+	if !stringKeyed(t, special) {
 		return false
 	}
 	ep := c.plan(t.Elem())
 	if ep == nil {
 		return false
 	}
-	p.empty = func(ptr unsafe.Pointer) bool { return reflect.NewAt(t, ptr).Elem().Len() == 0 }
+	p.empty = mapEmpty(t)
 	p.shape.Kind, p.shape.Elem = mpshape.Map, &ep.shape
 	p.enc = func(b []byte, ptr unsafe.Pointer, depth int) ([]byte, error) {
 		m := reflect.NewAt(t, ptr).Elem()
@@ -379,6 +383,34 @@ func (c *planCompiler) pointerPlan(p *mpPlan, t reflect.Type) bool {
 		return ep.dec(d, tok, pointee(ptr, elem))
 	}
 	return true
+}
+
+// fieldIndex returns the index of the field named key among names, the fields of a struct
+// plan: i first (the order the writer uses), else the first of that name; -1 when none.
+func fieldIndex(names []string, i int, key []byte) int {
+	if i < len(names) && names[i] == string(key) {
+		return i
+	}
+	for j, n := range names {
+		if n == string(key) {
+			return j
+		}
+	}
+	return -1
+}
+
+// sliceEmpty is the empty test of a slice for omitempty: of length 0.
+func sliceEmpty(ptr unsafe.Pointer) bool { return (*sliceHeader)(ptr).len == 0 }
+
+// mapEmpty returns the empty test of a map of type t for omitempty: of length 0.
+func mapEmpty(t reflect.Type) func(unsafe.Pointer) bool {
+	return func(ptr unsafe.Pointer) bool { return reflect.NewAt(t, ptr).Elem().Len() == 0 }
+}
+
+// stringKeyed reports whether the plans read maps of type t: keys of kind string that the
+// library behind the plan (special) does not treat its own way.
+func stringKeyed(t reflect.Type, special func(reflect.Type) bool) bool {
+	return t.Key().Kind() == reflect.String && !special(t.Key())
 }
 
 // pointee returns what the pointer at ptr points to, first pointing it at a new zero

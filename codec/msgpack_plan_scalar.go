@@ -313,7 +313,7 @@ func (d *mpDec) decode(data []byte, maxDepth int, p *mpPlan, ptr unsafe.Pointer)
 
 // structValue reads a struct; always has a bit set for each field (of the first 64) that
 // the plan writes whatever its value.
-func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, fields []mpField, always uint64) error {
+func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Type, fields []mpField, names []string, always uint64) error {
 	switch t.Kind {
 	case MsgpackNil:
 		typedZero(typ, ptr)
@@ -336,17 +336,7 @@ func (d *mpDec) structValue(t *MsgpackToken, ptr unsafe.Pointer, typ reflect.Typ
 			return errPlanMismatch
 		}
 		key := d.data[v.KeyOff : v.KeyOff+v.KeyLen]
-		fi := -1
-		if i < len(fields) && fields[i].name == string(key) { // the writer's order
-			fi = i
-		} else {
-			for j := range fields {
-				if fields[j].name == string(key) {
-					fi = j
-					break
-				}
-			}
-		}
+		fi := fieldIndex(names, i, key)
 		if fi < 0 {
 			d.inexact = true
 			if err := d.skip(v); err != nil {
